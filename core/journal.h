@@ -1,0 +1,51 @@
+#pragma once
+// The Journal port (design §3 "Replies wait for durability"): where a shard's
+// encoded mutations go before a client may see their effect. Declared here,
+// implemented by wal/ (the write-ahead log) and by VolatileJournal below.
+//
+// Contract: Append() assigns consecutive LSNs and never blocks. Commit() is
+// called once per loop iteration and starts making everything appended so far
+// durable (one write + fdatasync for the whole batch: group commit). The
+// durable LSN only grows; a reply that depends on record N is released when
+// durable_lsn() >= N. A failed journal stays failed.
+
+#include <string_view>
+
+#include "core/types.h"
+
+namespace werk::core {
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+  virtual Lsn Append(std::string_view record) = 0;
+  virtual void Commit() = 0;
+  virtual Lsn appended_lsn() const = 0;
+  virtual Lsn durable_lsn() const = 0;
+  virtual bool failed() const = 0;
+  // True while a commit is under way (the loop must not sleep forever).
+  virtual bool commit_pending() const { return durable_lsn() < appended_lsn(); }
+};
+
+// Keeps nothing: every record is "durable" as soon as Commit() runs. For unit
+// tests of the layers above, and for the explicitly non-durable mode.
+class VolatileJournal final : public Journal {
+ public:
+  Lsn Append(std::string_view) override {
+    appended_ = appended_.next();
+    ++records_;
+    return appended_;
+  }
+  void Commit() override { durable_ = appended_; }
+  Lsn appended_lsn() const override { return appended_; }
+  Lsn durable_lsn() const override { return durable_; }
+  bool failed() const override { return false; }
+  uint64_t records() const { return records_; }
+
+ private:
+  Lsn appended_{0};
+  Lsn durable_{0};
+  uint64_t records_ = 0;
+};
+
+}  // namespace werk::core

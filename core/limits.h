@@ -1,0 +1,45 @@
+#pragma once
+// Every limit in one place, units last (style P13). Values that operators may
+// change are defaults for ServerOptions; the *Max values are hard ceilings.
+
+#include <cstddef>
+#include <cstdint>
+
+namespace werk::core {
+
+// --- Protocol (Faktory semantics) -------------------------------------------
+constexpr int64_t kReserveForSecondsDefault = 1800;  // absent/0 reserve_for
+constexpr int64_t kReserveForSecondsMin = 60;        // raised to this at FETCH
+constexpr int64_t kReserveForSecondsMax = 86400;     // rejected above at PUSH
+constexpr int64_t kRetryDefault = 25;
+constexpr int64_t kDeadTtlSeconds = 180LL * 24 * 3600;
+constexpr int64_t kHeartbeatTimeoutSeconds = 60;
+constexpr int64_t kFetchBlockMillis = 2000;
+constexpr int64_t kHandshakeTimeoutMillis = 2000;
+constexpr size_t kJidBytesMin = 8;
+constexpr size_t kFailErrtypeBytesMax = 100;
+constexpr size_t kFailMessageBytesMax = 1000;
+constexpr size_t kFailBacktraceLinesMax = 50;
+constexpr int kHistoryDaysMax = 180;
+
+// --- Server limits (defaults, configurable) ----------------------------------
+constexpr size_t kConnectionsDefault = 2000;          // Faktory's pool size
+constexpr size_t kLineBytesDefault = 16u << 20;       // one command line
+constexpr size_t kJobBytesDefault = 1u << 20;         // one job's JSON
+constexpr size_t kQueueNameBytesMax = 256;
+constexpr size_t kJidBytesMax = 256;
+constexpr size_t kWidBytesMax = 256;
+
+// --- Hard ceilings ------------------------------------------------------------
+constexpr size_t kLineBytesMax = 256u << 20;
+constexpr size_t kOutputBytesHighWater = 4u << 20;    // stop reading above this
+constexpr size_t kRecvChunkBytes = 64u << 10;
+constexpr size_t kTimerFiresPerAdvanceMax = 4096;     // keep the loop responsive
+constexpr size_t kFetchQueuesMax = 256;
+
+static_assert(kReserveForSecondsMin < kReserveForSecondsDefault);
+static_assert(kReserveForSecondsDefault < kReserveForSecondsMax);
+static_assert(kJobBytesDefault <= kLineBytesDefault);
+static_assert(kLineBytesDefault <= kLineBytesMax);
+
+}  // namespace werk::core

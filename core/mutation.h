@@ -1,0 +1,157 @@
+#pragma once
+// Mutations: the records that change shard state (design §3 "State
+// machine"). Every transition a client or a timer causes is one Mutation; the
+// state machine changes only by applying them, the WAL stores their encoded
+// bytes, and replay and the standby apply the same bytes. A Mutation carries
+// the time it was made at; Apply never reads a clock. Random choices (retry
+// back-off) are made before the record is built and travel inside it.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/job.h"
+#include "core/types.h"
+
+namespace werk::core {
+
+// On-disk values: never renumber.
+enum class MutationType : uint8_t {
+  kPush = 1,
+  kReserve = 2,
+  kAck = 3,
+  kFail = 4,
+  kEnqueueDue = 5,
+  kPurgeDead = 6,
+  kMutateSet = 7,
+  kQueuePause = 8,
+  kQueueResume = 9,
+  kQueueRemove = 10,
+  kFlush = 11,
+  kWorkerState = 12,
+  kWorkerForget = 13,
+};
+
+struct PushRecord {
+  JobSpec job;
+  bool operator==(const PushRecord&) const = default;
+};
+
+// FETCH: the job leaves its queue and is reserved until `expires_at`.
+struct ReserveRecord {
+  std::string jid;
+  std::string wid;
+  UnixNanos expires_at = 0;
+  bool operator==(const ReserveRecord&) const = default;
+};
+
+struct AckRecord {
+  std::string jid;
+  bool operator==(const AckRecord&) const = default;
+};
+
+enum class FailOutcome : uint8_t { kRetry = 1, kDead = 2, kDiscard = 3 };
+enum class FailCause : uint8_t { kFail = 1, kReservationExpired = 2 };
+
+// FAIL, or a reservation that expired: the retry policy's decision is made by
+// the caller (it needs randomness) and recorded here.
+struct FailRecord {
+  std::string jid;
+  FailCause cause = FailCause::kFail;
+  FailOutcome outcome = FailOutcome::kRetry;
+  std::string errtype;
+  std::string message;
+  std::vector<std::string> backtrace;
+  UnixNanos retry_at = 0;  // for kRetry
+  bool operator==(const FailRecord&) const = default;
+};
+
+// Scheduled or retry jobs whose time has come move to their queues.
+struct EnqueueDueRecord {
+  std::vector<std::string> jids;
+  bool operator==(const EnqueueDueRecord&) const = default;
+};
+
+// Dead jobs past their 180 days are deleted.
+struct PurgeDeadRecord {
+  std::vector<std::string> jids;
+  bool operator==(const PurgeDeadRecord&) const = default;
+};
+
+enum class SetTarget : uint8_t { kRetries = 1, kScheduled = 2, kDead = 3 };
+enum class MutateCmd : uint8_t { kClear = 1, kKill = 2, kDiscard = 3, kRequeue = 4 };
+
+struct MutateFilter {
+  std::vector<std::string> jids;
+  std::string regexp;  // a glob, as Redis SCAN MATCH takes it
+  std::string jobtype;
+  bool operator==(const MutateFilter&) const = default;
+};
+
+struct MutateSetRecord {
+  MutateCmd cmd = MutateCmd::kClear;
+  SetTarget target = SetTarget::kRetries;
+  std::optional<MutateFilter> filter;
+  bool operator==(const MutateSetRecord&) const = default;
+};
+
+// QUEUE PAUSE/RESUME/REMOVE; `all` is the `*` form, expanded when applied.
+struct QueueRecord {
+  std::vector<std::string> names;
+  bool all = false;
+  bool operator==(const QueueRecord&) const = default;
+};
+
+struct FlushRecord {
+  bool operator==(const FlushRecord&) const = default;
+};
+
+enum class WorkerState : uint8_t { kRunning = 0, kQuiet = 1, kTerminate = 2 };
+
+struct WorkerStateRecord {
+  std::string wid;
+  WorkerState state = WorkerState::kRunning;
+  bool operator==(const WorkerStateRecord&) const = default;
+};
+
+struct WorkerForgetRecord {
+  std::string wid;
+  bool operator==(const WorkerForgetRecord&) const = default;
+};
+
+struct Mutation {
+  UnixNanos time = 0;
+  MutationType type = MutationType::kFlush;
+  std::variant<PushRecord, ReserveRecord, AckRecord, FailRecord, EnqueueDueRecord,
+               PurgeDeadRecord, MutateSetRecord, QueueRecord, FlushRecord, WorkerStateRecord,
+               WorkerForgetRecord>
+      body;
+  bool operator==(const Mutation&) const = default;
+
+  static Mutation Push(UnixNanos t, JobSpec job);
+  static Mutation Reserve(UnixNanos t, std::string jid, std::string wid, UnixNanos expires_at);
+  static Mutation Ack(UnixNanos t, std::string jid);
+  static Mutation Fail(UnixNanos t, FailRecord r);
+  static Mutation EnqueueDue(UnixNanos t, std::vector<std::string> jids);
+  static Mutation PurgeDead(UnixNanos t, std::vector<std::string> jids);
+  static Mutation MutateSet(UnixNanos t, MutateSetRecord r);
+  static Mutation Queue(UnixNanos t, MutationType type, QueueRecord r);
+  static Mutation Flush(UnixNanos t);
+  static Mutation SetWorkerState(UnixNanos t, std::string wid, WorkerState s);
+  static Mutation ForgetWorker(UnixNanos t, std::string wid);
+};
+
+// Binary form: [type u8][version u8][time zigzag-varint][fields...].
+constexpr uint8_t kMutationFormatVersion = 1;
+void EncodeMutation(const Mutation& m, std::string& out);
+std::string EncodeMutation(const Mutation& m);
+// Returns nullopt for anything malformed, truncated, of an unknown type or
+// version, or with trailing bytes.
+std::optional<Mutation> DecodeMutation(std::string_view bytes);
+
+std::string_view MutationTypeName(MutationType t);
+
+}  // namespace werk::core

@@ -1,0 +1,467 @@
+#include "core/state_machine.h"
+
+#include <algorithm>
+
+#include <xxhash.h>
+
+#include "core/check.h"
+#include "core/job_json.h"
+#include "core/limits.h"
+#include "core/time_format.h"
+
+namespace werk::core {
+namespace {
+
+// Timers fire on whole milliseconds, never before the job's time.
+int64_t CeilMs(UnixNanos t) {
+  return t / kNanosPerMilli + (t % kNanosPerMilli > 0 ? 1 : 0);
+}
+
+}  // namespace
+
+StateMachine::StateMachine(int64_t now_ms) : wheel_(now_ms) {}
+
+StateMachine::~StateMachine() {
+  std::vector<Job*> all;
+  all.reserve(jobs_.size());
+  for (auto& [jid, job] : jobs_) all.push_back(job);
+  jobs_.clear();
+  for (Job* j : all) {
+    wheel_.Cancel(j);
+    Job::Ptr owned(j);
+  }
+}
+
+// --- Reads -------------------------------------------------------------------
+
+const Job* StateMachine::FindJob(std::string_view jid) const {
+  auto it = jobs_.find(jid);
+  return it == jobs_.end() ? nullptr : it->second;
+}
+
+Job* StateMachine::MutableJob(std::string_view jid) {
+  auto it = jobs_.find(jid);
+  return it == jobs_.end() ? nullptr : it->second;
+}
+
+const Queue* StateMachine::FindQueue(std::string_view name) const {
+  auto it = queues_.find(name);
+  return it == queues_.end() ? nullptr : it->second.get();
+}
+
+std::vector<const Queue*> StateMachine::SortedQueues() const {
+  std::vector<const Queue*> out;
+  out.reserve(queues_.size());
+  for (const auto& [name, q] : queues_) out.push_back(q.get());
+  std::sort(out.begin(), out.end(),
+            [](const Queue* a, const Queue* b) { return a->name() < b->name(); });
+  return out;
+}
+
+size_t StateMachine::queued_total() const {
+  size_t n = 0;
+  for (const auto& [name, q] : queues_) n += q->size();
+  return n;
+}
+
+const JobSet& StateMachine::Set(SetTarget t) const {
+  switch (t) {
+    case SetTarget::kRetries: return retries_;
+    case SetTarget::kScheduled: return scheduled_;
+    case SetTarget::kDead: return dead_;
+  }
+  WERK_UNREACHABLE();
+}
+
+JobSet& StateMachine::MutableSet(SetTarget t) { return const_cast<JobSet&>(Set(t)); }
+
+WorkerState StateMachine::worker_state(std::string_view wid) const {
+  auto it = worker_states_.find(wid);
+  return it == worker_states_.end() ? WorkerState::kRunning : it->second;
+}
+
+// --- Helpers -----------------------------------------------------------------
+
+Queue& StateMachine::GetOrCreateQueue(std::string_view name) {
+  auto it = queues_.find(name);
+  if (it != queues_.end()) return *it->second;
+  auto q = std::make_unique<Queue>(std::string(name));
+  Queue& ref = *q;
+  queues_.emplace(std::string(name), std::move(q));
+  return ref;
+}
+
+void StateMachine::MarkReady(Queue& q) {
+  if (std::find(ready_.begin(), ready_.end(), &q) == ready_.end()) ready_.push_back(&q);
+}
+
+void StateMachine::TakeReadyQueues(std::vector<std::string>& out) {
+  for (Queue* q : ready_) out.push_back(q->name());
+  ready_.clear();
+}
+
+void StateMachine::Arm(Job* job, UnixNanos at) { wheel_.Arm(job, CeilMs(at)); }
+
+void StateMachine::Enqueue(Job* job, UnixNanos enqueued_at) {
+  Queue& q = GetOrCreateQueue(job->queue_name());
+  job->state = JobState::kQueued;
+  job->enqueued_at = enqueued_at;
+  job->queue = &q;
+  q.PushBack(job);
+  MarkReady(q);
+}
+
+void StateMachine::AddToSet(Job* job, JobState state, UnixNanos key, UnixNanos fire_at) {
+  job->state = state;
+  job->set_key = key;
+  SetTarget t = state == JobState::kScheduled ? SetTarget::kScheduled
+                : state == JobState::kRetry   ? SetTarget::kRetries
+                                              : SetTarget::kDead;
+  WERK_CHECK(MutableSet(t).insert(job).second);
+  Arm(job, fire_at);
+}
+
+void StateMachine::Detach(Job* job) {
+  wheel_.Cancel(job);
+  switch (job->state) {
+    case JobState::kQueued:
+      job->queue->Remove(job);
+      job->queue = nullptr;
+      break;
+    case JobState::kScheduled:
+      WERK_CHECK(scheduled_.erase(job) == 1);
+      break;
+    case JobState::kRetry:
+      WERK_CHECK(retries_.erase(job) == 1);
+      break;
+    case JobState::kDead:
+      WERK_CHECK(dead_.erase(job) == 1);
+      break;
+    case JobState::kReserved:
+      job->reservation.reset();
+      --reserved_;
+      break;
+  }
+}
+
+void StateMachine::Erase(Job* job) {
+  Detach(job);
+  jobs_.erase(job->jid());
+  Job::Ptr owned(job);
+}
+
+void StateMachine::CountProcessed(UnixNanos t, bool failed) {
+  ++processed_;
+  const int64_t day = UtcDayNumber(t);
+  DayCounts& d = history_[day];
+  ++d.processed;
+  if (failed) {
+    ++failures_;
+    ++d.failures;
+  }
+  while (!history_.empty() && history_.begin()->first <= day - kHistoryDaysMax)
+    history_.erase(history_.begin());
+}
+
+void StateMachine::RemoveQueue(Queue* q) {
+  while (Job* j = q->Front()) Erase(j);
+  ready_.erase(std::remove(ready_.begin(), ready_.end(), q), ready_.end());
+  queues_.erase(q->name());
+}
+
+// --- Apply -------------------------------------------------------------------
+
+ApplyStatus StateMachine::Apply(const Mutation& m) {
+  switch (m.type) {
+    case MutationType::kPush: return ApplyPush(m.time, std::get<PushRecord>(m.body));
+    case MutationType::kReserve: return ApplyReserve(m.time, std::get<ReserveRecord>(m.body));
+    case MutationType::kAck: return ApplyAck(m.time, std::get<AckRecord>(m.body));
+    case MutationType::kFail: return ApplyFail(m.time, std::get<FailRecord>(m.body));
+    case MutationType::kEnqueueDue:
+      return ApplyEnqueueDue(m.time, std::get<EnqueueDueRecord>(m.body));
+    case MutationType::kPurgeDead: return ApplyPurgeDead(std::get<PurgeDeadRecord>(m.body));
+    case MutationType::kMutateSet:
+      return ApplyMutateSet(m.time, std::get<MutateSetRecord>(m.body));
+    case MutationType::kQueuePause:
+    case MutationType::kQueueResume:
+    case MutationType::kQueueRemove: return ApplyQueue(m.type, std::get<QueueRecord>(m.body));
+    case MutationType::kFlush: return ApplyFlush();
+    case MutationType::kWorkerState: {
+      const auto& r = std::get<WorkerStateRecord>(m.body);
+      if (r.state == WorkerState::kRunning)
+        worker_states_.erase(r.wid);
+      else
+        worker_states_[r.wid] = r.state;
+      return ApplyStatus::kOk;
+    }
+    case MutationType::kWorkerForget:
+      worker_states_.erase(std::get<WorkerForgetRecord>(m.body).wid);
+      return ApplyStatus::kOk;
+  }
+  WERK_UNREACHABLE();
+}
+
+ApplyStatus StateMachine::ApplyPush(UnixNanos t, const PushRecord& r) {
+  if (jobs_.contains(r.job.jid)) return ApplyStatus::kDuplicate;
+  Job* job = Job::Create(r.job, next_seq_++).release();
+  jobs_.emplace(job->jid(), job);
+  if (r.job.at_ns > t) {
+    AddToSet(job, JobState::kScheduled, r.job.at_ns, r.job.at_ns);
+  } else {
+    Enqueue(job, t);
+  }
+  return ApplyStatus::kOk;
+}
+
+ApplyStatus StateMachine::ApplyReserve(UnixNanos t, const ReserveRecord& r) {
+  Job* job = MutableJob(r.jid);
+  if (!job || job->state != JobState::kQueued) return ApplyStatus::kNotFound;
+  Detach(job);
+  job->state = JobState::kReserved;
+  job->reservation = std::make_unique<Reservation>(Reservation{r.wid, t, r.expires_at});
+  ++reserved_;
+  Arm(job, r.expires_at);
+  return ApplyStatus::kOk;
+}
+
+ApplyStatus StateMachine::ApplyAck(UnixNanos t, const AckRecord& r) {
+  Job* job = MutableJob(r.jid);
+  if (!job || job->state != JobState::kReserved) return ApplyStatus::kNotFound;
+  Erase(job);
+  CountProcessed(t, /*failed=*/false);
+  return ApplyStatus::kOk;
+}
+
+ApplyStatus StateMachine::ApplyFail(UnixNanos t, const FailRecord& r) {
+  Job* job = MutableJob(r.jid);
+  if (!job || job->state != JobState::kReserved) return ApplyStatus::kNotFound;
+  CountProcessed(t, /*failed=*/true);
+  if (r.outcome == FailOutcome::kDiscard) {
+    Erase(job);
+    return ApplyStatus::kOk;
+  }
+  Detach(job);
+  if (job->failure) {
+    Failure& f = *job->failure;
+    ++f.retry_count;
+    if (f.remaining > 0) --f.remaining;
+    f.message = r.message;
+    f.errtype = r.errtype;
+    f.backtrace = r.backtrace;
+  } else {
+    job->failure = std::make_unique<Failure>();
+    Failure& f = *job->failure;
+    f.retry_count = 0;
+    f.remaining = job->retry();
+    f.failed_at = FormatRfc3339Nano(t);
+    f.message = r.message;
+    f.errtype = r.errtype;
+    f.backtrace = r.backtrace;
+  }
+  if (r.outcome == FailOutcome::kRetry) {
+    job->failure->next_at = FormatRfc3339Nano(r.retry_at);
+    AddToSet(job, JobState::kRetry, r.retry_at, r.retry_at);
+  } else {
+    const UnixNanos purge_at = t + SecondsToNanos(kDeadTtlSeconds);
+    AddToSet(job, JobState::kDead, purge_at, purge_at);
+  }
+  return ApplyStatus::kOk;
+}
+
+ApplyStatus StateMachine::ApplyEnqueueDue(UnixNanos t, const EnqueueDueRecord& r) {
+  ApplyStatus status = ApplyStatus::kOk;
+  for (const auto& jid : r.jids) {
+    Job* job = MutableJob(jid);
+    if (!job || (job->state != JobState::kScheduled && job->state != JobState::kRetry)) {
+      status = ApplyStatus::kNotFound;
+      continue;
+    }
+    Detach(job);
+    Enqueue(job, t);
+  }
+  return status;
+}
+
+ApplyStatus StateMachine::ApplyPurgeDead(const PurgeDeadRecord& r) {
+  ApplyStatus status = ApplyStatus::kOk;
+  for (const auto& jid : r.jids) {
+    Job* job = MutableJob(jid);
+    if (!job || job->state != JobState::kDead) {
+      status = ApplyStatus::kNotFound;
+      continue;
+    }
+    Erase(job);
+  }
+  return status;
+}
+
+namespace {
+
+// Faktory's MUTATE filter (reference §2.10), with exact field comparison for
+// `jids` and `jobtype` instead of substring search over the JSON text.
+bool FilterMatches(const std::optional<MutateFilter>& filter, const Job& job,
+                   std::string& scratch) {
+  if (!filter) return true;
+  if (!filter->jids.empty()) {
+    return std::find(filter->jids.begin(), filter->jids.end(), job.jid()) != filter->jids.end();
+  }
+  if (!filter->regexp.empty()) {
+    if (!filter->jobtype.empty() && job.jobtype() != filter->jobtype) return false;
+    scratch.clear();
+    AppendJobJson(scratch, job);
+    return GlobMatch(filter->regexp, scratch);
+  }
+  if (!filter->jobtype.empty()) return job.jobtype() == filter->jobtype;
+  return true;
+}
+
+}  // namespace
+
+ApplyStatus StateMachine::ApplyMutateSet(UnixNanos t, const MutateSetRecord& r) {
+  const JobSet& set = Set(r.target);
+  const bool everything =
+      r.cmd == MutateCmd::kClear || (r.cmd == MutateCmd::kDiscard && !r.filter);
+  std::vector<Job*> matched;
+  std::string scratch;
+  for (Job* job : set) {
+    if (everything || FilterMatches(r.filter, *job, scratch)) matched.push_back(job);
+  }
+  for (Job* job : matched) {
+    switch (r.cmd) {
+      case MutateCmd::kClear:
+      case MutateCmd::kDiscard:
+        Erase(job);
+        break;
+      case MutateCmd::kKill: {
+        Detach(job);
+        const UnixNanos purge_at = t + SecondsToNanos(kDeadTtlSeconds);
+        AddToSet(job, JobState::kDead, purge_at, purge_at);
+        break;
+      }
+      case MutateCmd::kRequeue:
+        // Faktory pushes the stored payload back as is: enqueued_at is not
+        // refreshed.
+        Detach(job);
+        Enqueue(job, job->enqueued_at);
+        break;
+    }
+  }
+  return ApplyStatus::kOk;
+}
+
+ApplyStatus StateMachine::ApplyQueue(MutationType type, const QueueRecord& r) {
+  std::vector<Queue*> targets;
+  if (r.all) {
+    for (auto& [name, q] : queues_) targets.push_back(q.get());
+  } else {
+    for (const auto& name : r.names) {
+      auto it = queues_.find(name);
+      if (it != queues_.end()) targets.push_back(it->second.get());
+    }
+  }
+  for (Queue* q : targets) {
+    switch (type) {
+      case MutationType::kQueuePause: q->set_paused(true); break;
+      case MutationType::kQueueResume:
+        q->set_paused(false);
+        if (!q->empty()) MarkReady(*q);
+        break;
+      case MutationType::kQueueRemove: RemoveQueue(q); break;
+      default: WERK_UNREACHABLE();
+    }
+  }
+  return ApplyStatus::kOk;
+}
+
+ApplyStatus StateMachine::ApplyFlush() {
+  std::vector<Job*> all;
+  all.reserve(jobs_.size());
+  for (auto& [jid, job] : jobs_) all.push_back(job);
+  for (Job* j : all) Erase(j);
+  queues_.clear();
+  ready_.clear();
+  processed_ = failures_ = 0;
+  history_.clear();
+  return ApplyStatus::kOk;
+}
+
+// --- Timers --------------------------------------------------------------------
+
+size_t StateMachine::DueJobs(int64_t now_ms, std::vector<const Job*>& out, size_t max) {
+  TimerHook* fired[256];
+  size_t total = 0;
+  while (total < max) {
+    const size_t n = wheel_.Advance(now_ms, fired, std::min<size_t>(256, max - total));
+    for (size_t i = 0; i < n; ++i) out.push_back(static_cast<Job*>(fired[i]));
+    total += n;
+    if (n == 0) break;
+  }
+  return total;
+}
+
+// --- Digest --------------------------------------------------------------------
+
+uint64_t StateMachine::StateHash() const {
+  // Order-independent over jobs (sum of per-job hashes), plus ordered parts.
+  uint64_t h = 0;
+  std::string buf;
+  for (const auto& [jid, job] : jobs_) {
+    buf.clear();
+    AppendJobJson(buf, *job);
+    buf.push_back(char(job->state));
+    buf.append(reinterpret_cast<const char*>(&job->set_key), sizeof job->set_key);
+    if (job->reservation) {
+      buf.append(job->reservation->wid);
+      buf.append(reinterpret_cast<const char*>(&job->reservation->expires_at),
+                 sizeof(UnixNanos));
+    }
+    h += XXH3_64bits(buf.data(), buf.size());
+  }
+  buf.clear();
+  for (const Queue* q : SortedQueues()) {
+    buf.append(q->name());
+    buf.push_back(q->paused() ? 'P' : 'R');
+    for (const Job* j = q->Front(); j; j = q->Next(j)) buf.append(j->jid()).push_back(',');
+    buf.push_back(';');
+  }
+  buf.append(std::to_string(processed_)).push_back('/');
+  buf.append(std::to_string(failures_));
+  for (const auto& [day, c] : history_)
+    buf.append(std::to_string(day) + ":" + std::to_string(c.processed) + "/" +
+               std::to_string(c.failures) + ",");
+  std::vector<std::pair<std::string, WorkerState>> ws(worker_states_.begin(),
+                                                      worker_states_.end());
+  std::sort(ws.begin(), ws.end());
+  for (const auto& [wid, s] : ws) buf.append(wid).push_back(char('0' + int(s)));
+  return h ^ XXH3_64bits(buf.data(), buf.size());
+}
+
+// --- Retry policy ----------------------------------------------------------------
+
+int64_t RetryDelaySeconds(int64_t n, int r) {
+  return n * n * n * n + 15 + int64_t(r) * (n + 1);
+}
+
+FailRecord DecideFailure(const Job& job, UnixNanos now, FailCause cause, std::string errtype,
+                         std::string message, std::vector<std::string> backtrace,
+                         int random_0_29) {
+  FailRecord rec;
+  rec.jid = std::string(job.jid());
+  rec.cause = cause;
+  rec.errtype = std::move(errtype);
+  rec.message = std::move(message);
+  rec.backtrace = std::move(backtrace);
+  const int64_t retry = job.retry();
+  const int64_t retry_count = job.failure ? job.failure->retry_count + 1 : 0;
+  if (retry == 0) {
+    rec.outcome = FailOutcome::kDiscard;
+  } else if (retry < 0 || retry_count >= retry) {
+    rec.outcome = FailOutcome::kDead;
+  } else {
+    rec.outcome = FailOutcome::kRetry;
+    rec.retry_at = now + SecondsToNanos(RetryDelaySeconds(retry_count, random_0_29));
+  }
+  return rec;
+}
+
+}  // namespace werk::core

@@ -1,0 +1,151 @@
+#pragma once
+// The per-shard state machine: queues, the scheduled/retry/dead sets, the
+// reservations, counters and durable worker states (design §3).
+//
+// State changes only through Apply(const Mutation&), which is deterministic:
+// the same sequence of mutations from the same starting state gives the same
+// state, whether they come from live commands, WAL replay or a standby. The
+// live path (net/) decides *what* to do by reading state through the const
+// accessors, builds a Mutation, logs it, then applies it.
+//
+// Timers (scheduled `at`, retry due, reservation expiry, dead purge) live in a
+// timer wheel keyed by wall-clock milliseconds; Apply arms and cancels them,
+// and the shard polls DueJobs() to turn expirations into new mutations.
+// Single-threaded: owned and used by one shard thread.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <absl/container/btree_map.h>
+#include <absl/container/btree_set.h>
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/node_hash_map.h>
+
+#include "core/job.h"
+#include "core/mutation.h"
+#include "core/queue.h"
+#include "core/string_hash.h"
+#include "core/timer_wheel.h"
+
+namespace werk::core {
+
+enum class ApplyStatus : uint8_t {
+  kOk,
+  kNotFound,   // the job is not in the state the record expects
+  kDuplicate,  // a push whose jid is already live
+};
+
+struct DayCounts {
+  int64_t processed = 0;
+  int64_t failures = 0;
+  bool operator==(const DayCounts&) const = default;
+};
+
+struct SetOrder {
+  bool operator()(const Job* a, const Job* b) const {
+    if (a->set_key != b->set_key) return a->set_key < b->set_key;
+    return a->seq() < b->seq();
+  }
+};
+using JobSet = absl::btree_set<Job*, SetOrder>;
+
+class StateMachine {
+ public:
+  // `now_ms`: where the timer wheel starts; anything due before fires at once.
+  explicit StateMachine(int64_t now_ms);
+  ~StateMachine();
+  StateMachine(const StateMachine&) = delete;
+  StateMachine& operator=(const StateMachine&) = delete;
+
+  ApplyStatus Apply(const Mutation& m);
+
+  // --- Reads -------------------------------------------------------------
+  const Job* FindJob(std::string_view jid) const;
+  const Queue* FindQueue(std::string_view name) const;
+  // Known queues, sorted by name.
+  std::vector<const Queue*> SortedQueues() const;
+  const JobSet& Set(SetTarget t) const;
+  size_t scheduled_size() const { return scheduled_.size(); }
+  size_t retries_size() const { return retries_.size(); }
+  size_t dead_size() const { return dead_.size(); }
+  size_t reserved_size() const { return reserved_; }
+  size_t job_count() const { return jobs_.size(); }
+  size_t queued_total() const;
+  int64_t total_processed() const { return processed_; }
+  int64_t total_failures() const { return failures_; }
+  const absl::btree_map<int64_t, DayCounts>& history() const { return history_; }
+  WorkerState worker_state(std::string_view wid) const;
+  const absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq>& worker_states() const {
+    return worker_states_;
+  }
+
+  // --- Timers ------------------------------------------------------------
+  // Jobs whose timer has expired at `now_ms`, at most `max` per call. Each is
+  // disarmed; the caller must apply a mutation for it in the same loop
+  // iteration (EnqueueDue, PurgeDead or an expiry Fail).
+  size_t DueJobs(int64_t now_ms, std::vector<const Job*>& out, size_t max);
+  std::optional<int64_t> NextTimerMs() const { return wheel_.NextEventTick(); }
+
+  // --- Notifications -----------------------------------------------------
+  // Queues that received a job since the last call; the shard hands them to
+  // blocked fetchers. Cleared by the call.
+  void TakeReadyQueues(std::vector<std::string>& out);
+
+  // A deterministic digest of the whole state, for tests comparing replicas
+  // and replays.
+  uint64_t StateHash() const;
+
+ private:
+  Job* MutableJob(std::string_view jid);
+  Queue& GetOrCreateQueue(std::string_view name);
+  JobSet& MutableSet(SetTarget t);
+  void Enqueue(Job* job, UnixNanos enqueued_at);
+  void AddToSet(Job* job, JobState state, UnixNanos key, UnixNanos fire_at);
+  void Detach(Job* job);  // from queue/set/reservation, disarming its timer
+  void Erase(Job* job);   // Detach + delete
+  void Arm(Job* job, UnixNanos at);
+  void CountProcessed(UnixNanos t, bool failed);
+  void RemoveQueue(Queue* q);
+  void MarkReady(Queue& q);
+
+  ApplyStatus ApplyPush(UnixNanos t, const PushRecord& r);
+  ApplyStatus ApplyReserve(UnixNanos t, const ReserveRecord& r);
+  ApplyStatus ApplyAck(UnixNanos t, const AckRecord& r);
+  ApplyStatus ApplyFail(UnixNanos t, const FailRecord& r);
+  ApplyStatus ApplyEnqueueDue(UnixNanos t, const EnqueueDueRecord& r);
+  ApplyStatus ApplyPurgeDead(const PurgeDeadRecord& r);
+  ApplyStatus ApplyMutateSet(UnixNanos t, const MutateSetRecord& r);
+  ApplyStatus ApplyQueue(MutationType type, const QueueRecord& r);
+  ApplyStatus ApplyFlush();
+
+  absl::flat_hash_map<std::string_view, Job*, StringHash, StringEq> jobs_;  // key views into the job
+  absl::node_hash_map<std::string, std::unique_ptr<Queue>, StringHash, StringEq> queues_;
+  JobSet scheduled_;
+  JobSet retries_;
+  JobSet dead_;
+  size_t reserved_ = 0;
+  TimerWheel wheel_;
+  uint64_t next_seq_ = 1;
+  int64_t processed_ = 0;
+  int64_t failures_ = 0;
+  absl::btree_map<int64_t, DayCounts> history_;  // UTC day number -> counts
+  absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq> worker_states_;  // non-running only
+  std::vector<Queue*> ready_;
+};
+
+// The retry policy (reference §4.4), shared by FAIL and reservation expiry:
+// what happens to `job` if it fails now. `random_0_29` is the caller's random
+// draw, so the decision can be recorded and replayed.
+FailRecord DecideFailure(const Job& job, UnixNanos now, FailCause cause, std::string errtype,
+                         std::string message, std::vector<std::string> backtrace,
+                         int random_0_29);
+// n^4 + 15 + r*(n+1) seconds for the n-th retry (n = retry_count).
+int64_t RetryDelaySeconds(int64_t retry_count, int random_0_29);
+
+// Redis-style glob match (`*`, `?`, `[...]`, `\` escapes), as SCAN MATCH uses.
+bool GlobMatch(std::string_view pattern, std::string_view text);
+
+}  // namespace werk::core

@@ -1,0 +1,53 @@
+#pragma once
+// Vocabulary types shared by every module (style P14): ids and positions that
+// must not be mixed up get their own type.
+
+#include <compare>
+#include <cstdint>
+#include <functional>
+
+namespace werk::core {
+
+// A distinct integer type: Lsn and ShardId cannot be passed for each other or
+// for a byte offset by accident.
+template <typename Tag, typename T>
+class StrongInt {
+ public:
+  using value_type = T;
+  constexpr StrongInt() = default;
+  constexpr explicit StrongInt(T v) : v_(v) {}
+  constexpr T value() const { return v_; }
+  constexpr auto operator<=>(const StrongInt&) const = default;
+  constexpr StrongInt next() const { return StrongInt(v_ + 1); }
+
+ private:
+  T v_{};
+};
+
+struct LsnTag {};
+struct ShardIdTag {};
+struct EpochTag {};
+
+// Log sequence number: strictly +1 per record within one shard's log. 0 means
+// "nothing" (the first record has LSN 1).
+using Lsn = StrongInt<LsnTag, uint64_t>;
+using ShardId = StrongInt<ShardIdTag, uint32_t>;
+using Epoch = StrongInt<EpochTag, uint64_t>;
+
+// Wall-clock time as nanoseconds since the Unix epoch (UTC). Records carry it;
+// nothing inside the state machine reads a clock.
+using UnixNanos = int64_t;
+
+constexpr int64_t kNanosPerMilli = 1'000'000;
+constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
+constexpr UnixNanos SecondsToNanos(int64_t s) { return s * kNanosPerSecond; }
+
+}  // namespace werk::core
+
+template <typename Tag, typename T>
+struct std::hash<werk::core::StrongInt<Tag, T>> {
+  size_t operator()(const werk::core::StrongInt<Tag, T>& v) const noexcept {
+    return std::hash<T>{}(v.value());
+  }
+};
