@@ -1,0 +1,57 @@
+#pragma once
+// Decoders for the JSON arguments of HELLO, ACK, FAIL, BEAT and MUTATE, with
+// Faktory's error texts. They share the JobDecoder's simdjson state.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/mutation.h"
+#include "net/job_decoder.h"
+
+namespace werk::net {
+
+struct HelloArgs {
+  int64_t v = 0;
+  std::string hostname;
+  std::string wid;
+  int64_t pid = 0;
+  std::vector<std::string> labels;
+  std::string pwdhash;
+  std::string username;
+};
+
+struct FailArgs {
+  std::string jid;
+  std::string message;
+  std::string errtype;
+  std::vector<std::string> backtrace;
+};
+
+struct BeatArgs {
+  std::string wid;
+  std::string current_state;
+  int64_t rss_kb = 0;
+};
+
+struct MutateArgs {
+  std::string cmd;
+  std::string target;
+  std::optional<core::MutateFilter> filter;
+};
+
+// Each returns false on malformed input; `error` then holds a description.
+bool DecodeHello(JobDecoder& d, std::string_view json, HelloArgs* out, std::string* error);
+// ACK's argument must be an object of string values containing "jid".
+bool DecodeAck(JobDecoder& d, std::string_view json, std::string* jid);
+bool DecodeFail(JobDecoder& d, std::string_view json, FailArgs* out);
+bool DecodeBeat(JobDecoder& d, std::string_view json, BeatArgs* out);
+bool DecodeMutate(JobDecoder& d, std::string_view json, MutateArgs* out, std::string* error);
+
+// Faktory's FAIL clean-up: trim, cap errtype at 100 bytes, message at 1000,
+// backtrace at 50 lines, "unknown" for empty texts.
+void CleanseFailure(FailArgs* f);
+
+}  // namespace werk::net

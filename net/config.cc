@@ -1,0 +1,148 @@
+#include "net/config.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <absl/strings/ascii.h>
+#include <spdlog/spdlog.h>
+#include <toml++/toml.h>
+
+namespace werk::net {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string Trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r\n");
+  return s.substr(b, e - b + 1);
+}
+
+// Faktory: a password starting with '/' names a file holding it.
+std::string ResolvePassword(const std::string& value, std::string* error) {
+  if (value.empty() || value[0] != '/') return value;
+  std::ifstream in(value);
+  if (!in) {
+    *error = "cannot read the password file " + value;
+    return "";
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return Trim(ss.str());
+}
+
+bool TruthyEnv(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v) return false;
+  const std::string s = absl::AsciiStrToLower(v);
+  return s == "1" || s == "true" || s == "yes";
+}
+
+template <typename T>
+bool ReadLimit(const toml::table& t, std::string_view key, T* out, std::string* error) {
+  auto node = t[key];
+  if (!node) return true;
+  auto v = node.value<int64_t>();
+  if (!v || *v <= 0) {
+    *error = "[werk] " + std::string(key) + " must be a positive integer";
+    return false;
+  }
+  *out = T(*v);
+  return true;
+}
+
+}  // namespace
+
+bool SplitHostPort(const std::string& binding, std::string* host, std::string* port) {
+  if (!binding.empty() && binding[0] == '[') {
+    const auto close = binding.find(']');
+    if (close == std::string::npos || close + 1 >= binding.size() || binding[close + 1] != ':')
+      return false;
+    *host = binding.substr(1, close - 1);
+    *port = binding.substr(close + 2);
+  } else {
+    const auto colon = binding.rfind(':');
+    if (colon == std::string::npos) return false;
+    *host = binding.substr(0, colon);
+    *port = binding.substr(colon + 1);
+  }
+  if (port->empty() || !std::all_of(port->begin(), port->end(), ::isdigit)) return false;
+  return true;
+}
+
+std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
+  std::string error;
+  if (o->environment != "development" && o->environment != "staging" &&
+      o->environment != "production") {
+    return "unknown environment '" + o->environment +
+           "': use development, staging or production";
+  }
+  std::string toml_password;
+  const fs::path confd = fs::path(o->config_dir) / "conf.d";
+  std::error_code ec;
+  if (!o->config_dir.empty() && fs::is_directory(confd, ec)) {
+    std::vector<fs::path> files;
+    for (const auto& entry : fs::directory_iterator(confd, ec)) {
+      if (entry.is_regular_file() && entry.path().extension() == ".toml")
+        files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    std::string doc;
+    for (const auto& f : files) {
+      std::ifstream in(f);
+      std::stringstream ss;
+      ss << in.rdbuf();
+      doc += ss.str();
+      doc += "\n";
+    }
+    if (!doc.empty()) {
+      toml::table t;
+      try {
+        t = toml::parse(doc, (confd / "*.toml").string());
+      } catch (const toml::parse_error& e) {
+        std::ostringstream msg;
+        msg << "cannot parse " << confd.string() << "/*.toml (files are read in order and "
+            << "concatenated): " << e.description() << " at line " << e.source().begin.line;
+        return msg.str();
+      }
+      if (auto v = t["faktory"]["password"].value<std::string>()) toml_password = *v;
+      if (!given.binding)
+        if (auto v = t["faktory"]["binding"].value<std::string>()) o->binding = *v;
+      if (!given.web_binding)
+        if (auto v = t["web"]["binding"].value<std::string>()) o->web_binding = *v;
+      if (const toml::table* w = t["werk"].as_table()) {
+        if (!given.connections_max && !ReadLimit(*w, "connections_max", &o->connections_max, &error))
+          return error;
+        if (!given.line_bytes_max && !ReadLimit(*w, "line_bytes_max", &o->line_bytes_max, &error))
+          return error;
+        if (!given.job_bytes_max && !ReadLimit(*w, "job_bytes_max", &o->job_bytes_max, &error))
+          return error;
+      }
+    }
+  }
+  if (const char* env = std::getenv("FAKTORY_PASSWORD"); env && *env) {
+    o->password = ResolvePassword(env, &error);
+  } else {
+    o->password = ResolvePassword(toml_password, &error);
+  }
+  if (!error.empty()) return error;
+  if (o->password.empty() && o->environment != "development" &&
+      !TruthyEnv("FAKTORY_SKIP_PASSWORD")) {
+    return "werk requires a password in " + o->environment +
+           ": set FAKTORY_PASSWORD or [faktory] password in conf.d, or FAKTORY_SKIP_PASSWORD=1";
+  }
+  if (o->line_bytes_max > core::kLineBytesMax)
+    return "line_bytes_max is above the hard limit of " + std::to_string(core::kLineBytesMax);
+  if (o->job_bytes_max > o->line_bytes_max) o->job_bytes_max = o->line_bytes_max;
+  std::string host, port;
+  if (!SplitHostPort(o->binding, &host, &port)) return "invalid binding '" + o->binding + "'";
+  return "";
+}
+
+}  // namespace werk::net

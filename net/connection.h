@@ -1,0 +1,107 @@
+#pragma once
+// One client connection, owned by the shard that accepted it. The shard
+// drives it; this class holds its buffers, its handshake and worker identity,
+// and the io_uring completion objects of its in-flight recv and send.
+//
+// Replies are staged with the LSN that must be durable before they may leave
+// (design §3 "Replies wait for durability"); staged bytes move to the output
+// buffer in order as the journal's durable LSN advances. A connection is
+// freed only once no request of its own is in flight in the ring.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/intrusive_list.h"
+#include "core/reactor.h"
+#include "core/timer_wheel.h"
+#include "core/types.h"
+#include "net/input_buffer.h"
+
+namespace werk::net {
+
+class Shard;
+class Connection;
+struct WorkerProcess;
+
+// A deadline on the shard's connection timer wheel (monotonic ms).
+struct ConnTimer : core::TimerHook {
+  enum class Kind : uint8_t { kHandshake, kFetch, kHeartbeat };
+  Kind kind = Kind::kHandshake;
+  Connection* conn = nullptr;
+  WorkerProcess* worker = nullptr;
+};
+
+struct FetchWaitTag {};
+// One queue a blocked FETCH waits on; sits on that queue's waiter list.
+struct WaitNode : core::ListHook<FetchWaitTag> {
+  Connection* conn = nullptr;
+  std::string queue;
+};
+
+struct AllConnectionsTag {};
+
+class Connection : public core::ListHook<AllConnectionsTag> {
+ public:
+  enum class Phase : uint8_t { kHandshake, kReady };
+
+  Connection(Shard* shard, int fd, uint64_t id);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  int fd() const { return fd_; }
+  uint64_t id() const { return id_; }
+
+  // --- I/O state (driven by Shard) -------------------------------------
+  struct Op final : core::IoCompletion {
+    enum class Kind : uint8_t { kRecv, kSend, kClose } kind;
+    Connection* conn;
+    Op(Kind k, Connection* c) : kind(k), conn(c) {}
+    void Complete(int32_t res, uint32_t flags) override;
+  };
+
+  Shard* shard_;
+  int fd_;
+  uint64_t id_;
+  Phase phase_ = Phase::kHandshake;
+  bool closing_ = false;           // shut down; waiting for in-flight ops
+  bool close_after_flush_ = false; // close once every reply has been sent
+  bool recv_inflight_ = false;
+  bool send_inflight_ = false;
+  bool awaiting_release_ = false;  // on the shard's list of staged replies
+  int inflight_ = 0;
+  Op recv_op_{Op::Kind::kRecv, this};
+  Op send_op_{Op::Kind::kSend, this};
+  Op close_op_{Op::Kind::kClose, this};
+
+  InputBuffer in_;
+  std::string out_;      // ready to send
+  std::string sending_;  // owned by the in-flight send
+  size_t sent_ = 0;      // bytes of sending_ already sent
+  std::string staged_;   // replies waiting for durability
+  struct Mark {
+    size_t end;  // staged_ bytes up to here
+    core::Lsn lsn;
+  };
+  std::deque<Mark> marks_;
+
+  size_t pending_output_bytes() const {
+    return out_.size() + (sending_.size() - sent_) + staged_.size();
+  }
+
+  // --- Handshake and identity ------------------------------------------
+  std::string salt_;
+  int iterations_ = 1;
+  std::string wid_;
+  WorkerProcess* worker_ = nullptr;
+  ConnTimer deadline_;
+
+  // --- A blocked FETCH ---------------------------------------------------
+  bool parked_ = false;
+  std::vector<std::string> fetch_queues_;  // in priority order
+  std::vector<std::unique_ptr<WaitNode>> wait_nodes_;
+};
+
+}  // namespace werk::net

@@ -1,0 +1,57 @@
+#pragma once
+// Decodes and validates jobs from PUSH and PUSHB (reference §3.1, §3.3).
+//
+// Decoding checks the whole document (every nested value, not just the
+// fields we read), so a job accepted here is always valid JSON when it is
+// handed to a worker. `args` and `custom` are kept as the client's bytes.
+// Unknown top-level keys are dropped, as Faktory drops them; key names match
+// case-insensitively, as Go's decoder does.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/job.h"
+#include "core/types.h"
+
+namespace werk::net {
+
+struct JobLimits {
+  size_t job_bytes_max = 1u << 20;
+};
+
+class JsonDecoder;  // simdjson state, reused across calls (one per shard)
+
+class JobDecoder {
+ public:
+  JobDecoder();
+  ~JobDecoder();
+  JobDecoder(const JobDecoder&) = delete;
+  JobDecoder& operator=(const JobDecoder&) = delete;
+
+  // PUSH: decodes one job object. On failure returns false with the full
+  // error text (e.g. "invalid JSON: ...").
+  bool DecodeOne(std::string_view json, core::JobSpec* out, std::string* error);
+  // PUSHB: decodes an array of job objects. A JSON or type error anywhere
+  // fails the whole batch, as in Faktory.
+  bool DecodeMany(std::string_view json, std::vector<core::JobSpec>* out, std::string* error);
+
+  JsonDecoder& json() { return *json_; }
+
+ private:
+  std::unique_ptr<JsonDecoder> json_;
+};
+
+// Faktory's push validation after decoding (steps 2–9 of §3.3), with werk's
+// size limits. Fills in `created_at` (from `now`) and the default queue, and
+// parses `at`. Returns the error message, or nullopt if the job is valid.
+std::optional<std::string> ValidateJob(core::JobSpec& job, core::UnixNanos now,
+                                       const JobLimits& limits);
+
+// Queue names must match \A[a-zA-Z0-9._-]+\z.
+bool ValidQueueName(std::string_view name);
+std::string InvalidQueueNameError(std::string_view name);
+
+}  // namespace werk::net

@@ -1,0 +1,28 @@
+#pragma once
+// Everything an operator can set (docs/configuration.md). Filled from flags,
+// conf.d/*.toml and the environment by net/config.{h,cc}.
+
+#include <cstddef>
+#include <string>
+
+#include "core/limits.h"
+
+namespace werk::net {
+
+struct ServerOptions {
+  std::string binding = "127.0.0.1:7419";
+  std::string web_binding = "127.0.0.1:7420";
+  std::string data_dir;
+  std::string config_dir;
+  std::string environment = "development";
+  std::string log_level = "info";
+  std::string password;  // empty = no authentication
+
+  size_t connections_max = core::kConnectionsDefault;
+  size_t line_bytes_max = core::kLineBytesDefault;
+  size_t job_bytes_max = core::kJobBytesDefault;
+  // How long shutdown waits for in-flight replies before closing sockets.
+  int shutdown_grace_ms = 3000;
+};
+
+}  // namespace werk::net

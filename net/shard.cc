@@ -1,0 +1,342 @@
+#include "net/shard.h"
+
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include <csignal>
+#include <cstring>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "core/check.h"
+#include "core/job_json.h"
+#include "core/limits.h"
+#include "net/resp.h"
+
+namespace werk::net {
+
+namespace {
+constexpr size_t kDueJidsPerRecord = 1024;
+constexpr int64_t kMaxSleepNs = 1'000'000'000;
+}  // namespace
+
+Shard::Shard(const ServerOptions& options, core::Journal* journal, const core::Clock& clock)
+    : options_(options),
+      journal_(journal),
+      clock_(clock),
+      reactor_(2048),
+      sm_(clock.WallNow() / core::kNanosPerMilli),
+      conn_timers_(clock.MonotonicNow() / core::kNanosPerMilli),
+      rng_(std::random_device{}()) {
+  job_limits_.job_bytes_max = options_.job_bytes_max;
+  RefreshNow();
+  started_at_ = now_;
+}
+
+Shard::~Shard() {
+  // Run() returns only once every connection is gone; a Shard destroyed
+  // without running frees whatever is left.
+  while (Connection* c = connections_.PopFront()) {
+    ::close(c->fd_);
+    delete c;
+  }
+}
+
+void Shard::RefreshNow() {
+  now_ = clock_.WallNow();
+  mono_ms_ = clock_.MonotonicNow() / core::kNanosPerMilli;
+}
+
+void Shard::AddListener(int listen_fd) {
+  auto op = std::make_unique<AcceptOp>();
+  op->shard = this;
+  op->fd = listen_fd;
+  ArmAccept(op.get());
+  accept_ops_.push_back(std::move(op));
+}
+
+void Shard::WatchStopFd(int fd) {
+  stop_op_ = std::make_unique<StopOp>();
+  stop_op_->shard = this;
+  stop_op_->fd = fd;
+  io_uring_prep_read(reactor_.Sqe(stop_op_.get()), fd, stop_op_->buf, sizeof stop_op_->buf, 0);
+}
+
+void Shard::StopOp::Complete(int32_t res, uint32_t) {
+  if (res == int32_t(sizeof(signalfd_siginfo))) {
+    signalfd_siginfo info;
+    std::memcpy(&info, buf, sizeof info);
+    if (info.ssi_signo == SIGHUP) {
+      spdlog::warn("SIGHUP: reloading configuration is not supported yet; ignoring");
+      io_uring_prep_read(shard->reactor_.Sqe(this), fd, buf, sizeof buf, 0);
+      return;
+    }
+    spdlog::info("received signal {}, shutting down", int(info.ssi_signo));
+  } else if (res == -EINTR || res == -EAGAIN) {
+    io_uring_prep_read(shard->reactor_.Sqe(this), fd, buf, sizeof buf, 0);
+    return;
+  }
+  shard->RequestStop();
+}
+
+void Shard::Run() {
+  while (true) {
+    if (stop_requested_ && !shutting_down_) BeginShutdown();
+    if (shutting_down_) {
+      if (mono_ms_ >= shutdown_deadline_ms_) {
+        for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c))
+          if (!c->closing_) CloseConnection(c);
+      }
+      if (connections_.empty() && !journal_->commit_pending()) break;
+    }
+    LoopOnce();
+  }
+  // The last records (e.g. a FLUSH answered just before the signal) are durable.
+  journal_->Commit();
+  spdlog::info("shard stopped: {} commands served", stats_.commands);
+}
+
+int64_t Shard::WaitBudgetNs() {
+  int64_t budget = kMaxSleepNs;
+  if (auto t = sm_.NextTimerMs()) {
+    budget = std::min(budget, *t * core::kNanosPerMilli - now_);
+  }
+  if (auto t = conn_timers_.NextEventTick()) {
+    budget = std::min(budget, (*t - mono_ms_) * core::kNanosPerMilli);
+  }
+  if (accept_paused_) budget = std::min(budget, (accept_resume_ms_ - mono_ms_) * core::kNanosPerMilli);
+  if (shutting_down_)
+    budget = std::min(budget, (shutdown_deadline_ms_ - mono_ms_) * core::kNanosPerMilli);
+  return std::max<int64_t>(budget, 0);
+}
+
+void Shard::LoopOnce() {
+  reactor_.Poll(WaitBudgetNs());
+  RefreshNow();
+  FireConnTimers();
+  FireJobTimers();
+  ServeReadyQueues();
+  journal_->Commit();
+  ReleaseReplies();
+  if (accept_paused_ && mono_ms_ >= accept_resume_ms_ && !shutting_down_) {
+    accept_paused_ = false;
+    for (auto& op : accept_ops_) ArmAccept(op.get());
+  }
+}
+
+void Shard::BeginShutdown() {
+  shutting_down_ = true;
+  shutdown_deadline_ms_ = mono_ms_ + options_.shutdown_grace_ms;
+  spdlog::info("shutting down: {} connections open", ready_connections_);
+  for (auto& op : accept_ops_) ::shutdown(op->fd, SHUT_RDWR);
+  for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
+    if (c->closing_) continue;
+    if (c->phase_ == Connection::Phase::kHandshake) {
+      CloseConnection(c);
+      continue;
+    }
+    if (c->parked_) {
+      Unpark(c);
+      ReplyNull(c);
+    }
+    CloseAfterFlush(c);
+  }
+}
+
+// --- Replies -------------------------------------------------------------------
+
+void Shard::Reply(Connection* c, std::string_view bytes) {
+  if (c->closing_) return;
+  // Nothing a client sees may depend on a record that is not durable yet, so
+  // every reply waits for everything appended so far.
+  const core::Lsn visible = journal_->appended_lsn();
+  c->staged_.append(bytes);
+  if (!c->marks_.empty() && c->marks_.back().lsn == visible) {
+    c->marks_.back().end = c->staged_.size();
+  } else {
+    c->marks_.push_back({c->staged_.size(), visible});
+  }
+  if (!c->awaiting_release_) {
+    c->awaiting_release_ = true;
+    awaiting_.push_back(c);
+  }
+}
+
+void Shard::ReplyOk(Connection* c) { Reply(c, "+OK\r\n"); }
+void Shard::ReplyNull(Connection* c) { Reply(c, "$-1\r\n"); }
+
+void Shard::ReplyError(Connection* c, std::string_view message) {
+  std::string out;
+  AppendError(out, message);
+  Reply(c, out);
+}
+
+void Shard::ReplyBulk(Connection* c, std::string_view data) {
+  std::string out;
+  out.reserve(data.size() + 16);
+  AppendBulk(out, data);
+  Reply(c, out);
+}
+
+void Shard::ReleaseReplies() {
+  if (awaiting_.empty()) return;
+  const core::Lsn durable = journal_->durable_lsn();
+  std::vector<Connection*> pending;
+  pending.swap(awaiting_);
+  for (Connection* c : pending) {
+    c->awaiting_release_ = false;
+    Release(c, durable);
+    if (!c->staged_.empty() && !c->closing_) {
+      c->awaiting_release_ = true;
+      awaiting_.push_back(c);
+    }
+    MaybeFinishClose(c);
+  }
+}
+
+void Shard::Release(Connection* c, core::Lsn durable) {
+  size_t upto = 0;
+  while (!c->marks_.empty() && c->marks_.front().lsn <= durable) {
+    upto = c->marks_.front().end;
+    c->marks_.pop_front();
+  }
+  if (upto == 0) return;
+  if (upto == c->staged_.size() && c->out_.empty()) {
+    c->out_.swap(c->staged_);
+    c->staged_.clear();
+  } else {
+    c->out_.append(c->staged_, 0, upto);
+    c->staged_.erase(0, upto);
+  }
+  for (auto& m : c->marks_) m.end -= upto;
+  StartSend(c);
+}
+
+// --- Mutations --------------------------------------------------------------------
+
+bool Shard::Commit(const core::Mutation& m) {
+  if (sm_.Apply(m) != core::ApplyStatus::kOk) return false;
+  encode_scratch_.clear();
+  core::EncodeMutation(m, encode_scratch_);
+  journal_->Append(encode_scratch_);
+  return true;
+}
+
+bool Shard::RefuseIfReadOnly(Connection* c) {
+  if (!journal_->failed()) return false;
+  ReplyError(c, "werk cannot accept writes: its write-ahead log failed (see the server log)");
+  return true;
+}
+
+// --- Timers -----------------------------------------------------------------------
+
+void Shard::FireJobTimers() {
+  due_scratch_.clear();
+  const int64_t now_ms = now_ / core::kNanosPerMilli;
+  if (sm_.DueJobs(now_ms, due_scratch_, core::kTimerFiresPerAdvanceMax) == 0) return;
+  ++stats_.timer_cycles;
+  std::vector<std::string> enqueue, purge;
+  std::vector<core::FailRecord> expired;
+  std::uniform_int_distribution<int> jitter(0, 29);
+  for (const core::Job* job : due_scratch_) {
+    switch (job->state) {
+      case core::JobState::kScheduled:
+        ++stats_.scheduled_enqueued;
+        enqueue.emplace_back(job->jid());
+        break;
+      case core::JobState::kRetry:
+        ++stats_.retries_enqueued;
+        enqueue.emplace_back(job->jid());
+        break;
+      case core::JobState::kDead:
+        ++stats_.dead_purged;
+        purge.emplace_back(job->jid());
+        break;
+      case core::JobState::kReserved:
+        ++stats_.reservations_expired;
+        expired.push_back(core::DecideFailure(*job, now_, core::FailCause::kReservationExpired,
+                                              "ReservationExpired",
+                                              "Faktory job reservation expired", {},
+                                              jitter(rng_)));
+        break;
+      case core::JobState::kQueued:
+        break;  // queued jobs carry no timer
+    }
+  }
+  if (journal_->failed()) return;  // state stays as it is; nothing can be logged
+  for (auto& rec : expired) Commit(core::Mutation::Fail(now_, std::move(rec)));
+  auto commit_chunks = [&](std::vector<std::string>& jids, bool is_enqueue) {
+    for (size_t i = 0; i < jids.size(); i += kDueJidsPerRecord) {
+      const size_t end = std::min(jids.size(), i + kDueJidsPerRecord);
+      std::vector<std::string> chunk(std::make_move_iterator(jids.begin() + long(i)),
+                                     std::make_move_iterator(jids.begin() + long(end)));
+      Commit(is_enqueue ? core::Mutation::EnqueueDue(now_, std::move(chunk))
+                        : core::Mutation::PurgeDead(now_, std::move(chunk)));
+    }
+  };
+  commit_chunks(enqueue, true);
+  commit_chunks(purge, false);
+}
+
+void Shard::FireConnTimers() {
+  core::TimerHook* fired[64];
+  while (true) {
+    const size_t n = conn_timers_.Advance(mono_ms_, fired, 64);
+    for (size_t i = 0; i < n; ++i) {
+      auto* t = static_cast<ConnTimer*>(fired[i]);
+      switch (t->kind) {
+        case ConnTimer::Kind::kHandshake:
+          spdlog::debug("connection {}: no HELLO within 2 s, closing", t->conn->id_);
+          CloseConnection(t->conn);
+          break;
+        case ConnTimer::Kind::kFetch:
+          if (t->conn->parked_) {
+            Unpark(t->conn);
+            ReplyNull(t->conn);
+            ProcessInput(t->conn);
+          }
+          break;
+        case ConnTimer::Kind::kHeartbeat:
+          OnHeartbeatExpired(t->worker);
+          break;
+      }
+    }
+    if (n < 64) break;
+  }
+}
+
+void Shard::OnHeartbeatExpired(WorkerProcess* w) {
+  ++stats_.workers_reaped;
+  if (!w->connections.empty()) {
+    spdlog::warn("worker {} sent no BEAT for {} s: closing its {} connection(s)", w->wid,
+                 core::kHeartbeatTimeoutSeconds, w->connections.size());
+  }
+  const std::vector<Connection*> conns = w->connections;
+  for (Connection* c : conns) CloseConnection(c);  // the last one forgets the worker
+  if (conns.empty()) {
+    // A worker known only from the log (restart) that never came back.
+    if (sm_.worker_state(w->wid) != core::WorkerState::kRunning && !journal_->failed())
+      Commit(core::Mutation::ForgetWorker(now_, w->wid));
+    workers_.Erase(w);
+  }
+}
+
+void Shard::DetachWorker(Connection* c) {
+  WorkerProcess* w = c->worker_;
+  if (!w) return;
+  c->worker_ = nullptr;
+  auto& v = w->connections;
+  v.erase(std::remove(v.begin(), v.end(), c), v.end());
+  if (!v.empty()) return;
+  conn_timers_.Cancel(&w->heartbeat);
+  // A clean shutdown keeps quiet/terminate states for the restart.
+  if (!shutting_down_ && sm_.worker_state(w->wid) != core::WorkerState::kRunning &&
+      !journal_->failed())
+    Commit(core::Mutation::ForgetWorker(now_, w->wid));
+  workers_.Erase(w);
+}
+
+}  // namespace werk::net

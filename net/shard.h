@@ -1,0 +1,183 @@
+#pragma once
+// A shard: one thread, one io_uring, one state machine, one journal, and the
+// connections it accepted (design §3 "Process"). The shard loop:
+//
+//   1. wait for completions (accept, recv, send, journal I/O) or a deadline;
+//   2. run the callbacks: parse lines, apply commands as mutations;
+//   3. fire due job timers (scheduled, retries, reservations, dead purge) and
+//      connection timers (handshake, FETCH wait, heartbeats);
+//   4. hand jobs that became available to blocked fetchers;
+//   5. Commit() the journal (group commit), then release every staged reply
+//      whose LSN is durable.
+//
+// Everything here runs on the shard's thread; nothing is locked.
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <absl/container/node_hash_map.h>
+
+#include "core/clock.h"
+#include "core/journal.h"
+#include "core/reactor.h"
+#include "core/state_machine.h"
+#include "core/string_hash.h"
+#include "core/timer_wheel.h"
+#include "net/connection.h"
+#include "net/job_decoder.h"
+#include "net/server_options.h"
+#include "net/worker_registry.h"
+
+namespace werk::net {
+
+struct ShardStats {
+  uint64_t commands = 0;
+  uint64_t scheduled_enqueued = 0;
+  uint64_t retries_enqueued = 0;
+  uint64_t dead_purged = 0;
+  uint64_t reservations_expired = 0;
+  uint64_t workers_reaped = 0;
+  uint64_t timer_cycles = 0;
+  uint64_t connections_accepted = 0;
+  uint64_t connections_rejected = 0;
+};
+
+class Shard {
+ public:
+  Shard(const ServerOptions& options, core::Journal* journal, const core::Clock& clock);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // Starts accepting on a listening socket (owned by the caller).
+  void AddListener(int listen_fd);
+  // Also wakes on `fd` readable (a signalfd) and calls `on_readable`.
+  void WatchStopFd(int fd);
+  // Runs the loop until a stop was requested and every connection is closed
+  // (or the shutdown grace period ran out).
+  void Run();
+  void RequestStop() { stop_requested_ = true; }
+
+  core::StateMachine& state() { return sm_; }
+  const ShardStats& stats() const { return stats_; }
+  size_t connection_count() const { return ready_connections_; }
+
+  // --- Called by Connection::Op --------------------------------------------
+  void OnRecv(Connection* c, int32_t res);
+  void OnSend(Connection* c, int32_t res);
+  void OnClosed(Connection* c);
+
+ private:
+  friend class ShardTest;
+  struct AcceptOp final : core::IoCompletion {
+    Shard* shard;
+    int fd;
+    void Complete(int32_t res, uint32_t flags) override;
+  };
+  struct StopOp final : core::IoCompletion {
+    Shard* shard;
+    int fd;
+    char buf[128];
+    void Complete(int32_t res, uint32_t flags) override;
+  };
+
+  // Loop.
+  void LoopOnce();
+  int64_t WaitBudgetNs();
+  void RefreshNow();
+  void BeginShutdown();
+
+  // Connections (shard_io.cc).
+  void ArmAccept(AcceptOp* op);
+  void OnAccept(AcceptOp* op, int32_t res, uint32_t flags);
+  void ArmRecv(Connection* c);
+  void StartSend(Connection* c);
+  void ProcessInput(Connection* c);
+  void CloseConnection(Connection* c);
+  void CloseAfterFlush(Connection* c);
+  void MaybeFinishClose(Connection* c);
+  void Handshake(Connection* c, std::string_view line);
+  void Dispatch(Connection* c, std::string_view line);
+
+  // Replies.
+  void Reply(Connection* c, std::string_view bytes);
+  void ReplyOk(Connection* c);
+  void ReplyError(Connection* c, std::string_view message);
+  void ReplyBulk(Connection* c, std::string_view data);
+  void ReplyNull(Connection* c);
+  void ReleaseReplies();
+  void Release(Connection* c, core::Lsn durable);
+
+  // Mutations: apply, then log. Returns false if the state machine refused.
+  bool Commit(const core::Mutation& m);
+  bool RefuseIfReadOnly(Connection* c);
+
+  // Commands (shard_commands.cc, shard_admin.cc).
+  void CmdPush(Connection* c, std::string_view arg);
+  void CmdPushBulk(Connection* c, std::string_view arg);
+  void CmdFetch(Connection* c, std::string_view arg);
+  void CmdAck(Connection* c, std::string_view arg);
+  void CmdFail(Connection* c, std::string_view arg);
+  void CmdBeat(Connection* c, std::string_view arg);
+  void CmdInfo(Connection* c);
+  void CmdFlush(Connection* c);
+  void CmdMutate(Connection* c, std::string_view arg);
+  void CmdQueue(Connection* c, std::string_view arg);
+
+  // FETCH machinery.
+  bool TryFetch(Connection* c);  // reserves and replies if a job is available
+  void Park(Connection* c, const std::vector<std::string>& queues);
+  void Unpark(Connection* c);
+  void ServeReadyQueues();
+  bool FetcherIsQuiet(const Connection* c) const;
+
+  // Timers.
+  void FireJobTimers();
+  void FireConnTimers();
+  void OnHeartbeatExpired(WorkerProcess* w);
+  void DetachWorker(Connection* c);
+
+  std::string RenderInfo();
+
+  ServerOptions options_;
+  core::Journal* journal_;
+  const core::Clock& clock_;
+  core::Reactor reactor_;
+  core::StateMachine sm_;
+  core::TimerWheel conn_timers_;  // monotonic ms
+  JobDecoder decoder_;
+  JobLimits job_limits_;
+  WorkerRegistry workers_;
+  ShardStats stats_;
+  std::mt19937_64 rng_;
+
+  core::UnixNanos now_ = 0;      // wall clock, refreshed once per iteration
+  int64_t mono_ms_ = 0;          // monotonic ms, same
+  core::UnixNanos started_at_ = 0;
+
+  std::vector<std::unique_ptr<AcceptOp>> accept_ops_;
+  std::unique_ptr<StopOp> stop_op_;
+  core::IntrusiveList<Connection, AllConnectionsTag> connections_;
+  size_t socket_count_ = 0;
+  size_t ready_connections_ = 0;
+  uint64_t next_conn_id_ = 1;
+  std::vector<Connection*> awaiting_;  // connections with staged replies
+  absl::node_hash_map<std::string, core::IntrusiveList<WaitNode, FetchWaitTag>, core::StringHash,
+                      core::StringEq>
+      waiters_;
+  std::vector<std::string> ready_scratch_;
+  std::vector<const core::Job*> due_scratch_;
+  std::string encode_scratch_;
+
+  bool stop_requested_ = false;
+  bool shutting_down_ = false;
+  int64_t shutdown_deadline_ms_ = 0;
+  bool accept_paused_ = false;
+  int64_t accept_resume_ms_ = 0;
+};
+
+}  // namespace werk::net

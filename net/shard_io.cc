@@ -1,0 +1,334 @@
+// Connection I/O: accept, recv, send, close, line splitting and the
+// handshake.
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "core/check.h"
+#include "core/limits.h"
+#include "net/command_decoders.h"
+#include "net/password.h"
+#include "net/resp.h"
+#include "net/shard.h"
+
+namespace werk::net {
+
+namespace {
+constexpr int64_t kAcceptBackoffMs = 100;
+// Sockets beyond the connection limit that may still be mid-handshake; past
+// this, new sockets are closed at once.
+constexpr size_t kHandshakeSlack = 256;
+constexpr size_t kHandshakeLineBytesMax = 64 << 10;
+}  // namespace
+
+Connection::Connection(Shard* shard, int fd, uint64_t id) : shard_(shard), fd_(fd), id_(id) {
+  deadline_.conn = this;
+}
+
+void Connection::Op::Complete(int32_t res, uint32_t) {
+  Shard* s = conn->shard_;
+  switch (kind) {
+    case Kind::kRecv: s->OnRecv(conn, res); break;
+    case Kind::kSend: s->OnSend(conn, res); break;
+    case Kind::kClose: s->OnClosed(conn); break;
+  }
+}
+
+// --- Accept ----------------------------------------------------------------------
+
+void Shard::ArmAccept(AcceptOp* op) {
+  io_uring_prep_multishot_accept(reactor_.Sqe(op), op->fd, nullptr, nullptr, SOCK_CLOEXEC);
+}
+
+void Shard::AcceptOp::Complete(int32_t res, uint32_t flags) { shard->OnAccept(this, res, flags); }
+
+void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
+  const bool more = flags & IORING_CQE_F_MORE;
+  if (res < 0) {
+    if (shutting_down_) return;
+    if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+      spdlog::warn("accept failed: {}; pausing accepts for {} ms", std::strerror(-res),
+                   kAcceptBackoffMs);
+      if (!more && !accept_paused_) {
+        accept_paused_ = true;
+        accept_resume_ms_ = mono_ms_ + kAcceptBackoffMs;
+      }
+      return;
+    }
+    if (!more) ArmAccept(op);
+    return;
+  }
+  if (!more && !shutting_down_) ArmAccept(op);
+  const int fd = res;
+  if (shutting_down_ || socket_count_ >= options_.connections_max + kHandshakeSlack) {
+    ++stats_.connections_rejected;
+    ::close(fd);
+    return;
+  }
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ++stats_.connections_accepted;
+  ++socket_count_;
+  auto* c = new Connection(this, fd, next_conn_id_++);
+  connections_.PushBack(c);
+
+  std::string hi = "+HI {\"v\":2";
+  if (!options_.password.empty()) {
+    c->iterations_ = 4000 + int(rng_() % 4096);
+    char salt[32];
+    std::snprintf(salt, sizeof salt, "%llx",
+                  static_cast<unsigned long long>(rng_() & 0x7fffffffffffffffULL));
+    c->salt_ = salt;
+    hi += ",\"i\":" + std::to_string(c->iterations_) + ",\"s\":\"" + c->salt_ + "\"";
+  }
+  hi += "}\r\n";
+  c->out_ = std::move(hi);
+  StartSend(c);
+  c->deadline_.kind = ConnTimer::Kind::kHandshake;
+  conn_timers_.Arm(&c->deadline_, mono_ms_ + core::kHandshakeTimeoutMillis);
+  ArmRecv(c);
+}
+
+// --- Recv --------------------------------------------------------------------------
+
+void Shard::ArmRecv(Connection* c) {
+  if (c->recv_inflight_ || c->closing_ || c->close_after_flush_) return;
+  if (c->pending_output_bytes() >= core::kOutputBytesHighWater) return;  // backpressure
+  const size_t limit = c->phase_ == Connection::Phase::kHandshake
+                           ? kHandshakeLineBytesMax
+                           : options_.line_bytes_max;
+  if (!c->in_.Prepare(limit)) {
+    if (c->parked_) return;  // pipelined lines wait behind a blocked FETCH
+    // A line longer than the limit with no end in sight.
+    if (c->phase_ == Connection::Phase::kHandshake) {
+      CloseConnection(c);
+    } else {
+      ReplyError(c, "line too long: more than " + std::to_string(limit) +
+                        " bytes without a newline (closing connection)");
+      CloseAfterFlush(c);
+    }
+    return;
+  }
+  c->recv_inflight_ = true;
+  ++c->inflight_;
+  io_uring_prep_recv(reactor_.Sqe(&c->recv_op_), c->fd_, c->in_.write_ptr(), c->in_.writable(),
+                     0);
+}
+
+void Shard::OnRecv(Connection* c, int32_t res) {
+  c->recv_inflight_ = false;
+  --c->inflight_;
+  if (c->closing_) {
+    MaybeFinishClose(c);
+    return;
+  }
+  if (res == -EINTR || res == -EAGAIN || res == -ENOBUFS) {
+    ArmRecv(c);
+    return;
+  }
+  if (res <= 0) {
+    // EOF or reset: replies already owed still go out if the peer reads.
+    if (res < 0) spdlog::debug("connection {}: recv: {}", c->id_, std::strerror(-res));
+    if (res == 0 && c->phase_ == Connection::Phase::kReady) {
+      ProcessInput(c);
+      CloseAfterFlush(c);
+    } else {
+      CloseConnection(c);
+    }
+    return;
+  }
+  c->in_.Produced(size_t(res));
+  ProcessInput(c);
+  ArmRecv(c);
+}
+
+void Shard::ProcessInput(Connection* c) {
+  std::string_view line;
+  while (!c->closing_ && !c->close_after_flush_ && !c->parked_ &&
+         c->pending_output_bytes() < core::kOutputBytesHighWater && c->in_.NextLine(&line)) {
+    if (c->phase_ == Connection::Phase::kHandshake) {
+      Handshake(c, line);
+    } else {
+      Dispatch(c, line);
+    }
+  }
+  if (c->closing_ || c->close_after_flush_) return;
+  const size_t limit = c->phase_ == Connection::Phase::kHandshake ? kHandshakeLineBytesMax
+                                                                   : options_.line_bytes_max;
+  if (!c->parked_ && c->in_.size() > limit) {
+    if (c->phase_ == Connection::Phase::kHandshake) {
+      CloseConnection(c);
+      return;
+    }
+    ReplyError(c, "line too long: more than " + std::to_string(limit) +
+                      " bytes without a newline (closing connection)");
+    CloseAfterFlush(c);
+  }
+}
+
+// --- Send ------------------------------------------------------------------------------
+
+void Shard::StartSend(Connection* c) {
+  if (c->send_inflight_ || c->closing_) return;
+  if (c->sent_ == c->sending_.size()) {
+    if (c->out_.empty()) return;
+    c->sending_.clear();
+    c->sending_.swap(c->out_);
+    c->sent_ = 0;
+  }
+  c->send_inflight_ = true;
+  ++c->inflight_;
+  io_uring_prep_send(reactor_.Sqe(&c->send_op_), c->fd_, c->sending_.data() + c->sent_,
+                     c->sending_.size() - c->sent_, MSG_NOSIGNAL);
+}
+
+void Shard::OnSend(Connection* c, int32_t res) {
+  c->send_inflight_ = false;
+  --c->inflight_;
+  if (c->closing_) {
+    MaybeFinishClose(c);
+    return;
+  }
+  if (res == -EINTR || res == -EAGAIN) {
+    StartSend(c);
+    return;
+  }
+  if (res < 0) {
+    spdlog::debug("connection {}: send: {}", c->id_, std::strerror(-res));
+    CloseConnection(c);
+    return;
+  }
+  c->sent_ += size_t(res);
+  if (c->sent_ == c->sending_.size() && c->sending_.capacity() > (1u << 20)) {
+    std::string().swap(c->sending_);  // do not pin a huge INFO/PUSHB reply
+    c->sent_ = 0;
+  }
+  StartSend(c);
+  MaybeFinishClose(c);
+  if (c->closing_) return;
+  // Output drained below the high-water mark: resume reading and dispatching.
+  if (c->pending_output_bytes() < core::kOutputBytesHighWater) {
+    ProcessInput(c);
+    ArmRecv(c);
+  }
+}
+
+// --- Close -------------------------------------------------------------------------------
+
+void Shard::CloseAfterFlush(Connection* c) {
+  if (c->closing_) return;
+  c->close_after_flush_ = true;
+  MaybeFinishClose(c);
+}
+
+void Shard::CloseConnection(Connection* c) {
+  if (c->closing_) return;
+  c->closing_ = true;
+  conn_timers_.Cancel(&c->deadline_);
+  if (c->parked_) Unpark(c);
+  DetachWorker(c);
+  if (c->phase_ == Connection::Phase::kReady) --ready_connections_;
+  // Wakes an in-flight recv; pending sends fail. The fd closes once no
+  // request of ours references it.
+  ::shutdown(c->fd_, SHUT_RDWR);
+  MaybeFinishClose(c);
+}
+
+void Shard::MaybeFinishClose(Connection* c) {
+  if (!c->closing_) {
+    if (c->close_after_flush_ && c->staged_.empty() && c->out_.empty() &&
+        c->sent_ == c->sending_.size() && !c->send_inflight_) {
+      CloseConnection(c);
+    }
+    return;
+  }
+  if (c->inflight_ > 0) return;
+  if (c->fd_ >= 0) {
+    ++c->inflight_;
+    io_uring_prep_close(reactor_.Sqe(&c->close_op_), c->fd_);
+    c->fd_ = -1;
+  }
+}
+
+void Shard::OnClosed(Connection* c) {
+  --c->inflight_;
+  WERK_CHECK(c->inflight_ == 0);
+  if (c->awaiting_release_) {
+    awaiting_.erase(std::remove(awaiting_.begin(), awaiting_.end(), c), awaiting_.end());
+  }
+  connections_.Remove(c);
+  --socket_count_;
+  delete c;
+}
+
+// --- Handshake ----------------------------------------------------------------------------
+
+void Shard::Handshake(Connection* c, std::string_view line) {
+  // Anything but `HELLO {...}` closes without a reply, as Faktory does (this
+  // is also what a TLS client hitting a plaintext port gets).
+  constexpr std::string_view kHello = "HELLO {";
+  if (line.substr(0, kHello.size()) != kHello) {
+    spdlog::debug("connection {}: invalid preamble, closing", c->id_);
+    CloseConnection(c);
+    return;
+  }
+  HelloArgs hello;
+  std::string error;
+  if (!DecodeHello(decoder_, line.substr(6), &hello, &error)) {
+    spdlog::debug("connection {}: invalid HELLO ({}), closing", c->id_, error);
+    CloseConnection(c);
+    return;
+  }
+  if (!options_.password.empty()) {
+    const int iterations = hello.v < 2 ? 1 : c->iterations_;
+    const std::string expected = PasswordHash(options_.password, c->salt_, iterations);
+    if (!ConstantTimeEquals(hello.pwdhash, expected)) {
+      spdlog::info("connection {}: invalid password", c->id_);
+      ReplyError(c, "Invalid password");
+      CloseAfterFlush(c);
+      return;
+    }
+  }
+  conn_timers_.Cancel(&c->deadline_);
+  c->phase_ = Connection::Phase::kReady;
+  ++ready_connections_;
+  ReplyOk(c);
+  if (ready_connections_ > options_.connections_max) {
+    spdlog::warn("over {} client connections: refusing connection {}", options_.connections_max,
+                 c->id_);
+    ++stats_.connections_rejected;
+    ReplyError(c, "too many connections: " + std::to_string(ready_connections_));
+    CloseAfterFlush(c);
+    return;
+  }
+  if (!hello.wid.empty()) {
+    if (hello.wid.size() > core::kWidBytesMax) {
+      ReplyError(c, "wid is longer than " + std::to_string(core::kWidBytesMax) + " bytes");
+      CloseAfterFlush(c);
+      return;
+    }
+    bool created = false;
+    WorkerProcess* w = workers_.GetOrCreate(hello.wid, &created);
+    if (created || w->connections.empty()) {
+      w->hostname = hello.hostname;
+      w->pid = hello.pid;
+      w->labels = hello.labels;
+      w->version = hello.v;
+      w->started_at = now_;
+      w->last_beat_mono_ms = mono_ms_;
+      conn_timers_.Cancel(&w->heartbeat);
+      conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
+    }
+    w->connections.push_back(c);
+    c->worker_ = w;
+    c->wid_ = hello.wid;
+  }
+}
+
+}  // namespace werk::net

@@ -1,0 +1,78 @@
+// werkd: the werk server.
+
+#include <cstdlib>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "net/config.h"
+#include "net/server.h"
+#include "net/version.h"
+
+namespace {
+
+std::string DefaultEnvironment() {
+  const char* env = std::getenv("FAKTORY_ENV");
+  return env && *env ? env : "development";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  werk::net::ServerOptions o;
+  o.environment = DefaultEnvironment();
+  CLI::App app{"werk: a durable, Faktory-compatible background job server"};
+  app.set_version_flag("-v,--version", std::string("werk ") + werk::net::kWerkVersion +
+                                           " (Faktory protocol " +
+                                           werk::net::kFaktoryProtocolVersion + ")");
+  auto* b = app.add_option("-b,--binding", o.binding, "command port binding (host:port)");
+  auto* w = app.add_option("-w,--web-binding", o.web_binding,
+                           "web UI binding (host:port; reserved, the UI is not served yet)");
+  app.add_option("-d,--data-dir", o.data_dir,
+                 "data directory (default ./werk-data in development, /var/lib/werk otherwise)");
+  app.add_option("-c,--config-dir", o.config_dir,
+                 "config directory holding conf.d/*.toml (default ./werk-config in development, "
+                 "/etc/werk otherwise)");
+  app.add_option("-e,--environment", o.environment, "development, staging or production");
+  app.add_option("-l,--log-level", o.log_level, "error, warn, info or debug")
+      ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
+  auto* cm = app.add_option("--connections-max", o.connections_max,
+                            "client connections accepted at once")
+                 ->check(CLI::PositiveNumber);
+  auto* lm = app.add_option("--line-bytes-max", o.line_bytes_max,
+                            "longest command line accepted, in bytes")
+                 ->check(CLI::PositiveNumber);
+  auto* jm = app.add_option("--job-bytes-max", o.job_bytes_max, "largest job accepted, in bytes")
+                 ->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+
+  const bool dev = o.environment == "development";
+  if (o.data_dir.empty()) o.data_dir = dev ? "werk-data" : "/var/lib/werk";
+  if (o.config_dir.empty()) o.config_dir = dev ? "werk-config" : "/etc/werk";
+
+  spdlog::set_default_logger(spdlog::stderr_color_mt("werk"));
+  spdlog::set_pattern("%L %Y-%m-%dT%H:%M:%S.%eZ %v", spdlog::pattern_time_type::utc);
+  spdlog::set_level(spdlog::level::from_str(o.log_level));
+
+  werk::net::FlagsGiven given;
+  given.binding = b->count() > 0;
+  given.web_binding = w->count() > 0;
+  given.connections_max = cm->count() > 0;
+  given.line_bytes_max = lm->count() > 0;
+  given.job_bytes_max = jm->count() > 0;
+  if (std::string err = werk::net::LoadConfig(&o, given); !err.empty()) {
+    spdlog::critical("{}", err);
+    return 2;
+  }
+  spdlog::info("werk {} starting: environment {}, data {}, config {}{}", werk::net::kWerkVersion,
+               o.environment, o.data_dir, o.config_dir,
+               o.password.empty() ? ", no password" : ", password required");
+  werk::net::Server server(o);
+  if (std::string err = server.Start(); !err.empty()) {
+    spdlog::critical("{}", err);
+    return 1;
+  }
+  return server.Run();
+}
