@@ -36,6 +36,7 @@ constexpr size_t kOutputBytesHighWater = 4u << 20;    // stop reading above this
 constexpr size_t kRecvChunkBytes = 64u << 10;
 constexpr size_t kTimerFiresPerAdvanceMax = 4096;     // keep the loop responsive
 constexpr size_t kFetchQueuesMax = 256;
+constexpr int kJsonDepthMax = 256;                    // nesting of any JSON argument
 
 static_assert(kReserveForSecondsMin < kReserveForSecondsDefault);
 static_assert(kReserveForSecondsDefault < kReserveForSecondsMax);

@@ -36,41 +36,45 @@ std::string_view JsonTypeName(od::json_type t) {
   return "value";
 }
 
-error_code WalkValue(od::value v);
+error_code WalkValue(od::value v, int depth);
 
-error_code WalkObject(od::object o) {
+error_code WalkObject(od::object o, int depth) {
+  if (depth > core::kJsonDepthMax) return simdjson::DEPTH_ERROR;
   for (auto field_result : o) {
     od::field field;
     if (auto err = std::move(field_result).get(field)) return err;
     std::string_view key;
     if (auto err = field.unescaped_key().get(key)) return err;
-    if (auto err = WalkValue(field.value())) return err;
+    if (auto err = WalkValue(field.value(), depth)) return err;
   }
   return SUCCESS;
 }
 
-error_code WalkArray(od::array a) {
+error_code WalkArray(od::array a, int depth) {
+  if (depth > core::kJsonDepthMax) return simdjson::DEPTH_ERROR;
   for (auto el : a) {
     od::value v;
     if (auto err = el.get(v)) return err;
-    if (auto err = WalkValue(v)) return err;
+    if (auto err = WalkValue(v, depth)) return err;
   }
   return SUCCESS;
 }
 
-error_code WalkValue(od::value v) {
+// Recursion is bounded by kJsonDepthMax, so hostile nesting cannot exhaust
+// the stack.
+error_code WalkValue(od::value v, int depth) {
   od::json_type t;
   if (auto err = v.type().get(t)) return err;
   switch (t) {
     case od::json_type::object: {
       od::object o;
       if (auto err = v.get_object().get(o)) return err;
-      return WalkObject(o);
+      return WalkObject(o, depth + 1);
     }
     case od::json_type::array: {
       od::array a;
       if (auto err = v.get_array().get(a)) return err;
-      return WalkArray(a);
+      return WalkArray(a, depth + 1);
     }
     case od::json_type::string: {
       std::string_view s;
@@ -173,12 +177,12 @@ class JsonDecoder {
       case od::json_type::object: {
         od::object o;
         if (auto err = doc.get_object().get(o)) return err;
-        return WalkObject(o);
+        return WalkObject(o, 1);
       }
       case od::json_type::array: {
         od::array a;
         if (auto err = doc.get_array().get(a)) return err;
-        return WalkArray(a);
+        return WalkArray(a, 1);
       }
       case od::json_type::string: {
         std::string_view s;
@@ -539,7 +543,7 @@ bool WithObject(JobDecoder& d, std::string_view json, std::string* error, Fn fn)
               return fn(&o);
             });
   d.json().Trim();
-  if (!ok && error) *error = detail;
+  if (!ok && error && !detail.empty()) *error = detail;
   return ok;
 }
 

@@ -82,18 +82,12 @@ void Shard::StopOp::Complete(int32_t res, uint32_t) {
   shard->RequestStop();
 }
 
+bool Shard::stopped() const {
+  return shutting_down_ && connections_.empty() && !journal_->commit_pending();
+}
+
 void Shard::Run() {
-  while (true) {
-    if (stop_requested_ && !shutting_down_) BeginShutdown();
-    if (shutting_down_) {
-      if (mono_ms_ >= shutdown_deadline_ms_) {
-        for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c))
-          if (!c->closing_) CloseConnection(c);
-      }
-      if (connections_.empty() && !journal_->commit_pending()) break;
-    }
-    LoopOnce();
-  }
+  while (!stopped()) RunOnce(kMaxSleepNs);
   // The last records (e.g. a FLUSH answered just before the signal) are durable.
   journal_->Commit();
   spdlog::info("shard stopped: {} commands served", stats_.commands);
@@ -113,8 +107,14 @@ int64_t Shard::WaitBudgetNs() {
   return std::max<int64_t>(budget, 0);
 }
 
-void Shard::LoopOnce() {
-  reactor_.Poll(WaitBudgetNs());
+void Shard::RunOnce(int64_t max_wait_ns) {
+  if (stop_requested_ && !shutting_down_) BeginShutdown();
+  if (shutting_down_ && mono_ms_ >= shutdown_deadline_ms_) {
+    for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c))
+      if (!c->closing_) CloseConnection(c);
+  }
+  if (stopped()) return;
+  reactor_.Poll(std::min(WaitBudgetNs(), max_wait_ns));
   RefreshNow();
   FireConnTimers();
   FireJobTimers();

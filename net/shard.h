@@ -61,6 +61,10 @@ class Shard {
   // (or the shutdown grace period ran out).
   void Run();
   void RequestStop() { stop_requested_ = true; }
+  // One loop iteration, waiting at most `max_wait_ns` for I/O (tests drive
+  // the shard with this and a ManualClock).
+  void RunOnce(int64_t max_wait_ns);
+  bool stopped() const;
 
   core::StateMachine& state() { return sm_; }
   const ShardStats& stats() const { return stats_; }
@@ -86,7 +90,6 @@ class Shard {
   };
 
   // Loop.
-  void LoopOnce();
   int64_t WaitBudgetNs();
   void RefreshNow();
   void BeginShutdown();

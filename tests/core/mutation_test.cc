@@ -1,0 +1,104 @@
+#include "core/mutation.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace werk::core {
+namespace {
+
+JobSpec SampleJob() {
+  JobSpec j;
+  j.jid = "jid-00000001";
+  j.jobtype = "SendEmail";
+  j.queue = "critical";
+  j.args_json = R"([1,"two",{"three":3}])";
+  j.custom_json = R"({"k":"v"})";
+  j.created_at = "2026-11-22T15:45:10.1Z";
+  j.at = "2026-11-23T00:00:00Z";
+  j.at_ns = 123456789;
+  j.retry = -1;
+  j.reserve_for = 600;
+  j.backtrace = 5;
+  Failure f;
+  f.retry_count = 2;
+  f.remaining = 23;
+  f.failed_at = "x";
+  f.backtrace = {"a", "b"};
+  j.failure = f;
+  return j;
+}
+
+std::vector<Mutation> AllKinds() {
+  FailRecord fr;
+  fr.jid = "jid-00000001";
+  fr.cause = FailCause::kReservationExpired;
+  fr.outcome = FailOutcome::kDead;
+  fr.errtype = "E";
+  fr.message = "m";
+  fr.backtrace = {"l1"};
+  fr.retry_at = -5;
+  MutateSetRecord ms;
+  ms.cmd = MutateCmd::kRequeue;
+  ms.target = SetTarget::kDead;
+  ms.filter = MutateFilter{{"a", "b"}, "*x*", "T"};
+  return {
+      Mutation::Push(1, SampleJob()),
+      Mutation::Reserve(2, "jid", "wid", 99),
+      Mutation::Ack(3, "jid"),
+      Mutation::Fail(4, fr),
+      Mutation::EnqueueDue(5, {"a", "b", "c"}),
+      Mutation::PurgeDead(6, {}),
+      Mutation::MutateSet(7, ms),
+      Mutation::MutateSet(7, MutateSetRecord{}),
+      Mutation::Queue(8, MutationType::kQueuePause, QueueRecord{{"q1", "q2"}, false}),
+      Mutation::Queue(9, MutationType::kQueueResume, QueueRecord{{}, true}),
+      Mutation::Queue(10, MutationType::kQueueRemove, QueueRecord{{"q"}, false}),
+      Mutation::Flush(11),
+      Mutation::SetWorkerState(12, "w", WorkerState::kTerminate),
+      Mutation::ForgetWorker(13, "w"),
+  };
+}
+
+TEST(Mutation, RoundTripsEveryKind) {
+  for (const Mutation& m : AllKinds()) {
+    const std::string bytes = EncodeMutation(m);
+    auto back = DecodeMutation(bytes);
+    ASSERT_TRUE(back.has_value()) << MutationTypeName(m.type);
+    EXPECT_EQ(*back, m) << MutationTypeName(m.type);
+  }
+}
+
+TEST(Mutation, EveryTruncationIsRejected) {
+  for (const Mutation& m : AllKinds()) {
+    const std::string bytes = EncodeMutation(m);
+    for (size_t n = 0; n < bytes.size(); ++n) {
+      EXPECT_FALSE(DecodeMutation(bytes.substr(0, n)).has_value())
+          << MutationTypeName(m.type) << " cut at " << n;
+    }
+    EXPECT_FALSE(DecodeMutation(bytes + "x").has_value()) << "trailing byte accepted";
+  }
+}
+
+TEST(Mutation, UnknownTypeOrVersionIsRejected) {
+  std::string bytes = EncodeMutation(Mutation::Flush(1));
+  bytes[0] = char(200);
+  EXPECT_FALSE(DecodeMutation(bytes).has_value());
+  bytes = EncodeMutation(Mutation::Flush(1));
+  bytes[1] = char(kMutationFormatVersion + 1);
+  EXPECT_FALSE(DecodeMutation(bytes).has_value());
+}
+
+TEST(Mutation, RandomBytesNeverCrash) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 20000; ++i) {
+    std::string bytes(rng() % 64, '\0');
+    for (auto& c : bytes) c = char(rng());
+    if (!bytes.empty() && rng() % 2) bytes[0] = char(1 + rng() % 13);
+    if (bytes.size() > 1 && rng() % 2) bytes[1] = char(kMutationFormatVersion);
+    (void)DecodeMutation(bytes);
+  }
+}
+
+}  // namespace
+}  // namespace werk::core

@@ -1,0 +1,95 @@
+#include "net/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace werk::net {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/werk-config-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    std::filesystem::create_directories(dir_ + "/conf.d");
+    ::unsetenv("FAKTORY_PASSWORD");
+    ::unsetenv("FAKTORY_SKIP_PASSWORD");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ + "/conf.d/" + name) << text;
+  }
+  std::string dir_;
+};
+
+TEST_F(ConfigTest, ReadsFilesInOrderAsOneDocument) {
+  Write("a.toml", "[faktory]\npassword = \"sekrit\"\nbinding = \"127.0.0.1:9000\"\n");
+  Write("b.toml", "[werk]\nconnections_max = 10\nline_bytes_max = 4096\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  ASSERT_EQ(LoadConfig(&o, {}), "");
+  EXPECT_EQ(o.password, "sekrit");
+  EXPECT_EQ(o.binding, "127.0.0.1:9000");
+  EXPECT_EQ(o.connections_max, 10u);
+  EXPECT_EQ(o.line_bytes_max, 4096u);
+  EXPECT_EQ(o.job_bytes_max, 4096u);  // never above the line limit
+}
+
+TEST_F(ConfigTest, FlagsWinOverToml) {
+  Write("a.toml", "[faktory]\nbinding = \"127.0.0.1:9000\"\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  o.binding = "127.0.0.1:7419";
+  FlagsGiven given;
+  given.binding = true;
+  ASSERT_EQ(LoadConfig(&o, given), "");
+  EXPECT_EQ(o.binding, "127.0.0.1:7419");
+}
+
+TEST_F(ConfigTest, EnvPasswordAndPasswordFile) {
+  std::ofstream(dir_ + "/pw") << "  from-file \n";
+  ::setenv("FAKTORY_PASSWORD", (dir_ + "/pw").c_str(), 1);
+  Write("a.toml", "[faktory]\npassword = \"toml\"\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  ASSERT_EQ(LoadConfig(&o, {}), "");
+  EXPECT_EQ(o.password, "from-file");
+  ::unsetenv("FAKTORY_PASSWORD");
+}
+
+TEST_F(ConfigTest, Errors) {
+  ServerOptions o;
+  o.config_dir = dir_;
+  o.environment = "prod";
+  EXPECT_NE(LoadConfig(&o, {}).find("unknown environment"), std::string::npos);
+  o.environment = "production";
+  EXPECT_NE(LoadConfig(&o, {}).find("requires a password"), std::string::npos);
+  ::setenv("FAKTORY_SKIP_PASSWORD", "yes", 1);
+  EXPECT_EQ(LoadConfig(&o, {}), "");
+  ::unsetenv("FAKTORY_SKIP_PASSWORD");
+  o.environment = "development";
+  Write("a.toml", "[faktory\n");
+  EXPECT_NE(LoadConfig(&o, {}).find("cannot parse"), std::string::npos);
+  Write("a.toml", "[werk]\nconnections_max = -1\n");
+  EXPECT_NE(LoadConfig(&o, {}).find("positive"), std::string::npos);
+  Write("a.toml", "");
+  o.binding = "nonsense";
+  EXPECT_NE(LoadConfig(&o, {}).find("invalid binding"), std::string::npos);
+}
+
+TEST(SplitHostPort, Forms) {
+  std::string h, p;
+  ASSERT_TRUE(SplitHostPort(":7419", &h, &p));
+  EXPECT_EQ(h, "");
+  EXPECT_EQ(p, "7419");
+  ASSERT_TRUE(SplitHostPort("[::1]:80", &h, &p));
+  EXPECT_EQ(h, "::1");
+  EXPECT_FALSE(SplitHostPort("localhost", &h, &p));
+  EXPECT_FALSE(SplitHostPort("host:x", &h, &p));
+}
+
+}  // namespace
+}  // namespace werk::net

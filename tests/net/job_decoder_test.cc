@@ -1,0 +1,179 @@
+#include "net/job_decoder.h"
+
+#include <gtest/gtest.h>
+
+#include "core/time_format.h"
+
+namespace werk::net {
+namespace {
+
+constexpr core::UnixNanos kNow = 1'795'362'310LL * core::kNanosPerSecond;
+
+class JobDecoderTest : public ::testing::Test {
+ protected:
+  JobDecoder d;
+  JobLimits limits;
+
+  // Decode + validate; returns the error or "" on success.
+  std::string Push(std::string_view json, core::JobSpec* out = nullptr) {
+    core::JobSpec job;
+    std::string error;
+    if (!d.DecodeOne(json, &job, &error)) return error;
+    if (auto why = ValidateJob(job, kNow, limits)) return *why;
+    if (out) *out = job;
+    return "";
+  }
+};
+
+TEST_F(JobDecoderTest, MinimalJobGetsDefaults) {
+  core::JobSpec job;
+  ASSERT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[]})", &job), "");
+  EXPECT_EQ(job.queue, "default");
+  EXPECT_EQ(job.retry, 25);
+  EXPECT_EQ(job.reserve_for, 0);
+  EXPECT_EQ(job.args_json, "[]");
+  EXPECT_EQ(job.created_at, core::FormatRfc3339Nano(kNow));
+  EXPECT_TRUE(job.custom_json.empty());
+}
+
+TEST_F(JobDecoderTest, KeepsArgsAndCustomBytesExactly) {
+  core::JobSpec job;
+  ASSERT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[1.50, 12345678901234567890, "\u00e9", {"b":1,"a":2}] ,"custom":{"z":1,"a":[true,null]}})", &job), "");
+  EXPECT_EQ(job.args_json, R"([1.50, 12345678901234567890, "\u00e9", {"b":1,"a":2}])");
+  EXPECT_EQ(job.custom_json, R"({"z":1,"a":[true,null]})");
+}
+
+TEST_F(JobDecoderTest, AllFields) {
+  core::JobSpec job;
+  ASSERT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"queue":"crit.q-1_x","retry":3,
+    "reserve_for":120,"backtrace":7,"at":"2030-01-01T00:00:00Z","created_at":"whatever",
+    "enqueued_at":"ignored","priority":5,"unknown":{"deep":[1,2,{"x":null}]},
+    "failure":{"retry_count":2,"remaining":1,"failed_at":"f","message":"m","errtype":"e","backtrace":["a"]}})",
+                 &job),
+            "");
+  EXPECT_EQ(job.queue, "crit.q-1_x");
+  EXPECT_EQ(job.retry, 3);
+  EXPECT_EQ(job.reserve_for, 120);
+  EXPECT_EQ(job.backtrace, 7);
+  EXPECT_EQ(job.created_at, "whatever");
+  EXPECT_EQ(job.at_ns, *core::ParseRfc3339("2030-01-01T00:00:00Z"));
+  ASSERT_TRUE(job.failure.has_value());
+  EXPECT_EQ(job.failure->retry_count, 2);
+  EXPECT_EQ(job.failure->backtrace, std::vector<std::string>{"a"});
+}
+
+TEST_F(JobDecoderTest, CaseInsensitiveKeysAndNulls) {
+  core::JobSpec job;
+  ASSERT_EQ(Push(R"({"JID":"abcdefgh","JobType":"T","args":[],"retry":null,"queue":null,"custom":{}})", &job), "");
+  EXPECT_EQ(job.jid, "abcdefgh");
+  EXPECT_EQ(job.retry, 25);
+  EXPECT_EQ(job.queue, "default");
+  EXPECT_TRUE(job.custom_json.empty());  // an empty map is omitted, as Go does
+}
+
+TEST_F(JobDecoderTest, ValidationOrderAndMessages) {
+  EXPECT_EQ(Push(R"({"jobtype":"T","args":[]})"), "jobs must have a reasonable jid parameter");
+  EXPECT_EQ(Push(R"({"jid":"short","args":[]})"), "jobs must have a reasonable jid parameter");
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","args":[]})"), "jobs must have a jobtype parameter");
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T"})"), "jobs must have an args parameter");
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":null})"),
+            "jobs must have an args parameter");
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"reserve_for":86401})"),
+            "jobs cannot be reserved for more than one day");
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"reserve_for":86400})"), "");
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"at":"soon"})")
+                .rfind("invalid timestamp for 'at': \"soon\": ", 0),
+            0u);
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"queue":"bad name"})"),
+            "cannot get \"bad name\" queue: queue names must match \\A[a-zA-Z0-9._-]+\\z");
+  EXPECT_EQ(Push("null"), "jobs must have a reasonable jid parameter");
+}
+
+TEST_F(JobDecoderTest, TypeMismatchesAreInvalidJson) {
+  for (const char* bad : {
+           R"({"jid":"abcdefgh","jobtype":"T","args":{}})",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[],"retry":"5"})",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[],"retry":2.5})",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[],"reserve_for":1e3})",
+           R"({"jid":12345678,"jobtype":"T","args":[]})",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[],"custom":[]})",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[],"failure":"x"})",
+           R"([])",
+           R"("job")",
+       }) {
+    EXPECT_EQ(Push(bad).rfind("invalid JSON: ", 0), 0u) << bad;
+  }
+}
+
+TEST_F(JobDecoderTest, MalformedJsonAnywhereIsRejected) {
+  for (const char* bad : {
+           "", "   ", "{not json", R"({"jid":"abcdefgh","jobtype":"T","args":[tru]})",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[],"x":[1,]})",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[],"x":nul})",
+           R"({"jid":"abcdefgh","jobtype":"T","args":["\x"]})",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[]} trailing)",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[01]})",
+           "{\"jid\":\"abcdefgh\",\"jobtype\":\"T\",\"args\":[\"\xff\"]}",
+           R"({"jid":"abcdefgh","jobtype":"T","args":[]}{})",
+       }) {
+    EXPECT_EQ(Push(bad).rfind("invalid JSON: ", 0), 0u) << "accepted: " << bad;
+  }
+  EXPECT_EQ(Push(""), "invalid JSON: unexpected end of JSON input");
+}
+
+TEST_F(JobDecoderTest, SizeLimits) {
+  limits.job_bytes_max = 100;
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[")" + std::string(200, 'x') + R"("]})")
+                .rfind("job is too large", 0),
+            0u);
+  EXPECT_EQ(Push(R"({"jid":")" + std::string(300, 'j') + R"(","jobtype":"T","args":[]})")
+                .rfind("jobs must have a reasonable jid parameter", 0),
+            0u);
+  limits.job_bytes_max = 1 << 20;
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"queue":")" + std::string(300, 'q') +
+                 R"("})")
+                .rfind("cannot get", 0),
+            0u);
+}
+
+TEST_F(JobDecoderTest, DecodeManyForPushb) {
+  std::vector<core::JobSpec> jobs;
+  std::string error;
+  ASSERT_TRUE(d.DecodeMany(R"([{"jid":"abcdefgh","jobtype":"T","args":[1]},null,{"jid":"x"}])",
+                           &jobs, &error));
+  ASSERT_EQ(jobs.size(), 3u);
+  EXPECT_EQ(jobs[0].args_json, "[1]");
+  EXPECT_TRUE(jobs[1].jid.empty());
+  EXPECT_TRUE(d.DecodeMany("null", &jobs, &error));
+  EXPECT_TRUE(jobs.empty());
+  EXPECT_FALSE(d.DecodeMany("{}", &jobs, &error));
+  EXPECT_EQ(error.rfind("invalid JSON: ", 0), 0u);
+  EXPECT_FALSE(d.DecodeMany(R"([{"jid":"abcdefgh","retry":"x"}])", &jobs, &error));
+  EXPECT_FALSE(d.DecodeMany("[1,2", &jobs, &error));
+}
+
+TEST_F(JobDecoderTest, DeepNestingIsRejectedNotACrash) {
+  std::string deep = R"({"jid":"abcdefgh","jobtype":"T","args":[)";
+  for (int i = 0; i < 5000; ++i) deep += "[";
+  for (int i = 0; i < 5000; ++i) deep += "]";
+  deep += "]}";
+  EXPECT_EQ(Push(deep).rfind("invalid JSON: ", 0), 0u);
+  // A megabyte of brackets must not exhaust the stack either.
+  EXPECT_EQ(Push(std::string(1 << 20, '[')).rfind("invalid JSON: ", 0), 0u);
+  std::string ok = R"({"jid":"abcdefgh","jobtype":"T","args":[)";
+  for (int i = 0; i < 100; ++i) ok += "[";
+  for (int i = 0; i < 100; ++i) ok += "]";
+  EXPECT_EQ(Push(ok + "]}"), "");
+}
+
+TEST(QueueNames, Rule) {
+  EXPECT_TRUE(ValidQueueName("default"));
+  EXPECT_TRUE(ValidQueueName("a.b-c_D9"));
+  EXPECT_FALSE(ValidQueueName(""));
+  EXPECT_FALSE(ValidQueueName("a b"));
+  EXPECT_FALSE(ValidQueueName("a/b"));
+  EXPECT_FALSE(ValidQueueName("caf\xc3\xa9"));
+}
+
+}  // namespace
+}  // namespace werk::net

@@ -1,0 +1,136 @@
+#pragma once
+// Starts the real werkd binary on a free loopback port with a fresh data
+// directory, for system tests; stops it by its PID.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace werk::testing {
+
+class WerkdProcess {
+ public:
+  struct Options {
+    std::vector<std::string> args;
+    std::vector<std::pair<std::string, std::string>> env;
+    std::string config_toml;  // written to conf.d/werk.toml when non-empty
+  };
+
+  explicit WerkdProcess(Options o = {}) : opts_(std::move(o)) {
+    char tmpl[] = "/tmp/werk-test-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    Start();
+  }
+  ~WerkdProcess() {
+    Kill();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  const std::string& dir() const { return dir_; }
+  std::string log() const {
+    std::ifstream in(dir_ + "/werkd.log");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+  // SIGTERM and wait; returns the exit status (or -1).
+  int Stop(int timeout_ms = 10000) {
+    if (pid_ <= 0) return -1;
+    ::kill(pid_, SIGTERM);
+    return Wait(timeout_ms);
+  }
+  void Kill() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    Wait(10000);
+  }
+  bool Alive() {
+    if (pid_ <= 0) return false;
+    int status;
+    const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      pid_ = -1;
+      exit_status_ = status;
+      return false;
+    }
+    return true;
+  }
+  int exit_status() const { return exit_status_; }
+
+ private:
+  void Start() {
+    std::filesystem::create_directories(dir_ + "/config/conf.d");
+    if (!opts_.config_toml.empty()) {
+      std::ofstream(dir_ + "/config/conf.d/werk.toml") << opts_.config_toml;
+    }
+    std::vector<std::string> argv = {WERKD_PATH, "-b", "127.0.0.1:0", "-d", dir_ + "/data",
+                                     "-c", dir_ + "/config", "-l", "info"};
+    argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
+    const std::string log_path = dir_ + "/werkd.log";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::setenv("FAKTORY_ENV", "development", 1);
+      ::unsetenv("FAKTORY_PASSWORD");
+      for (auto& [k, v] : opts_.env) ::setenv(k.c_str(), v.c_str(), 1);
+      FILE* f = std::fopen(log_path.c_str(), "w");
+      ::dup2(fileno(f), 2);
+      ::dup2(fileno(f), 1);
+      std::vector<char*> cargv;
+      for (auto& a : argv) cargv.push_back(a.data());
+      cargv.push_back(nullptr);
+      ::execv(cargv[0], cargv.data());
+      std::_Exit(127);
+    }
+    const std::regex port_re("\\(port ([0-9]+)\\)");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::smatch m;
+      const std::string text = log();
+      if (std::regex_search(text, m, port_re)) {
+        port_ = std::stoi(m[1]);
+        return;
+      }
+      if (!Alive()) throw std::runtime_error("werkd exited at start:\n" + text);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    throw std::runtime_error("werkd did not report its port:\n" + log());
+  }
+
+  int Wait(int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status;
+      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        exit_status_ = status;
+        return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return -1;
+  }
+
+  Options opts_;
+  std::string dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  int exit_status_ = -1;
+};
+
+}  // namespace werk::testing

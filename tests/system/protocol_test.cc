@@ -1,0 +1,193 @@
+// The Faktory protocol against the real werkd binary over TCP: every command,
+// its replies and its error strings (reference §2).
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/support/line_client.h"
+#include "tests/support/werkd_process.h"
+
+namespace werk::testing {
+namespace {
+
+class ProtocolTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<WerkdProcess>();
+    c_ = Connect();
+  }
+  LineClient Connect(const std::string& hello = R"({"v":2})") {
+    LineClient c(server_->port());
+    EXPECT_EQ(c.ReadOrFail(), "+HI {\"v\":2}\r\n");
+    EXPECT_EQ(c.Call("HELLO " + hello), "+OK\r\n");
+    return c;
+  }
+  static std::string Job(const std::string& jid, const std::string& extra = "") {
+    return R"(PUSH {"jid":")" + jid + R"(","jobtype":"T","args":[1,"two"])" + extra + "}";
+  }
+  std::unique_ptr<WerkdProcess> server_;
+  LineClient c_;
+};
+
+TEST_F(ProtocolTest, PushFetchAck) {
+  ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
+  const std::string job = BulkBody(c_.Call("FETCH default"));
+  EXPECT_EQ(job.rfind(R"({"jid":"job-00001","queue":"default","jobtype":"T","args":[1,"two"],"created_at":")", 0), 0u) << job;
+  EXPECT_NE(job.find(R"("enqueued_at":")"), std::string::npos);
+  EXPECT_NE(job.find(R"("retry":25})"), std::string::npos);
+  EXPECT_EQ(c_.Call(R"(ACK {"jid":"job-00001"})"), "+OK\r\n");
+  const std::string info = BulkBody(c_.Call("INFO"));
+  EXPECT_NE(info.find(R"("total_processed":1)"), std::string::npos) << info;
+  EXPECT_NE(info.find(R"("sets":{"dead":0,"retries":0,"scheduled":0,"working":0})"), std::string::npos);
+}
+
+TEST_F(ProtocolTest, LfOnlyLineEndingsAreAccepted) {
+  c_.Send(Job("job-00001") + "\n");
+  EXPECT_EQ(c_.ReadOrFail(), "+OK\r\n");
+  c_.Send("FETCH default\n");
+  EXPECT_NE(c_.ReadOrFail().find("job-00001"), std::string::npos);
+}
+
+TEST_F(ProtocolTest, PushErrors) {
+  EXPECT_EQ(c_.Call("PUSH {not json").rfind("-ERR invalid JSON: ", 0), 0u);
+  EXPECT_EQ(c_.Call(R"(PUSH {"jid":"abc","jobtype":"T","args":[]})"),
+            "-ERR jobs must have a reasonable jid parameter\r\n");
+  EXPECT_EQ(c_.Call(R"(PUSH {"jid":"abcdefgh","args":[]})"),
+            "-ERR jobs must have a jobtype parameter\r\n");
+  EXPECT_EQ(c_.Call(R"(PUSH {"jid":"abcdefgh","jobtype":"T"})"),
+            "-ERR jobs must have an args parameter\r\n");
+  EXPECT_EQ(c_.Call(Job("abcdefgh", R"(,"reserve_for":100000)")),
+            "-ERR jobs cannot be reserved for more than one day\r\n");
+  EXPECT_EQ(c_.Call(Job("abcdefgh", R"(,"queue":"no spaces")")),
+            "-ERR cannot get \"no spaces\" queue: queue names must match \\A[a-zA-Z0-9._-]+\\z\r\n");
+  EXPECT_EQ(c_.Call(Job("abcdefgh", R"(,"at":"nope")")).rfind("-ERR invalid timestamp for 'at': \"nope\": ", 0), 0u);
+  // A live jid cannot be pushed twice (docs/compatibility.md).
+  ASSERT_EQ(c_.Call(Job("abcdefgh")), "+OK\r\n");
+  EXPECT_EQ(c_.Call(Job("abcdefgh")), "-ERR jid abcdefgh is already in use by a live job\r\n");
+}
+
+TEST_F(ProtocolTest, PushBulk) {
+  EXPECT_EQ(c_.Call(R"(PUSHB [{"jid":"bulk-0001","jobtype":"T","args":[]},{"jid":"bulk-0002","jobtype":"T","args":[]}])"),
+            "$2\r\n{}\r\n");
+  EXPECT_EQ(c_.Call(R"(PUSHB [{"jid":"bulk-0003","jobtype":"T","args":[]},{"jid":"short","jobtype":"T","args":[]},{"jid":"bulk-0004","args":[]}])"),
+            "$102\r\n{\"bulk-0004\":\"jobs must have a jobtype parameter\",\"short\":\"jobs must have a reasonable jid parameter\"}\r\n");
+  EXPECT_NE(BulkBody(c_.Call("INFO")).find(R"("queues":{"default":3})"), std::string::npos);
+  EXPECT_EQ(c_.Call("PUSHB {}").rfind("-ERR invalid JSON: ", 0), 0u);
+  EXPECT_EQ(c_.Call("PUSHB []"), "$2\r\n{}\r\n");
+}
+
+TEST_F(ProtocolTest, FetchErrorsAndEmpty) {
+  EXPECT_EQ(c_.Call("FETCH"), "-ERR must call fetch with at least one queue\r\n");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c_.Call("FETCH nothing-here"), "$-1\r\n");
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1900));
+}
+
+TEST_F(ProtocolTest, FetchWakesAsSoonAsAJobArrives) {
+  LineClient producer = Connect();
+  c_.Send("FETCH default\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_EQ(producer.Call(Job("job-00001")), "+OK\r\n");
+  const std::string reply = c_.ReadOrFail();
+  EXPECT_NE(reply.find("job-00001"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+}
+
+TEST_F(ProtocolTest, FailGoesToRetries) {
+  ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
+  ASSERT_NE(c_.Call("FETCH default").find("job-00001"), std::string::npos);
+  EXPECT_EQ(c_.Call(R"(FAIL {"jid":"job-00001","errtype":"RuntimeError","message":"boom","backtrace":["a.rb:1"]})"), "+OK\r\n");
+  EXPECT_EQ(c_.Call(R"(FAIL {"jid":"job-00001"})"), "-ERR Job not found job-00001\r\n");
+  EXPECT_EQ(c_.Call(R"(FAIL {"errtype":"x"})"), "-ERR missing JID\r\n");
+  EXPECT_EQ(c_.Call("FAIL {bad"), "-ERR invalid FAIL {bad\r\n");
+  const std::string info = BulkBody(c_.Call("INFO"));
+  EXPECT_NE(info.find(R"("retries":1)"), std::string::npos) << info;
+  EXPECT_NE(info.find(R"("total_failures":1,"total_processed":1)"), std::string::npos) << info;
+}
+
+TEST_F(ProtocolTest, AckOfUnknownJobIsOk) {
+  EXPECT_EQ(c_.Call(R"(ACK {"jid":"never-seen"})"), "+OK\r\n");
+  EXPECT_EQ(c_.Call("ACK"), "-ERR invalid ACK \r\n");
+  EXPECT_EQ(c_.Call("ACK {}"), "-ERR invalid ACK {}\r\n");
+}
+
+TEST_F(ProtocolTest, Beat) {
+  LineClient w = Connect(R"({"v":2,"wid":"proc-1","hostname":"h","pid":1,"labels":["x"]})");
+  EXPECT_EQ(w.Call(R"(BEAT {"wid":"proc-1"})"), "+OK\r\n");
+  EXPECT_EQ(w.Call(R"(BEAT {"wid":"proc-2"})"), "-ERR unknown worker proc-2\r\n");
+  EXPECT_EQ(w.Call("BEAT nope"), "-ERR invalid BEAT nope\r\n");
+  EXPECT_EQ(w.Call(R"(BEAT {"wid":"proc-1","current_state":"terminate"})"),
+            "$21\r\n{\"state\":\"terminate\"}\r\n");
+}
+
+TEST_F(ProtocolTest, QueueCommands) {
+  ASSERT_EQ(c_.Call(Job("job-00001", R"(,"queue":"q1")")), "+OK\r\n");
+  ASSERT_EQ(c_.Call(Job("job-00002", R"(,"queue":"q2")")), "+OK\r\n");
+  const std::string lat = BulkBody(c_.Call("QUEUE LATENCY q1 missing"));
+  EXPECT_EQ(lat.rfind(R"({"missing":0,"q1":)", 0), 0u) << lat;
+  EXPECT_EQ(c_.Call("QUEUE LATENCY *"), "-ERR QUEUE LATENCY does not support wildcards\r\n");
+  EXPECT_EQ(c_.Call("QUEUE pause q1"), "+OK\r\n");  // sub-commands are case-insensitive
+  EXPECT_EQ(c_.Call("QUEUE FROB q1"), "-ERR no such QUEUE subcommand: FROB\r\n");
+  EXPECT_EQ(c_.Call("QUEUE").rfind("-ERR QUEUE needs a subcommand", 0), 0u);
+  EXPECT_EQ(c_.Call("QUEUE PAUSE").rfind("-ERR QUEUE PAUSE needs at least one queue", 0), 0u);
+  EXPECT_EQ(c_.Call("QUEUE REMOVE *"), "+OK\r\n");
+  EXPECT_NE(BulkBody(c_.Call("INFO")).find(R"("queues":{})"), std::string::npos);
+}
+
+TEST_F(ProtocolTest, MutateCommands) {
+  ASSERT_EQ(c_.Call(Job("job-00001", R"(,"at":"2099-01-01T00:00:00Z")")), "+OK\r\n");
+  ASSERT_EQ(c_.Call(Job("job-00002", R"(,"at":"2099-01-01T00:00:00Z")")), "+OK\r\n");
+  EXPECT_EQ(c_.Call(R"(MUTATE {"cmd":"kill","target":"scheduled","filter":{"jids":["job-00001"]}})"), "+OK\r\n");
+  EXPECT_EQ(c_.Call(R"(MUTATE {"cmd":"requeue","target":"scheduled","filter":{"regexp":"*job-00002*"}})"), "+OK\r\n");
+  const std::string info = BulkBody(c_.Call("INFO"));
+  EXPECT_NE(info.find(R"("sets":{"dead":1,"retries":0,"scheduled":0,"working":0})"), std::string::npos) << info;
+  EXPECT_NE(info.find(R"("queues":{"default":1})"), std::string::npos) << info;
+  EXPECT_EQ(c_.Call(R"(MUTATE {"cmd":"kill","target":"queues"})"),
+            "-ERR invalid target for mutation command\r\n");
+  EXPECT_EQ(c_.Call(R"(MUTATE {"cmd":"explode","target":"dead"})"), "-ERR unknown mutate operation\r\n");
+  EXPECT_EQ(c_.Call("MUTATE"), "-ERR invalid format\r\n");
+  EXPECT_EQ(c_.Call("MUTATE {").rfind("-ERR ", 0), 0u);
+  EXPECT_EQ(c_.Call(R"(MUTATE {"cmd":"clear","target":"dead"})"), "+OK\r\n");
+}
+
+TEST_F(ProtocolTest, FlushAndEnterpriseVerbs) {
+  ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
+  EXPECT_EQ(c_.Call("FLUSH"), "+OK\r\n");
+  EXPECT_NE(BulkBody(c_.Call("INFO")).find(R"("total_enqueued":0)"), std::string::npos);
+  EXPECT_EQ(c_.Call("BATCH NEW {}").rfind("-ERR BATCH is not supported yet", 0), 0u);
+  EXPECT_EQ(c_.Call("TRACK GET x").rfind("-ERR TRACK is not supported yet", 0), 0u);
+}
+
+TEST_F(ProtocolTest, UnknownVerbsAndEnd) {
+  EXPECT_EQ(c_.Call("ping"), "-ERR unknown command ping\r\n");
+  EXPECT_EQ(c_.Call("HELLO {}"), "-ERR unknown command HELLO\r\n");
+  EXPECT_EQ(c_.Call(""), "-ERR unknown command \r\n");
+  c_.Send("END\r\n");
+  EXPECT_TRUE(c_.WaitClosed());
+}
+
+TEST_F(ProtocolTest, InfoShape) {
+  const std::string info = BulkBody(c_.Call("INFO"));
+  for (const char* key : {"\"now\":\"", "\"server_utc_time\":\"", "\"faktory\":{\"queues\":{",
+                          "\"sets\":{", "\"tasks\":{\"Busy\":", "\"total_failures\":",
+                          "\"total_processed\":", "\"total_enqueued\":", "\"total_queues\":",
+                          "\"server\":{\"description\":\"werk\",\"faktory_version\":\"1.9.4\"",
+                          "\"uptime\":", "\"connections\":1", "\"command_count\":",
+                          "\"used_memory_mb\":"}) {
+    EXPECT_NE(info.find(key), std::string::npos) << key << " in " << info;
+  }
+}
+
+TEST_F(ProtocolTest, SigtermShutsDownCleanly) {
+  ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
+  const int status = server_->Stop();
+  EXPECT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_NE(server_->log().find("werk stopped"), std::string::npos) << server_->log();
+}
+
+}  // namespace
+}  // namespace werk::testing
