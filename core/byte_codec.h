@@ -42,13 +42,19 @@ class ByteReader {
     if (!ok_ || pos_ >= in_.size()) return Fail(), 0;
     return uint8_t(in_[pos_++]);
   }
+  // Only the minimal encoding is accepted, so every value has exactly one
+  // byte form (decode then encode is the identity).
   uint64_t U64() {
     uint64_t v = 0;
     for (int shift = 0; shift < 64; shift += 7) {
       if (!ok_ || pos_ >= in_.size()) return Fail(), 0;
       const auto b = uint8_t(in_[pos_++]);
+      if (shift == 63 && b > 1) return Fail(), 0;  // more than 64 bits
       v |= uint64_t(b & 0x7f) << shift;
-      if (!(b & 0x80)) return v;
+      if (!(b & 0x80)) {
+        if (b == 0 && shift > 0) return Fail(), 0;  // padded with a zero byte
+        return v;
+      }
     }
     return Fail(), 0;
   }

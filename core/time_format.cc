@@ -166,6 +166,8 @@ std::optional<UnixNanos> ParseRfc3339(std::string_view s, std::string* error) {
       !p.Digits(2, &minute, "a 2-digit minute") || !p.Literal(':', "':'") ||
       !p.Digits(2, &second, "2-digit seconds"))
     return fail();
+  // Nanoseconds since 1970 in 64 bits reach from 1677 to 2262.
+  if (!p.Range(year, 1678, 2261, "year (werk supports 1678-2261)")) return fail();
   if (!p.Range(month, 1, 12, "month") || !p.Range(hour, 0, 23, "hour") ||
       !p.Range(minute, 0, 59, "minute") || !p.Range(second, 0, 59, "second"))
     return fail();

@@ -126,7 +126,7 @@ class JsonDecoder {
   bool Load(std::string_view json, std::string* error) {
     const size_t need = json.size() + simdjson::SIMDJSON_PADDING;
     if (buf_.size() < need) buf_.resize(need);
-    std::memcpy(buf_.data(), json.data(), json.size());
+    if (!json.empty()) std::memcpy(buf_.data(), json.data(), json.size());
     std::memset(buf_.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
     len_ = json.size();
     if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) {

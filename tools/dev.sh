@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The two entry points of the README.
+#
+#   bash tools/dev.sh run    install what is missing, build, start werkd on
+#                            127.0.0.1:7419 with ./werk-data
+#   bash tools/dev.sh test   install what is missing, build, run every test:
+#                            unit, system, compatibility (npm faktory-worker),
+#                            an ASan+UBSan build of the suite, and short
+#                            libFuzzer runs of the parsers
+#
+# Packages come from Debian 12 only; nothing is downloaded by the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+jobs="$(nproc)"
+packages=(build-essential cmake ninja-build pkg-config liburing-dev libabsl-dev
+  libsimdjson-dev libxxhash-dev libspdlog-dev libtomlplusplus-dev libcli11-dev
+  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev)
+test_packages=(clang-14 libclang-rt-14-dev)
+
+install_missing() {
+  local want=("$@") missing=()
+  for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  echo "== installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+build() {  # build <dir> [cmake args...]
+  local dir="$1"
+  shift
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+case "${1:-}" in
+  run)
+    install_missing "${packages[@]}"
+    build build -DWERK_BUILD_TESTS=OFF -DWERK_BUILD_BENCH=OFF
+    shift
+    exec build/tools/werkd -b 127.0.0.1:7419 -d werk-data "$@"
+    ;;
+  test)
+    install_missing "${packages[@]}" "${test_packages[@]}"
+    start=$(date +%s)
+    echo "== build (RelWithDebInfo, -Werror)"
+    build build -DWERK_WERROR=ON
+    echo "== tests"
+    (cd build && ctest --output-on-failure -j "$jobs" --timeout 600)
+    echo "== ASan+UBSan build and tests"
+    build build-asan -DWERK_WERROR=ON -DWERK_SANITIZE=address -DWERK_BUILD_BENCH=OFF \
+      -DCMAKE_BUILD_TYPE=Debug
+    (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest --output-on-failure -j "$jobs" --timeout 900 -LE compat)
+    echo "== fuzzing (libFuzzer, clang 14)"
+    build build-fuzz -DWERK_BUILD_FUZZ=ON -DWERK_BUILD_BENCH=OFF -DWERK_BUILD_TESTS=OFF \
+      -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
+    for target in fuzz_command_line fuzz_job_decoder fuzz_mutation_decoder; do
+      mkdir -p "build-fuzz/corpus/$target"
+      "build-fuzz/tests/fuzz/$target" -max_total_time="${WERK_FUZZ_SECONDS:-30}" \
+        -print_final_stats=1 "build-fuzz/corpus/$target" "tests/fuzz/seeds/$target" 2>&1 |
+        grep -E "stat::number_of_executed_units|ERROR|SUMMARY" || true
+      [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzzer $target failed"; exit 1; }
+    done
+    echo "== all tests passed in $(( $(date +%s) - start )) s"
+    ;;
+  *)
+    echo "usage: bash tools/dev.sh run|test" >&2
+    exit 2
+    ;;
+esac
