@@ -1,0 +1,545 @@
+// werkbench: a load generator that speaks the Faktory protocol over real TCP,
+// like a client would (bench-protocol.md). Connections are spread over a few
+// epoll threads; each keeps `--pipeline` requests in flight (1 = plain
+// request/response). It prints one JSON line per run, verifies what it
+// measured (every job delivered exactly once in lifecycle/drain), and exits
+// non-zero if it lost or duplicated a job.
+//
+//   werkbench --scenario push      --connections 64 --jobs 200000
+//   werkbench --scenario pushb     --connections 8  --batch 1000 --jobs 2000000
+//   werkbench --scenario lifecycle --producers 32 --workers 32 --jobs 200000
+//   werkbench --scenario drain     --workers 32 --jobs 200000
+//   werkbench --echo-server 7500   (the loopback reference: answers +OK to every line)
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "net/password.h"
+#include "tools/werkbench/histogram.h"
+
+namespace werk::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t NowNs() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      Clock::now().time_since_epoch())
+                      .count());
+}
+
+struct Options {
+  std::string scenario = "lifecycle";
+  std::string host = "127.0.0.1";
+  int port = 7419;
+  std::string password;
+  int connections = 64;
+  int producers = 32;
+  int workers = 32;
+  int threads = 2;
+  int pipeline = 1;
+  int batch = 1000;
+  uint64_t jobs = 100000;
+  int args_bytes = 100;
+  std::string queue;  // default: a fresh queue per run, removed at the end
+  bool progress = false;
+  bool raw_lines = false;  // echo reference: send bare lines, expect +OK
+};
+
+enum class Kind : uint8_t { kPush, kPushb, kFetch, kAck, kRaw };
+constexpr const char* kKindNames[] = {"PUSH", "PUSHB", "FETCH", "ACK", "ECHO"};
+
+// Shared run state.
+struct Run {
+  Options o;
+  std::string run_id;
+  std::string payload;  // args JSON
+  std::atomic<uint64_t> next_job{0};     // producer claims
+  std::atomic<uint64_t> pushed{0};
+  std::atomic<uint64_t> acked{0};
+  std::atomic<uint64_t> errors{0};
+  std::atomic<uint64_t> duplicates{0};
+  std::atomic<bool> done{false};
+  std::unique_ptr<std::atomic<uint8_t>[]> delivered;  // per job index
+  uint64_t target = 0;                                // jobs that must complete
+};
+
+std::string JobJson(const Run& r, uint64_t i) {
+  std::string s = "{\"jid\":\"";
+  s += r.run_id;
+  s += '-';
+  s += std::to_string(i);
+  s += "\",\"jobtype\":\"Bench\",\"queue\":\"";
+  s += r.o.queue;
+  s += "\",\"args\":";
+  s += r.payload;
+  s += '}';
+  return s;
+}
+
+// Extracts the job index from a FETCH reply body: "jid":"<run>-<index>".
+bool JobIndex(const Run& r, std::string_view body, uint64_t* index, std::string* jid) {
+  const std::string key = "\"jid\":\"" + r.run_id + "-";
+  const size_t at = body.find(key);
+  if (at == std::string_view::npos) return false;
+  size_t p = at + key.size();
+  uint64_t v = 0;
+  while (p < body.size() && body[p] >= '0' && body[p] <= '9') v = v * 10 + uint64_t(body[p++] - '0');
+  *index = v;
+  *jid = std::string(body.substr(at + 7, p - at - 7));
+  return true;
+}
+
+class Conn {
+ public:
+  enum class Role : uint8_t { kProducer, kWorker, kEcho };
+  Conn(Run* run, Role role, Histogram* hist) : run_(run), role_(role), hist_(hist) {}
+
+  bool Open(std::string* error) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(uint16_t(run_->o.port));
+    inet_pton(AF_INET, run_->o.host.c_str(), &a.sin_addr);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      *error = std::string("connect: ") + std::strerror(errno);
+      return false;
+    }
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (role_ == Role::kEcho) return true;
+    // Blocking handshake, then non-blocking for the run.
+    std::string hi = ReadLineBlocking();
+    std::string hello = "HELLO {\"v\":2";
+    const size_t s_at = hi.find("\"s\":\"");
+    if (s_at != std::string::npos) {
+      const size_t i_at = hi.find("\"i\":");
+      const int iterations = std::atoi(hi.c_str() + i_at + 4);
+      const std::string salt = hi.substr(s_at + 5, hi.find('"', s_at + 5) - s_at - 5);
+      hello += ",\"pwdhash\":\"" + net::PasswordHash(run_->o.password, salt, iterations) + "\"";
+    }
+    hello += "}\r\n";
+    ::send(fd_, hello.data(), hello.size(), MSG_NOSIGNAL);
+    const std::string ok = ReadLineBlocking();
+    if (ok != "+OK") {
+      *error = "handshake failed: " + ok;
+      return false;
+    }
+    return true;
+  }
+
+  int fd() const { return fd_; }
+
+  // Queues requests up to the pipeline depth.
+  void Fill() {
+    while (int(inflight_.size()) < run_->o.pipeline && !run_->done.load(std::memory_order_relaxed)) {
+      if (!IssueNext()) break;
+    }
+  }
+
+  // Returns false when the connection is finished or broken.
+  bool OnReadable() {
+    char tmp[65536];
+    while (true) {
+      const ssize_t n = ::recv(fd_, tmp, sizeof tmp, MSG_DONTWAIT);
+      if (n > 0) {
+        in_.append(tmp, size_t(n));
+        continue;
+      }
+      if (n == 0) return false;
+      if (errno == EAGAIN) break;
+      return false;
+    }
+    size_t consumed = 0;
+    while (true) {
+      std::string_view rest(in_.data() + consumed, in_.size() - consumed);
+      const size_t eol = rest.find("\r\n");
+      if (eol == std::string_view::npos) break;
+      size_t total = eol + 2;
+      std::string_view body;
+      if (rest[0] == '$' && rest.substr(0, 3) != "$-1") {
+        const size_t len = std::strtoull(std::string(rest.substr(1, eol - 1)).c_str(), nullptr, 10);
+        if (rest.size() < eol + 2 + len + 2) break;
+        body = rest.substr(eol + 2, len);
+        total = eol + 2 + len + 2;
+      }
+      OnReply(rest.substr(0, eol), body);
+      consumed += total;
+    }
+    in_.erase(0, consumed);
+    Fill();
+    return Flush();
+  }
+
+  bool Flush() {
+    while (out_off_ < out_.size()) {
+      const ssize_t n =
+          ::send(fd_, out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n > 0) {
+        out_off_ += size_t(n);
+        continue;
+      }
+      if (n < 0 && errno == EAGAIN) return true;
+      return false;
+    }
+    out_.clear();
+    out_off_ = 0;
+    return true;
+  }
+  bool idle() const { return inflight_.empty(); }
+
+ private:
+  struct Pending {
+    Kind kind;
+    uint64_t sent_ns;
+    uint64_t count;  // jobs in a PUSH/PUSHB
+  };
+
+  std::string ReadLineBlocking() {
+    std::string line;
+    char c;
+    while (::recv(fd_, &c, 1, 0) == 1) {
+      if (c == '\n') break;
+      if (c != '\r') line.push_back(c);
+    }
+    return line;
+  }
+
+  void Send(Kind kind, const std::string& line, uint64_t count) {
+    out_ += line;
+    out_ += "\r\n";
+    inflight_.push_back({kind, NowNs(), count});
+  }
+
+  bool IssueNext() {
+    const Options& o = run_->o;
+    switch (role_) {
+      case Role::kEcho:
+        Send(Kind::kRaw, "PING", 1);
+        return true;
+      case Role::kProducer: {
+        const uint64_t n = o.scenario == "pushb" ? uint64_t(o.batch) : 1;
+        const uint64_t first = run_->next_job.fetch_add(n);
+        if (first >= o.jobs) return false;
+        const uint64_t last = std::min<uint64_t>(first + n, o.jobs);
+        if (o.scenario == "pushb") {
+          std::string line = "PUSHB [";
+          for (uint64_t i = first; i < last; ++i) {
+            if (i != first) line += ',';
+            line += JobJson(*run_, i);
+          }
+          line += ']';
+          Send(Kind::kPushb, line, last - first);
+        } else {
+          Send(Kind::kPush, "PUSH " + JobJson(*run_, first), 1);
+        }
+        return true;
+      }
+      case Role::kWorker:
+        if (!acks_.empty()) {
+          Send(Kind::kAck, "ACK {\"jid\":\"" + acks_.front() + "\"}", 1);
+          acks_.pop_front();
+          return true;
+        }
+        if (fetching_) return false;  // one FETCH at a time per worker
+        fetching_ = true;
+        Send(Kind::kFetch, "FETCH " + o.queue, 0);
+        return true;
+    }
+    return false;
+  }
+
+  void OnReply(std::string_view head, std::string_view body) {
+    if (inflight_.empty()) {
+      ++run_->errors;
+      return;
+    }
+    const Pending p = inflight_.front();
+    inflight_.pop_front();
+    hist_[int(p.kind)].Record(NowNs() - p.sent_ns);
+    if (head.size() > 0 && head[0] == '-') {
+      if (run_->errors++ < 5) std::fprintf(stderr, "error reply: %.*s\n", int(head.size()), head.data());
+      return;
+    }
+    switch (p.kind) {
+      case Kind::kPush:
+      case Kind::kPushb:
+        if (p.kind == Kind::kPushb && body != "{}") ++run_->errors;
+        if (run_->pushed.fetch_add(p.count) + p.count >= run_->target &&
+            run_->o.scenario != "lifecycle" && run_->o.scenario != "drain")
+          run_->done = true;
+        break;
+      case Kind::kFetch: {
+        fetching_ = false;
+        if (head == "$-1") break;
+        uint64_t index;
+        std::string jid;
+        if (!JobIndex(*run_, body, &index, &jid) || index >= run_->o.jobs) {
+          ++run_->errors;
+          break;
+        }
+        if (run_->delivered[index].exchange(1) != 0) ++run_->duplicates;
+        acks_.push_back(std::move(jid));
+        break;
+      }
+      case Kind::kAck:
+        if (run_->acked.fetch_add(1) + 1 >= run_->target) run_->done = true;
+        break;
+      case Kind::kRaw:
+        if (run_->pushed.fetch_add(1) + 1 >= run_->target) run_->done = true;
+        break;
+    }
+  }
+
+  Run* run_;
+  Role role_;
+  Histogram* hist_;
+  int fd_ = -1;
+  std::string in_;
+  std::string out_;
+  size_t out_off_ = 0;
+  std::deque<Pending> inflight_;
+  std::deque<std::string> acks_;
+  bool fetching_ = false;
+};
+
+struct ThreadState {
+  std::vector<std::unique_ptr<Conn>> conns;
+  Histogram hist[5];
+};
+
+void RunThread(Run* run, ThreadState* ts) {
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  for (auto& c : ts->conns) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = c.get();
+    epoll_ctl(ep, EPOLL_CTL_ADD, c->fd(), &ev);
+    c->Fill();
+    c->Flush();
+  }
+  epoll_event events[256];
+  while (!run->done.load(std::memory_order_relaxed)) {
+    const int n = epoll_wait(ep, events, 256, 100);
+    for (int i = 0; i < n; ++i) {
+      auto* c = static_cast<Conn*>(events[i].data.ptr);
+      if (!c->OnReadable()) {
+        ++run->errors;
+        run->done = true;
+      }
+    }
+  }
+  ::close(ep);
+}
+
+std::string LatencyJson(const Histogram* h) {
+  std::string s = "{";
+  bool first = true;
+  for (int k = 0; k < 5; ++k) {
+    if (h[k].count() == 0) continue;
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "%s\"%s\":{\"count\":%llu,\"p50\":%.1f,\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f}",
+                  first ? "" : ",", kKindNames[k], (unsigned long long)h[k].count(),
+                  double(h[k].Quantile(0.5)) / 1e3, double(h[k].Quantile(0.99)) / 1e3,
+                  double(h[k].Quantile(0.999)) / 1e3, double(h[k].max()) / 1e3);
+    s += buf;
+    first = false;
+  }
+  return s + "}";
+}
+
+int RunEchoServer(int port) {
+  const int lfd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  ::setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(lfd, 1024) != 0) {
+    std::perror("echo server");
+    return 1;
+  }
+  std::fprintf(stderr, "echo server on 127.0.0.1:%d\n", port);
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = lfd;
+  epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+  epoll_event events[256];
+  char buf[65536];
+  while (true) {
+    const int n = epoll_wait(ep, events, 256, -1);
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      if (fd == lfd) {
+        const int c = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (c < 0) continue;
+        ::setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        epoll_event cev{};
+        cev.events = EPOLLIN;
+        cev.data.fd = c;
+        epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev);
+        continue;
+      }
+      const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+      if (r <= 0) {
+        ::close(fd);
+        continue;
+      }
+      std::string out;
+      for (ssize_t k = 0; k < r; ++k)
+        if (buf[k] == '\n') out += "+OK\r\n";
+      if (!out.empty()) (void)::send(fd, out.data(), out.size(), MSG_NOSIGNAL);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace werk::bench
+
+int main(int argc, char** argv) {
+  using namespace werk::bench;
+  Options o;
+  int echo_port = 0;
+  CLI::App app{"werkbench: Faktory-protocol load generator"};
+  app.add_option("--scenario", o.scenario, "push, pushb, lifecycle, drain or echo")
+      ->check(CLI::IsMember({"push", "pushb", "lifecycle", "drain", "echo"}));
+  app.add_option("--host", o.host, "server address");
+  app.add_option("--port", o.port, "server port");
+  app.add_option("--password", o.password, "server password (or FAKTORY_PASSWORD)");
+  app.add_option("--connections", o.connections, "connections for push/pushb/echo");
+  app.add_option("--producers", o.producers, "producer connections (lifecycle)");
+  app.add_option("--workers", o.workers, "worker connections (lifecycle, drain)");
+  app.add_option("--threads", o.threads, "client threads");
+  app.add_option("--pipeline", o.pipeline, "requests in flight per connection");
+  app.add_option("--batch", o.batch, "jobs per PUSHB");
+  app.add_option("--jobs", o.jobs, "jobs (or requests for echo) in the run");
+  app.add_option("--args-bytes", o.args_bytes, "size of each job's args");
+  app.add_option("--queue", o.queue, "queue name (default: a new queue per run, removed after)");
+  app.add_flag("--progress", o.progress, "print progress every second");
+  app.add_option("--echo-server", echo_port, "run the echo reference server on this port");
+  CLI11_PARSE(app, argc, argv);
+  if (echo_port) return RunEchoServer(echo_port);
+  if (o.password.empty())
+    if (const char* p = std::getenv("FAKTORY_PASSWORD")) o.password = p;
+
+  Run run;
+  run.o = o;
+  run.run_id = "b" + std::to_string(NowNs() % 1'000'000'000'000);
+  run.payload = "[\"" + std::string(size_t(std::max(0, o.args_bytes - 4)), 'x') + "\"]";
+  if (run.o.queue.empty()) run.o.queue = "bench-" + run.run_id;
+  o.queue = run.o.queue;
+  run.target = o.jobs;
+  run.delivered.reset(new std::atomic<uint8_t>[o.jobs]());
+
+  std::vector<ThreadState> threads(size_t(std::max(1, o.threads)));
+  auto add = [&](Conn::Role role, int count) -> bool {
+    for (int i = 0; i < count; ++i) {
+      ThreadState& ts = threads[size_t(i) % threads.size()];
+      auto c = std::make_unique<Conn>(&run, role, ts.hist);
+      std::string error;
+      if (!c->Open(&error)) {
+        std::fprintf(stderr, "werkbench: %s\n", error.c_str());
+        return false;
+      }
+      ts.conns.push_back(std::move(c));
+    }
+    return true;
+  };
+
+  if (o.scenario == "drain") {
+    // Preload (not timed), then time the workers alone.
+    Run preload;
+    preload.o = o;
+    preload.o.scenario = "pushb";
+    preload.run_id = run.run_id;
+    preload.payload = run.payload;
+    preload.target = o.jobs;
+    std::vector<ThreadState> pt(1);
+    for (int i = 0; i < 4; ++i) {
+      auto c = std::make_unique<Conn>(&preload, Conn::Role::kProducer, pt[0].hist);
+      std::string error;
+      if (!c->Open(&error)) return 1;
+      pt[0].conns.push_back(std::move(c));
+    }
+    RunThread(&preload, &pt[0]);
+  }
+
+  bool ok = true;
+  if (o.scenario == "push" || o.scenario == "pushb") ok = add(Conn::Role::kProducer, o.connections);
+  if (o.scenario == "lifecycle") ok = add(Conn::Role::kProducer, o.producers) && add(Conn::Role::kWorker, o.workers);
+  if (o.scenario == "drain") ok = add(Conn::Role::kWorker, o.workers);
+  if (o.scenario == "echo") ok = add(Conn::Role::kEcho, o.connections);
+  if (!ok) return 1;
+
+  const auto start = Clock::now();
+  std::vector<std::thread> ts;
+  for (auto& t : threads) ts.emplace_back(RunThread, &run, &t);
+  std::thread progress;
+  if (o.progress) {
+    progress = std::thread([&] {
+      while (!run.done) {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        std::fprintf(stderr, "pushed %llu acked %llu errors %llu\n",
+                     (unsigned long long)run.pushed.load(), (unsigned long long)run.acked.load(),
+                     (unsigned long long)run.errors.load());
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  if (progress.joinable()) progress.join();
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+  Histogram total[5];
+  for (auto& t : threads)
+    for (int k = 0; k < 5; ++k) total[k].Merge(t.hist[k]);
+  const bool consumes = o.scenario == "lifecycle" || o.scenario == "drain";
+  uint64_t missing = 0;
+  if (consumes)
+    for (uint64_t i = 0; i < o.jobs; ++i) missing += run.delivered[i].load() == 0;
+  const uint64_t completed = consumes ? run.acked.load() : run.pushed.load();
+  const bool verified = run.errors == 0 && run.duplicates == 0 && missing == 0 && completed >= o.jobs;
+  const int conns = o.scenario == "lifecycle" ? o.producers + o.workers
+                    : o.scenario == "drain"   ? o.workers
+                                              : o.connections;
+  std::printf(
+      "{\"scenario\":\"%s\",\"connections\":%d,\"pipeline\":%d,\"jobs\":%llu,\"seconds\":%.3f,"
+      "\"per_sec\":%.0f,\"errors\":%llu,\"duplicates\":%llu,\"missing\":%llu,\"verified\":%s,"
+      "\"latency_us\":%s}\n",
+      o.scenario.c_str(), conns, o.pipeline, (unsigned long long)completed, seconds,
+      double(completed) / seconds, (unsigned long long)run.errors.load(),
+      (unsigned long long)run.duplicates.load(), (unsigned long long)missing,
+      verified ? "true" : "false", LatencyJson(total).c_str());
+  if (o.scenario != "echo" && !threads.empty()) {
+    // Leave nothing behind: drop this run's queue.
+    Run cleanup;
+    cleanup.o = o;
+    Conn c(&cleanup, Conn::Role::kWorker, total);
+    std::string error;
+    if (c.Open(&error)) {
+      const std::string cmd = "QUEUE REMOVE " + o.queue + "\r\n";
+      char buf[256];
+      (void)::send(c.fd(), cmd.data(), cmd.size(), MSG_NOSIGNAL);
+      (void)::recv(c.fd(), buf, sizeof buf, 0);
+    }
+  }
+  return verified ? 0 : 3;
+}
