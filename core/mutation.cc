@@ -90,7 +90,9 @@ void ReadFailure(ByteReader& r, Failure* f) {
   ReadStrings(r, &f->backtrace);
 }
 
-void WriteJob(ByteWriter& w, const JobSpec& j) {
+}  // namespace
+
+void WriteJobSpec(ByteWriter& w, const JobSpec& j) {
   w.Bytes(j.jid);
   w.Bytes(j.jobtype);
   w.Bytes(j.queue);
@@ -106,7 +108,7 @@ void WriteJob(ByteWriter& w, const JobSpec& j) {
   if (j.failure) WriteFailure(w, *j.failure);
 }
 
-bool ReadJob(ByteReader& r, JobSpec* j) {
+bool ReadJobSpec(ByteReader& r, JobSpec* j) {
   j->jid = r.Bytes();
   j->jobtype = r.Bytes();
   j->queue = r.Bytes();
@@ -127,6 +129,8 @@ bool ReadJob(ByteReader& r, JobSpec* j) {
   return r.ok();
 }
 
+namespace {
+
 template <typename E>
 bool InRange(uint8_t v, E lo, E hi) {
   return v >= uint8_t(lo) && v <= uint8_t(hi);
@@ -141,7 +145,7 @@ void EncodeMutation(const Mutation& m, std::string& out) {
   w.I64(m.time);
   switch (m.type) {
     case MutationType::kPush:
-      WriteJob(w, std::get<PushRecord>(m.body).job);
+      WriteJobSpec(w, std::get<PushRecord>(m.body).job);
       break;
     case MutationType::kReserve: {
       const auto& r = std::get<ReserveRecord>(m.body);
@@ -222,7 +226,7 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
   switch (m.type) {
     case MutationType::kPush: {
       PushRecord p;
-      if (!ReadJob(r, &p.job)) return std::nullopt;
+      if (!ReadJobSpec(r, &p.job)) return std::nullopt;
       m.body = std::move(p);
       break;
     }

@@ -154,4 +154,10 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes);
 
 std::string_view MutationTypeName(MutationType t);
 
+class ByteWriter;
+class ByteReader;
+// A job spec's binary form, shared by push records and checkpoint items.
+void WriteJobSpec(ByteWriter& w, const JobSpec& j);
+bool ReadJobSpec(ByteReader& r, JobSpec* j);
+
 }  // namespace werk::core

@@ -27,6 +27,7 @@
 #include "core/job.h"
 #include "core/mutation.h"
 #include "core/queue.h"
+#include "core/snapshot.h"
 #include "core/string_hash.h"
 #include "core/timer_wheel.h"
 
@@ -97,6 +98,14 @@ class StateMachine {
   // A deterministic digest of the whole state, for tests comparing replicas
   // and replays.
   uint64_t StateHash() const;
+
+  // --- Checkpoints (core/snapshot.h) ---------------------------------------
+  // Emits the whole state as items: counters, workers, queues, then jobs
+  // (each queue's in FIFO order, then the sets in order, then reservations).
+  void Snapshot(const SnapshotSink& sink) const;
+  // Applies one item to a state machine being rebuilt from a checkpoint.
+  // False if the item is malformed.
+  bool RestoreItem(SnapshotItemType type, std::string_view body);
 
  private:
   Job* MutableJob(std::string_view jid);

@@ -13,12 +13,16 @@
 #include <spdlog/spdlog.h>
 
 #include "net/config.h"
+#include "wal/recovery.h"
 
 namespace werk::net {
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
+  checkpointer_.reset();
+  wal_.reset();
+  storage_.reset();
   shard_.reset();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (signal_fd_ >= 0) ::close(signal_fd_);
@@ -91,20 +95,82 @@ std::string Server::Start() {
   listen_fd_ = Listen(options_.binding, &port_, &error);
   if (listen_fd_ < 0) return error;
 
-  journal_ = std::make_unique<core::VolatileJournal>();
   try {
-    shard_ = std::make_unique<Shard>(options_, journal_.get(), core::SystemClock::Instance());
+    shard_ = std::make_unique<Shard>(options_, core::SystemClock::Instance());
   } catch (const std::exception& e) {
     return e.what();
   }
+  if (std::string err = Recover(); !err.empty()) return err;
   shard_->AddListener(listen_fd_);
   shard_->WatchStopFd(signal_fd_);
+  return "";
+}
+
+std::string Server::Recover() {
+  const auto& clock = core::SystemClock::Instance();
+  const std::string dir = options_.data_dir + "/wal/shard-000";
+  wal::UringStorage::Options so;
+  so.unsafe_no_sync = options_.unsafe_no_fsync;
+  auto storage = wal::UringStorage::Open(dir, &shard_->reactor(), so);
+  if (!storage.ok()) return std::string(storage.status().message());
+  storage_ = std::move(*storage);
+
+  const int64_t start = clock.MonotonicNow();
+  uint64_t divergent = 0;
+  wal::RecoveryOptions ro;
+  ro.repair = options_.repair;
+  wal::RecoverySinks sinks;
+  sinks.item = [this](core::SnapshotItemType t, std::string_view body) {
+    return shard_->state().RestoreItem(t, body);
+  };
+  sinks.record = [this, &divergent](uint64_t lsn, std::string_view body) {
+    if (!shard_->Replay(body)) {
+      if (divergent++ < 10) spdlog::error("record at LSN {} did not apply on replay", lsn);
+    }
+  };
+  auto result = wal::Recover(*storage_, ro, sinks);
+  if (!result.ok()) return std::string(result.status().message());
+  for (const auto& note : result->notes) spdlog::warn("recovery: {}", note);
+  if (divergent > 0) {
+    spdlog::error("{} records did not apply on replay; the state may differ from before the "
+                  "restart (please report this)", divergent);
+  }
+  const auto& sm = shard_->state();
+  spdlog::info(
+      "recovered {} in {:.1f} ms: checkpoint at LSN {} ({} items), {} records replayed, next LSN "
+      "{}; {} jobs ({} queued, {} scheduled, {} retries, {} dead, {} reserved)",
+      dir, double(clock.MonotonicNow() - start) / 1e6, result->checkpoint_lsn,
+      result->checkpoint_items, result->records_replayed, result->position.next_lsn,
+      sm.job_count(), sm.queued_total(), sm.scheduled_size(), sm.retries_size(), sm.dead_size(),
+      sm.reserved_size());
+
+  wal::Wal::Options wo;
+  wo.epoch = result->epoch;
+  wo.segment_bytes = options_.segment_bytes;
+  wal_ = std::make_unique<wal::Wal>(storage_.get(), clock, wo, std::move(result->position));
+  wal::Checkpointer::Options co;
+  co.min_log_bytes = options_.checkpoint_log_bytes;
+  co.interval_ns = options_.checkpoint_interval_s * core::kNanosPerSecond;
+  checkpointer_ = std::make_unique<wal::Checkpointer>(storage_.get(), wal_.get(), clock, co,
+                                                      result->checkpoint_lsn,
+                                                      result->checkpoint_bytes);
+  shard_->AttachWal(wal_.get(), checkpointer_.get());
+  shard_->AdoptRecoveredWorkers();
+  if (options_.unsafe_no_fsync) {
+    spdlog::warn("--unsafe-no-fsync: the log is NOT synced; a power loss can lose acknowledged "
+                 "jobs. Development and benchmarking only.");
+  }
   return "";
 }
 
 int Server::Run() {
   spdlog::info("werk listening on {} (port {}), pid {}", options_.binding, port_, getpid());
   shard_->Run();
+  if (shard_->journal_failed()) {
+    spdlog::critical("werk stopped because its write-ahead log failed: {}",
+                     wal_ ? wal_->failure() : std::string("unknown"));
+    return 1;
+  }
   spdlog::info("werk stopped");
   return 0;
 }

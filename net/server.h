@@ -9,6 +9,9 @@
 #include "core/journal.h"
 #include "net/server_options.h"
 #include "net/shard.h"
+#include "wal/checkpointer.h"
+#include "wal/uring_storage.h"
+#include "wal/wal.h"
 
 namespace werk::net {
 
@@ -25,9 +28,13 @@ class Server {
   int port() const { return port_; }
 
  private:
+  std::string Recover();
+
   ServerOptions options_;
-  std::unique_ptr<core::Journal> journal_;
   std::unique_ptr<Shard> shard_;
+  std::unique_ptr<wal::UringStorage> storage_;
+  std::unique_ptr<wal::Wal> wal_;
+  std::unique_ptr<wal::Checkpointer> checkpointer_;
   int listen_fd_ = -1;
   int signal_fd_ = -1;
   int port_ = 0;

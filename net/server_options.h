@@ -23,6 +23,16 @@ struct ServerOptions {
   size_t job_bytes_max = core::kJobBytesDefault;
   // How long shutdown waits for in-flight replies before closing sockets.
   int shutdown_grace_ms = 3000;
+
+  // --- Write-ahead log ------------------------------------------------------
+  // Cut a damaged log at the first bad byte instead of refusing to start.
+  bool repair = false;
+  // Development only: skip fdatasync. Survives a process crash, not a power
+  // loss. Logged loudly; refused in production.
+  bool unsafe_no_fsync = false;
+  uint64_t segment_bytes = 64u << 20;
+  uint64_t checkpoint_log_bytes = 64u << 20;
+  int64_t checkpoint_interval_s = 600;
 };
 
 }  // namespace werk::net

@@ -23,9 +23,8 @@ constexpr size_t kDueJidsPerRecord = 1024;
 constexpr int64_t kMaxSleepNs = 1'000'000'000;
 }  // namespace
 
-Shard::Shard(const ServerOptions& options, core::Journal* journal, const core::Clock& clock)
+Shard::Shard(const ServerOptions& options, const core::Clock& clock)
     : options_(options),
-      journal_(journal),
       clock_(clock),
       reactor_(2048),
       sm_(clock.WallNow() / core::kNanosPerMilli),
@@ -83,7 +82,41 @@ void Shard::StopOp::Complete(int32_t res, uint32_t) {
 }
 
 bool Shard::stopped() const {
-  return shutting_down_ && connections_.empty() && !journal_->commit_pending();
+  return shutting_down_ && connections_.empty() &&
+         (journal_failed_ || !journal_->commit_pending());
+}
+
+void Shard::OnJournalFailed() {
+  // Nothing appended since the failure can become durable, so no reply that
+  // waits for it may leave: every connection is closed (its client sees an
+  // error, not a false +OK) and the process stops. Restarting recovers the
+  // durable log exactly.
+  journal_failed_ = true;
+  spdlog::critical("the write-ahead log failed: closing every connection and stopping");
+  for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
+    if (c->closing_) continue;
+    c->staged_.clear();
+    c->marks_.clear();
+    CloseConnection(c);
+  }
+  stop_requested_ = true;
+}
+
+bool Shard::Replay(std::string_view record) {
+  auto m = core::DecodeMutation(record);
+  if (!m) return false;
+  return sm_.Apply(*m) == core::ApplyStatus::kOk;
+}
+
+void Shard::AdoptRecoveredWorkers() {
+  for (const auto& [wid, state] : sm_.worker_states()) {
+    bool created = false;
+    WorkerProcess* w = workers_.GetOrCreate(wid, &created);
+    w->started_at = now_;
+    w->last_beat_mono_ms = mono_ms_;
+    conn_timers_.Cancel(&w->heartbeat);
+    conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
+  }
 }
 
 void Shard::Run() {
@@ -120,7 +153,12 @@ void Shard::RunOnce(int64_t max_wait_ns) {
   FireJobTimers();
   ServeReadyQueues();
   journal_->Commit();
-  ReleaseReplies();
+  if (journal_->failed()) {
+    if (!journal_failed_) OnJournalFailed();
+  } else {
+    ReleaseReplies();
+    if (checkpointer_) checkpointer_->Poll(sm_);
+  }
   if (accept_paused_ && mono_ms_ >= accept_resume_ms_ && !shutting_down_) {
     accept_paused_ = false;
     for (auto& op : accept_ops_) ArmAccept(op.get());

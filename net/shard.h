@@ -31,6 +31,8 @@
 #include "net/job_decoder.h"
 #include "net/server_options.h"
 #include "net/worker_registry.h"
+#include "wal/checkpointer.h"
+#include "wal/wal.h"
 
 namespace werk::net {
 
@@ -48,10 +50,28 @@ struct ShardStats {
 
 class Shard {
  public:
-  Shard(const ServerOptions& options, core::Journal* journal, const core::Clock& clock);
+  Shard(const ServerOptions& options, const core::Clock& clock);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
+
+  // Where mutations are logged. Must be attached before Run/RunOnce.
+  void AttachJournal(core::Journal* journal) { journal_ = journal; }
+  // The write-ahead log and its checkpointer, when the journal is a Wal.
+  void AttachWal(wal::Wal* wal, wal::Checkpointer* checkpointer) {
+    journal_ = wal;
+    wal_ = wal;
+    checkpointer_ = checkpointer;
+  }
+  // After recovery: applies one logged record to the state machine.
+  // Returns false if the state machine refused it (a replay divergence).
+  bool Replay(std::string_view record);
+  // After recovery: workers known only from the log get a heartbeat deadline
+  // so they are forgotten if they do not come back.
+  void AdoptRecoveredWorkers();
+  core::Reactor& reactor() { return reactor_; }
+  // True once the journal failed: the shard closed every connection and stops.
+  bool journal_failed() const { return journal_failed_; }
 
   // Starts accepting on a listening socket (owned by the caller).
   void AddListener(int listen_fd);
@@ -93,6 +113,7 @@ class Shard {
   int64_t WaitBudgetNs();
   void RefreshNow();
   void BeginShutdown();
+  void OnJournalFailed();
 
   // Connections (shard_io.cc).
   void ArmAccept(AcceptOp* op);
@@ -147,7 +168,10 @@ class Shard {
   std::string RenderInfo();
 
   ServerOptions options_;
-  core::Journal* journal_;
+  core::Journal* journal_ = nullptr;
+  wal::Wal* wal_ = nullptr;
+  wal::Checkpointer* checkpointer_ = nullptr;
+  bool journal_failed_ = false;
   const core::Clock& clock_;
   core::Reactor reactor_;
   core::StateMachine sm_;

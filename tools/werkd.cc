@@ -46,6 +46,21 @@ int main(int argc, char** argv) {
                  ->check(CLI::PositiveNumber);
   auto* jm = app.add_option("--job-bytes-max", o.job_bytes_max, "largest job accepted, in bytes")
                  ->check(CLI::PositiveNumber);
+  app.add_flag("--repair", o.repair,
+               "cut a damaged write-ahead log at the first bad byte instead of refusing to "
+               "start (loses every record after it; logged)");
+  app.add_flag("--unsafe-no-fsync", o.unsafe_no_fsync,
+               "DEVELOPMENT ONLY: do not fdatasync the log (a power loss can lose acknowledged "
+               "jobs); refused in production");
+  app.add_option("--segment-bytes", o.segment_bytes, "write-ahead log segment size")
+      ->check(CLI::Range(uint64_t(1) << 20, uint64_t(1) << 34));
+  app.add_option("--checkpoint-log-bytes", o.checkpoint_log_bytes,
+                 "take a checkpoint after this much log (and at least twice the last "
+                 "checkpoint's size)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--checkpoint-interval", o.checkpoint_interval_s,
+                 "take a checkpoint at least this often (seconds) when anything was logged")
+      ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
   const bool dev = o.environment == "development";
@@ -62,6 +77,10 @@ int main(int argc, char** argv) {
   given.connections_max = cm->count() > 0;
   given.line_bytes_max = lm->count() > 0;
   given.job_bytes_max = jm->count() > 0;
+  if (o.unsafe_no_fsync && o.environment == "production") {
+    spdlog::critical("--unsafe-no-fsync is refused in production");
+    return 2;
+  }
   if (std::string err = werk::net::LoadConfig(&o, given); !err.empty()) {
     spdlog::critical("{}", err);
     return 2;

@@ -60,7 +60,8 @@ class HarnessClient {
 class ShardHarness {
  public:
   explicit ShardHarness(net::ServerOptions options = {})
-      : shard_(std::make_unique<net::Shard>(options, &journal_, clock_)) {
+      : shard_(std::make_unique<net::Shard>(options, clock_)) {
+    shard_->AttachJournal(&journal_);
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;

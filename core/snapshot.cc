@@ -1,0 +1,146 @@
+// StateMachine::Snapshot and RestoreItem: the state as checkpoint items.
+
+#include "core/snapshot.h"
+
+#include "core/byte_codec.h"
+#include "core/state_machine.h"
+
+namespace werk::core {
+
+namespace {
+
+void EmitJob(const Job& job, std::string& buf, const SnapshotSink& sink) {
+  buf.clear();
+  ByteWriter w(buf);
+  WriteJobSpec(w, job.ToSpec());
+  w.U8(uint8_t(job.state));
+  w.I64(job.set_key);
+  w.I64(job.enqueued_at);
+  w.U8(job.reservation ? 1 : 0);
+  if (job.reservation) {
+    w.Bytes(job.reservation->wid);
+    w.I64(job.reservation->reserved_at);
+    w.I64(job.reservation->expires_at);
+  }
+  sink(SnapshotItemType::kJob, buf);
+}
+
+}  // namespace
+
+void StateMachine::Snapshot(const SnapshotSink& sink) const {
+  std::string buf;
+  {
+    ByteWriter w(buf);
+    w.I64(processed_);
+    w.I64(failures_);
+    w.U64(history_.size());
+    for (const auto& [day, c] : history_) {
+      w.I64(day);
+      w.I64(c.processed);
+      w.I64(c.failures);
+    }
+    sink(SnapshotItemType::kCounters, buf);
+  }
+  for (const auto& [wid, state] : worker_states_) {
+    buf.clear();
+    ByteWriter w(buf);
+    w.Bytes(wid);
+    w.U8(uint8_t(state));
+    sink(SnapshotItemType::kWorker, buf);
+  }
+  const auto queues = SortedQueues();
+  for (const Queue* q : queues) {
+    buf.clear();
+    ByteWriter w(buf);
+    w.Bytes(q->name());
+    w.U8(q->paused() ? 1 : 0);
+    sink(SnapshotItemType::kQueue, buf);
+  }
+  for (const Queue* q : queues)
+    for (const Job* j = q->Front(); j; j = q->Next(j)) EmitJob(*j, buf, sink);
+  for (const JobSet* set : {&scheduled_, &retries_, &dead_})
+    for (const Job* j : *set) EmitJob(*j, buf, sink);
+  for (const auto& [jid, job] : jobs_)
+    if (job->state == JobState::kReserved) EmitJob(*job, buf, sink);
+}
+
+bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
+  ByteReader r(body);
+  switch (type) {
+    case SnapshotItemType::kCounters: {
+      processed_ = r.I64();
+      failures_ = r.I64();
+      const uint64_t n = r.Count();
+      history_.clear();
+      for (uint64_t i = 0; i < n && r.ok(); ++i) {
+        const int64_t day = r.I64();
+        DayCounts c;
+        c.processed = r.I64();
+        c.failures = r.I64();
+        history_[day] = c;
+      }
+      return r.ok() && r.at_end();
+    }
+    case SnapshotItemType::kWorker: {
+      std::string wid(r.Bytes());
+      const uint8_t s = r.U8();
+      if (!r.ok() || !r.at_end() || s == 0 || s > uint8_t(WorkerState::kTerminate)) return false;
+      worker_states_[wid] = WorkerState(s);
+      return true;
+    }
+    case SnapshotItemType::kQueue: {
+      std::string name(r.Bytes());
+      const uint8_t paused = r.U8();
+      if (!r.ok() || !r.at_end() || paused > 1) return false;
+      GetOrCreateQueue(name).set_paused(paused == 1);
+      return true;
+    }
+    case SnapshotItemType::kJob: {
+      JobSpec spec;
+      if (!ReadJobSpec(r, &spec)) return false;
+      const uint8_t state = r.U8();
+      const UnixNanos set_key = r.I64();
+      const UnixNanos enqueued_at = r.I64();
+      const uint8_t has_res = r.U8();
+      Reservation res;
+      if (has_res == 1) {
+        res.wid = r.Bytes();
+        res.reserved_at = r.I64();
+        res.expires_at = r.I64();
+      }
+      if (!r.ok() || !r.at_end() || has_res > 1 || state < uint8_t(JobState::kQueued) ||
+          state > uint8_t(JobState::kReserved) ||
+          (has_res == 1) != (state == uint8_t(JobState::kReserved)) ||
+          jobs_.contains(spec.jid))
+        return false;
+      Job* job = Job::Create(spec, next_seq_++).release();
+      jobs_.emplace(job->jid(), job);
+      job->enqueued_at = enqueued_at;
+      job->set_key = set_key;
+      switch (JobState(state)) {
+        case JobState::kQueued: {
+          Queue& q = GetOrCreateQueue(job->queue_name());
+          job->state = JobState::kQueued;
+          job->queue = &q;
+          q.PushBack(job);
+          break;
+        }
+        case JobState::kScheduled:
+        case JobState::kRetry:
+        case JobState::kDead:
+          AddToSet(job, JobState(state), set_key, set_key);
+          break;
+        case JobState::kReserved:
+          job->state = JobState::kReserved;
+          job->reservation = std::make_unique<Reservation>(std::move(res));
+          ++reserved_;
+          Arm(job, job->reservation->expires_at);
+          break;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace werk::core

@@ -1,0 +1,28 @@
+#pragma once
+// Checkpoint images (docs/wal-format.md "Checkpoints"): the whole state of a
+// shard as of an LSN, framed like log records and verified as a whole before
+// any of it is used.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include <absl/status/status.h>
+
+#include "core/state_machine.h"
+#include "wal/log_format.h"
+
+namespace werk::wal {
+
+// Serializes `sm`, which reflects every record up to `lsn`.
+std::string BuildCheckpoint(const core::StateMachine& sm, uint32_t shard, uint64_t lsn,
+                            uint64_t epoch, int64_t created_at);
+
+// Verifies every frame of `image` (header, hashes, item numbering, the end
+// frame's count) and only then hands the items to `sink`, in order.
+absl::Status LoadCheckpoint(
+    std::string_view image, uint32_t shard, CheckpointHeader* header,
+    const std::function<bool(core::SnapshotItemType, std::string_view)>& sink);
+
+}  // namespace werk::wal

@@ -1,0 +1,71 @@
+#pragma once
+// Takes checkpoints of one shard (docs/wal-format.md "Checkpoints") and
+// removes what they make redundant, driven by the shard loop.
+//
+// Poll() is called once per loop iteration. When the log written since the
+// last checkpoint exceeds max(min_log_bytes, 2 × the last checkpoint's size),
+// or `interval` has passed with anything logged, it serializes the state (the
+// only pause: the shard thread copies its state into one buffer), waits
+// until the log is durable up to the checkpoint's LSN, writes the file
+// atomically in the background, and then removes older checkpoints and the
+// segments now covered.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/state_machine.h"
+#include "wal/storage.h"
+#include "wal/wal.h"
+
+namespace werk::wal {
+
+class Checkpointer {
+ public:
+  struct Options {
+    uint32_t shard = 0;
+    uint64_t min_log_bytes = 64u << 20;
+    int64_t interval_ns = 600LL * 1'000'000'000;
+  };
+  struct Stats {
+    uint64_t taken = 0;
+    uint64_t failed = 0;
+    uint64_t last_lsn = 0;
+    uint64_t last_bytes = 0;
+    int64_t last_pause_ns = 0;  // serialization time on the shard thread
+    int64_t last_total_ns = 0;  // start to durable
+  };
+
+  Checkpointer(Storage* storage, Wal* wal, const core::Clock& clock, Options options,
+               uint64_t recovered_lsn, uint64_t recovered_bytes);
+  ~Checkpointer();
+
+  void Poll(const core::StateMachine& sm);
+  // Takes a checkpoint at the next Poll() regardless of the thresholds.
+  void RequestNow() { requested_ = true; }
+  bool busy() const { return state_ != State::kIdle; }
+  const Stats& stats() const { return stats_; }
+
+ private:
+  enum class State : uint8_t { kIdle, kWaitDurable, kWriting };
+  bool Due() const;
+  void OnWritten(int32_t res);
+
+  Storage* storage_;
+  Wal* wal_;
+  const core::Clock& clock_;
+  Options options_;
+  State state_ = State::kIdle;
+  bool requested_ = false;
+  uint64_t log_bytes_at_last_ = 0;
+  int64_t last_time_ns_ = 0;
+  uint64_t pending_lsn_ = 0;
+  int64_t started_ns_ = 0;
+  std::shared_ptr<const std::string> image_;
+  std::string previous_name_;
+  Stats stats_;
+  std::shared_ptr<bool> alive_;
+};
+
+}  // namespace werk::wal

@@ -1,0 +1,83 @@
+#pragma once
+// The constants and fixed layouts shared by the log writer, the reader,
+// recovery, checkpoints and the dump tool (docs/wal-format.md is the
+// contract; the two change in the same commit).
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/types.h"
+
+namespace werk::wal {
+
+inline constexpr std::string_view kSegmentMagic = "WERK-WAL";
+inline constexpr std::string_view kCheckpointMagic = "WERKCKPT";
+inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint16_t kFrameVersion = 1;
+
+inline constexpr size_t kSegmentHeaderBytes = 64;
+inline constexpr size_t kCheckpointHeaderBytes = 64;
+inline constexpr size_t kFrameHeaderBytes = 40;
+inline constexpr uint32_t kRecordBodyBytesMax = (256u << 20) + (64u << 10);
+inline constexpr size_t kBatchBytesMax = 4u << 20;
+inline constexpr uint64_t kSegmentBytesDefault = 64u << 20;
+
+static_assert(kBatchBytesMax < kSegmentBytesDefault);
+
+// Frame types. Log records are 1; checkpoint items reuse the frame with
+// their own types (core::SnapshotItemType values) and end with kEnd.
+enum class RecordType : uint16_t {
+  kMutation = 1,
+  kEnd = 199,
+};
+
+struct SegmentHeader {
+  uint32_t version = kFormatVersion;
+  uint32_t shard = 0;
+  uint64_t segment_id = 0;
+  uint64_t first_lsn = 0;
+  uint64_t epoch = 0;
+  int64_t created_at = 0;
+};
+
+struct CheckpointHeader {
+  uint32_t version = kFormatVersion;
+  uint32_t shard = 0;
+  uint64_t lsn = 0;
+  uint64_t epoch = 0;
+  int64_t created_at = 0;
+  uint64_t item_count = 0;
+};
+
+struct FrameHeader {
+  uint64_t lsn = 0;
+  uint64_t epoch = 0;
+  uint32_t body_bytes = 0;
+  uint16_t type = 0;
+  uint16_t version = kFrameVersion;
+};
+
+enum class HeaderStatus : uint8_t { kOk, kZero, kBadMagic, kBadVersion, kBadHash };
+
+void EncodeSegmentHeader(const SegmentHeader& h, char out[kSegmentHeaderBytes]);
+HeaderStatus DecodeSegmentHeader(std::string_view in, SegmentHeader* h);
+void EncodeCheckpointHeader(const CheckpointHeader& h, char out[kCheckpointHeaderBytes]);
+HeaderStatus DecodeCheckpointHeader(std::string_view in, CheckpointHeader* h);
+
+// Appends one frame (header with both hashes, then the body) to `out`.
+void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
+                 std::string_view body);
+// Parses and verifies a frame header (its own hash only).
+bool DecodeFrameHeader(std::string_view in, FrameHeader* h);
+uint64_t BodyHash(std::string_view body);
+uint64_t StoredBodyHash(std::string_view frame_header);
+
+std::string SegmentName(uint64_t segment_id);
+std::string CheckpointName(uint64_t lsn);
+// Parses "<20 digits>.wal"; false for anything else.
+bool ParseSegmentName(std::string_view name, uint64_t* id);
+bool ParseCheckpointName(std::string_view name, uint64_t* lsn);
+
+}  // namespace werk::wal

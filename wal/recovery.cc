@@ -1,0 +1,253 @@
+#include "wal/recovery.h"
+
+#include <algorithm>
+#include <map>
+
+#include <spdlog/spdlog.h>
+
+#include "wal/checkpoint.h"
+#include "wal/log_reader.h"
+
+namespace werk::wal {
+namespace {
+
+absl::Status Corrupt(const std::string& file, uint64_t offset, const std::string& why) {
+  return absl::DataLossError("corruption in " + file + " at byte " + std::to_string(offset) +
+                             ": " + why +
+                             " (werk will not start on a log it cannot trust; see "
+                             "docs/wal-format.md, or run with --repair to cut the log here)");
+}
+
+size_t LastNonZero(std::string_view data, size_t from) {
+  for (size_t i = data.size(); i > from; --i)
+    if (data[i - 1] != 0) return i;
+  return from;
+}
+
+}  // namespace
+
+absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,
+                                       const RecoverySinks& sinks) {
+  RecoveryResult result;
+  const std::vector<std::string> names = storage.List();
+
+  // R1: leftovers of an interrupted checkpoint write.
+  std::map<uint64_t, std::string> segments;     // id -> name
+  std::map<uint64_t, std::string> checkpoints;  // lsn -> name
+  for (const std::string& name : names) {
+    uint64_t v;
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
+      if (auto st = storage.Remove(name); !st.ok()) return st;
+      result.notes.push_back("removed " + name + " (an interrupted checkpoint)");
+    } else if (ParseSegmentName(name, &v)) {
+      segments[v] = name;
+    } else if (ParseCheckpointName(name, &v)) {
+      checkpoints[v] = name;
+    }
+  }
+
+  // The newest checkpoint (R13).
+  if (!checkpoints.empty()) {
+    const std::string& name = checkpoints.rbegin()->second;
+    auto image = storage.ReadAll(name);
+    if (!image.ok()) return image.status();
+    CheckpointHeader h;
+    auto st = LoadCheckpoint(*image, options.shard, &h, sinks.item);
+    if (!st.ok()) {
+      return absl::DataLossError(name + ": " + std::string(st.message()) +
+                                 " (the segments it covers are gone; restore from a backup or "
+                                 "a standby)");
+    }
+    result.checkpoint_lsn = h.lsn;
+    result.checkpoint_items = h.item_count;
+    result.checkpoint_bytes = image->size();
+    result.epoch = std::max<uint64_t>(h.epoch, 1);
+    result.last_lsn = h.lsn;
+  }
+
+  Wal::Position& pos = result.position;
+  pos.next_segment_id = segments.empty() ? 1 : segments.rbegin()->first + 1;
+  uint64_t expected_lsn = 0;  // 0: the first segment with records decides
+  bool cut = false;           // --repair cut the log: later segments are dropped
+
+  // A torn tail is possible only in the last segment written to: the newest,
+  // or the one before it when the newest is an unused spare.
+  uint64_t tail_id = segments.empty() ? 0 : segments.rbegin()->first;
+  if (segments.size() >= 2) {
+    auto last = storage.ReadAll(segments.rbegin()->second);
+    if (!last.ok()) return last.status();
+    SegmentHeader lh;
+    const HeaderStatus hs = DecodeSegmentHeader(*last, &lh);
+    if (hs == HeaderStatus::kZero) tail_id = std::prev(segments.end(), 2)->first;
+  }
+
+  for (auto it = segments.begin(); it != segments.end(); ++it) {
+    const auto [id, name] = *it;
+    const bool newest = std::next(it) == segments.end();
+    if (cut) {
+      if (auto st = storage.Remove(name); !st.ok()) return st;
+      result.notes.push_back("REPAIR: removed " + name + " (after the cut)");
+      continue;
+    }
+    auto data_or = storage.ReadAll(name);
+    if (!data_or.ok()) return data_or.status();
+    const std::string data = std::move(*data_or);
+
+    // A cut for --repair: zero from `offset` to the end, drop later segments.
+    auto repair_cut = [&](uint64_t offset, const std::string& why) -> absl::Status {
+      const size_t end = LastNonZero(data, offset);
+      if (end > offset) {
+        if (auto st = storage.Overwrite(name, offset, std::string(end - offset, '\0')); !st.ok())
+          return st;
+      }
+      result.notes.push_back("REPAIR: cut " + name + " at byte " + std::to_string(offset) + " (" +
+                             why + "), " + std::to_string(end - offset) +
+                             " bytes dropped; every later record is lost");
+      spdlog::error("{}", result.notes.back());
+      cut = true;
+      return absl::OkStatus();
+    };
+
+    SegmentHeader h;
+    const HeaderStatus hs = DecodeSegmentHeader(data, &h);
+    if (hs == HeaderStatus::kBadMagic) return Corrupt(name, 0, "not a werk segment (bad magic)");
+    if (hs == HeaderStatus::kBadVersion)
+      return absl::FailedPreconditionError(name + ": unsupported segment format version " +
+                                           std::to_string(h.version));
+    if (hs == HeaderStatus::kZero || hs == HeaderStatus::kBadHash) {
+      // R4: the newest segment was never started (a spare), or its first write
+      // was cut short before any sync.
+      if (newest) {
+        const size_t end = LastNonZero(data, 0);
+        if (end > options.torn_window_bytes + kSegmentHeaderBytes) {
+          if (!options.repair) return Corrupt(name, 0, "segment header invalid");
+          if (auto st = repair_cut(0, "invalid header"); !st.ok()) return st;
+        } else if (end > 0) {
+          if (auto st = storage.Overwrite(name, 0, std::string(end, '\0')); !st.ok()) return st;
+          result.notes.push_back("torn first write of " + name + ": " + std::to_string(end) +
+                                 " bytes dropped (never synced)");
+        }
+        auto file = storage.Open(name);
+        if (!file.ok()) return file.status();
+        pos.spare = std::move(*file);
+        pos.spare_id = id;
+        continue;
+      }
+      // R5
+      if (!options.repair) return Corrupt(name, 0, "segment header invalid");
+      if (auto st = repair_cut(0, "invalid header"); !st.ok()) return st;
+      continue;
+    }
+    // R3
+    if (h.shard != options.shard || h.segment_id != id)
+      return absl::FailedPreconditionError(
+          name + " belongs to shard " + std::to_string(h.shard) + " as segment " +
+          std::to_string(h.segment_id) + ": a misplaced file");
+    // R9 / R12: segments must continue the log without a gap.
+    if (expected_lsn == 0) {
+      if (h.first_lsn > result.checkpoint_lsn + 1) {
+        const std::string why = "log starts at LSN " + std::to_string(h.first_lsn) +
+                                " but the checkpoint ends at " +
+                                std::to_string(result.checkpoint_lsn);
+        if (!options.repair) return Corrupt(name, 0, why);
+        if (auto st = repair_cut(0, why); !st.ok()) return st;
+        continue;
+      }
+    } else if (h.first_lsn != expected_lsn) {
+      const std::string why = "segment starts at LSN " + std::to_string(h.first_lsn) + ", " +
+                              std::to_string(expected_lsn) + " expected";
+      if (!options.repair) return Corrupt(name, 0, why);
+      if (auto st = repair_cut(0, why); !st.ok()) return st;
+      continue;
+    }
+    if (h.epoch < result.epoch && expected_lsn != 0) {
+      const std::string why = "segment epoch " + std::to_string(h.epoch) + " is older than " +
+                              std::to_string(result.epoch);
+      if (!options.repair) return Corrupt(name, 0, why);
+      if (auto st = repair_cut(0, why); !st.ok()) return st;
+      continue;
+    }
+    pos.segments.emplace_back(id, h.first_lsn);
+
+    LogReader::Options ro;
+    ro.expected_lsn = h.first_lsn;
+    ro.min_epoch = std::max(h.epoch, expected_lsn == 0 ? uint64_t(0) : result.epoch);
+    ro.newest = id == tail_id;
+    ro.torn_window_bytes = options.torn_window_bytes;
+    LogReader reader(data, ro);
+    bool done = false;
+    while (!done) {
+      Frame f;
+      switch (reader.Next(&f)) {
+        case ReadOutcome::kRecord:
+          if (f.header.type != uint16_t(RecordType::kMutation)) {
+            if (!options.repair)
+              return Corrupt(name, f.offset, "unknown record type " + std::to_string(f.header.type));
+            if (auto st = repair_cut(f.offset, "unknown record type"); !st.ok()) return st;
+            done = true;
+            break;
+          }
+          if (f.header.lsn > result.checkpoint_lsn) {
+            sinks.record(f.header.lsn, f.body);
+            ++result.records_replayed;
+          }
+          result.last_lsn = std::max(result.last_lsn, f.header.lsn);
+          result.epoch = std::max(result.epoch, f.header.epoch);
+          break;
+        case ReadOutcome::kEnd:
+          done = true;
+          break;
+        case ReadOutcome::kTornTail: {
+          // R8: the last write was cut by a crash; it was never synced.
+          const uint64_t off = reader.offset();
+          if (reader.torn_bytes() > 0) {
+            if (auto st = storage.Overwrite(name, off, std::string(reader.torn_bytes(), '\0'));
+                !st.ok())
+              return st;
+          }
+          result.notes.push_back("torn tail of " + name + " truncated at byte " +
+                                 std::to_string(off) + ": " + std::to_string(reader.torn_bytes()) +
+                                 " bytes dropped (" + reader.reason() + ", never synced)");
+          spdlog::warn("{}", result.notes.back());
+          done = true;
+          break;
+        }
+        case ReadOutcome::kCorrupt:
+          if (!options.repair) return Corrupt(name, reader.offset(), reader.reason());
+          if (auto st = repair_cut(reader.offset(), reader.reason()); !st.ok()) return st;
+          done = true;
+          break;
+      }
+    }
+    expected_lsn = reader.expected_lsn();
+    if (newest || cut) {
+      auto file = storage.Open(name);
+      if (!file.ok()) return file.status();
+      pos.current = std::move(*file);
+      pos.current_id = id;
+      pos.current_offset = reader.offset();
+    } else if (!newest) {
+      // A full, older segment; the writer continues after the newest one.
+      pos.current_id = id;
+      pos.current_offset = reader.offset();
+    }
+  }
+  // Only the newest segment with a header stays open as `current`; an older
+  // one left as current (the newest was a spare) is reopened here.
+  if (!pos.current && !pos.segments.empty()) {
+    auto file = storage.Open(segments[pos.segments.back().first]);
+    if (!file.ok()) return file.status();
+    pos.current = std::move(*file);
+    pos.current_id = pos.segments.back().first;
+    // current_offset was set when that segment was read.
+  }
+  if (!pos.segments.empty() && result.last_lsn < result.checkpoint_lsn && !cut) {
+    return absl::DataLossError("the log ends at LSN " + std::to_string(result.last_lsn) +
+                               " before its checkpoint at " +
+                               std::to_string(result.checkpoint_lsn));
+  }
+  pos.next_lsn = std::max(result.last_lsn, result.checkpoint_lsn) + 1;
+  return result;
+}
+
+}  // namespace werk::wal

@@ -1,0 +1,51 @@
+#pragma once
+// Startup recovery of one shard's log (docs/wal-format.md, decision table
+// R1–R13; style P5): load the newest checkpoint, replay every later record in
+// order, truncate a torn tail of the newest segment, and refuse to start on
+// anything else that is wrong — with the file and byte offset — unless
+// `repair` is set, in which case the log is cut at the first bad byte and
+// the loss is logged loudly.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <absl/status/statusor.h>
+
+#include "core/snapshot.h"
+#include "wal/storage.h"
+#include "wal/wal.h"
+
+namespace werk::wal {
+
+struct RecoveryOptions {
+  uint32_t shard = 0;
+  bool repair = false;
+  size_t torn_window_bytes = kBatchBytesMax;
+};
+
+struct RecoveryResult {
+  uint64_t checkpoint_lsn = 0;
+  uint64_t checkpoint_items = 0;
+  uint64_t checkpoint_bytes = 0;
+  uint64_t records_replayed = 0;
+  uint64_t last_lsn = 0;
+  uint64_t epoch = 1;
+  Wal::Position position;
+  // What recovery did, one line each (torn tails truncated, files removed).
+  std::vector<std::string> notes;
+};
+
+struct RecoverySinks {
+  // A checkpoint item; false = malformed (recovery fails).
+  std::function<bool(core::SnapshotItemType, std::string_view)> item;
+  // A log record after the checkpoint, in LSN order.
+  std::function<void(uint64_t lsn, std::string_view body)> record;
+};
+
+absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,
+                                       const RecoverySinks& sinks);
+
+}  // namespace werk::wal

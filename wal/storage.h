@@ -1,0 +1,61 @@
+#pragma once
+// The log's view of the file system (style P3, P18): a seam between the log
+// and the disk so tests can substitute storage that fails, tears writes and
+// loses everything not synced.
+//
+// Startup and tools use the blocking calls; the running shard uses only the
+// asynchronous ones, whose completions arrive on the shard's own loop.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+
+namespace werk::wal {
+
+// res: bytes written or 0 on success, -errno on failure.
+using IoDone = std::function<void(int32_t res)>;
+
+class SegmentFile {
+ public:
+  virtual ~SegmentFile() = default;
+  // Writes `data` at `offset` and makes it durable (write, then fdatasync,
+  // ordered). Calls done(data.size()) once both finished, or done(-errno).
+  // `data` must stay valid until then; one call in flight at a time.
+  virtual void WriteDurable(uint64_t offset, std::string_view data, IoDone done) = 0;
+};
+
+class Storage {
+ public:
+  virtual ~Storage() = default;
+
+  // --- Blocking: recovery and tools ---------------------------------------
+  virtual std::vector<std::string> List() = 0;
+  virtual absl::StatusOr<std::string> ReadAll(const std::string& name) = 0;
+  // Removes a file and syncs the directory.
+  virtual absl::Status Remove(const std::string& name) = 0;
+  // pwrite + fdatasync (used to zero a torn tail).
+  virtual absl::Status Overwrite(const std::string& name, uint64_t offset,
+                                 std::string_view data) = 0;
+  virtual absl::StatusOr<std::unique_ptr<SegmentFile>> Open(const std::string& name) = 0;
+
+  // --- Asynchronous: the running shard --------------------------------------
+  // Creates `name` (which must not exist) filled with `bytes` zeros,
+  // preallocated, then syncs the file and the directory.
+  virtual void CreatePreallocated(
+      const std::string& name, uint64_t bytes,
+      std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) = 0;
+  // Writes a whole file atomically: `name.tmp`, synced, renamed over `name`,
+  // directory synced.
+  virtual void WriteAtomic(const std::string& name, std::shared_ptr<const std::string> data,
+                           IoDone done) = 0;
+  // Removes a file and syncs the directory.
+  virtual void RemoveAsync(const std::string& name, IoDone done) = 0;
+};
+
+}  // namespace werk::wal

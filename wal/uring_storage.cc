@@ -1,0 +1,327 @@
+#include "wal/uring_storage.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+namespace werk::wal {
+namespace {
+
+absl::Status Errno(const std::string& what) {
+  return absl::Status(absl::ErrnoToStatusCode(errno), what + ": " + std::strerror(errno));
+}
+
+// One io_uring request whose completion runs `fn` and frees itself.
+struct Step final : core::IoCompletion {
+  std::function<void(int32_t)> fn;
+  explicit Step(std::function<void(int32_t)> f) : fn(std::move(f)) {}
+  void Complete(int32_t res, uint32_t) override {
+    auto f = std::move(fn);
+    delete this;
+    f(res);
+  }
+};
+
+io_uring_sqe* Sqe(core::Reactor* r, std::function<void(int32_t)> fn) {
+  return r->Sqe(new Step(std::move(fn)));
+}
+
+class UringSegmentFile final : public SegmentFile, public core::IoCompletion {
+ public:
+  UringSegmentFile(core::Reactor* r, int fd, bool sync) : reactor_(r), fd_(fd), sync_(sync) {}
+  ~UringSegmentFile() override { ::close(fd_); }
+
+  void WriteDurable(uint64_t offset, std::string_view data, IoDone done) override {
+    offset_ = offset;
+    data_ = data;
+    written_ = 0;
+    done_ = std::move(done);
+    Submit();
+  }
+
+  // Two linked requests (write, then fdatasync) share this completion.
+  void Complete(int32_t res, uint32_t) override {
+    if (!write_seen_) {
+      write_seen_ = true;
+      write_res_ = res;
+    } else {
+      sync_res_ = res;
+    }
+    if (--pending_ > 0) return;
+    if (write_res_ < 0) return Finish(write_res_);
+    written_ += size_t(write_res_);
+    if (written_ < data_.size()) {
+      // Short write: the linked sync was cancelled; write the rest.
+      Submit();
+      return;
+    }
+    if (sync_ && sync_res_ < 0) return Finish(sync_res_);
+    Finish(int32_t(data_.size()));
+  }
+
+ private:
+  void Submit() {
+    write_seen_ = false;
+    write_res_ = sync_res_ = 0;
+    io_uring_sqe* w = reactor_->Sqe(this);
+    io_uring_prep_write(w, fd_, data_.data() + written_, unsigned(data_.size() - written_),
+                        offset_ + written_);
+    pending_ = 1;
+    if (sync_) {
+      w->flags |= IOSQE_IO_LINK;
+      io_uring_prep_fsync(reactor_->Sqe(this), fd_, IORING_FSYNC_DATASYNC);
+      pending_ = 2;
+    }
+  }
+  void Finish(int32_t res) {
+    auto done = std::move(done_);
+    done(res);
+  }
+
+  core::Reactor* reactor_;
+  int fd_;
+  bool sync_;
+  uint64_t offset_ = 0;
+  std::string_view data_;
+  size_t written_ = 0;
+  IoDone done_;
+  int pending_ = 0;
+  bool write_seen_ = false;
+  int32_t write_res_ = 0;
+  int32_t sync_res_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<UringStorage>> UringStorage::Open(const std::string& dir,
+                                                                  core::Reactor* reactor,
+                                                                  Options options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return absl::InternalError("cannot create " + dir + ": " + ec.message());
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open " + dir);
+  // The directory entry itself must survive a crash.
+  const std::string parent = std::filesystem::path(dir).parent_path().string();
+  if (int pfd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      pfd >= 0) {
+    ::fsync(pfd);
+    ::close(pfd);
+  }
+  return std::unique_ptr<UringStorage>(new UringStorage(dir, fd, reactor, options));
+}
+
+UringStorage::~UringStorage() { ::close(dir_fd_); }
+
+std::vector<std::string> UringStorage::List() {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir_))
+    if (e.is_regular_file()) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+absl::StatusOr<std::string> UringStorage::ReadAll(const std::string& name) {
+  const int fd = ::open(Path(name).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open " + Path(name));
+  struct stat st;
+  ::fstat(fd, &st);
+  std::string data(size_t(st.st_size), '\0');
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::pread(fd, data.data() + off, data.size() - off, off_t(off));
+    if (n <= 0) {
+      ::close(fd);
+      return n == 0 ? absl::DataLossError(Path(name) + " shrank while being read")
+                    : Errno("cannot read " + Path(name));
+    }
+    off += size_t(n);
+  }
+  ::close(fd);
+  return data;
+}
+
+absl::Status UringStorage::Remove(const std::string& name) {
+  if (::unlinkat(dir_fd_, name.c_str(), 0) != 0 && errno != ENOENT)
+    return Errno("cannot remove " + Path(name));
+  if (::fsync(dir_fd_) != 0) return Errno("cannot sync " + dir_);
+  return absl::OkStatus();
+}
+
+absl::Status UringStorage::Overwrite(const std::string& name, uint64_t offset,
+                                     std::string_view data) {
+  const int fd = ::open(Path(name).c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open " + Path(name));
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::pwrite(fd, data.data() + off, data.size() - off, off_t(offset + off));
+    if (n <= 0) {
+      ::close(fd);
+      return Errno("cannot write " + Path(name));
+    }
+    off += size_t(n);
+  }
+  const bool ok = ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Errno("cannot sync " + Path(name));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<SegmentFile>> UringStorage::Open(const std::string& name) {
+  const int fd = ::open(Path(name).c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open " + Path(name));
+  return std::unique_ptr<SegmentFile>(new UringSegmentFile(reactor_, fd, !options_.unsafe_no_sync));
+}
+
+void UringStorage::CreatePreallocated(
+    const std::string& name, uint64_t bytes,
+    std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) {
+  auto fail = [done, path = Path(name)](const char* what, int32_t res) {
+    done(absl::Status(absl::ErrnoToStatusCode(-res),
+                      std::string(what) + " " + path + ": " + std::strerror(-res)));
+  };
+  auto path = std::make_shared<std::string>(Path(name));
+  io_uring_prep_openat(
+      Sqe(reactor_,
+          [this, path, bytes, done, fail](int32_t fd) {
+            if (fd < 0) return fail("cannot create", fd);
+            io_uring_prep_fallocate(
+                Sqe(reactor_,
+                    [this, fd, done, fail](int32_t res) {
+                      if (res < 0 && res != -EOPNOTSUPP) {
+                        ::close(fd);
+                        return fail("cannot preallocate", res);
+                      }
+                      io_uring_prep_fsync(
+                          Sqe(reactor_,
+                              [this, fd, done, fail](int32_t res) {
+                                if (res < 0) {
+                                  ::close(fd);
+                                  return fail("cannot sync", res);
+                                }
+                                io_uring_prep_fsync(
+                                    Sqe(reactor_,
+                                        [this, fd, done, fail](int32_t res) {
+                                          if (res < 0) {
+                                            ::close(fd);
+                                            return fail("cannot sync the directory of", res);
+                                          }
+                                          done(std::unique_ptr<SegmentFile>(new UringSegmentFile(
+                                              reactor_, fd, !options_.unsafe_no_sync)));
+                                        }),
+                                    dir_fd_, 0);
+                              }),
+                          fd, 0);
+                    }),
+                fd, 0, 0, off_t(bytes));
+          }),
+      AT_FDCWD, path->c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0644);
+}
+
+namespace {
+
+// tmp file: open -> write (repeated if short) -> fsync -> close -> rename ->
+// fsync(dir). One heap object walks the steps and frees itself at the end.
+class AtomicWriter final : public core::IoCompletion {
+ public:
+  AtomicWriter(core::Reactor* r, int dir_fd, std::string tmp, std::string path,
+               std::shared_ptr<const std::string> data, IoDone done)
+      : reactor_(r),
+        dir_fd_(dir_fd),
+        tmp_(std::move(tmp)),
+        path_(std::move(path)),
+        data_(std::move(data)),
+        done_(std::move(done)) {}
+
+  void Start() {
+    step_ = kOpen;
+    io_uring_prep_openat(reactor_->Sqe(this), AT_FDCWD, tmp_.c_str(),
+                         O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  }
+
+  void Complete(int32_t res, uint32_t) override {
+    if (res < 0) return Finish(res);
+    switch (step_) {
+      case kOpen:
+        fd_ = res;
+        return WriteMore();
+      case kWrite:
+        written_ += size_t(res);
+        return WriteMore();
+      case kSync:
+        ::close(fd_);
+        fd_ = -1;
+        step_ = kRename;
+        io_uring_prep_renameat(reactor_->Sqe(this), AT_FDCWD, tmp_.c_str(), AT_FDCWD,
+                               path_.c_str(), 0);
+        return;
+      case kRename:
+        step_ = kSyncDir;
+        io_uring_prep_fsync(reactor_->Sqe(this), dir_fd_, 0);
+        return;
+      case kSyncDir:
+        return Finish(0);
+    }
+  }
+
+ private:
+  enum Step { kOpen, kWrite, kSync, kRename, kSyncDir };
+
+  void WriteMore() {
+    if (written_ < data_->size()) {
+      step_ = kWrite;
+      const size_t chunk = std::min<size_t>(data_->size() - written_, 1u << 30);
+      io_uring_prep_write(reactor_->Sqe(this), fd_, data_->data() + written_, unsigned(chunk),
+                          written_);
+      return;
+    }
+    step_ = kSync;
+    io_uring_prep_fsync(reactor_->Sqe(this), fd_, 0);
+  }
+  void Finish(int32_t res) {
+    if (fd_ >= 0) ::close(fd_);
+    IoDone done = std::move(done_);
+    delete this;
+    done(res);
+  }
+
+  core::Reactor* reactor_;
+  int dir_fd_;
+  std::string tmp_;
+  std::string path_;
+  std::shared_ptr<const std::string> data_;
+  IoDone done_;
+  Step step_ = kOpen;
+  int fd_ = -1;
+  size_t written_ = 0;
+};
+
+}  // namespace
+
+void UringStorage::WriteAtomic(const std::string& name, std::shared_ptr<const std::string> data,
+                               IoDone done) {
+  (new AtomicWriter(reactor_, dir_fd_, Path(name) + ".tmp", Path(name), std::move(data),
+                    std::move(done)))
+      ->Start();
+}
+
+void UringStorage::RemoveAsync(const std::string& name, IoDone done) {
+  auto path = std::make_shared<std::string>(Path(name));
+  io_uring_prep_unlinkat(Sqe(reactor_,
+                             [this, path, done](int32_t res) {
+                               if (res < 0 && res != -ENOENT) return done(res);
+                               io_uring_prep_fsync(Sqe(reactor_, [done](int32_t r) { done(r); }),
+                                                   dir_fd_, 0);
+                             }),
+                         AT_FDCWD, path->c_str(), 0);
+}
+
+}  // namespace werk::wal

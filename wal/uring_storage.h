@@ -1,0 +1,56 @@
+#pragma once
+// Storage on a directory of the local file system. The asynchronous calls go
+// through the shard's io_uring (openat, fallocate, write, fsync, renameat,
+// unlinkat), so the shard thread never blocks on the disk; the blocking
+// calls are for startup and tools.
+
+#include <memory>
+#include <string>
+
+#include "core/reactor.h"
+#include "wal/storage.h"
+
+namespace werk::wal {
+
+class UringStorage final : public Storage {
+ public:
+  struct Options {
+    // Development only: skip fdatasync (data survives a process crash but not
+    // a power loss). Never in production.
+    bool unsafe_no_sync = false;
+  };
+
+  // Opens (creating if needed) `dir`. `reactor` may be null for tools that
+  // use only the blocking calls.
+  static absl::StatusOr<std::unique_ptr<UringStorage>> Open(const std::string& dir,
+                                                            core::Reactor* reactor,
+                                                            Options options);
+  ~UringStorage() override;
+
+  std::vector<std::string> List() override;
+  absl::StatusOr<std::string> ReadAll(const std::string& name) override;
+  absl::Status Remove(const std::string& name) override;
+  absl::Status Overwrite(const std::string& name, uint64_t offset, std::string_view data) override;
+  absl::StatusOr<std::unique_ptr<SegmentFile>> Open(const std::string& name) override;
+
+  void CreatePreallocated(
+      const std::string& name, uint64_t bytes,
+      std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) override;
+  void WriteAtomic(const std::string& name, std::shared_ptr<const std::string> data,
+                   IoDone done) override;
+  void RemoveAsync(const std::string& name, IoDone done) override;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  UringStorage(std::string dir, int dir_fd, core::Reactor* reactor, Options o)
+      : dir_(std::move(dir)), dir_fd_(dir_fd), reactor_(reactor), options_(o) {}
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  std::string dir_;
+  int dir_fd_;
+  core::Reactor* reactor_;
+  Options options_;
+};
+
+}  // namespace werk::wal

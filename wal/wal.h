@@ -1,0 +1,113 @@
+#pragma once
+// The write-ahead log of one shard (implements core::Journal).
+//
+// Durability contract (design §3 "Replies wait for durability", style P6):
+// Append() assigns the next LSN and buffers the frame; it never blocks and
+// never fails (callers check failed() first). Commit() — once per loop
+// iteration — starts writing the buffered frames if no write is in flight:
+// one write at the end of the current segment plus an fdatasync ordered after
+// it (group commit). While it is in flight the next batch fills; when it
+// completes, durable_lsn() moves to its last record and the next batch is
+// written at once. A failed write or sync is sticky: failed() stays true, no
+// further write is issued, and nothing appended after the failure ever
+// becomes durable.
+//
+// Segments: the log switches to a preallocated spare when the current
+// segment is full (the header and the first batch go out in one write) and
+// prepares the next spare in the background. ReleaseThrough() removes
+// segments a durable checkpoint covers.
+//
+// Thread affinity: the shard thread that owns the Storage's reactor.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/journal.h"
+#include "wal/log_format.h"
+#include "wal/storage.h"
+
+namespace werk::wal {
+
+class Wal final : public core::Journal {
+ public:
+  struct Options {
+    uint32_t shard = 0;
+    uint64_t epoch = 1;
+    uint64_t segment_bytes = kSegmentBytesDefault;
+    size_t batch_bytes_max = kBatchBytesMax;
+  };
+
+  // Where recovery left the log (see wal/recovery.h).
+  struct Position {
+    uint64_t next_lsn = 1;
+    std::unique_ptr<SegmentFile> current;  // segment with a valid header, if any
+    uint64_t current_id = 0;
+    uint64_t current_offset = 0;
+    std::unique_ptr<SegmentFile> spare;  // preallocated, header still zero
+    uint64_t spare_id = 0;
+    uint64_t next_segment_id = 1;
+    // Every segment holding records, oldest first: (id, first LSN).
+    std::vector<std::pair<uint64_t, uint64_t>> segments;
+  };
+
+  Wal(Storage* storage, const core::Clock& clock, Options options, Position position);
+  ~Wal() override;
+
+  core::Lsn Append(std::string_view body) override;
+  void Commit() override;
+  core::Lsn appended_lsn() const override { return core::Lsn(next_lsn_ - 1); }
+  core::Lsn durable_lsn() const override { return core::Lsn(durable_lsn_); }
+  bool failed() const override { return failed_; }
+  bool commit_pending() const override {
+    return !failed_ && (write_inflight_ || !batches_.empty());
+  }
+
+  // Removes segments whose every record has an LSN <= `lsn` (never the
+  // current one). Call only once a checkpoint at `lsn` is durable.
+  void ReleaseThrough(uint64_t lsn);
+
+  const std::string& failure() const { return failure_; }
+  uint64_t bytes_appended() const { return bytes_appended_; }
+  uint64_t syncs() const { return syncs_; }
+  size_t segment_count() const { return segments_.size(); }
+
+ private:
+  struct Batch {
+    std::string data;
+    uint64_t first_lsn = 0;
+    uint64_t last_lsn = 0;
+  };
+
+  void StartWrite();
+  void OnWritten(int32_t res, size_t bytes, uint64_t last_lsn);
+  void RequestSpare();
+  void Fail(std::string why);
+
+  Storage* storage_;
+  const core::Clock& clock_;
+  Options options_;
+  uint64_t next_lsn_;
+  uint64_t durable_lsn_;
+  std::unique_ptr<SegmentFile> current_;
+  uint64_t current_id_;
+  uint64_t current_offset_;
+  std::unique_ptr<SegmentFile> spare_;
+  uint64_t spare_id_;
+  bool spare_pending_ = false;
+  uint64_t next_segment_id_;
+  std::vector<std::pair<uint64_t, uint64_t>> segments_;
+  std::deque<Batch> batches_;
+  bool write_inflight_ = false;
+  bool failed_ = false;
+  std::string failure_;
+  uint64_t bytes_appended_ = 0;
+  uint64_t syncs_ = 0;
+  std::shared_ptr<bool> alive_;  // completions arriving after destruction do nothing
+};
+
+}  // namespace werk::wal
