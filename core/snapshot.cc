@@ -2,6 +2,8 @@
 
 #include "core/snapshot.h"
 
+#include <algorithm>
+
 #include "core/byte_codec.h"
 #include "core/state_machine.h"
 
@@ -13,6 +15,7 @@ void EmitJob(const Job& job, std::string& buf, const SnapshotSink& sink) {
   buf.clear();
   ByteWriter w(buf);
   WriteJobSpec(w, job.ToSpec());
+  w.U64(job.seq());  // ties in the sets break by seq: restore it exactly
   w.U8(uint8_t(job.state));
   w.I64(job.set_key);
   w.I64(job.enqueued_at);
@@ -31,6 +34,7 @@ void StateMachine::Snapshot(const SnapshotSink& sink) const {
   std::string buf;
   {
     ByteWriter w(buf);
+    w.U64(next_seq_);
     w.I64(processed_);
     w.I64(failures_);
     w.U64(history_.size());
@@ -68,6 +72,7 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
   ByteReader r(body);
   switch (type) {
     case SnapshotItemType::kCounters: {
+      next_seq_ = std::max(next_seq_, r.U64());
       processed_ = r.I64();
       failures_ = r.I64();
       const uint64_t n = r.Count();
@@ -98,6 +103,7 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
     case SnapshotItemType::kJob: {
       JobSpec spec;
       if (!ReadJobSpec(r, &spec)) return false;
+      const uint64_t seq = r.U64();
       const uint8_t state = r.U8();
       const UnixNanos set_key = r.I64();
       const UnixNanos enqueued_at = r.I64();
@@ -113,7 +119,8 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
           (has_res == 1) != (state == uint8_t(JobState::kReserved)) ||
           jobs_.contains(spec.jid))
         return false;
-      Job* job = Job::Create(spec, next_seq_++).release();
+      Job* job = Job::Create(spec, seq).release();
+      next_seq_ = std::max(next_seq_, seq + 1);
       jobs_.emplace(job->jid(), job);
       job->enqueued_at = enqueued_at;
       job->set_key = set_key;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <spdlog/spdlog.h>
 
@@ -70,20 +71,45 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
   uint64_t expected_lsn = 0;  // 0: the first segment with records decides
   bool cut = false;           // --repair cut the log: later segments are dropped
 
-  // A torn tail is possible only in the last segment written to: the newest,
-  // or the one before it when the newest is an unused spare.
-  uint64_t tail_id = segments.empty() ? 0 : segments.rbegin()->first;
-  if (segments.size() >= 2) {
-    auto last = storage.ReadAll(segments.rbegin()->second);
-    if (!last.ok()) return last.status();
-    SegmentHeader lh;
-    const HeaderStatus hs = DecodeSegmentHeader(*last, &lh);
-    if (hs == HeaderStatus::kZero) tail_id = std::prev(segments.end(), 2)->first;
+  // Segments at the end of the log that were never synced ("unborn"): an
+  // unused spare (all zero), or a segment whose first write (header and
+  // first batch together) was cut by a crash — its header is invalid and
+  // its data fits in one write. The newest becomes the spare, zeroed; older
+  // unborn ones are removed. A torn tail is possible only in the last
+  // segment with a valid header before them.
+  std::set<uint64_t> unborn;
+  for (auto it = segments.rbegin(); it != segments.rend(); ++it) {
+    auto data = storage.ReadAll(it->second);
+    if (!data.ok()) return data.status();
+    SegmentHeader h;
+    const HeaderStatus hs = DecodeSegmentHeader(*data, &h);
+    if (hs == HeaderStatus::kOk || hs == HeaderStatus::kBadVersion) break;
+    const size_t end = LastNonZero(*data, 0);
+    if (end > options.torn_window_bytes + kSegmentHeaderBytes) break;  // corruption, below
+    if (unborn.empty()) {
+      if (end > 0) {
+        if (auto st = storage.Overwrite(it->second, 0, std::string(end, '\0')); !st.ok()) return st;
+        result.notes.push_back("torn first write of " + it->second + ": " + std::to_string(end) +
+                               " bytes dropped (never synced)");
+      }
+      auto file = storage.Open(it->second);
+      if (!file.ok()) return file.status();
+      pos.spare = std::move(*file);
+      pos.spare_id = it->first;
+    } else {
+      if (auto st = storage.Remove(it->second); !st.ok()) return st;
+      result.notes.push_back("removed " + it->second + " (started but never synced)");
+    }
+    unborn.insert(it->first);
   }
+  uint64_t tail_id = 0;
+  for (const auto& [id, name] : segments)
+    if (!unborn.count(id)) tail_id = id;
 
   for (auto it = segments.begin(); it != segments.end(); ++it) {
     const auto [id, name] = *it;
-    const bool newest = std::next(it) == segments.end();
+    if (unborn.count(id)) continue;
+    const bool newest = id == tail_id;
     if (cut) {
       if (auto st = storage.Remove(name); !st.ok()) return st;
       result.notes.push_back("REPAIR: removed " + name + " (after the cut)");
@@ -114,26 +140,8 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     if (hs == HeaderStatus::kBadVersion)
       return absl::FailedPreconditionError(name + ": unsupported segment format version " +
                                            std::to_string(h.version));
-    if (hs == HeaderStatus::kZero || hs == HeaderStatus::kBadHash) {
-      // R4: the newest segment was never started (a spare), or its first write
-      // was cut short before any sync.
-      if (newest) {
-        const size_t end = LastNonZero(data, 0);
-        if (end > options.torn_window_bytes + kSegmentHeaderBytes) {
-          if (!options.repair) return Corrupt(name, 0, "segment header invalid");
-          if (auto st = repair_cut(0, "invalid header"); !st.ok()) return st;
-        } else if (end > 0) {
-          if (auto st = storage.Overwrite(name, 0, std::string(end, '\0')); !st.ok()) return st;
-          result.notes.push_back("torn first write of " + name + ": " + std::to_string(end) +
-                                 " bytes dropped (never synced)");
-        }
-        auto file = storage.Open(name);
-        if (!file.ok()) return file.status();
-        pos.spare = std::move(*file);
-        pos.spare_id = id;
-        continue;
-      }
-      // R5
+    if (hs != HeaderStatus::kOk) {
+      // R5: an invalid header before the end of the log.
       if (!options.repair) return Corrupt(name, 0, "segment header invalid");
       if (auto st = repair_cut(0, "invalid header"); !st.ok()) return st;
       continue;
@@ -172,7 +180,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     LogReader::Options ro;
     ro.expected_lsn = h.first_lsn;
     ro.min_epoch = std::max(h.epoch, expected_lsn == 0 ? uint64_t(0) : result.epoch);
-    ro.newest = id == tail_id;
+    ro.newest = newest;
     ro.torn_window_bytes = options.torn_window_bytes;
     LogReader reader(data, ro);
     bool done = false;

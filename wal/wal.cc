@@ -78,6 +78,8 @@ void Wal::StartWrite() {
   }
   write_inflight_ = true;
   const size_t bytes = b.data.size();
+  SPDLOG_DEBUG("wal: write segment {} offset {} bytes {} lsn {}..{}", current_id_, current_offset_,
+               bytes, b.first_lsn, b.last_lsn);
   const uint64_t last = b.last_lsn;
   std::weak_ptr<bool> alive = alive_;
   current_->WriteDurable(current_offset_, b.data, [this, alive, bytes, last](int32_t res) {

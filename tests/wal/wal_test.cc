@@ -1,0 +1,126 @@
+// The Wal's group commit, rotation, failure handling and checkpoints, on
+// in-memory storage whose I/O completes when the test says so.
+
+#include "wal/wal.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/wal/log_fixture.h"
+
+namespace werk::testing {
+namespace {
+
+TEST(Wal, GroupCommitOneWriteForManyRecordsAndTheNextBatchFillsMeanwhile) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 1 << 20, .batch_bytes_max = 1 << 20});
+  ASSERT_TRUE(log.Open().ok());
+  storage.RunPending();  // the first spare segment
+  for (int i = 0; i < 50; ++i) log.Push("job-" + std::to_string(1000 + i));
+  EXPECT_EQ(log.wal().appended_lsn().value(), 50u);
+  EXPECT_EQ(log.wal().durable_lsn().value(), 0u);
+  const uint64_t writes_before = storage.writes();
+  log.wal().Commit();
+  EXPECT_EQ(storage.writes(), writes_before + 1);  // one write+sync for 50 records
+  // While it is in flight, more records queue up; nothing is durable yet.
+  for (int i = 0; i < 10; ++i) log.Push("late-" + std::to_string(1000 + i));
+  log.wal().Commit();
+  EXPECT_EQ(storage.writes(), writes_before + 1);
+  EXPECT_EQ(log.wal().durable_lsn().value(), 0u);
+  // The first sync completes; the next batch is written at once.
+  while (log.wal().durable_lsn().value() == 0) ASSERT_GT(storage.RunPending(1), 0u);
+  EXPECT_EQ(log.wal().durable_lsn().value(), 50u);
+  EXPECT_EQ(storage.writes(), writes_before + 2);
+  storage.RunPending();
+  EXPECT_EQ(log.wal().durable_lsn().value(), 60u);
+  EXPECT_FALSE(log.wal().commit_pending());
+}
+
+TEST(Wal, RotatesSegmentsAndRecoversAcrossThem) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
+  ASSERT_TRUE(log.Open().ok());
+  for (int i = 0; i < 300; ++i) {
+    log.Push("job-" + std::to_string(10000 + i));
+    if (i % 7 == 0) log.Flush();
+  }
+  log.Flush();
+  EXPECT_GT(log.wal().segment_count(), 5u);
+  const uint64_t hash = log.sm().StateHash();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.result().records_replayed, 300u);
+  EXPECT_EQ(log.sm().StateHash(), hash);
+  EXPECT_EQ(log.divergent(), 0u);
+  // And it keeps appending after the restart.
+  log.Push("after-restart");
+  log.Flush();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_NE(log.sm().FindJob("after-restart"), nullptr);
+}
+
+TEST(Wal, FailedSyncIsStickyAndNothingLaterBecomesDurable) {
+  MemStorage storage;
+  LogFixture log(&storage);
+  ASSERT_TRUE(log.Open().ok());
+  log.Push("job-00001");
+  log.Flush();
+  EXPECT_EQ(log.wal().durable_lsn().value(), 1u);
+  storage.set_faults({.sync_error = 1.0});
+  log.Push("job-00002");
+  log.Flush();
+  EXPECT_TRUE(log.wal().failed());
+  EXPECT_EQ(log.wal().durable_lsn().value(), 1u);
+  storage.set_faults({});
+  log.Push("job-00003");
+  log.Flush();  // never retried
+  EXPECT_EQ(log.wal().durable_lsn().value(), 1u);
+  EXPECT_NE(log.wal().failure().find("failed"), std::string::npos);
+}
+
+TEST(Wal, FailedWriteIsSticky) {
+  MemStorage storage;
+  LogFixture log(&storage);
+  ASSERT_TRUE(log.Open().ok());
+  storage.RunPending();
+  storage.set_faults({.write_error = 1.0});
+  log.Push("job-00001");
+  log.Flush();
+  EXPECT_TRUE(log.wal().failed());
+  EXPECT_EQ(log.wal().durable_lsn().value(), 0u);
+}
+
+TEST(Wal, CheckpointBoundsTheLogAndRestoresTheSameState) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
+  ASSERT_TRUE(log.Open().ok());
+  for (int round = 0; round < 20; ++round) {
+    for (int i = 0; i < 50; ++i) {
+      const std::string jid = "job-" + std::to_string(round * 100 + i + 10000);
+      log.Push(jid);
+      if (i % 2) {
+        log.Commit(core::Mutation::Reserve(log.clock().WallNow(), jid, "w", log.clock().WallNow() + 60'000'000'000));
+        if (i % 3) log.Commit(core::Mutation::Ack(log.clock().WallNow(), jid));
+      }
+    }
+    log.Flush();
+    log.Checkpoint();
+  }
+  EXPECT_GE(log.checkpointer().stats().taken, 20u);
+  // Old segments and checkpoints are gone: only a handful of files remain.
+  size_t segments = 0, checkpoints = 0;
+  for (const auto& name : storage.List()) {
+    uint64_t v;
+    segments += wal::ParseSegmentName(name, &v);
+    checkpoints += wal::ParseCheckpointName(name, &v);
+  }
+  EXPECT_LE(segments, 3u);
+  EXPECT_EQ(checkpoints, 1u);
+  const uint64_t hash = log.sm().StateHash();
+  const size_t jobs = log.sm().job_count();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_GT(log.result().checkpoint_items, 0u);
+  EXPECT_EQ(log.sm().job_count(), jobs);
+  EXPECT_EQ(log.sm().StateHash(), hash);
+}
+
+}  // namespace
+}  // namespace werk::testing
