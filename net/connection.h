@@ -28,7 +28,7 @@ struct WorkerProcess;
 
 // A deadline on the shard's connection timer wheel (monotonic ms).
 struct ConnTimer : core::TimerHook {
-  enum class Kind : uint8_t { kHandshake, kFetch, kHeartbeat };
+  enum class Kind : uint8_t { kHandshake, kFetch, kHeartbeat, kDrain };
   Kind kind = Kind::kHandshake;
   Connection* conn = nullptr;
   WorkerProcess* worker = nullptr;
@@ -68,6 +68,8 @@ class Connection : public core::ListHook<AllConnectionsTag> {
   Phase phase_ = Phase::kHandshake;
   bool closing_ = false;           // shut down; waiting for in-flight ops
   bool close_after_flush_ = false; // close once every reply has been sent
+  bool draining_ = false;          // replies sent, FIN sent, discarding input
+  bool counted_ = false;           // counts against connections_max
   bool recv_inflight_ = false;
   bool send_inflight_ = false;
   bool awaiting_release_ = false;  // on the shard's list of staged replies

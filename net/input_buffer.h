@@ -40,6 +40,9 @@ class InputBuffer {
     return true;
   }
 
+  // Drops everything buffered (only with no recv in flight).
+  void Clear() { start_ = end_ = scan_ = 0; }
+
   // Makes room for the next recv; only call with no recv in flight. Returns
   // false if the buffer is at `limit` bytes of unconsumed data.
   bool Prepare(size_t limit) {

@@ -172,7 +172,7 @@ void Shard::BeginShutdown() {
   for (auto& op : accept_ops_) ::shutdown(op->fd, SHUT_RDWR);
   for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
     if (c->closing_) continue;
-    if (c->phase_ == Connection::Phase::kHandshake) {
+    if (c->phase_ == Connection::Phase::kHandshake || c->draining_) {
       CloseConnection(c);
       continue;
     }
@@ -339,6 +339,9 @@ void Shard::FireConnTimers() {
           break;
         case ConnTimer::Kind::kHeartbeat:
           OnHeartbeatExpired(t->worker);
+          break;
+        case ConnTimer::Kind::kDrain:
+          CloseConnection(t->conn);
           break;
       }
     }

@@ -25,6 +25,8 @@ constexpr int64_t kAcceptBackoffMs = 100;
 // this, new sockets are closed at once.
 constexpr size_t kHandshakeSlack = 256;
 constexpr size_t kHandshakeLineBytesMax = 64 << 10;
+// How long a closing connection keeps discarding input after its last reply.
+constexpr int64_t kDrainMillis = 1000;
 }  // namespace
 
 Connection::Connection(Shard* shard, int fd, uint64_t id) : shard_(shard), fd_(fd), id_(id) {
@@ -98,7 +100,17 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
 // --- Recv --------------------------------------------------------------------------
 
 void Shard::ArmRecv(Connection* c) {
-  if (c->recv_inflight_ || c->closing_ || c->close_after_flush_) return;
+  if (c->recv_inflight_ || c->closing_) return;
+  if (c->draining_) {
+    c->in_.Clear();
+    c->in_.Prepare(InputBuffer::kInitialBytes);
+    c->recv_inflight_ = true;
+    ++c->inflight_;
+    io_uring_prep_recv(reactor_.Sqe(&c->recv_op_), c->fd_, c->in_.write_ptr(), c->in_.writable(),
+                       0);
+    return;
+  }
+  if (c->close_after_flush_) return;
   if (c->pending_output_bytes() >= core::kOutputBytesHighWater) return;  // backpressure
   const size_t limit = c->phase_ == Connection::Phase::kHandshake
                            ? kHandshakeLineBytesMax
@@ -126,6 +138,12 @@ void Shard::OnRecv(Connection* c, int32_t res) {
   --c->inflight_;
   if (c->closing_) {
     MaybeFinishClose(c);
+    return;
+  }
+  if (c->draining_) {
+    // Discard until the peer closes its side (or the drain deadline).
+    if (res > 0 || res == -EINTR || res == -EAGAIN) ArmRecv(c);
+    else CloseConnection(c);
     return;
   }
   if (res == -EINTR || res == -EAGAIN || res == -ENOBUFS) {
@@ -224,6 +242,11 @@ void Shard::OnSend(Connection* c, int32_t res) {
 void Shard::CloseAfterFlush(Connection* c) {
   if (c->closing_) return;
   c->close_after_flush_ = true;
+  // A connection on its way out no longer counts against the limit.
+  if (c->counted_) {
+    c->counted_ = false;
+    --ready_connections_;
+  }
   MaybeFinishClose(c);
 }
 
@@ -233,7 +256,10 @@ void Shard::CloseConnection(Connection* c) {
   conn_timers_.Cancel(&c->deadline_);
   if (c->parked_) Unpark(c);
   DetachWorker(c);
-  if (c->phase_ == Connection::Phase::kReady) --ready_connections_;
+  if (c->counted_) {
+    c->counted_ = false;
+    --ready_connections_;
+  }
   // Wakes an in-flight recv; pending sends fail. The fd closes once no
   // request of ours references it.
   ::shutdown(c->fd_, SHUT_RDWR);
@@ -242,9 +268,22 @@ void Shard::CloseConnection(Connection* c) {
 
 void Shard::MaybeFinishClose(Connection* c) {
   if (!c->closing_) {
-    if (c->close_after_flush_ && c->staged_.empty() && c->out_.empty() &&
+    if (c->close_after_flush_ && !c->draining_ && c->staged_.empty() && c->out_.empty() &&
         c->sent_ == c->sending_.size() && !c->send_inflight_) {
-      CloseConnection(c);
+      if (shutting_down_) {
+        CloseConnection(c);
+        return;
+      }
+      // A lingering close: send FIN, then read and drop whatever the client
+      // is still sending. Closing with unread input would make the kernel
+      // answer with a reset, which can destroy the reply (e.g. "line too
+      // long") before the client reads it.
+      c->draining_ = true;
+      ::shutdown(c->fd_, SHUT_WR);
+      conn_timers_.Cancel(&c->deadline_);
+      c->deadline_.kind = ConnTimer::Kind::kDrain;
+      conn_timers_.Arm(&c->deadline_, mono_ms_ + kDrainMillis);
+      ArmRecv(c);
     }
     return;
   }
@@ -297,13 +336,15 @@ void Shard::Handshake(Connection* c, std::string_view line) {
   }
   conn_timers_.Cancel(&c->deadline_);
   c->phase_ = Connection::Phase::kReady;
+  c->counted_ = true;
   ++ready_connections_;
   ReplyOk(c);
   if (ready_connections_ > options_.connections_max) {
     spdlog::warn("over {} client connections: refusing connection {}", options_.connections_max,
                  c->id_);
     ++stats_.connections_rejected;
-    ReplyError(c, "too many connections: " + std::to_string(ready_connections_));
+    const size_t count = ready_connections_;
+    ReplyError(c, "too many connections: " + std::to_string(count));
     CloseAfterFlush(c);
     return;
   }
