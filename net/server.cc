@@ -13,16 +13,15 @@
 #include <spdlog/spdlog.h>
 
 #include "net/config.h"
-#include "wal/recovery.h"
 
 namespace werk::net {
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
-  checkpointer_.reset();
-  wal_.reset();
-  storage_.reset();
+  storage_.checkpointer.reset();
+  storage_.wal.reset();
+  storage_.storage.reset();
   shard_.reset();
   if (listen_fd_ >= 0) ::close(listen_fd_);
   if (signal_fd_ >= 0) ::close(signal_fd_);
@@ -107,55 +106,23 @@ std::string Server::Start() {
 }
 
 std::string Server::Recover() {
-  const auto& clock = core::SystemClock::Instance();
-  const std::string dir = options_.data_dir + "/wal/shard-000";
-  wal::UringStorage::Options so;
-  so.unsafe_no_sync = options_.unsafe_no_fsync;
-  auto storage = wal::UringStorage::Open(dir, &shard_->reactor(), so);
+  auto storage = OpenShardStorage(*shard_, options_, core::SystemClock::Instance());
   if (!storage.ok()) return std::string(storage.status().message());
   storage_ = std::move(*storage);
-
-  const int64_t start = clock.MonotonicNow();
-  uint64_t divergent = 0;
-  wal::RecoveryOptions ro;
-  ro.repair = options_.repair;
-  wal::RecoverySinks sinks;
-  sinks.item = [this](core::SnapshotItemType t, std::string_view body) {
-    return shard_->state().RestoreItem(t, body);
-  };
-  sinks.record = [this, &divergent](uint64_t lsn, std::string_view body) {
-    if (!shard_->Replay(body)) {
-      if (divergent++ < 10) spdlog::error("record at LSN {} did not apply on replay", lsn);
-    }
-  };
-  auto result = wal::Recover(*storage_, ro, sinks);
-  if (!result.ok()) return std::string(result.status().message());
-  for (const auto& note : result->notes) spdlog::warn("recovery: {}", note);
-  if (divergent > 0) {
+  const auto& r = storage_.recovery;
+  for (const auto& note : r.notes) spdlog::warn("recovery: {}", note);
+  if (storage_.divergent_records > 0) {
     spdlog::error("{} records did not apply on replay; the state may differ from before the "
-                  "restart (please report this)", divergent);
+                  "restart (please report this)",
+                  storage_.divergent_records);
   }
   const auto& sm = shard_->state();
   spdlog::info(
       "recovered {} in {:.1f} ms: checkpoint at LSN {} ({} items), {} records replayed, next LSN "
       "{}; {} jobs ({} queued, {} scheduled, {} retries, {} dead, {} reserved)",
-      dir, double(clock.MonotonicNow() - start) / 1e6, result->checkpoint_lsn,
-      result->checkpoint_items, result->records_replayed, result->position.next_lsn,
-      sm.job_count(), sm.queued_total(), sm.scheduled_size(), sm.retries_size(), sm.dead_size(),
-      sm.reserved_size());
-
-  wal::Wal::Options wo;
-  wo.epoch = result->epoch;
-  wo.segment_bytes = options_.segment_bytes;
-  wal_ = std::make_unique<wal::Wal>(storage_.get(), clock, wo, std::move(result->position));
-  wal::Checkpointer::Options co;
-  co.min_log_bytes = options_.checkpoint_log_bytes;
-  co.interval_ns = options_.checkpoint_interval_s * core::kNanosPerSecond;
-  checkpointer_ = std::make_unique<wal::Checkpointer>(storage_.get(), wal_.get(), clock, co,
-                                                      result->checkpoint_lsn,
-                                                      result->checkpoint_bytes);
-  shard_->AttachWal(wal_.get(), checkpointer_.get());
-  shard_->AdoptRecoveredWorkers();
+      ShardLogDir(options_.data_dir), storage_.recovery_ms, r.checkpoint_lsn, r.checkpoint_items,
+      r.records_replayed, r.last_lsn + 1, sm.job_count(), sm.queued_total(), sm.scheduled_size(),
+      sm.retries_size(), sm.dead_size(), sm.reserved_size());
   if (options_.unsafe_no_fsync) {
     spdlog::warn("--unsafe-no-fsync: the log is NOT synced; a power loss can lose acknowledged "
                  "jobs. Development and benchmarking only.");
@@ -168,7 +135,7 @@ int Server::Run() {
   shard_->Run();
   if (shard_->journal_failed()) {
     spdlog::critical("werk stopped because its write-ahead log failed: {}",
-                     wal_ ? wal_->failure() : std::string("unknown"));
+                     storage_.wal ? storage_.wal->failure() : std::string("unknown"));
     return 1;
   }
   spdlog::info("werk stopped");

@@ -9,9 +9,7 @@
 #include "core/journal.h"
 #include "net/server_options.h"
 #include "net/shard.h"
-#include "wal/checkpointer.h"
-#include "wal/uring_storage.h"
-#include "wal/wal.h"
+#include "net/shard_storage.h"
 
 namespace werk::net {
 
@@ -32,9 +30,7 @@ class Server {
 
   ServerOptions options_;
   std::unique_ptr<Shard> shard_;
-  std::unique_ptr<wal::UringStorage> storage_;
-  std::unique_ptr<wal::Wal> wal_;
-  std::unique_ptr<wal::Checkpointer> checkpointer_;
+  ShardStorage storage_;
   int listen_fd_ = -1;
   int signal_fd_ = -1;
   int port_ = 0;

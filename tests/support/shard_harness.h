@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <stdexcept>
 #include <optional>
 #include <string>
 
@@ -17,6 +18,7 @@
 #include "core/journal.h"
 #include "net/password.h"
 #include "net/shard.h"
+#include "net/shard_storage.h"
 #include "tests/support/reply_parser.h"
 
 namespace werk::testing {
@@ -59,9 +61,19 @@ class HarnessClient {
 
 class ShardHarness {
  public:
-  explicit ShardHarness(net::ServerOptions options = {})
-      : shard_(std::make_unique<net::Shard>(options, clock_)) {
-    shard_->AttachJournal(&journal_);
+  // With `options.data_dir` set, the shard recovers from and logs to that
+  // directory (the real write-ahead log); otherwise it uses an in-memory
+  // journal. `wall` is the manual clock's start.
+  explicit ShardHarness(net::ServerOptions options = {},
+                        core::UnixNanos wall = 1'700'000'000 * core::kNanosPerSecond)
+      : clock_(wall), shard_(std::make_unique<net::Shard>(options, clock_)) {
+    if (options.data_dir.empty()) {
+      shard_->AttachJournal(&journal_);
+    } else {
+      auto st = net::OpenShardStorage(*shard_, options, clock_);
+      if (!st.ok()) throw std::runtime_error(std::string(st.status().message()));
+      storage_ = std::move(*st);
+    }
     listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
@@ -74,9 +86,18 @@ class ShardHarness {
     shard_->AddListener(listen_fd_);
   }
   ~ShardHarness() {
+    // A clean stop: everything appended becomes durable first.
+    if (!shard_->stopped()) {
+      shard_->RequestStop();
+      for (int i = 0; i < 10000 && !shard_->stopped(); ++i) shard_->RunOnce(1'000'000);
+    }
     shard_.reset();
+    storage_.checkpointer.reset();
+    storage_.wal.reset();
+    storage_.storage.reset();
     ::close(listen_fd_);
   }
+  const net::ShardStorage& storage() const { return storage_; }
 
   HarnessClient Connect() {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -107,6 +128,7 @@ class ShardHarness {
   core::ManualClock clock_;
   core::VolatileJournal journal_;
   std::unique_ptr<net::Shard> shard_;
+  net::ShardStorage storage_;
   int listen_fd_ = -1;
   int port_ = 0;
 };

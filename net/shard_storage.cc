@@ -1,0 +1,57 @@
+#include "net/shard_storage.h"
+
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+namespace werk::net {
+
+std::string ShardLogDir(const std::string& data_dir, uint32_t shard) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "shard-%03u", shard);
+  return data_dir + "/wal/" + buf;
+}
+
+absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions& options,
+                                              const core::Clock& clock) {
+  ShardStorage out;
+  wal::UringStorage::Options so;
+  so.unsafe_no_sync = options.unsafe_no_fsync;
+  auto storage = wal::UringStorage::Open(ShardLogDir(options.data_dir), &shard.reactor(), so);
+  if (!storage.ok()) return storage.status();
+  out.storage = std::move(*storage);
+
+  const int64_t start = clock.MonotonicNow();
+  wal::RecoveryOptions ro;
+  ro.repair = options.repair;
+  wal::RecoverySinks sinks;
+  sinks.item = [&shard](core::SnapshotItemType t, std::string_view body) {
+    return shard.state().RestoreItem(t, body);
+  };
+  uint64_t divergent = 0;
+  sinks.record = [&shard, &divergent](uint64_t lsn, std::string_view body) {
+    if (!shard.Replay(body) && divergent++ < 10)
+      spdlog::error("record at LSN {} did not apply on replay", lsn);
+  };
+  auto result = wal::Recover(*out.storage, ro, sinks);
+  if (!result.ok()) return result.status();
+  out.recovery_ms = double(clock.MonotonicNow() - start) / 1e6;
+  out.divergent_records = divergent;
+
+  wal::Wal::Options wo;
+  wo.epoch = result->epoch;
+  wo.segment_bytes = options.segment_bytes;
+  out.wal = std::make_unique<wal::Wal>(out.storage.get(), clock, wo, std::move(result->position));
+  wal::Checkpointer::Options co;
+  co.min_log_bytes = options.checkpoint_log_bytes;
+  co.interval_ns = options.checkpoint_interval_s * core::kNanosPerSecond;
+  out.checkpointer = std::make_unique<wal::Checkpointer>(
+      out.storage.get(), out.wal.get(), clock, co, result->checkpoint_lsn,
+      result->checkpoint_bytes);
+  out.recovery = std::move(*result);
+  shard.AttachWal(out.wal.get(), out.checkpointer.get());
+  shard.AdoptRecoveredWorkers();
+  return out;
+}
+
+}  // namespace werk::net

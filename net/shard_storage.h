@@ -1,0 +1,37 @@
+#pragma once
+// Gives a shard its durable storage: opens the shard's log directory on the
+// shard's io_uring, recovers the state machine from the newest checkpoint and
+// the log after it, and attaches the write-ahead log and the checkpointer.
+// Used by the server at start, and by tests that restart a shard.
+
+#include <memory>
+#include <string>
+
+#include <absl/status/statusor.h>
+
+#include "core/clock.h"
+#include "net/server_options.h"
+#include "net/shard.h"
+#include "wal/checkpointer.h"
+#include "wal/recovery.h"
+#include "wal/uring_storage.h"
+#include "wal/wal.h"
+
+namespace werk::net {
+
+struct ShardStorage {
+  std::unique_ptr<wal::UringStorage> storage;
+  std::unique_ptr<wal::Wal> wal;
+  std::unique_ptr<wal::Checkpointer> checkpointer;
+  wal::RecoveryResult recovery;  // what recovery found and did (position moved out)
+  uint64_t divergent_records = 0;
+  double recovery_ms = 0;
+};
+
+// The log directory of shard 0 under `data_dir`.
+std::string ShardLogDir(const std::string& data_dir, uint32_t shard = 0);
+
+absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions& options,
+                                              const core::Clock& clock);
+
+}  // namespace werk::net
