@@ -25,6 +25,7 @@ class WerkdProcess {
     std::vector<std::string> args;
     std::vector<std::pair<std::string, std::string>> env;
     std::string config_toml;  // written to conf.d/werk.toml when non-empty
+    std::string data_dir;     // reuse this data directory (kept afterwards)
   };
 
   explicit WerkdProcess(Options o = {}) : opts_(std::move(o)) {
@@ -41,6 +42,9 @@ class WerkdProcess {
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
+  const std::string& data_dir() const { return data_dir_; }
+  // SIGKILL, no chance to clean up: a crash.
+  void KillNine() { Kill(); }
   std::string log() const {
     std::ifstream in(dir_ + "/werkd.log");
     std::stringstream ss;
@@ -78,7 +82,8 @@ class WerkdProcess {
     if (!opts_.config_toml.empty()) {
       std::ofstream(dir_ + "/config/conf.d/werk.toml") << opts_.config_toml;
     }
-    std::vector<std::string> argv = {WERKD_PATH, "-b", "127.0.0.1:0", "-d", dir_ + "/data",
+    data_dir_ = opts_.data_dir.empty() ? dir_ + "/data" : opts_.data_dir;
+    std::vector<std::string> argv = {WERKD_PATH, "-b", "127.0.0.1:0", "-d", data_dir_,
                                      "-c", dir_ + "/config", "-l", "info"};
     argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
     const std::string log_path = dir_ + "/werkd.log";
@@ -128,6 +133,7 @@ class WerkdProcess {
 
   Options opts_;
   std::string dir_;
+  std::string data_dir_;
   pid_t pid_ = -1;
   int port_ = 0;
   int exit_status_ = -1;
