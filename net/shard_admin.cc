@@ -157,7 +157,37 @@ std::string Shard::RenderInfo() {
   AppendJsonInt(o, int64_t(stats_.commands));
   o.append(",\"used_memory_mb\":");
   AppendJsonInt(o, int64_t(ResidentMegabytes()));
-  o.append("}}");
+  o.append("}");
+  // werk's own state: the write-ahead log and checkpoints.
+  if (wal_) {
+    o.append(",\"werk\":{\"wal\":{\"appended_lsn\":");
+    AppendJsonInt(o, int64_t(wal_->appended_lsn().value()));
+    o.append(",\"durable_lsn\":");
+    AppendJsonInt(o, int64_t(wal_->durable_lsn().value()));
+    o.append(",\"syncs\":");
+    AppendJsonInt(o, int64_t(wal_->syncs()));
+    o.append(",\"bytes_appended\":");
+    AppendJsonInt(o, int64_t(wal_->bytes_appended()));
+    o.append(",\"segments\":");
+    AppendJsonInt(o, int64_t(wal_->segment_count()));
+    o.append("}");
+    if (checkpointer_) {
+      const auto& cs = checkpointer_->stats();
+      o.append(",\"checkpoint\":{\"taken\":");
+      AppendJsonInt(o, int64_t(cs.taken));
+      o.append(",\"failed\":");
+      AppendJsonInt(o, int64_t(cs.failed));
+      o.append(",\"lsn\":");
+      AppendJsonInt(o, int64_t(cs.last_lsn));
+      o.append(",\"bytes\":");
+      AppendJsonInt(o, int64_t(cs.last_bytes));
+      o.append(",\"pause_ms\":");
+      core::AppendJsonDouble(o, double(cs.last_pause_ns) / 1e6);
+      o.append("}");
+    }
+    o.append("}");
+  }
+  o.append("}");
   return o;
 }
 

@@ -172,6 +172,11 @@ void Shard::ProcessInput(Connection* c) {
          c->pending_output_bytes() < core::kOutputBytesHighWater && c->in_.NextLine(&line)) {
     if (c->phase_ == Connection::Phase::kHandshake) {
       Handshake(c, line);
+    } else if (line.size() > options_.line_bytes_max) {
+      // A whole line over the limit (it fit in the buffer's slack): refused,
+      // and since its end is known the connection carries on.
+      ReplyError(c, "line too long: " + std::to_string(line.size()) + " bytes, the limit is " +
+                        std::to_string(options_.line_bytes_max));
     } else {
       Dispatch(c, line);
     }
