@@ -30,6 +30,9 @@ struct ServerOptions {
   // Development only: skip fdatasync. Survives a process crash, not a power
   // loss. Logged loudly; refused in production.
   bool unsafe_no_fsync = false;
+  // Write segments with O_DIRECT + RWF_DSYNC (falls back to page-cache writes
+  // + fdatasync where the file system refuses O_DIRECT).
+  bool wal_direct_io = true;
   uint64_t segment_bytes = 64u << 20;
   uint64_t checkpoint_log_bytes = 64u << 20;
   int64_t checkpoint_interval_s = 600;

@@ -17,6 +17,8 @@ absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions&
   ShardStorage out;
   wal::UringStorage::Options so;
   so.unsafe_no_sync = options.unsafe_no_fsync;
+  // Without syncs, "fsync off" means page-cache writes, the fair baseline.
+  so.direct_io = options.wal_direct_io && !options.unsafe_no_fsync;
   auto storage = wal::UringStorage::Open(ShardLogDir(options.data_dir), &shard.reactor(), so);
   if (!storage.ok()) return storage.status();
   out.storage = std::move(*storage);

@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
   app.add_flag("--unsafe-no-fsync", o.unsafe_no_fsync,
                "DEVELOPMENT ONLY: do not fdatasync the log (a power loss can lose acknowledged "
                "jobs); refused in production");
+  bool buffered_io = false;
+  app.add_flag("--wal-buffered-io", buffered_io,
+               "write the log through the page cache + fdatasync instead of O_DIRECT");
   app.add_option("--segment-bytes", o.segment_bytes, "write-ahead log segment size")
       ->check(CLI::Range(uint64_t(1) << 20, uint64_t(1) << 34));
   app.add_option("--checkpoint-log-bytes", o.checkpoint_log_bytes,
@@ -62,6 +65,7 @@ int main(int argc, char** argv) {
                  "take a checkpoint at least this often (seconds) when anything was logged")
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
+  o.wal_direct_io = !buffered_io;
 
   const bool dev = o.environment == "development";
   if (o.data_dir.empty()) o.data_dir = dev ? "werk-data" : "/var/lib/werk";

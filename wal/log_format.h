@@ -22,6 +22,10 @@ inline constexpr size_t kCheckpointHeaderBytes = 64;
 inline constexpr size_t kFrameHeaderBytes = 40;
 inline constexpr uint32_t kRecordBodyBytesMax = (256u << 20) + (64u << 10);
 inline constexpr size_t kBatchBytesMax = 4u << 20;
+// At most this many batch writes are in flight at once, so a crash can cut
+// at most this many writes: the torn-tail window is their total size.
+inline constexpr int kWritesInFlightMax = 2;
+inline constexpr size_t kTornWindowBytes = kWritesInFlightMax * kBatchBytesMax;
 inline constexpr uint64_t kSegmentBytesDefault = 64u << 20;
 
 static_assert(kBatchBytesMax < kSegmentBytesDefault);

@@ -28,7 +28,7 @@ class LogReader {
     uint64_t min_epoch = 0;
     bool newest = false;        // a torn tail is possible only here
     bool check_lsn = true;      // checkpoints number items from 1 the same way
-    size_t torn_window_bytes = kBatchBytesMax;  // the largest single write
+    size_t torn_window_bytes = kTornWindowBytes;  // the largest single write
   };
 
   LogReader(std::string_view data, Options o);

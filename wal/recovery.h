@@ -23,7 +23,7 @@ namespace werk::wal {
 struct RecoveryOptions {
   uint32_t shard = 0;
   bool repair = false;
-  size_t torn_window_bytes = kBatchBytesMax;
+  size_t torn_window_bytes = kTornWindowBytes;
 };
 
 struct RecoveryResult {

@@ -26,8 +26,11 @@ class SegmentFile {
   virtual ~SegmentFile() = default;
   // Writes `data` at `offset` and makes it durable (write, then fdatasync,
   // ordered). Calls done(data.size()) once both finished, or done(-errno).
-  // `data` must stay valid until then; one call in flight at a time.
+  // `data` must stay valid until then.
   virtual void WriteDurable(uint64_t offset, std::string_view data, IoDone done) = 0;
+  // How many WriteDurable calls may be in flight at once (on disjoint
+  // ranges, appended in order).
+  virtual int concurrent_writes_max() const { return 1; }
 };
 
 class Storage {

@@ -18,6 +18,9 @@ class UringStorage final : public Storage {
     // Development only: skip fdatasync (data survives a process crash but not
     // a power loss). Never in production.
     bool unsafe_no_sync = false;
+    // Write segments with O_DIRECT + RWF_DSYNC when the file system allows
+    // it (no page-cache copy, no io_uring helper thread per sync).
+    bool direct_io = true;
   };
 
   // Opens (creating if needed) `dir`. `reactor` may be null for tools that

@@ -32,9 +32,8 @@ core::Lsn Wal::Append(std::string_view body) {
   WERK_CHECK(body.size() <= kRecordBodyBytesMax);
   const uint64_t lsn = next_lsn_++;
   const size_t frame = kFrameHeaderBytes + body.size();
-  // The front batch is sealed while it is being written.
-  const bool front_sealed = write_inflight_ && batches_.size() == 1;
-  if (batches_.empty() || front_sealed ||
+  // Only the last batch takes records, and only while nothing writes it.
+  if (batches_.empty() || batches_.back().state != Batch::State::kOpen ||
       (!batches_.back().data.empty() &&
        batches_.back().data.size() + frame > options_.batch_bytes_max)) {
     batches_.emplace_back();
@@ -48,17 +47,22 @@ core::Lsn Wal::Append(std::string_view body) {
   return core::Lsn(lsn);
 }
 
-void Wal::Commit() {
-  if (!write_inflight_ && !batches_.empty() && !failed_) StartWrite();
+void Wal::Commit() { StartWrites(); }
+
+void Wal::StartWrites() {
+  if (failed_) return;
+  for (Batch& b : batches_) {
+    if (b.state != Batch::State::kOpen) continue;
+    const int limit = current_ ? std::min(current_->concurrent_writes_max(), kWritesInFlightMax) : 1;
+    if (writes_inflight_ >= limit || !StartWrite(b)) return;
+  }
 }
 
-void Wal::StartWrite() {
-  WERK_DCHECK(!write_inflight_ && !batches_.empty());
-  Batch& b = batches_.front();
+bool Wal::StartWrite(Batch& b) {
   if (!current_ || current_offset_ >= options_.segment_bytes) {
     if (!spare_) {
       if (!spare_pending_) RequestSpare();
-      return;  // resumes when the spare is ready
+      return false;  // resumes when the spare is ready
     }
     current_ = std::move(spare_);
     current_id_ = spare_id_;
@@ -76,30 +80,39 @@ void Wal::StartWrite() {
     segments_.emplace_back(current_id_, h.first_lsn);
     RequestSpare();
   }
-  write_inflight_ = true;
-  const size_t bytes = b.data.size();
-  SPDLOG_DEBUG("wal: write segment {} offset {} bytes {} lsn {}..{}", current_id_, current_offset_,
-               bytes, b.first_lsn, b.last_lsn);
-  const uint64_t last = b.last_lsn;
+  b.state = Batch::State::kWriting;
+  ++writes_inflight_;
+  const uint64_t offset = current_offset_;
+  current_offset_ += b.data.size();
+  SPDLOG_DEBUG("wal: write segment {} offset {} bytes {} lsn {}..{}", current_id_, offset,
+               b.data.size(), b.first_lsn, b.last_lsn);
   std::weak_ptr<bool> alive = alive_;
-  current_->WriteDurable(current_offset_, b.data, [this, alive, bytes, last](int32_t res) {
-    if (auto a = alive.lock(); a && *a) OnWritten(res, bytes, last);
+  std::shared_ptr<SegmentFile> file = current_;  // lives until the write completes
+  Batch* batch = &b;  // deque elements stay put while others are added or popped
+  const uint64_t id = current_id_;
+  file->WriteDurable(offset, b.data, [this, alive, file, batch, id](int32_t res) {
+    if (auto a = alive.lock(); a && *a) OnWritten(batch, res, id);
   });
+  return true;
 }
 
-void Wal::OnWritten(int32_t res, size_t bytes, uint64_t last_lsn) {
-  write_inflight_ = false;
+void Wal::OnWritten(Batch* b, int32_t res, uint64_t segment_id) {
+  --writes_inflight_;
   if (res < 0) {
-    Fail(std::string("write+fdatasync of segment ") + SegmentName(current_id_) +
+    Fail(std::string("write+fdatasync of segment ") + SegmentName(segment_id) +
          " failed: " + std::strerror(-res));
     return;
   }
-  WERK_CHECK(size_t(res) == bytes);
+  if (failed_) return;
+  WERK_CHECK(size_t(res) == b->data.size());
   ++syncs_;
-  current_offset_ += bytes;
-  durable_lsn_ = last_lsn;
-  batches_.pop_front();
-  if (!batches_.empty()) StartWrite();
+  b->state = Batch::State::kDone;
+  // Durability moves over completed batches in order only.
+  while (!batches_.empty() && batches_.front().state == Batch::State::kDone) {
+    durable_lsn_ = batches_.front().last_lsn;
+    batches_.pop_front();
+  }
+  StartWrites();
 }
 
 void Wal::RequestSpare() {
@@ -117,9 +130,9 @@ void Wal::RequestSpare() {
           Fail("cannot prepare the next segment: " + std::string(file.status().message()));
           return;
         }
-        spare_ = std::move(*file);
+        spare_ = std::shared_ptr<SegmentFile>(std::move(*file));
         spare_id_ = id;
-        if (!write_inflight_ && !batches_.empty() && !failed_) StartWrite();
+        StartWrites();
       });
 }
 

@@ -6,9 +6,9 @@
 // never fails (callers check failed() first). Commit() — once per loop
 // iteration — starts writing the buffered frames if no write is in flight:
 // one write at the end of the current segment plus an fdatasync ordered after
-// it (group commit). While it is in flight the next batch fills; when it
-// completes, durable_lsn() moves to its last record and the next batch is
-// written at once. A failed write or sync is sticky: failed() stays true, no
+// it (group commit). While it is in flight the next batch fills and, if the
+// file allows (kWritesInFlightMax), is written too; durable_lsn() moves over
+// batches strictly in order, as their syncs complete. A failed write or sync is sticky: failed() stays true, no
 // further write is issued, and nothing appended after the failure ever
 // becomes durable.
 //
@@ -63,9 +63,7 @@ class Wal final : public core::Journal {
   core::Lsn appended_lsn() const override { return core::Lsn(next_lsn_ - 1); }
   core::Lsn durable_lsn() const override { return core::Lsn(durable_lsn_); }
   bool failed() const override { return failed_; }
-  bool commit_pending() const override {
-    return !failed_ && (write_inflight_ || !batches_.empty());
-  }
+  bool commit_pending() const override { return !failed_ && !batches_.empty(); }
 
   // Removes segments whose every record has an LSN <= `lsn` (never the
   // current one). Call only once a checkpoint at `lsn` is durable.
@@ -78,13 +76,16 @@ class Wal final : public core::Journal {
 
  private:
   struct Batch {
+    enum class State : uint8_t { kOpen, kWriting, kDone };
     std::string data;
     uint64_t first_lsn = 0;
     uint64_t last_lsn = 0;
+    State state = State::kOpen;
   };
 
-  void StartWrite();
-  void OnWritten(int32_t res, size_t bytes, uint64_t last_lsn);
+  void StartWrites();
+  bool StartWrite(Batch& b);
+  void OnWritten(Batch* b, int32_t res, uint64_t segment_id);
   void RequestSpare();
   void Fail(std::string why);
 
@@ -93,16 +94,16 @@ class Wal final : public core::Journal {
   Options options_;
   uint64_t next_lsn_;
   uint64_t durable_lsn_;
-  std::unique_ptr<SegmentFile> current_;
+  std::shared_ptr<SegmentFile> current_;  // shared: writes in flight keep it alive
   uint64_t current_id_;
-  uint64_t current_offset_;
-  std::unique_ptr<SegmentFile> spare_;
+  uint64_t current_offset_;  // where the next write goes (advanced at submission)
+  std::shared_ptr<SegmentFile> spare_;
   uint64_t spare_id_;
   bool spare_pending_ = false;
   uint64_t next_segment_id_;
   std::vector<std::pair<uint64_t, uint64_t>> segments_;
-  std::deque<Batch> batches_;
-  bool write_inflight_ = false;
+  std::deque<Batch> batches_;  // oldest first: done/writing, then the open one
+  int writes_inflight_ = 0;
   bool failed_ = false;
   std::string failure_;
   uint64_t bytes_appended_ = 0;

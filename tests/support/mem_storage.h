@@ -32,16 +32,21 @@ class MemStorage final : public wal::Storage {
   void set_faults(Faults f) { faults_ = f; }
   // Runs queued completions (and those they queue) until none is left, or at
   // most `max` of them.
+  // With `shuffle`, operations complete in random order, as concurrent
+  // requests to a real disk may.
   size_t RunPending(size_t max = SIZE_MAX) {
     size_t n = 0;
     while (!pending_.empty() && n < max) {
-      auto op = std::move(pending_.front());
-      pending_.pop_front();
+      size_t i = 0;
+      if (shuffle_ && pending_.size() > 1) i = size_t(rng_() % pending_.size());
+      auto op = std::move(pending_[i]);
+      pending_.erase(pending_.begin() + long(i));
       op.complete();
       ++n;
     }
     return n;
   }
+  void set_shuffle(bool on) { shuffle_ = on; }
   size_t pending() const { return pending_.size(); }
 
   // Power loss. Outstanding operations never complete.
@@ -166,6 +171,7 @@ class MemStorage final : public wal::Storage {
   class MemFile final : public wal::SegmentFile {
    public:
     MemFile(MemStorage* s, std::shared_ptr<File> f) : s_(s), f_(std::move(f)), gen_(s->generation_) {}
+    int concurrent_writes_max() const override { return 2; }
     void WriteDurable(uint64_t offset, std::string_view data, wal::IoDone done) override {
       ++s_->writes_;
       const std::string copy(data);
@@ -236,6 +242,7 @@ class MemStorage final : public wal::Storage {
   std::deque<Op> pending_;
   uint64_t generation_ = 0;
   uint64_t writes_ = 0;
+  bool shuffle_ = false;
 };
 
 }  // namespace werk::testing

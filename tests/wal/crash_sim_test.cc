@@ -24,6 +24,7 @@
 
 #include "core/job_json.h"
 #include "tests/wal/log_fixture.h"
+#include "wal/log_reader.h"
 
 namespace werk::testing {
 namespace {
@@ -201,6 +202,19 @@ struct Sim {
     const uint64_t appended = log.wal().appended_lsn().value();
     storage.Crash();
     ++crashes;
+    if (std::getenv("WERK_SIM_DEBUG")) {
+      for (const auto& name : storage.List()) {
+        uint64_t id;
+        if (!wal::ParseSegmentName(name, &id)) { std::printf("file %s\n", name.c_str()); continue; }
+        const std::string d = *storage.ReadAll(name);
+        wal::SegmentHeader h;
+        if (wal::DecodeSegmentHeader(d, &h) != wal::HeaderStatus::kOk) { std::printf("%s: no header, %zu bytes\n", name.c_str(), d.size()); continue; }
+        wal::LogReader r(d, {.expected_lsn = h.first_lsn, .newest = true});
+        wal::Frame f; uint64_t last = 0; wal::ReadOutcome o;
+        while ((o = r.Next(&f)) == wal::ReadOutcome::kRecord) last = f.header.lsn;
+        std::printf("%s: first %llu last %llu outcome %d at %llu size %zu\n", name.c_str(), (unsigned long long)h.first_lsn, (unsigned long long)last, int(o), (unsigned long long)r.offset(), d.size());
+      }
+    }
     auto st = log.Open();
     ASSERT_TRUE(st.ok()) << st.message();
     const uint64_t recovered = std::max(log.result().last_lsn, log.result().checkpoint_lsn);
@@ -250,6 +264,7 @@ struct Totals {
 void RunSeed(uint64_t seed, Totals* totals) {
   SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun: WERK_SIM_SEED=" + std::to_string(seed) + ")");
   Sim sim(seed);
+  sim.storage.set_shuffle(seed % 2 == 0);  // half the seeds: I/O completes out of order
   ASSERT_TRUE(sim.log.Open().ok());
   const int lives = 3 + int(sim.rng() % 4);
   for (int life = 0; life < lives; ++life) {

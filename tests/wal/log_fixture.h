@@ -40,7 +40,7 @@ class LogFixture {
     replayed_.clear();
     wal::RecoveryOptions ro;
     ro.repair = o_.repair;
-    ro.torn_window_bytes = o_.batch_bytes_max;
+    ro.torn_window_bytes = wal::kWritesInFlightMax * o_.batch_bytes_max;
     wal::RecoverySinks sinks;
     sinks.item = [this](core::SnapshotItemType t, std::string_view b) {
       return sm_->RestoreItem(t, b);

@@ -10,7 +10,7 @@
 namespace werk::testing {
 namespace {
 
-TEST(Wal, GroupCommitOneWriteForManyRecordsAndTheNextBatchFillsMeanwhile) {
+TEST(Wal, GroupCommitPipelinesBatchesAndDurabilityMovesInOrder) {
   MemStorage storage;
   LogFixture log(&storage, {.segment_bytes = 1 << 20, .batch_bytes_max = 1 << 20});
   ASSERT_TRUE(log.Open().ok());
@@ -21,18 +21,49 @@ TEST(Wal, GroupCommitOneWriteForManyRecordsAndTheNextBatchFillsMeanwhile) {
   const uint64_t writes_before = storage.writes();
   log.wal().Commit();
   EXPECT_EQ(storage.writes(), writes_before + 1);  // one write+sync for 50 records
-  // While it is in flight, more records queue up; nothing is durable yet.
+  // While it is in flight the next batch fills, and is written alongside.
   for (int i = 0; i < 10; ++i) log.Push("late-" + std::to_string(1000 + i));
   log.wal().Commit();
-  EXPECT_EQ(storage.writes(), writes_before + 1);
-  EXPECT_EQ(log.wal().durable_lsn().value(), 0u);
-  // The first sync completes; the next batch is written at once.
-  while (log.wal().durable_lsn().value() == 0) ASSERT_GT(storage.RunPending(1), 0u);
-  EXPECT_EQ(log.wal().durable_lsn().value(), 50u);
   EXPECT_EQ(storage.writes(), writes_before + 2);
+  // Two writes in flight is the limit: a third batch waits.
+  for (int i = 0; i < 5; ++i) log.Push("later-" + std::to_string(1000 + i));
+  log.wal().Commit();
+  EXPECT_EQ(storage.writes(), writes_before + 2);
+  EXPECT_EQ(log.wal().durable_lsn().value(), 0u);
+  // The second write completes first: nothing is durable until the first is.
+  storage.set_shuffle(false);
+  std::vector<uint64_t> seen;
+  while (storage.pending() > 0) {
+    storage.RunPending(1);
+    seen.push_back(log.wal().durable_lsn().value());
+  }
+  log.wal().Commit();
   storage.RunPending();
-  EXPECT_EQ(log.wal().durable_lsn().value(), 60u);
+  EXPECT_EQ(log.wal().durable_lsn().value(), 65u);
+  EXPECT_EQ(storage.writes(), writes_before + 3);
+  for (size_t i = 1; i < seen.size(); ++i) EXPECT_GE(seen[i], seen[i - 1]);
   EXPECT_FALSE(log.wal().commit_pending());
+}
+
+TEST(Wal, OutOfOrderCompletionNeverSkipsAhead) {
+  for (uint64_t seed = 1; seed <= 50; ++seed) {
+    MemStorage storage(seed);
+    storage.set_shuffle(true);
+    LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 256});
+    ASSERT_TRUE(log.Open().ok());
+    std::vector<uint64_t> batch_ends;
+    for (int i = 0; i < 200; ++i) {
+      log.Push("job-" + std::to_string(10000 + i));
+      if (i % 3 == 0) log.wal().Commit();
+      const uint64_t before = log.wal().durable_lsn().value();
+      storage.RunPending(1);
+      // Durability only moves forward, and never past an unwritten record.
+      ASSERT_GE(log.wal().durable_lsn().value(), before);
+      ASSERT_LE(log.wal().durable_lsn().value(), log.wal().appended_lsn().value());
+    }
+    log.Flush();
+    EXPECT_EQ(log.wal().durable_lsn().value(), 200u);
+  }
 }
 
 TEST(Wal, RotatesSegmentsAndRecoversAcrossThem) {
