@@ -69,8 +69,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
   Wal::Position& pos = result.position;
   pos.next_segment_id = segments.empty() ? 1 : segments.rbegin()->first + 1;
   uint64_t expected_lsn = 0;  // 0: the first segment with records decides
-  bool cut = false;           // the log was cut: later segments are dropped
-  bool torn_cut = false;      // ... because of a torn tail (not --repair)
+  bool cut = false;           // --repair cut the log: later segments are dropped
 
   // Segments at the end of the log that were never synced ("unborn"): an
   // unused spare (all zero), or a segment whose first write (header and
@@ -113,9 +112,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     const bool newest = id == tail_id;
     if (cut) {
       if (auto st = storage.Remove(name); !st.ok()) return st;
-      result.notes.push_back((torn_cut ? "removed " : "REPAIR: removed ") + name +
-                             (torn_cut ? " (written after a torn write, never acknowledged)"
-                                       : " (after the cut)"));
+      result.notes.push_back("REPAIR: removed " + name + " (after the cut)");
       continue;
     }
     auto data_or = storage.ReadAll(name);
@@ -170,27 +167,6 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     } else if (h.first_lsn != expected_lsn) {
       const std::string why = "segment starts at LSN " + std::to_string(h.first_lsn) + ", " +
                               std::to_string(expected_lsn) + " expected";
-      // A write in flight at the crash left nothing behind while a later one
-      // (in this segment) landed: if everything from here fits in what the
-      // writes in flight cover, none of it was acknowledged (R8).
-      if (h.first_lsn > expected_lsn) {
-        uint64_t rest = LastNonZero(data, 0);
-        for (auto jt = std::next(it); jt != segments.end(); ++jt) {
-          if (unborn.count(jt->first)) continue;
-          auto more = storage.ReadAll(jt->second);
-          if (!more.ok()) return more.status();
-          rest += LastNonZero(*more, 0);
-        }
-        if (rest <= options.torn_window_bytes) {
-          cut = true;
-          torn_cut = true;
-          if (auto st = storage.Remove(name); !st.ok()) return st;
-          result.notes.push_back("removed " + name + " (" + why +
-                                 ": written after a lost write, never acknowledged)");
-          spdlog::warn("{}", result.notes.back());
-          continue;
-        }
-      }
       if (!options.repair) return Corrupt(name, 0, why);
       if (auto st = repair_cut(0, why); !st.ok()) return st;
       continue;
@@ -207,8 +183,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     LogReader::Options ro;
     ro.expected_lsn = h.first_lsn;
     ro.min_epoch = std::max(h.epoch, expected_lsn == 0 ? uint64_t(0) : result.epoch);
-    // Tears are judged here per segment, and across segments below.
-    ro.newest = true;
+    ro.newest = newest;
     ro.torn_window_bytes = options.torn_window_bytes;
     LogReader reader(data, ro);
     bool done = false;
@@ -234,31 +209,9 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
           done = true;
           break;
         case ReadOutcome::kTornTail: {
-          // R8: one of the writes in flight at the crash was cut. Writes in
-          // flight can complete out of order, so later segments may hold a
-          // complete later batch: it was never acknowledged either (the
-          // durable LSN only moves over batches in order). All of it must fit
-          // in what the writes in flight can cover, else it is corruption.
-          uint64_t later = 0;
-          for (auto jt = std::next(it); jt != segments.end(); ++jt) {
-            if (unborn.count(jt->first)) continue;
-            auto more = storage.ReadAll(jt->second);
-            if (!more.ok()) return more.status();
-            later += LastNonZero(*more, 0);
-          }
-          if (reader.torn_bytes() + later > options.torn_window_bytes) {
-            const std::string why = reader.reason() + " with " +
-                                    std::to_string(reader.torn_bytes() + later) +
-                                    " bytes of log after it, more than the writes in flight cover";
-            if (!options.repair) return Corrupt(name, reader.offset(), why);
-            if (auto st = repair_cut(reader.offset(), why); !st.ok()) return st;
-            done = true;
-            break;
-          }
-          if (later > 0) {
-            cut = true;
-            torn_cut = true;
-          }
+          // R8: a write in flight at the crash was cut; it was never
+          // acknowledged. The writer never has writes in flight to two
+          // segments, so this is the last segment written.
           const uint64_t off = reader.offset();
           if (reader.torn_bytes() > 0) {
             if (auto st = storage.Overwrite(name, off, std::string(reader.torn_bytes(), '\0'));

@@ -60,6 +60,9 @@ void Wal::StartWrites() {
 
 bool Wal::StartWrite(Batch& b) {
   if (!current_ || current_offset_ >= options_.segment_bytes) {
+    // Never have writes in flight to two segments: a crash can then cut only
+    // the last segment written (recovery relies on it, docs/wal-format.md).
+    if (writes_inflight_ > 0) return false;
     if (!spare_) {
       if (!spare_pending_) RequestSpare();
       return false;  // resumes when the spare is ready
