@@ -121,6 +121,17 @@ void Shard::AdoptRecoveredWorkers() {
 
 void Shard::Run() {
   while (!stopped()) RunOnce(kMaxSleepNs);
+  // A clean stop ends with a checkpoint, so the next start reads one file
+  // instead of replaying the log.
+  if (checkpointer_ && !journal_failed_ && !journal_->failed()) {
+    checkpointer_->RequestNow();
+    checkpointer_->Poll(sm_);
+    while (checkpointer_->busy() && !journal_->failed()) {
+      reactor_.Poll(10'000'000);
+      journal_->Commit();
+      checkpointer_->Poll(sm_);
+    }
+  }
   // The last records (e.g. a FLUSH answered just before the signal) are durable.
   journal_->Commit();
   spdlog::info("shard stopped: {} commands served", stats_.commands);

@@ -59,6 +59,13 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
                                  " (the segments it covers are gone; restore from a backup or "
                                  "a standby)");
     }
+    // Older checkpoints are obsolete once the newest one loads (a crash can
+    // leave one behind between writing a checkpoint and removing the last).
+    for (const auto& [lsn, old] : checkpoints) {
+      if (lsn == h.lsn) continue;
+      if (auto rm = storage.Remove(old); !rm.ok()) return rm;
+      result.notes.push_back("removed " + old + " (an older checkpoint)");
+    }
     result.checkpoint_lsn = h.lsn;
     result.checkpoint_items = h.item_count;
     result.checkpoint_bytes = image->size();

@@ -59,6 +59,7 @@ struct Options {
   int args_bytes = 100;
   std::string queue;  // default: a fresh queue per run, removed at the end
   bool progress = false;
+  bool keep = false;  // leave the jobs (and the queue) on the server
   bool raw_lines = false;  // echo reference: send bare lines, expect +OK
 };
 
@@ -435,6 +436,7 @@ int main(int argc, char** argv) {
   app.add_option("--args-bytes", o.args_bytes, "size of each job's args");
   app.add_option("--queue", o.queue, "queue name (default: a new queue per run, removed after)");
   app.add_flag("--progress", o.progress, "print progress every second");
+  app.add_flag("--keep", o.keep, "leave the pushed jobs and the queue on the server");
   app.add_option("--echo-server", echo_port, "run the echo reference server on this port");
   CLI11_PARSE(app, argc, argv);
   if (echo_port) return RunEchoServer(echo_port);
@@ -528,7 +530,7 @@ int main(int argc, char** argv) {
       double(completed) / seconds, (unsigned long long)run.errors.load(),
       (unsigned long long)run.duplicates.load(), (unsigned long long)missing,
       verified ? "true" : "false", LatencyJson(total).c_str());
-  if (o.scenario != "echo" && !threads.empty()) {
+  if (o.scenario != "echo" && !threads.empty() && !o.keep) {
     // Leave nothing behind: drop this run's queue.
     Run cleanup;
     cleanup.o = o;
