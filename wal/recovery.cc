@@ -114,7 +114,8 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     if (!unborn.count(id)) tail_id = id;
 
   for (auto it = segments.begin(); it != segments.end(); ++it) {
-    const auto [id, name] = *it;
+    const uint64_t id = it->first;
+    const std::string name = it->second;
     if (unborn.count(id)) continue;
     const bool newest = id == tail_id;
     if (cut) {
