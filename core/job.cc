@@ -8,6 +8,13 @@
 namespace werk::core {
 
 Job::Ptr Job::Create(const JobSpec& spec, uint64_t seq) {
+  JobView v{spec.jid,        spec.jobtype,    spec.queue,  spec.args_json,
+            spec.custom_json, spec.created_at, spec.at,     spec.retry,
+            spec.reserve_for, spec.backtrace,  spec.failure ? &*spec.failure : nullptr};
+  return Create(v, seq);
+}
+
+Job::Ptr Job::Create(const JobView& spec, uint64_t seq) {
   const std::string_view parts[kStrings] = {spec.jid,        spec.jobtype,     spec.queue,
                                             spec.args_json,  spec.custom_json, spec.created_at,
                                             spec.at};

@@ -51,6 +51,16 @@ struct JobSpec {
   bool operator==(const JobSpec&) const = default;
 };
 
+// A job's fields as views (into a record, a checkpoint item or a JobSpec):
+// what Job::Create copies into its single allocation.
+struct JobView {
+  std::string_view jid, jobtype, queue, args_json, custom_json, created_at, at;
+  int64_t retry = 25;
+  int64_t reserve_for = 0;
+  int64_t backtrace = 0;
+  const Failure* failure = nullptr;
+};
+
 enum class JobState : uint8_t {
   kQueued = 1,
   kScheduled = 2,
@@ -76,6 +86,7 @@ class Job final : public ListHook<QueueTag>, public TimerHook {
   using Ptr = std::unique_ptr<Job, Deleter>;
 
   static Ptr Create(const JobSpec& spec, uint64_t seq);
+  static Ptr Create(const JobView& view, uint64_t seq);
 
   std::string_view jid() const { return Str(0); }
   std::string_view jobtype() const { return Str(1); }

@@ -129,6 +129,45 @@ bool ReadJobSpec(ByteReader& r, JobSpec* j) {
   return r.ok();
 }
 
+void WriteJobFields(ByteWriter& w, const Job& job) {
+  w.Bytes(job.jid());
+  w.Bytes(job.jobtype());
+  w.Bytes(job.queue_name());
+  w.Bytes(job.args_json());
+  w.Bytes(job.custom_json());
+  w.Bytes(job.created_at());
+  w.Bytes(job.at());
+  w.I64(0);  // at_ns: the job's set key carries its time
+  w.I64(job.retry());
+  w.I64(job.reserve_for());
+  w.I64(job.backtrace());
+  w.U8(job.failure ? 1 : 0);
+  if (job.failure) WriteFailure(w, *job.failure);
+}
+
+bool ReadJobView(ByteReader& r, JobView* v, std::optional<Failure>* failure) {
+  v->jid = r.Bytes();
+  v->jobtype = r.Bytes();
+  v->queue = r.Bytes();
+  v->args_json = r.Bytes();
+  v->custom_json = r.Bytes();
+  v->created_at = r.Bytes();
+  v->at = r.Bytes();
+  r.I64();  // at_ns
+  v->retry = r.I64();
+  v->reserve_for = r.I64();
+  v->backtrace = r.I64();
+  const uint8_t has_failure = r.U8();
+  if (has_failure > 1) return false;
+  failure->reset();
+  if (has_failure == 1) {
+    failure->emplace();
+    ReadFailure(r, &**failure);
+  }
+  v->failure = *failure ? &**failure : nullptr;
+  return r.ok();
+}
+
 namespace {
 
 template <typename E>

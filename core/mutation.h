@@ -159,5 +159,9 @@ class ByteReader;
 // A job spec's binary form, shared by push records and checkpoint items.
 void WriteJobSpec(ByteWriter& w, const JobSpec& j);
 bool ReadJobSpec(ByteReader& r, JobSpec* j);
+// The same bytes, written from a stored job / read as views (no copies;
+// `failure` is filled only if the job has one). Checkpoints use these.
+void WriteJobFields(ByteWriter& w, const Job& job);
+bool ReadJobView(ByteReader& r, JobView* v, std::optional<Failure>* failure);
 
 }  // namespace werk::core

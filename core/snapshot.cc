@@ -14,7 +14,7 @@ namespace {
 void EmitJob(const Job& job, std::string& buf, const SnapshotSink& sink) {
   buf.clear();
   ByteWriter w(buf);
-  WriteJobSpec(w, job.ToSpec());
+  WriteJobFields(w, job);
   w.U64(job.seq());  // ties in the sets break by seq: restore it exactly
   w.U8(uint8_t(job.state));
   w.I64(job.set_key);
@@ -101,8 +101,9 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
       return true;
     }
     case SnapshotItemType::kJob: {
-      JobSpec spec;
-      if (!ReadJobSpec(r, &spec)) return false;
+      JobView spec;
+      std::optional<Failure> failure;
+      if (!ReadJobView(r, &spec, &failure)) return false;
       const uint64_t seq = r.U64();
       const uint8_t state = r.U8();
       const UnixNanos set_key = r.I64();
@@ -110,7 +111,7 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
       const uint8_t has_res = r.U8();
       Reservation res;
       if (has_res == 1) {
-        res.wid = r.Bytes();
+        res.wid = std::string(r.Bytes());
         res.reserved_at = r.I64();
         res.expires_at = r.I64();
       }
