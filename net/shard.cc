@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include <spdlog/spdlog.h>
 
@@ -86,6 +87,15 @@ bool Shard::stopped() const {
          (journal_failed_ || !journal_->commit_pending());
 }
 
+void Shard::DrainStorage() {
+  // Real time bounds this, whatever clock the shard runs on.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (((wal_ && !wal_->io_idle()) || (checkpointer_ && !checkpointer_->io_idle())) &&
+         std::chrono::steady_clock::now() < deadline) {
+    reactor_.Poll(10'000'000);
+  }
+}
+
 void Shard::OnJournalFailed() {
   // Nothing appended since the failure can become durable, so no reply that
   // waits for it may leave: every connection is closed (its client sees an
@@ -132,6 +142,7 @@ void Shard::Run() {
       checkpointer_->Poll(sm_);
     }
   }
+  DrainStorage();
   // The last records (e.g. a FLUSH answered just before the signal) are durable.
   journal_->Commit();
   spdlog::info("shard stopped: {} commands served", stats_.commands);

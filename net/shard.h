@@ -85,6 +85,9 @@ class Shard {
   // the shard with this and a ManualClock).
   void RunOnce(int64_t max_wait_ns);
   bool stopped() const;
+  // After the loop stopped: waits (bounded) until no storage request is in
+  // flight, so nothing is left half done in the ring at exit.
+  void DrainStorage();
 
   core::StateMachine& state() { return sm_; }
   const ShardStats& stats() const { return stats_; }

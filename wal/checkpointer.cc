@@ -84,7 +84,10 @@ void Checkpointer::OnWritten(int32_t res) {
   // covered are redundant.
   if (!previous_name_.empty()) {
     const std::string old = previous_name_;
-    storage_->RemoveAsync(old, [old](int32_t r) {
+    ++removals_pending_;
+    std::weak_ptr<bool> alive = alive_;
+    storage_->RemoveAsync(old, [this, alive, old](int32_t r) {
+      if (auto a = alive.lock(); a && *a) --removals_pending_;
       if (r < 0) spdlog::warn("cannot remove {}: {}", old, std::strerror(-r));
     });
   }

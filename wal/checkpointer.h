@@ -45,6 +45,8 @@ class Checkpointer {
   // Takes a checkpoint at the next Poll() regardless of the thresholds.
   void RequestNow() { requested_ = true; }
   bool busy() const { return state_ != State::kIdle; }
+  // No request of the checkpointer is in flight in the ring.
+  bool io_idle() const { return state_ != State::kWriting && removals_pending_ == 0; }
   const Stats& stats() const { return stats_; }
 
  private:
@@ -65,6 +67,7 @@ class Checkpointer {
   std::shared_ptr<const std::string> image_;
   std::string previous_name_;
   Stats stats_;
+  int removals_pending_ = 0;
   std::shared_ptr<bool> alive_;
 };
 

@@ -93,8 +93,12 @@ bool Wal::StartWrite(Batch& b) {
   std::shared_ptr<SegmentFile> file = current_;  // lives until the write completes
   Batch* batch = &b;  // deque elements stay put while others are added or popped
   const uint64_t id = current_id_;
+  ++io_pending_;
   file->WriteDurable(offset, b.data, [this, alive, file, batch, id](int32_t res) {
-    if (auto a = alive.lock(); a && *a) OnWritten(batch, res, id);
+    if (auto a = alive.lock(); a && *a) {
+      --io_pending_;
+      OnWritten(batch, res, id);
+    }
   });
   return true;
 }
@@ -123,11 +127,13 @@ void Wal::RequestSpare() {
   spare_pending_ = true;
   const uint64_t id = next_segment_id_++;
   std::weak_ptr<bool> alive = alive_;
+  ++io_pending_;
   storage_->CreatePreallocated(
       SegmentName(id), options_.segment_bytes,
       [this, alive, id](absl::StatusOr<std::unique_ptr<SegmentFile>> file) {
         auto a = alive.lock();
         if (!a || !*a) return;
+        --io_pending_;
         spare_pending_ = false;
         if (!file.ok()) {
           Fail("cannot prepare the next segment: " + std::string(file.status().message()));
@@ -145,7 +151,10 @@ void Wal::ReleaseThrough(uint64_t lsn) {
          segments_[0].first != current_id_) {
     const std::string name = SegmentName(segments_[0].first);
     segments_.erase(segments_.begin());
-    storage_->RemoveAsync(name, [name](int32_t res) {
+    ++io_pending_;
+    std::weak_ptr<bool> alive = alive_;
+    storage_->RemoveAsync(name, [this, alive, name](int32_t res) {
+      if (auto a = alive.lock(); a && *a) --io_pending_;
       if (res < 0) spdlog::warn("cannot remove {}: {}", name, std::strerror(-res));
     });
   }

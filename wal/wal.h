@@ -70,6 +70,9 @@ class Wal final : public core::Journal {
   void ReleaseThrough(uint64_t lsn);
 
   const std::string& failure() const { return failure_; }
+  // No request of the log is in flight in the ring (writes, spare creation,
+  // segment removal): the shard may stop.
+  bool io_idle() const { return io_pending_ == 0; }
   uint64_t bytes_appended() const { return bytes_appended_; }
   uint64_t syncs() const { return syncs_; }
   size_t segment_count() const { return segments_.size(); }
@@ -108,6 +111,7 @@ class Wal final : public core::Journal {
   std::string failure_;
   uint64_t bytes_appended_ = 0;
   uint64_t syncs_ = 0;
+  int io_pending_ = 0;
   std::shared_ptr<bool> alive_;  // completions arriving after destruction do nothing
 };
 

@@ -91,6 +91,7 @@ class ShardHarness {
       shard_->RequestStop();
       for (int i = 0; i < 10000 && !shard_->stopped(); ++i) shard_->RunOnce(1'000'000);
     }
+    shard_->DrainStorage();
     shard_.reset();
     storage_.checkpointer.reset();
     storage_.wal.reset();
