@@ -15,7 +15,7 @@ dir="$(mktemp -d /tmp/werk-ratio-XXXXXX)"
 a=$!
 "$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/nosync" -l info --unsafe-no-fsync > "$dir/b.log" 2>&1 &
 b=$!
-trap 'kill $a $b 2>/dev/null; wait $a $b 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'kill $a $b 2>/dev/null; wait $a $b 2>/dev/null || true; rm -rf "$dir"' EXIT
 port() { for _ in $(seq 100); do p=$(grep -o '(port [0-9]*)' "$1" | grep -o '[0-9]*' || true); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.05; done; }
 pa=$(port "$dir/a.log"); pb=$(port "$dir/b.log")
 run() { "$build/tools/werkbench" --port "$1" "${args[@]}" | grep -o '"per_sec":[0-9]*' | cut -d: -f2; }

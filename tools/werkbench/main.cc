@@ -30,6 +30,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/clock.h"
+#include "core/time_format.h"
 #include "net/password.h"
 #include "tools/werkbench/histogram.h"
 
@@ -60,11 +62,13 @@ struct Options {
   std::string queue;  // default: a fresh queue per run, removed at the end
   bool progress = false;
   bool keep = false;  // leave the jobs (and the queue) on the server
-  bool raw_lines = false;  // echo reference: send bare lines, expect +OK
+  double rate = 0;       // push: total requests/s across connections (0 = as fast as replies come)
+  int lead_seconds = 0;  // schedule-burst: how far ahead the jobs are due (0 = estimated)
 };
 
-enum class Kind : uint8_t { kPush, kPushb, kFetch, kAck, kRaw };
-constexpr const char* kKindNames[] = {"PUSH", "PUSHB", "FETCH", "ACK", "ECHO"};
+enum class Kind : uint8_t { kPush, kPushb, kFetch, kAck, kRaw, kFail };
+constexpr int kKinds = 6;
+constexpr const char* kKindNames[] = {"PUSH", "PUSHB", "FETCH", "ACK", "ECHO", "FAIL"};
 
 // Shared run state.
 struct Run {
@@ -77,6 +81,9 @@ struct Run {
   std::atomic<uint64_t> errors{0};
   std::atomic<uint64_t> duplicates{0};
   std::atomic<bool> done{false};
+  std::string extra_json;   // added to every job (e.g. "at", "retry")
+  bool fail_mode = false;   // workers FAIL instead of ACK
+  std::atomic<uint64_t> failed{0};
   std::unique_ptr<std::atomic<uint8_t>[]> delivered;  // per job index
   uint64_t target = 0;                                // jobs that must complete
 };
@@ -90,6 +97,7 @@ std::string JobJson(const Run& r, uint64_t i) {
   s += r.o.queue;
   s += "\",\"args\":";
   s += r.payload;
+  s += r.extra_json;
   s += '}';
   return s;
 }
@@ -107,10 +115,29 @@ bool JobIndex(const Run& r, std::string_view body, uint64_t* index, std::string*
   return true;
 }
 
+// Pacing for --rate: a token bucket per client thread.
+struct Pacer {
+  double rate = 0;  // requests/s for this thread; 0 = unpaced
+  double tokens = 0;
+  uint64_t last_ns = 0;
+  bool Take() {
+    if (rate <= 0) return true;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  }
+  void Refill(uint64_t now) {
+    if (rate <= 0) return;
+    if (last_ns) tokens = std::min(tokens + rate * double(now - last_ns) / 1e9, std::max(1.0, rate / 1000));
+    last_ns = now;
+  }
+};
+
 class Conn {
  public:
   enum class Role : uint8_t { kProducer, kWorker, kEcho };
-  Conn(Run* run, Role role, Histogram* hist) : run_(run), role_(role), hist_(hist) {}
+  Conn(Run* run, Role role, Histogram* hist, Pacer* pacer = nullptr)
+      : run_(run), role_(role), hist_(hist), pacer_(pacer) {}
 
   bool Open(std::string* error) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -235,11 +262,13 @@ class Conn {
         Send(Kind::kRaw, "PING", 1);
         return true;
       case Role::kProducer: {
-        const uint64_t n = o.scenario == "pushb" ? uint64_t(o.batch) : 1;
+        if (pacer_ && !pacer_->Take()) return false;
+        const bool bulk = o.scenario != "push" && o.scenario != "lifecycle";
+        const uint64_t n = bulk ? uint64_t(o.batch) : 1;
         const uint64_t first = run_->next_job.fetch_add(n);
         if (first >= o.jobs) return false;
         const uint64_t last = std::min<uint64_t>(first + n, o.jobs);
-        if (o.scenario == "pushb") {
+        if (bulk) {
           std::string line = "PUSHB [";
           for (uint64_t i = first; i < last; ++i) {
             if (i != first) line += ',';
@@ -254,7 +283,14 @@ class Conn {
       }
       case Role::kWorker:
         if (!acks_.empty()) {
-          Send(Kind::kAck, "ACK {\"jid\":\"" + acks_.front() + "\"}", 1);
+          if (run_->fail_mode) {
+            Send(Kind::kFail,
+                 "FAIL {\"jid\":\"" + acks_.front() +
+                     "\",\"errtype\":\"Bench\",\"message\":\"retry storm\"}",
+                 1);
+          } else {
+            Send(Kind::kAck, "ACK {\"jid\":\"" + acks_.front() + "\"}", 1);
+          }
           acks_.pop_front();
           return true;
         }
@@ -295,7 +331,9 @@ class Conn {
           ++run_->errors;
           break;
         }
-        if (run_->delivered[index].exchange(1) != 0) ++run_->duplicates;
+        // A retried job is delivered again on purpose; count repeats only
+        // when jobs are ACKed.
+        if (run_->delivered[index].exchange(1) != 0 && !run_->fail_mode) ++run_->duplicates;
         acks_.push_back(std::move(jid));
         break;
       }
@@ -305,12 +343,16 @@ class Conn {
       case Kind::kRaw:
         if (run_->pushed.fetch_add(1) + 1 >= run_->target) run_->done = true;
         break;
+      case Kind::kFail:
+        if (run_->failed.fetch_add(1) + 1 >= run_->target) run_->done = true;
+        break;
     }
   }
 
   Run* run_;
   Role role_;
   Histogram* hist_;
+  Pacer* pacer_;
   int fd_ = -1;
   std::string in_;
   std::string out_;
@@ -322,7 +364,8 @@ class Conn {
 
 struct ThreadState {
   std::vector<std::unique_ptr<Conn>> conns;
-  Histogram hist[5];
+  Histogram hist[kKinds];
+  Pacer pacer;
 };
 
 void RunThread(Run* run, ThreadState* ts) {
@@ -336,8 +379,20 @@ void RunThread(Run* run, ThreadState* ts) {
     c->Flush();
   }
   epoll_event events[256];
+  const bool paced = ts->pacer.rate > 0;
   while (!run->done.load(std::memory_order_relaxed)) {
-    const int n = epoll_wait(ep, events, 256, 100);
+    const int n = epoll_wait(ep, events, 256, paced ? 1 : 100);
+    if (paced) {
+      // Tokens arrive with time, not with replies: offer them to every connection.
+      ts->pacer.Refill(NowNs());
+      for (auto& c : ts->conns) {
+        c->Fill();
+        if (!c->Flush()) {
+          ++run->errors;
+          run->done = true;
+        }
+      }
+    }
     for (int i = 0; i < n; ++i) {
       auto* c = static_cast<Conn*>(events[i].data.ptr);
       if (!c->OnReadable()) {
@@ -352,7 +407,7 @@ void RunThread(Run* run, ThreadState* ts) {
 std::string LatencyJson(const Histogram* h) {
   std::string s = "{";
   bool first = true;
-  for (int k = 0; k < 5; ++k) {
+  for (int k = 0; k < kKinds; ++k) {
     if (h[k].count() == 0) continue;
     char buf[256];
     std::snprintf(buf, sizeof buf,
@@ -378,7 +433,9 @@ int RunEchoServer(int port) {
     std::perror("echo server");
     return 1;
   }
-  std::fprintf(stderr, "echo server on 127.0.0.1:%d\n", port);
+  socklen_t alen = sizeof a;
+  ::getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &alen);
+  std::fprintf(stderr, "echo server on 127.0.0.1 (port %d)\n", ntohs(a.sin_port));
   const int ep = epoll_create1(EPOLL_CLOEXEC);
   epoll_event ev{};
   ev.events = EPOLLIN;
@@ -416,30 +473,111 @@ int RunEchoServer(int port) {
 }  // namespace
 }  // namespace werk::bench
 
+namespace werk::bench {
+namespace {
+
+// A blocking side connection (handshake done) for INFO polling and cleanup.
+class Side {
+ public:
+  explicit Side(const Options& o) : run_(), conn_(&run_, Conn::Role::kWorker, hist_) {
+    run_.o = o;
+    std::string error;
+    ok_ = conn_.Open(&error);
+  }
+  bool ok() const { return ok_; }
+  // Sends one command and returns the reply (bulk body or status line).
+  std::string Call(const std::string& line) {
+    const std::string out = line + "\r\n";
+    (void)::send(conn_.fd(), out.data(), out.size(), MSG_NOSIGNAL);
+    std::string head;
+    char c;
+    while (::recv(conn_.fd(), &c, 1, 0) == 1 && c != '\n') head.push_back(c);
+    if (!head.empty() && head.back() == '\r') head.pop_back();
+    if (head.size() > 1 && head[0] == '$' && head != "$-1") {
+      std::string body(std::stoul(head.substr(1)) + 2, '\0');
+      size_t got = 0;
+      while (got < body.size()) {
+        const ssize_t n = ::recv(conn_.fd(), body.data() + got, body.size() - got, 0);
+        if (n <= 0) break;
+        got += size_t(n);
+      }
+      body.resize(body.size() - 2);
+      return body;
+    }
+    return head;
+  }
+  // A number from INFO's JSON: the value after "key":
+  static int64_t Field(const std::string& json, const std::string& key) {
+    const size_t at = json.find("\"" + key + "\":");
+    return at == std::string::npos ? -1 : std::atoll(json.c_str() + at + key.size() + 3);
+  }
+
+ private:
+  Run run_;
+  Histogram hist_[kKinds];
+  Conn conn_;
+  bool ok_ = false;
+};
+
+// Pushes o.jobs jobs with PUSHB from 4 connections (not part of the timing).
+bool Preload(const Run& run, double* seconds) {
+  Run preload;
+  preload.o = run.o;
+  preload.o.scenario = "pushb";
+  preload.o.rate = 0;
+  preload.run_id = run.run_id;
+  preload.payload = run.payload;
+  preload.extra_json = run.extra_json;
+  preload.target = run.o.jobs;
+  std::vector<ThreadState> pt(1);
+  for (int i = 0; i < 4; ++i) {
+    auto c = std::make_unique<Conn>(&preload, Conn::Role::kProducer, pt[0].hist);
+    std::string error;
+    if (!c->Open(&error)) {
+      std::fprintf(stderr, "werkbench: %s\n", error.c_str());
+      return false;
+    }
+    pt[0].conns.push_back(std::move(c));
+  }
+  const auto start = Clock::now();
+  RunThread(&preload, &pt[0]);
+  *seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return preload.errors == 0;
+}
+
+}  // namespace
+}  // namespace werk::bench
+
 int main(int argc, char** argv) {
   using namespace werk::bench;
   Options o;
   int echo_port = 0;
   CLI::App app{"werkbench: Faktory-protocol load generator"};
-  app.add_option("--scenario", o.scenario, "push, pushb, lifecycle, drain or echo")
-      ->check(CLI::IsMember({"push", "pushb", "lifecycle", "drain", "echo"}));
+  app.add_option("--scenario", o.scenario,
+                 "push, pushb, lifecycle, drain, schedule-burst, retry-storm or echo")
+      ->check(CLI::IsMember(
+          {"push", "pushb", "lifecycle", "drain", "schedule-burst", "retry-storm", "echo"}));
   app.add_option("--host", o.host, "server address");
   app.add_option("--port", o.port, "server port");
   app.add_option("--password", o.password, "server password (or FAKTORY_PASSWORD)");
   app.add_option("--connections", o.connections, "connections for push/pushb/echo");
   app.add_option("--producers", o.producers, "producer connections (lifecycle)");
-  app.add_option("--workers", o.workers, "worker connections (lifecycle, drain)");
+  app.add_option("--workers", o.workers, "worker connections (lifecycle, drain, bursts)");
   app.add_option("--threads", o.threads, "client threads");
   app.add_option("--pipeline", o.pipeline, "requests in flight per connection");
   app.add_option("--batch", o.batch, "jobs per PUSHB");
   app.add_option("--jobs", o.jobs, "jobs (or requests for echo) in the run");
   app.add_option("--args-bytes", o.args_bytes, "size of each job's args");
   app.add_option("--queue", o.queue, "queue name (default: a new queue per run, removed after)");
+  app.add_option("--rate", o.rate, "push: target requests/s over all connections (paced)");
+  app.add_option("--lead-seconds", o.lead_seconds,
+                 "schedule-burst: seconds from the start until the jobs are due (0: estimate)");
   app.add_flag("--progress", o.progress, "print progress every second");
   app.add_flag("--keep", o.keep, "leave the pushed jobs and the queue on the server");
-  app.add_option("--echo-server", echo_port, "run the echo reference server on this port");
+  app.add_option("--echo-server", echo_port,
+                 "run the echo reference server on this port (0: any free port, printed)");
   CLI11_PARSE(app, argc, argv);
-  if (echo_port) return RunEchoServer(echo_port);
+  if (app.count("--echo-server")) return RunEchoServer(echo_port);
   if (o.password.empty())
     if (const char* p = std::getenv("FAKTORY_PASSWORD")) o.password = p;
 
@@ -453,10 +591,11 @@ int main(int argc, char** argv) {
   run.delivered.reset(new std::atomic<uint8_t>[o.jobs]());
 
   std::vector<ThreadState> threads(size_t(std::max(1, o.threads)));
+  for (auto& t : threads) t.pacer.rate = o.rate / double(threads.size());
   auto add = [&](Conn::Role role, int count) -> bool {
     for (int i = 0; i < count; ++i) {
       ThreadState& ts = threads[size_t(i) % threads.size()];
-      auto c = std::make_unique<Conn>(&run, role, ts.hist);
+      auto c = std::make_unique<Conn>(&run, role, ts.hist, &ts.pacer);
       std::string error;
       if (!c->Open(&error)) {
         std::fprintf(stderr, "werkbench: %s\n", error.c_str());
@@ -467,28 +606,54 @@ int main(int argc, char** argv) {
     return true;
   };
 
-  if (o.scenario == "drain") {
-    // Preload (not timed), then time the workers alone.
-    Run preload;
-    preload.o = o;
-    preload.o.scenario = "pushb";
-    preload.run_id = run.run_id;
-    preload.payload = run.payload;
-    preload.target = o.jobs;
-    std::vector<ThreadState> pt(1);
-    for (int i = 0; i < 4; ++i) {
-      auto c = std::make_unique<Conn>(&preload, Conn::Role::kProducer, pt[0].hist);
-      std::string error;
-      if (!c->Open(&error)) return 1;
-      pt[0].conns.push_back(std::move(c));
+  // Scenario-specific extra output, and preloading.
+  std::string extra_out;
+  double preload_s = 0;
+  std::thread monitor;
+  double due_lag_ms = -1;
+  if (o.scenario == "drain" && !Preload(run, &preload_s)) return 1;
+  if (o.scenario == "retry-storm") {
+    // Every job fails twice: once into the retry set (15-44 s later it is
+    // back), then into the dead set. Done when all N are dead.
+    run.extra_json = ",\"retry\":1";
+    run.fail_mode = true;
+    run.target = 2 * o.jobs;
+    if (!Preload(run, &preload_s)) return 1;
+  }
+  werk::core::UnixNanos due = 0;
+  if (o.scenario == "schedule-burst") {
+    // All N jobs due at the same instant; measure how long after it the
+    // server has them all in the queue, then drain (verifying each once).
+    const double estimate = double(o.jobs) / 150000.0 + 2.0;
+    const double lead = o.lead_seconds > 0 ? o.lead_seconds : estimate;
+    due = werk::core::SystemClock::Instance().WallNow() +
+          werk::core::UnixNanos(lead * 1e9);
+    run.extra_json = ",\"at\":\"" + werk::core::FormatRfc3339Nano(due) + "\"";
+    if (!Preload(run, &preload_s)) return 1;
+    if (werk::core::SystemClock::Instance().WallNow() >= due) {
+      std::fprintf(stderr, "werkbench: pushing took longer than the lead; use --lead-seconds\n");
+      return 1;
     }
-    RunThread(&preload, &pt[0]);
+    monitor = std::thread([&o, &due_lag_ms, due] {
+      Side side(o);
+      if (!side.ok()) return;
+      while (true) {
+        const std::string info = side.Call("INFO");
+        const werk::core::UnixNanos now = werk::core::SystemClock::Instance().WallNow();
+        if (now >= due && Side::Field(info, "scheduled") == 0) {
+          due_lag_ms = double(now - due) / 1e6;
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(now >= due ? 2 : 20));
+      }
+    });
   }
 
   bool ok = true;
   if (o.scenario == "push" || o.scenario == "pushb") ok = add(Conn::Role::kProducer, o.connections);
   if (o.scenario == "lifecycle") ok = add(Conn::Role::kProducer, o.producers) && add(Conn::Role::kWorker, o.workers);
-  if (o.scenario == "drain") ok = add(Conn::Role::kWorker, o.workers);
+  if (o.scenario == "drain" || o.scenario == "schedule-burst" || o.scenario == "retry-storm")
+    ok = add(Conn::Role::kWorker, o.workers);
   if (o.scenario == "echo") ok = add(Conn::Role::kEcho, o.connections);
   if (!ok) return 1;
 
@@ -500,48 +665,64 @@ int main(int argc, char** argv) {
     progress = std::thread([&] {
       while (!run.done) {
         std::this_thread::sleep_for(std::chrono::seconds(1));
-        std::fprintf(stderr, "pushed %llu acked %llu errors %llu\n",
+        std::fprintf(stderr, "pushed %llu acked %llu failed %llu errors %llu\n",
                      (unsigned long long)run.pushed.load(), (unsigned long long)run.acked.load(),
-                     (unsigned long long)run.errors.load());
+                     (unsigned long long)run.failed.load(), (unsigned long long)run.errors.load());
       }
     });
   }
   for (auto& t : ts) t.join();
   if (progress.joinable()) progress.join();
+  if (monitor.joinable()) monitor.join();
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
 
-  Histogram total[5];
+  Histogram total[kKinds];
   for (auto& t : threads)
-    for (int k = 0; k < 5; ++k) total[k].Merge(t.hist[k]);
-  const bool consumes = o.scenario == "lifecycle" || o.scenario == "drain";
+    for (int k = 0; k < kKinds; ++k) total[k].Merge(t.hist[k]);
+  const bool consumes = o.scenario == "lifecycle" || o.scenario == "drain" ||
+                        o.scenario == "schedule-burst" || o.scenario == "retry-storm";
   uint64_t missing = 0;
   if (consumes)
     for (uint64_t i = 0; i < o.jobs; ++i) missing += run.delivered[i].load() == 0;
-  const uint64_t completed = consumes ? run.acked.load() : run.pushed.load();
-  const bool verified = run.errors == 0 && run.duplicates == 0 && missing == 0 && completed >= o.jobs;
+  uint64_t completed = consumes ? run.acked.load() : run.pushed.load();
+  if (o.scenario == "retry-storm") {
+    completed = run.failed.load() / 2;
+    Side side(o);
+    const int64_t dead = side.ok() ? Side::Field(side.Call("INFO"), "dead") : -1;
+    extra_out += ",\"fails\":" + std::to_string(run.failed.load()) + ",\"dead\":" +
+                 std::to_string(dead);
+    if (!o.keep && side.ok()) side.Call(R"(MUTATE {"cmd":"clear","target":"dead"})");
+  }
+  if (o.scenario == "schedule-burst") {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, ",\"all_enqueued_after_due_ms\":%.1f", due_lag_ms);
+    extra_out += buf;
+    std::snprintf(buf, sizeof buf, ",\"drained_after_due_ms\":%.1f",
+                  double(werk::core::SystemClock::Instance().WallNow() - due) / 1e6);
+    extra_out += buf;
+  }
+  if (preload_s > 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, ",\"preload_seconds\":%.3f", preload_s);
+    extra_out += buf;
+  }
+  const bool verified = run.errors == 0 && run.duplicates == 0 && missing == 0 &&
+                        completed >= o.jobs && (o.scenario != "schedule-burst" || due_lag_ms >= 0);
   const int conns = o.scenario == "lifecycle" ? o.producers + o.workers
-                    : o.scenario == "drain"   ? o.workers
+                    : consumes                ? o.workers
                                               : o.connections;
   std::printf(
       "{\"scenario\":\"%s\",\"connections\":%d,\"pipeline\":%d,\"jobs\":%llu,\"seconds\":%.3f,"
-      "\"per_sec\":%.0f,\"errors\":%llu,\"duplicates\":%llu,\"missing\":%llu,\"verified\":%s,"
+      "\"per_sec\":%.0f,\"errors\":%llu,\"duplicates\":%llu,\"missing\":%llu,\"verified\":%s%s,"
       "\"latency_us\":%s}\n",
       o.scenario.c_str(), conns, o.pipeline, (unsigned long long)completed, seconds,
       double(completed) / seconds, (unsigned long long)run.errors.load(),
       (unsigned long long)run.duplicates.load(), (unsigned long long)missing,
-      verified ? "true" : "false", LatencyJson(total).c_str());
-  if (o.scenario != "echo" && !threads.empty() && !o.keep) {
+      verified ? "true" : "false", extra_out.c_str(), LatencyJson(total).c_str());
+  if (o.scenario != "echo" && !o.keep) {
     // Leave nothing behind: drop this run's queue.
-    Run cleanup;
-    cleanup.o = o;
-    Conn c(&cleanup, Conn::Role::kWorker, total);
-    std::string error;
-    if (c.Open(&error)) {
-      const std::string cmd = "QUEUE REMOVE " + o.queue + "\r\n";
-      char buf[256];
-      (void)::send(c.fd(), cmd.data(), cmd.size(), MSG_NOSIGNAL);
-      (void)::recv(c.fd(), buf, sizeof buf, 0);
-    }
+    Side side(o);
+    if (side.ok()) side.Call("QUEUE REMOVE " + o.queue);
   }
   return verified ? 0 : 3;
 }
