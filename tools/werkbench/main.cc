@@ -63,6 +63,10 @@ struct Options {
   bool progress = false;
   bool keep = false;  // leave the jobs (and the queue) on the server
   double rate = 0;       // push: total requests/s across connections (0 = as fast as replies come)
+  // "faktory" (werk, Faktory) or "redis": the same flows on Redis lists —
+  // LPUSH to push, BLMOVE queue -> working to fetch, LREM from working to ack
+  // (the reliable-queue pattern Redis-based job systems use).
+  std::string protocol = "faktory";
   int lead_seconds = 0;  // schedule-burst: how far ahead the jobs are due (0 = estimated)
 };
 
@@ -151,7 +155,7 @@ class Conn {
     }
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (role_ == Role::kEcho) return true;
+    if (role_ == Role::kEcho || run_->o.protocol == "redis") return true;
     // Blocking handshake, then non-blocking for the run.
     std::string hi = ReadLineBlocking();
     std::string hello = "HELLO {\"v\":2";
@@ -254,6 +258,18 @@ class Conn {
     out_ += "\r\n";
     inflight_.push_back({kind, NowNs(), count});
   }
+  // A Redis command as a RESP array (job JSON contains quotes, which the
+  // inline form would interpret).
+  void SendResp(Kind kind, std::initializer_list<std::string_view> args, uint64_t count) {
+    out_ += "*" + std::to_string(args.size()) + "\r\n";
+    for (std::string_view a : args) {
+      out_ += "$" + std::to_string(a.size()) + "\r\n";
+      out_ += a;
+      out_ += "\r\n";
+    }
+    inflight_.push_back({kind, NowNs(), count});
+  }
+  bool redis() const { return run_->o.protocol == "redis"; }
 
   bool IssueNext() {
     const Options& o = run_->o;
@@ -268,7 +284,15 @@ class Conn {
         const uint64_t first = run_->next_job.fetch_add(n);
         if (first >= o.jobs) return false;
         const uint64_t last = std::min<uint64_t>(first + n, o.jobs);
-        if (bulk) {
+        if (redis()) {
+          // LPUSH takes many values: the bulk push of the Redis flow.
+          std::vector<std::string> jobs;
+          for (uint64_t i = first; i < last; ++i) jobs.push_back(JobJson(*run_, i));
+          out_ += "*" + std::to_string(jobs.size() + 2) + "\r\n$5\r\nLPUSH\r\n$" +
+                  std::to_string(o.queue.size()) + "\r\n" + o.queue + "\r\n";
+          for (const auto& j : jobs) out_ += "$" + std::to_string(j.size()) + "\r\n" + j + "\r\n";
+          inflight_.push_back({bulk ? Kind::kPushb : Kind::kPush, NowNs(), last - first});
+        } else if (bulk) {
           std::string line = "PUSHB [";
           for (uint64_t i = first; i < last; ++i) {
             if (i != first) line += ',';
@@ -282,6 +306,11 @@ class Conn {
         return true;
       }
       case Role::kWorker:
+        if (!acks_.empty() && redis()) {
+          SendResp(Kind::kAck, {"LREM", working_, "1", acks_.front()}, 1);
+          acks_.pop_front();
+          return true;
+        }
         if (!acks_.empty()) {
           if (run_->fail_mode) {
             Send(Kind::kFail,
@@ -296,7 +325,12 @@ class Conn {
         }
         if (fetching_) return false;  // one FETCH at a time per worker
         fetching_ = true;
-        Send(Kind::kFetch, "FETCH " + o.queue, 0);
+        if (redis()) {
+          if (working_.empty()) working_ = o.queue + ":working";
+          SendResp(Kind::kFetch, {"BLMOVE", o.queue, working_, "RIGHT", "LEFT", "2"}, 0);
+        } else {
+          Send(Kind::kFetch, "FETCH " + o.queue, 0);
+        }
         return true;
     }
     return false;
@@ -317,14 +351,14 @@ class Conn {
     switch (p.kind) {
       case Kind::kPush:
       case Kind::kPushb:
-        if (p.kind == Kind::kPushb && body != "{}") ++run_->errors;
+        if (p.kind == Kind::kPushb && !redis() && body != "{}") ++run_->errors;
         if (run_->pushed.fetch_add(p.count) + p.count >= run_->target &&
             run_->o.scenario != "lifecycle" && run_->o.scenario != "drain")
           run_->done = true;
         break;
       case Kind::kFetch: {
         fetching_ = false;
-        if (head == "$-1") break;
+        if (head == "$-1" || head == "*-1") break;
         uint64_t index;
         std::string jid;
         if (!JobIndex(*run_, body, &index, &jid) || index >= run_->o.jobs) {
@@ -334,10 +368,15 @@ class Conn {
         // A retried job is delivered again on purpose; count repeats only
         // when jobs are ACKed.
         if (run_->delivered[index].exchange(1) != 0 && !run_->fail_mode) ++run_->duplicates;
-        acks_.push_back(std::move(jid));
+        // Redis acknowledges by removing the exact payload from the working list.
+        acks_.push_back(redis() ? std::string(body) : std::move(jid));
         break;
       }
       case Kind::kAck:
+        if (redis() && head != ":1") {  // LREM found nothing to remove
+          if (run_->errors++ < 5)
+            std::fprintf(stderr, "LREM removed nothing: %.*s\n", int(head.size()), head.data());
+        }
         if (run_->acked.fetch_add(1) + 1 >= run_->target) run_->done = true;
         break;
       case Kind::kRaw:
@@ -360,6 +399,7 @@ class Conn {
   std::deque<Pending> inflight_;
   std::deque<std::string> acks_;
   bool fetching_ = false;
+  std::string working_;
 };
 
 struct ThreadState {
@@ -570,6 +610,9 @@ int main(int argc, char** argv) {
   app.add_option("--args-bytes", o.args_bytes, "size of each job's args");
   app.add_option("--queue", o.queue, "queue name (default: a new queue per run, removed after)");
   app.add_option("--rate", o.rate, "push: target requests/s over all connections (paced)");
+  app.add_option("--protocol", o.protocol,
+                 "faktory, or redis: the same push/fetch/ack flow on Redis lists (the peer)")
+      ->check(CLI::IsMember({"faktory", "redis"}));
   app.add_option("--lead-seconds", o.lead_seconds,
                  "schedule-burst: seconds from the start until the jobs are due (0: estimate)");
   app.add_flag("--progress", o.progress, "print progress every second");
@@ -722,7 +765,16 @@ int main(int argc, char** argv) {
   if (o.scenario != "echo" && !o.keep) {
     // Leave nothing behind: drop this run's queue.
     Side side(o);
-    if (side.ok()) side.Call("QUEUE REMOVE " + o.queue);
+    if (side.ok()) {
+      if (o.protocol == "redis") {
+        const std::string del = "*3\r\n$3\r\nDEL\r\n$" + std::to_string(o.queue.size()) + "\r\n" +
+                                o.queue + "\r\n$" + std::to_string(o.queue.size() + 8) + "\r\n" +
+                                o.queue + ":working";
+        side.Call(del);
+      } else {
+        side.Call("QUEUE REMOVE " + o.queue);
+      }
+    }
   }
   return verified ? 0 : 3;
 }
