@@ -1,5 +1,7 @@
 #include "core/job.h"
 
+#include <algorithm>
+#include <climits>
 #include <cstring>
 #include <new>
 
@@ -32,8 +34,11 @@ Job::Ptr Job::Create(const JobView& spec, uint64_t seq) {
   }
   job->offsets_[kStrings] = off;
   job->retry_ = spec.retry;
-  job->reserve_for_ = spec.reserve_for;
-  job->backtrace_ = spec.backtrace;
+  auto clamp32 = [](int64_t v) {
+    return int32_t(std::clamp<int64_t>(v, INT32_MIN, INT32_MAX));
+  };
+  job->reserve_for_ = clamp32(spec.reserve_for);
+  job->backtrace_ = clamp32(spec.backtrace);
   job->seq_ = seq;
   if (spec.failure) job->failure = std::make_unique<Failure>(*spec.failure);
   return Ptr(job);

@@ -125,8 +125,10 @@ class Job final : public ListHook<QueueTag>, public TimerHook {
 
   uint32_t offsets_[kStrings + 1] = {};
   int64_t retry_ = 0;
-  int64_t reserve_for_ = 0;
-  int64_t backtrace_ = 0;
+  // Stored in 32 bits (clamped): reserve_for is validated to at most a day,
+  // backtrace is a line count.
+  int32_t reserve_for_ = 0;
+  int32_t backtrace_ = 0;
   uint64_t seq_ = 0;
 };
 

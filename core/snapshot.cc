@@ -64,7 +64,7 @@ void StateMachine::Snapshot(const SnapshotSink& sink) const {
     for (const Job* j = q->Front(); j; j = q->Next(j)) EmitJob(*j, buf, sink);
   for (const JobSet* set : {&scheduled_, &retries_, &dead_})
     for (const Job* j : *set) EmitJob(*j, buf, sink);
-  for (const auto& [jid, job] : jobs_)
+  for (const Job* job : jobs_)
     if (job->state == JobState::kReserved) EmitJob(*job, buf, sink);
 }
 
@@ -122,7 +122,7 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
         return false;
       Job* job = Job::Create(spec, seq).release();
       next_seq_ = std::max(next_seq_, seq + 1);
-      jobs_.emplace(job->jid(), job);
+      jobs_.insert(job);
       job->enqueued_at = enqueued_at;
       job->set_key = set_key;
       switch (JobState(state)) {

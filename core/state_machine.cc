@@ -24,7 +24,7 @@ StateMachine::StateMachine(int64_t now_ms) : wheel_(now_ms) {}
 StateMachine::~StateMachine() {
   std::vector<Job*> all;
   all.reserve(jobs_.size());
-  for (auto& [jid, job] : jobs_) all.push_back(job);
+  for (Job* job : jobs_) all.push_back(job);
   jobs_.clear();
   for (Job* j : all) {
     wheel_.Cancel(j);
@@ -36,12 +36,12 @@ StateMachine::~StateMachine() {
 
 const Job* StateMachine::FindJob(std::string_view jid) const {
   auto it = jobs_.find(jid);
-  return it == jobs_.end() ? nullptr : it->second;
+  return it == jobs_.end() ? nullptr : *it;
 }
 
 Job* StateMachine::MutableJob(std::string_view jid) {
   auto it = jobs_.find(jid);
-  return it == jobs_.end() ? nullptr : it->second;
+  return it == jobs_.end() ? nullptr : *it;
 }
 
 const Queue* StateMachine::FindQueue(std::string_view name) const {
@@ -146,7 +146,7 @@ void StateMachine::Detach(Job* job) {
 
 void StateMachine::Erase(Job* job) {
   Detach(job);
-  jobs_.erase(job->jid());
+  jobs_.erase(job);
   Job::Ptr owned(job);
 }
 
@@ -204,7 +204,7 @@ ApplyStatus StateMachine::Apply(const Mutation& m) {
 ApplyStatus StateMachine::ApplyPush(UnixNanos t, const PushRecord& r) {
   if (jobs_.contains(r.job.jid)) return ApplyStatus::kDuplicate;
   Job* job = Job::Create(r.job, next_seq_++).release();
-  jobs_.emplace(job->jid(), job);
+  jobs_.insert(job);
   if (r.job.at_ns > t) {
     AddToSet(job, JobState::kScheduled, r.job.at_ns, r.job.at_ns);
   } else {
@@ -376,7 +376,7 @@ ApplyStatus StateMachine::ApplyQueue(MutationType type, const QueueRecord& r) {
 ApplyStatus StateMachine::ApplyFlush() {
   std::vector<Job*> all;
   all.reserve(jobs_.size());
-  for (auto& [jid, job] : jobs_) all.push_back(job);
+  for (Job* job : jobs_) all.push_back(job);
   for (Job* j : all) Erase(j);
   queues_.clear();
   ready_.clear();
@@ -405,7 +405,7 @@ uint64_t StateMachine::StateHash() const {
   // Order-independent over jobs (sum of per-job hashes), plus ordered parts.
   uint64_t h = 0;
   std::string buf;
-  for (const auto& [jid, job] : jobs_) {
+  for (const Job* job : jobs_) {
     buf.clear();
     AppendJobJson(buf, *job);
     buf.push_back(char(job->state));

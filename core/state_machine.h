@@ -22,6 +22,7 @@
 #include <absl/container/btree_map.h>
 #include <absl/container/btree_set.h>
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 #include <absl/container/node_hash_map.h>
 
 #include "core/job.h"
@@ -130,7 +131,21 @@ class StateMachine {
   ApplyStatus ApplyQueue(MutationType type, const QueueRecord& r);
   ApplyStatus ApplyFlush();
 
-  absl::flat_hash_map<std::string_view, Job*, StringHash, StringEq> jobs_;  // key views into the job
+  // Every live job, found by jid: a set of pointers hashed by the job's own
+  // jid (8 bytes a slot; lookups take a string_view).
+  struct JobHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view jid) const { return StringHash{}(jid); }
+    size_t operator()(const Job* j) const { return StringHash{}(j->jid()); }
+  };
+  struct JobEq {
+    using is_transparent = void;
+    static std::string_view Key(std::string_view s) { return s; }
+    static std::string_view Key(const Job* j) { return j->jid(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const { return Key(a) == Key(b); }
+  };
+  absl::flat_hash_set<Job*, JobHash, JobEq> jobs_;
   absl::node_hash_map<std::string, std::unique_ptr<Queue>, StringHash, StringEq> queues_;
   JobSet scheduled_;
   JobSet retries_;
