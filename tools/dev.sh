@@ -59,6 +59,11 @@ case "${1:-}" in
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --output-on-failure -j "$jobs" --timeout 900 -LE compat)
+    echo "== ThreadSanitizer: the cross-shard rings and mailbox"
+    cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERK_WERROR=ON \
+      -DWERK_SANITIZE=thread -DWERK_BUILD_BENCH=OFF >/dev/null
+    cmake --build build-tsan -j "$jobs" --target werk_core_test
+    TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/werk_core_test --gtest_filter='SpscRing.*:Mailbox.*'
     echo "== fuzzing (libFuzzer, clang 14)"
     build build-fuzz -DWERK_BUILD_FUZZ=ON -DWERK_BUILD_BENCH=OFF -DWERK_BUILD_TESTS=OFF \
       -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
