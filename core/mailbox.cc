@@ -77,14 +77,28 @@ size_t ShardMailbox::Poll() {
           delete t;
         } else {
           WERK_DCHECK(t->target == self_);
+          t->hold_lsn = 0;
           t->Run();
-          t->returning = true;
-          Post(t->origin, t);
+          if (t->hold_lsn > 0 && on_hold_) {
+            on_hold_(t);
+          } else {
+            Return(t);
+          }
         }
       }
       handled += n;
     }
   }
+  Flush();
+  return handled;
+}
+
+void ShardMailbox::Return(CrossShardTask* task) {
+  task->returning = true;
+  Post(task->origin, task);
+}
+
+void ShardMailbox::Flush() {
   // Retry what waited for room, in order.
   for (uint32_t to = 0; to < shards(); ++to) {
     auto& q = outbox_[to];
@@ -105,7 +119,6 @@ size_t ShardMailbox::Poll() {
     }
     mailbox_->WakeIfSleeping(to);
   }
-  return handled;
 }
 
 size_t ShardMailbox::backlog() const {

@@ -38,6 +38,9 @@ class CrossShardTask {
   uint32_t origin = 0;
   uint32_t target = 0;
   bool returning = false;
+  // Set by Run() to hold the result on the target until its journal has made
+  // this LSN durable (0: return at once). See ShardMailbox::set_hold_handler.
+  uint64_t hold_lsn = 0;
 };
 
 // A task from two lambdas (convenient where allocation per task is fine).
@@ -102,6 +105,13 @@ class ShardMailbox {
   // messages. Returns how many tasks it handled.
   size_t Poll();
 
+  // Tasks whose Run() set hold_lsn go to this handler instead of straight
+  // home; the shard hands them back with Return() once the LSN is durable.
+  void set_hold_handler(std::function<void(CrossShardTask*)> fn) { on_hold_ = std::move(fn); }
+  void Return(CrossShardTask* task);
+  // Retries the outbox and sends pending wake-ups (without receiving).
+  void Flush();
+
   // Tasks waiting in the outbox because a ring was full.
   size_t backlog() const;
   // True if anything may be waiting to be received (the loop must not sleep).
@@ -123,6 +133,7 @@ class ShardMailbox {
   uint32_t self_;
   std::vector<std::deque<CrossShardTask*>> outbox_;  // per target, when its ring was full
   std::vector<bool> to_wake_;
+  std::function<void(CrossShardTask*)> on_hold_;
   uint64_t sent_ = 0;
   uint64_t received_ = 0;
 };

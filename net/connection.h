@@ -70,6 +70,7 @@ class Connection : public core::ListHook<AllConnectionsTag> {
   bool close_after_flush_ = false; // close once every reply has been sent
   bool draining_ = false;          // replies sent, FIN sent, discarding input
   bool counted_ = false;           // counts against connections_max
+  bool awaiting_remote_ = false;   // a command runs on another shard; input waits
   bool recv_inflight_ = false;
   bool send_inflight_ = false;
   bool awaiting_release_ = false;  // on the shard's list of staged replies

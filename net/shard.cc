@@ -169,7 +169,14 @@ void Shard::RunOnce(int64_t max_wait_ns) {
       if (!c->closing_) CloseConnection(c);
   }
   if (stopped()) return;
-  reactor_.Poll(std::min(WaitBudgetNs(), max_wait_ns));
+  if (group_stop_ && group_stop_->load(std::memory_order_relaxed)) stop_requested_ = true;
+  int64_t budget = std::min(WaitBudgetNs(), max_wait_ns);
+  if (box_ && budget > 0 && !box_->PrepareToSleep()) budget = 0;
+  reactor_.Poll(budget);
+  if (box_) {
+    box_->Awake();
+    box_->Poll();  // tasks for this shard run before this iteration's commit
+  }
   RefreshNow();
   FireConnTimers();
   FireJobTimers();
@@ -179,6 +186,7 @@ void Shard::RunOnce(int64_t max_wait_ns) {
     if (!journal_failed_) OnJournalFailed();
   } else {
     ReleaseReplies();
+    if (box_) ReturnDurableHolds();
     if (checkpointer_) checkpointer_->Poll(sm_);
   }
   if (accept_paused_ && mono_ms_ >= accept_resume_ms_ && !shutting_down_) {

@@ -12,7 +12,10 @@
 //
 // Everything here runs on the shard's thread; nothing is locked.
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -22,12 +25,14 @@
 #include <absl/container/node_hash_map.h>
 
 #include "core/clock.h"
+#include "core/mailbox.h"
 #include "core/journal.h"
 #include "core/reactor.h"
 #include "core/state_machine.h"
 #include "core/string_hash.h"
 #include "core/timer_wheel.h"
 #include "net/connection.h"
+#include "net/command_decoders.h"
 #include "net/job_decoder.h"
 #include "net/server_options.h"
 #include "net/worker_registry.h"
@@ -88,6 +93,21 @@ class Shard {
   // After the loop stopped: waits (bounded) until no storage request is in
   // flight, so nothing is left half done in the ring at exit.
   void DrainStorage();
+
+  // A function run on another shard; it returns the reply bytes.
+  using RemoteFn = std::function<std::string(Shard&)>;
+  // Merges the replies of a fan-out (in call order) into the client's reply.
+  using Combine = std::function<std::string(std::vector<std::string>&)>;
+  struct FanOut;
+
+  // Joins a group of shards before running (design §3 "Ownership"): jobs
+  // belong to shard hash(jid) % count, and commands reach the owner through
+  // the mailbox. Without it the shard is alone and owns everything.
+  void JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mailbox,
+                 std::atomic<bool>* group_stop);
+  uint32_t id() const { return id_; }
+  uint32_t shard_count() const { return uint32_t(peers_.size()); }
+  uint32_t OwnerOf(std::string_view jid) const;
 
   core::StateMachine& state() { return sm_; }
   const ShardStats& stats() const { return stats_; }
@@ -155,6 +175,36 @@ class Shard {
   void CmdMutate(Connection* c, std::string_view arg);
   void CmdQueue(Connection* c, std::string_view arg);
 
+  // Cross-shard work (shard_routing.cc). Forward() runs `fn` on shard
+  // `target` and replies to `c` with its result once the target made what it
+  // logged durable; the connection reads no further command meanwhile.
+  void Forward(Connection* c, uint32_t target, RemoteFn fn);
+  // Runs one function per (shard, fn) pair — on this shard directly, on
+  // others through the mailbox — and replies with combine(results, in call
+  // order) once all are back and durable.
+  void StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>> calls,
+                   Combine combine);
+  void OnFanOutPart(FanOut* f, size_t index, std::string reply);
+  void OnForwardDone(Connection* c, const std::string& reply);
+
+ public:
+  // For cross-shard tasks (they run on this shard's thread).
+  uint64_t journal_appended_lsn() const { return journal_->appended_lsn().value(); }
+  void OnForwardDoneFromTask(Connection* c, const std::string& reply) { OnForwardDone(c, reply); }
+  void OnFanOutPartFromTask(FanOut* f, size_t index, std::string reply) {
+    OnFanOutPart(f, index, std::move(reply));
+  }
+
+ private:
+  void HoldUntilDurable(core::CrossShardTask* task);
+  void ReturnDurableHolds();
+  // The owner-side halves of PUSH, ACK and FAIL: run on the job's shard.
+  std::string PushLocal(core::JobSpec job);
+  std::string AckLocal(const std::string& jid);
+  std::string FailLocal(FailArgs fail);
+  void PushBulkRouted(Connection* c, std::vector<core::JobSpec> jobs,
+                      std::vector<std::pair<std::string, std::string>> failures);
+
   // FETCH machinery.
   bool TryFetch(Connection* c);  // reserves and replies if a job is available
   void Park(Connection* c, const std::vector<std::string>& queues);
@@ -202,6 +252,14 @@ class Shard {
   std::vector<std::string> ready_scratch_;
   std::vector<const core::Job*> due_scratch_;
   std::string encode_scratch_;
+
+  // The group, when there is more than one shard.
+  uint32_t id_ = 0;
+  std::vector<Shard*> peers_;
+  std::unique_ptr<core::ShardMailbox> box_;
+  std::unique_ptr<core::ShardWaker> waker_;
+  std::atomic<bool>* group_stop_ = nullptr;
+  std::deque<core::CrossShardTask*> held_;  // results waiting for durability, LSN order
 
   bool stop_requested_ = false;
   bool shutting_down_ = false;

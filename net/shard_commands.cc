@@ -73,38 +73,23 @@ void Shard::CmdPush(Connection* c, std::string_view arg) {
   std::string error;
   if (!decoder_.DecodeOne(arg, &job, &error)) return ReplyError(c, error);
   if (auto why = ValidateJob(job, now_, job_limits_)) return ReplyError(c, *why);
-  if (RefuseIfReadOnly(c)) return;
-  if (sm_.FindJob(job.jid)) {
-    return ReplyError(c, "jid " + job.jid + " is already in use by a live job");
+  // Decoded and validated here; stored by the shard that owns the jid.
+  const uint32_t owner = OwnerOf(job.jid);
+  if (owner != id_) {
+    return Forward(c, owner, [job = std::move(job)](Shard& s) mutable {
+      return s.PushLocal(std::move(job));
+    });
   }
-  Commit(core::Mutation::Push(now_, std::move(job)));
-  ReplyOk(c);
+  Reply(c, PushLocal(std::move(job)));
 }
 
-void Shard::CmdPushBulk(Connection* c, std::string_view arg) {
-  std::vector<core::JobSpec> jobs;
-  std::string error;
-  if (!decoder_.DecodeMany(arg, &jobs, &error)) return ReplyError(c, error);
-  if (RefuseIfReadOnly(c)) return;
-  // jid -> error, sorted by jid as Go's encoding/json sorts map keys.
-  std::vector<std::pair<std::string, std::string>> failures;
-  const core::UnixNanos created = now_;
-  for (auto& job : jobs) {
-    if (auto why = ValidateJob(job, created, job_limits_)) {
-      failures.emplace_back(job.jid, std::move(*why));
-      continue;
-    }
-    if (sm_.FindJob(job.jid)) {
-      failures.emplace_back(job.jid, "jid " + job.jid + " is already in use by a live job");
-      continue;
-    }
-    std::string jid = job.jid;
-    Commit(core::Mutation::Push(now_, std::move(job)));
-  }
-  if (failures.empty()) return ReplyBulk(c, "{}");
+namespace {
+
+// PUSHB's reply: jid -> error, keys sorted as Go's encoding/json sorts them.
+std::string PushBulkReply(std::vector<std::pair<std::string, std::string>>& failures) {
+  std::string out = "{";
   std::stable_sort(failures.begin(), failures.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::string out = "{";
   for (size_t i = 0; i < failures.size(); ++i) {
     if (i + 1 < failures.size() && failures[i + 1].first == failures[i].first) continue;
     if (out.size() > 1) out.push_back(',');
@@ -113,7 +98,67 @@ void Shard::CmdPushBulk(Connection* c, std::string_view arg) {
     core::AppendJsonString(out, failures[i].second);
   }
   out.push_back('}');
-  ReplyBulk(c, out);
+  std::string reply;
+  AppendBulk(reply, out);
+  return reply;
+}
+
+// Failures travel between shards as "jid\0error\0" pairs.
+void EncodeFailure(std::string& out, const std::string& jid, const std::string& error) {
+  out.append(jid).push_back('\0');
+  out.append(error).push_back('\0');
+}
+
+void DecodeFailures(const std::string& in, std::vector<std::pair<std::string, std::string>>* out) {
+  size_t pos = 0;
+  while (pos < in.size()) {
+    const size_t a = in.find('\0', pos);
+    const size_t b = in.find('\0', a + 1);
+    out->emplace_back(in.substr(pos, a - pos), in.substr(a + 1, b - a - 1));
+    pos = b + 1;
+  }
+}
+
+}  // namespace
+
+void Shard::CmdPushBulk(Connection* c, std::string_view arg) {
+  std::vector<core::JobSpec> jobs;
+  std::string error;
+  if (!decoder_.DecodeMany(arg, &jobs, &error)) return ReplyError(c, error);
+  if (RefuseIfReadOnly(c)) return;
+  std::vector<std::pair<std::string, std::string>> failures;
+  // Valid jobs grouped by the shard that owns them; one created_at for all.
+  std::vector<std::vector<core::JobSpec>> by_owner(std::max<size_t>(1, peers_.size()));
+  for (auto& job : jobs) {
+    if (auto why = ValidateJob(job, now_, job_limits_)) {
+      failures.emplace_back(job.jid, std::move(*why));
+      continue;
+    }
+    by_owner[OwnerOf(job.jid)].push_back(std::move(job));
+  }
+  std::vector<std::pair<uint32_t, RemoteFn>> calls;
+  for (uint32_t s = 0; s < by_owner.size(); ++s) {
+    if (by_owner[s].empty()) continue;
+    calls.emplace_back(s, [batch = std::move(by_owner[s])](Shard& shard) mutable {
+      std::string out;
+      for (auto& job : batch) {
+        const std::string jid = job.jid;
+        std::string r = shard.PushLocal(std::move(job));
+        if (r[0] == '-') EncodeFailure(out, jid, r.substr(5, r.size() - 7));  // "-ERR ...\r\n"
+      }
+      return out;
+    });
+  }
+  if (calls.size() == 1 && calls[0].first == id_) {
+    DecodeFailures(calls[0].second(*this), &failures);
+    return Reply(c, PushBulkReply(failures));
+  }
+  if (calls.empty()) return Reply(c, PushBulkReply(failures));
+  StartFanOut(c, std::move(calls),
+              [failures = std::move(failures)](std::vector<std::string>& parts) mutable {
+                for (const auto& p : parts) DecodeFailures(p, &failures);
+                return PushBulkReply(failures);
+              });
 }
 
 // --- FETCH -------------------------------------------------------------------------------
@@ -227,15 +272,11 @@ void Shard::CmdAck(Connection* c, std::string_view arg) {
   if (!DecodeAck(decoder_, arg, &jid)) {
     return ReplyError(c, "invalid ACK " + std::string(arg.substr(0, 1024)));
   }
-  const core::Job* job = sm_.FindJob(jid);
-  if (!job || job->state != core::JobState::kReserved) {
-    // Faktory answers OK for a job it does not hold (reference §2.4).
-    spdlog::debug("ACK of a job that is not reserved: {}", jid);
-    return ReplyOk(c);
+  const uint32_t owner = OwnerOf(jid);
+  if (owner != id_) {
+    return Forward(c, owner, [jid = std::move(jid)](Shard& s) { return s.AckLocal(jid); });
   }
-  if (RefuseIfReadOnly(c)) return;
-  Commit(core::Mutation::Ack(now_, std::move(jid)));
-  ReplyOk(c);
+  Reply(c, AckLocal(jid));
 }
 
 void Shard::CmdFail(Connection* c, std::string_view arg) {
@@ -245,17 +286,13 @@ void Shard::CmdFail(Connection* c, std::string_view arg) {
   }
   if (fail.jid.empty()) return ReplyError(c, "missing JID");
   CleanseFailure(&fail);
-  const core::Job* job = sm_.FindJob(fail.jid);
-  if (!job || job->state != core::JobState::kReserved) {
-    return ReplyError(c, "Job not found " + fail.jid);
+  const uint32_t owner = OwnerOf(fail.jid);
+  if (owner != id_) {
+    return Forward(c, owner, [fail = std::move(fail)](Shard& s) mutable {
+      return s.FailLocal(std::move(fail));
+    });
   }
-  if (RefuseIfReadOnly(c)) return;
-  std::uniform_int_distribution<int> jitter(0, 29);
-  Commit(core::Mutation::Fail(
-      now_, core::DecideFailure(*job, now_, core::FailCause::kFail, std::move(fail.errtype),
-                                std::move(fail.message), std::move(fail.backtrace),
-                                jitter(rng_))));
-  ReplyOk(c);
+  Reply(c, FailLocal(std::move(fail)));
 }
 
 }  // namespace werk::net

@@ -168,7 +168,7 @@ void Shard::OnRecv(Connection* c, int32_t res) {
 
 void Shard::ProcessInput(Connection* c) {
   std::string_view line;
-  while (!c->closing_ && !c->close_after_flush_ && !c->parked_ &&
+  while (!c->closing_ && !c->close_after_flush_ && !c->parked_ && !c->awaiting_remote_ &&
          c->pending_output_bytes() < core::kOutputBytesHighWater && c->in_.NextLine(&line)) {
     if (c->phase_ == Connection::Phase::kHandshake) {
       Handshake(c, line);

@@ -1,0 +1,162 @@
+// Work that crosses shards: forwarding a command to the shard that owns its
+// job, holding results until the owner's log is durable, and the owner-side
+// halves of PUSH, PUSHB, ACK and FAIL.
+
+#include <xxhash.h>
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "core/check.h"
+#include "core/json_writer.h"
+#include "net/shard.h"
+#include "net/shard_waker.h"
+
+namespace werk::net {
+
+namespace {
+
+// One part of a fan-out: runs on the target, result goes home.
+class FanOutTask final : public core::CrossShardTask {
+ public:
+  FanOutTask(Shard* origin, Shard* target, Shard::FanOut* f, size_t index, Shard::RemoteFn fn)
+      : origin_(origin), target_(target), f_(f), index_(index), fn_(std::move(fn)) {}
+  void Run() override {
+    reply_ = fn_(*target_);
+    fn_ = nullptr;
+    // Whatever the call logged must be durable before its result is seen.
+    hold_lsn = target_->journal_appended_lsn();
+  }
+  void Done() override { origin_->OnFanOutPartFromTask(f_, index_, std::move(reply_)); }
+
+ private:
+  Shard* origin_;
+  Shard* target_;
+  Shard::FanOut* f_;
+  size_t index_;
+  Shard::RemoteFn fn_;
+  std::string reply_;
+};
+
+}  // namespace
+
+struct Shard::FanOut {
+  Connection* conn;
+  size_t pending;
+  std::vector<std::string> results;
+  Combine combine;
+};
+
+void Shard::JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mailbox,
+                      std::atomic<bool>* group_stop) {
+  id_ = id;
+  peers_ = std::move(peers);
+  group_stop_ = group_stop;
+  if (peers_.size() <= 1) return;
+  box_ = std::make_unique<core::ShardMailbox>(mailbox, id_);
+  box_->set_hold_handler([this](core::CrossShardTask* t) { HoldUntilDurable(t); });
+  waker_ = std::make_unique<EventfdWaker>(&reactor_);
+  mailbox->SetWaker(id_, waker_.get());
+}
+
+uint32_t Shard::OwnerOf(std::string_view jid) const {
+  if (peers_.size() <= 1) return id_;
+  return uint32_t(XXH3_64bits(jid.data(), jid.size()) % peers_.size());
+}
+
+void Shard::Forward(Connection* c, uint32_t target, RemoteFn fn) {
+  std::vector<std::pair<uint32_t, RemoteFn>> calls;
+  calls.emplace_back(target, std::move(fn));
+  StartFanOut(c, std::move(calls), [](std::vector<std::string>& r) { return std::move(r[0]); });
+}
+
+void Shard::StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>> calls,
+                        Combine combine) {
+  auto* f = new FanOut{c, calls.size(), std::vector<std::string>(calls.size()), std::move(combine)};
+  c->awaiting_remote_ = true;
+  ++c->inflight_;  // the connection outlives the fan-out
+  // Remote parts first, so they run while the local part does.
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i].first == id_) continue;
+    WERK_DCHECK(box_);
+    box_->Submit(calls[i].first,
+                 new FanOutTask(this, peers_[calls[i].first], f, i, std::move(calls[i].second)));
+  }
+  for (size_t i = 0; i < calls.size(); ++i) {
+    if (calls[i].first != id_) continue;
+    OnFanOutPart(f, i, calls[i].second(*this));
+  }
+}
+
+void Shard::OnFanOutPart(FanOut* f, size_t index, std::string reply) {
+  f->results[index] = std::move(reply);
+  if (--f->pending > 0) return;
+  Connection* c = f->conn;
+  const std::string out = f->combine(f->results);
+  delete f;
+  OnForwardDone(c, out);
+}
+
+void Shard::OnForwardDone(Connection* c, const std::string& reply) {
+  --c->inflight_;
+  c->awaiting_remote_ = false;
+  if (c->closing_) {
+    MaybeFinishClose(c);
+    return;
+  }
+  Reply(c, reply);
+  ProcessInput(c);
+  ArmRecv(c);
+}
+
+void Shard::HoldUntilDurable(core::CrossShardTask* task) {
+  // Appended in LSN order (tasks run in order within one iteration).
+  held_.push_back(task);
+}
+
+void Shard::ReturnDurableHolds() {
+  if (held_.empty()) return;
+  const uint64_t durable = journal_->durable_lsn().value();
+  bool any = false;
+  while (!held_.empty() && held_.front()->hold_lsn <= durable) {
+    box_->Return(held_.front());
+    held_.pop_front();
+    any = true;
+  }
+  if (any) box_->Flush();
+}
+
+// --- Owner-side halves -----------------------------------------------------------
+
+std::string Shard::PushLocal(core::JobSpec job) {
+  if (journal_->failed())
+    return "-ERR werk cannot accept writes: its write-ahead log failed (see the server log)\r\n";
+  if (sm_.FindJob(job.jid)) return "-ERR jid " + job.jid + " is already in use by a live job\r\n";
+  Commit(core::Mutation::Push(now_, std::move(job)));
+  return "+OK\r\n";
+}
+
+std::string Shard::AckLocal(const std::string& jid) {
+  const core::Job* job = sm_.FindJob(jid);
+  if (!job || job->state != core::JobState::kReserved) return "+OK\r\n";
+  if (journal_->failed())
+    return "-ERR werk cannot accept writes: its write-ahead log failed (see the server log)\r\n";
+  Commit(core::Mutation::Ack(now_, jid));
+  return "+OK\r\n";
+}
+
+std::string Shard::FailLocal(FailArgs fail) {
+  const core::Job* job = sm_.FindJob(fail.jid);
+  if (!job || job->state != core::JobState::kReserved) return "-ERR Job not found " + fail.jid + "\r\n";
+  if (journal_->failed())
+    return "-ERR werk cannot accept writes: its write-ahead log failed (see the server log)\r\n";
+  std::uniform_int_distribution<int> jitter(0, 29);
+  Commit(core::Mutation::Fail(
+      now_, core::DecideFailure(*job, now_, core::FailCause::kFail, std::move(fail.errtype),
+                                std::move(fail.message), std::move(fail.backtrace),
+                                jitter(rng_))));
+  return "+OK\r\n";
+}
+
+}  // namespace werk::net
