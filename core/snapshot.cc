@@ -131,6 +131,7 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
           job->state = JobState::kQueued;
           job->queue = &q;
           q.PushBack(job);
+          ++queued_count_;
           break;
         }
         case JobState::kScheduled:

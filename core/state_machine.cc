@@ -58,11 +58,7 @@ std::vector<const Queue*> StateMachine::SortedQueues() const {
   return out;
 }
 
-size_t StateMachine::queued_total() const {
-  size_t n = 0;
-  for (const auto& [name, q] : queues_) n += q->size();
-  return n;
-}
+size_t StateMachine::queued_total() const { return queued_count_; }
 
 const JobSet& StateMachine::Set(SetTarget t) const {
   switch (t) {
@@ -108,6 +104,7 @@ void StateMachine::Enqueue(Job* job, UnixNanos enqueued_at) {
   job->enqueued_at = enqueued_at;
   job->queue = &q;
   q.PushBack(job);
+  ++queued_count_;
   MarkReady(q);
 }
 
@@ -127,6 +124,7 @@ void StateMachine::Detach(Job* job) {
     case JobState::kQueued:
       job->queue->Remove(job);
       job->queue = nullptr;
+      --queued_count_;
       break;
     case JobState::kScheduled:
       WERK_CHECK(scheduled_.erase(job) == 1);

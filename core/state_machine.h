@@ -151,6 +151,7 @@ class StateMachine {
   JobSet retries_;
   JobSet dead_;
   size_t reserved_ = 0;
+  size_t queued_count_ = 0;
   TimerWheel wheel_;
   uint64_t next_seq_ = 1;
   int64_t processed_ = 0;

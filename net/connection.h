@@ -104,6 +104,8 @@ class Connection : public core::ListHook<AllConnectionsTag> {
   // --- A blocked FETCH ---------------------------------------------------
   bool parked_ = false;
   std::vector<std::string> fetch_queues_;  // in priority order
+  int64_t fetch_deadline_ms_ = 0;          // monotonic ms when the FETCH answers "no job"
+  uint32_t fetch_cursor_ = 0;              // next shard (offset from this one) to try
   std::vector<std::unique_ptr<WaitNode>> wait_nodes_;
 };
 

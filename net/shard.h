@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include <absl/container/flat_hash_map.h>
 #include <absl/container/node_hash_map.h>
 
 #include "core/clock.h"
@@ -205,12 +206,26 @@ class Shard {
   void PushBulkRouted(Connection* c, std::vector<core::JobSpec> jobs,
                       std::vector<std::pair<std::string, std::string>> failures);
 
-  // FETCH machinery.
+  // FETCH machinery (shard_fetch.cc).
   bool TryFetch(Connection* c);  // reserves and replies if a job is available
+  void ContinueFetch(Connection* c);
   void Park(Connection* c, const std::vector<std::string>& queues);
   void Unpark(Connection* c);
   void ServeReadyQueues();
   bool FetcherIsQuiet(const Connection* c) const;
+  void AnnounceInterest(const std::string& queue, bool interested);
+  void NotifyReady(const std::string& queue, uint32_t shard, size_t jobs);
+
+ public:
+  // Cross-shard FETCH, on this shard's thread.
+  std::string ReserveLocal(const std::vector<std::string>& queues, const std::string& wid);
+  void OnRemoteFetchDone(Connection* c, std::string job_json);
+  void OnInterest(const std::string& queue, uint32_t shard, bool interested);
+  void OnReadyElsewhere(const std::string& queue, uint32_t shard, size_t jobs);
+  // Jobs queued on this shard, as of its last loop iteration (any thread).
+  uint64_t queued_hint() const { return queued_hint_.load(std::memory_order_relaxed); }
+
+ private:
 
   // Timers.
   void FireJobTimers();
@@ -260,6 +275,9 @@ class Shard {
   std::unique_ptr<core::ShardWaker> waker_;
   std::atomic<bool>* group_stop_ = nullptr;
   std::deque<core::CrossShardTask*> held_;  // results waiting for durability, LSN order
+  absl::flat_hash_map<std::string, uint64_t, core::StringHash, core::StringEq>
+      remote_interest_;  // queue -> shards with fetchers waiting on it (bit mask)
+  std::atomic<uint64_t> queued_hint_{0};
 
   bool stop_requested_ = false;
   bool shutting_down_ = false;

@@ -1,0 +1,272 @@
+// FETCH: strict queue order, the local partitions first, then the other
+// shards' (design §3 "Ownership"); blocking up to 2 s; woken at once by a job
+// arriving on this shard or — through "ready" messages — on another.
+//
+// Cross-shard wake-ups: a shard with fetchers waiting on queue Q announces
+// its interest in Q to the others (once, when its first waiter for Q
+// appears; withdrawn when its last leaves). A shard that gets a job on Q,
+// after serving its own waiters, tells each interested shard "Q ready",
+// which then sends one of its waiters to fetch from it. A fetch is always a
+// reservation made by the shard that owns the job, so no job can be
+// delivered twice.
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "core/job_json.h"
+#include "core/limits.h"
+#include "net/resp.h"
+#include "net/shard.h"
+
+namespace werk::net {
+
+namespace {
+
+// A one-way notice between shards (its Done() on the sender does nothing).
+class NoticeTask final : public core::CrossShardTask {
+ public:
+  explicit NoticeTask(std::function<void()> run) : run_(std::move(run)) {}
+  void Run() override { run_(); }
+  void Done() override {}
+
+ private:
+  std::function<void()> run_;
+};
+
+// Reserves from the target shard's partitions for a connection of the origin.
+class RemoteFetchTask final : public core::CrossShardTask {
+ public:
+  RemoteFetchTask(Shard* origin, Shard* target, Connection* c, std::vector<std::string> queues,
+                  std::string wid)
+      : origin_(origin), target_(target), c_(c), queues_(std::move(queues)), wid_(std::move(wid)) {}
+  void Run() override {
+    job_json_ = target_->ReserveLocal(queues_, wid_);
+    hold_lsn = target_->journal_appended_lsn();
+  }
+  void Done() override { origin_->OnRemoteFetchDone(c_, std::move(job_json_)); }
+
+ private:
+  Shard* origin_;
+  Shard* target_;
+  Connection* c_;
+  std::vector<std::string> queues_;
+  std::string wid_;
+  std::string job_json_;
+};
+
+}  // namespace
+
+bool Shard::FetcherIsQuiet(const Connection* c) const {
+  return c->worker_ && sm_.worker_state(c->wid_) != core::WorkerState::kRunning;
+}
+
+void Shard::CmdFetch(Connection* c, std::string_view rest) {
+  // `rest` is everything after the verb: " q1 q2". Faktory splits on single
+  // spaces, so doubled spaces make empty (never matching) queue names.
+  c->fetch_deadline_ms_ = mono_ms_ + core::kFetchBlockMillis;
+  if (FetcherIsQuiet(c)) {
+    // A quiet or terminating worker gets nothing, after the usual wait.
+    c->fetch_queues_.clear();
+    Park(c, {});
+    return;
+  }
+  std::vector<std::string> queues;
+  if (!rest.empty()) {
+    size_t pos = 1;  // skip the separator after FETCH
+    while (true) {
+      const size_t sp = rest.find(' ', pos);
+      queues.emplace_back(rest.substr(pos, sp == std::string_view::npos ? sp : sp - pos));
+      if (sp == std::string_view::npos) break;
+      pos = sp + 1;
+    }
+  }
+  if (queues.empty()) return ReplyError(c, "must call fetch with at least one queue");
+  if (queues.size() > core::kFetchQueuesMax)
+    return ReplyError(c, "FETCH takes at most " + std::to_string(core::kFetchQueuesMax) +
+                             " queues");
+  // Paused queues are dropped from this request (reference §2.3).
+  std::vector<std::string> active;
+  for (auto& q : queues) {
+    const core::Queue* queue = sm_.FindQueue(q);
+    if (queue && queue->paused()) continue;
+    if (std::find(active.begin(), active.end(), q) == active.end()) active.push_back(std::move(q));
+  }
+  c->fetch_queues_ = std::move(active);
+  if (TryFetch(c)) return;
+  c->fetch_cursor_ = 1;
+  ContinueFetch(c);
+}
+
+std::string Shard::ReserveLocal(const std::vector<std::string>& queues, const std::string& wid) {
+  if (journal_->failed()) return "";
+  for (const std::string& name : queues) {
+    const core::Queue* q = sm_.FindQueue(name);
+    if (!q || q->paused() || q->empty()) continue;
+    const core::Job* job = q->Front();
+    const int64_t reserve_s = core::EffectiveReserveSeconds(job->reserve_for());
+    const std::string jid(job->jid());
+    Commit(core::Mutation::Reserve(now_, jid, wid, now_ + core::SecondsToNanos(reserve_s)));
+    return core::JobJson(*sm_.FindJob(jid));
+  }
+  return "";
+}
+
+bool Shard::TryFetch(Connection* c) {
+  std::string json = ReserveLocal(c->fetch_queues_, c->wid_);
+  if (json.empty()) return false;
+  ReplyBulk(c, json);
+  return true;
+}
+
+// Tries the other shards in turn (those that have queued jobs at all), then
+// parks until the deadline.
+void Shard::ContinueFetch(Connection* c) {
+  const uint32_t n = shard_count();
+  while (n > 1 && c->fetch_cursor_ < n) {
+    const uint32_t target = (id_ + c->fetch_cursor_++) % n;
+    if (peers_[target]->queued_hint() == 0) continue;
+    c->awaiting_remote_ = true;
+    ++c->inflight_;
+    box_->Submit(target, new RemoteFetchTask(this, peers_[target], c, c->fetch_queues_, c->wid_));
+    return;
+  }
+  if (mono_ms_ >= c->fetch_deadline_ms_) {
+    ReplyNull(c);
+    return;
+  }
+  Park(c, c->fetch_queues_);
+}
+
+void Shard::OnRemoteFetchDone(Connection* c, std::string job_json) {
+  --c->inflight_;
+  c->awaiting_remote_ = false;
+  if (c->closing_) {
+    // The job stays reserved to nobody; its reservation expires as usual.
+    if (!job_json.empty()) spdlog::debug("connection {} closed during a cross-shard FETCH", c->id_);
+    MaybeFinishClose(c);
+    return;
+  }
+  if (!job_json.empty()) {
+    ReplyBulk(c, job_json);
+  } else if (!TryFetch(c)) {
+    ContinueFetch(c);
+    if (c->awaiting_remote_ || c->parked_) return;
+  }
+  ProcessInput(c);
+  ArmRecv(c);
+}
+
+void Shard::Park(Connection* c, const std::vector<std::string>& queues) {
+  c->parked_ = true;
+  for (const std::string& q : queues) {
+    auto node = std::make_unique<WaitNode>();
+    node->conn = c;
+    node->queue = q;
+    auto& list = waiters_[q];
+    if (list.empty()) AnnounceInterest(q, true);
+    list.PushBack(node.get());
+    c->wait_nodes_.push_back(std::move(node));
+  }
+  c->deadline_.kind = ConnTimer::Kind::kFetch;
+  conn_timers_.Cancel(&c->deadline_);
+  conn_timers_.Arm(&c->deadline_, std::max(c->fetch_deadline_ms_, mono_ms_));
+}
+
+void Shard::Unpark(Connection* c) {
+  for (auto& node : c->wait_nodes_) {
+    auto it = waiters_.find(node->queue);
+    it->second.Remove(node.get());
+    if (it->second.empty()) {
+      AnnounceInterest(node->queue, false);
+      waiters_.erase(it);
+    }
+  }
+  c->wait_nodes_.clear();
+  c->parked_ = false;
+  conn_timers_.Cancel(&c->deadline_);
+}
+
+void Shard::AnnounceInterest(const std::string& queue, bool interested) {
+  if (shard_count() <= 1) return;
+  for (uint32_t s = 0; s < shard_count(); ++s) {
+    if (s == id_) continue;
+    Shard* peer = peers_[s];
+    const uint32_t from = id_;
+    box_->Submit(s, new NoticeTask([peer, queue, from, interested] {
+      peer->OnInterest(queue, from, interested);
+    }));
+  }
+}
+
+void Shard::OnInterest(const std::string& queue, uint32_t shard, bool interested) {
+  uint64_t& mask = remote_interest_[queue];
+  if (interested) {
+    mask |= uint64_t(1) << shard;
+    // Jobs already waiting here: say so at once (closes the race with the
+    // interested shard's last look).
+    const core::Queue* q = sm_.FindQueue(queue);
+    if (q && !q->empty() && !q->paused()) NotifyReady(queue, shard, q->size());
+  } else {
+    mask &= ~(uint64_t(1) << shard);
+    if (mask == 0) remote_interest_.erase(queue);
+  }
+}
+
+void Shard::NotifyReady(const std::string& queue, uint32_t shard, size_t jobs) {
+  Shard* peer = peers_[shard];
+  const uint32_t from = id_;
+  box_->Submit(shard, new NoticeTask([peer, queue, from, jobs] {
+    peer->OnReadyElsewhere(queue, from, jobs);
+  }));
+}
+
+void Shard::OnReadyElsewhere(const std::string& queue, uint32_t shard, size_t jobs) {
+  // Send up to `jobs` of our waiters on `queue` to fetch from `shard`.
+  for (size_t i = 0; i < jobs; ++i) {
+    auto it = waiters_.find(queue);
+    if (it == waiters_.end()) return;
+    Connection* c = it->second.Front()->conn;
+    Unpark(c);
+    c->awaiting_remote_ = true;
+    ++c->inflight_;
+    // After this attempt, the rest of the shards in the usual order.
+    c->fetch_cursor_ = shard_count();
+    box_->Submit(shard, new RemoteFetchTask(this, peers_[shard], c, c->fetch_queues_, c->wid_));
+  }
+}
+
+void Shard::ServeReadyQueues() {
+  while (true) {
+    ready_scratch_.clear();
+    sm_.TakeReadyQueues(ready_scratch_);
+    if (ready_scratch_.empty()) break;
+    for (const std::string& name : ready_scratch_) {
+      while (true) {
+        auto it = waiters_.find(name);
+        if (it == waiters_.end()) break;
+        const core::Queue* q = sm_.FindQueue(name);
+        if (!q || q->empty() || q->paused()) break;
+        Connection* c = it->second.Front()->conn;
+        Unpark(c);
+        if (!TryFetch(c)) {
+          Park(c, c->fetch_queues_);  // cannot happen while the queue has a job
+          break;
+        }
+        ProcessInput(c);  // pipelined commands behind the FETCH
+      }
+      // Jobs left over: other shards' waiters may take them.
+      if (!remote_interest_.empty()) {
+        auto ri = remote_interest_.find(name);
+        const core::Queue* q = sm_.FindQueue(name);
+        if (ri != remote_interest_.end() && q && !q->empty() && !q->paused()) {
+          for (uint32_t s = 0; s < shard_count(); ++s)
+            if (ri->second & (uint64_t(1) << s)) NotifyReady(name, s, q->size());
+        }
+      }
+    }
+  }
+  if (shard_count() > 1) queued_hint_.store(sm_.queued_total(), std::memory_order_relaxed);
+}
+
+}  // namespace werk::net
