@@ -16,20 +16,33 @@
 
 namespace werk::net {
 
+struct Server::Slot {
+  std::thread thread;
+  std::unique_ptr<Shard> shard;
+  ShardStorage storage;
+  int listen_fd = -1;
+  std::string error;
+  bool journal_failed = false;
+};
+
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
-  storage_.checkpointer.reset();
-  storage_.wal.reset();
-  storage_.storage.reset();
-  shard_.reset();
-  if (listen_fd_ >= 0) ::close(listen_fd_);
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    abort_ = true;
+  }
+  cv_.notify_all();
+  for (auto& slot : slots_)
+    if (slot->thread.joinable()) slot->thread.join();
+  for (auto& slot : slots_)
+    if (slot->listen_fd >= 0) ::close(slot->listen_fd);
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
 namespace {
 
-int Listen(const std::string& binding, int* port, std::string* error) {
+int Listen(const std::string& binding, int* port, std::string* error, bool reuse_port) {
   std::string host, port_str;
   if (!SplitHostPort(binding, &host, &port_str)) {
     *error = "invalid binding '" + binding + "' (expected host:port)";
@@ -52,6 +65,9 @@ int Listen(const std::string& binding, int* port, std::string* error) {
     if (fd < 0) continue;
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    // One listening socket per shard on the same port; the kernel spreads
+    // new connections over them.
+    if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 4096) == 0) break;
     last_error = std::strerror(errno);
     ::close(fd);
@@ -78,8 +94,17 @@ std::string Server::Start() {
     std::filesystem::create_directories(options_.data_dir, ec);
     if (ec) return "cannot create the data directory " + options_.data_dir + ": " + ec.message();
   }
-  // Signals arrive through a signalfd the shard watches; SIGPIPE is ignored
-  // (sends use MSG_NOSIGNAL anyway).
+  shard_count_ = options_.shards ? options_.shards
+                                  : std::max(1u, std::thread::hardware_concurrency());
+  if (shard_count_ > 64) return "at most 64 shards";
+  const uint32_t on_disk = CountShardDirs(options_.data_dir);
+  if (on_disk > 0 && on_disk != shard_count_) {
+    return "the data directory holds " + std::to_string(on_disk) +
+           " shards; start with --shards " + std::to_string(on_disk) +
+           " (changing the shard count is not supported yet)";
+  }
+  // Signals arrive through a signalfd shard 0 watches; they are blocked in
+  // every thread. SIGPIPE is ignored (sends use MSG_NOSIGNAL anyway).
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
@@ -91,39 +116,94 @@ std::string Server::Start() {
   if (signal_fd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
 
   std::string error;
-  listen_fd_ = Listen(options_.binding, &port_, &error);
-  if (listen_fd_ < 0) return error;
-
-  try {
-    shard_ = std::make_unique<Shard>(options_, core::SystemClock::Instance());
-  } catch (const std::exception& e) {
-    return e.what();
+  std::string host, port_str;
+  SplitHostPort(options_.binding, &host, &port_str);
+  for (uint32_t i = 0; i < shard_count_; ++i) {
+    auto slot = std::make_unique<Slot>();
+    // The first socket picks the port (it may be 0); the others join it.
+    const std::string binding =
+        i == 0 ? options_.binding
+               : (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
+                     std::to_string(port_);
+    slot->listen_fd = Listen(binding, &port_, &error, shard_count_ > 1);
+    if (slot->listen_fd < 0) return error;
+    slots_.push_back(std::move(slot));
   }
-  if (std::string err = Recover(); !err.empty()) return err;
-  shard_->AddListener(listen_fd_);
-  shard_->WatchStopFd(signal_fd_);
+  if (shard_count_ > 1) mailbox_ = std::make_unique<core::Mailbox>(shard_count_);
+  for (uint32_t i = 0; i < shard_count_; ++i)
+    slots_[i]->thread = std::thread(&Server::ShardThread, this, i);
+  // Wait until every shard is built and recovered (or one failed).
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] { return built_ == shard_count_; });
+  for (auto& slot : slots_)
+    if (!slot->error.empty()) {
+      abort_ = true;
+      cv_.notify_all();
+      return slot->error;
+    }
+  go_ = true;
+  cv_.notify_all();
   return "";
 }
 
-std::string Server::Recover() {
-  auto storage = OpenShardStorage(*shard_, options_, core::SystemClock::Instance());
-  if (!storage.ok()) return std::string(storage.status().message());
-  storage_ = std::move(*storage);
-  const auto& r = storage_.recovery;
-  for (const auto& note : r.notes) spdlog::warn("recovery: {}", note);
-  if (storage_.divergent_records > 0) {
-    spdlog::error("{} records did not apply on replay; the state may differ from before the "
-                  "restart (please report this)",
-                  storage_.divergent_records);
+// Each shard lives entirely on its own thread: its io_uring must be used by
+// the thread that created it.
+void Server::ShardThread(uint32_t id) {
+  Slot& slot = *slots_[id];
+  if (shard_count_ > 1) {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    CPU_SET(id % std::max(1u, std::thread::hardware_concurrency()), &cpus);
+    pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
   }
-  const auto& sm = shard_->state();
+  try {
+    slot.shard = std::make_unique<Shard>(options_, core::SystemClock::Instance());
+    auto storage = OpenShardStorage(*slot.shard, options_, core::SystemClock::Instance(), id);
+    if (!storage.ok()) {
+      slot.error = std::string(storage.status().message());
+    } else {
+      slot.storage = std::move(*storage);
+      slot.error = Report(id);
+    }
+  } catch (const std::exception& e) {
+    slot.error = e.what();
+  }
+  {
+    std::unique_lock<std::mutex> l(mu_);
+    ++built_;
+    cv_.notify_all();
+    cv_.wait(l, [&] { return go_ || abort_; });
+    if (abort_ || !slot.error.empty()) return;
+  }
+  std::vector<Shard*> peers;
+  for (auto& s : slots_) peers.push_back(s->shard.get());
+  slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_stop_);
+  slot.shard->AddListener(slot.listen_fd);
+  if (id == 0) slot.shard->WatchStopFd(signal_fd_);
+  slot.shard->Run();
+  slot.journal_failed = slot.shard->journal_failed();
+  // One shard stopping (signal or log failure) stops them all.
+  group_stop_ = true;
+  for (auto& s : slots_) s->shard->WakeFromOtherThread();
+}
+
+std::string Server::Report(uint32_t id) {
+  const Slot& slot = *slots_[id];
+  const auto& r = slot.storage.recovery;
+  for (const auto& note : r.notes) spdlog::warn("recovery (shard {}): {}", id, note);
+  if (slot.storage.divergent_records > 0) {
+    spdlog::error("shard {}: {} records did not apply on replay; the state may differ from "
+                  "before the restart (please report this)",
+                  id, slot.storage.divergent_records);
+  }
+  const auto& sm = slot.shard->state();
   spdlog::info(
       "recovered {} in {:.1f} ms: checkpoint at LSN {} ({} items), {} records replayed, next LSN "
       "{}; {} jobs ({} queued, {} scheduled, {} retries, {} dead, {} reserved)",
-      ShardLogDir(options_.data_dir), storage_.recovery_ms, r.checkpoint_lsn, r.checkpoint_items,
-      r.records_replayed, r.last_lsn + 1, sm.job_count(), sm.queued_total(), sm.scheduled_size(),
-      sm.retries_size(), sm.dead_size(), sm.reserved_size());
-  if (options_.unsafe_no_fsync) {
+      ShardLogDir(options_.data_dir, id), slot.storage.recovery_ms, r.checkpoint_lsn,
+      r.checkpoint_items, r.records_replayed, r.last_lsn + 1, sm.job_count(), sm.queued_total(),
+      sm.scheduled_size(), sm.retries_size(), sm.dead_size(), sm.reserved_size());
+  if (id == 0 && options_.unsafe_no_fsync) {
     spdlog::warn("--unsafe-no-fsync: the log is NOT synced; a power loss can lose acknowledged "
                  "jobs. Development and benchmarking only.");
   }
@@ -131,12 +211,23 @@ std::string Server::Recover() {
 }
 
 int Server::Run() {
-  spdlog::info("werk listening on {} (port {}), pid {}", options_.binding, port_, getpid());
-  shard_->Run();
-  if (shard_->journal_failed()) {
-    spdlog::critical("werk stopped because its write-ahead log failed: {}",
-                     storage_.wal ? storage_.wal->failure() : std::string("unknown"));
-    return 1;
+  spdlog::info("werk listening on {} (port {}), pid {}, {} shard{}", options_.binding, port_,
+               getpid(), shard_count_, shard_count_ == 1 ? "" : "s");
+  for (auto& slot : slots_)
+    if (slot->thread.joinable()) slot->thread.join();
+  for (auto& slot : slots_) {
+    if (slot->journal_failed) {
+      spdlog::critical("werk stopped because a write-ahead log failed: {}",
+                       slot->storage.wal ? slot->storage.wal->failure() : std::string("unknown"));
+      return 1;
+    }
+  }
+  // Release the shards (and their rings) on this thread, in order.
+  for (auto& slot : slots_) {
+    slot->storage.checkpointer.reset();
+    slot->storage.wal.reset();
+    slot->storage.storage.reset();
+    slot->shard.reset();
   }
   spdlog::info("werk stopped");
   return 0;

@@ -2,11 +2,17 @@
 // The composition root: binds the listener, builds the shard with its
 // journal, and runs it until SIGTERM/SIGINT.
 
+#include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/journal.h"
+#include "core/mailbox.h"
 #include "net/server_options.h"
 #include "net/shard.h"
 #include "net/shard_storage.h"
@@ -18,22 +24,32 @@ class Server {
   explicit Server(ServerOptions options);
   ~Server();
 
-  // Binds the command port and prepares the shard. Returns an error message,
-  // or empty on success.
+  // Binds the command port, builds and recovers every shard (each on its own
+  // thread, which owns its io_uring). Returns an error message, or empty.
   std::string Start();
   // Serves until a stop signal, then shuts down cleanly. Returns the exit code.
   int Run();
   int port() const { return port_; }
 
  private:
-  std::string Recover();
+  struct Slot;
+  void ShardThread(uint32_t id);
+  std::string Report(uint32_t id);
 
   ServerOptions options_;
-  std::unique_ptr<Shard> shard_;
-  ShardStorage storage_;
-  int listen_fd_ = -1;
+  uint32_t shard_count_ = 1;
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::unique_ptr<core::Mailbox> mailbox_;
+  std::atomic<bool> group_stop_{false};
   int signal_fd_ = -1;
   int port_ = 0;
+
+  // Start-up barrier: every shard built and recovered, then all run.
+  std::mutex mu_;
+  std::condition_variable cv_;
+  uint32_t built_ = 0;
+  bool go_ = false;
+  bool abort_ = false;
 };
 
 }  // namespace werk::net

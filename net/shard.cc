@@ -163,13 +163,13 @@ int64_t Shard::WaitBudgetNs() {
 }
 
 void Shard::RunOnce(int64_t max_wait_ns) {
+  if (group_stop_ && group_stop_->load(std::memory_order_relaxed)) stop_requested_ = true;
   if (stop_requested_ && !shutting_down_) BeginShutdown();
   if (shutting_down_ && mono_ms_ >= shutdown_deadline_ms_) {
     for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c))
       if (!c->closing_) CloseConnection(c);
   }
   if (stopped()) return;
-  if (group_stop_ && group_stop_->load(std::memory_order_relaxed)) stop_requested_ = true;
   int64_t budget = std::min(WaitBudgetNs(), max_wait_ns);
   if (box_ && budget > 0 && !box_->PrepareToSleep()) budget = 0;
   reactor_.Poll(budget);

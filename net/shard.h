@@ -109,6 +109,10 @@ class Shard {
   uint32_t id() const { return id_; }
   uint32_t shard_count() const { return uint32_t(peers_.size()); }
   uint32_t OwnerOf(std::string_view jid) const;
+  // Any thread: makes the shard's loop look at its mailbox and stop flag.
+  void WakeFromOtherThread() {
+    if (waker_) waker_->Wake();
+  }
 
   core::StateMachine& state() { return sm_; }
   const ShardStats& stats() const { return stats_; }

@@ -1,6 +1,7 @@
 #include "net/shard_storage.h"
 
 #include <cstdio>
+#include <filesystem>
 
 #include <spdlog/spdlog.h>
 
@@ -12,19 +13,28 @@ std::string ShardLogDir(const std::string& data_dir, uint32_t shard) {
   return data_dir + "/wal/" + buf;
 }
 
+uint32_t CountShardDirs(const std::string& data_dir) {
+  uint32_t n = 0;
+  std::error_code ec;
+  while (std::filesystem::is_directory(ShardLogDir(data_dir, n), ec)) ++n;
+  return n;
+}
+
 absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions& options,
-                                              const core::Clock& clock) {
+                                              const core::Clock& clock, uint32_t shard_id) {
   ShardStorage out;
   wal::UringStorage::Options so;
   so.unsafe_no_sync = options.unsafe_no_fsync;
   // Without syncs, "fsync off" means page-cache writes, the fair baseline.
   so.direct_io = options.wal_direct_io && !options.unsafe_no_fsync;
-  auto storage = wal::UringStorage::Open(ShardLogDir(options.data_dir), &shard.reactor(), so);
+  auto storage =
+      wal::UringStorage::Open(ShardLogDir(options.data_dir, shard_id), &shard.reactor(), so);
   if (!storage.ok()) return storage.status();
   out.storage = std::move(*storage);
 
   const int64_t start = clock.MonotonicNow();
   wal::RecoveryOptions ro;
+  ro.shard = shard_id;
   ro.repair = options.repair;
   wal::RecoverySinks sinks;
   sinks.item = [&shard](core::SnapshotItemType t, std::string_view body) {
@@ -41,10 +51,12 @@ absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions&
   out.divergent_records = divergent;
 
   wal::Wal::Options wo;
+  wo.shard = shard_id;
   wo.epoch = result->epoch;
   wo.segment_bytes = options.segment_bytes;
   out.wal = std::make_unique<wal::Wal>(out.storage.get(), clock, wo, std::move(result->position));
   wal::Checkpointer::Options co;
+  co.shard = shard_id;
   co.min_log_bytes = options.checkpoint_log_bytes;
   co.interval_ns = options.checkpoint_interval_s * core::kNanosPerSecond;
   out.checkpointer = std::make_unique<wal::Checkpointer>(

@@ -32,6 +32,9 @@ struct ShardStorage {
 std::string ShardLogDir(const std::string& data_dir, uint32_t shard = 0);
 
 absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions& options,
-                                              const core::Clock& clock);
+                                              const core::Clock& clock, uint32_t shard_id = 0);
+
+// How many shard log directories `data_dir` holds (0 for a new one).
+uint32_t CountShardDirs(const std::string& data_dir);
 
 }  // namespace werk::net

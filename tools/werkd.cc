@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
   app.add_flag("--unsafe-no-fsync", o.unsafe_no_fsync,
                "DEVELOPMENT ONLY: do not fdatasync the log (a power loss can lose acknowledged "
                "jobs); refused in production");
+  app.add_option("--shards", o.shards,
+                 "shards: threads with their own io_uring, state and log (0 = one per core)")
+      ->check(CLI::Range(0, 64));
   bool buffered_io = false;
   app.add_flag("--wal-buffered-io", buffered_io,
                "write the log through the page cache + fdatasync instead of O_DIRECT");
