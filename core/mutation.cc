@@ -51,6 +51,7 @@ std::string_view MutationTypeName(MutationType t) {
     case MutationType::kFlush: return "flush";
     case MutationType::kWorkerState: return "worker-state";
     case MutationType::kWorkerForget: return "worker-forget";
+    case MutationType::kQueueDeclare: return "queue-declare";
   }
   return "unknown";
 }
@@ -227,7 +228,8 @@ void EncodeMutation(const Mutation& m, std::string& out) {
     }
     case MutationType::kQueuePause:
     case MutationType::kQueueResume:
-    case MutationType::kQueueRemove: {
+    case MutationType::kQueueRemove:
+    case MutationType::kQueueDeclare: {
       const auto& r = std::get<QueueRecord>(m.body);
       w.U8(r.all ? 1 : 0);
       WriteStrings(w, r.names);
@@ -260,7 +262,7 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
   const uint8_t version = r.U8();
   m.time = r.I64();
   if (!r.ok() || version != kMutationFormatVersion) return std::nullopt;
-  if (!InRange(type, MutationType::kPush, MutationType::kWorkerForget)) return std::nullopt;
+  if (!InRange(type, MutationType::kPush, MutationType::kQueueDeclare)) return std::nullopt;
   m.type = MutationType(type);
   switch (m.type) {
     case MutationType::kPush: {
@@ -330,7 +332,8 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
     }
     case MutationType::kQueuePause:
     case MutationType::kQueueResume:
-    case MutationType::kQueueRemove: {
+    case MutationType::kQueueRemove:
+    case MutationType::kQueueDeclare: {
       QueueRecord p;
       const uint8_t all = r.U8();
       if (all > 1) return std::nullopt;

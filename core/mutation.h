@@ -33,6 +33,7 @@ enum class MutationType : uint8_t {
   kFlush = 11,
   kWorkerState = 12,
   kWorkerForget = 13,
+  kQueueDeclare = 14,
 };
 
 struct PushRecord {
@@ -99,6 +100,9 @@ struct MutateSetRecord {
 };
 
 // QUEUE PAUSE/RESUME/REMOVE; `all` is the `*` form, expanded when applied.
+// QUEUE DECLARE makes the named queues known (empty) where they are not yet:
+// with several shards, a pause must reach every shard's partition of a queue,
+// even one that holds no job there yet.
 struct QueueRecord {
   std::vector<std::string> names;
   bool all = false;

@@ -183,6 +183,9 @@ ApplyStatus StateMachine::Apply(const Mutation& m) {
     case MutationType::kQueuePause:
     case MutationType::kQueueResume:
     case MutationType::kQueueRemove: return ApplyQueue(m.type, std::get<QueueRecord>(m.body));
+    case MutationType::kQueueDeclare:
+      for (const auto& name : std::get<QueueRecord>(m.body).names) GetOrCreateQueue(name);
+      return ApplyStatus::kOk;
     case MutationType::kFlush: return ApplyFlush();
     case MutationType::kWorkerState: {
       const auto& r = std::get<WorkerStateRecord>(m.body);

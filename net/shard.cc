@@ -295,7 +295,7 @@ bool Shard::Commit(const core::Mutation& m) {
 
 bool Shard::RefuseIfReadOnly(Connection* c) {
   if (!journal_->failed()) return false;
-  ReplyError(c, "werk cannot accept writes: its write-ahead log failed (see the server log)");
+  ReplyError(c, kLogFailedMessage);
   return true;
 }
 

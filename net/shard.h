@@ -17,6 +17,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -34,6 +35,7 @@
 #include "core/timer_wheel.h"
 #include "net/connection.h"
 #include "net/command_decoders.h"
+#include "net/info.h"
 #include "net/job_decoder.h"
 #include "net/server_options.h"
 #include "net/worker_registry.h"
@@ -41,6 +43,13 @@
 #include "wal/wal.h"
 
 namespace werk::net {
+
+// What a write gets once the shard's log has failed (shard.cc), as a message
+// and as the full reply line.
+inline constexpr std::string_view kLogFailedMessage =
+    "werk cannot accept writes: its write-ahead log failed (see the server log)";
+inline constexpr std::string_view kLogFailedError =
+    "-ERR werk cannot accept writes: its write-ahead log failed (see the server log)\r\n";
 
 struct ShardStats {
   uint64_t commands = 0;
@@ -97,8 +106,9 @@ class Shard {
 
   // A function run on another shard; it returns the reply bytes.
   using RemoteFn = std::function<std::string(Shard&)>;
-  // Merges the replies of a fan-out (in call order) into the client's reply.
-  using Combine = std::function<std::string(std::vector<std::string>&)>;
+  // Merges the replies of a fan-out (in call order) into the client's reply,
+  // or returns nothing when it started a further fan-out that will reply.
+  using Combine = std::function<std::optional<std::string>(std::vector<std::string>&)>;
   struct FanOut;
 
   // Joins a group of shards before running (design §3 "Ownership"): jobs
@@ -179,6 +189,7 @@ class Shard {
   void CmdFlush(Connection* c);
   void CmdMutate(Connection* c, std::string_view arg);
   void CmdQueue(Connection* c, std::string_view arg);
+  void QueueLatency(Connection* c, std::vector<std::string> names);
 
   // Cross-shard work (shard_routing.cc). Forward() runs `fn` on shard
   // `target` and replies to `c` with its result once the target made what it
@@ -189,6 +200,9 @@ class Shard {
   // order) once all are back and durable.
   void StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>> calls,
                    Combine combine);
+  // Runs `fn` on every shard of the group (just this one when alone) and
+  // replies with combine(results, in shard order).
+  void RunOnAll(Connection* c, RemoteFn fn, Combine combine);
   void OnFanOutPart(FanOut* f, size_t index, std::string reply);
   void OnForwardDone(Connection* c, const std::string& reply);
 
@@ -237,7 +251,10 @@ class Shard {
   void OnHeartbeatExpired(WorkerProcess* w);
   void DetachWorker(Connection* c);
 
-  std::string RenderInfo();
+  // This shard's part of INFO.
+  ShardSummary Summarize() const;
+  // The server-wide names behind QUEUE PAUSE: this shard's part.
+  std::vector<std::string> KnownQueues(const std::vector<std::string>& names, bool all) const;
 
   ServerOptions options_;
   core::Journal* journal_ = nullptr;

@@ -1,20 +1,16 @@
 // BEAT, INFO, FLUSH, MUTATE and QUEUE.
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdio>
+#include <memory>
 
 #include <absl/strings/ascii.h>
 #include <spdlog/spdlog.h>
 
 #include "core/json_writer.h"
 #include "core/limits.h"
-#include "core/time_format.h"
 #include "net/command_decoders.h"
 #include "net/resp.h"
 #include "net/shard.h"
-#include "net/version.h"
 
 namespace werk::net {
 
@@ -27,15 +23,6 @@ std::string_view StateName(core::WorkerState s) {
     case core::WorkerState::kRunning: break;
   }
   return "";
-}
-
-uint64_t ResidentMegabytes() {
-  long pages = 0, resident = 0;
-  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
-    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-    std::fclose(f);
-  }
-  return uint64_t(resident) * uint64_t(sysconf(_SC_PAGESIZE)) / (1024 * 1024);
 }
 
 std::vector<std::string> SplitSpaces(std::string_view s) {
@@ -84,120 +71,87 @@ void Shard::CmdBeat(Connection* c, std::string_view arg) {
 
 // --- INFO ------------------------------------------------------------------------------------
 
-void Shard::CmdInfo(Connection* c) { ReplyBulk(c, RenderInfo()); }
+void Shard::CmdInfo(Connection* c) {
+  auto parts = std::make_shared<std::vector<ShardSummary>>(std::max<size_t>(1, peers_.size()));
+  RunOnAll(
+      c,
+      [parts](Shard& s) {
+        // Each shard writes its own slot; the mailbox hand-off orders the
+        // write before the merge.
+        (*parts)[s.id()] = s.Summarize();
+        return std::string();
+      },
+      [this, parts](std::vector<std::string>&) -> std::optional<std::string> {
+        std::string out;
+        AppendBulk(out, RenderInfo(InfoContext{now_, started_at_}, *parts));
+        return out;
+      });
+}
 
-std::string Shard::RenderInfo() {
-  using core::AppendJsonInt;
-  using core::AppendJsonKey;
-  std::string o;
-  o.reserve(1024);
-  o.append("{\"now\":\"");
-  core::AppendRfc3339Nano(o, now_);
-  o.append("\",\"server_utc_time\":");
-  core::AppendJsonString(o, core::UtcTimeOfDay(now_));
-  o.append(",\"faktory\":{\"queues\":{");
-  size_t total_enqueued = 0;
-  const auto queues = sm_.SortedQueues();
-  for (size_t i = 0; i < queues.size(); ++i) {
-    if (i) o.push_back(',');
-    core::AppendJsonString(o, queues[i]->name());
-    o.push_back(':');
-    AppendJsonInt(o, int64_t(queues[i]->size()));
-    total_enqueued += queues[i]->size();
-  }
-  o.append("},\"sets\":{\"dead\":");
-  AppendJsonInt(o, int64_t(sm_.dead_size()));
-  o.append(",\"retries\":");
-  AppendJsonInt(o, int64_t(sm_.retries_size()));
-  o.append(",\"scheduled\":");
-  AppendJsonInt(o, int64_t(sm_.scheduled_size()));
-  o.append(",\"working\":");
-  AppendJsonInt(o, int64_t(sm_.reserved_size()));
-  o.append("},\"tasks\":{\"Busy\":{\"reaped\":");
-  AppendJsonInt(o, int64_t(stats_.reservations_expired));
-  o.append(",\"size\":");
-  AppendJsonInt(o, int64_t(sm_.reserved_size()));
-  o.append("},\"Dead\":{\"cycles\":");
-  AppendJsonInt(o, int64_t(stats_.timer_cycles));
-  o.append(",\"enqueued\":0,\"size\":");
-  AppendJsonInt(o, int64_t(sm_.dead_size()));
-  o.append(",\"wall_time_sec\":0},\"Retries\":{\"cycles\":");
-  AppendJsonInt(o, int64_t(stats_.timer_cycles));
-  o.append(",\"enqueued\":");
-  AppendJsonInt(o, int64_t(stats_.retries_enqueued));
-  o.append(",\"size\":");
-  AppendJsonInt(o, int64_t(sm_.retries_size()));
-  o.append(",\"wall_time_sec\":0},\"Scheduled\":{\"cycles\":");
-  AppendJsonInt(o, int64_t(stats_.timer_cycles));
-  o.append(",\"enqueued\":");
-  AppendJsonInt(o, int64_t(stats_.scheduled_enqueued));
-  o.append(",\"size\":");
-  AppendJsonInt(o, int64_t(sm_.scheduled_size()));
-  o.append(",\"wall_time_sec\":0},\"Workers\":{\"reaped\":");
-  AppendJsonInt(o, int64_t(stats_.workers_reaped));
-  o.append(",\"size\":");
-  AppendJsonInt(o, int64_t(workers_.size()));
-  o.append("}},\"total_failures\":");
-  AppendJsonInt(o, sm_.total_failures());
-  o.append(",\"total_processed\":");
-  AppendJsonInt(o, sm_.total_processed());
-  o.append(",\"total_enqueued\":");
-  AppendJsonInt(o, int64_t(total_enqueued));
-  o.append(",\"total_queues\":");
-  AppendJsonInt(o, int64_t(queues.size()));
-  o.append("},\"server\":{\"description\":\"werk\",\"faktory_version\":\"");
-  o.append(kFaktoryProtocolVersion);
-  o.append("\",\"werk_version\":\"");
-  o.append(kWerkVersion);
-  o.append("\",\"uptime\":");
-  AppendJsonInt(o, (now_ - started_at_) / core::kNanosPerSecond);
-  o.append(",\"connections\":");
-  AppendJsonInt(o, int64_t(ready_connections_));
-  o.append(",\"command_count\":");
-  AppendJsonInt(o, int64_t(stats_.commands));
-  o.append(",\"used_memory_mb\":");
-  AppendJsonInt(o, int64_t(ResidentMegabytes()));
-  o.append("}");
-  // werk's own state: the write-ahead log and checkpoints.
+ShardSummary Shard::Summarize() const {
+  ShardSummary s;
+  s.id = id_;
+  for (const core::Queue* q : sm_.SortedQueues()) s.queues.emplace_back(q->name(), q->size());
+  s.dead = sm_.dead_size();
+  s.retries = sm_.retries_size();
+  s.scheduled = sm_.scheduled_size();
+  s.working = sm_.reserved_size();
+  s.total_failures = sm_.total_failures();
+  s.total_processed = sm_.total_processed();
+  s.commands = stats_.commands;
+  s.connections = ready_connections_;
+  s.workers = workers_.size();
+  s.timer_cycles = stats_.timer_cycles;
+  s.reservations_expired = stats_.reservations_expired;
+  s.retries_enqueued = stats_.retries_enqueued;
+  s.scheduled_enqueued = stats_.scheduled_enqueued;
+  s.workers_reaped = stats_.workers_reaped;
   if (wal_) {
-    o.append(",\"werk\":{\"wal\":{\"appended_lsn\":");
-    AppendJsonInt(o, int64_t(wal_->appended_lsn().value()));
-    o.append(",\"durable_lsn\":");
-    AppendJsonInt(o, int64_t(wal_->durable_lsn().value()));
-    o.append(",\"syncs\":");
-    AppendJsonInt(o, int64_t(wal_->syncs()));
-    o.append(",\"bytes_appended\":");
-    AppendJsonInt(o, int64_t(wal_->bytes_appended()));
-    o.append(",\"segments\":");
-    AppendJsonInt(o, int64_t(wal_->segment_count()));
-    o.append("}");
-    if (checkpointer_) {
-      const auto& cs = checkpointer_->stats();
-      o.append(",\"checkpoint\":{\"taken\":");
-      AppendJsonInt(o, int64_t(cs.taken));
-      o.append(",\"failed\":");
-      AppendJsonInt(o, int64_t(cs.failed));
-      o.append(",\"lsn\":");
-      AppendJsonInt(o, int64_t(cs.last_lsn));
-      o.append(",\"bytes\":");
-      AppendJsonInt(o, int64_t(cs.last_bytes));
-      o.append(",\"pause_ms\":");
-      core::AppendJsonDouble(o, double(cs.last_pause_ns) / 1e6);
-      o.append("}");
-    }
-    o.append("}");
+    s.has_wal = true;
+    s.appended_lsn = wal_->appended_lsn().value();
+    s.durable_lsn = wal_->durable_lsn().value();
+    s.syncs = wal_->syncs();
+    s.bytes_appended = wal_->bytes_appended();
+    s.segments = wal_->segment_count();
   }
-  o.append("}");
-  return o;
+  if (checkpointer_) {
+    const auto& cs = checkpointer_->stats();
+    s.has_checkpoint = true;
+    s.checkpoints_taken = cs.taken;
+    s.checkpoints_failed = cs.failed;
+    s.checkpoint_lsn = cs.last_lsn;
+    s.checkpoint_bytes = cs.last_bytes;
+    s.checkpoint_pause_ns = cs.last_pause_ns;
+  }
+  return s;
 }
 
 // --- FLUSH -----------------------------------------------------------------------------------
 
+namespace {
+
+// Every shard answers +OK or an error; the first error wins.
+std::optional<std::string> FirstErrorOrOk(std::vector<std::string>& results) {
+  for (auto& r : results)
+    if (!r.empty() && r[0] == '-') return std::move(r);
+  return std::string("+OK\r\n");
+}
+
+}  // namespace
+
 void Shard::CmdFlush(Connection* c) {
   if (RefuseIfReadOnly(c)) return;
   spdlog::warn("FLUSH: deleting every job, queue and counter");
-  Commit(core::Mutation::Flush(now_));
-  ReplyOk(c);
+  // Each shard flushes its partition atomically; across shards the flush is
+  // not one instant (a concurrent PUSH may land on either side of it).
+  RunOnAll(
+      c,
+      [](Shard& s) -> std::string {
+        if (s.journal_->failed()) return std::string(kLogFailedError);
+        s.Commit(core::Mutation::Flush(s.now_));
+        return "+OK\r\n";
+      },
+      FirstErrorOrOk);
 }
 
 // --- MUTATE ----------------------------------------------------------------------------------
@@ -221,11 +175,30 @@ void Shard::CmdMutate(Connection* c, std::string_view arg) {
   else return ReplyError(c, "invalid target for mutation command");
   rec.filter = std::move(args.filter);
   if (RefuseIfReadOnly(c)) return;
-  Commit(core::Mutation::MutateSet(now_, std::move(rec)));
-  ReplyOk(c);
+  // Each shard applies the mutation to the jobs it owns.
+  RunOnAll(
+      c,
+      [rec = std::move(rec)](Shard& s) -> std::string {
+        if (s.journal_->failed()) return std::string(kLogFailedError);
+        s.Commit(core::Mutation::MutateSet(s.now_, rec));
+        return "+OK\r\n";
+      },
+      FirstErrorOrOk);
 }
 
 // --- QUEUE -----------------------------------------------------------------------------------
+
+std::vector<std::string> Shard::KnownQueues(const std::vector<std::string>& names,
+                                            bool all) const {
+  std::vector<std::string> out;
+  if (all) {
+    for (const core::Queue* q : sm_.SortedQueues()) out.emplace_back(q->name());
+  } else {
+    for (const auto& name : names)
+      if (sm_.FindQueue(name)) out.push_back(name);
+  }
+  return out;
+}
 
 void Shard::CmdQueue(Connection* c, std::string_view rest) {
   // `rest` is " SUB name...". Faktory 1.10 panics ("internal error") without
@@ -241,21 +214,7 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
       return ReplyError(c, "QUEUE LATENCY does not support wildcards");
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
-    std::string o = "{";
-    for (const auto& name : names) {
-      double latency = 0;
-      if (const core::Queue* q = sm_.FindQueue(name); q && !q->empty()) {
-        const core::Job* oldest = q->Front();
-        if (oldest->enqueued_at != 0)
-          latency = double(now_ - oldest->enqueued_at) / double(core::kNanosPerSecond);
-      }
-      if (o.size() > 1) o.push_back(',');
-      core::AppendJsonString(o, name);
-      o.push_back(':');
-      core::AppendJsonDouble(o, latency);
-    }
-    o.push_back('}');
-    return ReplyBulk(c, o);
+    return QueueLatency(c, std::move(names));
   }
   core::MutationType type;
   if (sub == "PAUSE") type = core::MutationType::kQueuePause;
@@ -266,13 +225,91 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
     return ReplyError(c, "QUEUE " + sub + " needs at least one queue name, or *");
   if (RefuseIfReadOnly(c)) return;
   core::QueueRecord rec;
-  if (names.size() >= 1 && names[0] == "*") {
+  if (names[0] == "*") {
     rec.all = true;
   } else {
     rec.names = std::move(names);
   }
-  Commit(core::Mutation::Queue(now_, type, std::move(rec)));
-  ReplyOk(c);
+  if (type != core::MutationType::kQueuePause || peers_.size() <= 1) {
+    // RESUME and REMOVE act on every partition that exists; one that does not
+    // exist has nothing to resume or remove.
+    return RunOnAll(
+        c,
+        [type, rec = std::move(rec)](Shard& s) -> std::string {
+          if (s.journal_->failed()) return std::string(kLogFailedError);
+          s.Commit(core::Mutation::Queue(s.now_, type, rec));
+          return "+OK\r\n";
+        },
+        FirstErrorOrOk);
+  }
+  // PAUSE with several shards: a queue exists if any shard knows it, and its
+  // pause must hold on every shard, including one where the next job pushed
+  // to it will create its partition. So: learn which queues exist anywhere,
+  // then declare them everywhere and pause them.
+  auto known = std::make_shared<std::vector<std::vector<std::string>>>(peers_.size());
+  RunOnAll(
+      c,
+      [known, rec](Shard& s) {
+        (*known)[s.id()] = s.KnownQueues(rec.names, rec.all);
+        return std::string();
+      },
+      [this, c, known](std::vector<std::string>&) -> std::optional<std::string> {
+        std::vector<std::string> names;
+        for (auto& v : *known) names.insert(names.end(), v.begin(), v.end());
+        std::sort(names.begin(), names.end());
+        names.erase(std::unique(names.begin(), names.end()), names.end());
+        if (names.empty()) return std::string("+OK\r\n");
+        RunOnAll(
+            c,
+            [names = std::move(names)](Shard& s) -> std::string {
+              if (s.journal_->failed()) return std::string(kLogFailedError);
+              s.Commit(core::Mutation::Queue(s.now_, core::MutationType::kQueueDeclare,
+                                             core::QueueRecord{names, false}));
+              s.Commit(core::Mutation::Queue(s.now_, core::MutationType::kQueuePause,
+                                             core::QueueRecord{names, false}));
+              return "+OK\r\n";
+            },
+            FirstErrorOrOk);
+        return std::nullopt;
+      });
+}
+
+void Shard::QueueLatency(Connection* c, std::vector<std::string> names) {
+  // Each shard reports when the oldest job of each queue was enqueued there;
+  // the oldest over all shards gives the latency.
+  auto oldest = std::make_shared<std::vector<std::vector<core::UnixNanos>>>(
+      std::max<size_t>(1, peers_.size()));
+  auto shared_names = std::make_shared<const std::vector<std::string>>(std::move(names));
+  RunOnAll(
+      c,
+      [oldest, shared_names](Shard& s) {
+        auto& mine = (*oldest)[s.id()];
+        for (const auto& name : *shared_names) {
+          core::UnixNanos at = 0;
+          if (const core::Queue* q = s.sm_.FindQueue(name); q && !q->empty())
+            at = q->Front()->enqueued_at;
+          mine.push_back(at);
+        }
+        return std::string();
+      },
+      [this, oldest, shared_names](std::vector<std::string>&) -> std::optional<std::string> {
+        std::string o = "{";
+        for (size_t i = 0; i < shared_names->size(); ++i) {
+          core::UnixNanos first = 0;
+          for (const auto& mine : *oldest)
+            if (mine[i] != 0 && (first == 0 || mine[i] < first)) first = mine[i];
+          const double latency =
+              first == 0 ? 0.0 : double(now_ - first) / double(core::kNanosPerSecond);
+          if (o.size() > 1) o.push_back(',');
+          core::AppendJsonString(o, (*shared_names)[i]);
+          o.push_back(':');
+          core::AppendJsonDouble(o, latency);
+        }
+        o.push_back('}');
+        std::string out;
+        AppendBulk(out, o);
+        return out;
+      });
 }
 
 }  // namespace werk::net

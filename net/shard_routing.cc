@@ -93,9 +93,28 @@ void Shard::OnFanOutPart(FanOut* f, size_t index, std::string reply) {
   f->results[index] = std::move(reply);
   if (--f->pending > 0) return;
   Connection* c = f->conn;
-  const std::string out = f->combine(f->results);
+  // The combine may start a further fan-out on the same connection; this one
+  // lets go of the connection only after that.
+  const std::optional<std::string> out = f->combine(f->results);
   delete f;
-  OnForwardDone(c, out);
+  if (out) {
+    OnForwardDone(c, *out);
+  } else {
+    WERK_CHECK(c->inflight_ > 1);
+    --c->inflight_;
+  }
+}
+
+void Shard::RunOnAll(Connection* c, RemoteFn fn, Combine combine) {
+  if (peers_.size() <= 1) {
+    std::vector<std::string> results{fn(*this)};
+    std::optional<std::string> out = combine(results);
+    if (out) Reply(c, *out);
+    return;
+  }
+  std::vector<std::pair<uint32_t, RemoteFn>> calls;
+  for (uint32_t i = 0; i < peers_.size(); ++i) calls.emplace_back(i, fn);
+  StartFanOut(c, std::move(calls), std::move(combine));
 }
 
 void Shard::OnForwardDone(Connection* c, const std::string& reply) {
@@ -131,7 +150,7 @@ void Shard::ReturnDurableHolds() {
 
 std::string Shard::PushLocal(core::JobSpec job) {
   if (journal_->failed())
-    return "-ERR werk cannot accept writes: its write-ahead log failed (see the server log)\r\n";
+    return std::string(kLogFailedError);
   if (sm_.FindJob(job.jid)) return "-ERR jid " + job.jid + " is already in use by a live job\r\n";
   Commit(core::Mutation::Push(now_, std::move(job)));
   return "+OK\r\n";
@@ -141,7 +160,7 @@ std::string Shard::AckLocal(const std::string& jid) {
   const core::Job* job = sm_.FindJob(jid);
   if (!job || job->state != core::JobState::kReserved) return "+OK\r\n";
   if (journal_->failed())
-    return "-ERR werk cannot accept writes: its write-ahead log failed (see the server log)\r\n";
+    return std::string(kLogFailedError);
   Commit(core::Mutation::Ack(now_, jid));
   return "+OK\r\n";
 }
@@ -150,7 +169,7 @@ std::string Shard::FailLocal(FailArgs fail) {
   const core::Job* job = sm_.FindJob(fail.jid);
   if (!job || job->state != core::JobState::kReserved) return "-ERR Job not found " + fail.jid + "\r\n";
   if (journal_->failed())
-    return "-ERR werk cannot accept writes: its write-ahead log failed (see the server log)\r\n";
+    return std::string(kLogFailedError);
   std::uniform_int_distribution<int> jitter(0, 29);
   Commit(core::Mutation::Fail(
       now_, core::DecideFailure(*job, now_, core::FailCause::kFail, std::move(fail.errtype),

@@ -71,7 +71,8 @@ std::string Describe(const core::Mutation& m) {
       break;
     case core::MutationType::kQueuePause:
     case core::MutationType::kQueueResume:
-    case core::MutationType::kQueueRemove: {
+    case core::MutationType::kQueueRemove:
+    case core::MutationType::kQueueDeclare: {
       const auto& r = std::get<core::QueueRecord>(m.body);
       if (r.all) s += " *";
       for (const auto& n : r.names) s += " " + n;

@@ -57,6 +57,7 @@ std::vector<Mutation> AllKinds() {
       Mutation::Flush(11),
       Mutation::SetWorkerState(12, "w", WorkerState::kTerminate),
       Mutation::ForgetWorker(13, "w"),
+      Mutation::Queue(14, MutationType::kQueueDeclare, QueueRecord{{"q3"}, false}),
   };
 }
 

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
+#include <vector>
 #include <thread>
 
 #include "tests/support/line_client.h"
@@ -12,10 +14,15 @@
 namespace werk::testing {
 namespace {
 
-class ProtocolTest : public ::testing::Test {
+// Every test runs against 1, 2 and 4 shards: connections land on shards as
+// the kernel spreads them, jobs live on the shard their jid hashes to, so the
+// same commands cross shards in every way.
+class ProtocolTest : public ::testing::TestWithParam<int> {
  protected:
   void SetUp() override {
-    server_ = std::make_unique<WerkdProcess>();
+    WerkdProcess::Options o;
+    o.args = {"--shards", std::to_string(GetParam())};
+    server_ = std::make_unique<WerkdProcess>(o);
     c_ = Connect();
   }
   LineClient Connect(const std::string& hello = R"({"v":2})") {
@@ -31,7 +38,7 @@ class ProtocolTest : public ::testing::Test {
   LineClient c_;
 };
 
-TEST_F(ProtocolTest, PushFetchAck) {
+TEST_P(ProtocolTest, PushFetchAck) {
   ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
   const std::string job = BulkBody(c_.Call("FETCH default"));
   EXPECT_EQ(job.rfind(R"({"jid":"job-00001","queue":"default","jobtype":"T","args":[1,"two"],"created_at":")", 0), 0u) << job;
@@ -43,14 +50,14 @@ TEST_F(ProtocolTest, PushFetchAck) {
   EXPECT_NE(info.find(R"("sets":{"dead":0,"retries":0,"scheduled":0,"working":0})"), std::string::npos);
 }
 
-TEST_F(ProtocolTest, LfOnlyLineEndingsAreAccepted) {
+TEST_P(ProtocolTest, LfOnlyLineEndingsAreAccepted) {
   c_.Send(Job("job-00001") + "\n");
   EXPECT_EQ(c_.ReadOrFail(), "+OK\r\n");
   c_.Send("FETCH default\n");
   EXPECT_NE(c_.ReadOrFail().find("job-00001"), std::string::npos);
 }
 
-TEST_F(ProtocolTest, PushErrors) {
+TEST_P(ProtocolTest, PushErrors) {
   EXPECT_EQ(c_.Call("PUSH {not json").rfind("-ERR invalid JSON: ", 0), 0u);
   EXPECT_EQ(c_.Call(R"(PUSH {"jid":"abc","jobtype":"T","args":[]})"),
             "-ERR jobs must have a reasonable jid parameter\r\n");
@@ -68,7 +75,7 @@ TEST_F(ProtocolTest, PushErrors) {
   EXPECT_EQ(c_.Call(Job("abcdefgh")), "-ERR jid abcdefgh is already in use by a live job\r\n");
 }
 
-TEST_F(ProtocolTest, PushBulk) {
+TEST_P(ProtocolTest, PushBulk) {
   EXPECT_EQ(c_.Call(R"(PUSHB [{"jid":"bulk-0001","jobtype":"T","args":[]},{"jid":"bulk-0002","jobtype":"T","args":[]}])"),
             "$2\r\n{}\r\n");
   EXPECT_EQ(c_.Call(R"(PUSHB [{"jid":"bulk-0003","jobtype":"T","args":[]},{"jid":"short","jobtype":"T","args":[]},{"jid":"bulk-0004","args":[]}])"),
@@ -78,14 +85,14 @@ TEST_F(ProtocolTest, PushBulk) {
   EXPECT_EQ(c_.Call("PUSHB []"), "$2\r\n{}\r\n");
 }
 
-TEST_F(ProtocolTest, FetchErrorsAndEmpty) {
+TEST_P(ProtocolTest, FetchErrorsAndEmpty) {
   EXPECT_EQ(c_.Call("FETCH"), "-ERR must call fetch with at least one queue\r\n");
   const auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(c_.Call("FETCH nothing-here"), "$-1\r\n");
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1900));
 }
 
-TEST_F(ProtocolTest, FetchWakesAsSoonAsAJobArrives) {
+TEST_P(ProtocolTest, FetchWakesAsSoonAsAJobArrives) {
   LineClient producer = Connect();
   c_.Send("FETCH default\r\n");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -96,7 +103,7 @@ TEST_F(ProtocolTest, FetchWakesAsSoonAsAJobArrives) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
 }
 
-TEST_F(ProtocolTest, FailGoesToRetries) {
+TEST_P(ProtocolTest, FailGoesToRetries) {
   ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
   ASSERT_NE(c_.Call("FETCH default").find("job-00001"), std::string::npos);
   EXPECT_EQ(c_.Call(R"(FAIL {"jid":"job-00001","errtype":"RuntimeError","message":"boom","backtrace":["a.rb:1"]})"), "+OK\r\n");
@@ -108,13 +115,13 @@ TEST_F(ProtocolTest, FailGoesToRetries) {
   EXPECT_NE(info.find(R"("total_failures":1,"total_processed":1)"), std::string::npos) << info;
 }
 
-TEST_F(ProtocolTest, AckOfUnknownJobIsOk) {
+TEST_P(ProtocolTest, AckOfUnknownJobIsOk) {
   EXPECT_EQ(c_.Call(R"(ACK {"jid":"never-seen"})"), "+OK\r\n");
   EXPECT_EQ(c_.Call("ACK"), "-ERR invalid ACK \r\n");
   EXPECT_EQ(c_.Call("ACK {}"), "-ERR invalid ACK {}\r\n");
 }
 
-TEST_F(ProtocolTest, Beat) {
+TEST_P(ProtocolTest, Beat) {
   LineClient w = Connect(R"({"v":2,"wid":"proc-1","hostname":"h","pid":1,"labels":["x"]})");
   EXPECT_EQ(w.Call(R"(BEAT {"wid":"proc-1"})"), "+OK\r\n");
   EXPECT_EQ(w.Call(R"(BEAT {"wid":"proc-2"})"), "-ERR unknown worker proc-2\r\n");
@@ -123,7 +130,7 @@ TEST_F(ProtocolTest, Beat) {
             "$21\r\n{\"state\":\"terminate\"}\r\n");
 }
 
-TEST_F(ProtocolTest, QueueCommands) {
+TEST_P(ProtocolTest, QueueCommands) {
   ASSERT_EQ(c_.Call(Job("job-00001", R"(,"queue":"q1")")), "+OK\r\n");
   ASSERT_EQ(c_.Call(Job("job-00002", R"(,"queue":"q2")")), "+OK\r\n");
   const std::string lat = BulkBody(c_.Call("QUEUE LATENCY q1 missing"));
@@ -137,7 +144,42 @@ TEST_F(ProtocolTest, QueueCommands) {
   EXPECT_NE(BulkBody(c_.Call("INFO")).find(R"("queues":{})"), std::string::npos);
 }
 
-TEST_F(ProtocolTest, MutateCommands) {
+TEST_P(ProtocolTest, PauseHoldsForJobsPushedLaterOnAnyShard) {
+  ASSERT_EQ(c_.Call(Job("job-00000", R"(,"queue":"q1")")), "+OK\r\n");
+  ASSERT_EQ(c_.Call(Job("job-10000", R"(,"queue":"q2")")), "+OK\r\n");
+  EXPECT_EQ(c_.Call("QUEUE PAUSE q1 never-seen"), "+OK\r\n");
+  EXPECT_EQ(c_.Call("QUEUE PAUSE *"), "+OK\r\n");
+  EXPECT_EQ(c_.Call("QUEUE RESUME q2"), "+OK\r\n");
+  // Jobs pushed after the pause, over several connections, land on every shard.
+  std::vector<LineClient> producers;
+  for (int i = 0; i < 3; ++i) producers.push_back(Connect());
+  for (int i = 1; i <= 24; ++i) {
+    char jid[16];
+    std::snprintf(jid, sizeof jid, "job-%05d", i);
+    ASSERT_EQ(producers[i % 3].Call(Job(jid, R"(,"queue":"q1")")), "+OK\r\n");
+  }
+  LineClient worker = Connect();
+  EXPECT_NE(worker.Call("FETCH q1 q2").find("job-10000"), std::string::npos);
+  // Paused everywhere: fetchers on every shard (eight connections spread over
+  // the shards) get nothing.
+  std::vector<LineClient> fetchers;
+  for (int i = 0; i < 8; ++i) fetchers.push_back(Connect());
+  for (auto& f : fetchers) f.Send("FETCH q1\r\n");
+  for (auto& f : fetchers) EXPECT_EQ(f.ReadOrFail(), "$-1\r\n");
+  const std::string info = BulkBody(c_.Call("INFO"));
+  // A paused name that no shard knew stays unknown (as in Faktory).
+  EXPECT_NE(info.find(R"("queues":{"q1":25,"q2":0})"), std::string::npos) << info;
+  const std::string lat = BulkBody(c_.Call("QUEUE LATENCY q1 q2"));
+  EXPECT_EQ(lat.rfind(R"({"q1":)", 0), 0u) << lat;
+  EXPECT_EQ(lat.find(R"("q1":0,)"), std::string::npos) << lat;
+  EXPECT_EQ(c_.Call("QUEUE RESUME q1"), "+OK\r\n");
+  for (int i = 0; i < 25; ++i) {
+    const std::string job = worker.Call("FETCH q1");
+    ASSERT_EQ(job.find("$-1"), std::string::npos) << i;
+  }
+}
+
+TEST_P(ProtocolTest, MutateCommands) {
   ASSERT_EQ(c_.Call(Job("job-00001", R"(,"at":"2099-01-01T00:00:00Z")")), "+OK\r\n");
   ASSERT_EQ(c_.Call(Job("job-00002", R"(,"at":"2099-01-01T00:00:00Z")")), "+OK\r\n");
   EXPECT_EQ(c_.Call(R"(MUTATE {"cmd":"kill","target":"scheduled","filter":{"jids":["job-00001"]}})"), "+OK\r\n");
@@ -153,7 +195,7 @@ TEST_F(ProtocolTest, MutateCommands) {
   EXPECT_EQ(c_.Call(R"(MUTATE {"cmd":"clear","target":"dead"})"), "+OK\r\n");
 }
 
-TEST_F(ProtocolTest, FlushAndEnterpriseVerbs) {
+TEST_P(ProtocolTest, FlushAndEnterpriseVerbs) {
   ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
   EXPECT_EQ(c_.Call("FLUSH"), "+OK\r\n");
   EXPECT_NE(BulkBody(c_.Call("INFO")).find(R"("total_enqueued":0)"), std::string::npos);
@@ -161,7 +203,7 @@ TEST_F(ProtocolTest, FlushAndEnterpriseVerbs) {
   EXPECT_EQ(c_.Call("TRACK GET x").rfind("-ERR TRACK is not supported yet", 0), 0u);
 }
 
-TEST_F(ProtocolTest, UnknownVerbsAndEnd) {
+TEST_P(ProtocolTest, UnknownVerbsAndEnd) {
   EXPECT_EQ(c_.Call("ping"), "-ERR unknown command ping\r\n");
   EXPECT_EQ(c_.Call("HELLO {}"), "-ERR unknown command HELLO\r\n");
   EXPECT_EQ(c_.Call(""), "-ERR unknown command \r\n");
@@ -169,7 +211,7 @@ TEST_F(ProtocolTest, UnknownVerbsAndEnd) {
   EXPECT_TRUE(c_.WaitClosed());
 }
 
-TEST_F(ProtocolTest, InfoShape) {
+TEST_P(ProtocolTest, InfoShape) {
   const std::string info = BulkBody(c_.Call("INFO"));
   for (const char* key : {"\"now\":\"", "\"server_utc_time\":\"", "\"faktory\":{\"queues\":{",
                           "\"sets\":{", "\"tasks\":{\"Busy\":", "\"total_failures\":",
@@ -181,13 +223,16 @@ TEST_F(ProtocolTest, InfoShape) {
   }
 }
 
-TEST_F(ProtocolTest, SigtermShutsDownCleanly) {
+TEST_P(ProtocolTest, SigtermShutsDownCleanly) {
   ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
   const int status = server_->Stop();
   EXPECT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_NE(server_->log().find("werk stopped"), std::string::npos) << server_->log();
 }
+
+INSTANTIATE_TEST_SUITE_P(Shards, ProtocolTest, ::testing::Values(1, 2, 4),
+                         [](const auto& info) { return std::to_string(info.param); });
 
 }  // namespace
 }  // namespace werk::testing

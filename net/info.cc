@@ -1,0 +1,173 @@
+#include "net/info.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <map>
+
+#include "core/json_writer.h"
+#include "core/time_format.h"
+#include "net/version.h"
+
+namespace werk::net {
+
+namespace {
+
+uint64_t ResidentMegabytes() {
+  long pages = 0, resident = 0;
+  if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return uint64_t(resident) * uint64_t(sysconf(_SC_PAGESIZE)) / (1024 * 1024);
+}
+
+// One timer task in Faktory's `tasks` block.
+void AppendTask(std::string& o, const char* name, uint64_t cycles, const char* counter,
+                uint64_t count, uint64_t size, bool last) {
+  o.push_back('"');
+  o.append(name);
+  o.append("\":{\"cycles\":");
+  core::AppendJsonInt(o, int64_t(cycles));
+  o.append(",\"");
+  o.append(counter);
+  o.append("\":");
+  core::AppendJsonInt(o, int64_t(count));
+  o.append(",\"size\":");
+  core::AppendJsonInt(o, int64_t(size));
+  o.append(",\"wall_time_sec\":0}");
+  if (!last) o.push_back(',');
+}
+
+void AppendShard(std::string& o, const ShardSummary& s) {
+  using core::AppendJsonInt;
+  o.append("{\"id\":");
+  AppendJsonInt(o, s.id);
+  o.append(",\"connections\":");
+  AppendJsonInt(o, int64_t(s.connections));
+  o.append(",\"commands\":");
+  AppendJsonInt(o, int64_t(s.commands));
+  uint64_t queued = 0;
+  for (const auto& [name, size] : s.queues) queued += size;
+  o.append(",\"queued\":");
+  AppendJsonInt(o, int64_t(queued));
+  if (s.has_wal) {
+    o.append(",\"wal\":{\"appended_lsn\":");
+    AppendJsonInt(o, int64_t(s.appended_lsn));
+    o.append(",\"durable_lsn\":");
+    AppendJsonInt(o, int64_t(s.durable_lsn));
+    o.append(",\"syncs\":");
+    AppendJsonInt(o, int64_t(s.syncs));
+    o.append(",\"bytes_appended\":");
+    AppendJsonInt(o, int64_t(s.bytes_appended));
+    o.append(",\"segments\":");
+    AppendJsonInt(o, int64_t(s.segments));
+    o.append("}");
+  }
+  if (s.has_checkpoint) {
+    o.append(",\"checkpoint\":{\"taken\":");
+    AppendJsonInt(o, int64_t(s.checkpoints_taken));
+    o.append(",\"failed\":");
+    AppendJsonInt(o, int64_t(s.checkpoints_failed));
+    o.append(",\"lsn\":");
+    AppendJsonInt(o, int64_t(s.checkpoint_lsn));
+    o.append(",\"bytes\":");
+    AppendJsonInt(o, int64_t(s.checkpoint_bytes));
+    o.append(",\"pause_ms\":");
+    core::AppendJsonDouble(o, double(s.checkpoint_pause_ns) / 1e6);
+    o.append("}");
+  }
+  o.append("}");
+}
+
+}  // namespace
+
+std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& shards) {
+  using core::AppendJsonInt;
+  ShardSummary t;  // totals
+  std::map<std::string_view, uint64_t> queues;
+  for (const ShardSummary& s : shards) {
+    for (const auto& [name, size] : s.queues) queues[name] += size;
+    t.dead += s.dead;
+    t.retries += s.retries;
+    t.scheduled += s.scheduled;
+    t.working += s.working;
+    t.total_failures += s.total_failures;
+    t.total_processed += s.total_processed;
+    t.commands += s.commands;
+    t.connections += s.connections;
+    t.workers += s.workers;
+    t.timer_cycles += s.timer_cycles;
+    t.reservations_expired += s.reservations_expired;
+    t.retries_enqueued += s.retries_enqueued;
+    t.scheduled_enqueued += s.scheduled_enqueued;
+    t.workers_reaped += s.workers_reaped;
+  }
+  std::string o;
+  o.reserve(1024 + 256 * shards.size());
+  o.append("{\"now\":\"");
+  core::AppendRfc3339Nano(o, ctx.now);
+  o.append("\",\"server_utc_time\":");
+  core::AppendJsonString(o, core::UtcTimeOfDay(ctx.now));
+  o.append(",\"faktory\":{\"queues\":{");
+  uint64_t total_enqueued = 0;
+  bool first = true;
+  for (const auto& [name, size] : queues) {
+    if (!first) o.push_back(',');
+    first = false;
+    core::AppendJsonString(o, name);
+    o.push_back(':');
+    AppendJsonInt(o, int64_t(size));
+    total_enqueued += size;
+  }
+  o.append("},\"sets\":{\"dead\":");
+  AppendJsonInt(o, int64_t(t.dead));
+  o.append(",\"retries\":");
+  AppendJsonInt(o, int64_t(t.retries));
+  o.append(",\"scheduled\":");
+  AppendJsonInt(o, int64_t(t.scheduled));
+  o.append(",\"working\":");
+  AppendJsonInt(o, int64_t(t.working));
+  o.append("},\"tasks\":{\"Busy\":{\"reaped\":");
+  AppendJsonInt(o, int64_t(t.reservations_expired));
+  o.append(",\"size\":");
+  AppendJsonInt(o, int64_t(t.working));
+  o.append("},");
+  AppendTask(o, "Dead", t.timer_cycles, "enqueued", 0, t.dead, false);
+  AppendTask(o, "Retries", t.timer_cycles, "enqueued", t.retries_enqueued, t.retries, false);
+  AppendTask(o, "Scheduled", t.timer_cycles, "enqueued", t.scheduled_enqueued, t.scheduled,
+             false);
+  o.append("\"Workers\":{\"reaped\":");
+  AppendJsonInt(o, int64_t(t.workers_reaped));
+  o.append(",\"size\":");
+  AppendJsonInt(o, int64_t(t.workers));
+  o.append("}},\"total_failures\":");
+  AppendJsonInt(o, t.total_failures);
+  o.append(",\"total_processed\":");
+  AppendJsonInt(o, t.total_processed);
+  o.append(",\"total_enqueued\":");
+  AppendJsonInt(o, int64_t(total_enqueued));
+  o.append(",\"total_queues\":");
+  AppendJsonInt(o, int64_t(queues.size()));
+  o.append("},\"server\":{\"description\":\"werk\",\"faktory_version\":\"");
+  o.append(kFaktoryProtocolVersion);
+  o.append("\",\"werk_version\":\"");
+  o.append(kWerkVersion);
+  o.append("\",\"uptime\":");
+  AppendJsonInt(o, (ctx.now - ctx.started_at) / core::kNanosPerSecond);
+  o.append(",\"connections\":");
+  AppendJsonInt(o, int64_t(t.connections));
+  o.append(",\"command_count\":");
+  AppendJsonInt(o, int64_t(t.commands));
+  o.append(",\"used_memory_mb\":");
+  AppendJsonInt(o, int64_t(ResidentMegabytes()));
+  o.append("},\"werk\":{\"shards\":[");
+  for (size_t i = 0; i < shards.size(); ++i) {
+    if (i) o.push_back(',');
+    AppendShard(o, shards[i]);
+  }
+  o.append("]}}");
+  return o;
+}
+
+}  // namespace werk::net

@@ -1,0 +1,42 @@
+#pragma once
+// INFO: what each shard reports about itself, and the merged reply.
+//
+// With several shards every shard summarizes its own partition; the shard
+// that took the command merges the summaries (queue sizes summed by name,
+// counters summed) into Faktory's INFO document, plus a `werk` section with
+// each shard's log and checkpoint figures.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/types.h"
+
+namespace werk::net {
+
+struct ShardSummary {
+  uint32_t id = 0;
+  std::vector<std::pair<std::string, uint64_t>> queues;  // sorted by name
+  uint64_t dead = 0, retries = 0, scheduled = 0, working = 0;
+  int64_t total_failures = 0, total_processed = 0;
+  uint64_t commands = 0, connections = 0, workers = 0;
+  uint64_t timer_cycles = 0, reservations_expired = 0, retries_enqueued = 0;
+  uint64_t scheduled_enqueued = 0, workers_reaped = 0;
+  bool has_wal = false;
+  uint64_t appended_lsn = 0, durable_lsn = 0, syncs = 0, bytes_appended = 0, segments = 0;
+  bool has_checkpoint = false;
+  uint64_t checkpoints_taken = 0, checkpoints_failed = 0, checkpoint_lsn = 0;
+  uint64_t checkpoint_bytes = 0;
+  int64_t checkpoint_pause_ns = 0;
+};
+
+struct InfoContext {
+  core::UnixNanos now = 0;
+  core::UnixNanos started_at = 0;
+};
+
+// The INFO JSON document for the whole server.
+std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& shards);
+
+}  // namespace werk::net
