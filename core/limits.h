@@ -29,6 +29,8 @@ constexpr size_t kJobBytesDefault = 1u << 20;         // one job's JSON
 constexpr size_t kQueueNameBytesMax = 256;
 constexpr size_t kJidBytesMax = 256;
 constexpr size_t kWidBytesMax = 256;
+// Shards in one server (cross-shard bit masks are 64 bits wide).
+constexpr uint32_t kShardsMax = 64;
 
 // --- Hard ceilings ------------------------------------------------------------
 constexpr size_t kLineBytesMax = 256u << 20;

@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/limits.h"
 #include "net/config.h"
 
 namespace werk::net {
@@ -96,7 +97,8 @@ std::string Server::Start() {
   }
   shard_count_ = options_.shards ? options_.shards
                                   : std::max(1u, std::thread::hardware_concurrency());
-  if (shard_count_ > 64) return "at most 64 shards";
+  if (shard_count_ > core::kShardsMax)
+    return "at most " + std::to_string(core::kShardsMax) + " shards";
   const uint32_t on_disk = CountShardDirs(options_.data_dir);
   if (on_disk > 0 && on_disk != shard_count_) {
     return "the data directory holds " + std::to_string(on_disk) +
@@ -177,7 +179,8 @@ void Server::ShardThread(uint32_t id) {
   }
   std::vector<Shard*> peers;
   for (auto& s : slots_) peers.push_back(s->shard.get());
-  slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_stop_);
+  slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_stop_,
+                          &group_connections_);
   slot.shard->AddListener(slot.listen_fd);
   if (id == 0) slot.shard->WatchStopFd(signal_fd_);
   slot.shard->Run();

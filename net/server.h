@@ -41,6 +41,7 @@ class Server {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<core::Mailbox> mailbox_;
   std::atomic<bool> group_stop_{false};
+  std::atomic<int64_t> group_connections_{0};
   int signal_fd_ = -1;
   int port_ = 0;
 

@@ -118,17 +118,6 @@ bool Shard::Replay(std::string_view record) {
   return sm_.Apply(*m) == core::ApplyStatus::kOk;
 }
 
-void Shard::AdoptRecoveredWorkers() {
-  for (const auto& [wid, state] : sm_.worker_states()) {
-    bool created = false;
-    WorkerProcess* w = workers_.GetOrCreate(wid, &created);
-    w->started_at = now_;
-    w->last_beat_mono_ms = mono_ms_;
-    conn_timers_.Cancel(&w->heartbeat);
-    conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
-  }
-}
-
 void Shard::Run() {
   while (!stopped()) RunOnce(kMaxSleepNs);
   // A clean stop ends with a checkpoint, so the next start reads one file
@@ -377,37 +366,6 @@ void Shard::FireConnTimers() {
     }
     if (n < 64) break;
   }
-}
-
-void Shard::OnHeartbeatExpired(WorkerProcess* w) {
-  ++stats_.workers_reaped;
-  if (!w->connections.empty()) {
-    spdlog::warn("worker {} sent no BEAT for {} s: closing its {} connection(s)", w->wid,
-                 core::kHeartbeatTimeoutSeconds, w->connections.size());
-  }
-  const std::vector<Connection*> conns = w->connections;
-  for (Connection* c : conns) CloseConnection(c);  // the last one forgets the worker
-  if (conns.empty()) {
-    // A worker known only from the log (restart) that never came back.
-    if (sm_.worker_state(w->wid) != core::WorkerState::kRunning && !journal_->failed())
-      Commit(core::Mutation::ForgetWorker(now_, w->wid));
-    workers_.Erase(w);
-  }
-}
-
-void Shard::DetachWorker(Connection* c) {
-  WorkerProcess* w = c->worker_;
-  if (!w) return;
-  c->worker_ = nullptr;
-  auto& v = w->connections;
-  v.erase(std::remove(v.begin(), v.end(), c), v.end());
-  if (!v.empty()) return;
-  conn_timers_.Cancel(&w->heartbeat);
-  // A clean shutdown keeps quiet/terminate states for the restart.
-  if (!shutting_down_ && sm_.worker_state(w->wid) != core::WorkerState::kRunning &&
-      !journal_->failed())
-    Commit(core::Mutation::ForgetWorker(now_, w->wid));
-  workers_.Erase(w);
 }
 
 }  // namespace werk::net

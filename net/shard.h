@@ -114,8 +114,10 @@ class Shard {
   // Joins a group of shards before running (design §3 "Ownership"): jobs
   // belong to shard hash(jid) % count, and commands reach the owner through
   // the mailbox. Without it the shard is alone and owns everything.
+  // `group_stop` stops every shard; `group_connections` counts the group's
+  // client connections (for the connection limit).
   void JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mailbox,
-                 std::atomic<bool>* group_stop);
+                 std::atomic<bool>* group_stop, std::atomic<int64_t>* group_connections);
   uint32_t id() const { return id_; }
   uint32_t shard_count() const { return uint32_t(peers_.size()); }
   uint32_t OwnerOf(std::string_view jid) const;
@@ -248,8 +250,26 @@ class Shard {
   // Timers.
   void FireJobTimers();
   void FireConnTimers();
-  void OnHeartbeatExpired(WorkerProcess* w);
+
+  // Worker processes across shards (shard_workers.cc).
+  void AttachWorker(Connection* c, HelloArgs hello);
   void DetachWorker(Connection* c);
+  void OnHeartbeatExpired(WorkerProcess* w);
+  void ForgetIfUnused(WorkerProcess* w);
+  core::WorkerState WorkerStateOf(const Connection* c) const;
+  // Runs `fn` on shard `target` later; nothing comes back.
+  void Notify(uint32_t target, std::function<void(Shard&)> fn);
+
+ public:
+  // On the wid's owner, for a connection on shard `from`.
+  core::WorkerState OwnerAttach(const HelloArgs& hello, uint32_t from);
+  void OwnerDetach(const std::string& wid, uint32_t from);
+  std::string OwnerBeat(const BeatArgs& beat);
+  // On a shard holding connections of `wid`.
+  void CloseWorkerConnections(const std::string& wid);
+  void LearnWorkerState(const std::string& wid, core::WorkerState state);
+
+ private:
 
   // This shard's part of INFO.
   ShardSummary Summarize() const;
@@ -295,6 +315,8 @@ class Shard {
   std::unique_ptr<core::ShardMailbox> box_;
   std::unique_ptr<core::ShardWaker> waker_;
   std::atomic<bool>* group_stop_ = nullptr;
+  std::atomic<int64_t> own_connections_{0};
+  std::atomic<int64_t>* group_connections_ = &own_connections_;
   std::deque<core::CrossShardTask*> held_;  // results waiting for durability, LSN order
   absl::flat_hash_map<std::string, uint64_t, core::StringHash, core::StringEq>
       remote_interest_;  // queue -> shards with fetchers waiting on it (bit mask)

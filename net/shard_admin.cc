@@ -1,4 +1,4 @@
-// BEAT, INFO, FLUSH, MUTATE and QUEUE.
+// INFO, FLUSH, MUTATE and QUEUE: the commands that act on every shard.
 
 #include <algorithm>
 #include <memory>
@@ -16,15 +16,6 @@ namespace werk::net {
 
 namespace {
 
-std::string_view StateName(core::WorkerState s) {
-  switch (s) {
-    case core::WorkerState::kQuiet: return "quiet";
-    case core::WorkerState::kTerminate: return "terminate";
-    case core::WorkerState::kRunning: break;
-  }
-  return "";
-}
-
 std::vector<std::string> SplitSpaces(std::string_view s) {
   std::vector<std::string> out;
   size_t pos = 0;
@@ -38,36 +29,6 @@ std::vector<std::string> SplitSpaces(std::string_view s) {
 }
 
 }  // namespace
-
-// --- BEAT ----------------------------------------------------------------------------------
-
-void Shard::CmdBeat(Connection* c, std::string_view arg) {
-  BeatArgs beat;
-  if (!DecodeBeat(decoder_, arg, &beat)) {
-    return ReplyError(c, "invalid BEAT " + std::string(arg.substr(0, 1024)));
-  }
-  WorkerProcess* w = workers_.Find(beat.wid);
-  if (!w) return ReplyError(c, "unknown worker " + beat.wid);
-  w->last_beat_mono_ms = mono_ms_;
-  w->rss_kb = beat.rss_kb;
-  conn_timers_.Cancel(&w->heartbeat);
-  conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
-  core::WorkerState state = sm_.worker_state(w->wid);
-  // The state only moves forward: running -> quiet -> terminate.
-  core::WorkerState wanted = state;
-  if (beat.current_state == "quiet") wanted = core::WorkerState::kQuiet;
-  if (beat.current_state == "terminate") wanted = core::WorkerState::kTerminate;
-  if (wanted > state) {
-    if (RefuseIfReadOnly(c)) return;
-    Commit(core::Mutation::SetWorkerState(now_, w->wid, wanted));
-    state = wanted;
-  }
-  if (state == core::WorkerState::kRunning) return ReplyOk(c);
-  std::string body = "{\"state\":\"";
-  body.append(StateName(state));
-  body.append("\"}");
-  ReplyBulk(c, body);
-}
 
 // --- INFO ------------------------------------------------------------------------------------
 
@@ -100,7 +61,10 @@ ShardSummary Shard::Summarize() const {
   s.total_processed = sm_.total_processed();
   s.commands = stats_.commands;
   s.connections = ready_connections_;
-  s.workers = workers_.size();
+  // A process counts once, on the shard that owns its wid.
+  workers_.ForEach([&](const WorkerProcess& w) {
+    if (OwnerOf(w.wid) == id_) ++s.workers;
+  });
   s.timer_cycles = stats_.timer_cycles;
   s.reservations_expired = stats_.reservations_expired;
   s.retries_enqueued = stats_.retries_enqueued;

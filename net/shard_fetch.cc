@@ -23,17 +23,6 @@ namespace werk::net {
 
 namespace {
 
-// A one-way notice between shards (its Done() on the sender does nothing).
-class NoticeTask final : public core::CrossShardTask {
- public:
-  explicit NoticeTask(std::function<void()> run) : run_(std::move(run)) {}
-  void Run() override { run_(); }
-  void Done() override {}
-
- private:
-  std::function<void()> run_;
-};
-
 // Reserves from the target shard's partitions for a connection of the origin.
 class RemoteFetchTask final : public core::CrossShardTask {
  public:
@@ -58,7 +47,7 @@ class RemoteFetchTask final : public core::CrossShardTask {
 }  // namespace
 
 bool Shard::FetcherIsQuiet(const Connection* c) const {
-  return c->worker_ && sm_.worker_state(c->wid_) != core::WorkerState::kRunning;
+  return c->worker_ && WorkerStateOf(c) != core::WorkerState::kRunning;
 }
 
 void Shard::CmdFetch(Connection* c, std::string_view rest) {
@@ -191,11 +180,10 @@ void Shard::AnnounceInterest(const std::string& queue, bool interested) {
   if (shard_count() <= 1) return;
   for (uint32_t s = 0; s < shard_count(); ++s) {
     if (s == id_) continue;
-    Shard* peer = peers_[s];
     const uint32_t from = id_;
-    box_->Submit(s, new NoticeTask([peer, queue, from, interested] {
-      peer->OnInterest(queue, from, interested);
-    }));
+    Notify(s, [queue, from, interested](Shard& peer) {
+      peer.OnInterest(queue, from, interested);
+    });
   }
 }
 
@@ -214,11 +202,8 @@ void Shard::OnInterest(const std::string& queue, uint32_t shard, bool interested
 }
 
 void Shard::NotifyReady(const std::string& queue, uint32_t shard, size_t jobs) {
-  Shard* peer = peers_[shard];
   const uint32_t from = id_;
-  box_->Submit(shard, new NoticeTask([peer, queue, from, jobs] {
-    peer->OnReadyElsewhere(queue, from, jobs);
-  }));
+  Notify(shard, [queue, from, jobs](Shard& peer) { peer.OnReadyElsewhere(queue, from, jobs); });
 }
 
 void Shard::OnReadyElsewhere(const std::string& queue, uint32_t shard, size_t jobs) {

@@ -251,6 +251,7 @@ void Shard::CloseAfterFlush(Connection* c) {
   if (c->counted_) {
     c->counted_ = false;
     --ready_connections_;
+    group_connections_->fetch_sub(1, std::memory_order_relaxed);
   }
   MaybeFinishClose(c);
 }
@@ -264,6 +265,7 @@ void Shard::CloseConnection(Connection* c) {
   if (c->counted_) {
     c->counted_ = false;
     --ready_connections_;
+    group_connections_->fetch_sub(1, std::memory_order_relaxed);
   }
   // Wakes an in-flight recv; pending sends fail. The fd closes once no
   // request of ours references it.
@@ -343,38 +345,25 @@ void Shard::Handshake(Connection* c, std::string_view line) {
   c->phase_ = Connection::Phase::kReady;
   c->counted_ = true;
   ++ready_connections_;
-  ReplyOk(c);
-  if (ready_connections_ > options_.connections_max) {
+  // The limit holds for the whole server, whichever shard took the connection.
+  const int64_t open = group_connections_->fetch_add(1, std::memory_order_relaxed) + 1;
+  if (size_t(open) > options_.connections_max) {
     spdlog::warn("over {} client connections: refusing connection {}", options_.connections_max,
                  c->id_);
     ++stats_.connections_rejected;
-    const size_t count = ready_connections_;
-    ReplyError(c, "too many connections: " + std::to_string(count));
+    ReplyOk(c);
+    ReplyError(c, "too many connections: " + std::to_string(open));
     CloseAfterFlush(c);
     return;
   }
-  if (!hello.wid.empty()) {
-    if (hello.wid.size() > core::kWidBytesMax) {
-      ReplyError(c, "wid is longer than " + std::to_string(core::kWidBytesMax) + " bytes");
-      CloseAfterFlush(c);
-      return;
-    }
-    bool created = false;
-    WorkerProcess* w = workers_.GetOrCreate(hello.wid, &created);
-    if (created || w->connections.empty()) {
-      w->hostname = hello.hostname;
-      w->pid = hello.pid;
-      w->labels = hello.labels;
-      w->version = hello.v;
-      w->started_at = now_;
-      w->last_beat_mono_ms = mono_ms_;
-      conn_timers_.Cancel(&w->heartbeat);
-      conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
-    }
-    w->connections.push_back(c);
-    c->worker_ = w;
-    c->wid_ = hello.wid;
+  if (hello.wid.empty()) return ReplyOk(c);
+  if (hello.wid.size() > core::kWidBytesMax) {
+    ReplyOk(c);
+    ReplyError(c, "wid is longer than " + std::to_string(core::kWidBytesMax) + " bytes");
+    CloseAfterFlush(c);
+    return;
   }
+  AttachWorker(c, std::move(hello));
 }
 
 }  // namespace werk::net

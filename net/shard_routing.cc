@@ -39,7 +39,26 @@ class FanOutTask final : public core::CrossShardTask {
   std::string reply_;
 };
 
+// A one-way notice between shards (its Done() on the sender does nothing).
+class NoticeTask final : public core::CrossShardTask {
+ public:
+  NoticeTask(Shard* target, std::function<void(Shard&)> run)
+      : target_(target), run_(std::move(run)) {}
+  void Run() override { run_(*target_); }
+  void Done() override {}
+
+ private:
+  Shard* target_;
+  std::function<void(Shard&)> run_;
+};
+
 }  // namespace
+
+void Shard::Notify(uint32_t target, std::function<void(Shard&)> fn) {
+  if (target == id_) return fn(*this);
+  WERK_DCHECK(box_);
+  box_->Submit(target, new NoticeTask(peers_[target], std::move(fn)));
+}
 
 struct Shard::FanOut {
   Connection* conn;
@@ -49,10 +68,11 @@ struct Shard::FanOut {
 };
 
 void Shard::JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mailbox,
-                      std::atomic<bool>* group_stop) {
+                      std::atomic<bool>* group_stop, std::atomic<int64_t>* group_connections) {
   id_ = id;
   peers_ = std::move(peers);
   group_stop_ = group_stop;
+  group_connections_ = group_connections;
   if (peers_.size() <= 1) return;
   box_ = std::make_unique<core::ShardMailbox>(mailbox, id_);
   box_->set_hold_handler([this](core::CrossShardTask* t) { HoldUntilDurable(t); });

@@ -4,13 +4,23 @@
 // its last connection closes or when no BEAT arrived for 60 s; the latter
 // also closes its connections. The quiet/terminate state is not kept here but
 // in the state machine, where it is durable.
+//
+// With several shards a process's connections may sit on any of them. The
+// shard that owns the wid (hash(wid) % shards) keeps the process entry: its
+// details, heartbeat deadline and durable state, and how many connections
+// each other shard holds. Every other shard with connections of the process
+// keeps an entry of its own with just those connections and the state as the
+// owner last told it (shard_workers.cc).
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <absl/container/node_hash_map.h>
 
+#include "core/limits.h"
+#include "core/mutation.h"
 #include "core/string_hash.h"
 #include "core/types.h"
 #include "net/connection.h"
@@ -26,8 +36,19 @@ struct WorkerProcess {
   core::UnixNanos started_at = 0;
   int64_t last_beat_mono_ms = 0;
   int64_t rss_kb = 0;
-  std::vector<Connection*> connections;
+  std::vector<Connection*> connections;  // on this shard
   ConnTimer heartbeat;
+  // On the owner: connections the process holds on each other shard.
+  std::array<uint32_t, core::kShardsMax> remote_connections{};
+  // Elsewhere: the owner's quiet/terminate state as last heard (moves forward
+  // only while this entry lives).
+  core::WorkerState state = core::WorkerState::kRunning;
+
+  size_t total_connections() const {
+    size_t n = connections.size();
+    for (uint32_t r : remote_connections) n += r;
+    return n;
+  }
 };
 
 class WorkerRegistry {

@@ -9,10 +9,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <memory>
 #include <stdexcept>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/journal.h"
@@ -30,6 +32,16 @@ class HarnessClient {
   HarnessClient(ShardHarness* h, int fd) : h_(h), fd_(fd) {}
   HarnessClient(HarnessClient&& o) noexcept : h_(o.h_), fd_(o.fd_), buf_(std::move(o.buf_)) {
     o.fd_ = -1;
+  }
+  HarnessClient& operator=(HarnessClient&& o) noexcept {
+    if (this != &o) {
+      if (fd_ >= 0) ::close(fd_);
+      h_ = o.h_;
+      fd_ = o.fd_;
+      buf_ = std::move(o.buf_);
+      o.fd_ = -1;
+    }
+    return *this;
   }
   ~HarnessClient() {
     if (fd_ >= 0) ::close(fd_);
@@ -61,77 +73,108 @@ class HarnessClient {
 
 class ShardHarness {
  public:
-  // With `options.data_dir` set, the shard recovers from and logs to that
-  // directory (the real write-ahead log); otherwise it uses an in-memory
-  // journal. `wall` is the manual clock's start.
+  // With `options.data_dir` set, the shards recover from and log to that
+  // directory (the real write-ahead log); otherwise each uses an in-memory
+  // journal. `wall` is the manual clock's start. With `shards` > 1 the shards
+  // form a group (mailbox and all) and are all turned by this thread; each
+  // has its own listening port, so a test picks the shard a client talks to.
   explicit ShardHarness(net::ServerOptions options = {},
-                        core::UnixNanos wall = 1'700'000'000 * core::kNanosPerSecond)
-      : clock_(wall), shard_(std::make_unique<net::Shard>(options, clock_)) {
-    if (options.data_dir.empty()) {
-      shard_->AttachJournal(&journal_);
-    } else {
-      auto st = net::OpenShardStorage(*shard_, options, clock_);
-      if (!st.ok()) throw std::runtime_error(std::string(st.status().message()));
-      storage_ = std::move(*st);
+                        core::UnixNanos wall = 1'700'000'000 * core::kNanosPerSecond,
+                        uint32_t shards = 1)
+      : clock_(wall), journals_(shards), storages_(shards) {
+    for (uint32_t i = 0; i < shards; ++i) {
+      shards_.push_back(std::make_unique<net::Shard>(options, clock_));
+      if (options.data_dir.empty()) {
+        shards_[i]->AttachJournal(&journals_[i]);
+      } else {
+        auto st = net::OpenShardStorage(*shards_[i], options, clock_, i);
+        if (!st.ok()) throw std::runtime_error(std::string(st.status().message()));
+        storages_[i] = std::move(*st);
+      }
     }
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(listen_fd_, 128);
-    socklen_t len = sizeof a;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    shard_->AddListener(listen_fd_);
+    if (shards > 1) {
+      mailbox_ = std::make_unique<core::Mailbox>(shards);
+      std::vector<net::Shard*> peers;
+      for (auto& s : shards_) peers.push_back(s.get());
+      for (uint32_t i = 0; i < shards; ++i)
+        shards_[i]->JoinGroup(i, peers, mailbox_.get(), &group_stop_, &group_connections_);
+    }
+    for (auto& s : shards_) {
+      const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      sockaddr_in a{};
+      a.sin_family = AF_INET;
+      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      ::listen(fd, 128);
+      socklen_t len = sizeof a;
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+      listen_fds_.push_back(fd);
+      ports_.push_back(ntohs(a.sin_port));
+      s->AddListener(fd);
+    }
   }
   ~ShardHarness() {
     // A clean stop: everything appended becomes durable first.
-    if (!shard_->stopped()) {
-      shard_->RequestStop();
-      for (int i = 0; i < 10000 && !shard_->stopped(); ++i) shard_->RunOnce(1'000'000);
+    for (auto& s : shards_) s->RequestStop();
+    for (int i = 0; i < 10000 && !AllStopped(); ++i) Pump();
+    for (auto& s : shards_) s->DrainStorage();
+    shards_.clear();
+    mailbox_.reset();
+    for (auto& st : storages_) {
+      st.checkpointer.reset();
+      st.wal.reset();
+      st.storage.reset();
     }
-    shard_->DrainStorage();
-    shard_.reset();
-    storage_.checkpointer.reset();
-    storage_.wal.reset();
-    storage_.storage.reset();
-    ::close(listen_fd_);
+    for (int fd : listen_fds_) ::close(fd);
   }
-  const net::ShardStorage& storage() const { return storage_; }
+  const net::ShardStorage& storage(uint32_t i = 0) const { return storages_[i]; }
 
-  HarnessClient Connect() {
+  // A client of shard `i`.
+  HarnessClient Connect(uint32_t i = 0) {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
-    a.sin_port = htons(uint16_t(port_));
+    a.sin_port = htons(uint16_t(ports_[i]));
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
     Pump(3);
     return HarnessClient(this, fd);
   }
-  // Turns the loop `n` times without sleeping more than a millisecond each.
+  // Turns every shard's loop `n` times without sleeping long in any.
   void Pump(int n = 1) {
-    for (int i = 0; i < n; ++i) shard_->RunOnce(1'000'000);
+    const int64_t wait_ns = shards_.size() == 1 ? 1'000'000 : 200'000;
+    for (int i = 0; i < n; ++i)
+      for (auto& s : shards_)
+        if (!s->stopped()) s->RunOnce(wait_ns);
   }
-  // Moves time forward, then turns the loop.
+  // Moves time forward, then turns the loops.
   void Advance(int64_t ms) {
     clock_.Advance(ms * core::kNanosPerMilli);
     Pump(3);
   }
-  net::Shard& shard() { return *shard_; }
-  core::StateMachine& state() { return shard_->state(); }
+  uint32_t shard_count() const { return uint32_t(shards_.size()); }
+  net::Shard& shard(uint32_t i = 0) { return *shards_[i]; }
+  core::StateMachine& state(uint32_t i = 0) { return shards_[i]->state(); }
   core::ManualClock& clock() { return clock_; }
-  core::VolatileJournal& journal() { return journal_; }
-  int port() const { return port_; }
+  core::VolatileJournal& journal(uint32_t i = 0) { return journals_[i]; }
+  int port(uint32_t i = 0) const { return ports_[i]; }
 
  private:
+  bool AllStopped() const {
+    for (auto& s : shards_)
+      if (!s->stopped()) return false;
+    return true;
+  }
+
   core::ManualClock clock_;
-  core::VolatileJournal journal_;
-  std::unique_ptr<net::Shard> shard_;
-  net::ShardStorage storage_;
-  int listen_fd_ = -1;
-  int port_ = 0;
+  std::vector<core::VolatileJournal> journals_;
+  std::vector<net::ShardStorage> storages_;
+  std::unique_ptr<core::Mailbox> mailbox_;
+  std::atomic<bool> group_stop_{false};
+  std::atomic<int64_t> group_connections_{0};
+  std::vector<std::unique_ptr<net::Shard>> shards_;
+  std::vector<int> listen_fds_;
+  std::vector<int> ports_;
 };
 
 inline bool HarnessClient::Fill() {

@@ -1,0 +1,224 @@
+// Worker processes across shards: HELLO with a wid, BEAT, heartbeat expiry
+// and quiet/terminate (worker_registry.h says who keeps what).
+//
+// Messages, all through the mailbox:
+//   attach  shard -> owner   a connection of the process opened here (HELLO
+//                            waits for the owner's answer: the current state);
+//   detach  shard -> owner   one closed here (one-way);
+//   beat    shard -> owner   BEAT, answered by the owner;
+//   state   owner -> shards  the state moved to quiet or terminate (one-way);
+//   close   owner -> shards  no BEAT for 60 s: close the process's connections.
+// Messages between two shards arrive in the order sent, so a shard's detach
+// never overtakes its attach; a detach the owner cannot match (the entry was
+// reaped meanwhile) is ignored.
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "core/limits.h"
+#include "net/resp.h"
+#include "net/shard.h"
+
+namespace werk::net {
+
+namespace {
+
+std::string_view StateName(core::WorkerState s) {
+  switch (s) {
+    case core::WorkerState::kQuiet: return "quiet";
+    case core::WorkerState::kTerminate: return "terminate";
+    case core::WorkerState::kRunning: break;
+  }
+  return "";
+}
+
+// The BEAT reply for a state.
+std::string BeatReply(core::WorkerState state) {
+  if (state == core::WorkerState::kRunning) return "+OK\r\n";
+  std::string body = "{\"state\":\"";
+  body.append(StateName(state));
+  body.append("\"}");
+  std::string out;
+  AppendBulk(out, body);
+  return out;
+}
+
+}  // namespace
+
+core::WorkerState Shard::WorkerStateOf(const Connection* c) const {
+  if (OwnerOf(c->wid_) == id_) return sm_.worker_state(c->wid_);
+  return c->worker_ ? c->worker_->state : core::WorkerState::kRunning;
+}
+
+// --- HELLO -----------------------------------------------------------------------------------
+
+void Shard::AttachWorker(Connection* c, HelloArgs hello) {
+  const uint32_t owner = OwnerOf(hello.wid);
+  if (owner == id_) {
+    OwnerAttach(hello, id_);
+  } else {
+    bool created = false;
+    workers_.GetOrCreate(hello.wid, &created);
+  }
+  WorkerProcess* w = workers_.Find(hello.wid);
+  w->connections.push_back(c);
+  c->worker_ = w;
+  c->wid_ = hello.wid;
+  if (owner == id_) return ReplyOk(c);
+  // The HELLO is answered once the owner counted the connection and told
+  // its state, so a FETCH right after it already sees quiet/terminate.
+  const uint32_t from = id_;
+  std::vector<std::pair<uint32_t, RemoteFn>> calls;
+  calls.emplace_back(owner, [hello = std::move(hello), from](Shard& s) {
+    return std::string(1, char('0' + int(s.OwnerAttach(hello, from))));
+  });
+  StartFanOut(c, std::move(calls),
+              [this, wid = c->wid_](std::vector<std::string>& r) -> std::optional<std::string> {
+                LearnWorkerState(wid, core::WorkerState(r[0][0] - '0'));
+                return std::string("+OK\r\n");
+              });
+}
+
+core::WorkerState Shard::OwnerAttach(const HelloArgs& hello, uint32_t from) {
+  bool created = false;
+  WorkerProcess* w = workers_.GetOrCreate(hello.wid, &created);
+  if (w->total_connections() == 0) {
+    // A new process (or one known only from the log, coming back).
+    w->hostname = hello.hostname;
+    w->pid = hello.pid;
+    w->labels = hello.labels;
+    w->version = hello.v;
+    w->started_at = now_;
+    w->last_beat_mono_ms = mono_ms_;
+    conn_timers_.Cancel(&w->heartbeat);
+    conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
+  }
+  if (from != id_) ++w->remote_connections[from];
+  return sm_.worker_state(hello.wid);
+}
+
+// --- Connections closing ---------------------------------------------------------------------
+
+void Shard::DetachWorker(Connection* c) {
+  WorkerProcess* w = c->worker_;
+  if (!w) return;
+  c->worker_ = nullptr;
+  auto& v = w->connections;
+  v.erase(std::remove(v.begin(), v.end(), c), v.end());
+  const uint32_t owner = OwnerOf(w->wid);
+  if (owner == id_) return ForgetIfUnused(w);
+  const std::string wid = w->wid;
+  if (v.empty()) workers_.Erase(w);
+  // At shutdown every shard stops; the owner needs no news.
+  if (shutting_down_) return;
+  const uint32_t from = id_;
+  Notify(owner, [wid, from](Shard& s) { s.OwnerDetach(wid, from); });
+}
+
+void Shard::OwnerDetach(const std::string& wid, uint32_t from) {
+  WorkerProcess* w = workers_.Find(wid);
+  if (!w || w->remote_connections[from] == 0) return;
+  --w->remote_connections[from];
+  ForgetIfUnused(w);
+}
+
+void Shard::ForgetIfUnused(WorkerProcess* w) {
+  if (w->total_connections() > 0) return;
+  conn_timers_.Cancel(&w->heartbeat);
+  // A clean shutdown keeps quiet/terminate states for the restart.
+  if (!shutting_down_ && sm_.worker_state(w->wid) != core::WorkerState::kRunning &&
+      !journal_->failed())
+    Commit(core::Mutation::ForgetWorker(now_, w->wid));
+  workers_.Erase(w);
+}
+
+// --- BEAT ------------------------------------------------------------------------------------
+
+void Shard::CmdBeat(Connection* c, std::string_view arg) {
+  BeatArgs beat;
+  if (!DecodeBeat(decoder_, arg, &beat)) {
+    return ReplyError(c, "invalid BEAT " + std::string(arg.substr(0, 1024)));
+  }
+  const uint32_t owner = OwnerOf(beat.wid);
+  if (owner == id_) return Reply(c, OwnerBeat(beat));
+  std::vector<std::pair<uint32_t, RemoteFn>> calls;
+  calls.emplace_back(owner, [beat = std::move(beat)](Shard& s) { return s.OwnerBeat(beat); });
+  StartFanOut(c, std::move(calls),
+              [this, wid = beat.wid](std::vector<std::string>& r) -> std::optional<std::string> {
+                // The reply carries the state; a shard with connections of
+                // the process learns it here too.
+                if (r[0].find("\"terminate\"") != std::string::npos)
+                  LearnWorkerState(wid, core::WorkerState::kTerminate);
+                else if (r[0].find("\"quiet\"") != std::string::npos)
+                  LearnWorkerState(wid, core::WorkerState::kQuiet);
+                return std::move(r[0]);
+              });
+}
+
+std::string Shard::OwnerBeat(const BeatArgs& beat) {
+  WorkerProcess* w = workers_.Find(beat.wid);
+  if (!w) return "-ERR unknown worker " + beat.wid + "\r\n";
+  w->last_beat_mono_ms = mono_ms_;
+  w->rss_kb = beat.rss_kb;
+  conn_timers_.Cancel(&w->heartbeat);
+  conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
+  core::WorkerState state = sm_.worker_state(w->wid);
+  // The state only moves forward: running -> quiet -> terminate.
+  core::WorkerState wanted = state;
+  if (beat.current_state == "quiet") wanted = core::WorkerState::kQuiet;
+  if (beat.current_state == "terminate") wanted = core::WorkerState::kTerminate;
+  if (wanted > state) {
+    if (journal_->failed()) return std::string(kLogFailedError);
+    Commit(core::Mutation::SetWorkerState(now_, w->wid, wanted));
+    state = wanted;
+    for (uint32_t s = 0; s < shard_count(); ++s) {
+      if (s == id_ || w->remote_connections[s] == 0) continue;
+      Notify(s, [wid = w->wid, state](Shard& peer) { peer.LearnWorkerState(wid, state); });
+    }
+  }
+  return BeatReply(state);
+}
+
+void Shard::LearnWorkerState(const std::string& wid, core::WorkerState state) {
+  WorkerProcess* w = workers_.Find(wid);
+  if (w && state > w->state) w->state = state;
+}
+
+// --- Heartbeat expiry ------------------------------------------------------------------------
+
+void Shard::OnHeartbeatExpired(WorkerProcess* w) {
+  ++stats_.workers_reaped;
+  if (w->total_connections() > 0) {
+    spdlog::warn("worker {} sent no BEAT for {} s: closing its {} connection(s)", w->wid,
+                 core::kHeartbeatTimeoutSeconds, w->total_connections());
+  }
+  for (uint32_t s = 0; s < shard_count(); ++s) {
+    if (w->remote_connections[s] == 0) continue;
+    w->remote_connections[s] = 0;
+    Notify(s, [wid = w->wid](Shard& peer) { peer.CloseWorkerConnections(wid); });
+  }
+  const std::vector<Connection*> conns = w->connections;
+  if (conns.empty()) return ForgetIfUnused(w);  // e.g. known only from the log
+  for (Connection* c : conns) CloseConnection(c);  // the last one forgets the worker
+}
+
+void Shard::CloseWorkerConnections(const std::string& wid) {
+  WorkerProcess* w = workers_.Find(wid);
+  if (!w) return;
+  const std::vector<Connection*> conns = w->connections;
+  for (Connection* c : conns) CloseConnection(c);
+}
+
+void Shard::AdoptRecoveredWorkers() {
+  for (const auto& [wid, state] : sm_.worker_states()) {
+    bool created = false;
+    WorkerProcess* w = workers_.GetOrCreate(wid, &created);
+    w->started_at = now_;
+    w->last_beat_mono_ms = mono_ms_;
+    conn_timers_.Cancel(&w->heartbeat);
+    conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
+  }
+}
+
+}  // namespace werk::net

@@ -1,0 +1,232 @@
+// Several shards in one group, all turned by the test's thread with a
+// ManualClock: jobs owned by one shard and served to clients of another, and
+// the global state (workers, heartbeats, connection limit, pauses) kept right
+// across shards.
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "net/shard.h"
+#include "tests/support/shard_harness.h"
+
+namespace werk::net {
+namespace {
+
+using testing::BulkBody;
+using testing::HarnessClient;
+using testing::ShardHarness;
+
+constexpr uint32_t kShards = 3;
+
+std::string Job(const std::string& jid, const std::string& extra = "") {
+  return R"(PUSH {"jid":")" + jid + R"(","jobtype":"T","args":[])" + extra + "}";
+}
+
+std::string JidOwnedBy(ShardHarness& h, uint32_t shard, int salt = 0) {
+  for (int i = salt * 1000;; ++i) {
+    std::string jid = "job-" + std::to_string(100000 + i);
+    if (h.shard().OwnerOf(jid) == shard) return jid;
+  }
+}
+
+// The number after `"key":` in an INFO document.
+int64_t InfoNumber(const std::string& info, const std::string& key) {
+  const size_t at = info.find("\"" + key + "\":");
+  if (at == std::string::npos) return -1;
+  return std::stoll(info.substr(at + key.size() + 3));
+}
+
+std::string Info(HarnessClient& c) { return BulkBody(c.Call("INFO")); }
+
+TEST(ShardGroupTest, JobOwnedElsewhereIsPushedFetchedAndAcked) {
+  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, kShards);
+  HarnessClient c = h.Connect(0);
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  const std::string jid = JidOwnedBy(h, 2);
+  ASSERT_EQ(c.Call(Job(jid)), "+OK\r\n");
+  EXPECT_NE(h.state(2).FindJob(jid), nullptr);
+  EXPECT_EQ(h.state(0).FindJob(jid), nullptr);
+  EXPECT_NE(c.Call("FETCH default").find(jid), std::string::npos);
+  EXPECT_EQ(h.state(2).reserved_size(), 1u);
+  EXPECT_EQ(c.Call(R"(ACK {"jid":")" + jid + R"("})"), "+OK\r\n");
+  EXPECT_EQ(h.state(2).job_count(), 0u);
+  EXPECT_EQ(InfoNumber(Info(c), "total_processed"), 1);
+}
+
+TEST(ShardGroupTest, BlockedFetchWakesForAJobOnAnotherShard) {
+  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, kShards);
+  HarnessClient worker = h.Connect(0);
+  ASSERT_EQ(worker.Hello(), "+OK\r\n");
+  HarnessClient producer = h.Connect(1);
+  ASSERT_EQ(producer.Hello(), "+OK\r\n");
+  worker.Send("FETCH critical default\r\n");
+  EXPECT_FALSE(worker.Read(20).has_value());
+  const std::string jid = JidOwnedBy(h, 2);
+  ASSERT_EQ(producer.Call(Job(jid)), "+OK\r\n");
+  auto reply = worker.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_NE(reply->find(jid), std::string::npos);
+}
+
+TEST(ShardGroupTest, ReservationTakenRemotelyExpiresOnTheOwner) {
+  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, kShards);
+  HarnessClient c = h.Connect(0);
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  const std::string jid = JidOwnedBy(h, 1);
+  ASSERT_EQ(c.Call(Job(jid, R"(,"reserve_for":60)")), "+OK\r\n");
+  ASSERT_NE(c.Call("FETCH default").find(jid), std::string::npos);
+  h.Advance(60'000);
+  const std::string info = Info(c);
+  EXPECT_EQ(InfoNumber(info, "retries"), 1) << info;
+  EXPECT_EQ(InfoNumber(info, "working"), 0) << info;
+}
+
+class WorkerAcrossShards : public ::testing::Test {
+ protected:
+  WorkerAcrossShards() : h_({}, 1'700'000'000 * core::kNanosPerSecond, kShards) {
+    owner_ = h_.shard().OwnerOf("proc-1");
+    // One connection of the process on every shard, the owner's last.
+    for (uint32_t k = 1; k <= kShards; ++k) {
+      const uint32_t s = (owner_ + k) % kShards;
+      conns_.push_back(h_.Connect(s));
+      EXPECT_EQ(conns_.back().Hello(R"({"v":2,"wid":"proc-1","hostname":"h","pid":7})"),
+                "+OK\r\n");
+    }
+    admin_.emplace(h_.Connect((owner_ + 1) % kShards));
+    EXPECT_EQ(admin_->Hello(), "+OK\r\n");
+  }
+  ShardHarness h_;
+  uint32_t owner_ = 0;
+  std::vector<HarnessClient> conns_;
+  std::optional<HarnessClient> admin_;
+};
+
+TEST_F(WorkerAcrossShards, CountedOnceAndForgottenWithItsLastConnection) {
+  std::string info = Info(*admin_);
+  EXPECT_NE(info.find(R"("Workers":{"reaped":0,"size":1})"), std::string::npos) << info;
+  EXPECT_EQ(InfoNumber(info, "connections"), kShards + 1);
+  // Closing all but one keeps the process; the last one forgets it.
+  while (conns_.size() > 1) {
+    conns_.erase(conns_.begin());
+    h_.Pump(5);
+  }
+  info = Info(*admin_);
+  EXPECT_NE(info.find(R"("Workers":{"reaped":0,"size":1})"), std::string::npos) << info;
+  conns_.clear();
+  h_.Pump(5);
+  info = Info(*admin_);
+  EXPECT_NE(info.find(R"("Workers":{"reaped":0,"size":0})"), std::string::npos) << info;
+  EXPECT_EQ(admin_->Call(R"(BEAT {"wid":"proc-1"})"), "-ERR unknown worker proc-1\r\n");
+}
+
+TEST_F(WorkerAcrossShards, QuietFromAnyShardHoldsOnEveryShard) {
+  ASSERT_EQ(admin_->Call(Job(JidOwnedBy(h_, owner_))), "+OK\r\n");
+  // The BEAT arrives on a shard that does not own the process.
+  EXPECT_EQ(conns_[0].Call(R"(BEAT {"wid":"proc-1","current_state":"quiet"})"),
+            "$17\r\n{\"state\":\"quiet\"}\r\n");
+  h_.Pump(5);
+  for (auto& c : conns_) c.Send("FETCH default\r\n");
+  h_.Pump(10);
+  h_.Advance(2000);
+  for (auto& c : conns_) EXPECT_EQ(c.Read(), "$-1\r\n");
+  // A connection opened later, on any shard, learns the state at HELLO.
+  for (uint32_t s = 0; s < kShards; ++s) {
+    HarnessClient late = h_.Connect(s);
+    ASSERT_EQ(late.Hello(R"({"v":2,"wid":"proc-1"})"), "+OK\r\n");
+    late.Send("FETCH default\r\n");
+    h_.Pump(10);
+    h_.Advance(2000);
+    EXPECT_EQ(late.Read(), "$-1\r\n") << "shard " << s;
+  }
+  // The job is still there for somebody else.
+  EXPECT_NE(admin_->Call("FETCH default").find("job-"), std::string::npos);
+  // Terminate moves forward from any shard too; running does not go back.
+  EXPECT_EQ(conns_[1].Call(R"(BEAT {"wid":"proc-1","current_state":"terminate"})"),
+            "$21\r\n{\"state\":\"terminate\"}\r\n");
+  EXPECT_EQ(conns_[0].Call(R"(BEAT {"wid":"proc-1"})"), "$21\r\n{\"state\":\"terminate\"}\r\n");
+}
+
+TEST_F(WorkerAcrossShards, MissedHeartbeatClosesConnectionsOnEveryShard) {
+  h_.Advance(40'000);
+  ASSERT_EQ(conns_[0].Call(R"(BEAT {"wid":"proc-1"})"), "+OK\r\n");  // via a non-owner
+  h_.Advance(59'000);
+  for (auto& c : conns_) EXPECT_FALSE(c.Closed(5));
+  h_.Advance(1'000);
+  for (auto& c : conns_) EXPECT_TRUE(c.Closed());
+  const std::string info = Info(*admin_);
+  EXPECT_NE(info.find(R"("Workers":{"reaped":1,"size":0})"), std::string::npos) << info;
+  EXPECT_EQ(InfoNumber(info, "connections"), 1);
+  // The process can come back, on any shard.
+  HarnessClient back = h_.Connect((owner_ + 2) % kShards);
+  ASSERT_EQ(back.Hello(R"({"v":2,"wid":"proc-1"})"), "+OK\r\n");
+  EXPECT_EQ(back.Call(R"(BEAT {"wid":"proc-1"})"), "+OK\r\n");
+}
+
+TEST(ShardGroupTest, ConnectionLimitCountsEveryShard) {
+  ServerOptions o;
+  o.connections_max = 2;
+  ShardHarness h(o, 1'700'000'000 * core::kNanosPerSecond, kShards);
+  HarnessClient a = h.Connect(0);
+  ASSERT_EQ(a.Hello(), "+OK\r\n");
+  HarnessClient b = h.Connect(1);
+  ASSERT_EQ(b.Hello(), "+OK\r\n");
+  HarnessClient c = h.Connect(2);
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  EXPECT_EQ(c.Read(), "-ERR too many connections: 3\r\n");
+  EXPECT_TRUE(c.Closed());
+  a = h.Connect(2);  // the old `a` closes; its place is free again
+  h.Pump(5);
+  ASSERT_EQ(a.Hello(), "+OK\r\n");
+  EXPECT_FALSE(a.Read(5).has_value());
+}
+
+TEST(ShardGroupTest, GlobalCommandsSeeEveryShard) {
+  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, kShards);
+  HarnessClient c = h.Connect(0);
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  for (uint32_t s = 0; s < kShards; ++s) {
+    ASSERT_EQ(c.Call(Job(JidOwnedBy(h, s, 0), R"(,"queue":"q")")), "+OK\r\n");
+    ASSERT_EQ(c.Call(Job(JidOwnedBy(h, s, 1), R"(,"at":"2099-01-01T00:00:00Z")")), "+OK\r\n");
+  }
+  std::string info = Info(c);
+  EXPECT_NE(info.find(R"("queues":{"q":3})"), std::string::npos) << info;
+  EXPECT_EQ(InfoNumber(info, "scheduled"), 3);
+  EXPECT_NE(info.find(R"("werk":{"shards":[{"id":0,)"), std::string::npos) << info;
+  ASSERT_EQ(c.Call(R"(MUTATE {"cmd":"kill","target":"scheduled"})"), "+OK\r\n");
+  info = Info(c);
+  EXPECT_EQ(InfoNumber(info, "dead"), 3) << info;
+  for (uint32_t s = 0; s < kShards; ++s) EXPECT_EQ(h.state(s).dead_size(), 1u);
+  h.Advance(1500);
+  const std::string lat = BulkBody(c.Call("QUEUE LATENCY q"));
+  EXPECT_EQ(lat, R"({"q":1.5})");
+  ASSERT_EQ(c.Call("QUEUE REMOVE q"), "+OK\r\n");
+  for (uint32_t s = 0; s < kShards; ++s) EXPECT_EQ(h.state(s).FindQueue("q"), nullptr);
+  ASSERT_EQ(c.Call("FLUSH"), "+OK\r\n");
+  for (uint32_t s = 0; s < kShards; ++s) EXPECT_EQ(h.state(s).job_count(), 0u);
+}
+
+TEST(ShardGroupTest, PauseDeclaresTheQueueOnEveryShard) {
+  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, kShards);
+  HarnessClient c = h.Connect(0);
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  ASSERT_EQ(c.Call(Job(JidOwnedBy(h, 1), R"(,"queue":"q")")), "+OK\r\n");
+  ASSERT_EQ(c.Call("QUEUE PAUSE q unknown"), "+OK\r\n");
+  for (uint32_t s = 0; s < kShards; ++s) {
+    const core::Queue* q = h.state(s).FindQueue("q");
+    ASSERT_NE(q, nullptr) << s;
+    EXPECT_TRUE(q->paused());
+    EXPECT_EQ(h.state(s).FindQueue("unknown"), nullptr);
+  }
+  ASSERT_EQ(c.Call(Job(JidOwnedBy(h, 2), R"(,"queue":"q")")), "+OK\r\n");
+  c.Send("FETCH q\r\n");
+  h.Pump(10);
+  h.Advance(2000);
+  EXPECT_EQ(c.Read(), "$-1\r\n");
+  ASSERT_EQ(c.Call("QUEUE RESUME *"), "+OK\r\n");
+  EXPECT_NE(c.Call("FETCH q").find("job-"), std::string::npos);
+  EXPECT_NE(c.Call("FETCH q").find("job-"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace werk::net
