@@ -68,7 +68,17 @@ void StateMachine::Snapshot(const SnapshotSink& sink) const {
     if (job->state == JobState::kReserved) EmitJob(*job, buf, sink);
 }
 
-bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
+void StateMachine::AddCounters(const StateMachine& other) {
+  processed_ += other.processed_;
+  failures_ += other.failures_;
+  for (const auto& [day, c] : other.history_) {
+    DayCounts& mine = history_[day];
+    mine.processed += c.processed;
+    mine.failures += c.failures;
+  }
+}
+
+bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, bool renumber) {
   ByteReader r(body);
   switch (type) {
     case SnapshotItemType::kCounters: {
@@ -104,7 +114,8 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body) {
       JobView spec;
       std::optional<Failure> failure;
       if (!ReadJobView(r, &spec, &failure)) return false;
-      const uint64_t seq = r.U64();
+      uint64_t seq = r.U64();
+      if (renumber) seq = next_seq_;
       const uint8_t state = r.U8();
       const UnixNanos set_key = r.I64();
       const UnixNanos enqueued_at = r.I64();

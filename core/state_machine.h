@@ -105,8 +105,12 @@ class StateMachine {
   // (each queue's in FIFO order, then the sets in order, then reservations).
   void Snapshot(const SnapshotSink& sink) const;
   // Applies one item to a state machine being rebuilt from a checkpoint.
-  // False if the item is malformed.
-  bool RestoreItem(SnapshotItemType type, std::string_view body);
+  // False if the item is malformed. With `renumber`, a job item gets this
+  // state machine's next sequence number instead of its own (its items come
+  // from several state machines: core/repartition.h).
+  bool RestoreItem(SnapshotItemType type, std::string_view body, bool renumber = false);
+  // Adds `other`'s counters and daily history to this one's.
+  void AddCounters(const StateMachine& other);
 
  private:
   Job* MutableJob(std::string_view jid);

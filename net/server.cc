@@ -14,6 +14,7 @@
 
 #include "core/limits.h"
 #include "net/config.h"
+#include "net/repartition.h"
 
 namespace werk::net {
 
@@ -99,11 +100,18 @@ std::string Server::Start() {
                                   : std::max(1u, std::thread::hardware_concurrency());
   if (shard_count_ > core::kShardsMax)
     return "at most " + std::to_string(core::kShardsMax) + " shards";
+  std::vector<std::string> notes;
+  if (auto st = FinishLayoutSwitch(options_.data_dir, &notes); !st.ok())
+    return std::string(st.message());
   const uint32_t on_disk = CountShardDirs(options_.data_dir);
   if (on_disk > 0 && on_disk != shard_count_) {
-    return "the data directory holds " + std::to_string(on_disk) +
-           " shards; start with --shards " + std::to_string(on_disk) +
-           " (changing the shard count is not supported yet)";
+    spdlog::warn("the data directory holds {} shards and {} were asked for: re-partitioning",
+                 on_disk, shard_count_);
+    auto st = RepartitionLog(options_, core::SystemClock::Instance(), on_disk, shard_count_, &notes);
+    for (const auto& n : notes) spdlog::warn("re-partitioning: {}", n);
+    if (!st.ok()) return std::string(st.message());
+  } else {
+    for (const auto& n : notes) spdlog::warn("{}", n);
   }
   // Signals arrive through a signalfd shard 0 watches; they are blocked in
   // every thread. SIGPIPE is ignored (sends use MSG_NOSIGNAL anyway).

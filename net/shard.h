@@ -120,7 +120,7 @@ class Shard {
                  std::atomic<bool>* group_stop, std::atomic<int64_t>* group_connections);
   uint32_t id() const { return id_; }
   uint32_t shard_count() const { return uint32_t(peers_.size()); }
-  uint32_t OwnerOf(std::string_view jid) const;
+  uint32_t OwnerOf(std::string_view key) const;  // core::ShardOf
   // Any thread: makes the shard's loop look at its mailbox and stop flag.
   void WakeFromOtherThread() {
     if (waker_) waker_->Wake();

@@ -2,14 +2,13 @@
 // job, holding results until the owner's log is durable, and the owner-side
 // halves of PUSH, PUSHB, ACK and FAIL.
 
-#include <xxhash.h>
-
 #include <algorithm>
 
 #include <spdlog/spdlog.h>
 
 #include "core/check.h"
 #include "core/json_writer.h"
+#include "core/ownership.h"
 #include "net/shard.h"
 #include "net/shard_waker.h"
 
@@ -80,9 +79,9 @@ void Shard::JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mai
   mailbox->SetWaker(id_, waker_.get());
 }
 
-uint32_t Shard::OwnerOf(std::string_view jid) const {
+uint32_t Shard::OwnerOf(std::string_view key) const {
   if (peers_.size() <= 1) return id_;
-  return uint32_t(XXH3_64bits(jid.data(), jid.size()) % peers_.size());
+  return core::ShardOf(key, uint32_t(peers_.size()));
 }
 
 void Shard::Forward(Connection* c, uint32_t target, RemoteFn fn) {

@@ -1,5 +1,6 @@
 // kill -9 of the real server under concurrent push/fetch/ack load, many
-// times over the same data directory (invariants I1 and I2 on a real disk).
+// times over the same data directory, with 1 to 4 shards (invariants I1 and
+// I2 on a real disk).
 // After each crash the log is recovered offline and checked against what
 // clients were told: every push that got +OK is still there or an ACK was
 // sent for it,
@@ -82,9 +83,10 @@ void Worker(int port, Ledger* ledger, std::atomic<bool>* stop) {
   }
 }
 
-// Recovers the data directory offline, as werkd would at start.
-std::unique_ptr<core::StateMachine> RecoverOffline(const std::string& data_dir, std::string* error) {
-  auto storage = wal::UringStorage::Open(net::ShardLogDir(data_dir), nullptr, {});
+// Recovers one shard's log offline, as werkd would at start.
+std::unique_ptr<core::StateMachine> RecoverShard(const std::string& data_dir, uint32_t shard,
+                                                 std::string* error) {
+  auto storage = wal::UringStorage::Open(net::ShardLogDir(data_dir, shard), nullptr, {});
   if (!storage.ok()) {
     *error = std::string(storage.status().message());
     return nullptr;
@@ -97,7 +99,9 @@ std::unique_ptr<core::StateMachine> RecoverOffline(const std::string& data_dir, 
     auto m = core::DecodeMutation(body);
     if (!m || sm->Apply(*m) != core::ApplyStatus::kOk) ++bad;
   };
-  auto r = wal::Recover(**storage, {}, sinks);
+  wal::RecoveryOptions ro;
+  ro.shard = shard;
+  auto r = wal::Recover(**storage, ro, sinks);
   if (!r.ok()) {
     *error = std::string(r.status().message());
     return nullptr;
@@ -109,6 +113,30 @@ std::unique_ptr<core::StateMachine> RecoverOffline(const std::string& data_dir, 
   return sm;
 }
 
+// Every shard's state.
+struct Recovered {
+  std::vector<std::unique_ptr<core::StateMachine>> shards;
+  bool Has(const std::string& jid) const {
+    for (const auto& sm : shards)
+      if (sm->FindJob(jid)) return true;
+    return false;
+  }
+};
+
+bool RecoverOffline(const std::string& data_dir, Recovered* out, std::string* error) {
+  const uint32_t n = net::CountShardDirs(data_dir);
+  if (n == 0) {
+    *error = "no shard logs";
+    return false;
+  }
+  for (uint32_t i = 0; i < n; ++i) {
+    auto sm = RecoverShard(data_dir, i, error);
+    if (!sm) return false;
+    out->shards.push_back(std::move(sm));
+  }
+  return true;
+}
+
 TEST(CrashTest, KillNineUnderLoadLosesNothingAcknowledged) {
   const char* env = std::getenv("WERK_CRASH_ROUNDS");
   const int rounds = env ? std::atoi(env) : 15;
@@ -117,10 +145,14 @@ TEST(CrashTest, KillNineUnderLoadLosesNothingAcknowledged) {
   std::mt19937 rng(12345);
   Ledger ledger;
   uint64_t lost = 0, resurrected = 0;
+  // The shard count changes from round to round: each start re-partitions
+  // the log a kill -9 left behind, and jobs cross shards under load.
+  const int kShards[] = {1, 2, 4, 3};
   for (int round = 0; round < rounds; ++round) {
     // Small checkpoints and segments, so crashes also hit checkpointing and
     // segment rotation.
-    WerkdProcess server({.args = {"--checkpoint-log-bytes", "262144", "--segment-bytes", "1048576"},
+    WerkdProcess server({.args = {"--checkpoint-log-bytes", "262144", "--segment-bytes", "1048576",
+                                  "--shards", std::to_string(kShards[round % 4])},
                          .data_dir = data_dir});
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
@@ -134,24 +166,25 @@ TEST(CrashTest, KillNineUnderLoadLosesNothingAcknowledged) {
     for (auto& t : threads) t.join();
 
     std::string error;
-    auto sm = RecoverOffline(data_dir, &error);
-    ASSERT_NE(sm, nullptr) << "round " << round << ": " << error;
+    Recovered sm;
+    ASSERT_TRUE(RecoverOffline(data_dir, &sm, &error)) << "round " << round << ": " << error;
     std::lock_guard<std::mutex> l(ledger.mu);
     for (const auto& jid : ledger.pushed) {
       // Gone is fine only if an ACK for it was sent (whose +OK the crash
       // may have swallowed after the record became durable).
-      if (!ledger.ack_sent.count(jid) && !sm->FindJob(jid)) {
+      if (!ledger.ack_sent.count(jid) && !sm.Has(jid)) {
         if (lost++ < 5) ADD_FAILURE() << "round " << round << ": acknowledged push lost: " << jid;
       }
     }
     for (const auto& jid : ledger.acked) {
-      if (sm->FindJob(jid)) {
+      if (sm.Has(jid)) {
         if (resurrected++ < 5) ADD_FAILURE() << "round " << round << ": ACKed job is back: " << jid;
       }
     }
   }
-  // The real binary recovers the same state and serves.
-  WerkdProcess server({.data_dir = data_dir});
+  // The real binary recovers the same state and serves (re-partitioning to
+  // two shards if the last round had another count).
+  WerkdProcess server({.args = {"--shards", "2"}, .data_dir = data_dir});
   LineClient c(server.port());
   c.ReadOrFail();
   ASSERT_EQ(c.Call(R"(HELLO {"v":2})"), "+OK\r\n");

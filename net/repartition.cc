@@ -1,0 +1,199 @@
+#include "net/repartition.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "core/mutation.h"
+#include "core/reactor.h"
+#include "core/repartition.h"
+#include "core/state_machine.h"
+#include "net/shard_storage.h"
+#include "wal/checkpoint.h"
+#include "wal/log_format.h"
+#include "wal/recovery.h"
+#include "wal/uring_storage.h"
+
+namespace werk::net {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kComplete = "COMPLETE";
+
+absl::Status Errno(const std::string& what) {
+  return absl::InternalError(what + ": " + std::strerror(errno));
+}
+
+absl::Status SyncPath(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Errno("open " + path);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? absl::OkStatus() : Errno("fsync " + path);
+}
+
+absl::Status WriteSynced(const std::string& path, std::string_view data) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create " + path);
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      return Errno("write " + path);
+    }
+    off += size_t(n);
+  }
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  return rc == 0 ? absl::OkStatus() : Errno("fsync " + path);
+}
+
+absl::Status Rename(const std::string& from, const std::string& to, const std::string& parent) {
+  if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename " + from + " to " + to);
+  return SyncPath(parent);
+}
+
+absl::Status RemoveTree(const std::string& path, const std::string& parent) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return absl::InternalError("remove " + path + ": " + ec.message());
+  return SyncPath(parent);
+}
+
+struct Recovered {
+  std::unique_ptr<core::StateMachine> sm;
+  uint64_t last_lsn = 0;
+  uint64_t epoch = 1;
+};
+
+// Recovers one old shard's state (checkpoint + log) into memory.
+absl::StatusOr<Recovered> RecoverOld(const ServerOptions& options, const core::Clock& clock,
+                                     uint32_t shard, core::Reactor* reactor,
+                                     std::vector<std::string>* notes) {
+  wal::UringStorage::Options so;
+  so.direct_io = false;
+  so.unsafe_no_sync = options.unsafe_no_fsync;
+  auto storage = wal::UringStorage::Open(ShardLogDir(options.data_dir, shard), reactor, so);
+  if (!storage.ok()) return storage.status();
+  Recovered out;
+  out.sm = std::make_unique<core::StateMachine>(clock.WallNow() / core::kNanosPerMilli);
+  wal::RecoveryOptions ro;
+  ro.shard = shard;
+  ro.repair = options.repair;
+  wal::RecoverySinks sinks;
+  core::StateMachine* sm = out.sm.get();
+  sinks.item = [sm](core::SnapshotItemType t, std::string_view body) {
+    return sm->RestoreItem(t, body);
+  };
+  uint64_t divergent = 0;
+  sinks.record = [sm, &divergent](uint64_t, std::string_view body) {
+    auto m = core::DecodeMutation(body);
+    if (!m || sm->Apply(*m) != core::ApplyStatus::kOk) ++divergent;
+  };
+  auto result = wal::Recover(**storage, ro, sinks);
+  if (!result.ok()) return result.status();
+  for (auto& n : result->notes) notes->push_back("shard " + std::to_string(shard) + ": " + n);
+  if (divergent)
+    notes->push_back("shard " + std::to_string(shard) + ": " + std::to_string(divergent) +
+                     " records did not apply on replay");
+  out.last_lsn = std::max(result->last_lsn, result->checkpoint_lsn);
+  out.epoch = result->epoch;
+  return out;
+}
+
+}  // namespace
+
+absl::Status FinishLayoutSwitch(const std::string& data_dir, std::vector<std::string>* notes) {
+  const std::string wal = data_dir + "/wal", next = data_dir + "/wal.new",
+                    old = data_dir + "/wal.old";
+  std::error_code ec;
+  const bool has_next = fs::is_directory(next, ec);
+  if (has_next && !fs::exists(next + "/" + kComplete, ec)) {
+    // Interrupted before the new layout was complete: the old one stands.
+    notes->push_back("removed an incomplete re-partitioned log (wal.new)");
+    if (auto st = RemoveTree(next, data_dir); !st.ok()) return st;
+  } else if (has_next) {
+    if (fs::is_directory(wal, ec)) {
+      if (fs::exists(old, ec)) {
+        if (auto st = RemoveTree(old, data_dir); !st.ok()) return st;
+      }
+      if (auto st = Rename(wal, old, data_dir); !st.ok()) return st;
+    }
+    if (auto st = Rename(next, wal, data_dir); !st.ok()) return st;
+    notes->push_back("finished switching to a re-partitioned log");
+  }
+  if (fs::exists(old, ec)) {
+    if (auto st = RemoveTree(old, data_dir); !st.ok()) return st;
+  }
+  if (fs::exists(wal + "/" + kComplete, ec)) {
+    fs::remove(wal + "/" + kComplete, ec);
+    if (auto st = SyncPath(wal); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RepartitionLog(const ServerOptions& options, const core::Clock& clock, uint32_t from,
+                            uint32_t to, std::vector<std::string>* notes) {
+  const std::string& dir = options.data_dir;
+  const int64_t start = clock.MonotonicNow();
+  core::Reactor reactor(64);
+  std::vector<Recovered> olds;
+  uint64_t lsn = 0, epoch = 1;
+  size_t jobs = 0;
+  for (uint32_t i = 0; i < from; ++i) {
+    auto r = RecoverOld(options, clock, i, &reactor, notes);
+    if (!r.ok()) {
+      return absl::Status(r.status().code(), "re-partitioning from " + std::to_string(from) +
+                                                 " shards: " + std::string(r.status().message()));
+    }
+    lsn = std::max(lsn, r->last_lsn);
+    epoch = std::max(epoch, r->epoch);
+    jobs += r->sm->job_count();
+    olds.push_back(std::move(*r));
+  }
+  std::vector<const core::StateMachine*> from_sms;
+  for (const auto& r : olds) from_sms.push_back(r.sm.get());
+  std::vector<std::unique_ptr<core::StateMachine>> news;
+  if (!core::Repartition(from_sms, to, clock.WallNow() / core::kNanosPerMilli, &news))
+    return absl::InternalError("re-partitioning failed: a state item did not carry over");
+  olds.clear();
+  size_t jobs_after = 0;
+  for (const auto& sm : news) jobs_after += sm->job_count();
+  if (jobs_after != jobs)
+    return absl::InternalError("re-partitioning lost jobs: " + std::to_string(jobs) + " before, " +
+                               std::to_string(jobs_after) + " after");
+
+  // Each new shard starts from a checkpoint at the highest LSN any old shard
+  // reached (a shard's LSNs never go back), in the epoch they had reached.
+  const std::string next = dir + "/wal.new";
+  std::error_code ec;
+  fs::remove_all(next, ec);
+  for (uint32_t i = 0; i < to; ++i) {
+    const std::string shard_dir = next + "/" + fs::path(ShardLogDir(dir, i)).filename().string();
+    fs::create_directories(shard_dir, ec);
+    if (ec) return absl::InternalError("create " + shard_dir + ": " + ec.message());
+    const std::string image = wal::BuildCheckpoint(*news[i], i, lsn, epoch, clock.WallNow());
+    if (auto st = WriteSynced(shard_dir + "/" + wal::CheckpointName(lsn), image); !st.ok())
+      return st;
+    if (auto st = SyncPath(shard_dir); !st.ok()) return st;
+  }
+  if (auto st = SyncPath(next); !st.ok()) return st;
+  if (auto st = WriteSynced(next + "/" + kComplete, ""); !st.ok()) return st;
+  if (auto st = SyncPath(next); !st.ok()) return st;
+  if (auto st = FinishLayoutSwitch(dir, notes); !st.ok()) return st;
+  spdlog::info("re-partitioned {} jobs from {} to {} shards in {:.1f} ms", jobs, from, to,
+               double(clock.MonotonicNow() - start) / 1e6);
+  return absl::OkStatus();
+}
+
+}  // namespace werk::net
