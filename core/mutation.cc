@@ -36,6 +36,10 @@ Mutation Mutation::ForgetWorker(UnixNanos t, std::string wid) {
   return {t, MutationType::kWorkerForget, WorkerForgetRecord{std::move(wid)}};
 }
 
+Mutation Mutation::Global(UnixNanos t, GlobalOpRecord r) {
+  return {t, MutationType::kGlobalOp, std::move(r)};
+}
+
 std::string_view MutationTypeName(MutationType t) {
   switch (t) {
     case MutationType::kPush: return "push";
@@ -52,6 +56,7 @@ std::string_view MutationTypeName(MutationType t) {
     case MutationType::kWorkerState: return "worker-state";
     case MutationType::kWorkerForget: return "worker-forget";
     case MutationType::kQueueDeclare: return "queue-declare";
+    case MutationType::kGlobalOp: return "global";
   }
   return "unknown";
 }
@@ -246,6 +251,13 @@ void EncodeMutation(const Mutation& m, std::string& out) {
     case MutationType::kWorkerForget:
       w.Bytes(std::get<WorkerForgetRecord>(m.body).wid);
       break;
+    case MutationType::kGlobalOp: {
+      const auto& r = std::get<GlobalOpRecord>(m.body);
+      w.U64(r.origin);
+      w.U64(r.id);
+      WriteStrings(w, r.steps);
+      break;
+    }
   }
 }
 
@@ -262,7 +274,7 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
   const uint8_t version = r.U8();
   m.time = r.I64();
   if (!r.ok() || version != kMutationFormatVersion) return std::nullopt;
-  if (!InRange(type, MutationType::kPush, MutationType::kQueueDeclare)) return std::nullopt;
+  if (!InRange(type, MutationType::kPush, MutationType::kGlobalOp)) return std::nullopt;
   m.type = MutationType(type);
   switch (m.type) {
     case MutationType::kPush: {
@@ -357,6 +369,21 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
     case MutationType::kWorkerForget:
       m.body = WorkerForgetRecord{std::string(r.Bytes())};
       break;
+    case MutationType::kGlobalOp: {
+      GlobalOpRecord g;
+      const uint64_t origin = r.U64();
+      g.id = r.U64();
+      if (!r.ok() || origin >= (uint64_t(1) << 32) || g.id == 0) return std::nullopt;
+      g.origin = uint32_t(origin);
+      if (!ReadStrings(r, &g.steps)) return std::nullopt;
+      // Each step is a whole, valid, non-global mutation.
+      for (const auto& step : g.steps) {
+        auto inner = DecodeMutation(step);
+        if (!inner || inner->type == MutationType::kGlobalOp) return std::nullopt;
+      }
+      m.body = std::move(g);
+      break;
+    }
   }
   if (!r.ok() || !r.at_end()) return std::nullopt;
   return m;

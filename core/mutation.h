@@ -34,6 +34,7 @@ enum class MutationType : uint8_t {
   kWorkerState = 12,
   kWorkerForget = 13,
   kQueueDeclare = 14,
+  kGlobalOp = 15,
 };
 
 struct PushRecord {
@@ -126,12 +127,25 @@ struct WorkerForgetRecord {
   bool operator==(const WorkerForgetRecord&) const = default;
 };
 
+// A command that acts on every shard (FLUSH, MUTATE, QUEUE PAUSE/RESUME/
+// REMOVE) as logged on each: the shard it came from, its number there (each
+// shard numbers its own, one in flight at a time), and the mutations it
+// applies, encoded. A shard remembers the last one it applied from each
+// origin, so after a crash that left one applied on some shards only, the
+// others can be brought level (core/global_ops.h).
+struct GlobalOpRecord {
+  uint32_t origin = 0;
+  uint64_t id = 0;
+  std::vector<std::string> steps;  // encoded Mutations, none of them global
+  bool operator==(const GlobalOpRecord&) const = default;
+};
+
 struct Mutation {
   UnixNanos time = 0;
   MutationType type = MutationType::kFlush;
   std::variant<PushRecord, ReserveRecord, AckRecord, FailRecord, EnqueueDueRecord,
                PurgeDeadRecord, MutateSetRecord, QueueRecord, FlushRecord, WorkerStateRecord,
-               WorkerForgetRecord>
+               WorkerForgetRecord, GlobalOpRecord>
       body;
   bool operator==(const Mutation&) const = default;
 
@@ -146,6 +160,7 @@ struct Mutation {
   static Mutation Flush(UnixNanos t);
   static Mutation SetWorkerState(UnixNanos t, std::string wid, WorkerState s);
   static Mutation ForgetWorker(UnixNanos t, std::string wid);
+  static Mutation Global(UnixNanos t, GlobalOpRecord r);
 };
 
 // Binary form: [type u8][version u8][time zigzag-varint][fields...].

@@ -20,6 +20,8 @@ bool Repartition(const std::vector<const StateMachine*>& from, uint32_t to, int6
       switch (type) {
         case SnapshotItemType::kCounters:
           break;  // summed above
+        case SnapshotItemType::kGlobalOp:
+          break;  // brought level before (core/global_ops.h); new shards start afresh
         case SnapshotItemType::kWorker: {
           const std::string_view wid = r.Bytes();
           ok = r.ok() && (*out)[ShardOf(wid, to)]->RestoreItem(type, body);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/byte_codec.h"
+#include "core/mutation.h"
 #include "core/state_machine.h"
 
 namespace werk::core {
@@ -51,6 +52,11 @@ void StateMachine::Snapshot(const SnapshotSink& sink) const {
     w.Bytes(wid);
     w.U8(uint8_t(state));
     sink(SnapshotItemType::kWorker, buf);
+  }
+  for (const auto& [origin, g] : last_global_ops_) {
+    buf.clear();
+    EncodeMutation(Mutation::Global(0, g), buf);
+    sink(SnapshotItemType::kGlobalOp, buf);
   }
   const auto queues = SortedQueues();
   for (const Queue* q : queues) {
@@ -101,6 +107,13 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
       const uint8_t s = r.U8();
       if (!r.ok() || !r.at_end() || s == 0 || s > uint8_t(WorkerState::kTerminate)) return false;
       worker_states_[wid] = WorkerState(s);
+      return true;
+    }
+    case SnapshotItemType::kGlobalOp: {
+      auto m = DecodeMutation(body);
+      if (!m || m->type != MutationType::kGlobalOp) return false;
+      auto& g = std::get<GlobalOpRecord>(m->body);
+      last_global_ops_[g.origin] = std::move(g);
       return true;
     }
     case SnapshotItemType::kQueue: {

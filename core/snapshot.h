@@ -16,6 +16,7 @@ enum class SnapshotItemType : uint16_t {
   kQueue = 102,     // a queue: name, paused
   kCounters = 103,  // processed/failures totals and daily history
   kWorker = 104,    // a worker's quiet/terminate state
+  kGlobalOp = 105,  // the last global operation applied from one origin shard
 };
 
 using SnapshotSink = std::function<void(SnapshotItemType, std::string_view body)>;

@@ -187,6 +187,19 @@ ApplyStatus StateMachine::Apply(const Mutation& m) {
       for (const auto& name : std::get<QueueRecord>(m.body).names) GetOrCreateQueue(name);
       return ApplyStatus::kOk;
     case MutationType::kFlush: return ApplyFlush();
+    case MutationType::kGlobalOp: {
+      const auto& r = std::get<GlobalOpRecord>(m.body);
+      auto it = last_global_ops_.find(r.origin);
+      // Applied already (a roll-forward racing a replay cannot apply twice).
+      if (it != last_global_ops_.end() && r.id <= it->second.id) return ApplyStatus::kDuplicate;
+      for (const auto& step : r.steps) {
+        auto inner = DecodeMutation(step);
+        WERK_CHECK(inner && inner->type != MutationType::kGlobalOp);
+        Apply(*inner);  // each step's own outcome is final (e.g. nothing to pause)
+      }
+      last_global_ops_[r.origin] = r;
+      return ApplyStatus::kOk;
+    }
     case MutationType::kWorkerState: {
       const auto& r = std::get<WorkerStateRecord>(m.body);
       if (r.state == WorkerState::kRunning)
@@ -434,6 +447,8 @@ uint64_t StateMachine::StateHash() const {
                                                       worker_states_.end());
   std::sort(ws.begin(), ws.end());
   for (const auto& [wid, s] : ws) buf.append(wid).push_back(char('0' + int(s)));
+  for (const auto& [origin, g] : last_global_ops_)
+    buf.append(std::to_string(origin) + "#" + std::to_string(g.id) + ",");
   return h ^ XXH3_64bits(buf.data(), buf.size());
 }
 

@@ -83,6 +83,10 @@ class StateMachine {
   const absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq>& worker_states() const {
     return worker_states_;
   }
+  // The last global operation applied from each origin shard.
+  const absl::btree_map<uint32_t, GlobalOpRecord>& last_global_ops() const {
+    return last_global_ops_;
+  }
 
   // --- Timers ------------------------------------------------------------
   // Jobs whose timer has expired at `now_ms`, at most `max` per call. Each is
@@ -161,6 +165,7 @@ class StateMachine {
   int64_t processed_ = 0;
   int64_t failures_ = 0;
   absl::btree_map<int64_t, DayCounts> history_;  // UTC day number -> counts
+  absl::btree_map<uint32_t, GlobalOpRecord> last_global_ops_;  // by origin shard
   absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq> worker_states_;  // non-running only
   std::vector<Queue*> ready_;
 };

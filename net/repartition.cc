@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/global_ops.h"
 #include "core/mutation.h"
 #include "core/reactor.h"
 #include "core/repartition.h"
@@ -158,11 +159,22 @@ absl::Status RepartitionLog(const ServerOptions& options, const core::Clock& clo
     }
     lsn = std::max(lsn, r->last_lsn);
     epoch = std::max(epoch, r->epoch);
-    jobs += r->sm->job_count();
     olds.push_back(std::move(*r));
   }
   std::vector<const core::StateMachine*> from_sms;
   for (const auto& r : olds) from_sms.push_back(r.sm.get());
+  // A global operation a crash left half applied is completed before the
+  // state is split (the new shards do not carry the old operation numbers).
+  core::RollForwardPlan plan = core::PlanRollForward(from_sms, clock.WallNow());
+  for (auto& n : plan.notes) notes->push_back(std::move(n));
+  for (uint32_t i = 0; i < from; ++i) {
+    for (const auto& m : plan.per_shard[i]) {
+      notes->push_back("completed on shard " + std::to_string(i) +
+                       " a global operation a crash left applied on other shards only");
+      olds[i].sm->Apply(m);
+    }
+  }
+  for (const auto& r : olds) jobs += r.sm->job_count();
   std::vector<std::unique_ptr<core::StateMachine>> news;
   if (!core::Repartition(from_sms, to, clock.WallNow() / core::kNanosPerMilli, &news))
     return absl::InternalError("re-partitioning failed: a state item did not carry over");

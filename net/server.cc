@@ -12,6 +12,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/global_ops.h"
 #include "core/limits.h"
 #include "net/config.h"
 #include "net/repartition.h"
@@ -25,6 +26,7 @@ struct Server::Slot {
   int listen_fd = -1;
   std::string error;
   bool journal_failed = false;
+  std::vector<core::Mutation> roll_forward;  // global operations to complete first
 };
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
@@ -151,6 +153,12 @@ std::string Server::Start() {
       cv_.notify_all();
       return slot->error;
     }
+  // The shards wait for `go_`: their states can be read here.
+  std::vector<const core::StateMachine*> sms;
+  for (auto& slot : slots_) sms.push_back(&slot->shard->state());
+  core::RollForwardPlan plan = core::PlanRollForward(sms, core::SystemClock::Instance().WallNow());
+  for (const auto& n : plan.notes) spdlog::error("recovery: {}", n);
+  for (uint32_t i = 0; i < shard_count_; ++i) slots_[i]->roll_forward = std::move(plan.per_shard[i]);
   go_ = true;
   cv_.notify_all();
   return "";
@@ -189,6 +197,7 @@ void Server::ShardThread(uint32_t id) {
   for (auto& s : slots_) peers.push_back(s->shard.get());
   slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_stop_,
                           &group_connections_);
+  slot.shard->RollForward(slot.roll_forward);
   slot.shard->AddListener(slot.listen_fd);
   if (id == 0) slot.shard->WatchStopFd(signal_fd_);
   slot.shard->Run();

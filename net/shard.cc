@@ -82,9 +82,24 @@ void Shard::StopOp::Complete(int32_t res, uint32_t) {
   shard->RequestStop();
 }
 
-bool Shard::stopped() const {
+bool Shard::LocallyStopped() const {
   return shutting_down_ && connections_.empty() &&
-         (journal_failed_ || !journal_->commit_pending());
+         (journal_failed_ || !journal_->commit_pending()) && held_.empty() &&
+         (!box_ || box_->backlog() == 0);
+}
+
+bool Shard::stopped() const {
+  if (!LocallyStopped()) return false;
+  if (peers_.empty()) return true;
+  // Its own flag must be out, too, or the others would wait for it forever.
+  if (!locally_stopped_.load(std::memory_order_relaxed)) return false;
+  // A shard of a group keeps serving its mailbox until every shard is done:
+  // one still closing a connection may be waiting for this one's answer. A
+  // shard with no connection left waits for nobody, so when all are done at
+  // once no answer is owed.
+  for (const Shard* p : peers_)
+    if (p != this && !p->locally_stopped_.load(std::memory_order_acquire)) return false;
+  return true;
 }
 
 void Shard::DrainStorage() {
@@ -176,7 +191,21 @@ void Shard::RunOnce(int64_t max_wait_ns) {
   } else {
     ReleaseReplies();
     if (box_) ReturnDurableHolds();
+    if (global_fenced_ && journal_->durable_lsn().value() >= global_fence_lsn_) {
+      global_fenced_ = false;
+      global_busy_ = false;
+      StartWaitingGlobal();
+    }
     if (checkpointer_) checkpointer_->Poll(sm_);
+  }
+  if (!peers_.empty()) {
+    const bool done = LocallyStopped();
+    if (done != locally_stopped_.load(std::memory_order_relaxed)) {
+      locally_stopped_.store(done, std::memory_order_release);
+      if (done)
+        for (Shard* p : peers_)
+          if (p != this) p->WakeFromOtherThread();
+    }
   }
   if (accept_paused_ && mono_ms_ >= accept_resume_ms_ && !shutting_down_) {
     accept_paused_ = false;
@@ -186,6 +215,10 @@ void Shard::RunOnce(int64_t max_wait_ns) {
 
 void Shard::BeginShutdown() {
   shutting_down_ = true;
+  // One shard stopping stops the group; they finish together (stopped()).
+  if (group_stop_ && !group_stop_->exchange(true))
+    for (Shard* p : peers_)
+      if (p != this) p->WakeFromOtherThread();
   shutdown_deadline_ms_ = mono_ms_ + options_.shutdown_grace_ms;
   spdlog::info("shutting down: {} connections open", ready_connections_);
   for (auto& op : accept_ops_) ::shutdown(op->fd, SHUT_RDWR);

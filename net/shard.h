@@ -150,6 +150,7 @@ class Shard {
   };
 
   // Loop.
+  bool LocallyStopped() const;  // stopping, and nothing left to do here
   int64_t WaitBudgetNs();
   void RefreshNow();
   void BeginShutdown();
@@ -271,6 +272,28 @@ class Shard {
 
  private:
 
+  // Global operations (shard_admin.cc). With several shards each is logged
+  // on every shard as one record; an origin runs one at a time and starts
+  // the next once the last is durable everywhere (core/global_ops.h).
+  // RunGlobal runs `start` now or after the operations ahead of it; `start`
+  // ends, directly or after a fan-out, in CommitEverywhere or FinishGlobal.
+  void RunGlobal(Connection* c, std::function<void()> start);
+  // Applies `steps` on every shard (one global record each) and replies
+  // +OK, or the first error.
+  void CommitEverywhere(Connection* c, std::vector<core::Mutation> steps);
+  void FinishGlobal();
+  void StartWaitingGlobal();
+  struct GlobalWaiter {
+    Connection* conn;
+    std::function<void()> start;
+  };
+
+ public:
+  // Before serving: completes the global operations a crash left applied
+  // on other shards only (core::PlanRollForward).
+  void RollForward(const std::vector<core::Mutation>& ops);
+
+ private:
   // This shard's part of INFO.
   ShardSummary Summarize() const;
   // The server-wide names behind QUEUE PAUSE: this shard's part.
@@ -321,6 +344,11 @@ class Shard {
   absl::flat_hash_map<std::string, uint64_t, core::StringHash, core::StringEq>
       remote_interest_;  // queue -> shards with fetchers waiting on it (bit mask)
   std::atomic<uint64_t> queued_hint_{0};
+  std::atomic<bool> locally_stopped_{false};  // read by peers (stopped())
+  bool global_busy_ = false;      // a global operation of this origin runs
+  bool global_fenced_ = false;    // it replied; waiting for local durability
+  uint64_t global_fence_lsn_ = 0;
+  std::deque<GlobalWaiter> global_waiting_;
 
   bool stop_requested_ = false;
   bool shutting_down_ = false;

@@ -92,30 +92,12 @@ ShardSummary Shard::Summarize() const {
 
 // --- FLUSH -----------------------------------------------------------------------------------
 
-namespace {
-
-// Every shard answers +OK or an error; the first error wins.
-std::optional<std::string> FirstErrorOrOk(std::vector<std::string>& results) {
-  for (auto& r : results)
-    if (!r.empty() && r[0] == '-') return std::move(r);
-  return std::string("+OK\r\n");
-}
-
-}  // namespace
-
 void Shard::CmdFlush(Connection* c) {
   if (RefuseIfReadOnly(c)) return;
   spdlog::warn("FLUSH: deleting every job, queue and counter");
   // Each shard flushes its partition atomically; across shards the flush is
   // not one instant (a concurrent PUSH may land on either side of it).
-  RunOnAll(
-      c,
-      [](Shard& s) -> std::string {
-        if (s.journal_->failed()) return std::string(kLogFailedError);
-        s.Commit(core::Mutation::Flush(s.now_));
-        return "+OK\r\n";
-      },
-      FirstErrorOrOk);
+  RunGlobal(c, [this, c] { CommitEverywhere(c, {core::Mutation::Flush(now_)}); });
 }
 
 // --- MUTATE ----------------------------------------------------------------------------------
@@ -140,14 +122,9 @@ void Shard::CmdMutate(Connection* c, std::string_view arg) {
   rec.filter = std::move(args.filter);
   if (RefuseIfReadOnly(c)) return;
   // Each shard applies the mutation to the jobs it owns.
-  RunOnAll(
-      c,
-      [rec = std::move(rec)](Shard& s) -> std::string {
-        if (s.journal_->failed()) return std::string(kLogFailedError);
-        s.Commit(core::Mutation::MutateSet(s.now_, rec));
-        return "+OK\r\n";
-      },
-      FirstErrorOrOk);
+  RunGlobal(c, [this, c, rec = std::move(rec)] {
+    CommitEverywhere(c, {core::Mutation::MutateSet(now_, rec)});
+  });
 }
 
 // --- QUEUE -----------------------------------------------------------------------------------
@@ -197,45 +174,37 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
   if (type != core::MutationType::kQueuePause || peers_.size() <= 1) {
     // RESUME and REMOVE act on every partition that exists; one that does not
     // exist has nothing to resume or remove.
-    return RunOnAll(
-        c,
-        [type, rec = std::move(rec)](Shard& s) -> std::string {
-          if (s.journal_->failed()) return std::string(kLogFailedError);
-          s.Commit(core::Mutation::Queue(s.now_, type, rec));
-          return "+OK\r\n";
-        },
-        FirstErrorOrOk);
+    return RunGlobal(c, [this, c, type, rec = std::move(rec)] {
+      CommitEverywhere(c, {core::Mutation::Queue(now_, type, rec)});
+    });
   }
   // PAUSE with several shards: a queue exists if any shard knows it, and its
   // pause must hold on every shard, including one where the next job pushed
   // to it will create its partition. So: learn which queues exist anywhere,
   // then declare them everywhere and pause them.
-  auto known = std::make_shared<std::vector<std::vector<std::string>>>(peers_.size());
-  RunOnAll(
-      c,
-      [known, rec](Shard& s) {
-        (*known)[s.id()] = s.KnownQueues(rec.names, rec.all);
-        return std::string();
-      },
-      [this, c, known](std::vector<std::string>&) -> std::optional<std::string> {
-        std::vector<std::string> names;
-        for (auto& v : *known) names.insert(names.end(), v.begin(), v.end());
-        std::sort(names.begin(), names.end());
-        names.erase(std::unique(names.begin(), names.end()), names.end());
-        if (names.empty()) return std::string("+OK\r\n");
-        RunOnAll(
-            c,
-            [names = std::move(names)](Shard& s) -> std::string {
-              if (s.journal_->failed()) return std::string(kLogFailedError);
-              s.Commit(core::Mutation::Queue(s.now_, core::MutationType::kQueueDeclare,
-                                             core::QueueRecord{names, false}));
-              s.Commit(core::Mutation::Queue(s.now_, core::MutationType::kQueuePause,
-                                             core::QueueRecord{names, false}));
-              return "+OK\r\n";
-            },
-            FirstErrorOrOk);
-        return std::nullopt;
-      });
+  RunGlobal(c, [this, c, rec = std::move(rec)] {
+    auto known = std::make_shared<std::vector<std::vector<std::string>>>(peers_.size());
+    RunOnAll(
+        c,
+        [known, rec](Shard& s) {
+          (*known)[s.id()] = s.KnownQueues(rec.names, rec.all);
+          return std::string();
+        },
+        [this, c, known](std::vector<std::string>&) -> std::optional<std::string> {
+          std::vector<std::string> names;
+          for (auto& v : *known) names.insert(names.end(), v.begin(), v.end());
+          std::sort(names.begin(), names.end());
+          names.erase(std::unique(names.begin(), names.end()), names.end());
+          if (names.empty()) {
+            FinishGlobal();
+            return std::string("+OK\r\n");
+          }
+          core::QueueRecord named{std::move(names), false};
+          CommitEverywhere(c, {core::Mutation::Queue(now_, core::MutationType::kQueueDeclare, named),
+                               core::Mutation::Queue(now_, core::MutationType::kQueuePause, named)});
+          return std::nullopt;
+        });
+  });
 }
 
 void Shard::QueueLatency(Connection* c, std::vector<std::string> names) {

@@ -84,6 +84,17 @@ std::string Describe(const core::Mutation& m) {
     case core::MutationType::kWorkerForget:
       s += " wid=" + std::get<core::WorkerForgetRecord>(m.body).wid;
       break;
+    case core::MutationType::kGlobalOp: {
+      const auto& r = std::get<core::GlobalOpRecord>(m.body);
+      s += " origin=" + std::to_string(r.origin) + " id=" + std::to_string(r.id) + " [";
+      for (size_t i = 0; i < r.steps.size(); ++i) {
+        auto inner = core::DecodeMutation(r.steps[i]);
+        if (i) s += "; ";
+        s += inner ? Describe(*inner) : std::string("<undecodable>");
+      }
+      s += "]";
+      break;
+    }
     default:
       break;
   }

@@ -58,6 +58,12 @@ std::vector<Mutation> AllKinds() {
       Mutation::SetWorkerState(12, "w", WorkerState::kTerminate),
       Mutation::ForgetWorker(13, "w"),
       Mutation::Queue(14, MutationType::kQueueDeclare, QueueRecord{{"q3"}, false}),
+      Mutation::Global(15, GlobalOpRecord{3, 42,
+                                          {EncodeMutation(Mutation::Flush(15)),
+                                           EncodeMutation(Mutation::Queue(
+                                               15, MutationType::kQueuePause,
+                                               QueueRecord{{"q"}, false}))}}),
+      Mutation::Global(16, GlobalOpRecord{0, 1, {}}),
   };
 }
 

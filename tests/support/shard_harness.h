@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/global_ops.h"
 #include "core/journal.h"
 #include "net/password.h"
 #include "net/shard.h"
@@ -99,6 +100,13 @@ class ShardHarness {
       for (uint32_t i = 0; i < shards; ++i)
         shards_[i]->JoinGroup(i, peers, mailbox_.get(), &group_stop_, &group_connections_);
     }
+    if (!options.data_dir.empty()) {
+      // As the server does: complete what a crash left half applied.
+      std::vector<const core::StateMachine*> sms;
+      for (auto& s : shards_) sms.push_back(&s->state());
+      core::RollForwardPlan plan = core::PlanRollForward(sms, clock_.WallNow());
+      for (uint32_t i = 0; i < shards; ++i) shards_[i]->RollForward(plan.per_shard[i]);
+    }
     for (auto& s : shards_) {
       const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_in a{};
@@ -146,6 +154,12 @@ class ShardHarness {
     for (int i = 0; i < n; ++i)
       for (auto& s : shards_)
         if (!s->stopped()) s->RunOnce(wait_ns);
+  }
+  // Turns only shard `i`'s loop (the others stall, as if slow or about to
+  // crash).
+  void PumpOnly(uint32_t i, int n = 1) {
+    for (int k = 0; k < n; ++k)
+      if (!shards_[i]->stopped()) shards_[i]->RunOnce(200'000);
   }
   // Moves time forward, then turns the loops.
   void Advance(int64_t ms) {

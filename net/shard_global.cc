@@ -1,0 +1,107 @@
+// Global operations: FLUSH, MUTATE and QUEUE PAUSE/RESUME/REMOVE act on
+// every shard. Each shard logs its part as one record, so it applies the
+// operation entirely or not at all; a crash between shards is completed at
+// the next start (core/global_ops.h).
+
+#include <memory>
+
+#include <spdlog/spdlog.h>
+
+#include "core/check.h"
+#include "net/shard.h"
+
+namespace werk::net {
+
+void Shard::RunGlobal(Connection* c, std::function<void()> start) {
+  if (peers_.size() <= 1 || !global_busy_) {
+    if (peers_.size() > 1) global_busy_ = true;
+    start();
+    return;
+  }
+  // Wait, reading nothing further from the connection, as for a fan-out.
+  c->awaiting_remote_ = true;
+  ++c->inflight_;
+  global_waiting_.push_back({c, std::move(start)});
+}
+
+void Shard::StartWaitingGlobal() {
+  while (!global_busy_ && !global_waiting_.empty()) {
+    GlobalWaiter w = std::move(global_waiting_.front());
+    global_waiting_.pop_front();
+    Connection* c = w.conn;
+    --c->inflight_;
+    c->awaiting_remote_ = false;
+    if (c->closing_) {
+      // Its client is gone: the operation was never acknowledged; drop it.
+      MaybeFinishClose(c);
+      continue;
+    }
+    global_busy_ = true;
+    w.start();
+  }
+}
+
+void Shard::FinishGlobal() {
+  if (peers_.size() <= 1) return;
+  // The next operation of this origin starts once this one is durable here
+  // too (the other shards answered only once durable), so a crash leaves at
+  // most one operation per origin half applied.
+  global_fenced_ = true;
+  global_fence_lsn_ = journal_->appended_lsn().value();
+}
+
+namespace {
+
+std::optional<std::string> FirstErrorOrOk(std::vector<std::string>& results) {
+  for (auto& r : results)
+    if (!r.empty() && r[0] == '-') return std::move(r);
+  return std::string("+OK\r\n");
+}
+
+}  // namespace
+
+void Shard::CommitEverywhere(Connection* c, std::vector<core::Mutation> steps) {
+  if (peers_.size() <= 1) {
+    if (journal_->failed()) return Reply(c, kLogFailedError);
+    // A step with nothing to do (e.g. resuming a queue that is not paused)
+    // is refused by the state machine and not logged.
+    for (const auto& m : steps) Commit(m);
+    return Reply(c, "+OK\r\n");
+  }
+  core::GlobalOpRecord rec;
+  rec.origin = id_;
+  const auto& last = sm_.last_global_ops();
+  auto it = last.find(id_);
+  rec.id = (it == last.end() ? 0 : it->second.id) + 1;
+  for (const auto& m : steps) rec.steps.push_back(core::EncodeMutation(m));
+  auto op = std::make_shared<const core::Mutation>(core::Mutation::Global(now_, std::move(rec)));
+  RunOnAll(
+      c,
+      [op](Shard& s) -> std::string {
+        if (s.journal_->failed()) return std::string(kLogFailedError);
+        s.Commit(*op);
+        return "+OK\r\n";
+      },
+      [this](std::vector<std::string>& results) {
+        FinishGlobal();
+        return FirstErrorOrOk(results);
+      });
+}
+
+void Shard::RollForward(const std::vector<core::Mutation>& ops) {
+  for (const auto& m : ops) {
+    const auto& g = std::get<core::GlobalOpRecord>(m.body);
+    std::string what;
+    for (const auto& step : g.steps) {
+      auto inner = core::DecodeMutation(step);
+      if (!what.empty()) what += ", ";
+      what += inner ? std::string(core::MutationTypeName(inner->type)) : "?";
+    }
+    spdlog::warn("shard {}: completing global operation {} of shard {} ({}) that a crash left "
+                 "applied on other shards only",
+                 id_, g.id, g.origin, what);
+    WERK_CHECK(Commit(m));
+  }
+}
+
+}  // namespace werk::net
