@@ -1,6 +1,7 @@
 #include "net/server.h"
 
 #include <netdb.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -98,8 +99,15 @@ std::string Server::Start() {
     std::filesystem::create_directories(options_.data_dir, ec);
     if (ec) return "cannot create the data directory " + options_.data_dir + ": " + ec.message();
   }
+  // The cores this process may run on (taskset, cgroup cpusets), in order.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+      if (CPU_ISSET(cpu, &allowed)) cores_.push_back(cpu);
+  }
   shard_count_ = options_.shards ? options_.shards
-                                  : std::max(1u, std::thread::hardware_concurrency());
+                                 : std::max<uint32_t>(1, uint32_t(cores_.size()));
   if (shard_count_ > core::kShardsMax)
     return "at most " + std::to_string(core::kShardsMax) + " shards";
   std::vector<std::string> notes;
@@ -168,10 +176,12 @@ std::string Server::Start() {
 // the thread that created it.
 void Server::ShardThread(uint32_t id) {
   Slot& slot = *slots_[id];
-  if (shard_count_ > 1) {
+  if (shard_count_ > 1 && !cores_.empty()) {
+    // Shard i on the i-th allowed core (round robin when there are more
+    // shards than cores).
     cpu_set_t cpus;
     CPU_ZERO(&cpus);
-    CPU_SET(id % std::max(1u, std::thread::hardware_concurrency()), &cpus);
+    CPU_SET(cores_[id % cores_.size()], &cpus);
     pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
   }
   try {
@@ -195,15 +205,14 @@ void Server::ShardThread(uint32_t id) {
   }
   std::vector<Shard*> peers;
   for (auto& s : slots_) peers.push_back(s->shard.get());
-  slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_stop_,
-                          &group_connections_);
+  slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_);
   slot.shard->RollForward(slot.roll_forward);
   slot.shard->AddListener(slot.listen_fd);
   if (id == 0) slot.shard->WatchStopFd(signal_fd_);
   slot.shard->Run();
   slot.journal_failed = slot.shard->journal_failed();
   // One shard stopping (signal or log failure) stops them all.
-  group_stop_ = true;
+  group_.stop = true;
   for (auto& s : slots_) s->shard->WakeFromOtherThread();
 }
 

@@ -38,10 +38,10 @@ class Server {
 
   ServerOptions options_;
   uint32_t shard_count_ = 1;
+  std::vector<int> cores_;  // the CPUs this process may run on
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<core::Mailbox> mailbox_;
-  std::atomic<bool> group_stop_{false};
-  std::atomic<int64_t> group_connections_{0};
+  GroupShared group_;
   int signal_fd_ = -1;
   int port_ = 0;
 

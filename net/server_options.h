@@ -22,8 +22,8 @@ struct ServerOptions {
   size_t line_bytes_max = core::kLineBytesDefault;
   size_t job_bytes_max = core::kJobBytesDefault;
   // Shards (threads, each with its own io_uring, state and log). 0 = one per
-  // core.
-  uint32_t shards = 1;
+  // core this process may run on.
+  uint32_t shards = 0;
   // How long shutdown waits for in-flight replies before closing sockets.
   int shutdown_grace_ms = 3000;
 

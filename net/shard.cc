@@ -167,7 +167,7 @@ int64_t Shard::WaitBudgetNs() {
 }
 
 void Shard::RunOnce(int64_t max_wait_ns) {
-  if (group_stop_ && group_stop_->load(std::memory_order_relaxed)) stop_requested_ = true;
+  if (group_->stop.load(std::memory_order_relaxed)) stop_requested_ = true;
   if (stop_requested_ && !shutting_down_) BeginShutdown();
   if (shutting_down_ && mono_ms_ >= shutdown_deadline_ms_) {
     for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c))
@@ -216,7 +216,7 @@ void Shard::RunOnce(int64_t max_wait_ns) {
 void Shard::BeginShutdown() {
   shutting_down_ = true;
   // One shard stopping stops the group; they finish together (stopped()).
-  if (group_stop_ && !group_stop_->exchange(true))
+  if (!group_->stop.exchange(true))
     for (Shard* p : peers_)
       if (p != this) p->WakeFromOtherThread();
   shutdown_deadline_ms_ = mono_ms_ + options_.shutdown_grace_ms;

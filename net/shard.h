@@ -63,6 +63,13 @@ struct ShardStats {
   uint64_t connections_rejected = 0;
 };
 
+// What the shards of a group share; any thread.
+struct GroupShared {
+  std::atomic<bool> stop{false};        // one shard stopping stops them all
+  std::atomic<int64_t> connections{0};  // client connections past the handshake
+  std::atomic<int64_t> sockets{0};      // accepted sockets, handshake or not
+};
+
 class Shard {
  public:
   Shard(const ServerOptions& options, const core::Clock& clock);
@@ -114,10 +121,9 @@ class Shard {
   // Joins a group of shards before running (design §3 "Ownership"): jobs
   // belong to shard hash(jid) % count, and commands reach the owner through
   // the mailbox. Without it the shard is alone and owns everything.
-  // `group_stop` stops every shard; `group_connections` counts the group's
-  // client connections (for the connection limit).
+  // `group` is shared by all (stop flag, connection and socket limits).
   void JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mailbox,
-                 std::atomic<bool>* group_stop, std::atomic<int64_t>* group_connections);
+                 GroupShared* group);
   uint32_t id() const { return id_; }
   uint32_t shard_count() const { return uint32_t(peers_.size()); }
   uint32_t OwnerOf(std::string_view key) const;  // core::ShardOf
@@ -337,9 +343,8 @@ class Shard {
   std::vector<Shard*> peers_;
   std::unique_ptr<core::ShardMailbox> box_;
   std::unique_ptr<core::ShardWaker> waker_;
-  std::atomic<bool>* group_stop_ = nullptr;
-  std::atomic<int64_t> own_connections_{0};
-  std::atomic<int64_t>* group_connections_ = &own_connections_;
+  GroupShared own_group_;
+  GroupShared* group_ = &own_group_;
   std::deque<core::CrossShardTask*> held_;  // results waiting for durability, LSN order
   absl::flat_hash_map<std::string, uint64_t, core::StringHash, core::StringEq>
       remote_interest_;  // queue -> shards with fetchers waiting on it (bit mask)

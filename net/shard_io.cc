@@ -68,7 +68,9 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
   }
   if (!more && !shutting_down_) ArmAccept(op);
   const int fd = res;
-  if (shutting_down_ || socket_count_ >= options_.connections_max + kHandshakeSlack) {
+  // The socket ceiling holds for the whole server, like the connection limit.
+  if (shutting_down_ || size_t(group_->sockets.load(std::memory_order_relaxed)) >=
+                            options_.connections_max + kHandshakeSlack) {
     ++stats_.connections_rejected;
     ::close(fd);
     return;
@@ -77,6 +79,7 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   ++stats_.connections_accepted;
   ++socket_count_;
+  group_->sockets.fetch_add(1, std::memory_order_relaxed);
   auto* c = new Connection(this, fd, next_conn_id_++);
   connections_.PushBack(c);
 
@@ -251,7 +254,7 @@ void Shard::CloseAfterFlush(Connection* c) {
   if (c->counted_) {
     c->counted_ = false;
     --ready_connections_;
-    group_connections_->fetch_sub(1, std::memory_order_relaxed);
+    group_->connections.fetch_sub(1, std::memory_order_relaxed);
   }
   MaybeFinishClose(c);
 }
@@ -265,7 +268,7 @@ void Shard::CloseConnection(Connection* c) {
   if (c->counted_) {
     c->counted_ = false;
     --ready_connections_;
-    group_connections_->fetch_sub(1, std::memory_order_relaxed);
+    group_->connections.fetch_sub(1, std::memory_order_relaxed);
   }
   // Wakes an in-flight recv; pending sends fail. The fd closes once no
   // request of ours references it.
@@ -310,6 +313,7 @@ void Shard::OnClosed(Connection* c) {
   }
   connections_.Remove(c);
   --socket_count_;
+  group_->sockets.fetch_sub(1, std::memory_order_relaxed);
   delete c;
 }
 
@@ -346,7 +350,7 @@ void Shard::Handshake(Connection* c, std::string_view line) {
   c->counted_ = true;
   ++ready_connections_;
   // The limit holds for the whole server, whichever shard took the connection.
-  const int64_t open = group_connections_->fetch_add(1, std::memory_order_relaxed) + 1;
+  const int64_t open = group_->connections.fetch_add(1, std::memory_order_relaxed) + 1;
   if (size_t(open) > options_.connections_max) {
     spdlog::warn("over {} client connections: refusing connection {}", options_.connections_max,
                  c->id_);

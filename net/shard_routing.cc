@@ -67,11 +67,10 @@ struct Shard::FanOut {
 };
 
 void Shard::JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mailbox,
-                      std::atomic<bool>* group_stop, std::atomic<int64_t>* group_connections) {
+                      GroupShared* group) {
   id_ = id;
   peers_ = std::move(peers);
-  group_stop_ = group_stop;
-  group_connections_ = group_connections;
+  group_ = group;
   if (peers_.size() <= 1) return;
   box_ = std::make_unique<core::ShardMailbox>(mailbox, id_);
   box_->set_hold_handler([this](core::CrossShardTask* t) { HoldUntilDurable(t); });

@@ -98,7 +98,7 @@ class ShardHarness {
       std::vector<net::Shard*> peers;
       for (auto& s : shards_) peers.push_back(s.get());
       for (uint32_t i = 0; i < shards; ++i)
-        shards_[i]->JoinGroup(i, peers, mailbox_.get(), &group_stop_, &group_connections_);
+        shards_[i]->JoinGroup(i, peers, mailbox_.get(), &group_);
     }
     if (!options.data_dir.empty()) {
       // As the server does: complete what a crash left half applied.
@@ -184,8 +184,7 @@ class ShardHarness {
   std::vector<core::VolatileJournal> journals_;
   std::vector<net::ShardStorage> storages_;
   std::unique_ptr<core::Mailbox> mailbox_;
-  std::atomic<bool> group_stop_{false};
-  std::atomic<int64_t> group_connections_{0};
+  net::GroupShared group_;
   std::vector<std::unique_ptr<net::Shard>> shards_;
   std::vector<int> listen_fds_;
   std::vector<int> ports_;

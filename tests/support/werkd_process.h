@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -86,6 +87,13 @@ class WerkdProcess {
     std::vector<std::string> argv = {WERKD_PATH, "-b", "127.0.0.1:0", "-d", data_dir_,
                                      "-c", dir_ + "/config", "-l", "info"};
     argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
+    // WERK_TEST_SHARDS runs every server of a suite with that many shards,
+    // unless the test chose its own.
+    if (const char* shards = std::getenv("WERK_TEST_SHARDS");
+        shards && std::find(opts_.args.begin(), opts_.args.end(), "--shards") == opts_.args.end()) {
+      argv.push_back("--shards");
+      argv.push_back(shards);
+    }
     const std::string log_path = dir_ + "/werkd.log";
     pid_ = ::fork();
     if (pid_ == 0) {
