@@ -123,6 +123,7 @@ std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
           return error;
         if (!given.job_bytes_max && !ReadLimit(*w, "job_bytes_max", &o->job_bytes_max, &error))
           return error;
+        if (!given.shards && !ReadLimit(*w, "shards", &o->shards, &error)) return error;
       }
     }
   }

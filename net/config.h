@@ -15,6 +15,7 @@ struct FlagsGiven {
   bool connections_max = false;
   bool line_bytes_max = false;
   bool job_bytes_max = false;
+  bool shards = false;
 };
 
 // Reads `<config_dir>/conf.d/*.toml` (alphabetical order, concatenated and

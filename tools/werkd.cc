@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   app.add_flag("--unsafe-no-fsync", o.unsafe_no_fsync,
                "DEVELOPMENT ONLY: do not fdatasync the log (a power loss can lose acknowledged "
                "jobs); refused in production");
-  app.add_option("--shards", o.shards,
+  auto* sh = app.add_option("--shards", o.shards,
                  "shards: threads with their own io_uring, state and log (0 = one per core)")
       ->check(CLI::Range(0, 64));
   bool buffered_io = false;
@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   given.connections_max = cm->count() > 0;
   given.line_bytes_max = lm->count() > 0;
   given.job_bytes_max = jm->count() > 0;
+  given.shards = sh->count() > 0;
   if (o.unsafe_no_fsync && o.environment == "production") {
     spdlog::critical("--unsafe-no-fsync is refused in production");
     return 2;

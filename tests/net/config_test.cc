@@ -27,7 +27,7 @@ class ConfigTest : public ::testing::Test {
 
 TEST_F(ConfigTest, ReadsFilesInOrderAsOneDocument) {
   Write("a.toml", "[faktory]\npassword = \"sekrit\"\nbinding = \"127.0.0.1:9000\"\n");
-  Write("b.toml", "[werk]\nconnections_max = 10\nline_bytes_max = 4096\n");
+  Write("b.toml", "[werk]\nconnections_max = 10\nline_bytes_max = 4096\nshards = 3\n");
   ServerOptions o;
   o.config_dir = dir_;
   ASSERT_EQ(LoadConfig(&o, {}), "");
@@ -36,17 +36,21 @@ TEST_F(ConfigTest, ReadsFilesInOrderAsOneDocument) {
   EXPECT_EQ(o.connections_max, 10u);
   EXPECT_EQ(o.line_bytes_max, 4096u);
   EXPECT_EQ(o.job_bytes_max, 4096u);  // never above the line limit
+  EXPECT_EQ(o.shards, 3u);
 }
 
 TEST_F(ConfigTest, FlagsWinOverToml) {
-  Write("a.toml", "[faktory]\nbinding = \"127.0.0.1:9000\"\n");
+  Write("a.toml", "[faktory]\nbinding = \"127.0.0.1:9000\"\n[werk]\nshards = 8\n");
   ServerOptions o;
   o.config_dir = dir_;
   o.binding = "127.0.0.1:7419";
+  o.shards = 2;
   FlagsGiven given;
   given.binding = true;
+  given.shards = true;
   ASSERT_EQ(LoadConfig(&o, given), "");
   EXPECT_EQ(o.binding, "127.0.0.1:7419");
+  EXPECT_EQ(o.shards, 2u);
 }
 
 TEST_F(ConfigTest, EnvPasswordAndPasswordFile) {

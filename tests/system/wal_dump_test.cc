@@ -28,7 +28,9 @@ TEST(WalDump, VerifiesAndFindsTheFirstBadByte) {
   char tmpl[] = "/tmp/werk-dump-XXXXXX";
   const std::string data_dir = std::string(::mkdtemp(tmpl)) + "/data";
   {
-    WerkdProcess server({.args = {"--segment-bytes", "1048576"}, .data_dir = data_dir});
+    // One shard, so its log is long enough to be damaged in the middle.
+    WerkdProcess server(
+        {.args = {"--segment-bytes", "1048576", "--shards", "1"}, .data_dir = data_dir});
     LineClient c(server.port());
     c.ReadOrFail();
     ASSERT_EQ(c.Call(R"(HELLO {"v":2})"), "+OK\r\n");
@@ -60,7 +62,7 @@ TEST(WalDump, VerifiesAndFindsTheFirstBadByte) {
   EXPECT_NE(out.find("00000000000000000001.wal"), std::string::npos);
   EXPECT_NE(out.find("CORRUPT at byte"), std::string::npos) << out;
   // And werkd refuses to start on it, naming the file and offset.
-  EXPECT_THROW(WerkdProcess({.data_dir = data_dir}), std::runtime_error);
+  EXPECT_THROW(WerkdProcess({.args = {"--shards", "1"}, .data_dir = data_dir}), std::runtime_error);
   std::filesystem::remove_all(std::filesystem::path(data_dir).parent_path());
 }
 
