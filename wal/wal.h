@@ -89,7 +89,8 @@ class Wal final : public core::Journal {
   void StartWrites();
   bool StartWrite(Batch& b);
   void OnWritten(Batch* b, int32_t res, uint64_t segment_id);
-  void RequestSpare();
+  // `ahead`: made before it is needed, so it can be zero-filled.
+  void RequestSpare(bool ahead);
   void Fail(std::string why);
 
   Storage* storage_;
