@@ -36,16 +36,24 @@ class VolatileJournal final : public Journal {
     ++records_;
     return appended_;
   }
-  void Commit() override { durable_ = appended_; }
+  void Commit() override {
+    if (fail_at_commit_) failed_ = true;
+    if (!failed_) durable_ = appended_;
+  }
   Lsn appended_lsn() const override { return appended_; }
   Lsn durable_lsn() const override { return durable_; }
-  bool failed() const override { return false; }
+  bool failed() const override { return failed_; }
   uint64_t records() const { return records_; }
+  // Tests: the next Commit() fails, as a disk error would; nothing appended
+  // since the last one becomes durable.
+  void FailAtNextCommit() { fail_at_commit_ = true; }
 
  private:
   Lsn appended_{0};
   Lsn durable_{0};
   uint64_t records_ = 0;
+  bool fail_at_commit_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace werk::core

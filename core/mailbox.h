@@ -34,6 +34,10 @@ class CrossShardTask {
   virtual void Run() = 0;
   // Back on the origin shard's thread; the task is deleted right after.
   virtual void Done() = 0;
+  // On the target, instead of waiting for `hold_lsn`: its log failed, so what
+  // Run() logged will never be durable. The result must say so (no success
+  // may reach a client); the task then goes home as usual.
+  virtual void Abandon() {}
 
   uint32_t origin = 0;
   uint32_t target = 0;

@@ -118,6 +118,14 @@ void Shard::OnJournalFailed() {
   // durable log exactly.
   journal_failed_ = true;
   spdlog::critical("the write-ahead log failed: closing every connection and stopping");
+  // Results other shards wait for will never be durable here: they go back
+  // as errors, so no shard waits for this one forever.
+  for (core::CrossShardTask* t : held_) {
+    t->Abandon();
+    box_->Return(t);
+  }
+  held_.clear();
+  if (box_) box_->Flush();
   for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
     if (c->closing_) continue;
     c->staged_.clear();

@@ -212,15 +212,15 @@ class Shard {
   // Runs `fn` on every shard of the group (just this one when alone) and
   // replies with combine(results, in shard order).
   void RunOnAll(Connection* c, RemoteFn fn, Combine combine);
-  void OnFanOutPart(FanOut* f, size_t index, std::string reply);
+  void OnFanOutPart(FanOut* f, size_t index, std::string reply, bool abandoned = false);
   void OnForwardDone(Connection* c, const std::string& reply);
 
  public:
   // For cross-shard tasks (they run on this shard's thread).
   uint64_t journal_appended_lsn() const { return journal_->appended_lsn().value(); }
   void OnForwardDoneFromTask(Connection* c, const std::string& reply) { OnForwardDone(c, reply); }
-  void OnFanOutPartFromTask(FanOut* f, size_t index, std::string reply) {
-    OnFanOutPart(f, index, std::move(reply));
+  void OnFanOutPartFromTask(FanOut* f, size_t index, std::string reply, bool abandoned) {
+    OnFanOutPart(f, index, std::move(reply), abandoned);
   }
 
  private:

@@ -113,7 +113,9 @@ void DecodeFailures(const std::string& in, std::vector<std::pair<std::string, st
   size_t pos = 0;
   while (pos < in.size()) {
     const size_t a = in.find('\0', pos);
+    if (a == std::string::npos) break;
     const size_t b = in.find('\0', a + 1);
+    if (b == std::string::npos) break;
     out->emplace_back(in.substr(pos, a - pos), in.substr(a + 1, b - a - 1));
     pos = b + 1;
   }

@@ -34,6 +34,8 @@ class RemoteFetchTask final : public core::CrossShardTask {
     hold_lsn = target_->journal_appended_lsn();
   }
   void Done() override { origin_->OnRemoteFetchDone(c_, std::move(job_json_)); }
+  // The reservation will never be durable: the fetcher gets nothing from here.
+  void Abandon() override { job_json_.clear(); }
 
  private:
   Shard* origin_;

@@ -27,12 +27,19 @@ class FanOutTask final : public core::CrossShardTask {
     // Whatever the call logged must be durable before its result is seen.
     hold_lsn = target_->journal_appended_lsn();
   }
-  void Done() override { origin_->OnFanOutPartFromTask(f_, index_, std::move(reply_)); }
+  void Done() override {
+    origin_->OnFanOutPartFromTask(f_, index_, std::move(reply_), abandoned_);
+  }
+  void Abandon() override {
+    reply_.clear();  // a neutral part for the combine; the reply is the error
+    abandoned_ = true;
+  }
 
  private:
   Shard* origin_;
   Shard* target_;
   Shard::FanOut* f_;
+  bool abandoned_ = false;
   size_t index_;
   Shard::RemoteFn fn_;
   std::string reply_;
@@ -64,6 +71,7 @@ struct Shard::FanOut {
   size_t pending;
   std::vector<std::string> results;
   Combine combine;
+  bool abandoned = false;  // a part's log failed: the reply is that error
 };
 
 void Shard::JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mailbox,
@@ -107,16 +115,21 @@ void Shard::StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>
   }
 }
 
-void Shard::OnFanOutPart(FanOut* f, size_t index, std::string reply) {
+void Shard::OnFanOutPart(FanOut* f, size_t index, std::string reply, bool abandoned) {
   f->results[index] = std::move(reply);
+  f->abandoned |= abandoned;
   if (--f->pending > 0) return;
   Connection* c = f->conn;
   // The combine may start a further fan-out on the same connection; this one
-  // lets go of the connection only after that.
+  // lets go of the connection only after that. It runs even when a part was
+  // abandoned, so what it tracks (e.g. the global operation in flight) ends.
   const std::optional<std::string> out = f->combine(f->results);
+  const bool failed = f->abandoned;
   delete f;
   if (out) {
-    OnForwardDone(c, *out);
+    // A part that will never be durable: whatever the others did, the client
+    // hears that the log failed (the group is stopping).
+    OnForwardDone(c, failed ? std::string(kLogFailedError) : *out);
   } else {
     WERK_CHECK(c->inflight_ > 1);
     --c->inflight_;
@@ -148,6 +161,11 @@ void Shard::OnForwardDone(Connection* c, const std::string& reply) {
 }
 
 void Shard::HoldUntilDurable(core::CrossShardTask* task) {
+  if (journal_->failed()) {
+    task->Abandon();
+    box_->Return(task);
+    return;
+  }
   // Appended in LSN order (tasks run in order within one iteration).
   held_.push_back(task);
 }

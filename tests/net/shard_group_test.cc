@@ -228,5 +228,23 @@ TEST(ShardGroupTest, PauseDeclaresTheQueueOnEveryShard) {
   EXPECT_NE(c.Call("FETCH q").find("job-"), std::string::npos);
 }
 
+TEST(ShardGroupTest, OwnerLogFailureAnswersAnErrorAndTheGroupStops) {
+  // A PUSH forwarded to the job's owner, whose log then fails before the
+  // record is durable: the client must hear the failure (never +OK), and no
+  // shard may wait for the failed one forever.
+  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, 2);
+  HarnessClient c = h.Connect(0);
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  const std::string jid = JidOwnedBy(h, 1);
+  c.Send(Job(jid) + "\r\n");
+  h.PumpOnly(0, 3);  // forwarded; shard 1 has not run it yet
+  h.journal(1).FailAtNextCommit();
+  auto reply = c.Read();
+  ASSERT_TRUE(reply.has_value());
+  EXPECT_EQ(*reply, std::string(kLogFailedError));
+  EXPECT_TRUE(h.shard(1).journal_failed());
+  EXPECT_TRUE(h.StopAll(2000)) << "a shard waited for the failed one";
+}
+
 }  // namespace
 }  // namespace werk::net

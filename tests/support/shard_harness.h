@@ -123,8 +123,7 @@ class ShardHarness {
   }
   ~ShardHarness() {
     // A clean stop: everything appended becomes durable first.
-    for (auto& s : shards_) s->RequestStop();
-    for (int i = 0; i < 10000 && !AllStopped(); ++i) Pump();
+    StopAll();
     for (auto& s : shards_) s->DrainStorage();
     shards_.clear();
     mailbox_.reset();
@@ -154,6 +153,13 @@ class ShardHarness {
     for (int i = 0; i < n; ++i)
       for (auto& s : shards_)
         if (!s->stopped()) s->RunOnce(wait_ns);
+  }
+  // Asks every shard to stop and turns the loops until all have; false if
+  // they did not within `turns`.
+  bool StopAll(int turns = 10000) {
+    for (auto& s : shards_) s->RequestStop();
+    for (int i = 0; i < turns && !AllStopped(); ++i) Pump();
+    return AllStopped();
   }
   // Turns only shard `i`'s loop (the others stall, as if slow or about to
   // crash).
