@@ -207,6 +207,15 @@ void Server::ShardThread(uint32_t id) {
   for (auto& s : slots_) peers.push_back(s->shard.get());
   slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_);
   slot.shard->RollForward(slot.roll_forward);
+  {
+    // No shard serves (or is woken by another) before every shard joined
+    // the group and made its roll-forward durable.
+    std::unique_lock<std::mutex> l(mu_);
+    ++joined_;
+    cv_.notify_all();
+    cv_.wait(l, [&] { return joined_ == shard_count_ || abort_; });
+    if (abort_) return;
+  }
   slot.shard->AddListener(slot.listen_fd);
   if (id == 0) slot.shard->WatchStopFd(signal_fd_);
   slot.shard->Run();

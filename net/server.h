@@ -38,6 +38,7 @@ class Server {
 
   ServerOptions options_;
   uint32_t shard_count_ = 1;
+  uint32_t joined_ = 0;  // shards ready to serve (see ShardThread)
   std::vector<int> cores_;  // the CPUs this process may run on
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<core::Mailbox> mailbox_;

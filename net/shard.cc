@@ -118,14 +118,21 @@ void Shard::OnJournalFailed() {
   // durable log exactly.
   journal_failed_ = true;
   spdlog::critical("the write-ahead log failed: closing every connection and stopping");
-  // Results other shards wait for will never be durable here: they go back
-  // as errors, so no shard waits for this one forever.
+  // Results other shards wait for: those already durable go back as they
+  // are; the rest never will be, so they go back as errors and no shard
+  // waits for this one forever.
+  if (box_) ReturnDurableHolds();
   for (core::CrossShardTask* t : held_) {
     t->Abandon();
     box_->Return(t);
   }
   held_.clear();
   if (box_) box_->Flush();
+  // Global operations of this origin end here; the waiting ones are refused.
+  global_halted_ = true;
+  global_fenced_ = false;
+  global_busy_ = false;
+  StartWaitingGlobal();
   for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
     if (c->closing_) continue;
     c->staged_.clear();
@@ -169,7 +176,8 @@ int64_t Shard::WaitBudgetNs() {
     budget = std::min(budget, (*t - mono_ms_) * core::kNanosPerMilli);
   }
   if (accept_paused_) budget = std::min(budget, (accept_resume_ms_ - mono_ms_) * core::kNanosPerMilli);
-  if (shutting_down_)
+  // (Once done here, a shard only waits for its peers: no deadline to spin on.)
+  if (shutting_down_ && !LocallyStopped())
     budget = std::min(budget, (shutdown_deadline_ms_ - mono_ms_) * core::kNanosPerMilli);
   return std::max<int64_t>(budget, 0);
 }
@@ -193,17 +201,21 @@ void Shard::RunOnce(int64_t max_wait_ns) {
   FireConnTimers();
   FireJobTimers();
   ServeReadyQueues();
+  if (global_fenced_ && !journal_->failed() &&
+      journal_->durable_lsn().value() >= global_fence_lsn_) {
+    // The last global operation is durable everywhere: the next may start
+    // (before this iteration's commit, so its local part goes out now).
+    global_fenced_ = false;
+    global_busy_ = false;
+    StartWaitingGlobal();
+    if (box_) box_->Flush();
+  }
   journal_->Commit();
   if (journal_->failed()) {
     if (!journal_failed_) OnJournalFailed();
   } else {
     ReleaseReplies();
     if (box_) ReturnDurableHolds();
-    if (global_fenced_ && journal_->durable_lsn().value() >= global_fence_lsn_) {
-      global_fenced_ = false;
-      global_busy_ = false;
-      StartWaitingGlobal();
-    }
     if (checkpointer_) checkpointer_->Poll(sm_);
   }
   if (!peers_.empty()) {

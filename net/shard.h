@@ -296,7 +296,8 @@ class Shard {
 
  public:
   // Before serving: completes the global operations a crash left applied
-  // on other shards only (core::PlanRollForward).
+  // on other shards only (core::PlanRollForward), and returns once they are
+  // durable (or the log failed).
   void RollForward(const std::vector<core::Mutation>& ops);
 
  private:
@@ -352,6 +353,7 @@ class Shard {
   std::atomic<bool> locally_stopped_{false};  // read by peers (stopped())
   bool global_busy_ = false;      // a global operation of this origin runs
   bool global_fenced_ = false;    // it replied; waiting for local durability
+  bool global_halted_ = false;    // a part failed: no further global operation
   uint64_t global_fence_lsn_ = 0;
   std::deque<GlobalWaiter> global_waiting_;
 

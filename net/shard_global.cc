@@ -3,6 +3,7 @@
 // operation entirely or not at all; a crash between shards is completed at
 // the next start (core/global_ops.h).
 
+#include <chrono>
 #include <memory>
 
 #include <spdlog/spdlog.h>
@@ -13,6 +14,7 @@
 namespace werk::net {
 
 void Shard::RunGlobal(Connection* c, std::function<void()> start) {
+  if (global_halted_) return Reply(c, kLogFailedError);
   if (peers_.size() <= 1 || !global_busy_) {
     if (peers_.size() > 1) global_busy_ = true;
     start();
@@ -34,6 +36,12 @@ void Shard::StartWaitingGlobal() {
     if (c->closing_) {
       // Its client is gone: the operation was never acknowledged; drop it.
       MaybeFinishClose(c);
+      continue;
+    }
+    if (global_halted_) {
+      Reply(c, kLogFailedError);
+      ProcessInput(c);
+      ArmRecv(c);
       continue;
     }
     global_busy_ = true;
@@ -83,6 +91,11 @@ void Shard::CommitEverywhere(Connection* c, std::vector<core::Mutation> steps) {
         return "+OK\r\n";
       },
       [this](std::vector<std::string>& results) {
+        // A shard whose part failed (its log failed) may lack this operation;
+        // running another could leave it two behind, which a restart could
+        // not complete. The group is stopping anyway: no more from here.
+        for (const auto& r : results)
+          if (r != "+OK\r\n") global_halted_ = true;
         FinishGlobal();
         return FirstErrorOrOk(results);
       });
@@ -101,6 +114,16 @@ void Shard::RollForward(const std::vector<core::Mutation>& ops) {
                  "applied on other shards only",
                  id_, g.id, g.origin, what);
     WERK_CHECK(Commit(m));
+  }
+  if (ops.empty()) return;
+  // Durable before anything is served: otherwise a second crash could find
+  // this shard two operations behind.
+  journal_->Commit();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!journal_->failed() && journal_->durable_lsn() < journal_->appended_lsn() &&
+         std::chrono::steady_clock::now() < deadline) {
+    reactor_.Poll(10'000'000);
+    journal_->Commit();
   }
 }
 

@@ -75,7 +75,8 @@ void Shard::AttachWorker(Connection* c, HelloArgs hello) {
   });
   StartFanOut(c, std::move(calls),
               [this, wid = c->wid_](std::vector<std::string>& r) -> std::optional<std::string> {
-                LearnWorkerState(wid, core::WorkerState(r[0][0] - '0'));
+                // Empty when the owner's log failed (the reply is then that error).
+                if (!r[0].empty()) LearnWorkerState(wid, core::WorkerState(r[0][0] - '0'));
                 return std::string("+OK\r\n");
               });
 }

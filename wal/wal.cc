@@ -24,7 +24,7 @@ Wal::Wal(Storage* storage, const core::Clock& clock, Options options, Position p
       alive_(std::make_shared<bool>(true)) {
   WERK_CHECK(next_lsn_ >= 1);
   // The first segment of a new log is needed at once: not zero-filled.
-  if (!spare_) RequestSpare(/*ahead=*/current_ != nullptr);
+  if (!spare_) RequestSpare(/*ahead=*/current_ && current_offset_ < options_.segment_bytes);
 }
 
 Wal::~Wal() { *alive_ = false; }
