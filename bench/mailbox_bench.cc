@@ -18,15 +18,27 @@ struct Counting final : CrossShardTask {
   void Done() override { done->fetch_add(1, std::memory_order_relaxed); }
 };
 
-void BM_MailboxRoundTrip(benchmark::State& state) {
-  Mailbox mailbox(2);
+// Shard 0 (the benchmark's thread) and shard 1, a thread that only polls
+// its mailbox (runs tasks and sends them home) until the pair goes away.
+struct Pair {
+  Mailbox mailbox{2};
   std::atomic<bool> stop{false};
-  std::thread other([&] {
-    ShardMailbox box(&mailbox, 1);
-    while (!stop.load(std::memory_order_relaxed)) box.Poll();
-  });
-  ShardMailbox box(&mailbox, 0);
+  std::thread other{[this] {
+    ShardMailbox peer(&mailbox, 1);
+    while (!stop.load(std::memory_order_relaxed)) peer.Poll();
+  }};
+  ShardMailbox box{&mailbox, 0};
   std::atomic<uint64_t> done{0};
+  ~Pair() {
+    stop = true;
+    other.join();
+  }
+};
+
+void BM_MailboxRoundTrip(benchmark::State& state) {
+  Pair pair;
+  ShardMailbox& box = pair.box;
+  std::atomic<uint64_t>& done = pair.done;
   uint64_t expected = 0;
   for (auto _ : state) {
     auto* t = new Counting;
@@ -35,21 +47,14 @@ void BM_MailboxRoundTrip(benchmark::State& state) {
     ++expected;
     while (done.load(std::memory_order_relaxed) < expected) box.Poll();
   }
-  stop = true;
-  other.join();
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_MailboxRoundTrip)->UseRealTime();
 
 void BM_MailboxThroughput(benchmark::State& state) {
-  Mailbox mailbox(2);
-  std::atomic<bool> stop{false};
-  std::thread other([&] {
-    ShardMailbox box(&mailbox, 1);
-    while (!stop.load(std::memory_order_relaxed)) box.Poll();
-  });
-  ShardMailbox box(&mailbox, 0);
-  std::atomic<uint64_t> done{0};
+  Pair pair;
+  ShardMailbox& box = pair.box;
+  std::atomic<uint64_t>& done = pair.done;
   uint64_t sent = 0;
   for (auto _ : state) {
     // Keep the ring busy: up to half its depth in flight.
@@ -60,8 +65,6 @@ void BM_MailboxThroughput(benchmark::State& state) {
     ++sent;
   }
   while (done.load() < sent) box.Poll();
-  stop = true;
-  other.join();
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_MailboxThroughput)->UseRealTime();

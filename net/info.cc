@@ -39,40 +39,36 @@ void AppendTask(std::string& o, const char* name, uint64_t cycles, const char* c
   if (!last) o.push_back(',');
 }
 
+// `,"key":value`, or `{"key":value` for the first field of an object.
+void AppendField(std::string& o, const char* key, int64_t value, bool first = false) {
+  o.push_back(first ? '{' : ',');
+  core::AppendJsonString(o, key);
+  o.push_back(':');
+  core::AppendJsonInt(o, value);
+}
+
 void AppendShard(std::string& o, const ShardSummary& s) {
-  using core::AppendJsonInt;
-  o.append("{\"id\":");
-  AppendJsonInt(o, s.id);
-  o.append(",\"connections\":");
-  AppendJsonInt(o, int64_t(s.connections));
-  o.append(",\"commands\":");
-  AppendJsonInt(o, int64_t(s.commands));
+  AppendField(o, "id", s.id, /*first=*/true);
+  AppendField(o, "connections", int64_t(s.connections));
+  AppendField(o, "commands", int64_t(s.commands));
   uint64_t queued = 0;
   for (const auto& [name, size] : s.queues) queued += size;
-  o.append(",\"queued\":");
-  AppendJsonInt(o, int64_t(queued));
+  AppendField(o, "queued", int64_t(queued));
   if (s.has_wal) {
-    o.append(",\"wal\":{\"appended_lsn\":");
-    AppendJsonInt(o, int64_t(s.appended_lsn));
-    o.append(",\"durable_lsn\":");
-    AppendJsonInt(o, int64_t(s.durable_lsn));
-    o.append(",\"syncs\":");
-    AppendJsonInt(o, int64_t(s.syncs));
-    o.append(",\"bytes_appended\":");
-    AppendJsonInt(o, int64_t(s.bytes_appended));
-    o.append(",\"segments\":");
-    AppendJsonInt(o, int64_t(s.segments));
+    o.append(",\"wal\":");
+    AppendField(o, "appended_lsn", int64_t(s.appended_lsn), /*first=*/true);
+    AppendField(o, "durable_lsn", int64_t(s.durable_lsn));
+    AppendField(o, "syncs", int64_t(s.syncs));
+    AppendField(o, "bytes_appended", int64_t(s.bytes_appended));
+    AppendField(o, "segments", int64_t(s.segments));
     o.append("}");
   }
   if (s.has_checkpoint) {
-    o.append(",\"checkpoint\":{\"taken\":");
-    AppendJsonInt(o, int64_t(s.checkpoints_taken));
-    o.append(",\"failed\":");
-    AppendJsonInt(o, int64_t(s.checkpoints_failed));
-    o.append(",\"lsn\":");
-    AppendJsonInt(o, int64_t(s.checkpoint_lsn));
-    o.append(",\"bytes\":");
-    AppendJsonInt(o, int64_t(s.checkpoint_bytes));
+    o.append(",\"checkpoint\":");
+    AppendField(o, "taken", int64_t(s.checkpoints_taken), /*first=*/true);
+    AppendField(o, "failed", int64_t(s.checkpoints_failed));
+    AppendField(o, "lsn", int64_t(s.checkpoint_lsn));
+    AppendField(o, "bytes", int64_t(s.checkpoint_bytes));
     o.append(",\"pause_ms\":");
     core::AppendJsonDouble(o, double(s.checkpoint_pause_ns) / 1e6);
     o.append("}");
