@@ -49,11 +49,9 @@ class Storage {
 
   // --- Asynchronous: the running shard --------------------------------------
   // Creates `name` (which must not exist) filled with `bytes` zeros,
-  // preallocated, then syncs the file and the directory. With `write_zeros`
-  // the zeros are written, not only allocated, so that later writes need no
-  // extent conversion (slower to create; for spares made ahead of need).
+  // preallocated, then syncs the file and the directory.
   virtual void CreatePreallocated(
-      const std::string& name, uint64_t bytes, bool write_zeros,
+      const std::string& name, uint64_t bytes,
       std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) = 0;
   // Writes a whole file atomically: `name.tmp`, synced, renamed over `name`,
   // directory synced.

@@ -294,49 +294,8 @@ absl::StatusOr<std::unique_ptr<SegmentFile>> UringStorage::Open(const std::strin
   return MakeSegmentFile(reactor_, Path(name), fd, !options_.unsafe_no_sync, options_.direct_io);
 }
 
-namespace {
-constexpr size_t kZeroFillChunkBytes = 1u << 20;
-}  // namespace
-
-void UringStorage::ZeroFill(int fd, uint64_t bytes, std::function<void(int32_t)> done) {
-  // One chunk in flight at a time, from a shared zero buffer; short writes
-  // continue where they stopped.
-  static const std::string* const zeros = new std::string(kZeroFillChunkBytes, '\0');
-  struct Fill {
-    core::Reactor* reactor;
-    int fd;
-    uint64_t bytes;
-    uint64_t offset = 0;
-    std::function<void(int32_t)> done;
-  };
-  auto fill = std::make_shared<Fill>(Fill{reactor_, fd, bytes, 0, std::move(done)});
-  auto next = std::make_shared<std::function<void()>>();
-  *next = [fill, next] {
-    if (fill->offset >= fill->bytes) {
-      auto done = std::move(fill->done);
-      *next = nullptr;  // breaks the self-reference
-      done(0);
-      return;
-    }
-    const size_t n = size_t(std::min<uint64_t>(zeros->size(), fill->bytes - fill->offset));
-    io_uring_prep_write(Sqe(fill->reactor,
-                            [fill, next](int32_t res) {
-                              if (res <= 0) {
-                                auto done = std::move(fill->done);
-                                *next = nullptr;
-                                done(res < 0 ? res : -EIO);
-                                return;
-                              }
-                              fill->offset += uint64_t(res);
-                              (*next)();
-                            }),
-                        fill->fd, zeros->data(), unsigned(n), fill->offset);
-  };
-  (*next)();
-}
-
 void UringStorage::CreatePreallocated(
-    const std::string& name, uint64_t bytes, bool write_zeros,
+    const std::string& name, uint64_t bytes,
     std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) {
   auto fail = [done, path = Path(name)](const char* what, int32_t res) {
     done(absl::Status(absl::ErrnoToStatusCode(-res),
@@ -345,25 +304,14 @@ void UringStorage::CreatePreallocated(
   auto path = std::make_shared<std::string>(Path(name));
   io_uring_prep_openat(
       Sqe(reactor_,
-          [this, path, bytes, write_zeros, done, fail](int32_t fd) {
+          [this, path, bytes, done, fail](int32_t fd) {
             if (fd < 0) return fail("cannot create", fd);
             io_uring_prep_fallocate(
                 Sqe(reactor_,
-                    [this, path, fd, bytes, write_zeros, done, fail](int32_t res) {
+                    [this, path, fd, done, fail](int32_t res) {
                       if (res < 0 && res != -EOPNOTSUPP) {
                         ::close(fd);
                         return fail("cannot preallocate", res);
-                      }
-                      // Zeros written over the whole file turn fallocate's
-                      // "unwritten" extents into written ones: a log write
-                      // then needs no extent conversion, so the kernel can
-                      // issue it at once instead of handing it to a worker
-                      // thread (a context switch per sync, measured).
-                      ZeroFill(fd, write_zeros ? bytes : 0,
-                               [this, path, fd, done, fail](int32_t res) {
-                      if (res < 0) {
-                        ::close(fd);
-                        return fail("cannot zero", res);
                       }
                       io_uring_prep_fsync(
                           Sqe(reactor_,
@@ -386,7 +334,6 @@ void UringStorage::CreatePreallocated(
                                     dir_fd_, 0);
                               }),
                           fd, 0);
-                      });
                     }),
                 fd, 0, 0, off_t(bytes));
           }),

@@ -37,7 +37,7 @@ class UringStorage final : public Storage {
   absl::StatusOr<std::unique_ptr<SegmentFile>> Open(const std::string& name) override;
 
   void CreatePreallocated(
-      const std::string& name, uint64_t bytes, bool write_zeros,
+      const std::string& name, uint64_t bytes,
       std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) override;
   void WriteAtomic(const std::string& name, std::shared_ptr<const std::string> data,
                    IoDone done) override;
@@ -49,8 +49,6 @@ class UringStorage final : public Storage {
   UringStorage(std::string dir, int dir_fd, core::Reactor* reactor, Options o)
       : dir_(std::move(dir)), dir_fd_(dir_fd), reactor_(reactor), options_(o) {}
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  // Writes zeros over [0, bytes) of `fd`, then calls done(0) or done(-errno).
-  void ZeroFill(int fd, uint64_t bytes, std::function<void(int32_t)> done);
 
   std::string dir_;
   int dir_fd_;

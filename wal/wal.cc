@@ -23,8 +23,7 @@ Wal::Wal(Storage* storage, const core::Clock& clock, Options options, Position p
       segments_(std::move(p.segments)),
       alive_(std::make_shared<bool>(true)) {
   WERK_CHECK(next_lsn_ >= 1);
-  // The first segment of a new log is needed at once: not zero-filled.
-  if (!spare_) RequestSpare(/*ahead=*/current_ && current_offset_ < options_.segment_bytes);
+  if (!spare_) RequestSpare();
 }
 
 Wal::~Wal() { *alive_ = false; }
@@ -65,7 +64,7 @@ bool Wal::StartWrite(Batch& b) {
     // the last segment written (recovery relies on it, docs/wal-format.md).
     if (writes_inflight_ > 0) return false;
     if (!spare_) {
-      if (!spare_pending_) RequestSpare(/*ahead=*/false);  // writes wait for it
+      if (!spare_pending_) RequestSpare();
       return false;  // resumes when the spare is ready
     }
     current_ = std::move(spare_);
@@ -82,7 +81,7 @@ bool Wal::StartWrite(Batch& b) {
     EncodeSegmentHeader(h, header);
     b.data.insert(0, header, kSegmentHeaderBytes);
     segments_.emplace_back(current_id_, h.first_lsn);
-    RequestSpare(/*ahead=*/true);
+    RequestSpare();
   }
   b.state = Batch::State::kWriting;
   ++writes_inflight_;
@@ -123,14 +122,14 @@ void Wal::OnWritten(Batch* b, int32_t res, uint64_t segment_id) {
   StartWrites();
 }
 
-void Wal::RequestSpare(bool ahead) {
+void Wal::RequestSpare() {
   if (spare_pending_ || failed_) return;
   spare_pending_ = true;
   const uint64_t id = next_segment_id_++;
   std::weak_ptr<bool> alive = alive_;
   ++io_pending_;
   storage_->CreatePreallocated(
-      SegmentName(id), options_.segment_bytes, /*write_zeros=*/ahead,
+      SegmentName(id), options_.segment_bytes,
       [this, alive, id](absl::StatusOr<std::unique_ptr<SegmentFile>> file) {
         auto a = alive.lock();
         if (!a || !*a) return;

@@ -89,8 +89,7 @@ class Wal final : public core::Journal {
   void StartWrites();
   bool StartWrite(Batch& b);
   void OnWritten(Batch* b, int32_t res, uint64_t segment_id);
-  // `ahead`: made before it is needed, so it can be zero-filled.
-  void RequestSpare(bool ahead);
+  void RequestSpare();
   void Fail(std::string why);
 
   Storage* storage_;

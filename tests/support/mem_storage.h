@@ -109,7 +109,7 @@ class MemStorage final : public wal::Storage {
     return std::unique_ptr<wal::SegmentFile>(new MemFile(this, it->second));
   }
   void CreatePreallocated(
-      const std::string& name, uint64_t bytes, bool /*write_zeros*/,
+      const std::string& name, uint64_t bytes,
       std::function<void(absl::StatusOr<std::unique_ptr<wal::SegmentFile>>)> done) override {
     if (Coin(faults_.create_error)) {
       Enqueue([done] { done(absl::InternalError("injected create failure")); }, nullptr);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <optional>
@@ -55,7 +56,10 @@ class HarnessClient {
       off += size_t(n);
     }
   }
-  std::optional<std::string> Read(int turns = 200);
+  // The next reply, turning the loops up to `turns` times; by default until a
+  // reply comes or 10 s of real time passed (a real log's sync may be slow
+  // on a busy machine: a test must not depend on how fast the disk is).
+  std::optional<std::string> Read(int turns = -1);
   std::string Call(const std::string& line) {
     Send(line + "\r\n");
     auto r = Read();
@@ -204,7 +208,8 @@ inline bool HarnessClient::Fill() {
 }
 
 inline std::optional<std::string> HarnessClient::Read(int turns) {
-  for (int i = 0; i < turns; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int i = 0; turns < 0 ? std::chrono::steady_clock::now() < deadline : i < turns; ++i) {
     if (auto r = TakeReply(buf_)) return r;
     h_->Pump();
     Fill();
