@@ -104,15 +104,18 @@ std::string Describe(const core::Mutation& m) {
 // Returns false if anything in `dir` is corrupt.
 bool DumpShard(const fs::path& dir, bool records) {
   std::map<uint64_t, fs::path> segments, checkpoints;
+  size_t recycled = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
     uint64_t v;
     const std::string name = e.path().filename().string();
     if (wal::ParseSegmentName(name, &v)) segments[v] = e.path();
     else if (wal::ParseCheckpointName(name, &v)) checkpoints[v] = e.path();
+    else if (wal::ParseRecycledName(name, &v)) ++recycled;
     else std::printf("%s: other file %s\n", dir.c_str(), name.c_str());
   }
   bool ok = true;
-  std::printf("%s: %zu segments, %zu checkpoints\n", dir.c_str(), segments.size(), checkpoints.size());
+  std::printf("%s: %zu segments, %zu checkpoints, %zu kept for reuse\n", dir.c_str(),
+              segments.size(), checkpoints.size(), recycled);
   for (const auto& [lsn, path] : checkpoints) {
     const std::string image = ReadFile(path);
     core::StateMachine sm(0);
@@ -144,6 +147,11 @@ bool DumpShard(const fs::path& dir, bool records) {
                   data.size());
       continue;
     }
+    if (newest && hs == wal::HeaderStatus::kOk && h.segment_id < id) {
+      std::printf("  %s: %zu bytes, unused (recycled spare, was segment %llu)\n",
+                  path.filename().c_str(), data.size(), (unsigned long long)h.segment_id);
+      continue;
+    }
     if (hs != wal::HeaderStatus::kOk) {
       std::printf("  %s: BAD header at byte 0 (%s)\n", path.filename().c_str(),
                   hs == wal::HeaderStatus::kBadMagic     ? "bad magic"
@@ -161,6 +169,7 @@ bool DumpShard(const fs::path& dir, bool records) {
     wal::LogReader::Options o;
     o.expected_lsn = h.first_lsn;
     o.min_epoch = h.epoch;
+    o.salt = h.salt;
     o.newest = newest || (std::next(it) != segments.end() && std::next(it, 2) == segments.end());
     wal::LogReader reader(data, o);
     uint64_t count = 0, first = 0, last = 0;

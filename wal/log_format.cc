@@ -2,7 +2,10 @@
 
 #include <xxhash.h>
 
+#include <sys/random.h>
+
 #include <bit>
+#include <chrono>
 
 #include <cstdio>
 #include <cstring>
@@ -39,6 +42,7 @@ void EncodeSegmentHeader(const SegmentHeader& h, char out[kSegmentHeaderBytes]) 
   Put<uint64_t>(out + 24, h.first_lsn);
   Put<uint64_t>(out + 32, h.epoch);
   Put<int64_t>(out + 40, h.created_at);
+  Put<uint64_t>(out + 48, h.salt);
   Put<uint64_t>(out + 56, XXH3_64bits(out, 56));
 }
 
@@ -49,12 +53,14 @@ HeaderStatus DecodeSegmentHeader(std::string_view in, SegmentHeader* h) {
   if (in.substr(0, 8) != kSegmentMagic) return HeaderStatus::kBadMagic;
   if (Get<uint64_t>(in.data() + 56) != XXH3_64bits(in.data(), 56)) return HeaderStatus::kBadHash;
   h->version = Get<uint32_t>(in.data() + 8);
-  if (h->version != kFormatVersion) return HeaderStatus::kBadVersion;
+  if (h->version != kFormatVersion && h->version != 1) return HeaderStatus::kBadVersion;
   h->shard = Get<uint32_t>(in.data() + 12);
   h->segment_id = Get<uint64_t>(in.data() + 16);
   h->first_lsn = Get<uint64_t>(in.data() + 24);
   h->epoch = Get<uint64_t>(in.data() + 32);
   h->created_at = Get<int64_t>(in.data() + 40);
+  h->salt = Get<uint64_t>(in.data() + 48);
+  if (h->version == 1 && h->salt != 0) return HeaderStatus::kBadVersion;
   return HeaderStatus::kOk;
 }
 
@@ -75,7 +81,7 @@ HeaderStatus DecodeCheckpointHeader(std::string_view in, CheckpointHeader* h) {
   if (in.substr(0, 8) != kCheckpointMagic) return HeaderStatus::kBadMagic;
   if (Get<uint64_t>(in.data() + 56) != XXH3_64bits(in.data(), 56)) return HeaderStatus::kBadHash;
   h->version = Get<uint32_t>(in.data() + 8);
-  if (h->version != kFormatVersion) return HeaderStatus::kBadVersion;
+  if (h->version != kCheckpointFormatVersion) return HeaderStatus::kBadVersion;
   h->shard = Get<uint32_t>(in.data() + 12);
   h->lsn = Get<uint64_t>(in.data() + 16);
   h->epoch = Get<uint64_t>(in.data() + 24);
@@ -87,7 +93,7 @@ HeaderStatus DecodeCheckpointHeader(std::string_view in, CheckpointHeader* h) {
 uint64_t BodyHash(std::string_view body) { return XXH3_64bits(body.data(), body.size()); }
 
 void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
-                 std::string_view body) {
+                 std::string_view body, uint64_t salt) {
   char h[kFrameHeaderBytes];
   Put<uint64_t>(h + 8, BodyHash(body));
   Put<uint64_t>(h + 16, lsn);
@@ -95,14 +101,24 @@ void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
   Put<uint32_t>(h + 32, uint32_t(body.size()));
   Put<uint16_t>(h + 36, type);
   Put<uint16_t>(h + 38, kFrameVersion);
-  Put<uint64_t>(h, XXH3_64bits(h + 8, kFrameHeaderBytes - 8));
+  // Seed 0 is the unseeded hash: version 1 segments and checkpoints.
+  Put<uint64_t>(h, XXH3_64bits_withSeed(h + 8, kFrameHeaderBytes - 8, salt));
   out.append(h, kFrameHeaderBytes);
   out.append(body);
 }
 
-bool DecodeFrameHeader(std::string_view in, FrameHeader* h) {
+void ResaltFrames(std::string& data, size_t from, uint64_t salt) {
+  for (size_t at = from; at + kFrameHeaderBytes <= data.size();) {
+    char* h = data.data() + at;
+    Put<uint64_t>(h, XXH3_64bits_withSeed(h + 8, kFrameHeaderBytes - 8, salt));
+    at += kFrameHeaderBytes + Get<uint32_t>(h + 32);
+  }
+}
+
+bool DecodeFrameHeader(std::string_view in, FrameHeader* h, uint64_t salt) {
   if (in.size() < kFrameHeaderBytes) return false;
-  if (Get<uint64_t>(in.data()) != XXH3_64bits(in.data() + 8, kFrameHeaderBytes - 8)) return false;
+  if (Get<uint64_t>(in.data()) != XXH3_64bits_withSeed(in.data() + 8, kFrameHeaderBytes - 8, salt))
+    return false;
   h->lsn = Get<uint64_t>(in.data() + 16);
   h->epoch = Get<uint64_t>(in.data() + 24);
   h->body_bytes = Get<uint32_t>(in.data() + 32);
@@ -113,6 +129,21 @@ bool DecodeFrameHeader(std::string_view in, FrameHeader* h) {
 
 uint64_t StoredBodyHash(std::string_view frame_header) { return Get<uint64_t>(frame_header.data() + 8); }
 
+uint64_t NextSalt(uint64_t prev, uint64_t id) {
+  const uint64_t s = XXH3_64bits_withSeed(&id, sizeof id, prev ^ 0x9e3779b97f4a7c15ull);
+  return s == 0 ? 1 : s;
+}
+
+uint64_t FreshSalt() {
+  uint64_t s = 0;
+  if (::getrandom(&s, sizeof s, 0) != sizeof s) {
+    // No entropy source: the salt still separates a file's uses (its id
+    // and the time differ), it is only guessable.
+    s = uint64_t(std::chrono::steady_clock::now().time_since_epoch().count());
+  }
+  return s == 0 ? 1 : s;
+}
+
 std::string SegmentName(uint64_t id) {
   char buf[40];
   std::snprintf(buf, sizeof buf, "%020llu.wal", static_cast<unsigned long long>(id));
@@ -122,6 +153,12 @@ std::string SegmentName(uint64_t id) {
 std::string CheckpointName(uint64_t lsn) {
   char buf[48];
   std::snprintf(buf, sizeof buf, "checkpoint-%020llu.ckpt", static_cast<unsigned long long>(lsn));
+  return buf;
+}
+
+std::string RecycledName(uint64_t id) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%020llu.free", static_cast<unsigned long long>(id));
   return buf;
 }
 
@@ -140,6 +177,11 @@ bool ParseDigits(std::string_view s, uint64_t* out) {
 
 bool ParseSegmentName(std::string_view name, uint64_t* id) {
   if (name.size() != 24 || name.substr(20) != ".wal") return false;
+  return ParseDigits(name.substr(0, 20), id);
+}
+
+bool ParseRecycledName(std::string_view name, uint64_t* id) {
+  if (name.size() != 25 || name.substr(20) != ".free") return false;
   return ParseDigits(name.substr(0, 20), id);
 }
 

@@ -14,7 +14,10 @@ namespace werk::wal {
 
 inline constexpr std::string_view kSegmentMagic = "WERK-WAL";
 inline constexpr std::string_view kCheckpointMagic = "WERKCKPT";
-inline constexpr uint32_t kFormatVersion = 1;
+// Segments: version 2 adds the salt (bytes 48-55 of the header, zero in
+// version 1); checkpoints are still version 1. Readers accept both.
+inline constexpr uint32_t kFormatVersion = 2;
+inline constexpr uint32_t kCheckpointFormatVersion = 1;
 inline constexpr uint16_t kFrameVersion = 1;
 
 inline constexpr size_t kSegmentHeaderBytes = 64;
@@ -30,6 +33,11 @@ inline constexpr uint64_t kSegmentBytesDefault = 64u << 20;
 
 static_assert(kBatchBytesMax < kSegmentBytesDefault);
 
+// Covered segments kept for reuse instead of being deleted (at most this
+// many per shard): a recycled file's blocks are already written, so log
+// writes into it need no extent conversion (docs/wal-format.md).
+inline constexpr size_t kRecycledSegmentsMax = 2;
+
 // Frame types. Log records are 1; checkpoint items reuse the frame with
 // their own types (core::SnapshotItemType values) and end with kEnd.
 enum class RecordType : uint16_t {
@@ -44,10 +52,13 @@ struct SegmentHeader {
   uint64_t first_lsn = 0;
   uint64_t epoch = 0;
   int64_t created_at = 0;
+  // Seeds the hash of every frame header in the segment, so frames left
+  // over from a recycled file's earlier use never validate. 0 in version 1.
+  uint64_t salt = 0;
 };
 
 struct CheckpointHeader {
-  uint32_t version = kFormatVersion;
+  uint32_t version = kCheckpointFormatVersion;
   uint32_t shard = 0;
   uint64_t lsn = 0;
   uint64_t epoch = 0;
@@ -70,16 +81,28 @@ HeaderStatus DecodeSegmentHeader(std::string_view in, SegmentHeader* h);
 void EncodeCheckpointHeader(const CheckpointHeader& h, char out[kCheckpointHeaderBytes]);
 HeaderStatus DecodeCheckpointHeader(std::string_view in, CheckpointHeader* h);
 
-// Appends one frame (header with both hashes, then the body) to `out`.
+// Appends one frame (header with both hashes, then the body) to `out`; the
+// header hash is seeded with `salt` (the segment's; 0 in checkpoints).
 void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
-                 std::string_view body);
-// Parses and verifies a frame header (its own hash only).
-bool DecodeFrameHeader(std::string_view in, FrameHeader* h);
+                 std::string_view body, uint64_t salt = 0);
+// Re-hashes the header of every frame in data[from, end) with `salt` (frames
+// appended before the log knew which segment they would go to).
+void ResaltFrames(std::string& data, size_t from, uint64_t salt);
+// Parses and verifies a frame header (its own hash only, seeded with `salt`).
+bool DecodeFrameHeader(std::string_view in, FrameHeader* h, uint64_t salt = 0);
+// The salt of the segment that follows one salted `prev` as segment `id`:
+// derived, so recovery can check a successor whose header a crash cut.
+uint64_t NextSalt(uint64_t prev, uint64_t id);
+// A random salt for the first segment of a new log (never 0).
+uint64_t FreshSalt();
 uint64_t BodyHash(std::string_view body);
 uint64_t StoredBodyHash(std::string_view frame_header);
 
 std::string SegmentName(uint64_t segment_id);
 std::string CheckpointName(uint64_t lsn);
+// "<20 digits>.free": a covered segment kept for reuse (its old id).
+std::string RecycledName(uint64_t segment_id);
+bool ParseRecycledName(std::string_view name, uint64_t* id);
 // Parses "<20 digits>.wal"; false for anything else.
 bool ParseSegmentName(std::string_view name, uint64_t* id);
 bool ParseCheckpointName(std::string_view name, uint64_t* lsn);

@@ -14,11 +14,27 @@ bool LogReader::ZeroFrom(uint64_t pos) const {
   return true;
 }
 
+uint64_t LastValidFrameHeader(std::string_view data, uint64_t from, uint64_t salt) {
+  if (data.size() < kFrameHeaderBytes) return UINT64_MAX;
+  const char* p = data.data();
+  for (uint64_t i = data.size() - kFrameHeaderBytes + 1; i > from; --i) {
+    const uint64_t at = i - 1;
+    // Cheap filter first: the version field, then the hash.
+    if (p[at + 38] != char(kFrameVersion & 0xff) || p[at + 39] != char(kFrameVersion >> 8))
+      continue;
+    FrameHeader h;
+    if (DecodeFrameHeader(data.substr(at), &h, salt)) return at;
+  }
+  return UINT64_MAX;
+}
+
 ReadOutcome LogReader::TornOrCorrupt(uint64_t window, std::string reason) {
   reason_ = std::move(reason);
+  invalid_frame_ = true;
   if (!o_.newest) return ReadOutcome::kCorrupt;
-  // A crash can only cut the last write. If non-zero bytes reach further
-  // than one write from here, data that was once synced is damaged.
+  // A crash can only cut the last write. If non-zero bytes reach no further
+  // than one write from here, they are that write (a fresh segment is zero
+  // beyond it).
   uint64_t last_nonzero = offset_;
   for (uint64_t i = data_.size(); i > offset_; --i) {
     if (data_[i - 1] != 0) {
@@ -26,12 +42,25 @@ ReadOutcome LogReader::TornOrCorrupt(uint64_t window, std::string reason) {
       break;
     }
   }
-  if (last_nonzero - offset_ > window) {
-    reason_ += " (followed by " + std::to_string(last_nonzero - offset_) +
-               " bytes of data, more than one write could leave behind)";
+  if (last_nonzero - offset_ <= window) {
+    torn_bytes_ = last_nonzero - offset_;
+    return ReadOutcome::kTornTail;
+  }
+  // More data follows: a recycled segment's stale bytes, unless a frame of
+  // this segment (valid under its salt) lies among them. One beyond the
+  // window was synced once: it is damaged or cut off, not torn.
+  const uint64_t last = LastValidFrameHeader(data_, offset_, o_.salt);
+  if (last == UINT64_MAX) {
+    stale_bytes_ = data_.size() - offset_;
+    reason_.clear();
+    return ReadOutcome::kEnd;
+  }
+  if (last - offset_ >= window) {
+    reason_ += " (followed by a record of this segment " + std::to_string(last - offset_) +
+               " bytes later, further than one write could leave behind)";
     return ReadOutcome::kCorrupt;
   }
-  torn_bytes_ = last_nonzero - offset_;
+  torn_bytes_ = last + kFrameHeaderBytes - offset_;
   return ReadOutcome::kTornTail;
 }
 
@@ -43,7 +72,7 @@ ReadOutcome LogReader::Next(Frame* frame) {
     return TornOrCorrupt(o_.torn_window_bytes, "partial frame header");
   }
   FrameHeader h;
-  if (!DecodeFrameHeader(rest, &h)) {
+  if (!DecodeFrameHeader(rest, &h, o_.salt)) {
     if (ZeroFrom(offset_)) return ReadOutcome::kEnd;
     return TornOrCorrupt(o_.torn_window_bytes, "frame header checksum mismatch");
   }

@@ -3,6 +3,12 @@
 // never guesses (style P4): at each position it reports a record, the clean
 // end of the data, a torn tail (only possible in the newest segment: the last
 // write was cut short by a crash), or corruption, with the byte offset.
+//
+// A recycled segment holds stale bytes of its earlier use after its own
+// records. Frame headers are hashed with the segment's salt, so stale frames
+// never validate; after the last record, the newest segment is searched for
+// frames that do (LastValidFrameHeader): one beyond the torn-tail window is data
+// that was once synced (corruption), ones within it are a cut write.
 
 #include <cstdint>
 #include <string>
@@ -26,6 +32,7 @@ class LogReader {
     uint64_t start_offset = kSegmentHeaderBytes;
     uint64_t expected_lsn = 1;  // the first frame must carry this LSN
     uint64_t min_epoch = 0;
+    uint64_t salt = 0;          // the segment's (SegmentHeader::salt)
     bool newest = false;        // a torn tail is possible only here
     bool check_lsn = true;      // checkpoints number items from 1 the same way
     size_t torn_window_bytes = kTornWindowBytes;  // the largest single write
@@ -40,8 +47,15 @@ class LogReader {
   uint64_t epoch() const { return o_.min_epoch; }
   // Why the last Next() returned kTornTail or kCorrupt.
   const std::string& reason() const { return reason_; }
-  // For a torn tail: the number of non-zero bytes dropped after offset().
+  // For a torn tail: the number of bytes after offset() recovery must
+  // zero before the writer continues there.
   uint64_t torn_bytes() const { return torn_bytes_; }
+  // Whether the last kCorrupt was an invalid frame (bad hash, cut short),
+  // not a valid one out of place: in an older segment, that is where a
+  // recycled file's stale bytes begin if the next segment continues there.
+  bool invalid_frame() const { return invalid_frame_; }
+  // For a clean end followed by bytes of a recycled file's earlier use.
+  uint64_t stale_bytes() const { return stale_bytes_; }
 
  private:
   ReadOutcome TornOrCorrupt(uint64_t window, std::string reason);
@@ -52,6 +66,13 @@ class LogReader {
   uint64_t offset_;
   std::string reason_;
   uint64_t torn_bytes_ = 0;
+  uint64_t stale_bytes_ = 0;
+  bool invalid_frame_ = false;
 };
+
+// The offset of the last position in [from, data.size()) holding a frame
+// header valid under `salt`, or UINT64_MAX. Recovery uses it on a segment
+// whose header a crash may have cut (docs/wal-format.md, R4).
+uint64_t LastValidFrameHeader(std::string_view data, uint64_t from, uint64_t salt);
 
 }  // namespace werk::wal

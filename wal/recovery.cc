@@ -44,6 +44,8 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
       segments[v] = name;
     } else if (ParseCheckpointName(name, &v)) {
       checkpoints[v] = name;
+    } else if (ParseRecycledName(name, &v)) {
+      result.position.recycled.push_back(name);
     }
   }
 
@@ -79,39 +81,92 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
   bool cut = false;           // --repair cut the log: later segments are dropped
 
   // Segments at the end of the log that were never synced ("unborn"): an
-  // unused spare (all zero), or a segment whose first write (header and
-  // first batch together) was cut by a crash — its header is invalid and
-  // its data fits in one write. The newest becomes the spare, zeroed; older
-  // unborn ones are removed. A torn tail is possible only in the last
-  // segment with a valid header before them.
-  std::set<uint64_t> unborn;
+  // unused spare (zero, or a recycled file still carrying the header of its
+  // earlier use), or a segment whose first write (header and first batch
+  // together) was cut by a crash. Nothing in them was ever acknowledged: the
+  // first write must complete before any record of a segment is durable. The
+  // newest becomes the spare; older unborn ones are removed. A torn tail is
+  // possible only in the last segment with a valid header before them.
+  std::map<uint64_t, std::string> data_of;  // read once: unborn candidates, the tail
+  std::vector<uint64_t> candidates;          // newest first
+  uint64_t tail_id = 0, tail_salt = 0;
   for (auto it = segments.rbegin(); it != segments.rend(); ++it) {
     auto data = storage.ReadAll(it->second);
     if (!data.ok()) return data.status();
     SegmentHeader h;
     const HeaderStatus hs = DecodeSegmentHeader(*data, &h);
-    if (hs == HeaderStatus::kOk || hs == HeaderStatus::kBadVersion) break;
-    const size_t end = LastNonZero(*data, 0);
-    if (end > options.torn_window_bytes + kSegmentHeaderBytes) break;  // corruption, below
-    if (unborn.empty()) {
-      if (end > 0) {
-        if (auto st = storage.Overwrite(it->second, 0, std::string(end, '\0')); !st.ok()) return st;
-        result.notes.push_back("torn first write of " + it->second + ": " + std::to_string(end) +
-                               " bytes dropped (never synced)");
-      }
-      auto file = storage.Open(it->second);
-      if (!file.ok()) return file.status();
-      pos.spare = std::move(*file);
-      pos.spare_id = it->first;
-    } else {
-      if (auto st = storage.Remove(it->second); !st.ok()) return st;
-      result.notes.push_back("removed " + it->second + " (started but never synced)");
+    const bool stale_header =
+        hs == HeaderStatus::kOk && h.shard == options.shard && h.segment_id < it->first;
+    if ((hs == HeaderStatus::kOk && !stale_header) || hs == HeaderStatus::kBadVersion) {
+      tail_id = it->first;
+      tail_salt = h.salt;
+      data_of[it->first] = std::move(*data);
+      break;
     }
-    unborn.insert(it->first);
+    candidates.push_back(it->first);
+    data_of[it->first] = std::move(*data);
   }
-  uint64_t tail_id = 0;
+  // A candidate's salt follows its predecessor's (NextSalt), from the tail's.
+  std::map<uint64_t, uint64_t> salt_of;
+  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it)
+    salt_of[*it] = NextSalt(salt_of.empty() ? tail_salt : salt_of.rbegin()->second, *it);
+  std::set<uint64_t> unborn, bad_header;
+  for (const uint64_t id : candidates) {
+    const std::string& name = segments[id];
+    const std::string& data = data_of[id];
+    // Bytes from 0 that may hold frames of this use: zeroed before reuse.
+    uint64_t drop = LastNonZero(data, 0);
+    if (drop > options.torn_window_bytes + kSegmentHeaderBytes) {
+      // More than one write's worth of data: a recycled file's stale bytes,
+      // unless records of this use lie beyond the first write — those
+      // validate under its salt, stale ones never do. Without a tail the
+      // file cannot be a recycled one (the segment current at recycling is
+      // never released), so the data is records behind a damaged header.
+      const uint64_t last =
+          tail_id == 0 ? UINT64_MAX : LastValidFrameHeader(data, kSegmentHeaderBytes, salt_of[id]);
+      if (tail_id == 0 ||
+          (last != UINT64_MAX && last - kSegmentHeaderBytes >= options.torn_window_bytes)) {
+        bad_header.insert(id);
+        break;  // corruption (R5), below
+      }
+      drop = last == UINT64_MAX ? 0 : last + kFrameHeaderBytes;
+    }
+    unborn.insert(id);
+    if (id != candidates.front()) {
+      if (auto st = storage.Remove(name); !st.ok()) return st;
+      result.notes.push_back("removed " + name + " (started but never synced)");
+      continue;
+    }
+    if (drop > 0) {
+      if (auto st = storage.Overwrite(name, 0, std::string(drop, '\0')); !st.ok()) return st;
+      result.notes.push_back("torn first write of " + name + ": " + std::to_string(drop) +
+                             " bytes dropped (never synced)");
+    }
+    auto file = storage.Open(name);
+    if (!file.ok()) return file.status();
+    pos.spare = std::move(*file);
+    pos.spare_id = id;
+  }
+  // The writer continues after the newest segment that holds records.
   for (const auto& [id, name] : segments)
     if (!unborn.count(id)) tail_id = id;
+
+  // Whether the segment after `next` (skipping unborn ones) starts at
+  // `lsn`, or at or before the checkpoint's LSN + 1.
+  auto next_continues = [&](std::map<uint64_t, std::string>::iterator next,
+                            uint64_t lsn) -> bool {
+    while (next != segments.end() && unborn.count(next->first)) ++next;
+    if (next == segments.end()) return false;
+    auto d = data_of.find(next->first);
+    if (d == data_of.end()) {
+      auto data = storage.ReadAll(next->second);
+      if (!data.ok()) return false;
+      d = data_of.emplace(next->first, std::move(*data)).first;
+    }
+    SegmentHeader nh;
+    if (DecodeSegmentHeader(d->second, &nh) != HeaderStatus::kOk) return false;
+    return nh.first_lsn == lsn || nh.first_lsn <= result.checkpoint_lsn + 1;
+  };
 
   for (auto it = segments.begin(); it != segments.end(); ++it) {
     const uint64_t id = it->first;
@@ -123,9 +178,15 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
       result.notes.push_back("REPAIR: removed " + name + " (after the cut)");
       continue;
     }
-    auto data_or = storage.ReadAll(name);
-    if (!data_or.ok()) return data_or.status();
-    const std::string data = std::move(*data_or);
+    std::string data;
+    if (auto c = data_of.find(id); c != data_of.end()) {
+      data = std::move(c->second);
+      data_of.erase(c);
+    } else {
+      auto data_or = storage.ReadAll(name);
+      if (!data_or.ok()) return data_or.status();
+      data = std::move(*data_or);
+    }
 
     // A cut for --repair: zero from `offset` to the end, drop later segments.
     auto repair_cut = [&](uint64_t offset, const std::string& why) -> absl::Status {
@@ -148,8 +209,9 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     if (hs == HeaderStatus::kBadVersion)
       return absl::FailedPreconditionError(name + ": unsupported segment format version " +
                                            std::to_string(h.version));
-    if (hs != HeaderStatus::kOk) {
-      // R5: an invalid header before the end of the log.
+    if (hs != HeaderStatus::kOk || bad_header.count(id)) {
+      // R5: an invalid header before the end of the log, or one at its end
+      // with records of the segment behind it.
       if (!options.repair) return Corrupt(name, 0, "segment header invalid");
       if (auto st = repair_cut(0, "invalid header"); !st.ok()) return st;
       continue;
@@ -192,6 +254,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     ro.expected_lsn = h.first_lsn;
     ro.min_epoch = std::max(h.epoch, expected_lsn == 0 ? uint64_t(0) : result.epoch);
     ro.newest = newest;
+    ro.salt = h.salt;
     ro.torn_window_bytes = options.torn_window_bytes;
     LogReader reader(data, ro);
     bool done = false;
@@ -234,6 +297,13 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
           break;
         }
         case ReadOutcome::kCorrupt:
+          if (!newest && reader.invalid_frame() && next_continues(std::next(it), reader.expected_lsn())) {
+            // The segment's records end where the next segment's begin: what
+            // follows is a recycled file's stale bytes (or a covered
+            // segment's, which nothing needs).
+            done = true;
+            break;
+          }
           if (!options.repair) return Corrupt(name, reader.offset(), reader.reason());
           if (auto st = repair_cut(reader.offset(), reader.reason()); !st.ok()) return st;
           done = true;
@@ -247,10 +317,12 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
       pos.current = std::move(*file);
       pos.current_id = id;
       pos.current_offset = reader.offset();
+      pos.current_salt = h.salt;
     } else if (!newest) {
       // A full, older segment; the writer continues after the newest one.
       pos.current_id = id;
       pos.current_offset = reader.offset();
+      pos.current_salt = h.salt;
     }
   }
   // Only the newest segment with a header stays open as `current`; an older

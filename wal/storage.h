@@ -53,6 +53,11 @@ class Storage {
   virtual void CreatePreallocated(
       const std::string& name, uint64_t bytes,
       std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) = 0;
+  // Renames `from` to `to` (which must not exist) and syncs the directory.
+  virtual void RenameAsync(const std::string& from, const std::string& to, IoDone done) = 0;
+  // Renames `from` to `to` as above, then opens `to` as a segment.
+  virtual void Reuse(const std::string& from, const std::string& to,
+                     std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) = 0;
   // Writes a whole file atomically: `name.tmp`, synced, renamed over `name`,
   // directory synced.
   virtual void WriteAtomic(const std::string& name, std::shared_ptr<const std::string> data,

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -425,6 +426,37 @@ void UringStorage::WriteAtomic(const std::string& name, std::shared_ptr<const st
   (new AtomicWriter(reactor_, dir_fd_, Path(name) + ".tmp", Path(name), std::move(data),
                     std::move(done)))
       ->Start();
+}
+
+void UringStorage::RenameAsync(const std::string& from, const std::string& to, IoDone done) {
+  auto paths = std::make_shared<std::pair<std::string, std::string>>(Path(from), Path(to));
+  io_uring_prep_renameat(Sqe(reactor_,
+                             [this, paths, done](int32_t res) {
+                               if (res < 0) return done(res);
+                               io_uring_prep_fsync(
+                                   Sqe(reactor_, [done](int32_t r) { done(r); }), dir_fd_, 0);
+                             }),
+                         AT_FDCWD, paths->first.c_str(), AT_FDCWD, paths->second.c_str(),
+                         RENAME_NOREPLACE);
+}
+
+void UringStorage::Reuse(const std::string& from, const std::string& to,
+                         std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) {
+  auto path = std::make_shared<std::string>(Path(to));
+  auto fail = [done, from = Path(from)](const char* what, int32_t res) {
+    done(absl::Status(absl::ErrnoToStatusCode(-res),
+                      std::string(what) + " " + from + ": " + std::strerror(-res)));
+  };
+  RenameAsync(from, to, [this, path, done, fail](int32_t res) {
+    if (res < 0) return fail("cannot reuse", res);
+    io_uring_prep_openat(Sqe(reactor_,
+                             [this, path, done, fail](int32_t fd) {
+                               if (fd < 0) return fail("cannot open the reused", fd);
+                               done(MakeSegmentFile(reactor_, *path, fd, !options_.unsafe_no_sync,
+                                                    options_.direct_io));
+                             }),
+                         AT_FDCWD, path->c_str(), O_RDWR | O_CLOEXEC, 0);
+  });
 }
 
 void UringStorage::RemoveAsync(const std::string& name, IoDone done) {

@@ -39,6 +39,9 @@ class UringStorage final : public Storage {
   void CreatePreallocated(
       const std::string& name, uint64_t bytes,
       std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) override;
+  void RenameAsync(const std::string& from, const std::string& to, IoDone done) override;
+  void Reuse(const std::string& from, const std::string& to,
+             std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) override;
   void WriteAtomic(const std::string& name, std::shared_ptr<const std::string> data,
                    IoDone done) override;
   void RemoveAsync(const std::string& name, IoDone done) override;

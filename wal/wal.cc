@@ -17,9 +17,11 @@ Wal::Wal(Storage* storage, const core::Clock& clock, Options options, Position p
       current_(std::move(p.current)),
       current_id_(p.current_id),
       current_offset_(p.current_offset),
+      current_salt_(p.current_salt),
       spare_(std::move(p.spare)),
       spare_id_(p.spare_id),
       next_segment_id_(p.next_segment_id),
+      recycled_(std::move(p.recycled)),
       segments_(std::move(p.segments)),
       alive_(std::make_shared<bool>(true)) {
   WERK_CHECK(next_lsn_ >= 1);
@@ -40,8 +42,11 @@ core::Lsn Wal::Append(std::string_view body) {
     batches_.back().data.reserve(std::min(options_.batch_bytes_max, size_t(64) << 10));
   }
   Batch& b = batches_.back();
-  if (b.data.empty()) b.first_lsn = lsn;
-  AppendFrame(b.data, lsn, options_.epoch, uint16_t(RecordType::kMutation), body);
+  if (b.data.empty()) {
+    b.first_lsn = lsn;
+    b.salt = current_salt_;
+  }
+  AppendFrame(b.data, lsn, options_.epoch, uint16_t(RecordType::kMutation), body, b.salt);
   b.last_lsn = lsn;
   bytes_appended_ += frame;
   return core::Lsn(lsn);
@@ -68,6 +73,8 @@ bool Wal::StartWrite(Batch& b) {
       return false;  // resumes when the spare is ready
     }
     current_ = std::move(spare_);
+    current_salt_ = current_salt_ == 0 && current_id_ == 0 ? FreshSalt()
+                                                           : NextSalt(current_salt_, spare_id_);
     current_id_ = spare_id_;
     current_offset_ = 0;
     // The header goes out with the first batch: one write, one sync.
@@ -77,11 +84,21 @@ bool Wal::StartWrite(Batch& b) {
     h.first_lsn = b.first_lsn;
     h.epoch = options_.epoch;
     h.created_at = clock_.WallNow();
+    h.salt = current_salt_;
+    if (b.salt != current_salt_) {
+      ResaltFrames(b.data, 0, current_salt_);
+      b.salt = current_salt_;
+    }
     char header[kSegmentHeaderBytes];
     EncodeSegmentHeader(h, header);
     b.data.insert(0, header, kSegmentHeaderBytes);
     segments_.emplace_back(current_id_, h.first_lsn);
     RequestSpare();
+  }
+  if (b.salt != current_salt_) {
+    // Appended while the previous segment was current.
+    ResaltFrames(b.data, 0, current_salt_);
+    b.salt = current_salt_;
   }
   b.state = Batch::State::kWriting;
   ++writes_inflight_;
@@ -128,31 +145,59 @@ void Wal::RequestSpare() {
   const uint64_t id = next_segment_id_++;
   std::weak_ptr<bool> alive = alive_;
   ++io_pending_;
-  storage_->CreatePreallocated(
-      SegmentName(id), options_.segment_bytes,
-      [this, alive, id](absl::StatusOr<std::unique_ptr<SegmentFile>> file) {
-        auto a = alive.lock();
-        if (!a || !*a) return;
-        --io_pending_;
-        spare_pending_ = false;
-        if (!file.ok()) {
-          Fail("cannot prepare the next segment: " + std::string(file.status().message()));
-          return;
-        }
-        spare_ = std::shared_ptr<SegmentFile>(std::move(*file));
-        spare_id_ = id;
-        StartWrites();
-      });
+  auto done = [this, alive, id](absl::StatusOr<std::unique_ptr<SegmentFile>> file) {
+    auto a = alive.lock();
+    if (!a || !*a) return;
+    --io_pending_;
+    OnSpare(id, std::move(file));
+  };
+  if (!recycled_.empty()) {
+    const std::string from = std::move(recycled_.back());
+    recycled_.pop_back();
+    ++segments_recycled_;
+    storage_->Reuse(from, SegmentName(id), std::move(done));
+  } else {
+    storage_->CreatePreallocated(SegmentName(id), options_.segment_bytes, std::move(done));
+  }
+}
+
+void Wal::OnSpare(uint64_t id, absl::StatusOr<std::unique_ptr<SegmentFile>> file) {
+  spare_pending_ = false;
+  if (!file.ok()) {
+    Fail("cannot prepare the next segment: " + std::string(file.status().message()));
+    return;
+  }
+  spare_ = std::shared_ptr<SegmentFile>(std::move(*file));
+  spare_id_ = id;
+  StartWrites();
 }
 
 void Wal::ReleaseThrough(uint64_t lsn) {
   // Segment i is covered when the next one starts at or before lsn + 1.
   while (segments_.size() >= 2 && segments_[1].second <= lsn + 1 &&
          segments_[0].first != current_id_) {
-    const std::string name = SegmentName(segments_[0].first);
+    const uint64_t id = segments_[0].first;
+    const std::string name = SegmentName(id);
     segments_.erase(segments_.begin());
     ++io_pending_;
     std::weak_ptr<bool> alive = alive_;
+    if (recycled_.size() + recycling_ < kRecycledSegmentsMax) {
+      // Kept for reuse: renamed, so recovery never reads it as log.
+      ++recycling_;
+      const std::string to = RecycledName(id);
+      storage_->RenameAsync(name, to, [this, alive, name, to](int32_t res) {
+        auto a = alive.lock();
+        if (!a || !*a) return;
+        --io_pending_;
+        --recycling_;
+        if (res < 0) {
+          spdlog::warn("cannot keep {} for reuse: {}", name, std::strerror(-res));
+          return;
+        }
+        recycled_.push_back(to);
+      });
+      continue;
+    }
     storage_->RemoveAsync(name, [this, alive, name](int32_t res) {
       if (auto a = alive.lock(); a && *a) --io_pending_;
       if (res < 0) spdlog::warn("cannot remove {}: {}", name, std::strerror(-res));

@@ -14,8 +14,13 @@
 //
 // Segments: the log switches to a preallocated spare when the current
 // segment is full (the header and the first batch go out in one write) and
-// prepares the next spare in the background. ReleaseThrough() removes
-// segments a durable checkpoint covers.
+// prepares the next spare in the background: a recycled segment if one is
+// kept, else a new preallocated file. ReleaseThrough() recycles segments a
+// durable checkpoint covers (up to kRecycledSegmentsMax kept, renamed
+// "<id>.free") and removes the rest. A recycled file's blocks are already
+// written, so log writes into it need no extent conversion; its stale frames
+// never validate, because each segment hashes its frame headers with its own
+// salt (the next segment's follows from the current one's: NextSalt).
 //
 // Thread affinity: the shard thread that owns the Storage's reactor.
 
@@ -48,11 +53,14 @@ class Wal final : public core::Journal {
     std::unique_ptr<SegmentFile> current;  // segment with a valid header, if any
     uint64_t current_id = 0;
     uint64_t current_offset = 0;
+    uint64_t current_salt = 0;  // from its header
     std::unique_ptr<SegmentFile> spare;  // preallocated, header still zero
     uint64_t spare_id = 0;
     uint64_t next_segment_id = 1;
     // Every segment holding records, oldest first: (id, first LSN).
     std::vector<std::pair<uint64_t, uint64_t>> segments;
+    // Covered segments kept for reuse ("<id>.free").
+    std::vector<std::string> recycled;
   };
 
   Wal(Storage* storage, const core::Clock& clock, Options options, Position position);
@@ -75,6 +83,9 @@ class Wal final : public core::Journal {
   bool io_idle() const { return io_pending_ == 0; }
   uint64_t bytes_appended() const { return bytes_appended_; }
   uint64_t syncs() const { return syncs_; }
+  // Segments reused instead of created (since start), and kept for reuse now.
+  uint64_t segments_recycled() const { return segments_recycled_; }
+  size_t recycled_kept() const { return recycled_.size(); }
   size_t segment_count() const { return segments_.size(); }
 
  private:
@@ -83,6 +94,7 @@ class Wal final : public core::Journal {
     std::string data;
     uint64_t first_lsn = 0;
     uint64_t last_lsn = 0;
+    uint64_t salt = 0;  // the frames' headers are hashed with it
     State state = State::kOpen;
   };
 
@@ -90,6 +102,7 @@ class Wal final : public core::Journal {
   bool StartWrite(Batch& b);
   void OnWritten(Batch* b, int32_t res, uint64_t segment_id);
   void RequestSpare();
+  void OnSpare(uint64_t id, absl::StatusOr<std::unique_ptr<SegmentFile>> file);
   void Fail(std::string why);
 
   Storage* storage_;
@@ -100,10 +113,14 @@ class Wal final : public core::Journal {
   std::shared_ptr<SegmentFile> current_;  // shared: writes in flight keep it alive
   uint64_t current_id_;
   uint64_t current_offset_;  // where the next write goes (advanced at submission)
+  uint64_t current_salt_;    // 0 only before the first segment of a new log
   std::shared_ptr<SegmentFile> spare_;
   uint64_t spare_id_;
   bool spare_pending_ = false;
   uint64_t next_segment_id_;
+  std::vector<std::string> recycled_;  // "<id>.free" files ready for reuse
+  size_t recycling_ = 0;               // renames to ".free" in flight
+  uint64_t segments_recycled_ = 0;
   std::vector<std::pair<uint64_t, uint64_t>> segments_;
   std::deque<Batch> batches_;  // oldest first: done/writing, then the open one
   int writes_inflight_ = 0;

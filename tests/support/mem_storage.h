@@ -146,6 +146,31 @@ class MemStorage final : public wal::Storage {
           it->second->entry_durable = Coin(0.5);
         });
   }
+  void RenameAsync(const std::string& from, const std::string& to, wal::IoDone done) override {
+    auto it = files_.find(from);
+    if (it == files_.end() || files_.count(to)) {
+      Enqueue([done] { done(-ENOENT); }, nullptr);
+      return;
+    }
+    // Visible at once; a power loss before the directory sync may undo it.
+    auto f = it->second;
+    files_.erase(it);
+    files_[to] = f;
+    Enqueue([done] { done(0); },
+            [this, from, to, f] {
+              if (Coin(0.5) && files_.count(to) && files_[to] == f) {
+                files_.erase(to);
+                files_[from] = f;
+              }
+            });
+  }
+  void Reuse(const std::string& from, const std::string& to,
+             std::function<void(absl::StatusOr<std::unique_ptr<wal::SegmentFile>>)> done) override {
+    RenameAsync(from, to, [this, to, done](int32_t res) {
+      if (res < 0) return done(absl::NotFoundError(to));
+      done(std::unique_ptr<wal::SegmentFile>(new MemFile(this, files_[to])));
+    });
+  }
   void RemoveAsync(const std::string& name, wal::IoDone done) override {
     Enqueue(
         [this, name, done] {

@@ -11,15 +11,17 @@
 namespace werk::wal {
 namespace {
 
-std::string Segment(uint64_t first_lsn, int records, uint64_t epoch = 1, size_t pad_zeros = 0) {
+std::string Segment(uint64_t first_lsn, int records, uint64_t epoch = 1, size_t pad_zeros = 0,
+                    uint64_t salt = 0) {
   std::string s(kSegmentHeaderBytes, '\0');
   SegmentHeader h;
   h.segment_id = 1;
   h.first_lsn = first_lsn;
   h.epoch = epoch;
+  h.salt = salt;
   EncodeSegmentHeader(h, s.data());
   for (int i = 0; i < records; ++i)
-    AppendFrame(s, first_lsn + uint64_t(i), epoch, 1, "body-" + std::to_string(i));
+    AppendFrame(s, first_lsn + uint64_t(i), epoch, 1, "body-" + std::to_string(i), salt);
   s.append(pad_zeros, '\0');
   return s;
 }
@@ -76,13 +78,19 @@ TEST(LogFormat, SegmentHeader) {
   bad.assign(buf, sizeof buf);
   bad[20] ^= 1;
   EXPECT_EQ(DecodeSegmentHeader(bad, &back), HeaderStatus::kBadHash);
-  h.version = 2;  // a future format version
+  h.version = 3;  // a future format version
   EncodeSegmentHeader(h, buf);
   EXPECT_EQ(DecodeSegmentHeader({buf, sizeof buf}, &back), HeaderStatus::kBadVersion);
 }
 
 TEST(LogFormat, Names) {
   EXPECT_EQ(SegmentName(7), "00000000000000000007.wal");
+  EXPECT_EQ(RecycledName(7), "00000000000000000007.free");
+  uint64_t id = 0;
+  EXPECT_TRUE(ParseRecycledName("00000000000000000007.free", &id));
+  EXPECT_EQ(id, 7u);
+  EXPECT_FALSE(ParseRecycledName("00000000000000000007.wal", &id));
+  EXPECT_FALSE(ParseSegmentName("00000000000000000007.free", &id));
   uint64_t v;
   ASSERT_TRUE(ParseSegmentName("00000000000000000007.wal", &v));
   EXPECT_EQ(v, 7u);
@@ -135,6 +143,106 @@ TEST(LogReader, TornBodyIsATornTail) {
   auto bodies = ReadAll(s, {.expected_lsn = 1, .newest = true}, &last);
   EXPECT_EQ(bodies.size(), 2u);
   EXPECT_EQ(last, ReadOutcome::kTornTail);
+}
+
+// A recycled segment: its own records, then the bytes of its earlier use —
+// whole valid frames under the old salt, so they must not read as records.
+std::string Recycled(uint64_t salt, int own, size_t stale_bytes, uint64_t old_salt) {
+  std::string old = Segment(1, 0, 1, 0, old_salt);
+  for (int i = 0; old.size() < stale_bytes + kSegmentHeaderBytes * 2; ++i)
+    AppendFrame(old, 1 + uint64_t(i), 1, 1, std::string(100, char('a' + i % 26)), old_salt);
+  std::string s = Segment(500, own, 1, 0, salt);
+  s += old.substr(s.size());
+  return s;
+}
+
+TEST(LogReader, StaleFramesOfARecycledSegmentEndItCleanly) {
+  const std::string s = Recycled(0x1234, 5, 64 << 10, 0x9999);
+  ReadOutcome last;
+  LogReader* r;
+  auto bodies = ReadAll(
+      s, {.expected_lsn = 500, .salt = 0x1234, .newest = true, .torn_window_bytes = 4096}, &last,
+      &r);
+  EXPECT_EQ(bodies.size(), 5u);
+  EXPECT_EQ(last, ReadOutcome::kEnd);
+  EXPECT_GT(r->stale_bytes(), 60000u);
+  EXPECT_EQ(r->torn_bytes(), 0u);
+  // Read without the salt, the segment's own frames do not validate.
+  bodies = ReadAll(s, {.expected_lsn = 500, .newest = true}, &last);
+  EXPECT_EQ(bodies.size(), 0u);
+}
+
+TEST(LogReader, OwnFrameFarBehindStaleBytesIsCorruption) {
+  std::string s = Recycled(0x1234, 5, 64 << 10, 0x9999);
+  // A frame of this segment 40 KiB on: once synced, now behind damage.
+  std::string lost;
+  AppendFrame(lost, 505, 1, 1, "synced once", 0x1234);
+  s.replace(s.size() - 20000, lost.size(), lost);
+  ReadOutcome last;
+  ReadAll(s, {.expected_lsn = 500, .salt = 0x1234, .newest = true, .torn_window_bytes = 4096},
+          &last);
+  EXPECT_EQ(last, ReadOutcome::kCorrupt);
+}
+
+TEST(LogReader, OwnFrameWithinTheWindowOfStaleBytesIsATornTail) {
+  std::string s = Recycled(0x1234, 5, 64 << 10, 0x9999);
+  const size_t end = Segment(500, 5, 1, 0, 0x1234).size();
+  // The second of two writes in flight landed, the first did not.
+  std::string cut;
+  AppendFrame(cut, 507, 1, 1, "second write", 0x1234);
+  s.replace(end + 1000, cut.size(), cut);
+  ReadOutcome last;
+  LogReader* r;
+  auto bodies = ReadAll(
+      s, {.expected_lsn = 500, .salt = 0x1234, .newest = true, .torn_window_bytes = 4096}, &last,
+      &r);
+  EXPECT_EQ(bodies.size(), 5u);
+  EXPECT_EQ(last, ReadOutcome::kTornTail);
+  EXPECT_EQ(r->offset(), end);
+  // Recovery zeroes through that frame's header, so it can never be read.
+  EXPECT_EQ(r->torn_bytes(), 1000u + kFrameHeaderBytes);
+}
+
+TEST(LogFormat, SaltsFollowEachOtherAndSeparateUses) {
+  EXPECT_NE(NextSalt(7, 2), 0u);
+  EXPECT_EQ(NextSalt(7, 2), NextSalt(7, 2));
+  EXPECT_NE(NextSalt(7, 2), NextSalt(7, 3));
+  EXPECT_NE(NextSalt(7, 2), NextSalt(8, 2));
+  EXPECT_NE(FreshSalt(), 0u);
+  EXPECT_NE(FreshSalt(), FreshSalt());
+  std::string s;
+  AppendFrame(s, 3, 1, 1, "x", 42);
+  FrameHeader h;
+  EXPECT_TRUE(DecodeFrameHeader(s, &h, 42));
+  EXPECT_FALSE(DecodeFrameHeader(s, &h, 43));
+  EXPECT_FALSE(DecodeFrameHeader(s, &h, 0));
+  // Re-salting a batch re-hashes every frame header in it.
+  std::string batch;
+  AppendFrame(batch, 1, 1, 1, "one", 5);
+  AppendFrame(batch, 2, 1, 1, std::string(300, 't'), 5);
+  ResaltFrames(batch, 0, 6);
+  LogReader r(batch, {.start_offset = 0, .expected_lsn = 1, .salt = 6});
+  Frame f;
+  EXPECT_EQ(r.Next(&f), ReadOutcome::kRecord);
+  EXPECT_EQ(r.Next(&f), ReadOutcome::kRecord);
+  EXPECT_EQ(r.Next(&f), ReadOutcome::kEnd);
+}
+
+TEST(LogFormat, VersionOneSegmentsStillRead) {
+  // Version 1 had no salt (bytes 48-55 zero): its frames hash unseeded.
+  std::string s = Segment(1, 3);
+  SegmentHeader h;
+  ASSERT_EQ(DecodeSegmentHeader(s, &h), HeaderStatus::kOk);
+  h.version = 1;
+  EncodeSegmentHeader(h, s.data());
+  ASSERT_EQ(DecodeSegmentHeader(s, &h), HeaderStatus::kOk);
+  EXPECT_EQ(h.salt, 0u);
+  ReadOutcome last;
+  EXPECT_EQ(ReadAll(s, {.expected_lsn = 1}, &last).size(), 3u);
+  // A version 1 header with a salt is not one werk wrote.
+  h.salt = 9;
+  EncodeSegmentHeader(h, s.data());
+  EXPECT_EQ(DecodeSegmentHeader(s, &h), HeaderStatus::kBadVersion);
 }
 
 TEST(LogReader, BadChecksumMidFileIsCorruption) {

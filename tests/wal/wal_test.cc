@@ -155,3 +155,40 @@ TEST(Wal, CheckpointBoundsTheLogAndRestoresTheSameState) {
 
 }  // namespace
 }  // namespace werk::testing
+
+namespace werk::testing {
+namespace {
+
+TEST(Wal, CoveredSegmentsAreKeptForReuseUpToTheLimit) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
+  ASSERT_TRUE(log.Open().ok());
+  for (int round = 0; round < 30; ++round) {
+    for (int i = 0; i < 10; ++i) log.Push("job-" + std::to_string(10000 + round * 100 + i));
+    log.Flush();
+    log.Checkpoint();
+    size_t free_files = 0;
+    for (const auto& name : storage.List()) {
+      uint64_t v;
+      free_files += wal::ParseRecycledName(name, &v);
+    }
+    EXPECT_LE(free_files, wal::kRecycledSegmentsMax);
+    EXPECT_EQ(free_files, log.wal().recycled_kept());
+  }
+  // Every new segment after the first checkpoints came from the pool.
+  EXPECT_GE(log.wal().segments_recycled(), 10u);
+  // A restart finds the pool and keeps using it.
+  const size_t jobs = log.sm().job_count();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.sm().job_count(), jobs);
+  EXPECT_EQ(log.result().position.recycled.size(), 0u);  // moved into the Wal
+  EXPECT_GT(log.wal().recycled_kept(), 0u);
+  for (int i = 0; i < 100; ++i) log.Push("job-after-" + std::to_string(i));
+  log.Flush();
+  EXPECT_GT(log.wal().segments_recycled(), 0u);
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.sm().job_count(), jobs + 100);
+}
+
+}  // namespace
+}  // namespace werk::testing
