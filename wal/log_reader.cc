@@ -32,9 +32,24 @@ ReadOutcome LogReader::TornOrCorrupt(uint64_t window, std::string reason) {
   reason_ = std::move(reason);
   invalid_frame_ = true;
   if (!o_.newest) return ReadOutcome::kCorrupt;
-  // A crash can only cut the last write. If non-zero bytes reach no further
-  // than one write from here, they are that write (a fresh segment is zero
-  // beyond it).
+  // A crash can only cut the last write (two batches, the window). A frame
+  // of this segment (valid under its salt) after this point is part of it —
+  // or, further away than one write, was synced once and is now cut off.
+  const uint64_t last = LastValidFrameHeader(data_, offset_, o_.salt);
+  if (last != UINT64_MAX) {
+    if (last - offset_ >= window) {
+      reason_ += " (followed by a record of this segment " + std::to_string(last - offset_) +
+                 " bytes later, further than one write could leave behind)";
+      return ReadOutcome::kCorrupt;
+    }
+    cut_write_ = true;
+    torn_bytes_ = last + kFrameHeaderBytes - offset_;
+    return ReadOutcome::kTornTail;
+  }
+  // Nothing here can be read as a frame of this segment: bytes of a write
+  // cut inside a frame header, or a recycled file's stale bytes. Within one
+  // write's reach they are zeroed all the same (a fresh segment is zero
+  // beyond it); further they can only be stale, and the segment ends here.
   uint64_t last_nonzero = offset_;
   for (uint64_t i = data_.size(); i > offset_; --i) {
     if (data_[i - 1] != 0) {
@@ -46,22 +61,9 @@ ReadOutcome LogReader::TornOrCorrupt(uint64_t window, std::string reason) {
     torn_bytes_ = last_nonzero - offset_;
     return ReadOutcome::kTornTail;
   }
-  // More data follows: a recycled segment's stale bytes, unless a frame of
-  // this segment (valid under its salt) lies among them. One beyond the
-  // window was synced once: it is damaged or cut off, not torn.
-  const uint64_t last = LastValidFrameHeader(data_, offset_, o_.salt);
-  if (last == UINT64_MAX) {
-    stale_bytes_ = data_.size() - offset_;
-    reason_.clear();
-    return ReadOutcome::kEnd;
-  }
-  if (last - offset_ >= window) {
-    reason_ += " (followed by a record of this segment " + std::to_string(last - offset_) +
-               " bytes later, further than one write could leave behind)";
-    return ReadOutcome::kCorrupt;
-  }
-  torn_bytes_ = last + kFrameHeaderBytes - offset_;
-  return ReadOutcome::kTornTail;
+  stale_bytes_ = data_.size() - offset_;
+  reason_.clear();
+  return ReadOutcome::kEnd;
 }
 
 ReadOutcome LogReader::Next(Frame* frame) {

@@ -54,6 +54,9 @@ class LogReader {
   // not a valid one out of place: in an older segment, that is where a
   // recycled file's stale bytes begin if the next segment continues there.
   bool invalid_frame() const { return invalid_frame_; }
+  // For a torn tail: whether a frame of this segment was among the bytes
+  // (a write certainly cut by a crash), not only unreadable bytes.
+  bool cut_write() const { return cut_write_; }
   // For a clean end followed by bytes of a recycled file's earlier use.
   uint64_t stale_bytes() const { return stale_bytes_; }
 
@@ -68,6 +71,7 @@ class LogReader {
   uint64_t torn_bytes_ = 0;
   uint64_t stale_bytes_ = 0;
   bool invalid_frame_ = false;
+  bool cut_write_ = false;
 };
 
 // The offset of the last position in [from, data.size()) holding a frame

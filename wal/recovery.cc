@@ -289,10 +289,21 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
                 !st.ok())
               return st;
           }
-          result.notes.push_back("torn tail of " + name + " truncated at byte " +
-                                 std::to_string(off) + ": " + std::to_string(reader.torn_bytes()) +
-                                 " bytes dropped (" + reader.reason() + ", never synced)");
-          spdlog::warn("{}", result.notes.back());
+          if (reader.cut_write()) {
+            result.notes.push_back("torn tail of " + name + " truncated at byte " +
+                                   std::to_string(off) + ": " +
+                                   std::to_string(reader.torn_bytes()) + " bytes dropped (" +
+                                   reader.reason() + ", never synced)");
+            spdlog::warn("{}", result.notes.back());
+          } else if (reader.torn_bytes() > 0) {
+            // After a clean stop this is a recycled file's stale bytes.
+            result.notes.push_back("unreadable bytes after the last record of " + name +
+                                   " at byte " + std::to_string(off) + ": " +
+                                   std::to_string(reader.torn_bytes()) +
+                                   " bytes dropped (a write cut by a crash, or stale bytes of a "
+                                   "recycled segment; never acknowledged)");
+            spdlog::info("{}", result.notes.back());
+          }
           done = true;
           break;
         }
