@@ -61,6 +61,7 @@ void AppendShard(std::string& o, const ShardSummary& s) {
     AppendField(o, "syncs", int64_t(s.syncs));
     AppendField(o, "bytes_appended", int64_t(s.bytes_appended));
     AppendField(o, "segments", int64_t(s.segments));
+    AppendField(o, "segments_recycled", int64_t(s.segments_recycled));
     o.append("}");
   }
   if (s.has_checkpoint) {

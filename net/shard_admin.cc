@@ -77,6 +77,7 @@ ShardSummary Shard::Summarize() const {
     s.syncs = wal_->syncs();
     s.bytes_appended = wal_->bytes_appended();
     s.segments = wal_->segment_count();
+    s.segments_recycled = wal_->segments_recycled();
   }
   if (checkpointer_) {
     const auto& cs = checkpointer_->stats();

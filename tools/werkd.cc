@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
   app.add_flag("--wal-buffered-io", buffered_io,
                "write the log through the page cache + fdatasync instead of O_DIRECT");
   app.add_option("--segment-bytes", o.segment_bytes, "write-ahead log segment size")
-      ->check(CLI::Range(uint64_t(1) << 20, uint64_t(1) << 34));
+      ->check(CLI::Range(uint64_t(1) << 16, uint64_t(1) << 34));
   app.add_option("--checkpoint-log-bytes", o.checkpoint_log_bytes,
                  "take a checkpoint after this much log (and at least twice the last "
                  "checkpoint's size)")
