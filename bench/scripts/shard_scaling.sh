@@ -7,6 +7,11 @@
 # The default load is pipelined (several requests in flight per connection)
 # so the load generator spends little CPU per job and leaves the server most
 # of the machine; `taskset` can also keep it off the shards' cores.
+# Before measuring, each server runs WARMUP_JOBS (default 800000) jobs of the
+# same load, so its log is in steady state: checkpoints taken and covered
+# segments recycled (a fresh log writes into newly allocated space, which
+# costs the disk more per sync; docs/wal-format.md). WARMUP_JOBS=0 measures
+# a fresh log.
 set -euo pipefail
 build="${1:-build}"
 rounds="${2:-5}"
@@ -35,6 +40,13 @@ run() {
   n=$(echo "$out" | grep -o '"jobs":[0-9]*' | head -1 | cut -d: -f2)
   awk -v r="$rate" -v t="$((c1 - c0))" -v hz="$hz" -v n="$n" 'BEGIN{printf "%d %.1f\n", r, t*1e6/hz/n}'
 }
+warmup="${WARMUP_JOBS:-800000}"
+if [ "$warmup" -gt 0 ]; then
+  for p in "$pa" "$pb"; do
+    "$build/tools/werkbench" --port "$p" --scenario lifecycle --producers 32 --workers 32 \
+      --pipeline 2 --jobs "$warmup" > /dev/null
+  done
+fi
 ra=(); ca=(); rb=(); cb=()
 for _ in $(seq "$rounds"); do
   read -r r c < <(run "$a" "$pa"); ra+=("$r"); ca+=("$c")
