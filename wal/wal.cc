@@ -151,14 +151,29 @@ void Wal::RequestSpare() {
     --io_pending_;
     OnSpare(id, std::move(file));
   };
-  if (!recycled_.empty()) {
-    const std::string from = std::move(recycled_.back());
-    recycled_.pop_back();
-    ++segments_recycled_;
-    storage_->Reuse(from, SegmentName(id), std::move(done));
-  } else {
+  if (recycled_.empty()) {
     storage_->CreatePreallocated(SegmentName(id), options_.segment_bytes, std::move(done));
+    return;
   }
+  const std::string from = std::move(recycled_.back());
+  recycled_.pop_back();
+  storage_->Reuse(from, SegmentName(id),
+                  [this, alive, id, from, done = std::move(done)](
+                      absl::StatusOr<std::unique_ptr<SegmentFile>> file) mutable {
+                    auto a = alive.lock();
+                    if (!a || !*a) return;
+                    if (file.ok()) {
+                      ++segments_recycled_;
+                      done(std::move(file));
+                      return;
+                    }
+                    // A kept file that cannot be reused (removed by hand, say)
+                    // costs only the reuse: a new file takes its place.
+                    spdlog::warn("cannot reuse {}: {}; creating a new segment", from,
+                                 file.status().message());
+                    storage_->CreatePreallocated(SegmentName(id), options_.segment_bytes,
+                                                 std::move(done));
+                  });
 }
 
 void Wal::OnSpare(uint64_t id, absl::StatusOr<std::unique_ptr<SegmentFile>> file) {

@@ -192,3 +192,32 @@ TEST(Wal, CoveredSegmentsAreKeptForReuseUpToTheLimit) {
 
 }  // namespace
 }  // namespace werk::testing
+
+namespace werk::testing {
+namespace {
+
+TEST(Wal, AKeptSegmentRemovedByHandIsReplacedByANewOne) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
+  ASSERT_TRUE(log.Open().ok());
+  for (int round = 0; round < 6; ++round) {
+    for (int i = 0; i < 10; ++i) log.Push("job-" + std::to_string(10000 + round * 100 + i));
+    log.Flush();
+    log.Checkpoint();
+  }
+  ASSERT_GT(log.wal().recycled_kept(), 0u);
+  for (const auto& name : storage.List()) {
+    uint64_t v;
+    if (wal::ParseRecycledName(name, &v)) ASSERT_TRUE(storage.Remove(name).ok());
+  }
+  for (int i = 0; i < 60; ++i) log.Push("job-later-" + std::to_string(i));
+  log.Flush();
+  EXPECT_FALSE(log.wal().failed());
+  EXPECT_EQ(log.wal().durable_lsn(), log.wal().appended_lsn());
+  const size_t jobs = log.sm().job_count();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.sm().job_count(), jobs);
+}
+
+}  // namespace
+}  // namespace werk::testing
