@@ -170,7 +170,7 @@ void Wal::RequestSpare() {
                     // A kept file that cannot be reused (removed by hand, say)
                     // costs only the reuse: a new file takes its place.
                     spdlog::warn("cannot reuse {}: {}; creating a new segment", from,
-                                 file.status().message());
+                                 std::string(file.status().message()));
                     storage_->CreatePreallocated(SegmentName(id), options_.segment_bytes,
                                                  std::move(done));
                   });

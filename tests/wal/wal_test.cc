@@ -208,7 +208,9 @@ TEST(Wal, AKeptSegmentRemovedByHandIsReplacedByANewOne) {
   ASSERT_GT(log.wal().recycled_kept(), 0u);
   for (const auto& name : storage.List()) {
     uint64_t v;
-    if (wal::ParseRecycledName(name, &v)) ASSERT_TRUE(storage.Remove(name).ok());
+    if (wal::ParseRecycledName(name, &v)) {
+      ASSERT_TRUE(storage.Remove(name).ok());
+    }
   }
   for (int i = 0; i < 60; ++i) log.Push("job-later-" + std::to_string(i));
   log.Flush();
