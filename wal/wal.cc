@@ -64,7 +64,8 @@ void Wal::StartWrites() {
 }
 
 bool Wal::StartWrite(Batch& b) {
-  if (!current_ || current_offset_ >= options_.segment_bytes) {
+  const bool starts_segment = !current_ || current_offset_ >= options_.segment_bytes;
+  if (starts_segment) {
     // Never have writes in flight to two segments: a crash can then cut only
     // the last segment written (recovery relies on it, docs/wal-format.md).
     if (writes_inflight_ > 0) return false;
@@ -77,6 +78,15 @@ bool Wal::StartWrite(Batch& b) {
                                                            : NextSalt(current_salt_, spare_id_);
     current_id_ = spare_id_;
     current_offset_ = 0;
+    segments_.emplace_back(current_id_, b.first_lsn);
+    RequestSpare();
+  }
+  if (b.salt != current_salt_) {
+    // Appended while the previous segment was current.
+    ResaltFrames(b.data, 0, current_salt_);
+    b.salt = current_salt_;
+  }
+  if (starts_segment) {
     // The header goes out with the first batch: one write, one sync.
     SegmentHeader h;
     h.shard = options_.shard;
@@ -85,20 +95,9 @@ bool Wal::StartWrite(Batch& b) {
     h.epoch = options_.epoch;
     h.created_at = clock_.WallNow();
     h.salt = current_salt_;
-    if (b.salt != current_salt_) {
-      ResaltFrames(b.data, 0, current_salt_);
-      b.salt = current_salt_;
-    }
     char header[kSegmentHeaderBytes];
     EncodeSegmentHeader(h, header);
     b.data.insert(0, header, kSegmentHeaderBytes);
-    segments_.emplace_back(current_id_, h.first_lsn);
-    RequestSpare();
-  }
-  if (b.salt != current_salt_) {
-    // Appended while the previous segment was current.
-    ResaltFrames(b.data, 0, current_salt_);
-    b.salt = current_salt_;
   }
   b.state = Batch::State::kWriting;
   ++writes_inflight_;

@@ -246,18 +246,24 @@ TEST(ShardGroupTest, OwnerLogFailureAnswersAnErrorAndTheGroupStops) {
   EXPECT_TRUE(h.StopAll(2000)) << "a shard waited for the failed one";
 }
 
-TEST(ShardGroupTest, LogFailureOnAnotherShardRefusesTheWaitingGlobalOperations) {
-  // FLUSH from shard 0 in flight, a second one waiting its turn; shard 1's
-  // log fails while applying the first. Neither may get +OK, and the second
-  // must not run (shard 1 would lack two operations after a restart).
-  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, 2);
-  HarnessClient a = h.Connect(0), b = h.Connect(0);
+// Two FLUSHes from shard 0: `a`'s in flight (shard 1 has not answered),
+// `b`'s waiting its turn.
+void TwoFlushesFromShardZero(ShardHarness& h, HarnessClient& a, HarnessClient& b) {
   ASSERT_EQ(a.Hello(), "+OK\r\n");
   ASSERT_EQ(b.Hello(), "+OK\r\n");
   a.Send("FLUSH\r\n");
   h.PumpOnly(0, 3);
   b.Send("FLUSH\r\n");
   h.PumpOnly(0, 3);
+}
+
+TEST(ShardGroupTest, LogFailureOnAnotherShardRefusesTheWaitingGlobalOperations) {
+  // FLUSH from shard 0 in flight, a second one waiting its turn; shard 1's
+  // log fails while applying the first. Neither may get +OK, and the second
+  // must not run (shard 1 would lack two operations after a restart).
+  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, 2);
+  HarnessClient a = h.Connect(0), b = h.Connect(0);
+  ASSERT_NO_FATAL_FAILURE(TwoFlushesFromShardZero(h, a, b));
   h.journal(1).FailAtNextCommit();
   auto ra = a.Read(), rb = b.Read();
   ASSERT_TRUE(ra.has_value());
@@ -270,12 +276,7 @@ TEST(ShardGroupTest, LogFailureOnAnotherShardRefusesTheWaitingGlobalOperations) 
 TEST(ShardGroupTest, LogFailureOnTheOriginEndsItsWaitingGlobalOperations) {
   ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, 2);
   HarnessClient a = h.Connect(0), b = h.Connect(0);
-  ASSERT_EQ(a.Hello(), "+OK\r\n");
-  ASSERT_EQ(b.Hello(), "+OK\r\n");
-  a.Send("FLUSH\r\n");
-  h.PumpOnly(0, 3);  // in flight: shard 1 has not answered
-  b.Send("FLUSH\r\n");
-  h.PumpOnly(0, 3);  // waiting its turn
+  ASSERT_NO_FATAL_FAILURE(TwoFlushesFromShardZero(h, a, b));
   h.journal(0).FailAtNextCommit();
   h.PumpOnly(0, 2);
   EXPECT_TRUE(h.shard(0).journal_failed());

@@ -156,13 +156,19 @@ std::string Recycled(uint64_t salt, int own, size_t stale_bytes, uint64_t old_sa
   return s;
 }
 
+// Reads a Recycled(0x1234, 5, ...) segment as the newest, with a 4 KiB window.
+std::vector<std::string> ReadRecycled(std::string_view s, ReadOutcome* last,
+                                      LogReader** r = nullptr) {
+  return ReadAll(
+      s, {.expected_lsn = 500, .salt = 0x1234, .newest = true, .torn_window_bytes = 4096}, last,
+      r);
+}
+
 TEST(LogReader, StaleFramesOfARecycledSegmentEndItCleanly) {
   const std::string s = Recycled(0x1234, 5, 64 << 10, 0x9999);
   ReadOutcome last;
   LogReader* r;
-  auto bodies = ReadAll(
-      s, {.expected_lsn = 500, .salt = 0x1234, .newest = true, .torn_window_bytes = 4096}, &last,
-      &r);
+  auto bodies = ReadRecycled(s, &last, &r);
   EXPECT_EQ(bodies.size(), 5u);
   EXPECT_EQ(last, ReadOutcome::kEnd);
   EXPECT_GT(r->stale_bytes(), 60000u);
@@ -179,8 +185,7 @@ TEST(LogReader, OwnFrameFarBehindStaleBytesIsCorruption) {
   AppendFrame(lost, 505, 1, 1, "synced once", 0x1234);
   s.replace(s.size() - 20000, lost.size(), lost);
   ReadOutcome last;
-  ReadAll(s, {.expected_lsn = 500, .salt = 0x1234, .newest = true, .torn_window_bytes = 4096},
-          &last);
+  ReadRecycled(s, &last);
   EXPECT_EQ(last, ReadOutcome::kCorrupt);
 }
 
@@ -193,9 +198,7 @@ TEST(LogReader, OwnFrameWithinTheWindowOfStaleBytesIsATornTail) {
   s.replace(end + 1000, cut.size(), cut);
   ReadOutcome last;
   LogReader* r;
-  auto bodies = ReadAll(
-      s, {.expected_lsn = 500, .salt = 0x1234, .newest = true, .torn_window_bytes = 4096}, &last,
-      &r);
+  auto bodies = ReadRecycled(s, &last, &r);
   EXPECT_EQ(bodies.size(), 5u);
   EXPECT_EQ(last, ReadOutcome::kTornTail);
   EXPECT_EQ(r->offset(), end);

@@ -256,12 +256,6 @@ TEST(Recovery, R13_CorruptCheckpointRefusesToStart) {
   EXPECT_NE(st.message().find(ckpt), std::string::npos);
 }
 
-}  // namespace
-}  // namespace werk::testing
-
-namespace werk::testing {
-namespace {
-
 // A log that has been through enough checkpoints for covered segments to be
 // recycled: the spare (and the pool) are files of an earlier use.
 void WriteRecycledLog(MemStorage& storage, LogFixture** out) {

@@ -153,20 +153,21 @@ TEST(Wal, CheckpointBoundsTheLogAndRestoresTheSameState) {
   EXPECT_EQ(log.sm().StateHash(), hash);
 }
 
-}  // namespace
-}  // namespace werk::testing
-
-namespace werk::testing {
-namespace {
+// Rounds of ten pushes, each made durable and covered by a checkpoint.
+void PushAndCheckpoint(LogFixture& log, int from_round, int rounds) {
+  for (int round = from_round; round < from_round + rounds; ++round) {
+    for (int i = 0; i < 10; ++i) log.Push("job-" + std::to_string(10000 + round * 100 + i));
+    log.Flush();
+    log.Checkpoint();
+  }
+}
 
 TEST(Wal, CoveredSegmentsAreKeptForReuseUpToTheLimit) {
   MemStorage storage;
   LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
   ASSERT_TRUE(log.Open().ok());
   for (int round = 0; round < 30; ++round) {
-    for (int i = 0; i < 10; ++i) log.Push("job-" + std::to_string(10000 + round * 100 + i));
-    log.Flush();
-    log.Checkpoint();
+    PushAndCheckpoint(log, round, 1);
     size_t free_files = 0;
     for (const auto& name : storage.List()) {
       uint64_t v;
@@ -190,21 +191,11 @@ TEST(Wal, CoveredSegmentsAreKeptForReuseUpToTheLimit) {
   EXPECT_EQ(log.sm().job_count(), jobs + 100);
 }
 
-}  // namespace
-}  // namespace werk::testing
-
-namespace werk::testing {
-namespace {
-
 TEST(Wal, AKeptSegmentRemovedByHandIsReplacedByANewOne) {
   MemStorage storage;
   LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
   ASSERT_TRUE(log.Open().ok());
-  for (int round = 0; round < 6; ++round) {
-    for (int i = 0; i < 10; ++i) log.Push("job-" + std::to_string(10000 + round * 100 + i));
-    log.Flush();
-    log.Checkpoint();
-  }
+  PushAndCheckpoint(log, 0, 6);
   ASSERT_GT(log.wal().recycled_kept(), 0u);
   for (const auto& name : storage.List()) {
     uint64_t v;
