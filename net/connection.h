@@ -5,11 +5,11 @@
 //
 // Replies are staged with the LSN that must be durable before they may leave
 // (design §3 "Replies wait for durability"); staged bytes move to the output
-// buffer in order as the journal's durable LSN advances. A connection is
-// freed only once no request of its own is in flight in the ring.
+// buffer in order as the journal's durable LSN advances (net/reply_queue.h).
+// A connection is freed only once no request of its own is in flight in the
+// ring.
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +19,7 @@
 #include "core/timer_wheel.h"
 #include "core/types.h"
 #include "net/input_buffer.h"
+#include "net/reply_queue.h"
 
 namespace werk::net {
 
@@ -70,7 +71,7 @@ class Connection : public core::ListHook<AllConnectionsTag> {
   bool close_after_flush_ = false; // close once every reply has been sent
   bool draining_ = false;          // replies sent, FIN sent, discarding input
   bool counted_ = false;           // counts against connections_max
-  bool awaiting_remote_ = false;   // a command runs on another shard; input waits
+  bool awaiting_remote_ = false;   // a command runs on other shards; input waits
   bool recv_inflight_ = false;
   bool send_inflight_ = false;
   bool awaiting_release_ = false;  // on the shard's list of staged replies
@@ -83,15 +84,10 @@ class Connection : public core::ListHook<AllConnectionsTag> {
   std::string out_;      // ready to send
   std::string sending_;  // owned by the in-flight send
   size_t sent_ = 0;      // bytes of sending_ already sent
-  std::string staged_;   // replies waiting for durability
-  struct Mark {
-    size_t end;  // staged_ bytes up to here
-    core::Lsn lsn;
-  };
-  std::deque<Mark> marks_;
+  ReplyQueue staged_;    // replies waiting for durability or for their owner
 
   size_t pending_output_bytes() const {
-    return out_.size() + (sending_.size() - sent_) + staged_.size();
+    return out_.size() + (sending_.size() - sent_) + staged_.bytes();
   }
 
   // --- Handshake and identity ------------------------------------------

@@ -135,8 +135,7 @@ void Shard::OnJournalFailed() {
   StartWaitingGlobal();
   for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
     if (c->closing_) continue;
-    c->staged_.clear();
-    c->marks_.clear();
+    c->staged_.Clear();
     CloseConnection(c);
   }
   stop_requested_ = true;
@@ -262,13 +261,11 @@ void Shard::Reply(Connection* c, std::string_view bytes) {
   if (c->closing_) return;
   // Nothing a client sees may depend on a record that is not durable yet, so
   // every reply waits for everything appended so far.
-  const core::Lsn visible = journal_->appended_lsn();
-  c->staged_.append(bytes);
-  if (!c->marks_.empty() && c->marks_.back().lsn == visible) {
-    c->marks_.back().end = c->staged_.size();
-  } else {
-    c->marks_.push_back({c->staged_.size(), visible});
-  }
+  c->staged_.Append(bytes, journal_->appended_lsn());
+  AwaitRelease(c);
+}
+
+void Shard::AwaitRelease(Connection* c) {
   if (!c->awaiting_release_) {
     c->awaiting_release_ = true;
     awaiting_.push_back(c);
@@ -299,7 +296,7 @@ void Shard::ReleaseReplies() {
   for (Connection* c : pending) {
     c->awaiting_release_ = false;
     Release(c, durable);
-    if (!c->staged_.empty() && !c->closing_) {
+    if (c->staged_.bytes() > 0 && !c->closing_) {
       c->awaiting_release_ = true;
       awaiting_.push_back(c);
     }
@@ -308,21 +305,7 @@ void Shard::ReleaseReplies() {
 }
 
 void Shard::Release(Connection* c, core::Lsn durable) {
-  size_t upto = 0;
-  while (!c->marks_.empty() && c->marks_.front().lsn <= durable) {
-    upto = c->marks_.front().end;
-    c->marks_.pop_front();
-  }
-  if (upto == 0) return;
-  if (upto == c->staged_.size() && c->out_.empty()) {
-    c->out_.swap(c->staged_);
-    c->staged_.clear();
-  } else {
-    c->out_.append(c->staged_, 0, upto);
-    c->staged_.erase(0, upto);
-  }
-  for (auto& m : c->marks_) m.end -= upto;
-  StartSend(c);
+  if (c->staged_.Release(durable, &c->out_)) StartSend(c);
 }
 
 // --- Mutations --------------------------------------------------------------------

@@ -51,6 +51,10 @@ inline constexpr std::string_view kLogFailedMessage =
 inline constexpr std::string_view kLogFailedError =
     "-ERR werk cannot accept writes: its write-ahead log failed (see the server log)\r\n";
 
+// Commands of one connection forwarded to their owners and not answered yet;
+// past this the connection reads no further command until one comes back.
+inline constexpr size_t kForwardsInFlightMax = 64;
+
 struct ShardStats {
   uint64_t commands = 0;
   uint64_t scheduled_enqueued = 0;
@@ -180,6 +184,7 @@ class Shard {
   void ReplyError(Connection* c, std::string_view message);
   void ReplyBulk(Connection* c, std::string_view data);
   void ReplyNull(Connection* c);
+  void AwaitRelease(Connection* c);  // ReleaseReplies() looks at c
   void ReleaseReplies();
   void Release(Connection* c, core::Lsn durable);
 
@@ -201,9 +206,16 @@ class Shard {
   void QueueLatency(Connection* c, std::vector<std::string> names);
 
   // Cross-shard work (shard_routing.cc). Forward() runs `fn` on shard
-  // `target` and replies to `c` with its result once the target made what it
-  // logged durable; the connection reads no further command meanwhile.
+  // `target` (another shard) and replies to `c` with its result once the
+  // target made what it logged durable. The reply's place is held in the
+  // connection's reply queue, so the commands pipelined behind it run
+  // meanwhile (up to kForwardsInFlightMax per connection): a command that
+  // runs here touches only this shard's jobs, and later commands bound for
+  // the same target run there after it (the mailbox ring is FIFO), so the
+  // effects are those of running the connection's commands in order.
   void Forward(Connection* c, uint32_t target, RemoteFn fn);
+  void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const std::string& reply,
+                      bool abandoned);
   // Runs one function per (shard, fn) pair — on this shard directly, on
   // others through the mailbox — and replies with combine(results, in call
   // order) once all are back and durable.
@@ -218,7 +230,10 @@ class Shard {
  public:
   // For cross-shard tasks (they run on this shard's thread).
   uint64_t journal_appended_lsn() const { return journal_->appended_lsn().value(); }
-  void OnForwardDoneFromTask(Connection* c, const std::string& reply) { OnForwardDone(c, reply); }
+  void OnForwardReplyFromTask(Connection* c, ReplyQueue::Hole hole, const std::string& reply,
+                              bool abandoned) {
+    OnForwardReply(c, hole, reply, abandoned);
+  }
   void OnFanOutPartFromTask(FanOut* f, size_t index, std::string reply, bool abandoned) {
     OnFanOutPart(f, index, std::move(reply), abandoned);
   }

@@ -119,7 +119,9 @@ void Shard::ArmRecv(Connection* c) {
                            ? kHandshakeLineBytesMax
                            : options_.line_bytes_max;
   if (!c->in_.Prepare(limit)) {
-    if (c->parked_) return;  // pipelined lines wait behind a blocked FETCH
+    // Pipelined lines wait behind a blocked FETCH or commands running on
+    // other shards; the client waits on TCP flow control meanwhile.
+    if (c->parked_ || c->awaiting_remote_ || c->staged_.holes() >= kForwardsInFlightMax) return;
     // A line longer than the limit with no end in sight.
     if (c->phase_ == Connection::Phase::kHandshake) {
       CloseConnection(c);
@@ -172,6 +174,7 @@ void Shard::OnRecv(Connection* c, int32_t res) {
 void Shard::ProcessInput(Connection* c) {
   std::string_view line;
   while (!c->closing_ && !c->close_after_flush_ && !c->parked_ && !c->awaiting_remote_ &&
+         c->staged_.holes() < kForwardsInFlightMax &&
          c->pending_output_bytes() < core::kOutputBytesHighWater && c->in_.NextLine(&line)) {
     if (c->phase_ == Connection::Phase::kHandshake) {
       Handshake(c, line);
@@ -278,7 +281,8 @@ void Shard::CloseConnection(Connection* c) {
 
 void Shard::MaybeFinishClose(Connection* c) {
   if (!c->closing_) {
-    if (c->close_after_flush_ && !c->draining_ && c->staged_.empty() && c->out_.empty() &&
+    if (c->close_after_flush_ && !c->draining_ && !c->awaiting_remote_ &&
+        c->staged_.empty() && c->out_.empty() &&
         c->sent_ == c->sending_.size() && !c->send_inflight_) {
       if (shutting_down_) {
         CloseConnection(c);

@@ -45,6 +45,31 @@ class FanOutTask final : public core::CrossShardTask {
   std::string reply_;
 };
 
+// A command forwarded to the shard that owns its job; its reply fills the
+// place held for it in the connection's reply queue.
+class ForwardTask final : public core::CrossShardTask {
+ public:
+  ForwardTask(Shard* origin, Shard* target, Connection* conn, ReplyQueue::Hole hole,
+              Shard::RemoteFn fn)
+      : origin_(origin), target_(target), conn_(conn), hole_(hole), fn_(std::move(fn)) {}
+  void Run() override {
+    reply_ = fn_(*target_);
+    fn_ = nullptr;
+    hold_lsn = target_->journal_appended_lsn();
+  }
+  void Done() override { origin_->OnForwardReplyFromTask(conn_, hole_, reply_, abandoned_); }
+  void Abandon() override { abandoned_ = true; }
+
+ private:
+  Shard* origin_;
+  Shard* target_;
+  Connection* conn_;
+  ReplyQueue::Hole hole_;
+  bool abandoned_ = false;
+  Shard::RemoteFn fn_;
+  std::string reply_;
+};
+
 // A one-way notice between shards (its Done() on the sender does nothing).
 class NoticeTask final : public core::CrossShardTask {
  public:
@@ -92,9 +117,25 @@ uint32_t Shard::OwnerOf(std::string_view key) const {
 }
 
 void Shard::Forward(Connection* c, uint32_t target, RemoteFn fn) {
-  std::vector<std::pair<uint32_t, RemoteFn>> calls;
-  calls.emplace_back(target, std::move(fn));
-  StartFanOut(c, std::move(calls), [](std::vector<std::string>& r) { return std::move(r[0]); });
+  WERK_DCHECK(box_ && target != id_);
+  ++c->inflight_;  // the connection outlives the forwarded command
+  box_->Submit(target, new ForwardTask(this, peers_[target], c, c->staged_.OpenHole(),
+                                       std::move(fn)));
+}
+
+void Shard::OnForwardReply(Connection* c, ReplyQueue::Hole hole, const std::string& reply,
+                           bool abandoned) {
+  --c->inflight_;
+  if (c->closing_) {  // its reply queue is gone
+    MaybeFinishClose(c);
+    return;
+  }
+  // The owner held the result until its own log made it durable, and it
+  // depends on nothing logged here: it waits only for the replies before it.
+  c->staged_.Fill(hole, abandoned ? kLogFailedError : std::string_view(reply), core::Lsn(0));
+  AwaitRelease(c);
+  ProcessInput(c);  // if it waited for a forwarded command to come back
+  ArmRecv(c);
 }
 
 void Shard::StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>> calls,

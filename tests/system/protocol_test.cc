@@ -223,6 +223,76 @@ TEST_P(ProtocolTest, InfoShape) {
   }
 }
 
+// Pipelined commands whose jobs live on different shards: the ones for other
+// shards are forwarded while the rest run, and every reply — errors included
+// — comes back in request order.
+TEST_P(ProtocolTest, PipelinedCommandsAcrossShardsAnswerInOrder) {
+  std::string batch;
+  std::vector<std::string> expected;
+  for (int i = 0; i < 300; ++i) {
+    char jid[32];
+    std::snprintf(jid, sizeof jid, "job-%05d", i);
+    batch += Job(jid) + "\r\n";
+    expected.push_back("+OK\r\n");
+    if (i % 7 == 3) {
+      char again[32];
+      std::snprintf(again, sizeof again, "job-%05d", i - 1);
+      batch += Job(again) + "\r\n";
+      expected.push_back(std::string("-ERR jid ") + again + " is already in use by a live job\r\n");
+    }
+    if (i % 11 == 5) {
+      batch += R"(FAIL {"jid":"unknown-)" + std::to_string(i) + "\"}\r\n";
+      expected.push_back("-ERR Job not found unknown-" + std::to_string(i) + "\r\n");
+      batch += R"(ACK {"jid":"unknown-)" + std::to_string(i) + "\"}\r\n";
+      expected.push_back("+OK\r\n");
+    }
+    if (i % 50 == 49) {
+      batch += "PUSH {bad\r\n";
+      expected.push_back("");  // a decode error; its text is checked below
+    }
+  }
+  c_.Send(batch);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const std::string reply = c_.ReadOrFail();
+    if (expected[i].empty()) {
+      EXPECT_EQ(reply.rfind("-ERR ", 0), 0u) << "reply " << i << ": " << reply;
+    } else {
+      ASSERT_EQ(reply, expected[i]) << "reply " << i;
+    }
+  }
+  const std::string info = BulkBody(c_.Call("INFO"));
+  EXPECT_NE(info.find(R"("queues":{"default":300})"), std::string::npos) << info;
+}
+
+// A FETCH pipelined right behind the PUSH of its job gets that job, even
+// when the PUSH is still on its way to the job's shard as the FETCH runs.
+TEST_P(ProtocolTest, PipelinedPushThenFetchGetsTheJob) {
+  for (int i = 0; i < 20; ++i) {
+    const std::string jid = "pipelined-" + std::to_string(i);
+    c_.Send(Job(jid) + "\r\nFETCH default\r\n");
+    EXPECT_EQ(c_.ReadOrFail(), "+OK\r\n");
+    const std::string job = c_.ReadOrFail();
+    ASSERT_NE(job.find("\"jid\":\"" + jid + "\""), std::string::npos) << job;
+    EXPECT_EQ(c_.Call(R"(ACK {"jid":")" + jid + "\"}"), "+OK\r\n");
+  }
+}
+
+// A client that sends its commands and then closes its side still gets
+// every reply, including those of commands forwarded to other shards.
+TEST_P(ProtocolTest, RepliesOutliveTheClientsHalfClose) {
+  for (int round = 0; round < 5; ++round) {
+    LineClient c = Connect();
+    std::string batch;
+    for (int i = 0; i < 40; ++i)
+      batch += Job("half-" + std::to_string(round) + "-" + std::to_string(i)) + "\r\n";
+    c.Send(batch);
+    ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+    for (int i = 0; i < 40; ++i) ASSERT_EQ(c.ReadOrFail(), "+OK\r\n") << "round " << round << " reply " << i;
+  }
+  const std::string info = BulkBody(c_.Call("INFO"));
+  EXPECT_NE(info.find(R"("queues":{"default":200})"), std::string::npos) << info;
+}
+
 TEST_P(ProtocolTest, SigtermShutsDownCleanly) {
   ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
   const int status = server_->Stop();
