@@ -26,10 +26,12 @@ Mailbox::Mailbox(uint32_t shards)
   for (uint32_t i = 0; i < shards * shards; ++i) rings_.push_back(std::make_unique<Ring>());
 }
 
-void Mailbox::WakeIfSleeping(uint32_t shard) {
+bool Mailbox::WakeIfSleeping(uint32_t shard) {
   // Only the sender that flips the flag pays for the wake-up.
-  if (sleeping_[shard].flag.exchange(false, std::memory_order_acq_rel) && wakers_[shard])
-    wakers_[shard]->Wake();
+  if (!sleeping_[shard].flag.exchange(false, std::memory_order_acq_rel) || !wakers_[shard])
+    return false;
+  wakers_[shard]->Wake();
+  return true;
 }
 
 ShardMailbox::ShardMailbox(Mailbox* mailbox, uint32_t self)
@@ -117,7 +119,7 @@ void ShardMailbox::Flush() {
       SeqCstFence();
       fenced = true;
     }
-    mailbox_->WakeIfSleeping(to);
+    if (mailbox_->WakeIfSleeping(to)) ++wakeups_;
   }
 }
 

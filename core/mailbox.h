@@ -78,7 +78,8 @@ class Mailbox {
   // Each shard registers how to wake it, and says when it is about to sleep.
   void SetWaker(uint32_t shard, ShardWaker* waker) { wakers_[shard] = waker; }
   std::atomic<bool>& sleeping(uint32_t shard) { return sleeping_[shard].flag; }
-  void WakeIfSleeping(uint32_t shard);
+  // Returns whether it had to wake the shard.
+  bool WakeIfSleeping(uint32_t shard);
 
  private:
   struct alignas(kCacheLineBytes) SleepFlag {
@@ -127,8 +128,11 @@ class ShardMailbox {
   bool PrepareToSleep();
   void Awake();
 
+  // Tasks sent from here, tasks (requests and results) received here, and
+  // sleeping shards this one had to wake — since start.
   uint64_t sent() const { return sent_; }
   uint64_t received() const { return received_; }
+  uint64_t wakeups() const { return wakeups_; }
 
  private:
   bool Post(uint32_t to, CrossShardTask* task);
@@ -140,6 +144,7 @@ class ShardMailbox {
   std::function<void(CrossShardTask*)> on_hold_;
   uint64_t sent_ = 0;
   uint64_t received_ = 0;
+  uint64_t wakeups_ = 0;
 };
 
 }  // namespace werk::core

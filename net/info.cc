@@ -64,6 +64,13 @@ void AppendShard(std::string& o, const ShardSummary& s) {
     AppendField(o, "segments_recycled", int64_t(s.segments_recycled));
     o.append("}");
   }
+  if (s.has_mailbox) {
+    o.append(",\"mailbox\":");
+    AppendField(o, "sent", int64_t(s.mailbox_sent), /*first=*/true);
+    AppendField(o, "received", int64_t(s.mailbox_received));
+    AppendField(o, "wakeups", int64_t(s.mailbox_wakeups));
+    o.append("}");
+  }
   if (s.has_checkpoint) {
     o.append(",\"checkpoint\":");
     AppendField(o, "taken", int64_t(s.checkpoints_taken), /*first=*/true);

@@ -26,6 +26,8 @@ struct ShardSummary {
   bool has_wal = false;
   uint64_t appended_lsn = 0, durable_lsn = 0, syncs = 0, bytes_appended = 0, segments = 0;
   uint64_t segments_recycled = 0;  // reused instead of created, since start
+  bool has_mailbox = false;  // more than one shard
+  uint64_t mailbox_sent = 0, mailbox_received = 0, mailbox_wakeups = 0;
   bool has_checkpoint = false;
   uint64_t checkpoints_taken = 0, checkpoints_failed = 0, checkpoint_lsn = 0;
   uint64_t checkpoint_bytes = 0;

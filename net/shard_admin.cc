@@ -79,6 +79,12 @@ ShardSummary Shard::Summarize() const {
     s.segments = wal_->segment_count();
     s.segments_recycled = wal_->segments_recycled();
   }
+  if (box_) {
+    s.has_mailbox = true;
+    s.mailbox_sent = box_->sent();
+    s.mailbox_received = box_->received();
+    s.mailbox_wakeups = box_->wakeups();
+  }
   if (checkpointer_) {
     const auto& cs = checkpointer_->stats();
     s.has_checkpoint = true;

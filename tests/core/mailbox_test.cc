@@ -87,6 +87,7 @@ TEST(Mailbox, ManyShardsManyTasksNoLossNoDuplicate) {
     constexpr uint64_t kPerShard = 20'000;
     std::vector<std::atomic<uint64_t>> ran(shards);     // tasks run on each shard
     std::vector<std::atomic<uint64_t>> returned(shards);  // results back at each origin
+    std::atomic<uint64_t> counted_wakeups{0};
     std::vector<std::thread> threads;
     for (uint32_t s = 0; s < shards; ++s) {
       threads.emplace_back([&, s] {
@@ -119,6 +120,7 @@ TEST(Mailbox, ManyShardsManyTasksNoLossNoDuplicate) {
             box.Awake();
           }
         }
+        counted_wakeups += box.wakeups();
       });
     }
     for (auto& t : threads) t.join();
@@ -128,7 +130,37 @@ TEST(Mailbox, ManyShardsManyTasksNoLossNoDuplicate) {
       total_ran += ran[s].load();
     }
     EXPECT_EQ(total_ran, kPerShard * shards);
+    uint64_t woken = 0;
+    for (auto& w : wakers) woken += w->wakes.load();
+    EXPECT_EQ(counted_wakeups.load(), woken);
   }
+}
+
+// Only a sleeping target is woken, once per sleep, and the sender counts it.
+TEST(Mailbox, WakesASleepingShardOnce) {
+  Mailbox mailbox(2);
+  EventfdWaker waker;
+  mailbox.SetWaker(1, &waker);
+  ShardMailbox a(&mailbox, 0), b(&mailbox, 1);
+  a.Submit(1, new LambdaTask([] {}, [] {}));
+  a.Flush();
+  EXPECT_EQ(a.wakeups(), 0u);  // awake: nothing to do
+  b.Poll();
+  a.Poll();
+  ASSERT_TRUE(b.PrepareToSleep());
+  a.Submit(1, new LambdaTask([] {}, [] {}));
+  a.Submit(1, new LambdaTask([] {}, [] {}));
+  a.Flush();
+  a.Submit(1, new LambdaTask([] {}, [] {}));
+  a.Flush();
+  EXPECT_EQ(a.wakeups(), 1u);
+  EXPECT_EQ(waker.wakes.load(), 1u);
+  b.Awake();
+  EXPECT_EQ(b.Poll(), 3u);
+  EXPECT_EQ(b.received(), 4u);
+  a.Poll();
+  EXPECT_EQ(a.sent(), 4u);
+  EXPECT_EQ(a.received(), 4u);
 }
 
 TEST(Mailbox, FullRingKeepsOrderInTheOutbox) {

@@ -221,6 +221,12 @@ TEST_P(ProtocolTest, InfoShape) {
                           "\"used_memory_mb\":"}) {
     EXPECT_NE(info.find(key), std::string::npos) << key << " in " << info;
   }
+  // Cross-shard traffic per shard, when there is more than one.
+  size_t mailboxes = 0;
+  for (size_t at = 0; (at = info.find("\"mailbox\":{\"sent\":", at)) != std::string::npos; ++at)
+    ++mailboxes;
+  EXPECT_EQ(mailboxes, GetParam() > 1 ? size_t(GetParam()) : 0u) << info;
+  EXPECT_EQ(info.find("\"wakeups\":") != std::string::npos, GetParam() > 1) << info;
 }
 
 // Pipelined commands whose jobs live on different shards: the ones for other
