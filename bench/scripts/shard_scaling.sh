@@ -4,9 +4,11 @@
 # with 1 and with 2 shards, alternating the two servers ROUNDS times and
 # reporting medians.
 #   bash bench/scripts/shard_scaling.sh [build dir] [rounds] [werkbench args...]
-# The default load is pipelined (several requests in flight per connection)
-# so the load generator spends little CPU per job and leaves the server most
-# of the machine; `taskset` can also keep it off the shards' cores.
+# The default load is pipelined so the load generator spends little CPU per
+# job and leaves the server most of the machine: 32 producers with 16 PUSHes
+# in flight each, and 256 workers, each with its FETCH and the ACK of the job
+# before in flight (a worker fetches one job at a time, as real ones do).
+# `taskset` can also keep the generator off the shards' cores.
 # Before measuring, each server runs WARMUP_JOBS (default 800000) jobs of the
 # same load, so its log is in steady state: checkpoints taken and covered
 # segments recycled (a fresh log writes into newly allocated space, which
@@ -18,7 +20,7 @@ rounds="${2:-5}"
 shift 2 || true
 args=("$@")
 [ "${#args[@]}" -gt 0 ] ||
-  args=(--scenario lifecycle --producers 32 --workers 32 --pipeline 2 --jobs 200000)
+  args=(--scenario lifecycle --producers 32 --workers 256 --pipeline 16 --jobs 300000)
 dir="$(mktemp -d /tmp/werk-shards-XXXXXX)"
 "$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/one" --shards 1 -l info > "$dir/a.log" 2>&1 &
 a=$!
@@ -43,8 +45,8 @@ run() {
 warmup="${WARMUP_JOBS:-800000}"
 if [ "$warmup" -gt 0 ]; then
   for p in "$pa" "$pb"; do
-    "$build/tools/werkbench" --port "$p" --scenario lifecycle --producers 32 --workers 32 \
-      --pipeline 2 --jobs "$warmup" > /dev/null
+    "$build/tools/werkbench" --port "$p" --scenario lifecycle --producers 32 --workers 256 \
+      --pipeline 16 --jobs "$warmup" > /dev/null
   done
 fi
 ra=(); ca=(); rb=(); cb=()
