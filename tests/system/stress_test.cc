@@ -52,7 +52,8 @@ struct Ledger {
   }
 };
 
-// Pushes its jobs: every third batch as one PUSHB of 50, the rest one by one.
+// Pushes its jobs in batches of 50: one PUSHB, 50 pipelined PUSHes, or 50
+// PUSHes one by one, in turn.
 // One job in ten is doomed: its worker FAILs it and, with retry 0, it is
 // discarded (as Faktory does).
 void Produce(int port, int p, int jobs, Ledger* ledger) {
@@ -72,6 +73,22 @@ void Produce(int port, int p, int jobs, Ledger* ledger) {
         }
         const std::string r = c.Call(line + "]", 30000);
         if (r != "$2\r\n{}\r\n") return ledger->Error("PUSHB: " + r);
+      } else if (batch % 3 == 2) {
+        // Pipelined: the whole batch in one write, then the replies in order
+        // (the PUSHes for other shards are forwarded while the rest run).
+        std::string lines;
+        for (int k = 0; k < count; ++k, ++n) {
+          const bool d = n % 10 == 7;
+          doomed += d;
+          lines += "PUSH " +
+                   JobJson("stress-p" + std::to_string(p) + "-" + std::to_string(n), n % kQueues, d) +
+                   "\r\n";
+        }
+        c.Send(lines);
+        for (int k = 0; k < count; ++k) {
+          const auto r = c.Read(30000);
+          if (!r || *r != "+OK\r\n") return ledger->Error("pipelined PUSH: " + r.value_or("<none>"));
+        }
       } else {
         for (int k = 0; k < count; ++k, ++n) {
           const bool d = n % 10 == 7;

@@ -6,17 +6,26 @@ set -euo pipefail
 dir="$(mktemp -d /tmp/werk-smoke-XXXXXX)"
 "$WERKD" -b 127.0.0.1:0 -d "$dir/data" -l info > "$dir/werkd.log" 2>&1 &
 pid=$!
+# Four shards on whatever cores there are: most commands cross shards.
+"$WERKD" -b 127.0.0.1:0 -d "$dir/data4" --shards 4 -l info > "$dir/werkd4.log" 2>&1 &
+pid4=$!
 "$WERKBENCH" --echo-server 0 2> "$dir/echo.log" &
 echo_pid=$!
-trap 'kill $pid $echo_pid 2>/dev/null; wait $pid $echo_pid 2>/dev/null || true; rm -rf "$dir"' EXIT
-for _ in $(seq 200); do
-  port=$(grep -o '(port [0-9]*)' "$dir/werkd.log" | grep -o '[0-9]*' || true)
-  [ -n "$port" ] && break
-  sleep 0.05
-done
-[ -n "$port" ] || { cat "$dir/werkd.log"; exit 1; }
+trap 'kill $pid $pid4 $echo_pid 2>/dev/null; wait $pid $pid4 $echo_pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+port_of() {
+  local p=""
+  for _ in $(seq 200); do
+    p=$(grep -o '(port [0-9]*)' "$1" | grep -o '[0-9]*' || true)
+    [ -n "$p" ] && break
+    sleep 0.05
+  done
+  [ -n "$p" ] || { cat "$1" >&2; return 1; }
+  echo "$p"
+}
+port=$(port_of "$dir/werkd.log")
+port4=$(port_of "$dir/werkd4.log")
 run() {
-  out=$("$WERKBENCH" --port "$port" "$@")
+  out=$("$WERKBENCH" --port "${target_port:-$port}" "$@")
   echo "$out" | cut -c1-160
   echo "$out" | grep -q '"verified":true'
 }
@@ -27,6 +36,10 @@ run --scenario lifecycle --producers 4 --workers 4 --jobs 3000
 run --scenario lifecycle --producers 2 --workers 2 --jobs 2000 --pipeline 4
 run --scenario drain --workers 4 --jobs 3000
 run --scenario schedule-burst --workers 4 --jobs 2000 --lead-seconds 2
+# Deep producer pipelines, PUSHes forwarded between shards while later ones run.
+run --scenario lifecycle --producers 4 --workers 16 --jobs 20000 --pipeline 16
+target_port=$port4 run --scenario lifecycle --producers 4 --workers 16 --jobs 20000 --pipeline 16
+target_port=$port4 run --scenario pushb --connections 2 --batch 100 --jobs 5000
 # The echo reference server, driven by the same client code.
 echo_port=$(grep -o '(port [0-9]*)' "$dir/echo.log" | grep -o '[0-9]*')
 out=$("$WERKBENCH" --port "$echo_port" --scenario echo --connections 4 --jobs 2000)
