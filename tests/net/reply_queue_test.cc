@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace werk::net {
 namespace {
@@ -94,6 +96,61 @@ TEST(ReplyQueueTest, ClearDropsHoles) {
   EXPECT_TRUE(q.empty());
   EXPECT_EQ(q.holes(), 0u);
   EXPECT_EQ(q.bytes(), 0u);
+}
+
+// Random appends, holes, fills and releases against a model: a reply is sent
+// once it and every reply before it are known and durable, and the bytes
+// sent are always a prefix of the replies in request order.
+TEST(ReplyQueueTest, MatchesAModelUnderRandomOperations) {
+  for (uint32_t seed = 1; seed <= 200; ++seed) {
+    std::mt19937 rng(seed);
+    ReplyQueue q;
+    struct Entry {
+      std::string bytes;
+      uint64_t lsn;
+      bool known;
+      ReplyQueue::Hole hole;
+    };
+    std::vector<Entry> model;  // every reply in request order
+    size_t sent_entries = 0;
+    std::string sent;
+    uint64_t appended = 0, durable = 0;
+    for (int step = 0; step < 400; ++step) {
+      const int op = int(rng() % 4);
+      if (op == 0) {  // a local reply, waiting for what was appended so far
+        if (rng() % 2) ++appended;
+        std::string b = "r" + std::to_string(model.size()) + ";";
+        q.Append(b, core::Lsn(appended));
+        model.push_back({b, appended, true, nullptr});
+      } else if (op == 1) {  // a forwarded command
+        model.push_back({"f" + std::to_string(model.size()) + ";", 0, false, q.OpenHole()});
+      } else if (op == 2) {  // some forwarded command comes back
+        std::vector<size_t> open;
+        for (size_t i = sent_entries; i < model.size(); ++i)
+          if (!model[i].known) open.push_back(i);
+        if (open.empty()) continue;
+        Entry& e = model[open[rng() % open.size()]];
+        e.known = true;
+        q.Fill(e.hole, e.bytes, core::Lsn(0));
+      } else {  // the log makes progress
+        durable = std::min<uint64_t>(appended, durable + rng() % 3);
+        q.Release(core::Lsn(durable), &sent);
+        while (sent_entries < model.size() && model[sent_entries].known &&
+               model[sent_entries].lsn <= durable)
+          ++sent_entries;
+        std::string expected;
+        for (size_t i = 0; i < sent_entries; ++i) expected += model[i].bytes;
+        ASSERT_EQ(sent, expected) << "seed " << seed << " step " << step;
+      }
+      size_t holes = 0, staged = 0;
+      for (size_t i = sent_entries; i < model.size(); ++i) {
+        holes += !model[i].known;
+        if (model[i].known) staged += model[i].bytes.size();
+      }
+      ASSERT_EQ(q.holes(), holes) << "seed " << seed;
+      ASSERT_EQ(q.bytes(), staged) << "seed " << seed;
+    }
+  }
 }
 
 }  // namespace
