@@ -291,7 +291,10 @@ void Shard::ReplyBulk(Connection* c, std::string_view data) {
 void Shard::ReleaseReplies() {
   if (awaiting_.empty()) return;
   const core::Lsn durable = journal_->durable_lsn();
-  std::vector<Connection*> pending;
+  // Two lists swapped back and forth keep their capacity: regrowing one
+  // every iteration costs an allocation (and a malloc consolidation).
+  std::vector<Connection*>& pending = release_scratch_;
+  pending.clear();
   pending.swap(awaiting_);
   for (Connection* c : pending) {
     c->awaiting_release_ = false;

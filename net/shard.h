@@ -347,6 +347,7 @@ class Shard {
   size_t ready_connections_ = 0;
   uint64_t next_conn_id_ = 1;
   std::vector<Connection*> awaiting_;  // connections with staged replies
+  std::vector<Connection*> release_scratch_;  // ReleaseReplies' working list
   absl::node_hash_map<std::string, core::IntrusiveList<WaitNode, FetchWaitTag>, core::StringHash,
                       core::StringEq>
       waiters_;
