@@ -214,8 +214,6 @@ class Shard {
   // the same target run there after it (the mailbox ring is FIFO), so the
   // effects are those of running the connection's commands in order.
   void Forward(Connection* c, uint32_t target, RemoteFn fn);
-  void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const std::string& reply,
-                      bool abandoned);
   // Runs one function per (shard, fn) pair — on this shard directly, on
   // others through the mailbox — and replies with combine(results, in call
   // order) once all are back and durable.
@@ -230,10 +228,9 @@ class Shard {
  public:
   // For cross-shard tasks (they run on this shard's thread).
   uint64_t journal_appended_lsn() const { return journal_->appended_lsn().value(); }
-  void OnForwardReplyFromTask(Connection* c, ReplyQueue::Hole hole, const std::string& reply,
-                              bool abandoned) {
-    OnForwardReply(c, hole, reply, abandoned);
-  }
+  // A forwarded command's answer is back (Forward()).
+  void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const std::string& reply,
+                      bool abandoned);
   void OnFanOutPartFromTask(FanOut* f, size_t index, std::string reply, bool abandoned) {
     OnFanOutPart(f, index, std::move(reply), abandoned);
   }

@@ -57,7 +57,7 @@ class ForwardTask final : public core::CrossShardTask {
     fn_ = nullptr;
     hold_lsn = target_->journal_appended_lsn();
   }
-  void Done() override { origin_->OnForwardReplyFromTask(conn_, hole_, reply_, abandoned_); }
+  void Done() override { origin_->OnForwardReply(conn_, hole_, reply_, abandoned_); }
   void Abandon() override { abandoned_ = true; }
 
  private:

@@ -39,14 +39,7 @@ core::Lsn Wal::Append(std::string_view body) {
       (!batches_.back().data.empty() &&
        batches_.back().data.size() + frame > options_.batch_bytes_max)) {
     batches_.emplace_back();
-    if (!spare_buffers_.empty()) {
-      // A written batch's buffer: allocating and freeing ~64 KiB per batch
-      // costs a malloc consolidation each time.
-      batches_.back().data = std::move(spare_buffers_.back());
-      spare_buffers_.pop_back();
-    } else {
-      batches_.back().data.reserve(std::min(options_.batch_bytes_max, size_t(64) << 10));
-    }
+    batches_.back().data.reserve(std::min(options_.batch_bytes_max, size_t(64) << 10));
   }
   Batch& b = batches_.back();
   if (b.data.empty()) {
@@ -140,11 +133,6 @@ void Wal::OnWritten(Batch* b, int32_t res, uint64_t segment_id) {
   // Durability moves over completed batches in order only.
   while (!batches_.empty() && batches_.front().state == Batch::State::kDone) {
     durable_lsn_ = batches_.front().last_lsn;
-    std::string& data = batches_.front().data;
-    if (spare_buffers_.size() < kSpareBuffersMax && data.capacity() <= kSpareBufferBytesMax) {
-      data.clear();
-      spare_buffers_.push_back(std::move(data));
-    }
     batches_.pop_front();
   }
   StartWrites();

@@ -123,10 +123,6 @@ class Wal final : public core::Journal {
   uint64_t segments_recycled_ = 0;
   std::vector<std::pair<uint64_t, uint64_t>> segments_;
   std::deque<Batch> batches_;  // oldest first: done/writing, then the open one
-  // Buffers of written batches, reused by the next ones (a few, not huge).
-  static constexpr size_t kSpareBuffersMax = 4;
-  static constexpr size_t kSpareBufferBytesMax = size_t(1) << 20;
-  std::vector<std::string> spare_buffers_;
   int writes_inflight_ = 0;
   bool failed_ = false;
   std::string failure_;
