@@ -189,14 +189,22 @@ ApplyStatus StateMachine::Apply(const Mutation& m) {
     case MutationType::kFlush: return ApplyFlush();
     case MutationType::kGlobalOp: {
       const auto& r = std::get<GlobalOpRecord>(m.body);
+      // All steps or none: each must be a whole, non-global mutation and the
+      // number must be set (the decoder refuses a record that breaks this; a
+      // Mutation built in memory may still).
+      if (r.id == 0) return ApplyStatus::kInvalid;
+      std::vector<Mutation> steps;
+      steps.reserve(r.steps.size());
+      for (const auto& step : r.steps) {
+        auto inner = DecodeMutation(step);
+        if (!inner || inner->type == MutationType::kGlobalOp) return ApplyStatus::kInvalid;
+        steps.push_back(std::move(*inner));
+      }
       auto it = last_global_ops_.find(r.origin);
       // Applied already (a roll-forward racing a replay cannot apply twice).
       if (it != last_global_ops_.end() && r.id <= it->second.id) return ApplyStatus::kDuplicate;
-      for (const auto& step : r.steps) {
-        auto inner = DecodeMutation(step);
-        WERK_CHECK(inner && inner->type != MutationType::kGlobalOp);
-        Apply(*inner);  // each step's own outcome is final (e.g. nothing to pause)
-      }
+      // Each step's own outcome is final (e.g. nothing to pause).
+      for (const Mutation& step : steps) Apply(step);
       last_global_ops_[r.origin] = r;
       return ApplyStatus::kOk;
     }
@@ -257,7 +265,7 @@ ApplyStatus StateMachine::ApplyFail(UnixNanos t, const FailRecord& r) {
   Detach(job);
   if (job->failure) {
     Failure& f = *job->failure;
-    ++f.retry_count;
+    if (f.retry_count < INT64_MAX) ++f.retry_count;  // a pushed failure may carry any count
     if (f.remaining > 0) --f.remaining;
     f.message = r.message;
     f.errtype = r.errtype;
@@ -276,7 +284,7 @@ ApplyStatus StateMachine::ApplyFail(UnixNanos t, const FailRecord& r) {
     job->failure->next_at = FormatRfc3339Nano(r.retry_at);
     AddToSet(job, JobState::kRetry, r.retry_at, r.retry_at);
   } else {
-    const UnixNanos purge_at = t + SecondsToNanos(kDeadTtlSeconds);
+    const UnixNanos purge_at = AddNanos(t, SecondsToNanos(kDeadTtlSeconds));
     AddToSet(job, JobState::kDead, purge_at, purge_at);
   }
   return ApplyStatus::kOk;
@@ -348,7 +356,7 @@ ApplyStatus StateMachine::ApplyMutateSet(UnixNanos t, const MutateSetRecord& r) 
         break;
       case MutateCmd::kKill: {
         Detach(job);
-        const UnixNanos purge_at = t + SecondsToNanos(kDeadTtlSeconds);
+        const UnixNanos purge_at = AddNanos(t, SecondsToNanos(kDeadTtlSeconds));
         AddToSet(job, JobState::kDead, purge_at, purge_at);
         break;
       }
@@ -368,9 +376,14 @@ ApplyStatus StateMachine::ApplyQueue(MutationType type, const QueueRecord& r) {
   if (r.all) {
     for (auto& [name, q] : queues_) targets.push_back(q.get());
   } else {
+    // A name given twice is one queue: removing it twice would touch a freed
+    // queue. (Commands de-duplicate names before logging; logs written
+    // before they did may still hold repeats.)
+    absl::flat_hash_set<Queue*> seen;
     for (const auto& name : r.names) {
       auto it = queues_.find(name);
-      if (it != queues_.end()) targets.push_back(it->second.get());
+      if (it != queues_.end() && seen.insert(it->second.get()).second)
+        targets.push_back(it->second.get());
     }
   }
   for (Queue* q : targets) {
@@ -455,6 +468,10 @@ uint64_t StateMachine::StateHash() const {
 // --- Retry policy ----------------------------------------------------------------
 
 int64_t RetryDelaySeconds(int64_t n, int r) {
+  // A pushed job may carry any retry count; past a few thousand retries the
+  // delay exceeds any job's life anyway, so larger counts saturate (50,000^4
+  // still fits in 64 bits).
+  n = std::clamp<int64_t>(n, 0, 50'000);
   return n * n * n * n + 15 + int64_t(r) * (n + 1);
 }
 
@@ -468,14 +485,15 @@ FailRecord DecideFailure(const Job& job, UnixNanos now, FailCause cause, std::st
   rec.message = std::move(message);
   rec.backtrace = std::move(backtrace);
   const int64_t retry = job.retry();
-  const int64_t retry_count = job.failure ? job.failure->retry_count + 1 : 0;
+  const int64_t retry_count =
+      job.failure ? std::min<int64_t>(job.failure->retry_count, INT64_MAX - 1) + 1 : 0;
   if (retry == 0) {
     rec.outcome = FailOutcome::kDiscard;
   } else if (retry < 0 || retry_count >= retry) {
     rec.outcome = FailOutcome::kDead;
   } else {
     rec.outcome = FailOutcome::kRetry;
-    rec.retry_at = now + SecondsToNanos(RetryDelaySeconds(retry_count, random_0_29));
+    rec.retry_at = AddNanos(now, SecondsToNanos(RetryDelaySeconds(retry_count, random_0_29)));
   }
   return rec;
 }

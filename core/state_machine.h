@@ -38,6 +38,7 @@ enum class ApplyStatus : uint8_t {
   kOk,
   kNotFound,   // the job is not in the state the record expects
   kDuplicate,  // a push whose jid is already live
+  kInvalid,    // malformed (a global operation whose steps do not decode): nothing applied
 };
 
 struct DayCounts {
@@ -62,6 +63,12 @@ class StateMachine {
   StateMachine(const StateMachine&) = delete;
   StateMachine& operator=(const StateMachine&) = delete;
 
+  // Total: any record the encoder can produce applies, whatever the state,
+  // without crashing; what does not fit the state (an ACK of an unknown job,
+  // a queue named twice) is a no-op or a partial no-op reported by the
+  // status. Live commands are validated before their record is built, so on
+  // the live path and on replay every logged record returns kOk; anything
+  // else on replay means the log and the state disagree.
   ApplyStatus Apply(const Mutation& m);
 
   // --- Reads -------------------------------------------------------------

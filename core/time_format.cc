@@ -53,7 +53,9 @@ int64_t UtcDayNumber(UnixNanos t) { return FloorDiv(t, 86400 * kNanosPerSecond);
 
 void AppendRfc3339Nano(std::string& out, UnixNanos t) {
   const int64_t days = UtcDayNumber(t);
-  const int64_t rem_ns = t - days * 86400 * kNanosPerSecond;
+  // t - days * ns-per-day would overflow near INT64_MIN; the modulo cannot.
+  int64_t rem_ns = t % (86400 * kNanosPerSecond);
+  if (rem_ns < 0) rem_ns += 86400 * kNanosPerSecond;
   const Civil c = CivilFromDays(days);
   const int64_t secs = rem_ns / kNanosPerSecond;
   int64_t frac = rem_ns % kNanosPerSecond;

@@ -1,11 +1,14 @@
 #include "core/timer_wheel.h"
 
+#include <algorithm>
 #include <bit>
 #include <limits>
 
 namespace werk::core {
 
-TimerWheel::TimerWheel(int64_t now_tick) : now_(now_tick) {
+// Ticks before 0 (1970, for wall-clock milliseconds) count as 0: the slot
+// arithmetic below needs expiries and now_ of the same sign.
+TimerWheel::TimerWheel(int64_t now_tick) : now_(std::max<int64_t>(now_tick, 0)) {
   for (auto& level : slots_)
     for (auto& head : level) head.prev = head.next = &head;
   expired_.prev = expired_.next = &expired_;
@@ -20,7 +23,13 @@ void TimerWheel::Append(ListNode* head, ListNode* n) {
 
 void TimerWheel::Arm(TimerHook* h, int64_t expiry_tick) {
   WERK_CHECK(!h->armed());
-  if (expiry_tick - now_ >= kHorizonTicks) expiry_tick = now_ + kHorizonTicks - 1;
+  // Any tick is accepted: one at or before now_ is due at once; one outside
+  // the span of the top level — ticks that share now_'s bits above the
+  // wheel's 42 (139 years of milliseconds) — fires at the span's last tick.
+  // (Clamping to now_ + horizon instead would leave a differing bit above
+  // the top level, and Place would index a level that does not exist.)
+  if (expiry_tick > now_ && ((uint64_t(expiry_tick) ^ uint64_t(now_)) >> (kLevels * kSlotBits)))
+    expiry_tick = now_ | (kHorizonTicks - 1);
   h->expiry_ = expiry_tick;
   ++size_;
   Place(h);

@@ -41,7 +41,18 @@ using UnixNanos = int64_t;
 constexpr int64_t kNanosPerMilli = 1'000'000;
 constexpr int64_t kNanosPerSecond = 1'000'000'000;
 
-constexpr UnixNanos SecondsToNanos(int64_t s) { return s * kNanosPerSecond; }
+// Saturating: a record may carry any time (a client's `at`, a far retry), and
+// arithmetic on it must not overflow.
+constexpr UnixNanos SecondsToNanos(int64_t s) {
+  if (s > INT64_MAX / kNanosPerSecond) return INT64_MAX;
+  if (s < INT64_MIN / kNanosPerSecond) return INT64_MIN;
+  return s * kNanosPerSecond;
+}
+constexpr UnixNanos AddNanos(UnixNanos t, int64_t d) {
+  UnixNanos out;
+  if (__builtin_add_overflow(t, d, &out)) return d > 0 ? INT64_MAX : INT64_MIN;
+  return out;
+}
 
 }  // namespace werk::core
 

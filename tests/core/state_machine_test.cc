@@ -269,6 +269,70 @@ TEST_F(StateMachineTest, QueuePauseResumeRemove) {
   EXPECT_EQ(sm.FindJob("job-0002"), nullptr);
 }
 
+// Regression: a queue named twice was removed twice (use after free), in a
+// live command and again on every replay of its record.
+TEST_F(StateMachineTest, QueueNamedTwiceIsOneQueue) {
+  Push(Spec("job-0001", "q2"));
+  Push(Spec("job-0002", "q2"));
+  Push(Spec("job-0003", "other"));
+  for (MutationType type : {MutationType::kQueuePause, MutationType::kQueueResume,
+                            MutationType::kQueueRemove}) {
+    ASSERT_EQ(sm.Apply(Mutation::Queue(kT0, type, {{"q2", "q2", "nope", "q2"}, false})),
+              ApplyStatus::kOk);
+  }
+  EXPECT_EQ(sm.FindQueue("q2"), nullptr);
+  EXPECT_EQ(sm.job_count(), 1u);
+  EXPECT_EQ(sm.queued_total(), 1u);
+}
+
+// Times at the ends of the range (a client's `at`, a pushed failure's retry
+// count) saturate instead of overflowing.
+TEST_F(StateMachineTest, ExtremeTimesAndCountsSaturate) {
+  JobSpec far = Spec("job-0001");
+  far.at_ns = INT64_MAX;
+  far.at = "9999-12-31T23:59:59Z";
+  Push(far, kT0);
+  EXPECT_EQ(sm.FindJob("job-0001")->state, JobState::kScheduled);
+  JobSpec worn = Spec("job-0002");
+  worn.failure = Failure{};
+  worn.failure->retry_count = INT64_MAX - 2;
+  worn.retry = INT64_MAX;
+  Push(worn);
+  Reserve("job-0002");
+  FailRecord r = DecideFailure(*sm.FindJob("job-0002"), INT64_MAX - 1, FailCause::kFail, "E",
+                               "m", {}, 29);
+  EXPECT_EQ(r.outcome, FailOutcome::kRetry);
+  EXPECT_EQ(r.retry_at, INT64_MAX);
+  ASSERT_EQ(sm.Apply(Mutation::Fail(INT64_MAX - 1, r)), ApplyStatus::kOk);
+  EXPECT_EQ(sm.FindJob("job-0002")->failure->retry_count, INT64_MAX - 1);
+  // Kill at the end of time: the dead set's purge time saturates too.
+  MutateSetRecord kill;
+  kill.cmd = MutateCmd::kKill;
+  kill.target = SetTarget::kRetries;
+  ASSERT_EQ(sm.Apply(Mutation::MutateSet(INT64_MAX, kill)), ApplyStatus::kOk);
+  EXPECT_EQ(sm.FindJob("job-0002")->state, JobState::kDead);
+}
+
+// A global operation is applied whole or not at all: a step that is not a
+// plain mutation makes the record invalid, and nothing of it is applied.
+TEST_F(StateMachineTest, MalformedGlobalOperationAppliesNothing) {
+  Push(Spec("job-0001", "a"));
+  GlobalOpRecord g;
+  g.origin = 1;
+  g.id = 1;
+  g.steps = {EncodeMutation(Mutation::Queue(kT0, MutationType::kQueueRemove, {{"a"}, false})),
+             "not a mutation"};
+  EXPECT_EQ(sm.Apply(Mutation::Global(kT0, g)), ApplyStatus::kInvalid);
+  EXPECT_NE(sm.FindQueue("a"), nullptr);
+  EXPECT_TRUE(sm.last_global_ops().empty());
+  g.steps.pop_back();
+  g.id = 0;
+  EXPECT_EQ(sm.Apply(Mutation::Global(kT0, g)), ApplyStatus::kInvalid);
+  g.id = 1;
+  EXPECT_EQ(sm.Apply(Mutation::Global(kT0, g)), ApplyStatus::kOk);
+  EXPECT_EQ(sm.FindQueue("a"), nullptr);
+}
+
 TEST_F(StateMachineTest, FlushWipesEverything) {
   Push(Spec("job-0001"));
   Push(Spec("job-0002"));

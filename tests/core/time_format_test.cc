@@ -15,6 +15,14 @@ TEST(TimeFormat, GoRfc3339NanoTrimsTrailingZeros) {
   EXPECT_EQ(FormatRfc3339Nano(0), "1970-01-01T00:00:00Z");
 }
 
+// Regression: the day's remainder overflowed near INT64_MIN.
+TEST(TimeFormat, FormatsTheWholeRange) {
+  EXPECT_EQ(FormatRfc3339Nano(-1), "1969-12-31T23:59:59.999999999Z");
+  EXPECT_FALSE(FormatRfc3339Nano(INT64_MIN).empty());
+  EXPECT_FALSE(FormatRfc3339Nano(INT64_MAX).empty());
+  EXPECT_EQ(FormatRfc3339Nano(INT64_MAX), "2262-04-11T23:47:16.854775807Z");
+}
+
 TEST(TimeFormat, ParsesWhatItFormats) {
   for (UnixNanos t : {UnixNanos(0), UnixNanos(1), UnixNanos(951782400LL * kNanosPerSecond),
                       UnixNanos(1795362310LL * kNanosPerSecond + 121577708)}) {

@@ -46,6 +46,40 @@ TEST(TimerWheel, PastExpiryFiresOnNextAdvance) {
   EXPECT_EQ(AdvanceAll(w, 1000), std::vector<int>{7});
 }
 
+// Regression: an expiry whose bits above the wheel's top level differ from
+// now's (a job scheduled after 2109, in wall-clock milliseconds from today)
+// was placed at a level that does not exist, writing past the wheel.
+TEST(TimerWheel, ExpiriesBeyondTheTopLevelFireAtItsEnd) {
+  const int64_t now = 1'764'633'600'000;  // 2025-12-02 in ms
+  TimerWheel w(now);
+  constexpr int64_t kTopSpan = TimerWheel::kHorizonTicks;
+  T far, farther, max;
+  far.id = 1;
+  farther.id = 2;
+  max.id = 3;
+  w.Arm(&far, 4'418'064'000'000);  // 2110-01-01
+  w.Arm(&farther, 10'413'792'000'000);  // 2300-01-01
+  w.Arm(&max, INT64_MAX);
+  EXPECT_EQ(w.size(), 3u);
+  const int64_t end = now | (kTopSpan - 1);
+  EXPECT_TRUE(AdvanceAll(w, end - 1).empty());
+  auto fired = AdvanceAll(w, end);
+  std::sort(fired.begin(), fired.end());
+  EXPECT_EQ(fired, (std::vector<int>{1, 2, 3}));
+}
+
+// Any tick is accepted, including ones before 1970 and a wheel started there.
+TEST(TimerWheel, NegativeTicksAreDueAtOnce) {
+  TimerWheel w(-5);
+  T a, b;
+  a.id = 1;
+  b.id = 2;
+  w.Arm(&a, INT64_MIN);
+  w.Arm(&b, 3);
+  EXPECT_EQ(AdvanceAll(w, 0), std::vector<int>{1});
+  EXPECT_EQ(AdvanceAll(w, 3), std::vector<int>{2});
+}
+
 TEST(TimerWheel, CancelPreventsFiring) {
   TimerWheel w(0);
   T a, b;
