@@ -21,6 +21,10 @@ constexpr size_t kFailErrtypeBytesMax = 100;
 constexpr size_t kFailMessageBytesMax = 1000;
 constexpr size_t kFailBacktraceLinesMax = 50;
 constexpr int kHistoryDaysMax = 180;
+// MUTATE's `regexp` (a glob over each job's JSON): matching costs the job's
+// length × ⌈pattern / 64⌉ word operations (core/glob.h), so the pattern is
+// bounded; real filters are a few dozen bytes.
+constexpr size_t kMutateGlobBytesMax = 1024;
 
 // --- Server limits (defaults, configurable) ----------------------------------
 constexpr size_t kConnectionsDefault = 2000;          // Faktory's pool size

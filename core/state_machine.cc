@@ -321,21 +321,33 @@ namespace {
 
 // Faktory's MUTATE filter (reference §2.10), with exact field comparison for
 // `jids` and `jobtype` instead of substring search over the JSON text.
-bool FilterMatches(const std::optional<MutateFilter>& filter, const Job& job,
-                   std::string& scratch) {
-  if (!filter) return true;
-  if (!filter->jids.empty()) {
-    return std::find(filter->jids.begin(), filter->jids.end(), job.jid()) != filter->jids.end();
+class Filter {
+ public:
+  explicit Filter(const std::optional<MutateFilter>& f) : f_(f) {
+    if (!f_) return;
+    jids_.insert(f_->jids.begin(), f_->jids.end());
+    if (f_->jids.empty() && !f_->regexp.empty()) glob_.emplace(f_->regexp);
   }
-  if (!filter->regexp.empty()) {
-    if (!filter->jobtype.empty() && job.jobtype() != filter->jobtype) return false;
-    scratch.clear();
-    AppendJobJson(scratch, job);
-    return GlobMatch(filter->regexp, scratch);
+
+  bool Matches(const Job& job) {
+    if (!f_) return true;
+    if (!f_->jids.empty()) return jids_.contains(job.jid());
+    if (glob_) {
+      if (!f_->jobtype.empty() && job.jobtype() != f_->jobtype) return false;
+      scratch_.clear();
+      AppendJobJson(scratch_, job);
+      return glob_->Match(scratch_);
+    }
+    if (!f_->jobtype.empty()) return job.jobtype() == f_->jobtype;
+    return true;
   }
-  if (!filter->jobtype.empty()) return job.jobtype() == filter->jobtype;
-  return true;
-}
+
+ private:
+  const std::optional<MutateFilter>& f_;
+  absl::flat_hash_set<std::string_view> jids_;
+  std::optional<Glob> glob_;
+  std::string scratch_;
+};
 
 }  // namespace
 
@@ -344,9 +356,9 @@ ApplyStatus StateMachine::ApplyMutateSet(UnixNanos t, const MutateSetRecord& r) 
   const bool everything =
       r.cmd == MutateCmd::kClear || (r.cmd == MutateCmd::kDiscard && !r.filter);
   std::vector<Job*> matched;
-  std::string scratch;
+  Filter filter(r.filter);
   for (Job* job : set) {
-    if (everything || FilterMatches(r.filter, *job, scratch)) matched.push_back(job);
+    if (everything || filter.Matches(*job)) matched.push_back(job);
   }
   for (Job* job : matched) {
     switch (r.cmd) {

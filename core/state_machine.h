@@ -25,6 +25,7 @@
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/node_hash_map.h>
 
+#include "core/glob.h"
 #include "core/job.h"
 #include "core/mutation.h"
 #include "core/queue.h"
@@ -185,8 +186,5 @@ FailRecord DecideFailure(const Job& job, UnixNanos now, FailCause cause, std::st
                          int random_0_29);
 // n^4 + 15 + r*(n+1) seconds for the n-th retry (n = retry_count).
 int64_t RetryDelaySeconds(int64_t retry_count, int random_0_29);
-
-// Redis-style glob match (`*`, `?`, `[...]`, `\` escapes), as SCAN MATCH uses.
-bool GlobMatch(std::string_view pattern, std::string_view text);
 
 }  // namespace werk::core

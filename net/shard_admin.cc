@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include <absl/container/flat_hash_set.h>
 #include <absl/strings/ascii.h>
 #include <spdlog/spdlog.h>
 
@@ -127,6 +128,10 @@ void Shard::CmdMutate(Connection* c, std::string_view arg) {
   else if (args.target == "dead") rec.target = core::SetTarget::kDead;
   else return ReplyError(c, "invalid target for mutation command");
   rec.filter = std::move(args.filter);
+  if (rec.filter && rec.filter->regexp.size() > core::kMutateGlobBytesMax) {
+    return ReplyError(c, "regexp is longer than " + std::to_string(core::kMutateGlobBytesMax) +
+                             " bytes");
+  }
   if (RefuseIfReadOnly(c)) return;
   // Each shard applies the mutation to the jobs it owns.
   RunGlobal(c, [this, c, rec = std::move(rec)] {
@@ -172,11 +177,16 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
   if (names.empty())
     return ReplyError(c, "QUEUE " + sub + " needs at least one queue name, or *");
   if (RefuseIfReadOnly(c)) return;
+  // Normalised before the record is built: a name given twice is one queue
+  // (removing it twice once crashed the server, and the record with it every
+  // restart after).
   core::QueueRecord rec;
   if (names[0] == "*") {
     rec.all = true;
   } else {
-    rec.names = std::move(names);
+    absl::flat_hash_set<std::string_view> seen;
+    for (const auto& name : names)
+      if (seen.insert(name).second) rec.names.push_back(name);  // (views into `names`)
   }
   if (type != core::MutationType::kQueuePause || peers_.size() <= 1) {
     // RESUME and REMOVE act on every partition that exists; one that does not
