@@ -19,6 +19,16 @@ int64_t CeilMs(UnixNanos t) {
 
 }  // namespace
 
+std::string_view ApplyStatusName(ApplyStatus s) {
+  switch (s) {
+    case ApplyStatus::kOk: return "ok";
+    case ApplyStatus::kNotFound: return "a job it names is not where the record expects it";
+    case ApplyStatus::kDuplicate: return "the job or operation is already there";
+    case ApplyStatus::kInvalid: return "malformed";
+  }
+  return "unknown";
+}
+
 StateMachine::StateMachine(int64_t now_ms) : wheel_(now_ms) {}
 
 StateMachine::~StateMachine() {

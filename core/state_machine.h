@@ -41,6 +41,7 @@ enum class ApplyStatus : uint8_t {
   kDuplicate,  // a push whose jid is already live
   kInvalid,    // malformed (a global operation whose steps do not decode): nothing applied
 };
+std::string_view ApplyStatusName(ApplyStatus s);
 
 struct DayCounts {
   int64_t processed = 0;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <absl/strings/ascii.h>
+#include <absl/strings/numbers.h>
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
@@ -144,6 +145,19 @@ std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
   std::string host, port;
   if (!SplitHostPort(o->binding, &host, &port)) return "invalid binding '" + o->binding + "'";
   return "";
+}
+
+std::optional<ServerOptions::RecordRef> ParseRecordRef(const std::string& text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  ServerOptions::RecordRef ref;
+  uint64_t shard = 0;
+  if (!absl::SimpleAtoi(text.substr(0, colon), &shard) || shard >= core::kShardsMax ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &ref.lsn) || ref.lsn == 0 ||
+      text.find_first_not_of("0123456789:") != std::string::npos)
+    return std::nullopt;
+  ref.shard = uint32_t(shard);
+  return ref;
 }
 
 }  // namespace werk::net

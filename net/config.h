@@ -2,6 +2,7 @@
 // Configuration from conf.d/*.toml and the environment, layered under the
 // command-line flags (docs/configuration.md).
 
+#include <optional>
 #include <string>
 
 #include "net/server_options.h"
@@ -22,6 +23,9 @@ struct FlagsGiven {
 // parsed as one document, as Faktory does), FAKTORY_PASSWORD and
 // FAKTORY_SKIP_PASSWORD. Returns an error message, or empty on success.
 std::string LoadConfig(ServerOptions* options, const FlagsGiven& given);
+
+// Parses --skip-record's "SHARD:LSN" (both decimal, LSN >= 1).
+std::optional<ServerOptions::RecordRef> ParseRecordRef(const std::string& text);
 
 // Splits "host:port" (":7419" = every interface, "[::1]:7419" for IPv6).
 bool SplitHostPort(const std::string& binding, std::string* host, std::string* port);

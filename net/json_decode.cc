@@ -6,6 +6,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 #include <absl/strings/ascii.h>
@@ -500,6 +501,14 @@ std::optional<std::string> ValidateJob(core::JobSpec& job, core::UnixNanos now,
   if (job.args_json.empty()) return "jobs must have an args parameter";
   if (job.reserve_for > core::kReserveForSecondsMax)
     return "jobs cannot be reserved for more than one day";
+  // Faktory keeps any int and raises values under 60 to 60 at FETCH; werk
+  // stores reserve_for and backtrace in 32 bits, so it keeps (and echoes)
+  // every value down to -2^31 exactly and refuses the absurd rest instead of
+  // echoing a different number (docs/compatibility.md).
+  if (job.reserve_for < INT32_MIN)
+    return "reserve_for is out of range: " + std::to_string(job.reserve_for);
+  if (job.backtrace < INT32_MIN || job.backtrace > INT32_MAX)
+    return "backtrace is out of range: " + std::to_string(job.backtrace);
   const size_t bytes = job.jid.size() + job.jobtype.size() + job.queue.size() +
                        job.args_json.size() + job.custom_json.size() + job.created_at.size() +
                        job.at.size();

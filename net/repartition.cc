@@ -96,17 +96,15 @@ absl::StatusOr<Recovered> RecoverOld(const ServerOptions& options, const core::C
   sinks.item = [sm](core::SnapshotItemType t, std::string_view body) {
     return sm->RestoreItem(t, body);
   };
-  uint64_t divergent = 0;
-  sinks.record = [sm, &divergent](uint64_t, std::string_view body) {
-    auto m = core::DecodeMutation(body);
-    if (!m || sm->Apply(*m) != core::ApplyStatus::kOk) ++divergent;
+  std::vector<std::string> skipped;
+  sinks.record = [&](uint64_t lsn, std::string_view body) {
+    return ReplayOrSkip(options, shard, lsn, body, *sm, &skipped);
   };
   auto result = wal::Recover(**storage, ro, sinks);
   if (!result.ok()) return result.status();
   for (auto& n : result->notes) notes->push_back("shard " + std::to_string(shard) + ": " + n);
-  if (divergent)
-    notes->push_back("shard " + std::to_string(shard) + ": " + std::to_string(divergent) +
-                     " records did not apply on replay");
+  for (auto& what : skipped)
+    notes->push_back("shard " + std::to_string(shard) + ": skipped the record at " + what);
   out.last_lsn = std::max(result->last_lsn, result->checkpoint_lsn);
   out.epoch = result->epoch;
   return out;

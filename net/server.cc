@@ -7,9 +7,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -47,6 +50,8 @@ Server::~Server() {
 
 namespace {
 
+constexpr int kBindRetryMillis = 5000;
+
 int Listen(const std::string& binding, int* port, std::string* error, bool reuse_port) {
   std::string host, port_str;
   if (!SplitHostPort(binding, &host, &port_str)) {
@@ -65,18 +70,39 @@ int Listen(const std::string& binding, int* port, std::string* error, bool reuse
   }
   int fd = -1;
   std::string last_error = "no address";
-  for (addrinfo* ai = res; ai; ai = ai->ai_next) {
+  // A werkd killed a moment ago may still hold the port: its io_uring is torn
+  // down after the process has gone, and a pending accept keeps the listening
+  // socket open until then (SO_REUSEADDR does not help: the socket is still
+  // listening). So a busy port is retried for a while before giving up.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBindRetryMillis);
+  bool busy_logged = false;
+  for (addrinfo* ai = res; ai;) {
     fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) continue;
+    if (fd < 0) {
+      ai = ai->ai_next;
+      continue;
+    }
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     // One listening socket per shard on the same port; the kernel spreads
     // new connections over them.
     if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 4096) == 0) break;
-    last_error = std::strerror(errno);
+    const int err = errno;
+    last_error = std::strerror(err);
     ::close(fd);
     fd = -1;
+    if (err == EADDRINUSE && std::chrono::steady_clock::now() < give_up) {
+      if (!busy_logged) {
+        spdlog::warn("{} is in use; waiting up to {} ms for it (a werkd that was just killed "
+                     "may still be releasing it)",
+                     binding, kBindRetryMillis);
+        busy_logged = true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;  // the same address again
+    }
+    ai = ai->ai_next;
   }
   freeaddrinfo(res);
   if (fd < 0) {
@@ -229,11 +255,8 @@ std::string Server::Report(uint32_t id) {
   const Slot& slot = *slots_[id];
   const auto& r = slot.storage.recovery;
   for (const auto& note : r.notes) spdlog::warn("recovery (shard {}): {}", id, note);
-  if (slot.storage.divergent_records > 0) {
-    spdlog::error("shard {}: {} records did not apply on replay; the state may differ from "
-                  "before the restart (please report this)",
-                  id, slot.storage.divergent_records);
-  }
+  for (const auto& what : slot.storage.skipped_records)
+    spdlog::critical("shard {}: started WITHOUT the record at {} (--skip-record)", id, what);
   const auto& sm = slot.shard->state();
   spdlog::info(
       "recovered {} in {:.1f} ms: checkpoint at LSN {} ({} items), {} records replayed, next LSN "

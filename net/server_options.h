@@ -3,7 +3,9 @@
 // conf.d/*.toml and the environment by net/config.{h,cc}.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/limits.h"
 
@@ -30,6 +32,15 @@ struct ServerOptions {
   // --- Write-ahead log ------------------------------------------------------
   // Cut a damaged log at the first bad byte instead of refusing to start.
   bool repair = false;
+  // Records recovery skips instead of stopping on them (--skip-record
+  // SHARD:LSN): for a record that does not apply to the recovered state.
+  // Its effect is lost; logged loudly.
+  struct RecordRef {
+    uint32_t shard = 0;
+    uint64_t lsn = 0;
+    bool operator==(const RecordRef&) const = default;
+  };
+  std::vector<RecordRef> skip_records;
   // Development only: skip fdatasync. Survives a process crash, not a power
   // loss. Logged loudly; refused in production.
   bool unsafe_no_fsync = false;

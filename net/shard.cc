@@ -141,12 +141,6 @@ void Shard::OnJournalFailed() {
   stop_requested_ = true;
 }
 
-bool Shard::Replay(std::string_view record) {
-  auto m = core::DecodeMutation(record);
-  if (!m) return false;
-  return sm_.Apply(*m) == core::ApplyStatus::kOk;
-}
-
 void Shard::Run() {
   while (!stopped()) RunOnce(kMaxSleepNs);
   // A clean stop ends with a checkpoint, so the next start reads one file

@@ -89,9 +89,6 @@ class Shard {
     wal_ = wal;
     checkpointer_ = checkpointer;
   }
-  // After recovery: applies one logged record to the state machine.
-  // Returns false if the state machine refused it (a replay divergence).
-  bool Replay(std::string_view record);
   // After recovery: workers known only from the log get a heartbeat deadline
   // so they are forgotten if they do not come back.
   void AdoptRecoveredWorkers();

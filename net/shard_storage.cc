@@ -1,9 +1,12 @@
 #include "net/shard_storage.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
+
+#include "core/replay.h"
 
 namespace werk::net {
 
@@ -18,6 +21,31 @@ uint32_t CountShardDirs(const std::string& data_dir) {
   std::error_code ec;
   while (std::filesystem::is_directory(ShardLogDir(data_dir, n), ec)) ++n;
   return n;
+}
+
+absl::Status ReplayOrSkip(const ServerOptions& options, uint32_t shard, uint64_t lsn,
+                          std::string_view body, core::StateMachine& sm,
+                          std::vector<std::string>* skipped) {
+  const ServerOptions::RecordRef ref{shard, lsn};
+  if (std::find(options.skip_records.begin(), options.skip_records.end(), ref) !=
+      options.skip_records.end()) {
+    auto m = core::DecodeMutation(body);
+    std::string what = "LSN " + std::to_string(lsn) + " (" +
+                       (m ? core::DescribeMutation(*m) : std::string("undecodable")) + ")";
+    spdlog::critical("shard {}: --skip-record: NOT applying the record at {}; its effect is lost",
+                     shard, what);
+    skipped->push_back(std::move(what));
+    return absl::OkStatus();
+  }
+  absl::Status st = core::ReplayRecord(sm, body);
+  if (st.ok()) return st;
+  return absl::Status(
+      st.code(), std::string(st.message()) +
+                     ". The log and the recovered state disagree, so werk does not start. "
+                     "Inspect the record with werk-wal-dump --lsn " + std::to_string(lsn) + " " +
+                     ShardLogDir(options.data_dir, shard) + "; to start without it, pass "
+                     "--skip-record " + std::to_string(shard) + ":" + std::to_string(lsn) +
+                     " (its effect is lost)");
 }
 
 absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions& options,
@@ -40,15 +68,12 @@ absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions&
   sinks.item = [&shard](core::SnapshotItemType t, std::string_view body) {
     return shard.state().RestoreItem(t, body);
   };
-  uint64_t divergent = 0;
-  sinks.record = [&shard, &divergent](uint64_t lsn, std::string_view body) {
-    if (!shard.Replay(body) && divergent++ < 10)
-      spdlog::error("record at LSN {} did not apply on replay", lsn);
+  sinks.record = [&](uint64_t lsn, std::string_view body) {
+    return ReplayOrSkip(options, shard_id, lsn, body, shard.state(), &out.skipped_records);
   };
   auto result = wal::Recover(*out.storage, ro, sinks);
   if (!result.ok()) return result.status();
   out.recovery_ms = double(clock.MonotonicNow() - start) / 1e6;
-  out.divergent_records = divergent;
 
   wal::Wal::Options wo;
   wo.shard = shard_id;

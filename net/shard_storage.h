@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <absl/status/statusor.h>
 
@@ -24,7 +26,8 @@ struct ShardStorage {
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<wal::Checkpointer> checkpointer;
   wal::RecoveryResult recovery;  // what recovery found and did (position moved out)
-  uint64_t divergent_records = 0;
+  // Records skipped at the operator's request (--skip-record), described.
+  std::vector<std::string> skipped_records;
   double recovery_ms = 0;
 };
 
@@ -33,6 +36,13 @@ std::string ShardLogDir(const std::string& data_dir, uint32_t shard = 0);
 
 absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions& options,
                                               const core::Clock& clock, uint32_t shard_id = 0);
+
+// Replays one record of `shard`'s log into `sm` during recovery, or skips it
+// if the operator named it (--skip-record; described in `skipped`). An error
+// names the record and how to look at it or get past it.
+absl::Status ReplayOrSkip(const ServerOptions& options, uint32_t shard, uint64_t lsn,
+                          std::string_view body, core::StateMachine& sm,
+                          std::vector<std::string>* skipped);
 
 // How many shard log directories `data_dir` holds (0 for a new one).
 uint32_t CountShardDirs(const std::string& data_dir);

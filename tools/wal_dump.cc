@@ -1,9 +1,12 @@
 // werk-wal-dump: read-only inspection of a shard's write-ahead log, for
 // incidents. Lists segments and checkpoints, verifies every checksum, LSN and
-// epoch, and prints the first bad byte; with --records, every record.
+// epoch, and prints the first bad byte; replays the log after the newest
+// checkpoint into a state machine, as recovery would, and names every record
+// that does not apply; with --records, every record; with --lsn, one.
 //
 //   werk-wal-dump werk-data                 (every shard under data/wal)
 //   werk-wal-dump werk-data/wal/shard-000 --records
+//   werk-wal-dump werk-data/wal/shard-001 --lsn 42
 //
 // Exit status: 0 all verified, 1 corruption found, 2 usage or I/O error.
 // It never modifies anything (recovery at start does the truncating).
@@ -12,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +24,7 @@
 
 #include "core/job_json.h"
 #include "core/mutation.h"
+#include "core/replay.h"
 #include "core/time_format.h"
 #include "wal/checkpoint.h"
 #include "wal/log_reader.h"
@@ -36,73 +41,13 @@ std::string ReadFile(const fs::path& p) {
   return ss.str();
 }
 
-std::string Describe(const core::Mutation& m) {
-  std::string s(core::MutationTypeName(m.type));
-  s += " t=" + core::FormatRfc3339Nano(m.time);
-  switch (m.type) {
-    case core::MutationType::kPush: {
-      const auto& j = std::get<core::PushRecord>(m.body).job;
-      s += " jid=" + j.jid + " queue=" + j.queue + " jobtype=" + j.jobtype +
-           " bytes=" + std::to_string(j.args_json.size());
-      if (j.at_ns) s += " at=" + j.at;
-      break;
-    }
-    case core::MutationType::kReserve: {
-      const auto& r = std::get<core::ReserveRecord>(m.body);
-      s += " jid=" + r.jid + " wid=" + r.wid + " until=" + core::FormatRfc3339Nano(r.expires_at);
-      break;
-    }
-    case core::MutationType::kAck:
-      s += " jid=" + std::get<core::AckRecord>(m.body).jid;
-      break;
-    case core::MutationType::kFail: {
-      const auto& r = std::get<core::FailRecord>(m.body);
-      static const char* kOutcome[] = {"?", "retry", "dead", "discard"};
-      s += " jid=" + r.jid + " outcome=" + kOutcome[int(r.outcome)] +
-           (r.cause == core::FailCause::kReservationExpired ? " (reservation expired)" : "") +
-           " errtype=" + r.errtype;
-      break;
-    }
-    case core::MutationType::kEnqueueDue:
-      s += " jobs=" + std::to_string(std::get<core::EnqueueDueRecord>(m.body).jids.size());
-      break;
-    case core::MutationType::kPurgeDead:
-      s += " jobs=" + std::to_string(std::get<core::PurgeDeadRecord>(m.body).jids.size());
-      break;
-    case core::MutationType::kQueuePause:
-    case core::MutationType::kQueueResume:
-    case core::MutationType::kQueueRemove:
-    case core::MutationType::kQueueDeclare: {
-      const auto& r = std::get<core::QueueRecord>(m.body);
-      if (r.all) s += " *";
-      for (const auto& n : r.names) s += " " + n;
-      break;
-    }
-    case core::MutationType::kWorkerState:
-      s += " wid=" + std::get<core::WorkerStateRecord>(m.body).wid;
-      break;
-    case core::MutationType::kWorkerForget:
-      s += " wid=" + std::get<core::WorkerForgetRecord>(m.body).wid;
-      break;
-    case core::MutationType::kGlobalOp: {
-      const auto& r = std::get<core::GlobalOpRecord>(m.body);
-      s += " origin=" + std::to_string(r.origin) + " id=" + std::to_string(r.id) + " [";
-      for (size_t i = 0; i < r.steps.size(); ++i) {
-        auto inner = core::DecodeMutation(r.steps[i]);
-        if (i) s += "; ";
-        s += inner ? Describe(*inner) : std::string("<undecodable>");
-      }
-      s += "]";
-      break;
-    }
-    default:
-      break;
-  }
-  return s;
-}
+struct DumpOptions {
+  bool records = false;  // print every record
+  uint64_t lsn = 0;      // print only this record (0: none)
+};
 
-// Returns false if anything in `dir` is corrupt.
-bool DumpShard(const fs::path& dir, bool records) {
+// Returns false if anything in `dir` is corrupt or does not replay.
+bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
   std::map<uint64_t, fs::path> segments, checkpoints;
   size_t recycled = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -116,14 +61,20 @@ bool DumpShard(const fs::path& dir, bool records) {
   bool ok = true;
   std::printf("%s: %zu segments, %zu checkpoints, %zu kept for reuse\n", dir.c_str(),
               segments.size(), checkpoints.size(), recycled);
+  // The state replay starts from: the newest valid checkpoint's.
+  auto replay = std::make_unique<core::StateMachine>(0);
+  uint64_t replay_from = 0;
   for (const auto& [lsn, path] : checkpoints) {
     const std::string image = ReadFile(path);
-    core::StateMachine sm(0);
+    auto loaded = std::make_unique<core::StateMachine>(0);
+    core::StateMachine& sm = *loaded;
     wal::CheckpointHeader h;
     auto st = wal::LoadCheckpoint(image, 0, &h, [&](core::SnapshotItemType t, std::string_view b) {
       return sm.RestoreItem(t, b);
     });
     if (st.ok()) {
+      replay = std::move(loaded);
+      replay_from = h.lsn;
       std::printf("  %s: LSN %llu, %llu items, %zu bytes, %zu jobs (%zu queued, %zu scheduled, "
                   "%zu retries, %zu dead, %zu reserved): OK\n",
                   path.filename().c_str(), (unsigned long long)h.lsn,
@@ -135,7 +86,7 @@ bool DumpShard(const fs::path& dir, bool records) {
       ok = false;
     }
   }
-  uint64_t expected = 0;
+  uint64_t expected = 0, not_applied = 0;
   for (auto it = segments.begin(); it != segments.end(); ++it) {
     const auto& [id, path] = *it;
     const bool newest = std::next(it) == segments.end();
@@ -179,12 +130,22 @@ bool DumpShard(const fs::path& dir, bool records) {
       if (!first) first = f.header.lsn;
       last = f.header.lsn;
       ++count;
-      if (records) {
+      if (opts.records || opts.lsn == f.header.lsn) {
         auto m = core::DecodeMutation(f.body);
-        std::printf("    %llu @%llu epoch %llu: %s\n", (unsigned long long)f.header.lsn,
+        std::printf("    %llu @%llu epoch %llu, %u bytes: %s\n", (unsigned long long)f.header.lsn,
                     (unsigned long long)f.offset, (unsigned long long)f.header.epoch,
-                    m ? Describe(*m).c_str() : "UNDECODABLE BODY");
+                    f.header.body_bytes,
+                    m ? core::DescribeMutation(*m).c_str() : "UNDECODABLE BODY");
         if (!m) ok = false;
+      }
+      if (f.header.lsn > replay_from) {
+        auto st = core::ReplayRecord(*replay, f.body);
+        if (!st.ok()) {
+          ok = false;
+          if (not_applied++ < 10)
+            std::printf("    %llu @%llu: DOES NOT APPLY: %s\n", (unsigned long long)f.header.lsn,
+                        (unsigned long long)f.offset, std::string(st.message()).c_str());
+        }
       }
     }
     std::printf("  %s: %zu bytes, epoch %llu, %llu records (LSN %llu..%llu), ",
@@ -206,6 +167,9 @@ bool DumpShard(const fs::path& dir, bool records) {
     }
     expected = reader.expected_lsn();
   }
+  if (not_applied > 0)
+    std::printf("  %llu records do not apply to the state replayed before them\n",
+                (unsigned long long)not_applied);
   return ok;
 }
 
@@ -213,10 +177,11 @@ bool DumpShard(const fs::path& dir, bool records) {
 
 int main(int argc, char** argv) {
   std::string path;
-  bool records = false;
+  DumpOptions opts;
   CLI::App app{"werk-wal-dump: list and verify a werk write-ahead log (read-only)"};
   app.add_option("path", path, "a data directory, or one shard's log directory")->required();
-  app.add_flag("--records", records, "print every record");
+  app.add_flag("--records", opts.records, "print every record");
+  app.add_option("--lsn", opts.lsn, "print the record with this LSN");
   CLI11_PARSE(app, argc, argv);
   std::vector<fs::path> shards;
   std::error_code ec;
@@ -230,7 +195,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   bool ok = true;
-  for (const auto& s : shards) ok = DumpShard(s, records) && ok;
+  for (const auto& s : shards) ok = DumpShard(s, opts) && ok;
   std::printf("%s\n", ok ? "verified: OK" : "verification FAILED");
   return ok ? 0 : 1;
 }

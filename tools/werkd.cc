@@ -49,6 +49,13 @@ int main(int argc, char** argv) {
   app.add_flag("--repair", o.repair,
                "cut a damaged write-ahead log at the first bad byte instead of refusing to "
                "start (loses every record after it; logged)");
+  std::vector<std::string> skip_records;
+  app.add_option("--skip-record", skip_records,
+                 "SHARD:LSN — start without this logged record when it does not apply to the "
+                 "recovered state (recovery names it; its effect is lost; repeatable)")
+      ->check([](const std::string& v) -> std::string {
+        return werk::net::ParseRecordRef(v) ? "" : "expected SHARD:LSN, e.g. 0:42";
+      });
   app.add_flag("--unsafe-no-fsync", o.unsafe_no_fsync,
                "DEVELOPMENT ONLY: do not fdatasync the log (a power loss can lose acknowledged "
                "jobs); refused in production");
@@ -69,6 +76,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
   o.wal_direct_io = !buffered_io;
+  for (const auto& v : skip_records) o.skip_records.push_back(*werk::net::ParseRecordRef(v));
 
   const bool dev = o.environment == "development";
   if (o.data_dir.empty()) o.data_dir = dev ? "werk-data" : "/var/lib/werk";

@@ -270,7 +270,11 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
             break;
           }
           if (f.header.lsn > result.checkpoint_lsn) {
-            sinks.record(f.header.lsn, f.body);
+            if (auto st = sinks.record(f.header.lsn, f.body); !st.ok()) {
+              return absl::Status(st.code(), name + " at byte " + std::to_string(f.offset) +
+                                                 ", LSN " + std::to_string(f.header.lsn) + ": " +
+                                                 std::string(st.message()));
+            }
             ++result.records_replayed;
           }
           result.last_lsn = std::max(result.last_lsn, f.header.lsn);

@@ -41,8 +41,9 @@ struct RecoveryResult {
 struct RecoverySinks {
   // A checkpoint item; false = malformed (recovery fails).
   std::function<bool(core::SnapshotItemType, std::string_view)> item;
-  // A log record after the checkpoint, in LSN order.
-  std::function<void(uint64_t lsn, std::string_view body)> record;
+  // A log record after the checkpoint, in LSN order. An error stops
+  // recovery (R14): it is returned with the file, offset and LSN.
+  std::function<absl::Status(uint64_t lsn, std::string_view body)> record;
 };
 
 absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,

@@ -95,5 +95,15 @@ TEST(SplitHostPort, Forms) {
   EXPECT_FALSE(SplitHostPort("host:x", &h, &p));
 }
 
+TEST(SkipRecord, ParsesShardAndLsn) {
+  auto r = ParseRecordRef("3:42");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->shard, 3u);
+  EXPECT_EQ(r->lsn, 42u);
+  for (const char* bad : {"", "3", ":42", "3:", "3:0", "x:1", "1:x", "-1:5", "1:-5", "64:1",
+                          "1:2:3", " 1:2"})
+    EXPECT_FALSE(ParseRecordRef(bad).has_value()) << bad;
+}
+
 }  // namespace
 }  // namespace werk::net

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
+
 #include "core/time_format.h"
 
 namespace werk::net {
@@ -81,6 +83,19 @@ TEST_F(JobDecoderTest, ValidationOrderAndMessages) {
   EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"reserve_for":86401})"),
             "jobs cannot be reserved for more than one day");
   EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"reserve_for":86400})"), "");
+  // Below Faktory's minimum is kept as sent (raised to 60 at FETCH), down to
+  // what 32 bits hold; beyond that it is refused, not echoed as another number.
+  core::JobSpec low;
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"reserve_for":-2147483648})", &low),
+            "");
+  EXPECT_EQ(low.reserve_for, INT32_MIN);
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"reserve_for":-2147483649})"),
+            "reserve_for is out of range: -2147483649");
+  EXPECT_EQ(
+      Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"reserve_for":-9223372036854775808})"),
+      "reserve_for is out of range: -9223372036854775808");
+  EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"backtrace":2147483648})"),
+            "backtrace is out of range: 2147483648");
   EXPECT_EQ(Push(R"({"jid":"abcdefgh","jobtype":"T","args":[],"at":"soon"})")
                 .rfind("invalid timestamp for 'at': \"soon\": ", 0),
             0u);

@@ -130,7 +130,7 @@ TEST_F(RestartTest, CheckpointThenMoreLogThenRestart) {
   }
   auto h = Start(kT0 + kSec);
   EXPECT_GT(h->storage().recovery.checkpoint_lsn, 0u);
-  EXPECT_EQ(h->storage().divergent_records, 0u);
+  EXPECT_TRUE(h->storage().skipped_records.empty());
   EXPECT_EQ(h->state().StateHash(), hash);
 }
 
@@ -146,6 +146,32 @@ TEST_F(RestartTest, FlushSurvives) {
   auto h = Start(kT0 + kSec);
   EXPECT_EQ(h->state().job_count(), 1u);
   EXPECT_NE(h->state().FindJob("job-00002"), nullptr);
+}
+
+// A record that does not apply stops recovery with what to do about it; the
+// operator's --skip-record gets past exactly that record, loudly.
+TEST(ReplayOrSkip, RefusesNamingTheRecordOrSkipsWhatTheOperatorNamed) {
+  ServerOptions options;
+  options.data_dir = "data";
+  core::StateMachine sm(0);
+  const std::string ack = core::EncodeMutation(core::Mutation::Ack(0, "never-pushed"));
+  std::vector<std::string> skipped;
+  absl::Status st = ReplayOrSkip(options, 1, 42, ack, sm, &skipped);
+  ASSERT_FALSE(st.ok());
+  const std::string msg(st.message());
+  EXPECT_NE(msg.find("jid=never-pushed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("werk-wal-dump --lsn 42 data/wal/shard-001"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("--skip-record 1:42"), std::string::npos) << msg;
+  EXPECT_TRUE(ReplayOrSkip(options, 1, 43, "\xff", sm, &skipped).message().find("does not decode") !=
+              std::string::npos);
+  options.skip_records = {{1, 42}, {1, 43}};
+  EXPECT_TRUE(ReplayOrSkip(options, 1, 42, ack, sm, &skipped).ok());
+  EXPECT_TRUE(ReplayOrSkip(options, 1, 43, "\xff", sm, &skipped).ok());
+  ASSERT_EQ(skipped.size(), 2u);
+  EXPECT_NE(skipped[0].find("LSN 42 (ack"), std::string::npos) << skipped[0];
+  EXPECT_EQ(skipped[1], "LSN 43 (undecodable)");
+  // Another shard's record with the same LSN is not skipped.
+  EXPECT_FALSE(ReplayOrSkip(options, 0, 42, ack, sm, &skipped).ok());
 }
 
 }  // namespace

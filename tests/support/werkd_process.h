@@ -27,6 +27,7 @@ class WerkdProcess {
     std::vector<std::pair<std::string, std::string>> env;
     std::string config_toml;  // written to conf.d/werk.toml when non-empty
     std::string data_dir;     // reuse this data directory (kept afterwards)
+    std::string binding;      // host:port; empty = a free loopback port
   };
 
   explicit WerkdProcess(Options o = {}) : opts_(std::move(o)) {
@@ -84,7 +85,8 @@ class WerkdProcess {
       std::ofstream(dir_ + "/config/conf.d/werk.toml") << opts_.config_toml;
     }
     data_dir_ = opts_.data_dir.empty() ? dir_ + "/data" : opts_.data_dir;
-    std::vector<std::string> argv = {WERKD_PATH, "-b", "127.0.0.1:0", "-d", data_dir_,
+    const std::string binding = opts_.binding.empty() ? "127.0.0.1:0" : opts_.binding;
+    std::vector<std::string> argv = {WERKD_PATH, "-b", binding, "-d", data_dir_,
                                      "-c", dir_ + "/config", "-l", "info"};
     argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
     // WERK_TEST_SHARDS runs every server of a suite with that many shards,

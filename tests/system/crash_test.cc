@@ -99,6 +99,7 @@ std::unique_ptr<core::StateMachine> RecoverShard(const std::string& data_dir, ui
   sinks.record = [&](uint64_t, std::string_view body) {
     auto m = core::DecodeMutation(body);
     if (!m || sm->Apply(*m) != core::ApplyStatus::kOk) ++bad;
+    return absl::OkStatus();
   };
   wal::RecoveryOptions ro;
   ro.shard = shard;
