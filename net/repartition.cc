@@ -15,6 +15,9 @@
 #include "core/reactor.h"
 #include "core/repartition.h"
 #include "core/state_machine.h"
+#include "core/time_format.h"
+#include "net/durable_files.h"
+#include "net/manifest.h"
 #include "net/shard_storage.h"
 #include "wal/checkpoint.h"
 #include "wal/log_format.h"
@@ -28,48 +31,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kComplete = "COMPLETE";
-
-absl::Status Errno(const std::string& what) {
-  return absl::InternalError(what + ": " + std::strerror(errno));
-}
-
-absl::Status SyncPath(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Errno("open " + path);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno("fsync " + path);
-}
-
-absl::Status WriteSynced(const std::string& path, std::string_view data) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return Errno("create " + path);
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ::close(fd);
-      return Errno("write " + path);
-    }
-    off += size_t(n);
-  }
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  return rc == 0 ? absl::OkStatus() : Errno("fsync " + path);
-}
-
-absl::Status Rename(const std::string& from, const std::string& to, const std::string& parent) {
-  if (::rename(from.c_str(), to.c_str()) != 0) return Errno("rename " + from + " to " + to);
-  return SyncPath(parent);
-}
-
-absl::Status RemoveTree(const std::string& path, const std::string& parent) {
-  std::error_code ec;
-  fs::remove_all(path, ec);
-  if (ec) return absl::InternalError("remove " + path + ": " + ec.message());
-  return SyncPath(parent);
-}
 
 struct Recovered {
   std::unique_ptr<core::StateMachine> sm;
@@ -122,6 +83,21 @@ absl::Status FinishLayoutSwitch(const std::string& data_dir, std::vector<std::st
     notes->push_back("removed an incomplete re-partitioned log (wal.new)");
     if (auto st = RemoveTree(next, data_dir); !st.ok()) return st;
   } else if (has_next) {
+    // The manifest records the new shard count before the switch, so a
+    // crash between the two finds wal.new complete and switches again.
+    auto manifest = ReadManifest(data_dir);
+    if (!manifest.ok()) return manifest.status();
+    const uint32_t shards = uint32_t(ListShardDirsIn(next).size());
+    if (manifest->has_value() && (*manifest)->shards != shards) {
+      Manifest m = **manifest;
+      m.history.push_back({m.shards, shards,
+                           core::FormatRfc3339Nano(core::SystemClock::Instance().WallNow())});
+      m.shards = shards;
+      if (auto st = WriteManifest(data_dir, m); !st.ok()) return st;
+      notes->push_back("MANIFEST records the change from " +
+                       std::to_string(m.history.back().from) + " to " + std::to_string(shards) +
+                       " shards");
+    }
     if (fs::is_directory(wal, ec)) {
       if (fs::exists(old, ec)) {
         if (auto st = RemoveTree(old, data_dir); !st.ok()) return st;

@@ -19,6 +19,7 @@
 #include "core/global_ops.h"
 #include "core/limits.h"
 #include "net/config.h"
+#include "net/manifest.h"
 #include "net/repartition.h"
 
 namespace werk::net {
@@ -139,8 +140,14 @@ std::string Server::Start() {
   std::vector<std::string> notes;
   if (auto st = FinishLayoutSwitch(options_.data_dir, &notes); !st.ok())
     return std::string(st.message());
-  const uint32_t on_disk = CountShardDirs(options_.data_dir);
-  if (on_disk > 0 && on_disk != shard_count_) {
+  std::vector<std::string> shape_notes;
+  auto manifest = CheckDataDir(options_.data_dir, shard_count_, &shape_notes);
+  if (!manifest.ok()) return std::string(manifest.status().message());
+  for (const auto& n : shape_notes) spdlog::info("{}", n);
+  spdlog::info("data directory {}: cluster {}, created {}, {} shards on disk", options_.data_dir,
+               manifest->cluster_id, manifest->created_at, manifest->shards);
+  const uint32_t on_disk = manifest->shards;
+  if (on_disk != shard_count_) {
     spdlog::warn("the data directory holds {} shards and {} were asked for: re-partitioning",
                  on_disk, shard_count_);
     auto st = RepartitionLog(options_, core::SystemClock::Instance(), on_disk, shard_count_, &notes);
