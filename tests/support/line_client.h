@@ -118,4 +118,14 @@ class LineClient {
   std::string buf_;
 };
 
+// A client past the handshake (no password): greeted, HELLO answered +OK.
+// Throws otherwise, so a test or a tool fails loudly instead of talking to a
+// connection that is not ready.
+inline LineClient ReadyClient(int port) {
+  LineClient c(port);
+  if (!c.Read(5000)) throw std::runtime_error("no greeting");
+  if (c.Call(R"(HELLO {"v":2})") != "+OK\r\n") throw std::runtime_error("HELLO refused");
+  return c;
+}
+
 }  // namespace werk::testing

@@ -12,27 +12,20 @@
 namespace werk::testing {
 namespace {
 
-LineClient Ready(int port) {
-  LineClient c(port);
-  c.ReadOrFail();
-  EXPECT_EQ(c.Call(R"(HELLO {"v":2})"), "+OK\r\n");
-  return c;
-}
-
 std::string Job(const std::string& jid) {
   return R"(PUSH {"jid":")" + jid + R"(","jobtype":"T","args":[]})";
 }
 
 // A client that keeps a job queued before the abuse and checks it after.
 void ExpectHealthy(int port, const std::string& jid) {
-  LineClient c = Ready(port);
+  LineClient c = ReadyClient(port);
   const std::string job = c.Call("FETCH canary");
   EXPECT_NE(job.find(jid), std::string::npos) << job;
 }
 
 TEST(BadInput, BareVerbs) {
   WerkdProcess server;
-  LineClient c = Ready(server.port());
+  LineClient c = ReadyClient(server.port());
   ASSERT_EQ(c.Call(R"(PUSH {"jid":"canary-01","jobtype":"T","args":[],"queue":"canary"})"), "+OK\r\n");
   EXPECT_EQ(c.Call("ACK"), "-ERR invalid ACK \r\n");
   EXPECT_EQ(c.Call("FAIL"), "-ERR invalid FAIL \r\n");
@@ -50,9 +43,9 @@ TEST(BadInput, BareVerbs) {
 
 TEST(BadInput, HugeLineWithoutNewlineGetsAnErrorAndAClose) {
   WerkdProcess server({.args = {"--line-bytes-max", "1048576"}});
-  LineClient seed = Ready(server.port());
+  LineClient seed = ReadyClient(server.port());
   ASSERT_EQ(seed.Call(R"(PUSH {"jid":"canary-01","jobtype":"T","args":[],"queue":"canary"})"), "+OK\r\n");
-  LineClient c = Ready(server.port());
+  LineClient c = ReadyClient(server.port());
   const std::string chunk(1 << 20, 'A');
   bool sent_all = true;
   for (int i = 0; i < 64 && sent_all; ++i) sent_all = c.TrySend(chunk);  // 64 MiB
@@ -65,7 +58,7 @@ TEST(BadInput, HugeLineWithoutNewlineGetsAnErrorAndAClose) {
 
 TEST(BadInput, BigButAllowedLinesWork) {
   WerkdProcess server({.args = {"--line-bytes-max", "4194304", "--job-bytes-max", "4194304"}});
-  LineClient c = Ready(server.port());
+  LineClient c = ReadyClient(server.port());
   const std::string big(3 << 20, 'x');
   EXPECT_EQ(c.Call(R"(PUSH {"jid":"big-00001","jobtype":"T","args":[")" + big + R"("]})", 20000),
             "+OK\r\n");
@@ -78,7 +71,7 @@ TEST(BadInput, BigButAllowedLinesWork) {
 
 TEST(BadInput, JobOverTheSizeLimitIsRefused) {
   WerkdProcess server({.args = {"--job-bytes-max", "1000"}});
-  LineClient c = Ready(server.port());
+  LineClient c = ReadyClient(server.port());
   EXPECT_EQ(c.Call(R"(PUSH {"jid":"big-00001","jobtype":"T","args":[")" + std::string(2000, 'x') + R"("]})")
                 .rfind("-ERR job is too large", 0),
             0u);
@@ -87,11 +80,11 @@ TEST(BadInput, JobOverTheSizeLimitIsRefused) {
 
 TEST(BadInput, BinaryGarbage) {
   WerkdProcess server;
-  LineClient seed = Ready(server.port());
+  LineClient seed = ReadyClient(server.port());
   ASSERT_EQ(seed.Call(R"(PUSH {"jid":"canary-01","jobtype":"T","args":[],"queue":"canary"})"), "+OK\r\n");
   std::mt19937 rng(42);
   for (int round = 0; round < 20; ++round) {
-    LineClient c = Ready(server.port());
+    LineClient c = ReadyClient(server.port());
     std::string junk(size_t(1 + rng() % 100000), '\0');
     for (auto& ch : junk) ch = char(rng());
     c.TrySend(junk + "\r\n");
@@ -111,7 +104,7 @@ TEST(BadInput, BinaryGarbage) {
 
 TEST(BadInput, GarbageInsideJsonOfEveryCommand) {
   WerkdProcess server;
-  LineClient c = Ready(server.port());
+  LineClient c = ReadyClient(server.port());
   for (const char* verb : {"PUSH", "PUSHB", "ACK", "FAIL", "BEAT", "MUTATE"}) {
     for (const char* arg : {"{", "}", "[", "\"", "{\"jid\":", "nul", "{\"a\":[1,2,}", "\xff\xfe",
                             "{\"jid\":\"\\ud800\"}"}) {
@@ -124,7 +117,7 @@ TEST(BadInput, GarbageInsideJsonOfEveryCommand) {
 
 TEST(BadInput, ConnectionFloodDoesNotStopService) {
   WerkdProcess server({.args = {"--connections-max", "50"}});
-  LineClient seed = Ready(server.port());
+  LineClient seed = ReadyClient(server.port());
   ASSERT_EQ(seed.Call(R"(PUSH {"jid":"canary-01","jobtype":"T","args":[],"queue":"canary"})"), "+OK\r\n");
   // Sockets that never say HELLO.
   std::vector<LineClient> idle;

@@ -14,13 +14,6 @@
 namespace werk::testing {
 namespace {
 
-LineClient Ready(int port) {
-  LineClient c(port);
-  c.ReadOrFail();
-  EXPECT_EQ(c.Call(R"(HELLO {"v":2})"), "+OK\r\n");
-  return c;
-}
-
 std::string Push(const std::string& jid, const std::string& queue, const std::string& extra = "") {
   return R"(PUSH {"jid":")" + jid + R"(","jobtype":"T","args":[],"queue":")" + queue + "\"" +
          extra + "}";
@@ -47,7 +40,7 @@ class PoisonInput : public ::testing::Test {
 TEST_F(PoisonInput, QueueNamedTwice) {
   {
     WerkdProcess server(Opts());
-    LineClient c = Ready(server.port());
+    LineClient c = ReadyClient(server.port());
     for (int i = 0; i < 20; ++i) {
       ASSERT_EQ(c.Call(Push("q2-job-" + std::to_string(1000 + i), "q2")), "+OK\r\n");
       ASSERT_EQ(c.Call(Push("keep-job-" + std::to_string(1000 + i), "keep")), "+OK\r\n");
@@ -60,7 +53,7 @@ TEST_F(PoisonInput, QueueNamedTwice) {
     server.KillNine();
   }
   WerkdProcess again(Opts());
-  LineClient c = Ready(again.port());
+  LineClient c = ReadyClient(again.port());
   EXPECT_EQ(c.Call("FETCH q2"), "$-1\r\n");
   EXPECT_NE(c.Call("FETCH keep").find("keep-job-"), std::string::npos);
   EXPECT_TRUE(again.Alive()) << again.log();
@@ -72,7 +65,7 @@ TEST_F(PoisonInput, QueueNamedTwice) {
 TEST_F(PoisonInput, JobScheduledFarInTheFuture) {
   {
     WerkdProcess server(Opts());
-    LineClient c = Ready(server.port());
+    LineClient c = ReadyClient(server.port());
     EXPECT_EQ(c.Call(Push("far-job-0001", "q", R"(,"at":"2110-01-01T00:00:00Z")")), "+OK\r\n");
     EXPECT_EQ(c.Call(Push("far-job-0002", "q", R"(,"at":"2261-12-31T23:59:59Z")")), "+OK\r\n");
     EXPECT_EQ(c.Call(Push("now-job-0001", "q")), "+OK\r\n");
@@ -81,7 +74,7 @@ TEST_F(PoisonInput, JobScheduledFarInTheFuture) {
     server.KillNine();
   }
   WerkdProcess again(Opts());
-  LineClient c = Ready(again.port());
+  LineClient c = ReadyClient(again.port());
   const std::string info = c.Call("INFO");
   EXPECT_NE(info.find("\"scheduled\":2"), std::string::npos) << info;
   EXPECT_TRUE(again.Alive()) << again.log();
@@ -91,7 +84,7 @@ TEST_F(PoisonInput, JobScheduledFarInTheFuture) {
 // shard for seconds; the pattern is now bounded and matched in linear time.
 TEST_F(PoisonInput, MutateWithAHostileGlob) {
   WerkdProcess server(Opts());
-  LineClient c = Ready(server.port());
+  LineClient c = ReadyClient(server.port());
   const std::string big_arg(100'000, 'a');
   ASSERT_EQ(c.Call(R"(PUSH {"jid":"big-job-0001","jobtype":"T","args":[")" + big_arg +
                    R"("],"at":"2100-01-01T00:00:00Z"})"),

@@ -29,13 +29,6 @@ int JobsPerProducer() {
   return env ? std::max(10, std::atoi(env)) : 2500;
 }
 
-LineClient Ready(int port) {
-  LineClient c(port);
-  if (!c.Read(5000)) throw std::runtime_error("no greeting");
-  if (c.Call(R"(HELLO {"v":2})") != "+OK\r\n") throw std::runtime_error("HELLO refused");
-  return c;
-}
-
 std::string JobJson(const std::string& jid, int queue, bool doomed) {
   return R"({"jid":")" + jid + R"(","jobtype":")" + (doomed ? "Doomed" : "Work") +
          R"(","queue":"q)" + std::to_string(queue) + R"(","args":[1],"retry":0})";
@@ -58,7 +51,7 @@ struct Ledger {
 // discarded (as Faktory does).
 void Produce(int port, int p, int jobs, Ledger* ledger) {
   try {
-    LineClient c = Ready(port);
+    LineClient c = ReadyClient(port);
     int n = 0, batch = 0;
     while (n < jobs) {
       const int count = std::min(50, jobs - n);
@@ -110,7 +103,7 @@ void Produce(int port, int p, int jobs, Ledger* ledger) {
 
 void Consume(int port, int w, Ledger* ledger, std::atomic<bool>* done) {
   try {
-    LineClient c = Ready(port);
+    LineClient c = ReadyClient(port);
     // Each worker its own queue order.
     std::string fetch = "FETCH";
     for (int q = 0; q < kQueues; ++q) fetch += " q" + std::to_string((q + w) % kQueues);
@@ -140,7 +133,7 @@ void Consume(int port, int w, Ledger* ledger, std::atomic<bool>* done) {
 // Pauses and resumes q1 and reads INFO while the others work.
 void Meddle(int port, Ledger* ledger, std::atomic<bool>* done) {
   try {
-    LineClient c = Ready(port);
+    LineClient c = ReadyClient(port);
     for (int i = 0; !done->load(); ++i) {
       const std::string r = c.Call(i % 2 ? "QUEUE RESUME q1" : "QUEUE PAUSE q1", 30000);
       if (r != "+OK\r\n") return ledger->Error("QUEUE: " + r);
@@ -193,7 +186,7 @@ TEST(StressTest, ManyProducersAndConsumersAcrossShardsNoLossNoDoubleDelivery) {
   for (const auto& [jid, n] : ledger.delivered) twice += n > 1;
   EXPECT_EQ(twice, 0) << "jobs delivered more than once";
 
-  LineClient c = Ready(server.port());
+  LineClient c = ReadyClient(server.port());
   const std::string info = BulkBody(c.Call("INFO"));
   EXPECT_EQ(InfoNumber(info, "total_enqueued"), 0) << info;
   EXPECT_EQ(InfoNumber(info, "total_processed"), total) << info;

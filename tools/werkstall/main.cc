@@ -29,6 +29,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using werk::testing::LineClient;
+using werk::testing::ReadyClient;
 
 struct Options {
   int port = 7419;
@@ -38,13 +39,6 @@ struct Options {
   int probes = 4;
   int timeout_s = 600;
 };
-
-LineClient Ready(int port) {
-  LineClient c(port);
-  c.ReadOrFail();
-  if (c.Call(R"(HELLO {"v":2})") != "+OK\r\n") throw std::runtime_error("HELLO refused");
-  return c;
-}
 
 std::string Job(const std::string& jid, const std::string& queue, const std::string& args,
                 bool scheduled) {
@@ -84,7 +78,7 @@ int main(int argc, char** argv) {
   const bool scheduled = o.op == "mutate-glob" || o.op == "mutate-kill";
   const std::string queue = "stall-q";
   try {
-    LineClient loader = Ready(o.port);
+    LineClient loader = ReadyClient(o.port);
     loader.Call("QUEUE REMOVE stall-q stall-probe");
     const auto load_start = Clock::now();
     if (o.op != "pushb") {
@@ -109,7 +103,7 @@ int main(int argc, char** argv) {
     std::vector<std::thread> threads;
     for (int p = 0; p < o.probes; ++p) {
       threads.emplace_back([&, p] {
-        LineClient c = Ready(o.port);
+        LineClient c = ReadyClient(o.port);
         for (uint64_t i = 0; phase.load() < 2; ++i) {
           const int ph = phase.load();
           const auto t0 = Clock::now();
@@ -125,7 +119,7 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
     phase = 1;
-    LineClient runner = Ready(o.port);
+    LineClient runner = ReadyClient(o.port);
     const auto t0 = Clock::now();
     const std::string reply = runner.Call(command, o.timeout_s * 1000);
     const double op_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -152,7 +146,7 @@ int main(int argc, char** argv) {
         o.op.c_str(), (unsigned long long)o.jobs, load_s, op_ms,
         reply.substr(0, reply.find('\r')).c_str(), max(during), pct(during, 0.99), during.size(),
         max(before), pct(before, 0.99));
-    LineClient cleanup = Ready(o.port);
+    LineClient cleanup = ReadyClient(o.port);
     cleanup.Call("QUEUE REMOVE stall-q stall-probe", 60'000);
     if (scheduled) {
       cleanup.Call(R"(MUTATE {"cmd":"clear","target":"dead"})", 60'000);
