@@ -39,6 +39,10 @@ constexpr uint32_t kShardsMax = 64;
 // --- Hard ceilings ------------------------------------------------------------
 constexpr size_t kLineBytesMax = 256u << 20;
 constexpr size_t kOutputBytesHighWater = 4u << 20;    // stop reading above this
+// Input a connection reads ahead while it cannot run its next command (a
+// blocked FETCH, replies owed by other shards, output above the high water):
+// past this it reads nothing more and TCP flow control holds the client.
+constexpr size_t kInputBytesWhileBlockedMax = 64u << 10;
 constexpr size_t kRecvChunkBytes = 64u << 10;
 constexpr size_t kTimerFiresPerAdvanceMax = 4096;     // keep the loop responsive
 constexpr size_t kFetchQueuesMax = 256;

@@ -72,6 +72,7 @@ class Connection : public core::ListHook<AllConnectionsTag> {
   bool draining_ = false;          // replies sent, FIN sent, discarding input
   bool counted_ = false;           // counts against connections_max
   bool awaiting_remote_ = false;   // a command runs on other shards; input waits
+  bool peer_closed_ = false;       // end of input seen; what was read still runs
   bool recv_inflight_ = false;
   bool send_inflight_ = false;
   bool awaiting_release_ = false;  // on the shard's list of staged replies

@@ -167,7 +167,13 @@ class Shard {
   void ArmAccept(AcceptOp* op);
   void OnAccept(AcceptOp* op, int32_t res, uint32_t flags);
   void ArmRecv(Connection* c);
+  // The connection cannot run its next command yet (a blocked FETCH, a
+  // command on other shards, too many forwarded, output not drained).
+  bool InputBlocked(const Connection* c) const;
+  size_t LineLimit(const Connection* c) const;  // the handshake's or the option's
   void StartSend(Connection* c);
+  // Runs the complete lines buffered while the connection is not blocked,
+  // then reads on (ArmRecv). Every path that unblocks a connection calls it.
   void ProcessInput(Connection* c);
   void CloseConnection(Connection* c);
   void CloseAfterFlush(Connection* c);

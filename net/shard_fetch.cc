@@ -145,7 +145,6 @@ void Shard::OnRemoteFetchDone(Connection* c, std::string job_json) {
     if (c->awaiting_remote_ || c->parked_) return;
   }
   ProcessInput(c);
-  ArmRecv(c);
 }
 
 void Shard::Park(Connection* c, const std::vector<std::string>& queues) {

@@ -41,7 +41,6 @@ void Shard::StartWaitingGlobal() {
     if (global_halted_) {
       Reply(c, kLogFailedError);
       ProcessInput(c);
-      ArmRecv(c);
       continue;
     }
     global_busy_ = true;

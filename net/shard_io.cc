@@ -102,6 +102,16 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
 
 // --- Recv --------------------------------------------------------------------------
 
+bool Shard::InputBlocked(const Connection* c) const {
+  return c->parked_ || c->awaiting_remote_ || c->staged_.holes() >= kForwardsInFlightMax ||
+         c->pending_output_bytes() >= core::kOutputBytesHighWater;
+}
+
+size_t Shard::LineLimit(const Connection* c) const {
+  return c->phase_ == Connection::Phase::kHandshake ? kHandshakeLineBytesMax
+                                                    : options_.line_bytes_max;
+}
+
 void Shard::ArmRecv(Connection* c) {
   if (c->recv_inflight_ || c->closing_) return;
   if (c->draining_) {
@@ -113,16 +123,18 @@ void Shard::ArmRecv(Connection* c) {
                        0);
     return;
   }
-  if (c->close_after_flush_) return;
+  if (c->close_after_flush_ || c->peer_closed_) return;
   if (c->pending_output_bytes() >= core::kOutputBytesHighWater) return;  // backpressure
-  const size_t limit = c->phase_ == Connection::Phase::kHandshake
-                           ? kHandshakeLineBytesMax
-                           : options_.line_bytes_max;
+  // A connection that cannot run its next command (a blocked FETCH, replies
+  // owed by other shards) reads a little ahead, then leaves the rest to TCP
+  // flow control: what it holds is bounded by this, not by the line limit,
+  // which is about one line without its newline.
+  if (InputBlocked(c) && c->in_.size() >= core::kInputBytesWhileBlockedMax) return;
+  const size_t limit = LineLimit(c);
   if (!c->in_.Prepare(limit)) {
-    // Pipelined lines wait behind a blocked FETCH or commands running on
-    // other shards; the client waits on TCP flow control meanwhile.
-    if (c->parked_ || c->awaiting_remote_ || c->staged_.holes() >= kForwardsInFlightMax) return;
-    // A line longer than the limit with no end in sight.
+    if (InputBlocked(c)) return;
+    // ProcessInput ran every complete line before this, so these are `limit`
+    // bytes without a newline and no end in sight.
     if (c->phase_ == Connection::Phase::kHandshake) {
       CloseConnection(c);
     } else {
@@ -159,8 +171,11 @@ void Shard::OnRecv(Connection* c, int32_t res) {
     // EOF or reset: replies already owed still go out if the peer reads.
     if (res < 0) spdlog::debug("connection {}: recv: {}", c->id_, std::strerror(-res));
     if (res == 0 && c->phase_ == Connection::Phase::kReady) {
+      // The client closed its side: the commands it sent before still run
+      // (some may wait behind a blocked FETCH or other shards' replies), and
+      // the connection closes once they are answered (ProcessInput).
+      c->peer_closed_ = true;
       ProcessInput(c);
-      CloseAfterFlush(c);
     } else {
       CloseConnection(c);
     }
@@ -168,14 +183,16 @@ void Shard::OnRecv(Connection* c, int32_t res) {
   }
   c->in_.Produced(size_t(res));
   ProcessInput(c);
-  ArmRecv(c);
 }
 
 void Shard::ProcessInput(Connection* c) {
   std::string_view line;
-  while (!c->closing_ && !c->close_after_flush_ && !c->parked_ && !c->awaiting_remote_ &&
-         c->staged_.holes() < kForwardsInFlightMax &&
-         c->pending_output_bytes() < core::kOutputBytesHighWater && c->in_.NextLine(&line)) {
+  bool exhausted = false;  // every complete line has run
+  while (!c->closing_ && !c->close_after_flush_ && !InputBlocked(c)) {
+    if (!c->in_.NextLine(&line)) {
+      exhausted = true;
+      break;
+    }
     if (c->phase_ == Connection::Phase::kHandshake) {
       Handshake(c, line);
     } else if (line.size() > options_.line_bytes_max) {
@@ -188,17 +205,26 @@ void Shard::ProcessInput(Connection* c) {
     }
   }
   if (c->closing_ || c->close_after_flush_) return;
-  const size_t limit = c->phase_ == Connection::Phase::kHandshake ? kHandshakeLineBytesMax
-                                                                   : options_.line_bytes_max;
-  if (!c->parked_ && c->in_.size() > limit) {
-    if (c->phase_ == Connection::Phase::kHandshake) {
-      CloseConnection(c);
+  if (exhausted) {
+    // What is left has no newline. Only this counts against the line limit:
+    // complete lines waiting for their turn are bounded by ArmRecv instead.
+    const size_t limit = LineLimit(c);
+    if (c->in_.size() > limit) {
+      if (c->phase_ == Connection::Phase::kHandshake) {
+        CloseConnection(c);
+        return;
+      }
+      ReplyError(c, "line too long: more than " + std::to_string(limit) +
+                        " bytes without a newline (closing connection)");
+      CloseAfterFlush(c);
       return;
     }
-    ReplyError(c, "line too long: more than " + std::to_string(limit) +
-                      " bytes without a newline (closing connection)");
-    CloseAfterFlush(c);
+    if (c->peer_closed_) {
+      CloseAfterFlush(c);  // every command the client sent has run
+      return;
+    }
   }
+  ArmRecv(c);
 }
 
 // --- Send ------------------------------------------------------------------------------
@@ -244,7 +270,6 @@ void Shard::OnSend(Connection* c, int32_t res) {
   // Output drained below the high-water mark: resume reading and dispatching.
   if (c->pending_output_bytes() < core::kOutputBytesHighWater) {
     ProcessInput(c);
-    ArmRecv(c);
   }
 }
 

@@ -135,7 +135,6 @@ void Shard::OnForwardReply(Connection* c, ReplyQueue::Hole hole, const std::stri
   c->staged_.Fill(hole, abandoned ? kLogFailedError : std::string_view(reply), core::Lsn(0));
   AwaitRelease(c);
   ProcessInput(c);  // if it waited for a forwarded command to come back
-  ArmRecv(c);
 }
 
 void Shard::StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>> calls,
@@ -198,7 +197,6 @@ void Shard::OnForwardDone(Connection* c, const std::string& reply) {
   }
   Reply(c, reply);
   ProcessInput(c);
-  ArmRecv(c);
 }
 
 void Shard::HoldUntilDurable(core::CrossShardTask* task) {
