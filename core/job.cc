@@ -67,9 +67,9 @@ JobSpec Job::ToSpec() const {
   return s;
 }
 
-int64_t EffectiveReserveSeconds(int64_t reserve_for) {
+int64_t EffectiveReserveSeconds(int64_t reserve_for, int64_t min_seconds) {
   if (reserve_for == 0) return kReserveForSecondsDefault;
-  if (reserve_for < kReserveForSecondsMin) return kReserveForSecondsMin;
+  if (reserve_for < min_seconds) return min_seconds;
   if (reserve_for > kReserveForSecondsMax) return kReserveForSecondsMax;
   return reserve_for;
 }

@@ -132,7 +132,8 @@ class Job final : public ListHook<QueueTag>, public TimerHook {
   uint64_t seq_ = 0;
 };
 
-// Reservation length at FETCH: 0 → default, clamped to [min, max].
-int64_t EffectiveReserveSeconds(int64_t reserve_for);
+// Reservation length at FETCH: 0 → default, clamped to [min_seconds, max]
+// (min_seconds is Faktory's 60 except in tests, ServerOptions::reserve_for_min_s).
+int64_t EffectiveReserveSeconds(int64_t reserve_for, int64_t min_seconds);
 
 }  // namespace werk::core

@@ -13,9 +13,9 @@ constexpr int64_t kReserveForSecondsMin = 60;        // raised to this at FETCH
 constexpr int64_t kReserveForSecondsMax = 86400;     // rejected above at PUSH
 constexpr int64_t kRetryDefault = 25;
 constexpr int64_t kDeadTtlSeconds = 180LL * 24 * 3600;
-constexpr int64_t kHeartbeatTimeoutSeconds = 60;
+constexpr int64_t kHeartbeatTimeoutSeconds = 60;   // default of --heartbeat-timeout
 constexpr int64_t kFetchBlockMillis = 2000;
-constexpr int64_t kHandshakeTimeoutMillis = 2000;
+constexpr int64_t kHandshakeTimeoutSeconds = 2;    // default of --handshake-timeout
 constexpr size_t kJidBytesMin = 8;
 constexpr size_t kFailErrtypeBytesMax = 100;
 constexpr size_t kFailMessageBytesMax = 1000;
@@ -28,6 +28,19 @@ constexpr size_t kMutateGlobBytesMax = 1024;
 
 // --- Server limits (defaults, configurable) ----------------------------------
 constexpr size_t kConnectionsDefault = 2000;          // Faktory's pool size
+// Sockets that have not completed the handshake (authenticated, with a
+// password), server-wide: by default a quarter of the connection limit, and
+// never fewer than this.
+constexpr size_t kHandshakeConnectionsMin = 256;
+// A connection without a worker id that sends no command for this long is
+// closed (0 disables it).
+constexpr int64_t kIdleTimeoutSecondsDefault = 300;
+// TCP keepalive on every client socket: the first probe after 60 s without
+// traffic, then every 15 s; 4 unanswered probes (2 minutes in all) reset the
+// connection, so a peer that vanished without a FIN frees its slot.
+constexpr int kKeepAliveIdleSeconds = 60;
+constexpr int kKeepAliveIntervalSeconds = 15;
+constexpr int kKeepAliveProbes = 4;
 constexpr size_t kLineBytesDefault = 16u << 20;       // one command line
 constexpr size_t kJobBytesDefault = 1u << 20;         // one job's JSON
 constexpr size_t kQueueNameBytesMax = 256;

@@ -45,17 +45,48 @@ bool TruthyEnv(const char* name) {
   return s == "1" || s == "true" || s == "yes";
 }
 
+// `zero_ok`: 0 is a meaning of its own (e.g. "disabled").
 template <typename T>
-bool ReadLimit(const toml::table& t, std::string_view key, T* out, std::string* error) {
+bool ReadLimit(const toml::table& t, std::string_view key, T* out, std::string* error,
+               bool zero_ok = false) {
   auto node = t[key];
   if (!node) return true;
   auto v = node.value<int64_t>();
-  if (!v || *v <= 0) {
-    *error = "[werk] " + std::string(key) + " must be a positive integer";
+  if (!v || *v < 0 || (*v == 0 && !zero_ok)) {
+    *error = "[werk] " + std::string(key) + " must be a " +
+             (zero_ok ? "non-negative" : "positive") + " integer";
     return false;
   }
   *out = T(*v);
   return true;
+}
+
+// Every key [werk] accepts; anything else is refused rather than ignored.
+constexpr std::string_view kWerkKeys[] = {
+    "shards",        "connections_max",           "line_bytes_max",    "job_bytes_max",
+    "idle_timeout",  "handshake_connections_max", "handshake_timeout", "heartbeat_timeout",
+};
+
+bool ReadWerkTable(const toml::table& w, ServerOptions* o, const FlagsGiven& given,
+                   std::string* error) {
+  for (const auto& [key, value] : w) {
+    if (std::find(std::begin(kWerkKeys), std::end(kWerkKeys), key.str()) == std::end(kWerkKeys)) {
+      *error = "[werk] has no setting '" + std::string(key.str()) + "'";
+      return false;
+    }
+  }
+  return (given.connections_max || ReadLimit(w, "connections_max", &o->connections_max, error)) &&
+         (given.line_bytes_max || ReadLimit(w, "line_bytes_max", &o->line_bytes_max, error)) &&
+         (given.job_bytes_max || ReadLimit(w, "job_bytes_max", &o->job_bytes_max, error)) &&
+         (given.shards || ReadLimit(w, "shards", &o->shards, error)) &&
+         (given.handshake_connections_max ||
+          ReadLimit(w, "handshake_connections_max", &o->handshake_connections_max, error)) &&
+         (given.handshake_timeout ||
+          ReadLimit(w, "handshake_timeout", &o->handshake_timeout_s, error)) &&
+         (given.idle_timeout ||
+          ReadLimit(w, "idle_timeout", &o->idle_timeout_s, error, /*zero_ok=*/true)) &&
+         (given.heartbeat_timeout ||
+          ReadLimit(w, "heartbeat_timeout", &o->heartbeat_timeout_s, error));
 }
 
 }  // namespace
@@ -118,13 +149,7 @@ std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
       if (!given.web_binding)
         if (auto v = t["web"]["binding"].value<std::string>()) o->web_binding = *v;
       if (const toml::table* w = t["werk"].as_table()) {
-        if (!given.connections_max && !ReadLimit(*w, "connections_max", &o->connections_max, &error))
-          return error;
-        if (!given.line_bytes_max && !ReadLimit(*w, "line_bytes_max", &o->line_bytes_max, &error))
-          return error;
-        if (!given.job_bytes_max && !ReadLimit(*w, "job_bytes_max", &o->job_bytes_max, &error))
-          return error;
-        if (!given.shards && !ReadLimit(*w, "shards", &o->shards, &error)) return error;
+        if (!ReadWerkTable(*w, o, given, &error)) return error;
       }
     }
   }

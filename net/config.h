@@ -17,6 +17,10 @@ struct FlagsGiven {
   bool line_bytes_max = false;
   bool job_bytes_max = false;
   bool shards = false;
+  bool handshake_connections_max = false;
+  bool handshake_timeout = false;
+  bool idle_timeout = false;
+  bool heartbeat_timeout = false;
 };
 
 // Reads `<config_dir>/conf.d/*.toml` (alphabetical order, concatenated and

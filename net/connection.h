@@ -29,7 +29,7 @@ struct WorkerProcess;
 
 // A deadline on the shard's connection timer wheel (monotonic ms).
 struct ConnTimer : core::TimerHook {
-  enum class Kind : uint8_t { kHandshake, kFetch, kHeartbeat, kDrain };
+  enum class Kind : uint8_t { kHandshake, kFetch, kHeartbeat, kDrain, kIdle };
   Kind kind = Kind::kHandshake;
   Connection* conn = nullptr;
   WorkerProcess* worker = nullptr;
@@ -43,8 +43,9 @@ struct WaitNode : core::ListHook<FetchWaitTag> {
 };
 
 struct AllConnectionsTag {};
+struct HandshakeTag {};  // the shard's sockets still in the handshake, oldest first
 
-class Connection : public core::ListHook<AllConnectionsTag> {
+class Connection : public core::ListHook<AllConnectionsTag>, public core::ListHook<HandshakeTag> {
  public:
   enum class Phase : uint8_t { kHandshake, kReady };
 
@@ -96,7 +97,11 @@ class Connection : public core::ListHook<AllConnectionsTag> {
   int iterations_ = 1;
   std::string wid_;
   WorkerProcess* worker_ = nullptr;
-  ConnTimer deadline_;
+  ConnTimer deadline_;  // handshake, FETCH wait or drain: one at a time
+
+  // --- Idle timeout (connections without a wid) ----------------------------
+  ConnTimer idle_;              // armed lazily: it re-arms itself until due
+  int64_t last_command_ms_ = 0;  // monotonic ms of the last command dispatched
 
   // --- A blocked FETCH ---------------------------------------------------
   bool parked_ = false;

@@ -21,6 +21,19 @@ struct ServerOptions {
   std::string password;  // empty = no authentication
 
   size_t connections_max = core::kConnectionsDefault;
+  // Sockets still in the handshake (not authenticated yet), server-wide;
+  // when full, the oldest is closed to make room. 0: HandshakeConnectionsMax().
+  size_t handshake_connections_max = 0;
+  // From accept to a valid HELLO, however the bytes trickle in.
+  int64_t handshake_timeout_s = core::kHandshakeTimeoutSeconds;
+  // A connection without a wid that sends no complete command for this long
+  // is closed; 0 disables it. Workers are judged by their BEATs instead.
+  int64_t idle_timeout_s = core::kIdleTimeoutSecondsDefault;
+  // A worker process that sends no BEAT for this long is dropped (Faktory: 60).
+  int64_t heartbeat_timeout_s = core::kHeartbeatTimeoutSeconds;
+  // Testing only: the floor a job's reserve_for is raised to at FETCH
+  // (Faktory: 60), so tests can expire a reservation in seconds.
+  int64_t reserve_for_min_s = core::kReserveForSecondsMin;
   size_t line_bytes_max = core::kLineBytesDefault;
   size_t job_bytes_max = core::kJobBytesDefault;
   // Shards (threads, each with its own io_uring, state and log). 0 = one per
@@ -51,5 +64,13 @@ struct ServerOptions {
   uint64_t checkpoint_log_bytes = 64u << 20;
   int64_t checkpoint_interval_s = 600;
 };
+
+// The effective limit of sockets in the handshake: the option, or a quarter
+// of connections_max but at least core::kHandshakeConnectionsMin.
+inline size_t HandshakeConnectionsMax(const ServerOptions& o) {
+  if (o.handshake_connections_max > 0) return o.handshake_connections_max;
+  const size_t quarter = o.connections_max / 4;
+  return quarter > core::kHandshakeConnectionsMin ? quarter : core::kHandshakeConnectionsMin;
+}
 
 }  // namespace werk::net

@@ -379,7 +379,8 @@ void Shard::FireConnTimers() {
       auto* t = static_cast<ConnTimer*>(fired[i]);
       switch (t->kind) {
         case ConnTimer::Kind::kHandshake:
-          spdlog::debug("connection {}: no HELLO within 2 s, closing", t->conn->id_);
+          spdlog::debug("connection {}: no HELLO within {} s, closing", t->conn->id_,
+                        options_.handshake_timeout_s);
           CloseConnection(t->conn);
           break;
         case ConnTimer::Kind::kFetch:
@@ -394,6 +395,9 @@ void Shard::FireConnTimers() {
           break;
         case ConnTimer::Kind::kDrain:
           CloseConnection(t->conn);
+          break;
+        case ConnTimer::Kind::kIdle:
+          OnIdleTimer(t->conn);
           break;
       }
     }

@@ -65,6 +65,8 @@ struct ShardStats {
   uint64_t timer_cycles = 0;
   uint64_t connections_accepted = 0;
   uint64_t connections_rejected = 0;
+  uint64_t handshakes_evicted = 0;  // oldest unauthenticated socket closed for a new one
+  uint64_t idle_closed = 0;
 };
 
 // What the shards of a group share; any thread.
@@ -72,6 +74,7 @@ struct GroupShared {
   std::atomic<bool> stop{false};        // one shard stopping stops them all
   std::atomic<int64_t> connections{0};  // client connections past the handshake
   std::atomic<int64_t> sockets{0};      // accepted sockets, handshake or not
+  std::atomic<int64_t> handshakes{0};   // sockets still in the handshake
 };
 
 class Shard {
@@ -179,6 +182,11 @@ class Shard {
   void CloseAfterFlush(Connection* c);
   void MaybeFinishClose(Connection* c);
   void Handshake(Connection* c, std::string_view line);
+  // The socket no longer counts as one in the handshake (HELLO accepted, or
+  // closing); a no-op after the first call.
+  void LeaveHandshake(Connection* c);
+  void ArmIdle(Connection* c);
+  void OnIdleTimer(Connection* c);
   void Dispatch(Connection* c, std::string_view line);
 
   // Replies.
@@ -343,6 +351,7 @@ class Shard {
   std::vector<std::unique_ptr<AcceptOp>> accept_ops_;
   std::unique_ptr<StopOp> stop_op_;
   core::IntrusiveList<Connection, AllConnectionsTag> connections_;
+  core::IntrusiveList<Connection, HandshakeTag> handshaking_;  // accept order
   size_t socket_count_ = 0;
   size_t ready_connections_ = 0;
   uint64_t next_conn_id_ = 1;

@@ -35,6 +35,7 @@ std::string_view ArgumentOf(std::string_view line, std::string_view verb) {
 }  // namespace
 
 void Shard::Dispatch(Connection* c, std::string_view line) {
+  c->last_command_ms_ = mono_ms_;  // the idle timeout's clock (OnIdleTimer)
   const size_t space = line.find(' ');
   const std::string_view verb = line.substr(0, space);
   if (shutting_down_) {

@@ -95,7 +95,7 @@ std::string Shard::ReserveLocal(const std::vector<std::string>& queues, const st
     const core::Queue* q = sm_.FindQueue(name);
     if (!q || q->paused() || q->empty()) continue;
     const core::Job* job = q->Front();
-    const int64_t reserve_s = core::EffectiveReserveSeconds(job->reserve_for());
+    const int64_t reserve_s = core::EffectiveReserveSeconds(job->reserve_for(), options_.reserve_for_min_s);
     const std::string jid(job->jid());
     Commit(core::Mutation::Reserve(now_, jid, wid, now_ + core::SecondsToNanos(reserve_s)));
     return core::JobJson(*sm_.FindJob(jid));

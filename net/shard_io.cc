@@ -6,12 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "core/check.h"
 #include "core/limits.h"
+#include "net/client_socket.h"
 #include "net/command_decoders.h"
 #include "net/password.h"
 #include "net/resp.h"
@@ -21,9 +23,10 @@ namespace werk::net {
 
 namespace {
 constexpr int64_t kAcceptBackoffMs = 100;
-// Sockets beyond the connection limit that may still be mid-handshake; past
+// Sockets on their way out (draining after their last reply, or refused with
+// "too many connections") beyond the connection and handshake limits; past
 // this, new sockets are closed at once.
-constexpr size_t kHandshakeSlack = 256;
+constexpr size_t kClosingSlack = 256;
 constexpr size_t kHandshakeLineBytesMax = 64 << 10;
 // How long a closing connection keeps discarding input after its last reply.
 constexpr int64_t kDrainMillis = 1000;
@@ -31,6 +34,8 @@ constexpr int64_t kDrainMillis = 1000;
 
 Connection::Connection(Shard* shard, int fd, uint64_t id) : shard_(shard), fd_(fd), id_(id) {
   deadline_.conn = this;
+  idle_.conn = this;
+  idle_.kind = ConnTimer::Kind::kIdle;
 }
 
 void Connection::Op::Complete(int32_t res, uint32_t) {
@@ -69,19 +74,39 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
   if (!more && !shutting_down_) ArmAccept(op);
   const int fd = res;
   // The socket ceiling holds for the whole server, like the connection limit.
+  const size_t handshake_max = HandshakeConnectionsMax(options_);
   if (shutting_down_ || size_t(group_->sockets.load(std::memory_order_relaxed)) >=
-                            options_.connections_max + kHandshakeSlack) {
+                            options_.connections_max + handshake_max + kClosingSlack) {
     ++stats_.connections_rejected;
     ::close(fd);
     return;
   }
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // Sockets that have not authenticated have their own, smaller pool, so a
+  // flood of them never takes the slots of authenticated clients. When it is
+  // full the oldest gives way: a newcomer always gets its greeting and as
+  // long to answer as it takes the flood to cycle through the whole pool,
+  // where refusing newcomers would let whoever holds the pool keep it (each
+  // socket of it still goes at its handshake deadline).
+  if (size_t(group_->handshakes.load(std::memory_order_relaxed)) >= handshake_max) {
+    Connection* oldest = handshaking_.Front();
+    if (!oldest) {  // the pool is full of other shards' sockets
+      ++stats_.connections_rejected;
+      ::close(fd);
+      return;
+    }
+    ++stats_.handshakes_evicted;
+    spdlog::debug("connection {}: {} sockets in the handshake, closing the oldest", oldest->id_,
+                  handshake_max);
+    CloseConnection(oldest);
+  }
+  ConfigureClientSocket(fd);
   ++stats_.connections_accepted;
   ++socket_count_;
   group_->sockets.fetch_add(1, std::memory_order_relaxed);
   auto* c = new Connection(this, fd, next_conn_id_++);
   connections_.PushBack(c);
+  handshaking_.PushBack(c);
+  group_->handshakes.fetch_add(1, std::memory_order_relaxed);
 
   std::string hi = "+HI {\"v\":2";
   if (!options_.password.empty()) {
@@ -95,8 +120,10 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
   hi += "}\r\n";
   c->out_ = std::move(hi);
   StartSend(c);
+  // Counted from accept and never pushed back: bytes trickling in do not
+  // extend it.
   c->deadline_.kind = ConnTimer::Kind::kHandshake;
-  conn_timers_.Arm(&c->deadline_, mono_ms_ + core::kHandshakeTimeoutMillis);
+  conn_timers_.Arm(&c->deadline_, mono_ms_ + options_.handshake_timeout_s * 1000);
   ArmRecv(c);
 }
 
@@ -278,6 +305,8 @@ void Shard::OnSend(Connection* c, int32_t res) {
 void Shard::CloseAfterFlush(Connection* c) {
   if (c->closing_) return;
   c->close_after_flush_ = true;
+  LeaveHandshake(c);
+  conn_timers_.Cancel(&c->idle_);
   // A connection on its way out no longer counts against the limit.
   if (c->counted_) {
     c->counted_ = false;
@@ -291,6 +320,8 @@ void Shard::CloseConnection(Connection* c) {
   if (c->closing_) return;
   c->closing_ = true;
   conn_timers_.Cancel(&c->deadline_);
+  conn_timers_.Cancel(&c->idle_);
+  LeaveHandshake(c);
   if (c->parked_) Unpark(c);
   DetachWorker(c);
   if (c->counted_) {
@@ -375,6 +406,7 @@ void Shard::Handshake(Connection* c, std::string_view line) {
     }
   }
   conn_timers_.Cancel(&c->deadline_);
+  LeaveHandshake(c);
   c->phase_ = Connection::Phase::kReady;
   c->counted_ = true;
   ++ready_connections_;
@@ -389,7 +421,10 @@ void Shard::Handshake(Connection* c, std::string_view line) {
     CloseAfterFlush(c);
     return;
   }
-  if (hello.wid.empty()) return ReplyOk(c);
+  if (hello.wid.empty()) {
+    ArmIdle(c);  // a worker is judged by its BEATs instead
+    return ReplyOk(c);
+  }
   if (hello.wid.size() > core::kWidBytesMax) {
     ReplyOk(c);
     ReplyError(c, "wid is longer than " + std::to_string(core::kWidBytesMax) + " bytes");
@@ -397,6 +432,39 @@ void Shard::Handshake(Connection* c, std::string_view line) {
     return;
   }
   AttachWorker(c, std::move(hello));
+}
+
+void Shard::LeaveHandshake(Connection* c) {
+  if (!c->core::ListHook<HandshakeTag>::in_list()) return;
+  handshaking_.Remove(c);
+  group_->handshakes.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// --- Idle timeout ------------------------------------------------------------------------
+
+void Shard::ArmIdle(Connection* c) {
+  if (options_.idle_timeout_s <= 0) return;
+  c->last_command_ms_ = mono_ms_;
+  conn_timers_.Arm(&c->idle_, mono_ms_ + options_.idle_timeout_s * 1000);
+}
+
+void Shard::OnIdleTimer(Connection* c) {
+  if (c->closing_ || c->close_after_flush_) return;
+  const int64_t timeout_ms = options_.idle_timeout_s * 1000;
+  // Commands only stamp last_command_ms_; the timer catches up lazily, so
+  // the hot path never touches the wheel. A connection waiting for the
+  // server (a blocked FETCH, other shards' replies, the log) is not idle.
+  const bool waiting_for_us = c->parked_ || c->awaiting_remote_ || !c->staged_.empty();
+  const int64_t due = c->last_command_ms_ + timeout_ms;
+  if (due > mono_ms_ || waiting_for_us) {
+    conn_timers_.Arm(&c->idle_, std::max(due, mono_ms_ + (waiting_for_us ? timeout_ms : 0)));
+    return;
+  }
+  // Only complete commands count, so a client dribbling a line a byte at a
+  // time is closed all the same.
+  ++stats_.idle_closed;
+  spdlog::debug("connection {}: no command for {} s, closing", c->id_, options_.idle_timeout_s);
+  CloseAfterFlush(c);
 }
 
 }  // namespace werk::net

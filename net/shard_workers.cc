@@ -93,7 +93,7 @@ core::WorkerState Shard::OwnerAttach(const HelloArgs& hello, uint32_t from) {
     w->started_at = now_;
     w->last_beat_mono_ms = mono_ms_;
     conn_timers_.Cancel(&w->heartbeat);
-    conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
+    conn_timers_.Arm(&w->heartbeat, mono_ms_ + options_.heartbeat_timeout_s * 1000);
   }
   if (from != id_) ++w->remote_connections[from];
   return sm_.worker_state(hello.wid);
@@ -163,7 +163,7 @@ std::string Shard::OwnerBeat(const BeatArgs& beat) {
   w->last_beat_mono_ms = mono_ms_;
   w->rss_kb = beat.rss_kb;
   conn_timers_.Cancel(&w->heartbeat);
-  conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
+  conn_timers_.Arm(&w->heartbeat, mono_ms_ + options_.heartbeat_timeout_s * 1000);
   core::WorkerState state = sm_.worker_state(w->wid);
   // The state only moves forward: running -> quiet -> terminate.
   core::WorkerState wanted = state;
@@ -192,7 +192,7 @@ void Shard::OnHeartbeatExpired(WorkerProcess* w) {
   ++stats_.workers_reaped;
   if (w->total_connections() > 0) {
     spdlog::warn("worker {} sent no BEAT for {} s: closing its {} connection(s)", w->wid,
-                 core::kHeartbeatTimeoutSeconds, w->total_connections());
+                 options_.heartbeat_timeout_s, w->total_connections());
   }
   for (uint32_t s = 0; s < shard_count(); ++s) {
     if (w->remote_connections[s] == 0) continue;
@@ -218,7 +218,7 @@ void Shard::AdoptRecoveredWorkers() {
     w->started_at = now_;
     w->last_beat_mono_ms = mono_ms_;
     conn_timers_.Cancel(&w->heartbeat);
-    conn_timers_.Arm(&w->heartbeat, mono_ms_ + core::kHeartbeatTimeoutSeconds * 1000);
+    conn_timers_.Arm(&w->heartbeat, mono_ms_ + options_.heartbeat_timeout_s * 1000);
   }
 }
 

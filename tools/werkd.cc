@@ -41,6 +41,24 @@ int main(int argc, char** argv) {
   auto* cm = app.add_option("--connections-max", o.connections_max,
                             "client connections accepted at once")
                  ->check(CLI::PositiveNumber);
+  auto* hm = app.add_option("--handshake-connections-max", o.handshake_connections_max,
+                            "sockets not authenticated yet, server-wide; when full the oldest is "
+                            "closed (default: a quarter of --connections-max, at least 256)")
+                 ->check(CLI::PositiveNumber);
+  auto* ht = app.add_option("--handshake-timeout", o.handshake_timeout_s,
+                            "seconds from accept to a valid HELLO")
+                 ->check(CLI::PositiveNumber);
+  auto* it = app.add_option("--idle-timeout", o.idle_timeout_s,
+                            "seconds a connection without a worker id may send no command before "
+                            "it is closed (0: never)")
+                 ->check(CLI::NonNegativeNumber);
+  auto* bt = app.add_option("--heartbeat-timeout", o.heartbeat_timeout_s,
+                            "seconds without a BEAT before a worker process is dropped")
+                 ->check(CLI::PositiveNumber);
+  app.add_option("--reserve-for-min", o.reserve_for_min_s,
+                 "TESTING: the floor a job's reserve_for is raised to at FETCH, in seconds "
+                 "(Faktory's is 60)")
+      ->check(CLI::PositiveNumber);
   auto* lm = app.add_option("--line-bytes-max", o.line_bytes_max,
                             "longest command line accepted, in bytes")
                  ->check(CLI::PositiveNumber);
@@ -93,6 +111,10 @@ int main(int argc, char** argv) {
   given.line_bytes_max = lm->count() > 0;
   given.job_bytes_max = jm->count() > 0;
   given.shards = sh->count() > 0;
+  given.handshake_connections_max = hm->count() > 0;
+  given.handshake_timeout = ht->count() > 0;
+  given.idle_timeout = it->count() > 0;
+  given.heartbeat_timeout = bt->count() > 0;
   if (o.unsafe_no_fsync && o.environment == "production") {
     spdlog::critical("--unsafe-no-fsync is refused in production");
     return 2;

@@ -39,6 +39,35 @@ TEST_F(ConfigTest, ReadsFilesInOrderAsOneDocument) {
   EXPECT_EQ(o.shards, 3u);
 }
 
+TEST_F(ConfigTest, ConnectionTimeoutsAndTheHandshakePool) {
+  Write("a.toml",
+        "[werk]\nhandshake_connections_max = 32\nhandshake_timeout = 5\nidle_timeout = 0\n"
+        "heartbeat_timeout = 90\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  ASSERT_EQ(LoadConfig(&o, {}), "");
+  EXPECT_EQ(HandshakeConnectionsMax(o), 32u);
+  EXPECT_EQ(o.handshake_timeout_s, 5);
+  EXPECT_EQ(o.idle_timeout_s, 0);  // disabled
+  EXPECT_EQ(o.heartbeat_timeout_s, 90);
+  // The default pool: a quarter of the connection limit, at least 256.
+  ServerOptions d;
+  EXPECT_EQ(HandshakeConnectionsMax(d), 500u);
+  d.connections_max = 50;
+  EXPECT_EQ(HandshakeConnectionsMax(d), 256u);
+}
+
+TEST_F(ConfigTest, UnknownOrInvalidWerkSettingsAreRefused) {
+  Write("a.toml", "[werk]\nidle_timeout_s = 10\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  EXPECT_EQ(LoadConfig(&o, {}), "[werk] has no setting 'idle_timeout_s'");
+  Write("a.toml", "[werk]\nhandshake_timeout = 0\n");
+  EXPECT_EQ(LoadConfig(&o, {}), "[werk] handshake_timeout must be a positive integer");
+  Write("a.toml", "[werk]\nidle_timeout = -1\n");
+  EXPECT_EQ(LoadConfig(&o, {}), "[werk] idle_timeout must be a non-negative integer");
+}
+
 TEST_F(ConfigTest, FlagsWinOverToml) {
   Write("a.toml", "[faktory]\nbinding = \"127.0.0.1:9000\"\n[werk]\nshards = 8\n");
   ServerOptions o;
