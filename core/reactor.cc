@@ -57,6 +57,12 @@ io_uring_sqe* Reactor::Sqe(IoCompletion* c) {
 }
 
 int Reactor::Poll(int64_t timeout_ns) {
+  const int count = Wait(timeout_ns);
+  RunReady();
+  return count;
+}
+
+int Reactor::Wait(int64_t timeout_ns) {
   io_uring_cqe* cqe = nullptr;
   int rc;
   ++submissions_;
@@ -74,7 +80,7 @@ int Reactor::Poll(int64_t timeout_ns) {
     spdlog::critical("io_uring_submit failed: {}", std::strerror(-rc));
     WERK_CHECK_MSG(false, "io_uring_submit failed");
   }
-  ready_.clear();
+  WERK_DCHECK(ready_.empty());  // every Wait() is followed by RunReady()
   unsigned head;
   unsigned count = 0;
   io_uring_for_each_cqe(&ring_, head, cqe) {
@@ -83,8 +89,12 @@ int Reactor::Poll(int64_t timeout_ns) {
     ++count;
   }
   io_uring_cq_advance(&ring_, count);
-  for (const Ready& r : ready_) r.completion->Complete(r.res, r.flags);
   return int(count);
+}
+
+void Reactor::RunReady() {
+  for (const Ready& r : ready_) r.completion->Complete(r.res, r.flags);
+  ready_.clear();
 }
 
 }  // namespace werk::core

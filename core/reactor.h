@@ -38,6 +38,11 @@ class Reactor {
   // forever) for at least one completion, then runs every available
   // completion's callback. Returns the number of completions handled.
   int Poll(int64_t timeout_ns);
+  // Poll in two steps, for a caller that looks at the clock in between:
+  // Wait() submits, waits and collects the completions; RunReady() runs
+  // their callbacks. Returns the number of completions collected.
+  int Wait(int64_t timeout_ns);
+  void RunReady();
 
   io_uring* ring() { return &ring_; }
   uint64_t submissions() const { return submissions_; }

@@ -162,11 +162,17 @@ void Shard::Run() {
 
 int64_t Shard::WaitBudgetNs() {
   int64_t budget = kMaxSleepNs;
-  if (auto t = sm_.NextTimerMs()) {
-    budget = std::min(budget, *t * core::kNanosPerMilli - now_);
-  }
-  if (auto t = conn_timers_.NextEventTick()) {
-    budget = std::min(budget, (*t - mono_ms_) * core::kNanosPerMilli);
+  if (catch_up_until_ms_ != 0) {
+    // Timers are held (overdue, most likely): wait for the input they wait
+    // for, which wakes the loop, or for the end of the hold.
+    budget = std::min(budget, (catch_up_until_ms_ - mono_ms_) * core::kNanosPerMilli);
+  } else {
+    if (auto t = sm_.NextTimerMs()) {
+      budget = std::min(budget, *t * core::kNanosPerMilli - now_);
+    }
+    if (auto t = conn_timers_.NextEventTick()) {
+      budget = std::min(budget, (*t - mono_ms_) * core::kNanosPerMilli);
+    }
   }
   if (accept_paused_) budget = std::min(budget, (accept_resume_ms_ - mono_ms_) * core::kNanosPerMilli);
   // (Once done here, a shard only waits for its peers: no deadline to spin on.)
@@ -185,14 +191,25 @@ void Shard::RunOnce(int64_t max_wait_ns) {
   if (stopped()) return;
   int64_t budget = std::min(WaitBudgetNs(), max_wait_ns);
   if (box_ && budget > 0 && !box_->PrepareToSleep()) budget = 0;
-  reactor_.Poll(budget);
+  // Later than this, the loop could not run for a while (shard_catch_up.cc).
+  const int64_t expected_wake_ms = mono_ms_ + budget / core::kNanosPerMilli;
+  reactor_.Wait(budget);
+  // The clock is read before any completion runs: what arrived while the
+  // loop was away is handled at the time the loop came back, never at the
+  // time it last looked (a BEAT would re-arm a deadline already past).
+  RefreshNow();
+  reactor_.RunReady();
+  if (WokeLate(expected_wake_ms) && !shutting_down_) CatchUp(mono_ms_ - expected_wake_ms);
   if (box_) {
     box_->Awake();
     box_->Poll();  // tasks for this shard run before this iteration's commit
+    AnswerCatchUpQueries();
   }
-  RefreshNow();
-  FireConnTimers();
-  FireJobTimers();
+  // Deadlines fire only once what arrived before them has been read.
+  if (!TimersHeld()) {
+    FireConnTimers();
+    FireJobTimers();
+  }
   ServeReadyQueues();
   if (global_fenced_ && !journal_->failed() &&
       journal_->durable_lsn().value() >= global_fence_lsn_) {

@@ -67,6 +67,8 @@ struct ShardStats {
   uint64_t connections_rejected = 0;
   uint64_t handshakes_evicted = 0;  // oldest unauthenticated socket closed for a new one
   uint64_t idle_closed = 0;
+  uint64_t reads_with_data = 0;  // recv completions that brought bytes
+  uint64_t catch_ups = 0;        // late wake-ups (shard_catch_up.cc)
 };
 
 // What the shards of a group share; any thread.
@@ -281,6 +283,29 @@ class Shard {
   void FireJobTimers();
   void FireConnTimers();
 
+  // Catching up after a late wake-up (shard_catch_up.cc): input that arrived
+  // before a deadline is handled before the deadline's timer fires.
+  bool WokeLate(int64_t expected_wake_ms) const;
+  void CatchUp(int64_t late_ms);
+  // No connection holds read commands back behind one running elsewhere.
+  bool InputSettled() const;
+  // True while a catch-up still waits for input to settle (here and on the
+  // other shards); ends the catch-up otherwise.
+  bool TimersHeld();
+  void AnswerCatchUpQueries();
+  struct CatchUpAsker {
+    uint32_t shard;
+    uint64_t round;
+    int64_t asked_ms;
+  };
+
+ public:
+  // A shard that woke late asks whether what this one read has been passed on.
+  void OnCatchUpQuery(uint32_t from, uint64_t round);
+  void OnCatchUpAnswer(uint64_t round);
+
+ private:
+
   // Worker processes across shards (shard_workers.cc).
   void AttachWorker(Connection* c, HelloArgs hello);
   void DetachWorker(Connection* c);
@@ -381,6 +406,11 @@ class Shard {
   bool global_halted_ = false;    // a part failed: no further global operation
   uint64_t global_fence_lsn_ = 0;
   std::deque<GlobalWaiter> global_waiting_;
+
+  int64_t catch_up_until_ms_ = 0;  // timers are held until then (0: not catching up)
+  uint32_t catch_up_answers_pending_ = 0;
+  uint64_t catch_up_round_ = 0;
+  std::vector<CatchUpAsker> catch_up_askers_;
 
   bool stop_requested_ = false;
   bool shutting_down_ = false;

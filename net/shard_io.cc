@@ -208,6 +208,7 @@ void Shard::OnRecv(Connection* c, int32_t res) {
     }
     return;
   }
+  ++stats_.reads_with_data;
   c->in_.Produced(size_t(res));
   ProcessInput(c);
 }
