@@ -2,10 +2,13 @@
 // A shard: one thread, one io_uring, one state machine, one journal, and the
 // connections it accepted (design §3 "Process"). The shard loop:
 //
-//   1. wait for completions (accept, recv, send, journal I/O) or a deadline;
-//   2. run the callbacks: parse lines, apply commands as mutations;
+//   1. wait for completions (accept, recv, send, journal I/O) or a deadline,
+//      then read the clock;
+//   2. run the callbacks: parse lines, apply commands as mutations (after a
+//      late wake-up, read every socket dry first: shard_catch_up.cc);
 //   3. fire due job timers (scheduled, retries, reservations, dead purge) and
-//      connection timers (handshake, FETCH wait, heartbeats);
+//      connection timers (handshake, FETCH wait, heartbeats, idle) — after a
+//      late wake-up only once the other shards passed on what they read;
 //   4. hand jobs that became available to blocked fetchers;
 //   5. Commit() the journal (group commit), then release every staged reply
 //      whose LSN is durable.
