@@ -121,12 +121,25 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
     o.expected_lsn = h.first_lsn;
     o.min_epoch = h.epoch;
     o.salt = h.salt;
+    o.write_markers = h.version >= wal::kFormatVersionMarkers;
     o.newest = newest || (std::next(it) != segments.end() && std::next(it, 2) == segments.end());
     wal::LogReader reader(data, o);
-    uint64_t count = 0, first = 0, last = 0;
+    uint64_t count = 0, first = 0, last = 0, writes = 0;
     wal::Frame f;
     wal::ReadOutcome out;
     while ((out = reader.Next(&f)) == wal::ReadOutcome::kRecord) {
+      if (o.write_markers && f.header.type == uint16_t(wal::RecordType::kWrite)) {
+        // The marker that begins each write (version 3).
+        ++writes;
+        if (records) {
+          const wal::WriteMarker& m = reader.marker();
+          std::printf("    write %llu @%llu: %llu bytes from LSN %llu, issued with LSN %llu durable\n",
+                      (unsigned long long)m.sequence, (unsigned long long)f.offset,
+                      (unsigned long long)m.write_bytes, (unsigned long long)f.header.lsn,
+                      (unsigned long long)m.durable_lsn);
+        }
+        continue;
+      }
       if (!first) first = f.header.lsn;
       last = f.header.lsn;
       ++count;
@@ -148,9 +161,13 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
         }
       }
     }
-    std::printf("  %s: %zu bytes, epoch %llu, %llu records (LSN %llu..%llu), ",
-                path.filename().c_str(), data.size(), (unsigned long long)h.epoch,
+    std::printf("  %s: %zu bytes, version %u, epoch %llu, %llu records (LSN %llu..%llu), ",
+                path.filename().c_str(), data.size(), h.version, (unsigned long long)h.epoch,
                 (unsigned long long)count, (unsigned long long)first, (unsigned long long)last);
+    if (o.write_markers)
+      std::printf("%llu writes (the last: write %llu at byte %llu), ", (unsigned long long)writes,
+                  (unsigned long long)reader.marker().sequence,
+                  (unsigned long long)reader.marker_offset());
     switch (out) {
       case wal::ReadOutcome::kEnd:
         std::printf("ends cleanly at byte %llu\n", (unsigned long long)reader.offset());
@@ -159,6 +176,14 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
         std::printf("torn tail at byte %llu (%llu bytes; recovery would truncate it): %s\n",
                     (unsigned long long)reader.offset(), (unsigned long long)reader.torn_bytes(),
                     reader.reason().c_str());
+        if (o.write_markers) {
+          if (reader.dropped_last_lsn() >= reader.dropped_first_lsn())
+            std::printf("    it holds LSNs %llu..%llu, which no later write states durable\n",
+                        (unsigned long long)reader.dropped_first_lsn(),
+                        (unsigned long long)reader.dropped_last_lsn());
+          else
+            std::printf("    it holds no complete record\n");
+        }
         break;
       default:
         std::printf("CORRUPT at byte %llu: %s\n", (unsigned long long)reader.offset(),

@@ -53,7 +53,7 @@ HeaderStatus DecodeSegmentHeader(std::string_view in, SegmentHeader* h) {
   if (in.substr(0, 8) != kSegmentMagic) return HeaderStatus::kBadMagic;
   if (Get<uint64_t>(in.data() + 56) != XXH3_64bits(in.data(), 56)) return HeaderStatus::kBadHash;
   h->version = Get<uint32_t>(in.data() + 8);
-  if (h->version != kFormatVersion && h->version != 1) return HeaderStatus::kBadVersion;
+  if (h->version < 1 || h->version > kFormatVersion) return HeaderStatus::kBadVersion;
   h->shard = Get<uint32_t>(in.data() + 12);
   h->segment_id = Get<uint64_t>(in.data() + 16);
   h->first_lsn = Get<uint64_t>(in.data() + 24);
@@ -92,9 +92,11 @@ HeaderStatus DecodeCheckpointHeader(std::string_view in, CheckpointHeader* h) {
 
 uint64_t BodyHash(std::string_view body) { return XXH3_64bits(body.data(), body.size()); }
 
-void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
-                 std::string_view body, uint64_t salt) {
-  char h[kFrameHeaderBytes];
+namespace {
+
+// One frame header for `body`, hashed with `salt`, at out[0, 40).
+void EncodeFrameHeader(char* h, uint64_t lsn, uint64_t epoch, uint16_t type,
+                       std::string_view body, uint64_t salt) {
   Put<uint64_t>(h + 8, BodyHash(body));
   Put<uint64_t>(h + 16, lsn);
   Put<uint64_t>(h + 24, epoch);
@@ -103,8 +105,34 @@ void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
   Put<uint16_t>(h + 38, kFrameVersion);
   // Seed 0 is the unseeded hash: version 1 segments and checkpoints.
   Put<uint64_t>(h, XXH3_64bits_withSeed(h + 8, kFrameHeaderBytes - 8, salt));
+}
+
+}  // namespace
+
+void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
+                 std::string_view body, uint64_t salt) {
+  char h[kFrameHeaderBytes];
+  EncodeFrameHeader(h, lsn, epoch, type, body, salt);
   out.append(h, kFrameHeaderBytes);
   out.append(body);
+}
+
+void EncodeWriteMarker(const WriteMarker& m, uint64_t lsn, uint64_t epoch, uint64_t salt,
+                       char* out) {
+  char* body = out + kFrameHeaderBytes;
+  Put<uint64_t>(body, m.sequence);
+  Put<uint64_t>(body + 8, m.durable_lsn);
+  Put<uint64_t>(body + 16, m.write_bytes);
+  EncodeFrameHeader(out, lsn, epoch, uint16_t(RecordType::kWrite),
+                    {body, kWriteMarkerBodyBytes}, salt);
+}
+
+bool DecodeWriteMarker(std::string_view body, WriteMarker* m) {
+  if (body.size() != kWriteMarkerBodyBytes) return false;
+  m->sequence = Get<uint64_t>(body.data());
+  m->durable_lsn = Get<uint64_t>(body.data() + 8);
+  m->write_bytes = Get<uint64_t>(body.data() + 16);
+  return true;
 }
 
 void ResaltFrames(std::string& data, size_t from, uint64_t salt) {

@@ -15,8 +15,11 @@ namespace werk::wal {
 inline constexpr std::string_view kSegmentMagic = "WERK-WAL";
 inline constexpr std::string_view kCheckpointMagic = "WERKCKPT";
 // Segments: version 2 adds the salt (bytes 48-55 of the header, zero in
-// version 1); checkpoints are still version 1. Readers accept both.
-inline constexpr uint32_t kFormatVersion = 2;
+// version 1); version 3 begins every write with a write marker frame
+// (RecordType::kWrite). Checkpoints are still version 1. Readers accept
+// every segment version; the writer writes only the newest.
+inline constexpr uint32_t kFormatVersion = 3;
+inline constexpr uint32_t kFormatVersionMarkers = 3;  // the first with write markers
 inline constexpr uint32_t kCheckpointFormatVersion = 1;
 inline constexpr uint16_t kFrameVersion = 1;
 
@@ -26,8 +29,12 @@ inline constexpr size_t kFrameHeaderBytes = 40;
 inline constexpr uint32_t kRecordBodyBytesMax = (256u << 20) + (64u << 10);
 inline constexpr size_t kBatchBytesMax = 4u << 20;
 // At most this many batch writes are in flight at once, so a crash can cut
-// at most this many writes: the torn-tail window is their total size.
+// at most this many writes.
 inline constexpr int kWritesInFlightMax = 2;
+// Version 1 and 2 segments have no write markers: there, a torn tail is
+// recognised by its size, at most the writes in flight (the torn-tail
+// window). Version 3 segments need it only for a first segment whose header
+// is too damaged to give its salt (docs/wal-format.md, R4/R5).
 inline constexpr size_t kTornWindowBytes = kWritesInFlightMax * kBatchBytesMax;
 inline constexpr uint64_t kSegmentBytesDefault = 64u << 20;
 
@@ -42,8 +49,19 @@ inline constexpr size_t kRecycledSegmentsMax = 2;
 // their own types (core::SnapshotItemType values) and end with kEnd.
 enum class RecordType : uint16_t {
   kMutation = 1,
+  kWrite = 2,  // write marker: begins every write of a version 3 segment
   kEnd = 199,
 };
+
+// The body of a write marker frame. The frame's LSN is that of the write's
+// first record (the next LSN if it has none); a marker takes no LSN.
+struct WriteMarker {
+  uint64_t sequence = 0;     // of this write in the log, from 1, +1 per write
+  uint64_t durable_lsn = 0;  // every LSN <= it was durable when the write was issued
+  uint64_t write_bytes = 0;  // this write's frames, from the marker's first byte
+};
+inline constexpr size_t kWriteMarkerBodyBytes = 24;
+inline constexpr size_t kWriteMarkerFrameBytes = kFrameHeaderBytes + kWriteMarkerBodyBytes;
 
 struct SegmentHeader {
   uint32_t version = kFormatVersion;
@@ -85,6 +103,11 @@ HeaderStatus DecodeCheckpointHeader(std::string_view in, CheckpointHeader* h);
 // header hash is seeded with `salt` (the segment's; 0 in checkpoints).
 void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
                  std::string_view body, uint64_t salt = 0);
+// Writes a write marker frame over out[0, kWriteMarkerFrameBytes).
+void EncodeWriteMarker(const WriteMarker& m, uint64_t lsn, uint64_t epoch, uint64_t salt,
+                       char* out);
+// Parses a write marker's body (exactly kWriteMarkerBodyBytes).
+bool DecodeWriteMarker(std::string_view body, WriteMarker* m);
 // Re-hashes the header of every frame in data[from, end) with `salt` (frames
 // appended before the log knew which segment they would go to).
 void ResaltFrames(std::string& data, size_t from, uint64_t salt);

@@ -255,6 +255,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     ro.min_epoch = std::max(h.epoch, expected_lsn == 0 ? uint64_t(0) : result.epoch);
     ro.newest = newest;
     ro.salt = h.salt;
+    ro.write_markers = h.version >= kFormatVersionMarkers;
     ro.torn_window_bytes = options.torn_window_bytes;
     LogReader reader(data, ro);
     bool done = false;
@@ -262,6 +263,11 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
       Frame f;
       switch (reader.Next(&f)) {
         case ReadOutcome::kRecord:
+          if (ro.write_markers && f.header.type == uint16_t(RecordType::kWrite)) {
+            pos.next_write_sequence =
+                std::max(pos.next_write_sequence, reader.marker().sequence + 1);
+            break;
+          }
           if (f.header.type != uint16_t(RecordType::kMutation)) {
             if (!options.repair)
               return Corrupt(name, f.offset, "unknown record type " + std::to_string(f.header.type));
@@ -293,7 +299,31 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
                 !st.ok())
               return st;
           }
-          if (reader.cut_write()) {
+          if (ro.write_markers) {
+            // R8 (version 3): no later write states these LSNs durable.
+            // Name what is lost; loudly if it held records.
+            const bool records = reader.dropped_last_lsn() >= reader.dropped_first_lsn();
+            const uint64_t m = reader.marker_offset();
+            const bool inside = reader.marker().sequence != 0 &&
+                                off < m + reader.marker().write_bytes;
+            result.notes.push_back(
+                "torn tail of " + name + " at byte " + std::to_string(off) + ": " +
+                (inside ? "the write at byte " + std::to_string(m) + " (write " +
+                              std::to_string(reader.marker().sequence) + ", " +
+                              std::to_string(reader.marker().write_bytes) + " bytes)"
+                        : std::string("the write starting there")) +
+                " was cut by the crash (" + reader.reason() + "); " +
+                std::to_string(reader.torn_bytes()) + " bytes dropped holding " +
+                (records ? "LSNs " + std::to_string(reader.dropped_first_lsn()) + ".." +
+                               std::to_string(reader.dropped_last_lsn())
+                         : std::string("no complete record")) +
+                ", never acknowledged: no later write states them durable");
+            if (records) {
+              spdlog::error("{}", result.notes.back());
+            } else {
+              spdlog::warn("{}", result.notes.back());
+            }
+          } else if (reader.cut_write()) {
             result.notes.push_back("torn tail of " + name + " truncated at byte " +
                                    std::to_string(off) + ": " +
                                    std::to_string(reader.torn_bytes()) + " bytes dropped (" +
@@ -333,11 +363,13 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
       pos.current_id = id;
       pos.current_offset = reader.offset();
       pos.current_salt = h.salt;
+      pos.current_version = h.version;
     } else if (!newest) {
       // A full, older segment; the writer continues after the newest one.
       pos.current_id = id;
       pos.current_offset = reader.offset();
       pos.current_salt = h.salt;
+      pos.current_version = h.version;
     }
   }
   // Only the newest segment with a header stays open as `current`; an older

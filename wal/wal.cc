@@ -14,6 +14,7 @@ Wal::Wal(Storage* storage, const core::Clock& clock, Options options, Position p
       options_(options),
       next_lsn_(p.next_lsn),
       durable_lsn_(p.next_lsn - 1),
+      next_write_sequence_(p.next_write_sequence),
       current_(std::move(p.current)),
       current_id_(p.current_id),
       current_offset_(p.current_offset),
@@ -25,6 +26,8 @@ Wal::Wal(Storage* storage, const core::Clock& clock, Options options, Position p
       segments_(std::move(p.segments)),
       alive_(std::make_shared<bool>(true)) {
   WERK_CHECK(next_lsn_ >= 1);
+  // A log written by an older version continues in a new segment.
+  if (current_ && p.current_version != kFormatVersion) current_offset_ = options_.segment_bytes;
   if (!spare_) RequestSpare();
 }
 
@@ -36,18 +39,18 @@ core::Lsn Wal::Append(std::string_view body) {
   const size_t frame = kFrameHeaderBytes + body.size();
   // Only the last batch takes records, and only while nothing writes it.
   if (batches_.empty() || batches_.back().state != Batch::State::kOpen ||
-      (!batches_.back().data.empty() &&
+      (batches_.back().records > 0 &&
        batches_.back().data.size() + frame > options_.batch_bytes_max)) {
-    batches_.emplace_back();
-    batches_.back().data.reserve(std::min(options_.batch_bytes_max, size_t(64) << 10));
+    Batch& fresh = batches_.emplace_back();
+    fresh.data.reserve(std::min(options_.batch_bytes_max, size_t(64) << 10));
+    fresh.data.assign(kWriteMarkerFrameBytes, '\0');
+    fresh.first_lsn = lsn;
+    fresh.salt = current_salt_;
   }
   Batch& b = batches_.back();
-  if (b.data.empty()) {
-    b.first_lsn = lsn;
-    b.salt = current_salt_;
-  }
   AppendFrame(b.data, lsn, options_.epoch, uint16_t(RecordType::kMutation), body, b.salt);
   b.last_lsn = lsn;
+  ++b.records;
   bytes_appended_ += frame;
   return core::Lsn(lsn);
 }
@@ -83,9 +86,19 @@ bool Wal::StartWrite(Batch& b) {
   }
   if (b.salt != current_salt_) {
     // Appended while the previous segment was current.
-    ResaltFrames(b.data, 0, current_salt_);
+    ResaltFrames(b.data, kWriteMarkerFrameBytes, current_salt_);
     b.salt = current_salt_;
   }
+  // The write marker: this write's place in the log's sequence of writes and
+  // what was durable when it was issued. Recovery reads it as evidence: a
+  // damaged frame before a marker that shows the frame's LSN durable was
+  // synced and acknowledged, never cut by a crash (docs/wal-format.md).
+  WriteMarker marker;
+  marker.sequence = next_write_sequence_++;
+  marker.durable_lsn = durable_lsn_;
+  marker.write_bytes = b.data.size();
+  EncodeWriteMarker(marker, b.first_lsn, options_.epoch, current_salt_, b.data.data());
+  bytes_appended_ += kWriteMarkerFrameBytes;
   if (starts_segment) {
     // The header goes out with the first batch: one write, one sync.
     SegmentHeader h;
@@ -103,8 +116,9 @@ bool Wal::StartWrite(Batch& b) {
   ++writes_inflight_;
   const uint64_t offset = current_offset_;
   current_offset_ += b.data.size();
-  SPDLOG_DEBUG("wal: write segment {} offset {} bytes {} lsn {}..{}", current_id_, offset,
-               b.data.size(), b.first_lsn, b.last_lsn);
+  SPDLOG_DEBUG("wal: write {} segment {} offset {} bytes {} lsn {}..{} durable {}",
+               marker.sequence, current_id_, offset, b.data.size(), b.first_lsn, b.last_lsn,
+               marker.durable_lsn);
   std::weak_ptr<bool> alive = alive_;
   std::shared_ptr<SegmentFile> file = current_;  // lives until the write completes
   Batch* batch = &b;  // deque elements stay put while others are added or popped

@@ -12,6 +12,12 @@
 // further write is issued, and nothing appended after the failure ever
 // becomes durable.
 //
+// Every write begins with a write marker (docs/wal-format.md), filled in at
+// submission: the write's sequence number and the durable LSN at that
+// moment. A write submitted while another is in flight states only what was
+// durable before it, so no marker ever claims a write a crash could cut;
+// recovery relies on that to tell a torn tail from damage to synced data.
+//
 // Segments: the log switches to a preallocated spare when the current
 // segment is full (the header and the first batch go out in one write) and
 // prepares the next spare in the background: a recycled segment if one is
@@ -50,10 +56,15 @@ class Wal final : public core::Journal {
   // Where recovery left the log (see wal/recovery.h).
   struct Position {
     uint64_t next_lsn = 1;
+    uint64_t next_write_sequence = 1;  // of the next write marker
     std::unique_ptr<SegmentFile> current;  // segment with a valid header, if any
     uint64_t current_id = 0;
     uint64_t current_offset = 0;
     uint64_t current_salt = 0;  // from its header
+    // Its format version: the writer appends only to a segment of the
+    // current version (older ones have no write markers), else it starts
+    // the next segment.
+    uint32_t current_version = kFormatVersion;
     std::unique_ptr<SegmentFile> spare;  // preallocated, header still zero
     uint64_t spare_id = 0;
     uint64_t next_segment_id = 1;
@@ -91,9 +102,12 @@ class Wal final : public core::Journal {
  private:
   struct Batch {
     enum class State : uint8_t { kOpen, kWriting, kDone };
+    // Room for the write marker first (filled in when the write is issued,
+    // when the durable LSN it states is known), then the records' frames.
     std::string data;
     uint64_t first_lsn = 0;
     uint64_t last_lsn = 0;
+    size_t records = 0;
     uint64_t salt = 0;  // the frames' headers are hashed with it
     State state = State::kOpen;
   };
@@ -110,6 +124,7 @@ class Wal final : public core::Journal {
   Options options_;
   uint64_t next_lsn_;
   uint64_t durable_lsn_;
+  uint64_t next_write_sequence_;
   std::shared_ptr<SegmentFile> current_;  // shared: writes in flight keep it alive
   uint64_t current_id_;
   uint64_t current_offset_;  // where the next write goes (advanced at submission)

@@ -8,13 +8,20 @@
 
 #include <xxhash.h>
 
+#include "tests/wal/segment_builder.h"
+
 namespace werk::wal {
 namespace {
 
+using testing::SegmentBuilder;
+
+// A version 2 segment: records without write markers, read by the rules of
+// versions 1 and 2 (the torn-tail window).
 std::string Segment(uint64_t first_lsn, int records, uint64_t epoch = 1, size_t pad_zeros = 0,
                     uint64_t salt = 0) {
   std::string s(kSegmentHeaderBytes, '\0');
   SegmentHeader h;
+  h.version = 2;
   h.segment_id = 1;
   h.first_lsn = first_lsn;
   h.epoch = epoch;
@@ -78,7 +85,7 @@ TEST(LogFormat, SegmentHeader) {
   bad.assign(buf, sizeof buf);
   bad[20] ^= 1;
   EXPECT_EQ(DecodeSegmentHeader(bad, &back), HeaderStatus::kBadHash);
-  h.version = 3;  // a future format version
+  h.version = kFormatVersion + 1;  // a future format version
   EncodeSegmentHeader(h, buf);
   EXPECT_EQ(DecodeSegmentHeader({buf, sizeof buf}, &back), HeaderStatus::kBadVersion);
 }
@@ -307,6 +314,290 @@ TEST(LogReader, UnknownFrameVersionIsCorruption) {
   ReadOutcome last;
   ReadAll(s, {.expected_lsn = 1, .newest = true}, &last);
   EXPECT_EQ(last, ReadOutcome::kCorrupt);
+}
+
+
+// --- Version 3: write markers ------------------------------------------------
+//
+// Each write begins with a marker stating what was durable when it was
+// issued. A damaged frame that a later marker states durable is corruption;
+// one that no later marker knows durable was in flight at the crash.
+
+TEST(LogFormat, WriteMarkerRoundTrip) {
+  char buf[kWriteMarkerFrameBytes];
+  WriteMarker m;
+  m.sequence = 7;
+  m.durable_lsn = 41;
+  m.write_bytes = 4096;
+  EncodeWriteMarker(m, 42, 3, 0xabc, buf);
+  FrameHeader h;
+  ASSERT_TRUE(DecodeFrameHeader({buf, sizeof buf}, &h, 0xabc));
+  EXPECT_FALSE(DecodeFrameHeader({buf, sizeof buf}, &h, 0xabd));
+  EXPECT_EQ(h.type, uint16_t(RecordType::kWrite));
+  EXPECT_EQ(h.lsn, 42u);
+  EXPECT_EQ(h.epoch, 3u);
+  EXPECT_EQ(h.body_bytes, kWriteMarkerBodyBytes);
+  const std::string_view body(buf + kFrameHeaderBytes, kWriteMarkerBodyBytes);
+  EXPECT_EQ(StoredBodyHash({buf, sizeof buf}), BodyHash(body));
+  WriteMarker back;
+  ASSERT_TRUE(DecodeWriteMarker(body, &back));
+  EXPECT_EQ(back.sequence, 7u);
+  EXPECT_EQ(back.durable_lsn, 41u);
+  EXPECT_EQ(back.write_bytes, 4096u);
+  EXPECT_FALSE(DecodeWriteMarker(body.substr(1), &back));
+}
+
+TEST(LogReaderV3, MarkersBeginEachWriteAndTakeNoLsn) {
+  SegmentBuilder b(10);
+  b.Write(3);
+  b.Write(2);
+  b.Write(0);  // a marker-only write
+  b.data().append(8192, '\0');
+  LogReader r(b.data(), b.ReadOptions());
+  Frame f;
+  std::vector<std::pair<uint16_t, uint64_t>> seen;  // (type, lsn)
+  ReadOutcome out;
+  while ((out = r.Next(&f)) == ReadOutcome::kRecord) seen.emplace_back(f.header.type, f.header.lsn);
+  EXPECT_EQ(out, ReadOutcome::kEnd);
+  const std::vector<std::pair<uint16_t, uint64_t>> want = {
+      {2, 10}, {1, 10}, {1, 11}, {1, 12}, {2, 13}, {1, 13}, {1, 14}, {2, 15}};
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(r.expected_lsn(), 15u);
+  EXPECT_EQ(r.marker().sequence, 3u);
+  EXPECT_EQ(r.marker_offset(), b.write_offsets()[2]);
+}
+
+TEST(LogReaderV3, FirstFrameHeaderDamagedBeforeLaterWritesIsCorruption) {
+  SegmentBuilder b(1);
+  for (int i = 0; i < 10; ++i) b.Write(50);
+  b.data().append(1 << 20, '\0');
+  b.data()[kSegmentHeaderBytes + 20] ^= 0x01;  // the first write's marker
+  LogReader r(b.data(), b.ReadOptions());
+  Frame f;
+  EXPECT_EQ(r.Next(&f), ReadOutcome::kCorrupt);
+  EXPECT_EQ(r.offset(), kSegmentHeaderBytes);
+  // The evidence: the second write was issued once LSN 1..50 were durable.
+  EXPECT_EQ(r.evidence_offset(), b.write_offsets()[9]);
+  EXPECT_NE(r.reason().find("LSN 1,"), std::string::npos) << r.reason();
+  EXPECT_NE(r.reason().find("write 10"), std::string::npos) << r.reason();
+}
+
+TEST(LogReaderV3, FirstRecordDamagedBeforeLaterWritesIsCorruption) {
+  SegmentBuilder b(1);
+  for (int i = 0; i < 3; ++i) b.Write(5);
+  const uint64_t at = b.RecordOffset(1);
+  b.data()[at + 3] ^= 0x40;
+  LogReader r(b.data(), b.ReadOptions());
+  Frame f;
+  EXPECT_EQ(r.Next(&f), ReadOutcome::kRecord);  // the marker
+  EXPECT_EQ(r.Next(&f), ReadOutcome::kCorrupt);
+  EXPECT_EQ(r.offset(), at);
+}
+
+TEST(LogReaderV3, DamageMidLogIsCorruptionHoweverCloseToTheEnd) {
+  // A few hundred bytes from the end: far inside any byte window.
+  SegmentBuilder b(1);
+  for (int i = 0; i < 10; ++i) b.Write(5);
+  const uint64_t at = b.RecordOffset(43);
+  b.data()[at + kFrameHeaderBytes + 2] ^= 0x08;  // the body
+  ReadOutcome last;
+  auto bodies = [&] {
+    std::vector<uint64_t> lsns;
+    LogReader r(b.data(), b.ReadOptions());
+    Frame f;
+    while ((last = r.Next(&f)) == ReadOutcome::kRecord)
+      if (f.header.type == 1) lsns.push_back(f.header.lsn);
+    EXPECT_EQ(r.offset(), at);
+    return lsns;
+  }();
+  EXPECT_EQ(bodies.size(), 42u);
+  EXPECT_EQ(last, ReadOutcome::kCorrupt);
+}
+
+TEST(LogReaderV3, DamageInTheLastWriteIsATornTailThatNamesTheLoss) {
+  SegmentBuilder b(1);
+  for (int i = 0; i < 4; ++i) b.Write(5);
+  const uint64_t last_write = b.write_offsets().back();
+  const uint64_t end = b.data().size();
+  const uint64_t at = b.RecordOffset(17);  // 2nd record of the last write (16..20)
+  b.data().append(4096, '\0');
+  b.data()[at + 1] ^= 0x02;
+  LogReader r(b.data(), b.ReadOptions());
+  Frame f;
+  ReadOutcome out;
+  while ((out = r.Next(&f)) == ReadOutcome::kRecord) {
+  }
+  EXPECT_EQ(out, ReadOutcome::kTornTail);
+  EXPECT_EQ(r.offset(), at);
+  EXPECT_EQ(r.expected_lsn(), 17u);
+  EXPECT_EQ(r.marker_offset(), last_write);
+  // Everything from there to the end of the write goes, and it is named.
+  EXPECT_EQ(r.torn_bytes(), end - at);
+  EXPECT_EQ(r.dropped_first_lsn(), 17u);
+  EXPECT_EQ(r.dropped_last_lsn(), 20u);
+  EXPECT_TRUE(r.cut_write());
+  // The same damage in an older segment is corruption.
+  LogReader older(b.data(), b.ReadOptions(/*newest=*/false));
+  while ((out = older.Next(&f)) == ReadOutcome::kRecord) {
+  }
+  EXPECT_EQ(out, ReadOutcome::kCorrupt);
+}
+
+TEST(LogReaderV3, APrefixOfTheLastWriteIsATornTailNotACleanEnd) {
+  SegmentBuilder b(1);
+  b.Write(5);
+  b.Write(5);
+  const uint64_t cut = b.RecordOffset(8);
+  const uint64_t end = b.data().size();
+  std::fill(b.data().begin() + long(cut), b.data().end(), '\0');  // never landed
+  b.data().append(4096, '\0');
+  LogReader r(b.data(), b.ReadOptions());
+  Frame f;
+  ReadOutcome out;
+  while ((out = r.Next(&f)) == ReadOutcome::kRecord) {
+  }
+  EXPECT_EQ(out, ReadOutcome::kTornTail);
+  EXPECT_EQ(r.offset(), cut);
+  EXPECT_EQ(r.torn_bytes(), end - cut);
+  EXPECT_EQ(r.dropped_first_lsn(), 8u);
+  EXPECT_LT(r.dropped_last_lsn(), r.dropped_first_lsn());  // no complete record left
+}
+
+TEST(LogReaderV3, TwoWritesInFlightAtTheCrashAreATornTail) {
+  // Buffered mode: write B was issued while A was in flight, so its marker
+  // states only what was durable before A. A was cut; B landed.
+  SegmentBuilder b(1);
+  b.Write(5);
+  const uint64_t a = b.Write(5);
+  b.Write(5, /*durable=*/5);
+  const uint64_t b_last = b.RecordOffset(15);
+  b.data()[a + kWriteMarkerFrameBytes + 7] ^= 0x10;  // A's first record
+  LogReader r(b.data(), b.ReadOptions());
+  Frame f;
+  ReadOutcome out;
+  while ((out = r.Next(&f)) == ReadOutcome::kRecord) {
+  }
+  EXPECT_EQ(out, ReadOutcome::kTornTail);
+  EXPECT_EQ(r.expected_lsn(), 6u);
+  EXPECT_EQ(r.dropped_first_lsn(), 6u);
+  EXPECT_EQ(r.dropped_last_lsn(), 15u);  // B's records go too
+  EXPECT_EQ(r.offset() + r.torn_bytes(), b_last + kFrameHeaderBytes);
+}
+
+TEST(LogReaderV3, AWriteIssuedAfterTheDamagedOneCompletedMakesItCorruption) {
+  // B was in flight with A; C was issued once A had completed.
+  SegmentBuilder b(1);
+  b.Write(5);
+  const uint64_t a = b.Write(5);
+  b.Write(5, /*durable=*/5);
+  const uint64_t c = b.Write(5, /*durable=*/10);
+  b.data()[a + kWriteMarkerFrameBytes + 7] ^= 0x10;
+  LogReader r(b.data(), b.ReadOptions());
+  Frame f;
+  ReadOutcome out;
+  while ((out = r.Next(&f)) == ReadOutcome::kRecord) {
+  }
+  EXPECT_EQ(out, ReadOutcome::kCorrupt);
+  EXPECT_EQ(r.evidence_offset(), c);
+}
+
+TEST(LogReaderV3, StaleWritesOfARecycledFileEndItCleanly) {
+  // The earlier use's frames, markers included, are under another salt:
+  // however durable they claim things were, they are not this segment's.
+  SegmentBuilder old(1, /*salt=*/0x9999);
+  for (int i = 0; i < 40; ++i) old.Write(4);
+  SegmentBuilder b(500, /*salt=*/0x1234);
+  b.Write(3);
+  b.Write(3);
+  const uint64_t end = b.data().size();
+  b.data() += old.data().substr(end);
+  LogReader r(b.data(), b.ReadOptions());
+  Frame f;
+  ReadOutcome out;
+  int records = 0;
+  while ((out = r.Next(&f)) == ReadOutcome::kRecord) records += f.header.type == 1;
+  EXPECT_EQ(records, 6);
+  EXPECT_EQ(out, ReadOutcome::kEnd);
+  EXPECT_EQ(r.offset(), end);
+  EXPECT_EQ(r.stale_bytes(), b.data().size() - end);
+  EXPECT_EQ(r.torn_bytes(), 0u);
+}
+
+TEST(LogReaderV3, ACutWriteInARecycledFileIsZeroedThroughItsEnd) {
+  SegmentBuilder old(1, /*salt=*/0x9999);
+  for (int i = 0; i < 40; ++i) old.Write(4);
+  SegmentBuilder b(500, /*salt=*/0x1234);
+  b.Write(3);
+  const uint64_t w = b.Write(3);
+  const uint64_t end = b.data().size();
+  const uint64_t last = b.RecordOffset(505);
+  b.data() += old.data().substr(end);
+  b.data()[w + 5] ^= 0x20;  // the last write's marker: its bytes half landed
+  LogReader r(b.data(), b.ReadOptions());
+  Frame f;
+  ReadOutcome out;
+  while ((out = r.Next(&f)) == ReadOutcome::kRecord) {
+  }
+  EXPECT_EQ(out, ReadOutcome::kTornTail);
+  EXPECT_EQ(r.offset(), w);
+  // Its marker unreadable, the write's extent is unknown: zeroed through
+  // its last frame header, after which no frame of this segment remains.
+  EXPECT_EQ(r.torn_bytes(), last + kFrameHeaderBytes - w);
+  EXPECT_EQ(r.dropped_first_lsn(), 503u);
+  EXPECT_EQ(r.dropped_last_lsn(), 505u);
+}
+
+TEST(LogReaderV3, MisplacedMarkersAndRecordsAreCorruption) {
+  auto read_all = [](const SegmentBuilder& b, std::string_view data) {
+    LogReader r(data, b.ReadOptions());
+    Frame f;
+    ReadOutcome out;
+    while ((out = r.Next(&f)) == ReadOutcome::kRecord) {
+    }
+    return std::make_pair(out, r.reason());
+  };
+  {  // A record where a write must begin.
+    SegmentBuilder b(1);
+    std::string s = b.data();
+    AppendFrame(s, 1, 1, 1, "no marker", b.salt());
+    EXPECT_EQ(read_all(b, s).first, ReadOutcome::kCorrupt);
+  }
+  {  // A marker for another LSN.
+    SegmentBuilder b(1);
+    b.Write(2);
+    std::string s = b.data();
+    char m[kWriteMarkerFrameBytes];
+    EncodeWriteMarker({.sequence = 2, .durable_lsn = 2, .write_bytes = kWriteMarkerFrameBytes}, 7, 1,
+                      b.salt(), m);
+    s.append(m, sizeof m);
+    auto [out, why] = read_all(b, s);
+    EXPECT_EQ(out, ReadOutcome::kCorrupt);
+    EXPECT_NE(why.find("write marker for LSN 7"), std::string::npos) << why;
+  }
+  {  // A marker stating its own records durable.
+    SegmentBuilder b(1);
+    b.Write(2, /*durable=*/1);
+    EXPECT_EQ(read_all(b, b.data()).first, ReadOutcome::kCorrupt);
+  }
+  {  // Write sequence numbers going backwards.
+    SegmentBuilder b(1);
+    b.Write(2);
+    std::string s = b.data();
+    char m[kWriteMarkerFrameBytes];
+    EncodeWriteMarker({.sequence = 1, .durable_lsn = 2, .write_bytes = kWriteMarkerFrameBytes}, 3, 1,
+                      b.salt(), m);
+    s.append(m, sizeof m);
+    EXPECT_EQ(read_all(b, s).first, ReadOutcome::kCorrupt);
+  }
+  {  // A record beyond the end of its write.
+    SegmentBuilder b(1);
+    b.Write(1);
+    std::string s = b.data();
+    AppendFrame(s, 2, 1, 1, "outside any write", b.salt());
+    auto [out, why] = read_all(b, s);
+    EXPECT_EQ(out, ReadOutcome::kCorrupt);
+    EXPECT_NE(why.find("crosses the end"), std::string::npos) << why;
+  }
 }
 
 }  // namespace
