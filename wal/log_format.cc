@@ -64,6 +64,25 @@ HeaderStatus DecodeSegmentHeader(std::string_view in, SegmentHeader* h) {
   return HeaderStatus::kOk;
 }
 
+bool RepairSegmentHeader(std::string_view in, SegmentHeader* h, size_t* byte) {
+  if (in.size() < kSegmentHeaderBytes) return false;
+  char buf[kSegmentHeaderBytes];
+  std::memcpy(buf, in.data(), kSegmentHeaderBytes);
+  for (size_t i = 0; i < kSegmentHeaderBytes; ++i) {
+    const char was = buf[i];
+    for (int v = 0; v < 256; ++v) {
+      if (char(v) == was) continue;
+      buf[i] = char(v);
+      if (DecodeSegmentHeader({buf, sizeof buf}, h) == HeaderStatus::kOk) {
+        *byte = i;
+        return true;
+      }
+    }
+    buf[i] = was;
+  }
+  return false;
+}
+
 void EncodeCheckpointHeader(const CheckpointHeader& h, char out[kCheckpointHeaderBytes]) {
   std::memset(out, 0, kCheckpointHeaderBytes);
   std::memcpy(out, kCheckpointMagic.data(), 8);

@@ -96,6 +96,12 @@ enum class HeaderStatus : uint8_t { kOk, kZero, kBadMagic, kBadVersion, kBadHash
 
 void EncodeSegmentHeader(const SegmentHeader& h, char out[kSegmentHeaderBytes]);
 HeaderStatus DecodeSegmentHeader(std::string_view in, SegmentHeader* h);
+// A segment header with a bad hash whose bytes differ from a valid header
+// in exactly one byte: that header, and the offset of the byte. Recovery
+// uses it only to learn the salt of a damaged first segment of a log, to look
+// for evidence of what was synced in it (docs/wal-format.md, R5); nothing is
+// replayed on its word.
+bool RepairSegmentHeader(std::string_view in, SegmentHeader* h, size_t* byte);
 void EncodeCheckpointHeader(const CheckpointHeader& h, char out[kCheckpointHeaderBytes]);
 HeaderStatus DecodeCheckpointHeader(std::string_view in, CheckpointHeader* h);
 

@@ -1,7 +1,9 @@
 #include "wal/recovery.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -107,26 +109,93 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     data_of[it->first] = std::move(*data);
   }
   // A candidate's salt follows its predecessor's (NextSalt), from the tail's.
+  // Without a tail, the oldest candidate is the first segment of what is
+  // left of the log, and its salt is only in its own header: read from it,
+  // repaired if exactly one byte differs from a valid header.
   std::map<uint64_t, uint64_t> salt_of;
-  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it)
-    salt_of[*it] = NextSalt(salt_of.empty() ? tail_salt : salt_of.rbegin()->second, *it);
-  std::set<uint64_t> unborn, bad_header;
+  std::map<uint64_t, std::string> header_note;  // what the damaged header was
+  uint64_t repaired_first_lsn = 0;              // of that oldest candidate
+  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+    if (!salt_of.empty() || tail_id != 0) {
+      salt_of[*it] = NextSalt(salt_of.empty() ? tail_salt : salt_of.rbegin()->second, *it);
+      continue;
+    }
+    const std::string& data = data_of[*it];
+    SegmentHeader h;
+    size_t byte = 0;
+    if (RepairSegmentHeader(data, &h, &byte)) {
+      salt_of[*it] = h.salt;
+      repaired_first_lsn = h.first_lsn;
+      header_note[*it] = "byte " + std::to_string(byte) + " of it differs from a valid header";
+    } else {
+      uint64_t stored = 0;
+      if (data.size() >= kSegmentHeaderBytes) std::memcpy(&stored, data.data() + 48, 8);
+      salt_of[*it] = stored;
+    }
+  }
+  // Where the tail's records end: a candidate's first LSN.
+  std::optional<uint64_t> tail_end;
+  auto tail_end_lsn = [&]() -> uint64_t {
+    if (!tail_end) {
+      const std::string& data = data_of[tail_id];
+      SegmentHeader h;
+      DecodeSegmentHeader(data, &h);
+      LogReader::Options ro;
+      ro.expected_lsn = h.first_lsn;
+      ro.salt = h.salt;
+      ro.write_markers = h.version >= kFormatVersionMarkers;
+      LogReader reader(data, ro);
+      Frame f;
+      while (reader.Next(&f) == ReadOutcome::kRecord) {
+      }
+      tail_end = reader.expected_lsn();
+    }
+    return *tail_end;
+  };
+  std::set<uint64_t> unborn;
+  std::map<uint64_t, std::string> bad_header;  // id -> why it is corruption (R5)
   for (const uint64_t id : candidates) {
     const std::string& name = segments[id];
     const std::string& data = data_of[id];
     // Bytes from 0 that may hold frames of this use: zeroed before reuse.
     uint64_t drop = LastNonZero(data, 0);
-    if (drop > options.torn_window_bytes + kSegmentHeaderBytes) {
-      // More than one write's worth of data: a recycled file's stale bytes,
-      // unless records of this use lie beyond the first write — those
-      // validate under its salt, stale ones never do. Without a tail the
-      // file cannot be a recycled one (the segment current at recycling is
-      // never released), so the data is records behind a damaged header.
-      const uint64_t last =
-          tail_id == 0 ? UINT64_MAX : LastValidFrameHeader(data, kSegmentHeaderBytes, salt_of[id]);
+    std::string lost;  // the LSNs dropped with them, when known
+    const FrameScan scan = ScanFrames(data, kSegmentHeaderBytes, salt_of[id]);
+    if (scan.markers > 0) {
+      // Version 3: the segment's first write was complete if a write marker
+      // of the segment states its first LSN durable — the header went out
+      // in that write. Then the header was damaged after it was synced.
+      const uint64_t first = tail_id != 0            ? tail_end_lsn()
+                             : repaired_first_lsn != 0 ? repaired_first_lsn
+                                                       : scan.min_lsn;
+      if (scan.strongest_marker.durable_lsn >= first) {
+        bad_header[id] = "segment header invalid" +
+                         (header_note.count(id) ? " (" + header_note[id] + ")" : std::string()) +
+                         "; the segment had been synced: the write at byte " +
+                         std::to_string(scan.strongest) + " (write " +
+                         std::to_string(scan.strongest_marker.sequence) +
+                         ") states every LSN up to " +
+                         std::to_string(scan.strongest_marker.durable_lsn) +
+                         " durable, and the segment starts at LSN " + std::to_string(first);
+        break;  // corruption (R5), below
+      }
+      // Its first write was cut: everything of it, through the last frame
+      // header valid under its salt, goes.
+      drop = scan.last_header + kFrameHeaderBytes;
+      lost = scan.max_lsn >= first ? ", LSNs " + std::to_string(first) + ".." +
+                                         std::to_string(scan.max_lsn)
+                                   : ", no complete record";
+    } else if (drop > options.torn_window_bytes + kSegmentHeaderBytes) {
+      // Versions 1 and 2 (or a salt that cannot be known): more than one
+      // write's worth of data is a recycled file's stale bytes, unless
+      // records of this use lie beyond the first write — those validate
+      // under its salt, stale ones never do. Without a tail the file cannot
+      // be a recycled one (the segment current at recycling is never
+      // released), so the data is records behind a damaged header.
+      const uint64_t last = tail_id == 0 ? UINT64_MAX : scan.last_header;
       if (tail_id == 0 ||
           (last != UINT64_MAX && last - kSegmentHeaderBytes >= options.torn_window_bytes)) {
-        bad_header.insert(id);
+        bad_header[id] = "segment header invalid";
         break;  // corruption (R5), below
       }
       drop = last == UINT64_MAX ? 0 : last + kFrameHeaderBytes;
@@ -134,13 +203,15 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     unborn.insert(id);
     if (id != candidates.front()) {
       if (auto st = storage.Remove(name); !st.ok()) return st;
-      result.notes.push_back("removed " + name + " (started but never synced)");
+      result.notes.push_back("removed " + name + " (started but never synced" + lost + ")");
+      spdlog::warn("{}", result.notes.back());
       continue;
     }
     if (drop > 0) {
       if (auto st = storage.Overwrite(name, 0, std::string(drop, '\0')); !st.ok()) return st;
       result.notes.push_back("torn first write of " + name + ": " + std::to_string(drop) +
-                             " bytes dropped (never synced)");
+                             " bytes dropped (never synced" + lost + ")");
+      spdlog::warn("{}", result.notes.back());
     }
     auto file = storage.Open(name);
     if (!file.ok()) return file.status();
@@ -212,8 +283,10 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     if (hs != HeaderStatus::kOk || bad_header.count(id)) {
       // R5: an invalid header before the end of the log, or one at its end
       // with records of the segment behind it.
-      if (!options.repair) return Corrupt(name, 0, "segment header invalid");
-      if (auto st = repair_cut(0, "invalid header"); !st.ok()) return st;
+      const std::string why =
+          bad_header.count(id) ? bad_header[id] : std::string("segment header invalid");
+      if (!options.repair) return Corrupt(name, 0, why);
+      if (auto st = repair_cut(0, why); !st.ok()) return st;
       continue;
     }
     // R3

@@ -347,6 +347,33 @@ TEST(LogFormat, WriteMarkerRoundTrip) {
   EXPECT_FALSE(DecodeWriteMarker(body.substr(1), &back));
 }
 
+TEST(LogFormat, OneDamagedByteOfASegmentHeaderCanBeFound) {
+  char buf[kSegmentHeaderBytes];
+  SegmentHeader h;
+  h.segment_id = 9;
+  h.first_lsn = 100;
+  h.salt = 0x1234567;
+  EncodeSegmentHeader(h, buf);
+  for (size_t i : {size_t(0), size_t(20), size_t(50), size_t(60)}) {
+    std::string bad(buf, sizeof buf);
+    bad[i] ^= 0x04;
+    SegmentHeader back;
+    size_t byte = 99;
+    ASSERT_TRUE(RepairSegmentHeader(bad, &back, &byte)) << i;
+    EXPECT_EQ(byte, i);
+    EXPECT_EQ(back.salt, 0x1234567u);
+    EXPECT_EQ(back.first_lsn, 100u);
+  }
+  // Two damaged bytes, or none that was ever a header: nothing is guessed.
+  std::string bad(buf, sizeof buf);
+  bad[20] ^= 1;
+  bad[50] ^= 1;
+  SegmentHeader back;
+  size_t byte;
+  EXPECT_FALSE(RepairSegmentHeader(bad, &back, &byte));
+  EXPECT_FALSE(RepairSegmentHeader(std::string(kSegmentHeaderBytes, '\0'), &back, &byte));
+}
+
 TEST(LogReaderV3, MarkersBeginEachWriteAndTakeNoLsn) {
   SegmentBuilder b(10);
   b.Write(3);

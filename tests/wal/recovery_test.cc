@@ -556,6 +556,99 @@ TEST(Recovery, R8_WriteSequenceContinuesAfterARestart) {
   EXPECT_EQ(sequences, (std::vector<uint64_t>{1, 2, 3, 4}));
 }
 
+// A log of one push per write over several 2 KiB segments, until the
+// newest segment with a header holds three writes.
+void WriteManyWrites(MemStorage& storage, int n) {
+  LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
+  ASSERT_TRUE(log.Open().ok());
+  for (int i = 0; i < n || ReadLayout(*NewestWritten(storage)).frames.size() < 6; ++i) {
+    log.Push("job-" + std::to_string(10000 + i));
+    log.Flush();
+  }
+}
+
+TEST(Recovery, R5_DamagedHeaderOfTheNewestSegmentBeforeLaterWritesIsCorruption) {
+  MemStorage storage;
+  WriteManyWrites(storage, 25);
+  std::string name;
+  std::string* d = NewestWritten(storage, &name);
+  ASSERT_NE(d, nullptr);
+  ASSERT_NE(name, SegmentName(1));  // a tail before it gives its salt
+  const Layout l = ReadLayout(*d);
+  ASSERT_GE(l.frames.size(), 4u);
+  (*d)[30] ^= 0x01;  // the first LSN field
+  storage.Crash();
+  auto st = Reopen(storage);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("corruption in " + name + " at byte 0"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("the segment had been synced"), std::string::npos) << st.message();
+  // --repair cuts the whole segment; the ones before it stay.
+  LogFixture* log;
+  ASSERT_TRUE(Reopen(storage, /*repair=*/true, &log).ok());
+  EXPECT_EQ(log->sm().job_count(), l.frames.front().header.lsn - 1);
+}
+
+TEST(Recovery, R5_DamagedHeaderOfTheOnlySegmentIsCorruption) {
+  // The first segment of the log: its salt is only in its header, read back
+  // from the one damaged byte.
+  MemStorage storage;
+  WriteOneSegmentLog(storage, 20);
+  const std::string name = SegmentName(1);
+  (*storage.Durable(name))[50] ^= 0x20;  // inside the salt itself
+  storage.Crash();
+  auto st = Reopen(storage);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("corruption in " + name + " at byte 0"), std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("byte 50 of it differs"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("up to 190 durable"), std::string::npos) << st.message();
+  EXPECT_TRUE(storage.Exists(name));
+}
+
+TEST(Recovery, R4_CutFirstWriteOfASegmentIsDroppedWithItsLsnsNamed) {
+  // The header sector of a segment's first write never landed; its marker
+  // and records did. No marker states the segment's first LSN durable.
+  MemStorage storage;
+  WriteLog(storage, 20);
+  const Spare spare = FindSpare(storage);
+  ASSERT_FALSE(spare.name.empty());
+  std::string w(wal::kWriteMarkerFrameBytes, '\0');
+  for (uint64_t lsn = 21; lsn <= 22; ++lsn)
+    wal::AppendFrame(w, lsn, 1, 1, core::EncodeMutation(core::Mutation::Flush(1)), spare.salt);
+  wal::EncodeWriteMarker({.sequence = 99, .durable_lsn = 20, .write_bytes = w.size()}, 21, 1,
+                         spare.salt, w.data());
+  storage.Durable(spare.name)->replace(wal::kSegmentHeaderBytes, w.size(), w);
+  storage.Crash();
+  LogFixture* log;
+  ASSERT_TRUE(Reopen(storage, false, &log).ok());
+  EXPECT_EQ(log->sm().job_count(), 20u);
+  EXPECT_TRUE(Noted(*log, "torn first write of " + spare.name));
+  EXPECT_TRUE(Noted(*log, "LSNs 21..22")) << log->result().notes.back();
+  // A second write in flight with it (buffered) changes nothing: it was
+  // issued before the first completed.
+  std::string w2(wal::kWriteMarkerFrameBytes, '\0');
+  wal::AppendFrame(w2, 23, 1, 1, core::EncodeMutation(core::Mutation::Flush(1)), spare.salt);
+  wal::EncodeWriteMarker({.sequence = 100, .durable_lsn = 20, .write_bytes = w2.size()}, 23, 1,
+                         spare.salt, w2.data());
+  std::string* d = storage.Durable(spare.name);
+  d->replace(wal::kSegmentHeaderBytes, w.size(), w);
+  d->replace(wal::kSegmentHeaderBytes + w.size(), w2.size(), w2);
+  storage.Crash();
+  ASSERT_TRUE(Reopen(storage, false, &log).ok());
+  EXPECT_EQ(log->sm().job_count(), 20u);
+  EXPECT_TRUE(Noted(*log, "LSNs 21..23"));
+  // But one issued once the first write was durable proves it completed.
+  wal::EncodeWriteMarker({.sequence = 100, .durable_lsn = 22, .write_bytes = w2.size()}, 23, 1,
+                         spare.salt, w2.data());
+  d->replace(wal::kSegmentHeaderBytes, w.size(), w);
+  d->replace(wal::kSegmentHeaderBytes + w.size(), w2.size(), w2);
+  storage.Crash();
+  auto st = Reopen(storage);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(spare.name), std::string::npos) << st.message();
+}
+
 TEST(Recovery, AVersionTwoLogContinuesInAVersionThreeSegment) {
   MemStorage storage;
   std::string seg(wal::kSegmentHeaderBytes, '\0');
