@@ -36,8 +36,14 @@ uint64_t LastValidFrameHeader(std::string_view data, uint64_t from, uint64_t sal
 
 FrameScan ScanFrames(std::string_view data, uint64_t from, uint64_t salt) {
   FrameScan s;
+  // A frame header's version field (byte 38) is not zero, so no header
+  // starts within 39 bytes of the end of the non-zero data: the zeros of
+  // preallocated space are not searched.
+  static_assert(kFrameVersion & 0xff);
+  uint64_t end = data.size();
+  while (end > from && data[end - 1] == 0) --end;
   const char* p = data.data();
-  for (uint64_t at = from; at + kFrameHeaderBytes <= data.size(); ++at) {
+  for (uint64_t at = from; at + 39 <= end && at + kFrameHeaderBytes <= data.size(); ++at) {
     if (!VersionAt(p, at)) continue;
     FrameHeader h;
     if (!DecodeFrameHeader(data.substr(at), &h, salt)) continue;
@@ -126,6 +132,12 @@ ReadOutcome LogReader::CutOrCorrupt(std::string reason) {
                std::to_string(scan.strongest_marker.sequence) +
                ") was issued: its marker states every LSN up to " +
                std::to_string(scan.strongest_marker.durable_lsn) + " durable";
+    return ReadOutcome::kCorrupt;
+  }
+  if (o_.later_durable_lsn >= o_.expected_lsn) {
+    reason_ += " at LSN " + std::to_string(o_.expected_lsn) + ", synced before " +
+               o_.later_evidence + " was issued: its marker states every LSN up to " +
+               std::to_string(o_.later_durable_lsn) + " durable";
     return ReadOutcome::kCorrupt;
   }
   // No later write knew these bytes durable: they belong to the writes in

@@ -49,6 +49,12 @@ class LogReader {
     // A version 3 segment: every write begins with a write marker, and a
     // torn tail is told from corruption by them.
     bool write_markers = false;
+    // Evidence from a later segment (the one after the newest segment with
+    // a header, whose first write went out only once every write to this
+    // one had completed): the durable LSN its strongest marker states, and
+    // where that marker is, for the message. 0: none.
+    uint64_t later_durable_lsn = 0;
+    std::string later_evidence;
     // Versions 1 and 2 only: the most a crash can cut.
     size_t torn_window_bytes = kTornWindowBytes;
   };

@@ -108,33 +108,53 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     candidates.push_back(it->first);
     data_of[it->first] = std::move(*data);
   }
-  // A candidate's salt follows its predecessor's (NextSalt), from the tail's.
-  // Without a tail, the oldest candidate is the first segment of what is
-  // left of the log, and its salt is only in its own header: read from it,
-  // repaired if exactly one byte differs from a valid header.
+  // A candidate's salt follows from the segment before it (NextSalt) when
+  // that one is here: the tail, or another candidate. Otherwise — the first
+  // segment of what is left of the log, or one whose predecessors were
+  // released under a checkpoint — it is only in the candidate's own header:
+  // read from there, repaired if exactly one byte differs from a valid
+  // header (a recycled file's old header, valid, is never taken: its salt is
+  // that of its earlier use). The same goes for the candidate's first LSN:
+  // where the tail ends (candidates hold no durable record), else the
+  // header's, else the lowest LSN among its frames.
+  constexpr uint64_t kTailEnd = UINT64_MAX;
   std::map<uint64_t, uint64_t> salt_of;
-  std::map<uint64_t, std::string> header_note;  // what the damaged header was
-  uint64_t repaired_first_lsn = 0;              // of that oldest candidate
+  std::map<uint64_t, uint64_t> first_of;        // 0: unknown; kTailEnd: where the tail ends
+  std::map<uint64_t, std::string> header_note;  // what is wrong with a damaged header
   for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
-    if (!salt_of.empty() || tail_id != 0) {
-      salt_of[*it] = NextSalt(salt_of.empty() ? tail_salt : salt_of.rbegin()->second, *it);
+    const uint64_t id = *it;
+    if (tail_id != 0 && id - 1 == tail_id) {
+      salt_of[id] = NextSalt(tail_salt, id);
+      first_of[id] = kTailEnd;
       continue;
     }
-    const std::string& data = data_of[*it];
+    if (salt_of.count(id - 1)) {
+      salt_of[id] = NextSalt(salt_of[id - 1], id);
+      first_of[id] = first_of[id - 1];
+      continue;
+    }
+    const std::string& data = data_of[id];
     SegmentHeader h;
     size_t byte = 0;
+    first_of[id] = 0;
     if (RepairSegmentHeader(data, &h, &byte)) {
-      salt_of[*it] = h.salt;
-      repaired_first_lsn = h.first_lsn;
-      header_note[*it] = "byte " + std::to_string(byte) + " of it differs from a valid header";
+      salt_of[id] = h.salt;
+      first_of[id] = h.first_lsn;
+      header_note[id] = "byte " + std::to_string(byte) + " of it differs from a valid header";
+    } else if (DecodeSegmentHeader(data, &h) == HeaderStatus::kOk) {
+      salt_of[id] = 0;  // an old header: this use's salt is unknown
     } else {
       uint64_t stored = 0;
       if (data.size() >= kSegmentHeaderBytes) std::memcpy(&stored, data.data() + 48, 8);
-      salt_of[*it] = stored;
+      salt_of[id] = stored;
     }
   }
-  // Where the tail's records end: a candidate's first LSN.
+  // Where the tail's records end, and whether it reads cleanly to there.
+  // A candidate's first write is issued only once every write to the tail
+  // completed, so a candidate with frames of its own after a tail that does
+  // not read cleanly proves the tail damaged, not cut.
   std::optional<uint64_t> tail_end;
+  bool tail_clean = false;
   auto tail_end_lsn = [&]() -> uint64_t {
     if (!tail_end) {
       const std::string& data = data_of[tail_id];
@@ -144,31 +164,58 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
       ro.expected_lsn = h.first_lsn;
       ro.salt = h.salt;
       ro.write_markers = h.version >= kFormatVersionMarkers;
+      ro.newest = true;  // read as the last segment written: stale bytes end it
+      ro.torn_window_bytes = options.torn_window_bytes;
       LogReader reader(data, ro);
       Frame f;
-      while (reader.Next(&f) == ReadOutcome::kRecord) {
+      ReadOutcome out;
+      while ((out = reader.Next(&f)) == ReadOutcome::kRecord) {
       }
       tail_end = reader.expected_lsn();
+      tail_clean = out == ReadOutcome::kEnd;
     }
     return *tail_end;
   };
+  // What is decided about candidates is done only once the log is known to
+  // be sound (after the loop below): a refusal changes nothing on disk.
+  struct UnbornAction {
+    uint64_t id;
+    uint64_t drop;     // bytes from 0 to zero (the newest only)
+    std::string lost;  // the LSNs dropped, when known
+  };
+  std::vector<UnbornAction> unborn_actions;
   std::set<uint64_t> unborn;
   std::map<uint64_t, std::string> bad_header;  // id -> why it is corruption (R5)
-  for (const uint64_t id : candidates) {
+  std::map<uint64_t, uint64_t> bad_first;       // id -> the first LSN it was judged by
+  // The strongest marker of the candidates: evidence for the tail's frames.
+  WriteMarker later_marker;
+  std::string later_where;
+  // Oldest first: a candidate after one that is refused is not judged (its
+  // first LSN would follow from records that are not read).
+  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
+    const uint64_t id = *it;
     const std::string& name = segments[id];
     const std::string& data = data_of[id];
     // Bytes from 0 that may hold frames of this use: zeroed before reuse.
     uint64_t drop = LastNonZero(data, 0);
     std::string lost;  // the LSNs dropped with them, when known
     const FrameScan scan = ScanFrames(data, kSegmentHeaderBytes, salt_of[id]);
+    if (scan.markers > 0 && scan.strongest_marker.durable_lsn >= later_marker.durable_lsn) {
+      later_marker = scan.strongest_marker;
+      later_where = "byte " + std::to_string(scan.strongest) + " of " + name;
+    }
     if (scan.markers > 0) {
       // Version 3: the segment's first write was complete if a write marker
       // of the segment states its first LSN durable — the header went out
       // in that write. Then the header was damaged after it was synced.
-      const uint64_t first = tail_id != 0            ? tail_end_lsn()
-                             : repaired_first_lsn != 0 ? repaired_first_lsn
-                                                       : scan.min_lsn;
-      if (scan.strongest_marker.durable_lsn >= first) {
+      // (After a tail that does not read cleanly, the tail is what is
+      // damaged, and its reading finds these markers as evidence.)
+      const bool judge_by_tail = first_of[id] == kTailEnd;
+      const uint64_t first = judge_by_tail        ? tail_end_lsn()
+                             : first_of[id] != 0 ? first_of[id]
+                                                 : scan.min_lsn;
+      if ((!judge_by_tail || tail_clean) && scan.strongest_marker.durable_lsn >= first) {
+        bad_first[id] = first;
         bad_header[id] = "segment header invalid" +
                          (header_note.count(id) ? " (" + header_note[id] + ")" : std::string()) +
                          "; the segment had been synced: the write at byte " +
@@ -201,22 +248,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
       drop = last == UINT64_MAX ? 0 : last + kFrameHeaderBytes;
     }
     unborn.insert(id);
-    if (id != candidates.front()) {
-      if (auto st = storage.Remove(name); !st.ok()) return st;
-      result.notes.push_back("removed " + name + " (started but never synced" + lost + ")");
-      spdlog::warn("{}", result.notes.back());
-      continue;
-    }
-    if (drop > 0) {
-      if (auto st = storage.Overwrite(name, 0, std::string(drop, '\0')); !st.ok()) return st;
-      result.notes.push_back("torn first write of " + name + ": " + std::to_string(drop) +
-                             " bytes dropped (never synced" + lost + ")");
-      spdlog::warn("{}", result.notes.back());
-    }
-    auto file = storage.Open(name);
-    if (!file.ok()) return file.status();
-    pos.spare = std::move(*file);
-    pos.spare_id = id;
+    unborn_actions.push_back({id, drop, lost});
   }
   // The writer continues after the newest segment that holds records.
   for (const auto& [id, name] : segments)
@@ -234,6 +266,10 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
       if (!data.ok()) return false;
       d = data_of.emplace(next->first, std::move(*data)).first;
     }
+    // A damaged header refused below (R5) still gives the segment's first
+    // LSN: the refusal then names that segment, not this one's stale end.
+    if (auto b = bad_first.find(next->first); b != bad_first.end())
+      return b->second == lsn || b->second <= result.checkpoint_lsn + 1;
     SegmentHeader nh;
     if (DecodeSegmentHeader(d->second, &nh) != HeaderStatus::kOk) return false;
     return nh.first_lsn == lsn || nh.first_lsn <= result.checkpoint_lsn + 1;
@@ -260,15 +296,26 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     }
 
     // A cut for --repair: zero from `offset` to the end, drop later segments.
-    auto repair_cut = [&](uint64_t offset, const std::string& why) -> absl::Status {
+    // `lost_from`, when known (the header read), is the first LSN lost; the
+    // records of this segment found after the cut (valid under `salt`) say
+    // how far the loss goes in it.
+    auto repair_cut = [&](uint64_t offset, const std::string& why, uint64_t lost_from = 0,
+                          uint64_t salt = 0) -> absl::Status {
       const size_t end = LastNonZero(data, offset);
+      std::string lost;
+      if (lost_from != 0) {
+        const FrameScan scan = ScanFrames(data, offset, salt);
+        lost = scan.max_lsn >= lost_from ? " holding LSNs " + std::to_string(lost_from) + ".." +
+                                               std::to_string(scan.max_lsn)
+                                         : " (from LSN " + std::to_string(lost_from) + ")";
+      }
       if (end > offset) {
         if (auto st = storage.Overwrite(name, offset, std::string(end - offset, '\0')); !st.ok())
           return st;
       }
       result.notes.push_back("REPAIR: cut " + name + " at byte " + std::to_string(offset) + " (" +
-                             why + "), " + std::to_string(end - offset) +
-                             " bytes dropped; every later record is lost");
+                             why + "), " + std::to_string(end - offset) + " bytes dropped" + lost +
+                             "; every later record is lost");
       spdlog::error("{}", result.notes.back());
       cut = true;
       return absl::OkStatus();
@@ -330,6 +377,11 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     ro.salt = h.salt;
     ro.write_markers = h.version >= kFormatVersionMarkers;
     ro.torn_window_bytes = options.torn_window_bytes;
+    if (newest && !later_where.empty()) {
+      ro.later_durable_lsn = later_marker.durable_lsn;
+      ro.later_evidence = "the write at " + later_where + " (write " +
+                          std::to_string(later_marker.sequence) + ")";
+    }
     LogReader reader(data, ro);
     bool done = false;
     while (!done) {
@@ -423,7 +475,9 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
             break;
           }
           if (!options.repair) return Corrupt(name, reader.offset(), reader.reason());
-          if (auto st = repair_cut(reader.offset(), reader.reason()); !st.ok()) return st;
+          if (auto st = repair_cut(reader.offset(), reader.reason(), reader.expected_lsn(), h.salt);
+              !st.ok())
+            return st;
           done = true;
           break;
       }
@@ -444,6 +498,27 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
       pos.current_salt = h.salt;
       pos.current_version = h.version;
     }
+  }
+  // Unborn segments at the end: older ones are removed, the newest (its cut
+  // first write zeroed) becomes the spare.
+  for (const UnbornAction& u : unborn_actions) {
+    const std::string& name = segments[u.id];
+    if (u.id != candidates.front()) {
+      if (auto st = storage.Remove(name); !st.ok()) return st;
+      result.notes.push_back("removed " + name + " (started but never synced" + u.lost + ")");
+      spdlog::warn("{}", result.notes.back());
+      continue;
+    }
+    if (u.drop > 0) {
+      if (auto st = storage.Overwrite(name, 0, std::string(u.drop, '\0')); !st.ok()) return st;
+      result.notes.push_back("torn first write of " + name + ": " + std::to_string(u.drop) +
+                             " bytes dropped (never synced" + u.lost + ")");
+      spdlog::warn("{}", result.notes.back());
+    }
+    auto file = storage.Open(name);
+    if (!file.ok()) return file.status();
+    pos.spare = std::move(*file);
+    pos.spare_id = u.id;
   }
   // Only the newest segment with a header stays open as `current`; an older
   // one left as current (the newest was a spare) is reopened here.

@@ -12,6 +12,12 @@
 //       to the recovered LSN (transitions are atomic, the log is a prefix),
 //       and that prefix contains everything acknowledged.
 //
+// After some crashes, before the restart, one bit of synced data is flipped
+// in a frame (or the header) of the newest segment that a later write's
+// marker states durable: recovery must refuse to start, naming the file and
+// the frame — never take it for a torn tail and drop acknowledged records.
+// The bit is then put back and the restart goes on as above.
+//
 // A failing seed is printed; rerun it alone with WERK_SIM_SEED=<n>.
 // WERK_SIM_SEEDS=<n> changes how many seeds run (default 500).
 
@@ -86,7 +92,7 @@ struct Sim {
   std::map<std::string, uint64_t> gone_lsn;   // jid -> LSN of the record that removed it
   std::set<std::string> live;                 // jids the state machine holds
   uint64_t next_job = 0;
-  uint64_t crashes = 0, acked_total = 0;
+  uint64_t crashes = 0, acked_total = 0, flips_refused = 0;
 
   bool Coin(int percent) { return int(rng() % 100) < percent; }
   core::UnixNanos Now() { return log.clock().WallNow(); }
@@ -196,12 +202,84 @@ struct Sim {
     if (!purge.empty()) Commit(core::Mutation::PurgeDead(now, purge));
   }
 
+  // One flipped bit of synced data behind a later write (see the top).
+  void FlipSyncedBitAndCheckRefusal() {
+    // The segment recovery reads last: the newest with a header of its own.
+    std::string name;
+    wal::SegmentHeader h;
+    const std::vector<std::string> names = storage.List();
+    for (auto it = names.rbegin(); it != names.rend() && name.empty(); ++it) {
+      uint64_t id;
+      if (wal::ParseSegmentName(*it, &id) &&
+          wal::DecodeSegmentHeader(*storage.ReadAll(*it), &h) == wal::HeaderStatus::kOk &&
+          h.segment_id == id)
+        name = *it;
+    }
+    if (name.empty()) return;
+    const std::string original = *storage.ReadAll(name);
+    struct Seen {
+      uint64_t offset, bytes, lsn;
+    };
+    std::vector<Seen> frames;
+    uint64_t best_durable = 0;  // the highest durable LSN a marker states
+    std::vector<uint64_t> durable_after;  // per frame: the best stated after it
+    wal::LogReader r(original, {.expected_lsn = h.first_lsn, .salt = h.salt, .write_markers = true});
+    wal::Frame f;
+    std::vector<uint64_t> stated;  // per frame: what its marker states (0 for records)
+    while (r.Next(&f) == wal::ReadOutcome::kRecord) {
+      frames.push_back({f.offset, wal::kFrameHeaderBytes + f.body.size(), f.header.lsn});
+      stated.push_back(f.header.type == uint16_t(wal::RecordType::kWrite) ? r.marker().durable_lsn : 0);
+    }
+    durable_after.assign(frames.size(), 0);
+    for (size_t i = frames.size(); i-- > 0;) {
+      durable_after[i] = best_durable;
+      best_durable = std::max(best_durable, stated[i]);
+    }
+    std::vector<size_t> eligible;
+    for (size_t i = 0; i < frames.size(); ++i)
+      if (durable_after[i] >= frames[i].lsn) eligible.push_back(i);
+    const bool header = best_durable >= h.first_lsn && Coin(20);
+    if (eligible.empty() && !header) return;
+    uint64_t at, frame_offset;
+    if (header) {
+      at = rng() % wal::kSegmentHeaderBytes;
+      frame_offset = 0;
+    } else {
+      const Seen& hit = frames[eligible[rng() % eligible.size()]];
+      at = hit.offset + rng() % hit.bytes;
+      frame_offset = hit.offset;
+    }
+    if (std::getenv("WERK_SIM_DEBUG")) {
+      for (const auto& n : storage.List()) {
+        wal::SegmentHeader x;
+        std::printf("  %s header %d\n", n.c_str(), int(wal::DecodeSegmentHeader(*storage.ReadAll(n), &x)));
+      }
+      std::printf("flip %s at %llu (frame %llu)\n", name.c_str(), (unsigned long long)at,
+                  (unsigned long long)frame_offset);
+    }
+    std::string damaged = original;
+    damaged[at] ^= char(1 << (rng() % 8));
+    storage.Put(name, damaged);
+    auto st = log.Open();
+    if (std::getenv("WERK_SIM_DEBUG")) std::printf("refused: %s\n", std::string(st.message()).c_str());
+    ASSERT_FALSE(st.ok()) << "a flipped bit at byte " << at << " of " << name
+                          << ", synced before a later write, was not refused";
+    const std::string where = "corruption in " + name + " at byte " + std::to_string(frame_offset);
+    ASSERT_NE(st.message().find(where), std::string::npos) << st.message();
+    ++flips_refused;
+    storage.Put(name, original);
+  }
+
   // Power loss, restart, and the invariant checks. Returns false on failure.
   void CrashAndCheck() {
     const uint64_t durable = log.wal().durable_lsn().value();
     const uint64_t appended = log.wal().appended_lsn().value();
     storage.Crash();
     ++crashes;
+    if (Coin(50)) {
+      FlipSyncedBitAndCheckRefusal();
+      if (::testing::Test::HasFatalFailure()) return;
+    }
     if (std::getenv("WERK_SIM_DEBUG")) {
       for (const auto& name : storage.List()) {
         uint64_t id;
@@ -209,7 +287,8 @@ struct Sim {
         const std::string d = *storage.ReadAll(name);
         wal::SegmentHeader h;
         if (wal::DecodeSegmentHeader(d, &h) != wal::HeaderStatus::kOk) { std::printf("%s: no header, %zu bytes\n", name.c_str(), d.size()); continue; }
-        wal::LogReader r(d, {.expected_lsn = h.first_lsn, .salt = h.salt, .newest = true});
+        wal::LogReader r(d, {.expected_lsn = h.first_lsn, .salt = h.salt, .newest = true,
+                             .write_markers = h.version >= wal::kFormatVersionMarkers});
         wal::Frame f; uint64_t last = 0; wal::ReadOutcome o;
         while ((o = r.Next(&f)) == wal::ReadOutcome::kRecord) last = f.header.lsn;
         std::printf("%s: first %llu last %llu outcome %d at %llu size %zu\n", name.c_str(), (unsigned long long)h.first_lsn, (unsigned long long)last, int(o), (unsigned long long)r.offset(), d.size());
@@ -217,6 +296,8 @@ struct Sim {
     }
     auto st = log.Open();
     ASSERT_TRUE(st.ok()) << st.message();
+    if (std::getenv("WERK_SIM_DEBUG"))
+      for (const auto& n : log.result().notes) std::printf("note: %s\n", n.c_str());
     const uint64_t recovered = std::max(log.result().last_lsn, log.result().checkpoint_lsn);
     // I1 / I4: everything acknowledged survived; nothing invented.
     ASSERT_GE(recovered, durable) << "acknowledged records were lost";
@@ -258,7 +339,7 @@ struct Sim {
 };
 
 struct Totals {
-  uint64_t crashes = 0, records = 0, acked_acks = 0, checkpoints = 0, recycled = 0;
+  uint64_t crashes = 0, records = 0, acked_acks = 0, checkpoints = 0, recycled = 0, flips = 0;
 };
 
 void RunSeed(uint64_t seed, Totals* totals) {
@@ -283,6 +364,7 @@ void RunSeed(uint64_t seed, Totals* totals) {
   totals->crashes += sim.crashes;
   totals->records += sim.records.size();
   totals->acked_acks += sim.acked_total;
+  totals->flips += sim.flips_refused;
 }
 
 TEST(CrashSimulation, InvariantsHoldAcrossRandomPowerLosses) {
@@ -301,14 +383,17 @@ TEST(CrashSimulation, InvariantsHoldAcrossRandomPowerLosses) {
     }
   }
   std::printf("%llu seeds: %llu power losses, %llu records surviving, %llu checkpoints, %llu "
-              "segments reused, %llu acknowledged ACKs checked; 0 lost, 0 resurrected\n",
+              "segments reused, %llu acknowledged ACKs checked, %llu flipped bits of synced "
+              "data refused; 0 lost, 0 resurrected\n",
               (unsigned long long)n, (unsigned long long)totals.crashes,
               (unsigned long long)totals.records, (unsigned long long)totals.checkpoints,
-              (unsigned long long)totals.recycled, (unsigned long long)totals.acked_acks);
+              (unsigned long long)totals.recycled, (unsigned long long)totals.acked_acks,
+              (unsigned long long)totals.flips);
   // Recycled segments (stale frames after the records) are what most
   // recoveries here read; the run must have exercised them.
   if (n >= 100) {
     EXPECT_GT(totals.recycled, totals.crashes / 4);
+    EXPECT_GT(totals.flips, totals.crashes / 10);
   }
 }
 
