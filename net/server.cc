@@ -221,7 +221,9 @@ void Server::ShardThread(uint32_t id) {
     slot.shard = std::make_unique<Shard>(options_, core::SystemClock::Instance());
     auto storage = OpenShardStorage(*slot.shard, options_, core::SystemClock::Instance(), id);
     if (!storage.ok()) {
-      slot.error = std::string(storage.status().message());
+      // Recovery names the file; the directory says which shard's.
+      slot.error = ShardLogDir(options_.data_dir, id) + ": " +
+                   std::string(storage.status().message());
     } else {
       slot.storage = std::move(*storage);
       slot.error = Report(id);
