@@ -14,16 +14,27 @@ using namespace werk;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);
-  for (bool newest : {false, true}) {
+  for (int pass = 0; pass < 3; ++pass) {
+    // Versions 1/2 as an older and as the newest segment (the unseeded and
+    // a seeded frame hash), and version 3 with write markers.
     wal::LogReader::Options o;
     o.start_offset = 0;
-    o.newest = newest;
-    o.salt = newest ? 0x5eed : 0;  // both the unseeded and a seeded frame hash
+    o.newest = pass > 0;
+    o.salt = pass > 0 ? 0x5eed : 0;
+    o.write_markers = pass == 2;
     o.torn_window_bytes = 256;
     wal::LogReader reader(bytes, o);
     wal::Frame f;
-    while (reader.Next(&f) == wal::ReadOutcome::kRecord) (void)core::DecodeMutation(f.body);
+    while (reader.Next(&f) == wal::ReadOutcome::kRecord) {
+      if (f.header.type == uint16_t(wal::RecordType::kWrite)) continue;
+      (void)core::DecodeMutation(f.body);
+    }
   }
+  // Recovery's view of a segment whose header may be damaged.
+  wal::SegmentHeader sh;
+  size_t byte;
+  (void)wal::RepairSegmentHeader(bytes, &sh, &byte);
+  (void)wal::ScanFrames(bytes, 0, 0x5eed);
   core::StateMachine sm(0);
   wal::CheckpointHeader h;
   if (wal::LoadCheckpoint(bytes, 0, &h, [&](core::SnapshotItemType t, std::string_view b) {
