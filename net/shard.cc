@@ -175,6 +175,9 @@ int64_t Shard::WaitBudgetNs() {
     }
   }
   if (accept_paused_) budget = std::min(budget, (accept_resume_ms_ - mono_ms_) * core::kNanosPerMilli);
+  if (wal_ && !shutting_down_) {
+    if (const int64_t idle = wal_->idle_marker_wait_ns(); idle >= 0) budget = std::min(budget, idle);
+  }
   // (Once done here, a shard only waits for its peers: no deadline to spin on.)
   if (shutting_down_ && !LocallyStopped())
     budget = std::min(budget, (shutdown_deadline_ms_ - mono_ms_) * core::kNanosPerMilli);
@@ -221,6 +224,8 @@ void Shard::RunOnce(int64_t max_wait_ns) {
     if (box_) box_->Flush();
   }
   journal_->Commit();
+  // A quiet log vouches for its last write (docs/wal-format.md).
+  if (wal_ && !shutting_down_) wal_->WriteIdleMarkerIfDue();
   if (journal_->failed()) {
     if (!journal_failed_) OnJournalFailed();
   } else {

@@ -37,6 +37,9 @@ inline constexpr int kWritesInFlightMax = 2;
 // is too damaged to give its salt (docs/wal-format.md, R4/R5).
 inline constexpr size_t kTornWindowBytes = kWritesInFlightMax * kBatchBytesMax;
 inline constexpr uint64_t kSegmentBytesDefault = 64u << 20;
+// A quiet log writes a marker alone this long after its last write, so that
+// the last write is vouched for too (wal::Wal::WriteIdleMarkerIfDue).
+inline constexpr int64_t kIdleMarkerNs = 100'000'000;
 
 static_assert(kBatchBytesMax < kSegmentBytesDefault);
 

@@ -391,6 +391,8 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
           if (ro.write_markers && f.header.type == uint16_t(RecordType::kWrite)) {
             pos.next_write_sequence =
                 std::max(pos.next_write_sequence, reader.marker().sequence + 1);
+            pos.stated_durable_lsn =
+                std::max(pos.stated_durable_lsn, reader.marker().durable_lsn);
             break;
           }
           if (f.header.type != uint16_t(RecordType::kMutation)) {
@@ -528,6 +530,12 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     pos.current = std::move(*file);
     pos.current_id = pos.segments.back().first;
     // current_offset was set when that segment was read.
+  }
+  // What was read is durable before the writer's first marker states it so:
+  // a crash of the process (not of the machine) can leave written but
+  // unsynced data readable. Older segments were synced before the next began.
+  if (pos.current) {
+    if (auto st = storage.Sync(segments[pos.current_id]); !st.ok()) return st;
   }
   if (!pos.segments.empty() && result.last_lsn < result.checkpoint_lsn && !cut) {
     return absl::DataLossError("the log ends at LSN " + std::to_string(result.last_lsn) +

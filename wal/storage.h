@@ -46,6 +46,9 @@ class Storage {
   virtual absl::Status Overwrite(const std::string& name, uint64_t offset,
                                  std::string_view data) = 0;
   virtual absl::StatusOr<std::unique_ptr<SegmentFile>> Open(const std::string& name) = 0;
+  // fdatasync: what recovery read is durable before the writer's markers
+  // state it (a crash may leave written but unsynced data readable).
+  virtual absl::Status Sync(const std::string& name) = 0;
 
   // --- Asynchronous: the running shard --------------------------------------
   // Creates `name` (which must not exist) filled with `bytes` zeros,

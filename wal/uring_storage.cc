@@ -289,6 +289,15 @@ absl::Status UringStorage::Overwrite(const std::string& name, uint64_t offset,
   return absl::OkStatus();
 }
 
+absl::Status UringStorage::Sync(const std::string& name) {
+  const int fd = ::open(Path(name).c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) return Errno("cannot open " + Path(name));
+  const bool ok = ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!ok) return Errno("cannot sync " + Path(name));
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<SegmentFile>> UringStorage::Open(const std::string& name) {
   const int fd = ::open(Path(name).c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) return Errno("cannot open " + Path(name));

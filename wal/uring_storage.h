@@ -35,6 +35,7 @@ class UringStorage final : public Storage {
   absl::Status Remove(const std::string& name) override;
   absl::Status Overwrite(const std::string& name, uint64_t offset, std::string_view data) override;
   absl::StatusOr<std::unique_ptr<SegmentFile>> Open(const std::string& name) override;
+  absl::Status Sync(const std::string& name) override;
 
   void CreatePreallocated(
       const std::string& name, uint64_t bytes,

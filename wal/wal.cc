@@ -15,6 +15,7 @@ Wal::Wal(Storage* storage, const core::Clock& clock, Options options, Position p
       next_lsn_(p.next_lsn),
       durable_lsn_(p.next_lsn - 1),
       next_write_sequence_(p.next_write_sequence),
+      stated_durable_lsn_(p.stated_durable_lsn),
       current_(std::move(p.current)),
       current_id_(p.current_id),
       current_offset_(p.current_offset),
@@ -97,6 +98,7 @@ bool Wal::StartWrite(Batch& b) {
   marker.sequence = next_write_sequence_++;
   marker.durable_lsn = durable_lsn_;
   marker.write_bytes = b.data.size();
+  stated_durable_lsn_ = std::max(stated_durable_lsn_, durable_lsn_);
   EncodeWriteMarker(marker, b.first_lsn, options_.epoch, current_salt_, b.data.data());
   bytes_appended_ += kWriteMarkerFrameBytes;
   if (starts_segment) {
@@ -143,12 +145,34 @@ void Wal::OnWritten(Batch* b, int32_t res, uint64_t segment_id) {
   if (failed_) return;
   WERK_CHECK(size_t(res) == b->data.size());
   ++syncs_;
+  last_write_done_ns_ = clock_.MonotonicNow();
   b->state = Batch::State::kDone;
   // Durability moves over completed batches in order only.
   while (!batches_.empty() && batches_.front().state == Batch::State::kDone) {
     durable_lsn_ = batches_.front().last_lsn;
     batches_.pop_front();
   }
+  StartWrites();
+}
+
+int64_t Wal::idle_marker_wait_ns() const {
+  // Due only when nothing is pending, the last write is not vouched for yet,
+  // and the marker fits in the current segment.
+  if (failed_ || options_.idle_marker_ns <= 0 || !batches_.empty() || !current_ ||
+      stated_durable_lsn_ >= durable_lsn_ || current_offset_ >= options_.segment_bytes)
+    return -1;
+  const int64_t due = last_write_done_ns_ + options_.idle_marker_ns;
+  return std::max<int64_t>(0, due - clock_.MonotonicNow());
+}
+
+void Wal::WriteIdleMarkerIfDue() {
+  if (idle_marker_wait_ns() != 0) return;
+  Batch& b = batches_.emplace_back();
+  b.data.assign(kWriteMarkerFrameBytes, '\0');
+  b.first_lsn = next_lsn_;  // a marker alone carries the next LSN
+  b.last_lsn = next_lsn_ - 1;
+  b.salt = current_salt_;
+  ++idle_markers_;
   StartWrites();
 }
 

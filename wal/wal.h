@@ -51,12 +51,17 @@ class Wal final : public core::Journal {
     uint64_t epoch = 1;
     uint64_t segment_bytes = kSegmentBytesDefault;
     size_t batch_bytes_max = kBatchBytesMax;
+    // How long the log stays quiet after a write before a write of a marker
+    // alone vouches for it (0: never). See WriteIdleMarkerIfDue().
+    int64_t idle_marker_ns = kIdleMarkerNs;
   };
 
   // Where recovery left the log (see wal/recovery.h).
   struct Position {
     uint64_t next_lsn = 1;
     uint64_t next_write_sequence = 1;  // of the next write marker
+    // The highest durable LSN a marker read states: what is vouched for.
+    uint64_t stated_durable_lsn = 0;
     std::unique_ptr<SegmentFile> current;  // segment with a valid header, if any
     uint64_t current_id = 0;
     uint64_t current_offset = 0;
@@ -84,6 +89,16 @@ class Wal final : public core::Journal {
   bool failed() const override { return failed_; }
   bool commit_pending() const override { return !failed_ && !batches_.empty(); }
 
+  // Once nothing was appended for Options::idle_marker_ns after the last
+  // write completed, writes a marker alone stating that write durable: until
+  // a later write says so, damage to the last write cannot be told from a
+  // write cut by a crash (docs/wal-format.md), and is dropped on recovery.
+  // Never starts a segment. The loop calls it once per iteration.
+  void WriteIdleMarkerIfDue();
+  // Nanoseconds until WriteIdleMarkerIfDue() would write (0: now), or -1 if
+  // it would not: the loop's sleep is bounded by it.
+  int64_t idle_marker_wait_ns() const;
+
   // Removes segments whose every record has an LSN <= `lsn` (never the
   // current one). Call only once a checkpoint at `lsn` is durable.
   void ReleaseThrough(uint64_t lsn);
@@ -96,6 +111,7 @@ class Wal final : public core::Journal {
   uint64_t syncs() const { return syncs_; }
   // Segments reused instead of created (since start), and kept for reuse now.
   uint64_t segments_recycled() const { return segments_recycled_; }
+  uint64_t idle_markers() const { return idle_markers_; }
   size_t recycled_kept() const { return recycled_.size(); }
   size_t segment_count() const { return segments_.size(); }
 
@@ -125,6 +141,8 @@ class Wal final : public core::Journal {
   uint64_t next_lsn_;
   uint64_t durable_lsn_;
   uint64_t next_write_sequence_;
+  uint64_t stated_durable_lsn_;  // the highest durable LSN an issued marker states
+  int64_t last_write_done_ns_ = 0;
   std::shared_ptr<SegmentFile> current_;  // shared: writes in flight keep it alive
   uint64_t current_id_;
   uint64_t current_offset_;  // where the next write goes (advanced at submission)
@@ -143,6 +161,7 @@ class Wal final : public core::Journal {
   std::string failure_;
   uint64_t bytes_appended_ = 0;
   uint64_t syncs_ = 0;
+  uint64_t idle_markers_ = 0;
   int io_pending_ = 0;
   std::shared_ptr<bool> alive_;  // completions arriving after destruction do nothing
 };

@@ -1,6 +1,8 @@
 // One flipped byte in the newest segment of a log of acknowledged jobs
-// (issue 11): 5,000 jobs pushed in batches of 500, all acknowledged, kill -9,
-// one byte flipped. It used to be taken for a torn tail and dropped (0 jobs
+// (issue 11): 5,000 jobs pushed in batches of 500, all acknowledged, a pause,
+// kill -9, one byte flipped — in the first write, the middle, the segment
+// header, or the last write (which the marker written once the log went
+// quiet vouches for). It used to be taken for a torn tail and dropped (0 jobs
 // left, or half, or the whole segment "never synced"); werkd must refuse to
 // start, naming the file and the offset, and start with --repair, saying
 // what it cut.
@@ -10,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "net/shard_storage.h"
 #include "tests/support/line_client.h"
@@ -19,7 +22,7 @@
 namespace werk::testing {
 namespace {
 
-enum class Where { kFirstFrameHeader, kFirstRecordHeader, kMidLog, kSegmentHeader };
+enum class Where { kFirstFrameHeader, kFirstRecordHeader, kMidLog, kSegmentHeader, kLastWrite };
 
 std::string Name(Where w) {
   switch (w) {
@@ -27,6 +30,7 @@ std::string Name(Where w) {
     case Where::kFirstRecordHeader: return "FirstRecordHeader";
     case Where::kMidLog: return "MidLog";
     case Where::kSegmentHeader: return "SegmentHeader";
+    case Where::kLastWrite: return "LastWrite";
   }
   return "?";
 }
@@ -54,6 +58,8 @@ void PushAcknowledgedJobs(const std::string& data_dir) {
     }
     ASSERT_EQ(c.Call(batch + "]"), "$2\r\n{}\r\n");
   }
+  // Quiet for a while: the log vouches for its last write with a marker alone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
   server.KillNine();
 }
 
@@ -106,6 +112,14 @@ TEST_P(BitFlipTest, AcknowledgedJobsBehindAFlippedByteAreRefusedAndRepairSaysWha
       at = 20;
       named = 0;
       break;
+    case Where::kLastWrite: {  // its last record; the marker alone follows
+      ASSERT_EQ(frames.back().second, uint16_t(wal::RecordType::kWrite));
+      const auto& last = frames[frames.size() - 2];
+      ASSERT_EQ(last.second, uint16_t(wal::RecordType::kMutation));
+      at = last.first + 100;
+      named = last.first;
+      break;
+    }
   }
   {
     std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
@@ -146,7 +160,8 @@ TEST_P(BitFlipTest, AcknowledgedJobsBehindAFlippedByteAreRefusedAndRepairSaysWha
 
 INSTANTIATE_TEST_SUITE_P(Issue11, BitFlipTest,
                          ::testing::Values(Where::kFirstFrameHeader, Where::kFirstRecordHeader,
-                                           Where::kMidLog, Where::kSegmentHeader),
+                                           Where::kMidLog, Where::kSegmentHeader,
+                                           Where::kLastWrite),
                          [](const auto& info) { return Name(info.param); });
 
 }  // namespace

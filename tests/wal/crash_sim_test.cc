@@ -177,6 +177,7 @@ struct Sim {
     }
     // The loop's log work, with I/O completing in random amounts.
     log.wal().Commit();
+    log.wal().WriteIdleMarkerIfDue();
     log.checkpointer().Poll(log.sm());
     storage.RunPending(rng() % 4);
   }
@@ -339,7 +340,8 @@ struct Sim {
 };
 
 struct Totals {
-  uint64_t crashes = 0, records = 0, acked_acks = 0, checkpoints = 0, recycled = 0, flips = 0;
+  uint64_t crashes = 0, records = 0, acked_acks = 0, checkpoints = 0, recycled = 0, flips = 0,
+           idle_markers = 0;
 };
 
 void RunSeed(uint64_t seed, Totals* totals) {
@@ -358,6 +360,7 @@ void RunSeed(uint64_t seed, Totals* totals) {
     sim.storage.set_faults({});
     totals->checkpoints += sim.log.checkpointer().stats().taken;
     totals->recycled += sim.log.wal().segments_recycled();
+    totals->idle_markers += sim.log.wal().idle_markers();
     sim.CrashAndCheck();
     if (::testing::Test::HasFatalFailure()) return;
   }
@@ -383,11 +386,12 @@ TEST(CrashSimulation, InvariantsHoldAcrossRandomPowerLosses) {
     }
   }
   std::printf("%llu seeds: %llu power losses, %llu records surviving, %llu checkpoints, %llu "
-              "segments reused, %llu acknowledged ACKs checked, %llu flipped bits of synced "
-              "data refused; 0 lost, 0 resurrected\n",
+              "segments reused, %llu idle markers, %llu acknowledged ACKs checked, %llu flipped "
+              "bits of synced data refused; 0 lost, 0 resurrected\n",
               (unsigned long long)n, (unsigned long long)totals.crashes,
               (unsigned long long)totals.records, (unsigned long long)totals.checkpoints,
-              (unsigned long long)totals.recycled, (unsigned long long)totals.acked_acks,
+              (unsigned long long)totals.recycled, (unsigned long long)totals.idle_markers,
+              (unsigned long long)totals.acked_acks,
               (unsigned long long)totals.flips);
   // Recycled segments (stale frames after the records) are what most
   // recoveries here read; the run must have exercised them.

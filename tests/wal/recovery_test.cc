@@ -719,6 +719,64 @@ TEST(Recovery, AVersionTwoLogContinuesInAVersionThreeSegment) {
   EXPECT_NE(log->sm().FindJob("new-1"), nullptr);
 }
 
+TEST(Recovery, R11_AnIdleMarkerVouchesForTheLastWrite) {
+  // The case R8 above drops: damage to the last write. Once the log has been
+  // quiet for a while, a write of a marker alone states that write durable.
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 1 << 20, .batch_bytes_max = 1 << 16});
+  ASSERT_TRUE(log.Open().ok());
+  for (int i = 0; i < 10; ++i) log.Push("job-" + std::to_string(10000 + i));
+  log.Flush();
+  EXPECT_EQ(log.wal().idle_marker_wait_ns(), wal::kIdleMarkerNs);
+  log.wal().WriteIdleMarkerIfDue();  // not yet
+  EXPECT_FALSE(log.wal().commit_pending());
+  log.clock().Advance(wal::kIdleMarkerNs);
+  EXPECT_EQ(log.wal().idle_marker_wait_ns(), 0);
+  log.wal().WriteIdleMarkerIfDue();
+  log.Flush();
+  EXPECT_EQ(log.wal().idle_markers(), 1u);
+  // Once: the last write is vouched for now.
+  log.clock().Advance(10 * wal::kIdleMarkerNs);
+  EXPECT_EQ(log.wal().idle_marker_wait_ns(), -1);
+  const Layout l = ReadLayout(*storage.Durable(SegmentName(1)));
+  ASSERT_EQ(l.frames.size(), 12u);  // a marker, 10 records, a marker alone
+  EXPECT_EQ(l.frames.back().header.type, uint16_t(wal::RecordType::kWrite));
+  EXPECT_EQ(l.frames.back().header.lsn, 11u);
+  const std::string saved = *storage.Durable(SegmentName(1));
+  (*storage.Durable(SegmentName(1)))[l.frames[10].offset + 45] ^= 0x04;  // LSN 10
+  storage.Crash();
+  auto st = Reopen(storage);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("at byte " + std::to_string(l.frames[10].offset)), std::string::npos)
+      << st.message();
+  // Intact, the log goes on after the marker alone.
+  storage.Put(SegmentName(1), saved);
+  LogFixture* after;
+  ASSERT_TRUE(Reopen(storage, false, &after).ok());
+  EXPECT_EQ(after->sm().job_count(), 10u);
+  after->Push("job-next");
+  after->Flush();
+  ASSERT_TRUE(Reopen(storage, false, &after).ok());
+  EXPECT_EQ(after->sm().job_count(), 11u);
+}
+
+TEST(Recovery, AnIdleMarkerAfterARestartVouchesForWhatWasRecovered) {
+  MemStorage storage;
+  WriteOneSegmentLog(storage, 1);  // within Reopen's 2 KiB segment size
+  LogFixture* log;
+  ASSERT_TRUE(Reopen(storage, false, &log).ok());
+  log->clock().Advance(wal::kIdleMarkerNs);
+  EXPECT_EQ(log->wal().idle_marker_wait_ns(), 0);
+  log->wal().WriteIdleMarkerIfDue();
+  log->Flush();
+  EXPECT_EQ(log->wal().idle_markers(), 1u);
+  const Layout l = ReadLayout(*storage.Durable(SegmentName(1)));
+  wal::WriteMarker m;
+  ASSERT_TRUE(wal::DecodeWriteMarker(l.frames.back().body, &m));
+  EXPECT_EQ(m.durable_lsn, 10u);
+  EXPECT_EQ(m.sequence, 2u);
+}
+
 }  // namespace
 }  // namespace werk::testing
 
