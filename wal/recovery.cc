@@ -177,7 +177,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     return *tail_end;
   };
   // What is decided about candidates is done only once the log is known to
-  // be sound (after the loop below): a refusal changes nothing on disk.
+  // be sound (after the loop below): a refusal leaves every segment as it was.
   struct UnbornAction {
     uint64_t id;
     uint64_t drop;     // bytes from 0 to zero (the newest only)
@@ -200,7 +200,10 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
     uint64_t drop = LastNonZero(data, 0);
     std::string lost;  // the LSNs dropped with them, when known
     const FrameScan scan = ScanFrames(data, kSegmentHeaderBytes, salt_of[id]);
-    if (scan.markers > 0 && scan.strongest_marker.durable_lsn >= later_marker.durable_lsn) {
+    // (Only segments that follow the tail: one after released segments says
+    // nothing about the tail's writes.)
+    if (scan.markers > 0 && first_of[id] == kTailEnd &&
+        scan.strongest_marker.durable_lsn >= later_marker.durable_lsn) {
       later_marker = scan.strongest_marker;
       later_where = "byte " + std::to_string(scan.strongest) + " of " + name;
     }

@@ -683,6 +683,35 @@ TEST(Recovery, R4_CutFirstWriteOfASegmentIsDroppedWithItsLsnsNamed) {
   EXPECT_NE(st.message().find(spare.name), std::string::npos) << st.message();
 }
 
+TEST(Recovery, R11_DamageToTheLastWriteOfASegmentIsProvenByTheNextOnesFirstWrite) {
+  // The next segment's first write was cut (its header never landed), but
+  // its marker did: it went out only once every write before it completed,
+  // and states the damaged record durable.
+  MemStorage storage;
+  WriteLog(storage, 20);
+  std::string name;
+  std::string* d = NewestWritten(storage, &name);
+  const Layout l = ReadLayout(*d);
+  const wal::Frame last = l.frames.back();
+  ASSERT_EQ(last.header.lsn, 20u);
+  const Spare spare = FindSpare(storage);
+  std::string w(wal::kWriteMarkerFrameBytes, '\0');
+  wal::AppendFrame(w, 21, 1, 1, core::EncodeMutation(core::Mutation::Flush(1)), spare.salt);
+  wal::EncodeWriteMarker({.sequence = 99, .durable_lsn = 20, .write_bytes = w.size()}, 21, 1,
+                         spare.salt, w.data());
+  storage.Durable(spare.name)->replace(wal::kSegmentHeaderBytes, w.size(), w);
+  (*d)[last.offset + wal::kFrameHeaderBytes + 1] ^= 0x01;
+  storage.Crash();
+  auto st = Reopen(storage);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("corruption in " + name + " at byte " + std::to_string(last.offset)),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("of " + spare.name), std::string::npos) << st.message();
+  // Nothing was changed by the refusal: the cut first write is still there.
+  EXPECT_EQ(storage.Durable(spare.name)->substr(wal::kSegmentHeaderBytes, w.size()), w);
+}
+
 TEST(Recovery, AVersionTwoLogContinuesInAVersionThreeSegment) {
   MemStorage storage;
   std::string seg(wal::kSegmentHeaderBytes, '\0');
