@@ -50,6 +50,10 @@ TEST(WalDump, VerifiesAndFindsTheFirstBadByte) {
   out.clear();
   EXPECT_EQ(RunDump(net::ShardLogDir(data_dir) + " --records", &out), 0);
   EXPECT_NE(out.find("push t="), std::string::npos);
+  // Each write's marker: the first follows the segment header.
+  EXPECT_NE(out.find("write 1 @64: "), std::string::npos) << out.substr(0, 2000);
+  EXPECT_NE(out.find("from LSN 1, issued with LSN 0 durable"), std::string::npos);
+  EXPECT_NE(out.find(" writes (the last: write "), std::string::npos);
   // Damage the first segment in the middle.
   const std::string first = net::ShardLogDir(data_dir) + "/00000000000000000001.wal";
   {
