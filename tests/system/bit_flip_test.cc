@@ -82,6 +82,13 @@ class BitFlipTest : public ::testing::TestWithParam<Where> {};
 TEST_P(BitFlipTest, AcknowledgedJobsBehindAFlippedByteAreRefusedAndRepairSaysWhatItCut) {
   char tmpl[] = "/tmp/werk-flip-XXXXXX";
   const std::string root = ::mkdtemp(tmpl);
+  struct RemoveAtEnd {
+    std::string dir;
+    ~RemoveAtEnd() {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  } cleanup{root};
   const std::string data_dir = root + "/data";
   PushAcknowledgedJobs(data_dir);
   if (HasFatalFailure()) return;
@@ -155,7 +162,6 @@ TEST_P(BitFlipTest, AcknowledgedJobsBehindAFlippedByteAreRefusedAndRepairSaysWha
   ASSERT_EQ(c.Call(R"(HELLO {"v":2})"), "+OK\r\n");
   EXPECT_EQ(c.Call(R"(PUSH {"jid":"after-repair","jobtype":"T","args":[]})"), "+OK\r\n");
   repaired.Stop();
-  std::filesystem::remove_all(root);
 }
 
 INSTANTIATE_TEST_SUITE_P(Issue11, BitFlipTest,
