@@ -131,7 +131,7 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
       if (o.write_markers && f.header.type == uint16_t(wal::RecordType::kWrite)) {
         // The marker that begins each write (version 3).
         ++writes;
-        if (records) {
+        if (opts.records) {
           const wal::WriteMarker& m = reader.marker();
           std::printf("    write %llu @%llu: %llu bytes from LSN %llu, issued with LSN %llu durable\n",
                       (unsigned long long)m.sequence, (unsigned long long)f.offset,
