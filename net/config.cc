@@ -45,6 +45,8 @@ bool TruthyEnv(const char* name) {
   return s == "1" || s == "true" || s == "yes";
 }
 
+constexpr int64_t kTimeoutSecondsMax = 7 * 24 * 3600;
+
 // `zero_ok`: 0 is a meaning of its own (e.g. "disabled").
 template <typename T>
 bool ReadLimit(const toml::table& t, std::string_view key, T* out, std::string* error,
@@ -167,6 +169,17 @@ std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
   if (o->line_bytes_max > core::kLineBytesMax)
     return "line_bytes_max is above the hard limit of " + std::to_string(core::kLineBytesMax);
   if (o->job_bytes_max > o->line_bytes_max) o->job_bytes_max = o->line_bytes_max;
+  // Timeouts become milliseconds and deadlines: bounded, so no arithmetic on
+  // them can overflow.
+  for (const auto& [name, seconds] :
+       {std::pair<const char*, int64_t>{"handshake_timeout", o->handshake_timeout_s},
+        {"idle_timeout", o->idle_timeout_s},
+        {"heartbeat_timeout", o->heartbeat_timeout_s},
+        {"reserve_for_min", o->reserve_for_min_s}}) {
+    if (seconds > kTimeoutSecondsMax)
+      return std::string(name) + " is above the limit of " + std::to_string(kTimeoutSecondsMax) +
+             " seconds (7 days)";
+  }
   std::string host, port;
   if (!SplitHostPort(o->binding, &host, &port)) return "invalid binding '" + o->binding + "'";
   return "";

@@ -11,6 +11,7 @@
 #include <xxhash.h>
 
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/time_format.h"
 #include "net/durable_files.h"
 #include "net/shard_storage.h"
@@ -103,14 +104,15 @@ absl::StatusOr<Manifest> DecodeManifest(std::string_view text) {
       m.cluster_id = std::string(f[1]);
       have_cluster = true;
     } else if (f[0] == "shards" && f.size() == 2 && !have_shards && ParseU32(f[1], &m.shards) &&
-               m.shards > 0) {
+               m.shards > 0 && m.shards <= core::kShardsMax) {
       have_shards = true;
     } else if (f[0] == "created" && f.size() == 2 && !have_created && IsTimestamp(f[1])) {
       m.created_at = std::string(f[1]);
       have_created = true;
     } else if (f[0] == "reshard" && f.size() == 4 && have_created) {
       Manifest::Reshard r;
-      if (!ParseU32(f[1], &r.from) || !ParseU32(f[2], &r.to) || !IsTimestamp(f[3]))
+      if (!ParseU32(f[1], &r.from) || !ParseU32(f[2], &r.to) || r.from == 0 || r.to == 0 ||
+          r.from > core::kShardsMax || r.to > core::kShardsMax || !IsTimestamp(f[3]))
         return Bad("line " + std::to_string(i + 1) + " is not a valid reshard record");
       r.at = std::string(f[3]);
       m.history.push_back(std::move(r));

@@ -70,6 +70,7 @@ struct ShardStats {
   uint64_t connections_rejected = 0;
   uint64_t handshakes_evicted = 0;  // oldest unauthenticated socket closed for a new one
   uint64_t idle_closed = 0;
+  uint64_t flush_expired = 0;  // closing connections that did not read their replies in time
   uint64_t reads_with_data = 0;  // recv completions that brought bytes
   uint64_t catch_ups = 0;        // late wake-ups (shard_catch_up.cc)
 };

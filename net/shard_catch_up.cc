@@ -60,6 +60,10 @@ void Shard::CatchUp(int64_t late_ms) {
     reactor_.Poll(0);
     if (stats_.reads_with_data == before) break;
   }
+  // A hold already running keeps its deadline and its round: a loop late
+  // on every iteration (one very long command after another) must not push
+  // the timers back forever, nor discard the answers already on their way.
+  if (catch_up_until_ms_ != 0) return;
   catch_up_until_ms_ = mono_ms_ + kHoldMaxMillis;
   catch_up_answers_pending_ = shard_count() > 1 ? shard_count() - 1 : 0;
   ++catch_up_round_;

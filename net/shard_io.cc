@@ -30,6 +30,10 @@ constexpr size_t kClosingSlack = 256;
 constexpr size_t kHandshakeLineBytesMax = 64 << 10;
 // How long a closing connection keeps discarding input after its last reply.
 constexpr int64_t kDrainMillis = 1000;
+// How long a connection being closed may take to read the replies it is
+// owed (a FETCH still parked answers within its own 2 s; a big INFO or PUSHB
+// reply at any sane reading speed within seconds).
+constexpr int64_t kFlushMillis = 30'000;
 }  // namespace
 
 Connection::Connection(Shard* shard, int fd, uint64_t id) : shard_(shard), fd_(fd), id_(id) {
@@ -305,9 +309,16 @@ void Shard::OnSend(Connection* c, int32_t res) {
 
 void Shard::CloseAfterFlush(Connection* c) {
   if (c->closing_) return;
+  if (!c->close_after_flush_) {
+    // The flush itself has a deadline: a client that stops reading would
+    // otherwise keep its socket and buffers forever once it no longer
+    // counts against the connection limit. (The idle timer serves: nothing
+    // else arms it once the connection is on its way out.)
+    conn_timers_.Cancel(&c->idle_);
+    conn_timers_.Arm(&c->idle_, mono_ms_ + kFlushMillis);
+  }
   c->close_after_flush_ = true;
   LeaveHandshake(c);
-  conn_timers_.Cancel(&c->idle_);
   // A connection on its way out no longer counts against the limit.
   if (c->counted_) {
     c->counted_ = false;
@@ -450,7 +461,16 @@ void Shard::ArmIdle(Connection* c) {
 }
 
 void Shard::OnIdleTimer(Connection* c) {
-  if (c->closing_ || c->close_after_flush_) return;
+  if (c->closing_) return;
+  if (c->close_after_flush_) {
+    // The flush deadline (CloseAfterFlush): whatever is still unsent is
+    // dropped with the connection.
+    ++stats_.flush_expired;
+    spdlog::debug("connection {}: replies not read within {} ms of closing, closing now", c->id_,
+                  kFlushMillis);
+    CloseConnection(c);
+    return;
+  }
   const int64_t timeout_ms = options_.idle_timeout_s * 1000;
   // Commands only stamp last_command_ms_; the timer catches up lazily, so
   // the hot path never touches the wheel. A connection waiting for the

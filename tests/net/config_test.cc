@@ -66,6 +66,9 @@ TEST_F(ConfigTest, UnknownOrInvalidWerkSettingsAreRefused) {
   EXPECT_EQ(LoadConfig(&o, {}), "[werk] handshake_timeout must be a positive integer");
   Write("a.toml", "[werk]\nidle_timeout = -1\n");
   EXPECT_EQ(LoadConfig(&o, {}), "[werk] idle_timeout must be a non-negative integer");
+  // Bounded, so deadlines computed from them cannot overflow.
+  Write("a.toml", "[werk]\nheartbeat_timeout = 9223372036854775807\n");
+  EXPECT_EQ(LoadConfig(&o, {}), "heartbeat_timeout is above the limit of 604800 seconds (7 days)");
 }
 
 TEST_F(ConfigTest, FlagsWinOverToml) {

@@ -50,6 +50,10 @@ TEST(Manifest, RefusesWellHashedNonsense) {
   m = Sample();
   m.shards = 0;
   EXPECT_FALSE(DecodeManifest(EncodeManifest(m)).ok());
+  m = Sample();  // more shards than a server can run: refused, not looped over
+  m.shards = 4'000'000'000u;
+  m.history.back().to = m.shards;
+  EXPECT_FALSE(DecodeManifest(EncodeManifest(m)).ok());
   m = Sample();
   m.cluster_id = "not-hex";
   EXPECT_FALSE(DecodeManifest(EncodeManifest(m)).ok());

@@ -242,5 +242,30 @@ TEST(ShardTest, EveryMutationIsJournaledBeforeItsReply) {
   EXPECT_EQ(h.journal().records() - before, 6u);
 }
 
+// A connection on its way out (here: idle) whose client stops reading its
+// replies is closed at the flush deadline; it no longer counts against the
+// connection limit, so without one it could hold its socket and megabytes of
+// buffers forever.
+TEST(ShardTest, ClosingConnectionThatStopsReadingIsClosedAtTheFlushDeadline) {
+  ServerOptions options;
+  options.idle_timeout_s = 1;
+  ShardHarness h(options);
+  HarnessClient c = h.Connect();
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  // Far more INFO replies than the server buffers before it stops reading.
+  std::string batch;
+  for (int i = 0; i < 1000; ++i) batch += "INFO\r\n";
+  for (int i = 0; i < 20; ++i) {
+    c.Send(batch);
+    h.Pump(20);
+  }
+  h.Advance(2'000);  // idle: closing after the flush
+  EXPECT_EQ(h.shard().stats().idle_closed, 1u);
+  EXPECT_EQ(h.shard().stats().flush_expired, 0u);
+  h.Advance(31'000);  // the flush deadline
+  EXPECT_EQ(h.shard().stats().flush_expired, 1u);
+  EXPECT_TRUE(c.Closed(2000));
+}
+
 }  // namespace
 }  // namespace werk::net
