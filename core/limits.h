@@ -58,6 +58,9 @@ constexpr size_t kOutputBytesHighWater = 4u << 20;    // stop reading above this
 constexpr size_t kInputBytesWhileBlockedMax = 64u << 10;
 constexpr size_t kRecvChunkBytes = 64u << 10;
 constexpr size_t kTimerFiresPerAdvanceMax = 4096;     // keep the loop responsive
+// Jobs a FLUSH or QUEUE REMOVE left to free, freed per loop iteration
+// (core/graveyard.h): about 1 ms of work.
+constexpr size_t kReclaimJobsPerIteration = 16384;
 constexpr size_t kFetchQueuesMax = 256;
 constexpr int kJsonDepthMax = 256;                    // nesting of any JSON argument
 

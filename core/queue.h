@@ -17,15 +17,20 @@ class Queue {
   bool empty() const { return jobs_.empty(); }
   bool paused() const { return paused_; }
   void set_paused(bool p) { paused_ = p; }
+  // Removed by QUEUE REMOVE or FLUSH: its jobs are garbage (core/graveyard.h).
+  bool removed() const { return removed_; }
+  void MarkRemoved() { removed_ = true; }
   Job* Front() const { return jobs_.Front(); }
   Job* Next(const Job* j) const { return jobs_.Next(j); }
   void PushBack(Job* j) { jobs_.PushBack(j); }
   void Remove(Job* j) { jobs_.Remove(j); }
+  Job* PopFront() { return jobs_.PopFront(); }
 
  private:
   std::string name_;
   IntrusiveList<Job, QueueTag> jobs_;
   bool paused_ = false;
+  bool removed_ = false;
 };
 
 }  // namespace werk::core

@@ -1,5 +1,7 @@
 #include "core/replay.h"
 
+#include <limits>
+
 #include "core/time_format.h"
 
 namespace werk::core {
@@ -90,6 +92,9 @@ absl::Status ReplayRecord(StateMachine& sm, std::string_view body) {
   auto m = DecodeMutation(body);
   if (!m) return absl::DataLossError("the record's body does not decode as a mutation");
   const ApplyStatus status = sm.Apply(*m);
+  // Nothing is served while a log replays: free what a FLUSH or QUEUE
+  // REMOVE removed at once.
+  if (sm.has_garbage()) sm.Reclaim(std::numeric_limits<size_t>::max());
   // A global operation a roll-forward already applied is not applied twice.
   if (status == ApplyStatus::kOk ||
       (status == ApplyStatus::kDuplicate && m->type == MutationType::kGlobalOp))

@@ -1,6 +1,8 @@
 #include "core/state_machine.h"
 
 #include <algorithm>
+#include <limits>
+#include <utility>
 
 #include <xxhash.h>
 
@@ -29,15 +31,16 @@ std::string_view ApplyStatusName(ApplyStatus s) {
   return "unknown";
 }
 
-StateMachine::StateMachine(int64_t now_ms) : wheel_(now_ms) {}
+StateMachine::StateMachine(int64_t now_ms) : wheel_(std::make_unique<TimerWheel>(now_ms)) {}
 
 StateMachine::~StateMachine() {
+  Reclaim(std::numeric_limits<size_t>::max());
   std::vector<Job*> all;
   all.reserve(jobs_.size());
   for (Job* job : jobs_) all.push_back(job);
   jobs_.clear();
   for (Job* j : all) {
-    wheel_.Cancel(j);
+    wheel_->Cancel(j);
     Job::Ptr owned(j);
   }
 }
@@ -46,12 +49,12 @@ StateMachine::~StateMachine() {
 
 const Job* StateMachine::FindJob(std::string_view jid) const {
   auto it = jobs_.find(jid);
-  return it == jobs_.end() ? nullptr : *it;
+  return it == jobs_.end() || Doomed(*it) ? nullptr : *it;
 }
 
 Job* StateMachine::MutableJob(std::string_view jid) {
   auto it = jobs_.find(jid);
-  return it == jobs_.end() ? nullptr : *it;
+  return it == jobs_.end() || Doomed(*it) ? nullptr : *it;
 }
 
 const Queue* StateMachine::FindQueue(std::string_view name) const {
@@ -106,7 +109,7 @@ void StateMachine::TakeReadyQueues(std::vector<std::string>& out) {
   ready_.clear();
 }
 
-void StateMachine::Arm(Job* job, UnixNanos at) { wheel_.Arm(job, CeilMs(at)); }
+void StateMachine::Arm(Job* job, UnixNanos at) { wheel_->Arm(job, CeilMs(at)); }
 
 void StateMachine::Enqueue(Job* job, UnixNanos enqueued_at) {
   Queue& q = GetOrCreateQueue(job->queue_name());
@@ -129,7 +132,7 @@ void StateMachine::AddToSet(Job* job, JobState state, UnixNanos key, UnixNanos f
 }
 
 void StateMachine::Detach(Job* job) {
-  wheel_.Cancel(job);
+  wheel_->Cancel(job);
   switch (job->state) {
     case JobState::kQueued:
       job->queue->Remove(job);
@@ -172,9 +175,23 @@ void StateMachine::CountProcessed(UnixNanos t, bool failed) {
 }
 
 void StateMachine::RemoveQueue(Queue* q) {
-  while (Job* j = q->Front()) Erase(j);
+  // O(1): the queue leaves the map with its jobs still linked to it; they
+  // stay in jobs_ as doomed entries until the graveyard frees them.
   ready_.erase(std::remove(ready_.begin(), ready_.end(), q), ready_.end());
-  queues_.erase(q->name());
+  auto node = queues_.extract(q->name());
+  WERK_CHECK(!node.empty());
+  std::unique_ptr<Queue> owned = std::move(node.mapped());
+  queued_count_ -= owned->size();
+  if (owned->empty()) return;
+  doomed_ += owned->size();
+  owned->MarkRemoved();
+  graveyard_.BuryQueue(std::move(owned), &jobs_);
+}
+
+void StateMachine::Reclaim(size_t max_jobs) {
+  const size_t erased = graveyard_.Reclaim(max_jobs, &jobs_);
+  WERK_CHECK(erased <= doomed_);
+  doomed_ -= erased;
 }
 
 // --- Apply -------------------------------------------------------------------
@@ -234,7 +251,13 @@ ApplyStatus StateMachine::Apply(const Mutation& m) {
 }
 
 ApplyStatus StateMachine::ApplyPush(UnixNanos t, const PushRecord& r) {
-  if (jobs_.contains(r.job.jid)) return ApplyStatus::kDuplicate;
+  if (auto it = jobs_.find(r.job.jid); it != jobs_.end()) {
+    if (!Doomed(*it)) return ApplyStatus::kDuplicate;
+    // A job of a removed queue not freed yet: the new job takes its entry
+    // (the graveyard still frees the old one).
+    jobs_.erase(it);
+    --doomed_;
+  }
   Job* job = Job::Create(r.job, next_seq_++).release();
   jobs_.insert(job);
   if (r.job.at_ns > t) {
@@ -423,11 +446,20 @@ ApplyStatus StateMachine::ApplyQueue(MutationType type, const QueueRecord& r) {
 }
 
 ApplyStatus StateMachine::ApplyFlush() {
-  std::vector<Job*> all;
-  all.reserve(jobs_.size());
-  for (Job* job : jobs_) all.push_back(job);
-  for (Job* j : all) Erase(j);
-  queues_.clear();
+  // O(1): every container is swapped for an empty one and the old ones go
+  // to the graveyard, which frees them a slice at a time.
+  auto f = std::make_unique<FlushedState>();
+  f->jobs = std::exchange(jobs_, JobIndex());
+  f->queues = std::exchange(queues_, QueueMap());
+  f->scheduled = std::exchange(scheduled_, JobSet());
+  f->retries = std::exchange(retries_, JobSet());
+  f->dead = std::exchange(dead_, JobSet());
+  const int64_t now_tick = wheel_->now();
+  f->wheel = std::exchange(wheel_, std::make_unique<TimerWheel>(now_tick));
+  graveyard_.BuryFlushed(std::move(f), &jobs_);
+  doomed_ = 0;
+  queued_count_ = 0;
+  reserved_ = 0;
   ready_.clear();
   processed_ = failures_ = 0;
   history_.clear();
@@ -440,7 +472,7 @@ size_t StateMachine::DueJobs(int64_t now_ms, std::vector<const Job*>& out, size_
   TimerHook* fired[256];
   size_t total = 0;
   while (total < max) {
-    const size_t n = wheel_.Advance(now_ms, fired, std::min<size_t>(256, max - total));
+    const size_t n = wheel_->Advance(now_ms, fired, std::min<size_t>(256, max - total));
     for (size_t i = 0; i < n; ++i) out.push_back(static_cast<Job*>(fired[i]));
     total += n;
     if (n == 0) break;
@@ -455,6 +487,7 @@ uint64_t StateMachine::StateHash() const {
   uint64_t h = 0;
   std::string buf;
   for (const Job* job : jobs_) {
+    if (Doomed(job)) continue;
     buf.clear();
     AppendJobJson(buf, *job);
     buf.push_back(char(job->state));

@@ -26,7 +26,9 @@
 #include <absl/container/node_hash_map.h>
 
 #include "core/glob.h"
+#include "core/graveyard.h"
 #include "core/job.h"
+#include "core/job_index.h"
 #include "core/mutation.h"
 #include "core/queue.h"
 #include "core/snapshot.h"
@@ -48,14 +50,6 @@ struct DayCounts {
   int64_t failures = 0;
   bool operator==(const DayCounts&) const = default;
 };
-
-struct SetOrder {
-  bool operator()(const Job* a, const Job* b) const {
-    if (a->set_key != b->set_key) return a->set_key < b->set_key;
-    return a->seq() < b->seq();
-  }
-};
-using JobSet = absl::btree_set<Job*, SetOrder>;
 
 class StateMachine {
  public:
@@ -83,7 +77,7 @@ class StateMachine {
   size_t retries_size() const { return retries_.size(); }
   size_t dead_size() const { return dead_.size(); }
   size_t reserved_size() const { return reserved_; }
-  size_t job_count() const { return jobs_.size(); }
+  size_t job_count() const { return jobs_.size() - doomed_; }
   size_t queued_total() const;
   int64_t total_processed() const { return processed_; }
   int64_t total_failures() const { return failures_; }
@@ -102,7 +96,15 @@ class StateMachine {
   // disarmed; the caller must apply a mutation for it in the same loop
   // iteration (EnqueueDue, PurgeDead or an expiry Fail).
   size_t DueJobs(int64_t now_ms, std::vector<const Job*>& out, size_t max);
-  std::optional<int64_t> NextTimerMs() const { return wheel_.NextEventTick(); }
+  std::optional<int64_t> NextTimerMs() const { return wheel_->NextEventTick(); }
+
+  // --- Garbage (core/graveyard.h) -----------------------------------------
+  // FLUSH and QUEUE REMOVE detach what they remove; the shard frees it a
+  // slice at a time between commands. Nothing observable depends on it.
+  bool has_garbage() const { return !graveyard_.empty(); }
+  // Frees up to about `max_jobs` removed jobs.
+  void Reclaim(size_t max_jobs);
+  size_t garbage_jobs() const { return graveyard_.pending_jobs(); }
 
   // --- Notifications -----------------------------------------------------
   // Queues that received a job since the last call; the shard hands them to
@@ -148,28 +150,21 @@ class StateMachine {
   ApplyStatus ApplyQueue(MutationType type, const QueueRecord& r);
   ApplyStatus ApplyFlush();
 
-  // Every live job, found by jid: a set of pointers hashed by the job's own
-  // jid (8 bytes a slot; lookups take a string_view).
-  struct JobHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view jid) const { return StringHash{}(jid); }
-    size_t operator()(const Job* j) const { return StringHash{}(j->jid()); }
-  };
-  struct JobEq {
-    using is_transparent = void;
-    static std::string_view Key(std::string_view s) { return s; }
-    static std::string_view Key(const Job* j) { return j->jid(); }
-    template <typename A, typename B>
-    bool operator()(const A& a, const B& b) const { return Key(a) == Key(b); }
-  };
-  absl::flat_hash_set<Job*, JobHash, JobEq> jobs_;
-  absl::node_hash_map<std::string, std::unique_ptr<Queue>, StringHash, StringEq> queues_;
+  // A job of a removed queue that is not reclaimed yet: still an entry of
+  // jobs_, but absent to every reader.
+  static bool Doomed(const Job* j) {
+    return j->state == JobState::kQueued && j->queue->removed();
+  }
+
+  JobIndex jobs_;  // every live job, and doomed ones (doomed_ of them)
+  size_t doomed_ = 0;
+  QueueMap queues_;
   JobSet scheduled_;
   JobSet retries_;
   JobSet dead_;
   size_t reserved_ = 0;
   size_t queued_count_ = 0;
-  TimerWheel wheel_;
+  std::unique_ptr<TimerWheel> wheel_;  // replaced whole by a flush
   uint64_t next_seq_ = 1;
   int64_t processed_ = 0;
   int64_t failures_ = 0;
@@ -177,6 +172,7 @@ class StateMachine {
   absl::btree_map<uint32_t, GlobalOpRecord> last_global_ops_;  // by origin shard
   absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq> worker_states_;  // non-running only
   std::vector<Queue*> ready_;
+  Graveyard graveyard_;  // after jobs_: destroyed before it
 };
 
 // The retry policy (reference §4.4), shared by FAIL and reservation expiry:

@@ -210,7 +210,7 @@ void RunApplySequence(Source& src) {
   };
   for (int steps = 0; steps < 200 && !src.Done(); ++steps) {
     core::StateMachine& sm = *sms[src.Pick(shards)];
-    switch (src.Pick(8)) {
+    switch (src.Pick(9)) {
       default: {
         const core::Mutation m = gen.Plain();
         const std::string bytes = core::EncodeMutation(m);
@@ -276,6 +276,14 @@ void RunApplySequence(Source& src) {
         core::RollForwardPlan plan = core::PlanRollForward(view, gen.Time());
         for (size_t i = 0; i < shards; ++i)
           for (const core::Mutation& m : plan.per_shard[i]) sms[i]->Apply(m);
+        break;
+      }
+      case 8: {  // freeing what a FLUSH or QUEUE REMOVE removed changes nothing observable
+        const uint64_t before = sm.StateHash();
+        const size_t jobs = sm.job_count();
+        sm.Reclaim(src.Pick(64));
+        if (sm.StateHash() != before || sm.job_count() != jobs)
+          fail("reclaiming removed jobs changed the state");
         break;
       }
     }
