@@ -58,9 +58,11 @@ constexpr size_t kOutputBytesHighWater = 4u << 20;    // stop reading above this
 constexpr size_t kInputBytesWhileBlockedMax = 64u << 10;
 constexpr size_t kRecvChunkBytes = 64u << 10;
 constexpr size_t kTimerFiresPerAdvanceMax = 4096;     // keep the loop responsive
-// Jobs a FLUSH or QUEUE REMOVE left to free, freed per loop iteration
-// (core/graveyard.h): about 1 ms of work.
-constexpr size_t kReclaimJobsPerIteration = 16384;
+// What a FLUSH or QUEUE REMOVE left to free (core/graveyard.h) is freed
+// for about this long per loop iteration, in slices of this many jobs; the
+// loop sleeps at most as long between slices.
+constexpr int64_t kReclaimNanosPerIteration = 250'000;
+constexpr size_t kReclaimJobsPerSlice = 128;
 constexpr size_t kFetchQueuesMax = 256;
 constexpr int kJsonDepthMax = 256;                    // nesting of any JSON argument
 

@@ -169,6 +169,7 @@ class Shard {
   bool LocallyStopped() const;  // stopping, and nothing left to do here
   int64_t WaitBudgetNs();
   void RefreshNow();
+  void ReclaimGarbage();
   void BeginShutdown();
   void OnJournalFailed();
 
