@@ -2,6 +2,8 @@
 // Every live job of a state machine, found by jid: a set of pointers hashed
 // by the job's own jid (8 bytes a slot; lookups take a string_view).
 
+#include <compare>
+#include <cstdint>
 #include <string_view>
 
 #include <absl/container/btree_set.h>
@@ -28,12 +30,21 @@ struct JobByJidEq {
 
 using JobIndex = absl::flat_hash_set<Job*, JobByJidHash, JobByJidEq>;
 
+// A place in one of those sets, by value (a cursor that survives changes).
+struct SetPosition {
+  UnixNanos key = 0;
+  uint64_t seq = 0;
+  static SetPosition Of(const Job* j) { return {j->set_key, j->seq()}; }
+  auto operator<=>(const SetPosition&) const = default;
+};
+
 // The scheduled, retry and dead sets: ordered by time, then by arrival.
 struct SetOrder {
-  bool operator()(const Job* a, const Job* b) const {
-    if (a->set_key != b->set_key) return a->set_key < b->set_key;
-    return a->seq() < b->seq();
-  }
+  using is_transparent = void;
+  static SetPosition Pos(const Job* j) { return SetPosition::Of(j); }
+  static SetPosition Pos(const SetPosition& p) { return p; }
+  template <typename A, typename B>
+  bool operator()(const A& a, const B& b) const { return Pos(a) < Pos(b); }
 };
 using JobSet = absl::btree_set<Job*, SetOrder>;
 

@@ -9,6 +9,7 @@
 #include "core/check.h"
 #include "core/job_json.h"
 #include "core/limits.h"
+#include "core/mutate_filter.h"
 #include "core/time_format.h"
 
 namespace werk::core {
@@ -350,48 +351,22 @@ ApplyStatus StateMachine::ApplyPurgeDead(const PurgeDeadRecord& r) {
   return status;
 }
 
-namespace {
-
-// Faktory's MUTATE filter (reference §2.10), with exact field comparison for
-// `jids` and `jobtype` instead of substring search over the JSON text.
-class Filter {
- public:
-  explicit Filter(const std::optional<MutateFilter>& f) : f_(f) {
-    if (!f_) return;
-    jids_.insert(f_->jids.begin(), f_->jids.end());
-    if (f_->jids.empty() && !f_->regexp.empty()) glob_.emplace(f_->regexp);
-  }
-
-  bool Matches(const Job& job) {
-    if (!f_) return true;
-    if (!f_->jids.empty()) return jids_.contains(job.jid());
-    if (glob_) {
-      if (!f_->jobtype.empty() && job.jobtype() != f_->jobtype) return false;
-      scratch_.clear();
-      AppendJobJson(scratch_, job);
-      return glob_->Match(scratch_);
-    }
-    if (!f_->jobtype.empty()) return job.jobtype() == f_->jobtype;
-    return true;
-  }
-
- private:
-  const std::optional<MutateFilter>& f_;
-  absl::flat_hash_set<std::string_view> jids_;
-  std::optional<Glob> glob_;
-  std::string scratch_;
-};
-
-}  // namespace
-
 ApplyStatus StateMachine::ApplyMutateSet(UnixNanos t, const MutateSetRecord& r) {
   const JobSet& set = Set(r.target);
-  const bool everything =
-      r.cmd == MutateCmd::kClear || (r.cmd == MutateCmd::kDiscard && !r.filter);
   std::vector<Job*> matched;
-  Filter filter(r.filter);
-  for (Job* job : set) {
-    if (everything || filter.Matches(*job)) matched.push_back(job);
+  if (!MutatesEverything(r) && r.filter && !r.filter->jids.empty()) {
+    // Named jobs (a client's list, or a slice of a long MUTATE): looked up,
+    // not scanned for, then taken in set order as a scan would.
+    const JobState state = SetState(r.target);
+    for (const auto& jid : r.filter->jids)
+      if (Job* job = MutableJob(jid); job && job->state == state) matched.push_back(job);
+    std::sort(matched.begin(), matched.end(), SetOrder());
+    matched.erase(std::unique(matched.begin(), matched.end()), matched.end());
+  } else {
+    const bool everything = MutatesEverything(r);
+    MutateMatcher matcher(r.filter);
+    for (Job* job : set)
+      if (everything || matcher.Matches(*job)) matched.push_back(job);
   }
   for (Job* job : matched) {
     switch (r.cmd) {

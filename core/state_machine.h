@@ -25,7 +25,6 @@
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/node_hash_map.h>
 
-#include "core/glob.h"
 #include "core/graveyard.h"
 #include "core/job.h"
 #include "core/job_index.h"
