@@ -63,6 +63,16 @@ constexpr size_t kTimerFiresPerAdvanceMax = 4096;     // keep the loop responsiv
 // loop sleeps at most as long between slices.
 constexpr int64_t kReclaimNanosPerIteration = 250'000;
 constexpr size_t kReclaimJobsPerSlice = 128;
+// A long command (MUTATE over a large set, a big PUSHB) works for about this
+// long per loop iteration on each shard (net/shard_slices.cc): a MUTATE
+// scans in chunks of kMutateScanChunk jobs and names at most
+// kMutateSliceJobsMax in one record; a PUSHB stores kPushBulkSliceJobs.
+constexpr int64_t kSliceNanos = 500'000;
+constexpr size_t kMutateScanChunk = 256;
+constexpr size_t kMutateSliceJobsMax = 2048;
+constexpr size_t kPushBulkSliceJobs = 512;
+// A PUSHB line longer than this is decoded a slice at a time as well.
+constexpr size_t kPushBulkDecodeAtOnceBytes = 256u << 10;
 constexpr size_t kFetchQueuesMax = 256;
 constexpr int kJsonDepthMax = 256;                    // nesting of any JSON argument
 

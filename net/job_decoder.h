@@ -15,6 +15,7 @@
 
 #include "core/job.h"
 #include "core/types.h"
+#include "net/input_buffer.h"
 
 namespace werk::net {
 
@@ -42,6 +43,34 @@ class JobDecoder {
 
  private:
   std::unique_ptr<JsonDecoder> json_;
+};
+
+// PUSHB of a long line, decoded a slice at a time so that no shard is held
+// for long (net/shard_commands.cc): Start indexes the array once (a copy and
+// simdjson's structural pass), then each Next decodes a few more elements,
+// each checked as a whole document, as DecodeOne checks a PUSH. A JSON or
+// type error anywhere still fails the whole batch: the caller pushes
+// nothing until done().
+class JobBatchDecoder {
+ public:
+  JobBatchDecoder();
+  ~JobBatchDecoder();
+  JobBatchDecoder(const JobBatchDecoder&) = delete;
+  JobBatchDecoder& operator=(const JobBatchDecoder&) = delete;
+
+  // Copies `json`.
+  bool Start(std::string_view json, std::string* error);
+  // Takes `block` holding the JSON at `offset`, `len` bytes, with at least
+  // 64 bytes allocated after it (`capacity` bytes in all): no copy.
+  bool Start(MallocBytes block, size_t offset, size_t len, size_t capacity, std::string* error);
+  static constexpr size_t kPaddingBytes = 64;  // simdjson's
+  // Appends up to `max` more jobs to `out`.
+  bool Next(size_t max, std::vector<core::JobSpec>* out, std::string* error);
+  bool done() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
 };
 
 // Faktory's push validation after decoding (steps 2–9 of §3.3), with werk's

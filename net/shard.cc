@@ -83,7 +83,7 @@ void Shard::StopOp::Complete(int32_t res, uint32_t) {
 }
 
 bool Shard::LocallyStopped() const {
-  return shutting_down_ && connections_.empty() &&
+  return shutting_down_ && connections_.empty() && deferred_.empty() &&
          (journal_failed_ || !journal_->commit_pending()) && held_.empty() &&
          (!box_ || box_->backlog() == 0);
 }
@@ -161,6 +161,7 @@ void Shard::Run() {
 }
 
 int64_t Shard::WaitBudgetNs() {
+  if (!deferred_.empty()) return 0;  // a long command's next slice
   int64_t budget = kMaxSleepNs;
   // More to free: come back soon, but leave the core to others for as long
   // as a slice takes (anything that arrives ends the wait at once).
@@ -217,6 +218,7 @@ void Shard::RunOnce(int64_t max_wait_ns) {
     FireJobTimers();
   }
   ServeReadyQueues();
+  RunDeferred();
   ReclaimGarbage();
   if (global_fenced_ && !journal_->failed() &&
       journal_->durable_lsn().value() >= global_fence_lsn_) {

@@ -45,6 +45,10 @@
 #include "wal/checkpointer.h"
 #include "wal/wal.h"
 
+namespace werk::core {
+class MutateSlicer;
+}  // namespace werk::core
+
 namespace werk::net {
 
 // What a write gets once the shard's log has failed (shard.cc), as a message
@@ -213,6 +217,16 @@ class Shard {
   // Commands (shard_commands.cc, shard_admin.cc).
   void CmdPush(Connection* c, std::string_view arg);
   void CmdPushBulk(Connection* c, std::string_view arg);
+  // A PUSHB too long to decode at once (kPushBulkDecodeAtOnceBytes).
+  static constexpr size_t kBulkChunkJobs = 1024;
+  struct BulkDecode {
+    JobBatchDecoder decoder;
+    std::vector<std::vector<core::JobSpec>> jobs;  // chunks of kBulkChunkJobs
+    core::UnixNanos now = 0;
+  };
+  void DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d);
+  void PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec>> jobs,
+                       core::UnixNanos now);
   void CmdFetch(Connection* c, std::string_view arg);
   void CmdAck(Connection* c, std::string_view arg);
   void CmdFail(Connection* c, std::string_view arg);
@@ -243,6 +257,32 @@ class Shard {
   void OnFanOutPart(FanOut* f, size_t index, std::string reply, bool abandoned = false);
   void OnForwardDone(Connection* c, const std::string& reply);
 
+  // Long commands in slices (shard_slices.cc). `slice` runs on each of
+  // `shards`, one bounded call per round, until it returns "+OK\r\n" there
+  // ("" = more to do, "-ERR ..." = stop with that reply); each round starts
+  // on a fresh loop iteration. The reply is finish() once all are done.
+  using SliceFn = std::function<std::string(Shard&)>;
+  struct SlicedOp;
+  void RunSliced(Connection* c, std::vector<uint32_t> shards, SliceFn slice,
+                 std::function<std::string()> finish);
+  void SliceRound(Connection* c, std::shared_ptr<SlicedOp> op);
+  std::vector<uint32_t> AllShards() const;
+  // Runs `fn` for `c` on the next loop iteration; `c` reads nothing meanwhile.
+  void Defer(Connection* c, std::function<void()> fn);
+  void RunDeferred();
+  struct DeferredCall {
+    Connection* conn;
+    std::function<void()> fn;
+  };
+  // MUTATE, a slice at a time on every shard.
+  void RunMutate(Connection* c, core::MutateSetRecord rec);
+
+ public:
+  // One slice of a MUTATE on this shard: scans, logs what it matched.
+  std::string MutateSlice(core::MutateSlicer& slicer);
+
+ private:
+
  public:
   // For cross-shard tasks (they run on this shard's thread).
   uint64_t journal_appended_lsn() const { return journal_->appended_lsn().value(); }
@@ -260,8 +300,6 @@ class Shard {
   std::string PushLocal(core::JobSpec job);
   std::string AckLocal(const std::string& jid);
   std::string FailLocal(FailArgs fail);
-  void PushBulkRouted(Connection* c, std::vector<core::JobSpec> jobs,
-                      std::vector<std::pair<std::string, std::string>> failures);
 
   // FETCH machinery (shard_fetch.cc).
   bool TryFetch(Connection* c);  // reserves and replies if a job is available
@@ -411,6 +449,7 @@ class Shard {
   bool global_halted_ = false;    // a part failed: no further global operation
   uint64_t global_fence_lsn_ = 0;
   std::deque<GlobalWaiter> global_waiting_;
+  std::vector<DeferredCall> deferred_;  // run on the next iteration
 
   int64_t catch_up_until_ms_ = 0;  // timers are held until then (0: not catching up)
   uint32_t catch_up_answers_pending_ = 0;

@@ -133,10 +133,10 @@ void Shard::CmdMutate(Connection* c, std::string_view arg) {
                              " bytes");
   }
   if (RefuseIfReadOnly(c)) return;
-  // Each shard applies the mutation to the jobs it owns.
-  RunGlobal(c, [this, c, rec = std::move(rec)] {
-    CommitEverywhere(c, {core::Mutation::MutateSet(now_, rec)});
-  });
+  // Each shard applies the mutation to the jobs it owns, a slice at a time
+  // (net/shard_slices.cc). Like Faktory's, it is not one instant: a job that
+  // enters the set while it runs may or may not be acted on.
+  RunMutate(c, std::move(rec));
 }
 
 // --- QUEUE -----------------------------------------------------------------------------------

@@ -125,43 +125,90 @@ void DecodeFailures(const std::string& in, std::vector<std::pair<std::string, st
 }  // namespace
 
 void Shard::CmdPushBulk(Connection* c, std::string_view arg) {
+  if (arg.size() > core::kPushBulkDecodeAtOnceBytes) {
+    // A long line is decoded a slice at a time too (net/job_decoder.h).
+    auto d = std::make_shared<BulkDecode>();
+    d->now = now_;
+    std::string error;
+    // The line is decoded where it was received when the connection can
+    // hand its buffer over (no recv writing into it); otherwise copied.
+    size_t offset = 0, capacity = 0;
+    MallocBytes block;
+    if (!c->recv_inflight_)
+      block = c->in_.TakeLineBlock(arg, JobBatchDecoder::kPaddingBytes, &offset, &capacity);
+    const bool ok = block ? d->decoder.Start(std::move(block), offset, arg.size(), capacity, &error)
+                          : d->decoder.Start(arg, &error);
+    if (!ok) return ReplyError(c, error);
+    return DecodeBulkSlice(c, std::move(d));
+  }
   std::vector<core::JobSpec> jobs;
   std::string error;
   if (!decoder_.DecodeMany(arg, &jobs, &error)) return ReplyError(c, error);
   if (RefuseIfReadOnly(c)) return;
-  std::vector<std::pair<std::string, std::string>> failures;
-  // Valid jobs grouped by the shard that owns them; one created_at for all.
-  std::vector<std::vector<core::JobSpec>> by_owner(std::max<size_t>(1, peers_.size()));
-  for (auto& job : jobs) {
-    if (auto why = ValidateJob(job, now_, job_limits_)) {
-      failures.emplace_back(job.jid, std::move(*why));
-      continue;
+  std::vector<std::vector<core::JobSpec>> chunks;
+  chunks.push_back(std::move(jobs));
+  PushBulkDecoded(c, std::move(chunks), now_);
+}
+
+void Shard::DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d) {
+  const int64_t deadline = clock_.MonotonicNow() + core::kSliceNanos;
+  std::string error;
+  while (!d->decoder.done() && clock_.MonotonicNow() < deadline) {
+    // Chunks that never grow past their reserve: no job is moved again.
+    if (d->jobs.empty() || d->jobs.back().size() == kBulkChunkJobs) {
+      d->jobs.emplace_back();
+      d->jobs.back().reserve(kBulkChunkJobs);
     }
-    by_owner[OwnerOf(job.jid)].push_back(std::move(job));
+    const size_t room = kBulkChunkJobs - d->jobs.back().size();
+    if (!d->decoder.Next(std::min<size_t>(64, room), &d->jobs.back(), &error))
+      return ReplyError(c, error);
   }
-  std::vector<std::pair<uint32_t, RemoteFn>> calls;
-  for (uint32_t s = 0; s < by_owner.size(); ++s) {
-    if (by_owner[s].empty()) continue;
-    calls.emplace_back(s, [batch = std::move(by_owner[s])](Shard& shard) mutable {
-      std::string out;
-      for (auto& job : batch) {
-        const std::string jid = job.jid;
-        std::string r = shard.PushLocal(std::move(job));
-        if (r[0] == '-') EncodeFailure(out, jid, r.substr(5, r.size() - 7));  // "-ERR ...\r\n"
-      }
-      return out;
-    });
-  }
-  if (calls.size() == 1 && calls[0].first == id_) {
-    DecodeFailures(calls[0].second(*this), &failures);
-    return Reply(c, PushBulkReply(failures));
-  }
-  if (calls.empty()) return Reply(c, PushBulkReply(failures));
-  StartFanOut(c, std::move(calls),
-              [failures = std::move(failures)](std::vector<std::string>& parts) mutable {
-                for (const auto& p : parts) DecodeFailures(p, &failures);
-                return PushBulkReply(failures);
-              });
+  if (!d->decoder.done()) return Defer(c, [this, c, d] { DecodeBulkSlice(c, d); });
+  if (RefuseIfReadOnly(c)) return;
+  PushBulkDecoded(c, std::move(d->jobs), d->now);
+}
+
+void Shard::PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec>> decoded,
+                            core::UnixNanos now) {
+  // Each owner validates and stores its jobs a slice at a time
+  // (net/shard_slices.cc), touching only its own elements of `jobs`; all
+  // are validated with the same `now` (one created_at for the batch).
+  struct Part {
+    std::vector<std::pair<uint32_t, uint32_t>> jobs;  // (chunk, index) in the batch
+    size_t next = 0;
+    std::string failures;  // EncodeFailure pairs
+  };
+  auto jobs = std::make_shared<std::vector<std::vector<core::JobSpec>>>(std::move(decoded));
+  auto parts = std::make_shared<std::vector<Part>>(std::max<size_t>(1, peers_.size()));
+  for (uint32_t k = 0; k < jobs->size(); ++k)
+    for (uint32_t i = 0; i < (*jobs)[k].size(); ++i)
+      (*parts)[OwnerOf((*jobs)[k][i].jid)].jobs.emplace_back(k, i);
+  std::vector<uint32_t> owners;
+  for (uint32_t s = 0; s < parts->size(); ++s)
+    if (!(*parts)[s].jobs.empty()) owners.push_back(s);
+  RunSliced(
+      c, std::move(owners),
+      [jobs, parts, now](Shard& shard) -> std::string {
+        Part& p = (*parts)[shard.id()];
+        const size_t end = std::min(p.jobs.size(), p.next + core::kPushBulkSliceJobs);
+        for (; p.next < end; ++p.next) {
+          const auto [chunk, index] = p.jobs[p.next];
+          core::JobSpec job = std::move((*jobs)[chunk][index]);
+          if (auto why = ValidateJob(job, now, shard.job_limits_)) {
+            EncodeFailure(p.failures, job.jid, *why);
+            continue;
+          }
+          const std::string jid = job.jid;
+          std::string r = shard.PushLocal(std::move(job));
+          if (r[0] == '-') EncodeFailure(p.failures, jid, r.substr(5, r.size() - 7));  // "-ERR ...\r\n"
+        }
+        return p.next < p.jobs.size() ? "" : "+OK\r\n";
+      },
+      [parts] {
+        std::vector<std::pair<std::string, std::string>> failures;
+        for (const Part& p : *parts) DecodeFailures(p.failures, &failures);
+        return PushBulkReply(failures);
+      });
 }
 
 // --- ACK / FAIL ----------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 // werkd: the werk server.
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <iostream>
 
@@ -21,6 +23,11 @@ std::string DefaultEnvironment() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Blocks of 256 KiB and more are mapped, never carved from the heap: a
+  // command buffer growing to a 16 MiB line is realloc'ed by remapping, not
+  // copied, and given back whole (glibc would otherwise raise the threshold
+  // to the largest block freed so far).
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
   werk::net::ServerOptions o;
   o.environment = DefaultEnvironment();
   CLI::App app{"werk: a durable, Faktory-compatible background job server"};

@@ -1,0 +1,118 @@
+// Long commands in slices: a MUTATE over a large set and a big PUSHB run as
+// rounds of bounded work on every shard involved, each round on a fresh loop
+// iteration, so a shard serves its other clients between them (issue: no
+// command stalls the server). What each slice does is logged as records of
+// its own before the next slice; the reply leaves once the last slice of
+// every shard is durable. (FLUSH and QUEUE REMOVE need no slices: they
+// apply in O(1) and leave the freeing to the graveyard, core/graveyard.h.)
+
+#include <memory>
+
+#include "core/check.h"
+#include "core/limits.h"
+#include "core/mutate_slicer.h"
+#include "net/shard.h"
+
+namespace werk::net {
+
+struct Shard::SlicedOp {
+  SliceFn slice;
+  std::function<std::string()> finish;
+  std::vector<uint32_t> pending;  // shards with more to do
+};
+
+void Shard::Defer(Connection* c, std::function<void()> fn) {
+  // The connection reads nothing further meanwhile, and outlives the wait.
+  ++c->inflight_;
+  c->awaiting_remote_ = true;
+  deferred_.push_back({c, std::move(fn)});
+}
+
+void Shard::RunDeferred() {
+  if (deferred_.empty()) return;
+  std::vector<DeferredCall> now;
+  now.swap(deferred_);
+  for (DeferredCall& d : now) {
+    Connection* c = d.conn;
+    --c->inflight_;
+    c->awaiting_remote_ = false;
+    if (c->closing_) {
+      // Its client is gone: the rest of the operation is dropped (what the
+      // slices so far did stays; it was never acknowledged).
+      MaybeFinishClose(c);
+      continue;
+    }
+    d.fn();
+    if (!c->awaiting_remote_) ProcessInput(c);
+  }
+}
+
+void Shard::RunSliced(Connection* c, std::vector<uint32_t> shards, SliceFn slice,
+                      std::function<std::string()> finish) {
+  auto op = std::make_shared<SlicedOp>();
+  op->slice = std::move(slice);
+  op->finish = std::move(finish);
+  op->pending = std::move(shards);
+  if (op->pending.empty()) return Reply(c, op->finish());
+  SliceRound(c, std::move(op));
+}
+
+void Shard::SliceRound(Connection* c, std::shared_ptr<SlicedOp> op) {
+  if (peers_.size() <= 1) {
+    const std::string r = op->slice(*this);
+    if (r.empty()) return Defer(c, [this, c, op] { SliceRound(c, op); });
+    return Reply(c, r[0] == '-' ? r : op->finish());
+  }
+  std::vector<std::pair<uint32_t, RemoteFn>> calls;
+  for (uint32_t s : op->pending) calls.emplace_back(s, [op](Shard& sh) { return op->slice(sh); });
+  StartFanOut(c, std::move(calls),
+              [this, c, op](std::vector<std::string>& results) -> std::optional<std::string> {
+                std::vector<uint32_t> more;
+                for (size_t i = 0; i < results.size(); ++i) {
+                  if (!results[i].empty() && results[i][0] == '-') return std::move(results[i]);
+                  if (results[i].empty()) more.push_back(op->pending[i]);
+                }
+                if (more.empty()) return op->finish();
+                op->pending = std::move(more);
+                Defer(c, [this, c, op] { SliceRound(c, op); });
+                return std::nullopt;
+              });
+}
+
+std::vector<uint32_t> Shard::AllShards() const {
+  std::vector<uint32_t> all;
+  for (uint32_t i = 0; i < std::max<size_t>(1, peers_.size()); ++i) all.push_back(i);
+  return all;
+}
+
+// --- MUTATE ----------------------------------------------------------------------------------
+
+std::string Shard::MutateSlice(core::MutateSlicer& slicer) {
+  if (journal_->failed()) return std::string(kLogFailedError);
+  core::MutateSetRecord slice = slicer.Slice();
+  const int64_t deadline = clock_.MonotonicNow() + core::kSliceNanos;
+  do {
+    slicer.Scan(sm_, core::kMutateScanChunk, core::kMutateSliceJobsMax, &slice);
+  } while (!slicer.done() && core::MutateSlicer::Matched(slice) < core::kMutateSliceJobsMax &&
+           clock_.MonotonicNow() < deadline);
+  if (core::MutateSlicer::Matched(slice) > 0)
+    WERK_CHECK(Commit(core::Mutation::MutateSet(now_, std::move(slice))));
+  return slicer.done() ? "+OK\r\n" : "";
+}
+
+void Shard::RunMutate(Connection* c, core::MutateSetRecord rec) {
+  // One slicer per shard, made and used on that shard's thread only.
+  auto slicers = std::make_shared<std::vector<std::unique_ptr<core::MutateSlicer>>>(
+      std::max<size_t>(1, peers_.size()));
+  auto op = std::make_shared<const core::MutateSetRecord>(std::move(rec));
+  RunSliced(
+      c, AllShards(),
+      [slicers, op](Shard& s) {
+        auto& slicer = (*slicers)[s.id()];
+        if (!slicer) slicer = std::make_unique<core::MutateSlicer>(*op);
+        return s.MutateSlice(*slicer);
+      },
+      [] { return std::string("+OK\r\n"); });
+}
+
+}  // namespace werk::net
