@@ -27,7 +27,8 @@ class JsonDecoder;  // simdjson state, reused across calls (one per shard)
 
 class JobDecoder {
  public:
-  JobDecoder();
+  // `root_depth`: the nesting level DecodeOne counts a document's root at.
+  explicit JobDecoder(int root_depth = 1);
   ~JobDecoder();
   JobDecoder(const JobDecoder&) = delete;
   JobDecoder& operator=(const JobDecoder&) = delete;
@@ -43,6 +44,7 @@ class JobDecoder {
 
  private:
   std::unique_ptr<JsonDecoder> json_;
+  int root_depth_ = 1;
 };
 
 // PUSHB of a long line, decoded a slice at a time so that no shard is held

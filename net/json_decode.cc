@@ -125,7 +125,9 @@ class JsonDecoder {
  public:
   // Copies `json` and checks the whole document. On failure sets `error` to
   // a description (without any prefix).
-  bool Load(std::string_view json, std::string* error) {
+  // `root_depth`: the nesting level of the document's root (2 for an
+  // element of a PUSHB array decoded on its own, as it is inside the array).
+  bool Load(std::string_view json, std::string* error, int root_depth = 1) {
     const size_t need = json.size() + simdjson::SIMDJSON_PADDING;
     if (buf_.size() < need) buf_.resize(need);
     if (!json.empty()) std::memcpy(buf_.data(), json.data(), json.size());
@@ -137,7 +139,7 @@ class JsonDecoder {
     }
     od::document doc;
     error_code err = Begin(&doc);
-    if (!err) err = WalkRoot(doc);
+    if (!err) err = WalkRoot(doc, root_depth);
     if (!err) {
       // Anything left after the root value (the iterator is not at the end).
       const char* rest = nullptr;
@@ -172,19 +174,19 @@ class JsonDecoder {
   }
 
  private:
-  static error_code WalkRoot(od::document& doc) {
+  static error_code WalkRoot(od::document& doc, int depth) {
     od::json_type t;
     if (auto err = doc.type().get(t)) return err;
     switch (t) {
       case od::json_type::object: {
         od::object o;
         if (auto err = doc.get_object().get(o)) return err;
-        return WalkObject(o, 1);
+        return WalkObject(o, depth);
       }
       case od::json_type::array: {
         od::array a;
         if (auto err = doc.get_array().get(a)) return err;
-        return WalkArray(a, 1);
+        return WalkArray(a, depth);
       }
       case od::json_type::string: {
         std::string_view s;
@@ -415,14 +417,15 @@ bool WithRoot(JsonDecoder& d, std::string* error, Fn fn) {
 
 // --- JobDecoder -----------------------------------------------------------------
 
-JobDecoder::JobDecoder() : json_(std::make_unique<JsonDecoder>()) {}
+JobDecoder::JobDecoder(int root_depth)
+    : json_(std::make_unique<JsonDecoder>()), root_depth_(root_depth) {}
 JobDecoder::~JobDecoder() = default;
 
 bool JobDecoder::DecodeOne(std::string_view json, core::JobSpec* out, std::string* error) {
   std::string detail;
   *out = core::JobSpec{};
   bool args_present = false;
-  bool ok = json_->Load(json, &detail) &&
+  bool ok = json_->Load(json, &detail, root_depth_) &&
             WithRoot(*json_, &detail, [&](od::value* root, od::json_type t) {
               if (t == od::json_type::null) return true;
               if (!root) {
@@ -482,7 +485,7 @@ struct JobBatchDecoder::State {
   od::document doc;
   od::array array;
   od::array_iterator it, end;
-  JobDecoder element;  // each element, checked and decoded as one document
+  JobDecoder element{2};  // each element, checked and decoded as one document
   bool done = false;
 };
 
