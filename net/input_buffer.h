@@ -12,8 +12,8 @@
 namespace werk::net {
 
 // Memory from malloc: a growing buffer is realloc'ed, which for large blocks
-// (mapped, see werkd's main) moves page tables instead of copying bytes — a
-// 16 MiB line no longer stalls the shard copying its first half.
+// (mapped from 4 MiB, see werkd's main) moves page tables instead of copying
+// bytes — a 16 MiB line no longer stalls the shard copying its first half.
 struct FreeBytes {
   void operator()(char* p) const { std::free(p); }
 };

@@ -161,7 +161,7 @@ void Shard::Run() {
 }
 
 int64_t Shard::WaitBudgetNs() {
-  if (!deferred_.empty()) return 0;  // a long command's next slice
+  if (DeferredReady()) return 0;  // a long command's next slice
   int64_t budget = kMaxSleepNs;
   // More to free: come back soon, but leave the core to others for as long
   // as a slice takes (anything that arrives ends the wait at once).

@@ -248,9 +248,11 @@ class Shard {
   void Forward(Connection* c, uint32_t target, RemoteFn fn);
   // Runs one function per (shard, fn) pair — on this shard directly, on
   // others through the mailbox — and replies with combine(results, in call
-  // order) once all are back and durable.
+  // order) once all are back and durable. Without `hold_partial`, a part
+  // that answers "" (a slice with more to do) comes back without waiting
+  // for its records to be durable.
   void StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>> calls,
-                   Combine combine);
+                   Combine combine, bool hold_partial = true);
   // Runs `fn` on every shard of the group (just this one when alone) and
   // replies with combine(results, in shard order).
   void RunOnAll(Connection* c, RemoteFn fn, Combine combine);
@@ -261,18 +263,22 @@ class Shard {
   // `shards`, one bounded call per round, until it returns "+OK\r\n" there
   // ("" = more to do, "-ERR ..." = stop with that reply); each round starts
   // on a fresh loop iteration. The reply is finish() once all are done.
+  // `paced`: each round waits for the last one's records to be durable.
   using SliceFn = std::function<std::string(Shard&)>;
   struct SlicedOp;
   void RunSliced(Connection* c, std::vector<uint32_t> shards, SliceFn slice,
-                 std::function<std::string()> finish);
+                 std::function<std::string()> finish, bool paced);
   void SliceRound(Connection* c, std::shared_ptr<SlicedOp> op);
   std::vector<uint32_t> AllShards() const;
-  // Runs `fn` for `c` on the next loop iteration; `c` reads nothing meanwhile.
-  void Defer(Connection* c, std::function<void()> fn);
+  // Runs `fn` for `c` on a later loop iteration, once this shard's log is
+  // durable up to `after_lsn`; `c` reads nothing meanwhile.
+  void Defer(Connection* c, std::function<void()> fn, uint64_t after_lsn = 0);
+  bool DeferredReady() const;  // a deferred call can run now
   void RunDeferred();
   struct DeferredCall {
     Connection* conn;
     std::function<void()> fn;
+    uint64_t after_lsn;
   };
   // MUTATE, a slice at a time on every shard.
   void RunMutate(Connection* c, core::MutateSetRecord rec);

@@ -208,7 +208,8 @@ void Shard::PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec
         std::vector<std::pair<std::string, std::string>> failures;
         for (const Part& p : *parts) DecodeFailures(p.failures, &failures);
         return PushBulkReply(failures);
-      });
+      },
+      /*paced=*/false);
 }
 
 // --- ACK / FAIL ----------------------------------------------------------------------------

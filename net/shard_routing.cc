@@ -19,13 +19,17 @@ namespace {
 // One part of a fan-out: runs on the target, result goes home.
 class FanOutTask final : public core::CrossShardTask {
  public:
-  FanOutTask(Shard* origin, Shard* target, Shard::FanOut* f, size_t index, Shard::RemoteFn fn)
-      : origin_(origin), target_(target), f_(f), index_(index), fn_(std::move(fn)) {}
+  FanOutTask(Shard* origin, Shard* target, Shard::FanOut* f, size_t index, Shard::RemoteFn fn,
+             bool hold_partial)
+      : origin_(origin), target_(target), f_(f), index_(index), fn_(std::move(fn)),
+        hold_partial_(hold_partial) {}
   void Run() override {
     reply_ = fn_(*target_);
     fn_ = nullptr;
-    // Whatever the call logged must be durable before its result is seen.
-    hold_lsn = target_->journal_appended_lsn();
+    // Whatever the call logged must be durable before its result is seen —
+    // except a slice of a long command with more to do (""): its last
+    // answer is held, and covers every record before it in the same log.
+    if (!reply_.empty() || hold_partial_) hold_lsn = target_->journal_appended_lsn();
   }
   void Done() override {
     origin_->OnFanOutPartFromTask(f_, index_, std::move(reply_), abandoned_);
@@ -42,6 +46,7 @@ class FanOutTask final : public core::CrossShardTask {
   bool abandoned_ = false;
   size_t index_;
   Shard::RemoteFn fn_;
+  bool hold_partial_;
   std::string reply_;
 };
 
@@ -138,7 +143,7 @@ void Shard::OnForwardReply(Connection* c, ReplyQueue::Hole hole, const std::stri
 }
 
 void Shard::StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>> calls,
-                        Combine combine) {
+                        Combine combine, bool hold_partial) {
   auto* f = new FanOut{c, calls.size(), std::vector<std::string>(calls.size()), std::move(combine)};
   c->awaiting_remote_ = true;
   ++c->inflight_;  // the connection outlives the fan-out
@@ -147,7 +152,8 @@ void Shard::StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>
     if (calls[i].first == id_) continue;
     WERK_DCHECK(box_);
     box_->Submit(calls[i].first,
-                 new FanOutTask(this, peers_[calls[i].first], f, i, std::move(calls[i].second)));
+                 new FanOutTask(this, peers_[calls[i].first], f, i, std::move(calls[i].second),
+                                hold_partial));
   }
   for (size_t i = 0; i < calls.size(); ++i) {
     if (calls[i].first != id_) continue;

@@ -2,8 +2,12 @@
 // rounds of bounded work on every shard involved, each round on a fresh loop
 // iteration, so a shard serves its other clients between them (issue: no
 // command stalls the server). What each slice does is logged as records of
-// its own before the next slice; the reply leaves once the last slice of
-// every shard is durable. (FLUSH and QUEUE REMOVE need no slices: they
+// its own before the next slice, and the reply leaves once the last slice of
+// every shard is durable (a shard's log is in order: its last slice's
+// durability covers the slices before it). A paced operation (MUTATE) also
+// waits for each round's records to be durable before the next round, so it
+// runs at the log's pace and leaves the shards idle gaps for other clients;
+// an unpaced one (PUSHB, usually one or two rounds) does not wait in between. (FLUSH and QUEUE REMOVE need no slices: they
 // apply in O(1) and leave the freeing to the graveyard, core/graveyard.h.)
 
 #include <memory>
@@ -19,20 +23,34 @@ struct Shard::SlicedOp {
   SliceFn slice;
   std::function<std::string()> finish;
   std::vector<uint32_t> pending;  // shards with more to do
+  bool paced = false;
 };
 
-void Shard::Defer(Connection* c, std::function<void()> fn) {
+void Shard::Defer(Connection* c, std::function<void()> fn, uint64_t after_lsn) {
   // The connection reads nothing further meanwhile, and outlives the wait.
   ++c->inflight_;
   c->awaiting_remote_ = true;
-  deferred_.push_back({c, std::move(fn)});
+  deferred_.push_back({c, std::move(fn), after_lsn});
+}
+
+bool Shard::DeferredReady() const {
+  if (deferred_.empty()) return false;
+  const uint64_t durable = journal_->durable_lsn().value();
+  for (const DeferredCall& d : deferred_)
+    if (d.after_lsn <= durable || journal_->failed()) return true;
+  return false;
 }
 
 void Shard::RunDeferred() {
-  if (deferred_.empty()) return;
-  std::vector<DeferredCall> now;
+  if (!DeferredReady()) return;
+  std::vector<DeferredCall> now, later;
   now.swap(deferred_);
+  const uint64_t durable = journal_->durable_lsn().value();
   for (DeferredCall& d : now) {
+    if (d.after_lsn > durable && !journal_->failed()) {
+      later.push_back(std::move(d));
+      continue;
+    }
     Connection* c = d.conn;
     --c->inflight_;
     c->awaiting_remote_ = false;
@@ -45,14 +63,17 @@ void Shard::RunDeferred() {
     d.fn();
     if (!c->awaiting_remote_) ProcessInput(c);
   }
+  // (Calls deferred while these ran are in deferred_ already.)
+  for (DeferredCall& d : later) deferred_.push_back(std::move(d));
 }
 
 void Shard::RunSliced(Connection* c, std::vector<uint32_t> shards, SliceFn slice,
-                      std::function<std::string()> finish) {
+                      std::function<std::string()> finish, bool paced) {
   auto op = std::make_shared<SlicedOp>();
   op->slice = std::move(slice);
   op->finish = std::move(finish);
   op->pending = std::move(shards);
+  op->paced = paced;
   if (op->pending.empty()) return Reply(c, op->finish());
   SliceRound(c, std::move(op));
 }
@@ -60,7 +81,11 @@ void Shard::RunSliced(Connection* c, std::vector<uint32_t> shards, SliceFn slice
 void Shard::SliceRound(Connection* c, std::shared_ptr<SlicedOp> op) {
   if (peers_.size() <= 1) {
     const std::string r = op->slice(*this);
-    if (r.empty()) return Defer(c, [this, c, op] { SliceRound(c, op); });
+    if (r.empty()) {
+      // Paced: the next slice once this one's records are durable.
+      const uint64_t after = op->paced ? journal_->appended_lsn().value() : 0;
+      return Defer(c, [this, c, op] { SliceRound(c, op); }, after);
+    }
     return Reply(c, r[0] == '-' ? r : op->finish());
   }
   std::vector<std::pair<uint32_t, RemoteFn>> calls;
@@ -76,7 +101,8 @@ void Shard::SliceRound(Connection* c, std::shared_ptr<SlicedOp> op) {
                 op->pending = std::move(more);
                 Defer(c, [this, c, op] { SliceRound(c, op); });
                 return std::nullopt;
-              });
+              },
+              /*hold_partial=*/op->paced);
 }
 
 std::vector<uint32_t> Shard::AllShards() const {
@@ -112,7 +138,7 @@ void Shard::RunMutate(Connection* c, core::MutateSetRecord rec) {
         if (!slicer) slicer = std::make_unique<core::MutateSlicer>(*op);
         return s.MutateSlice(*slicer);
       },
-      [] { return std::string("+OK\r\n"); });
+      [] { return std::string("+OK\r\n"); }, /*paced=*/true);
 }
 
 }  // namespace werk::net
