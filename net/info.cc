@@ -54,6 +54,14 @@ void AppendShard(std::string& o, const ShardSummary& s) {
   uint64_t queued = 0;
   for (const auto& [name, size] : s.queues) queued += size;
   AppendField(o, "queued", int64_t(queued));
+  o.append(",\"loop\":{\"longest_ms\":");
+  core::AppendJsonDouble(o, double(s.loop_longest_ns) / 1e6);
+  o.append(",\"busy_ms_buckets\":[");
+  for (size_t i = 0; i < s.loop_busy.size(); ++i) {
+    if (i) o.push_back(',');
+    core::AppendJsonInt(o, int64_t(s.loop_busy[i]));
+  }
+  o.append("]}");
   if (s.has_wal) {
     o.append(",\"wal\":");
     AppendField(o, "appended_lsn", int64_t(s.appended_lsn), /*first=*/true);

@@ -32,6 +32,8 @@ struct ShardSummary {
   uint64_t checkpoints_taken = 0, checkpoints_failed = 0, checkpoint_lsn = 0;
   uint64_t checkpoint_bytes = 0;
   int64_t checkpoint_pause_ns = 0;
+  int64_t loop_longest_ns = 0;
+  std::vector<uint64_t> loop_busy;  // ShardStats::loop_busy
 };
 
 struct InfoContext {

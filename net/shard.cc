@@ -201,6 +201,7 @@ void Shard::RunOnce(int64_t max_wait_ns) {
   // Later than this, the loop could not run for a while (shard_catch_up.cc).
   const int64_t expected_wake_ms = mono_ms_ + budget / core::kNanosPerMilli;
   reactor_.Wait(budget);
+  const int64_t busy_from = clock_.MonotonicNow();
   // The clock is read before any completion runs: what arrived while the
   // loop was away is handled at the time the loop came back, never at the
   // time it last looked (a BEAT would re-arm a deadline already past).
@@ -239,6 +240,7 @@ void Shard::RunOnce(int64_t max_wait_ns) {
     if (box_) ReturnDurableHolds();
     if (checkpointer_) checkpointer_->Poll(sm_);
   }
+  CountBusy(clock_.MonotonicNow() - busy_from);
   if (!peers_.empty()) {
     const bool done = LocallyStopped();
     if (done != locally_stopped_.load(std::memory_order_relaxed)) {
@@ -252,6 +254,14 @@ void Shard::RunOnce(int64_t max_wait_ns) {
     accept_paused_ = false;
     for (auto& op : accept_ops_) ArmAccept(op.get());
   }
+}
+
+void Shard::CountBusy(int64_t ns) {
+  stats_.loop_longest_ns = std::max(stats_.loop_longest_ns, ns);
+  size_t bucket = 0;
+  for (int64_t ms = ns / core::kNanosPerMilli; ms > 0 && bucket + 1 < kLoopBusyBuckets; ms >>= 1)
+    ++bucket;
+  ++stats_.loop_busy[bucket];
 }
 
 void Shard::ReclaimGarbage() {

@@ -15,6 +15,7 @@
 //
 // Everything here runs on the shard's thread; nothing is locked.
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -62,8 +63,15 @@ inline constexpr std::string_view kLogFailedError =
 // past this the connection reads no further command until one comes back.
 inline constexpr size_t kForwardsInFlightMax = 64;
 
+// How long the loop's iterations kept the shard busy (from the wake-up to
+// the next wait), counted in power-of-two buckets of milliseconds: under 1,
+// 1-2, 2-4, ... and 512 or more (net/info.cc: "loop" in INFO).
+inline constexpr size_t kLoopBusyBuckets = 11;
+
 struct ShardStats {
   uint64_t commands = 0;
+  int64_t loop_longest_ns = 0;
+  std::array<uint64_t, kLoopBusyBuckets> loop_busy{};
   uint64_t scheduled_enqueued = 0;
   uint64_t retries_enqueued = 0;
   uint64_t dead_purged = 0;
@@ -174,6 +182,7 @@ class Shard {
   int64_t WaitBudgetNs();
   void RefreshNow();
   void ReclaimGarbage();
+  void CountBusy(int64_t ns);  // one iteration's busy time (ShardStats)
   void BeginShutdown();
   void OnJournalFailed();
 

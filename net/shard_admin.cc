@@ -71,6 +71,8 @@ ShardSummary Shard::Summarize() const {
   s.retries_enqueued = stats_.retries_enqueued;
   s.scheduled_enqueued = stats_.scheduled_enqueued;
   s.workers_reaped = stats_.workers_reaped;
+  s.loop_longest_ns = stats_.loop_longest_ns;
+  s.loop_busy.assign(stats_.loop_busy.begin(), stats_.loop_busy.end());
   if (wal_) {
     s.has_wal = true;
     s.appended_lsn = wal_->appended_lsn().value();

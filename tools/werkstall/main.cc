@@ -2,7 +2,10 @@
 // stalls the server). Loads N jobs, then runs one long command on one
 // connection while probe connections PUSH small jobs back to back, and
 // prints one JSON line: the command's own time and the probes' latency while
-// it ran (max, p99), against the same probes before it (the quiet baseline).
+// it ran (max, p99), against the same probes before it (the quiet baseline),
+// and the longest a shard's loop was busy in one iteration meanwhile, as the
+// server counts it (INFO's loop buckets: "4-8" ms), which the clients'
+// own scheduling on a shared machine cannot blur.
 //
 //   werkstall --port 7419 --op flush        --jobs 1000000
 //   werkstall --port 7419 --op mutate-glob  --jobs 1000000   (kill by a glob)
@@ -62,6 +65,36 @@ struct ProbeStats {
   std::vector<double> during_ms, before_ms;
 };
 
+// The server's own count of loop iterations by busy time (INFO's
+// werk.shards[].loop.busy_ms_buckets), summed over the shards.
+std::vector<uint64_t> BusyBuckets(LineClient& c) {
+  const std::string info = c.Call("INFO", 60'000);
+  std::vector<uint64_t> sum;
+  const std::string key = "\"busy_ms_buckets\":[";
+  for (size_t at = info.find(key); at != std::string::npos; at = info.find(key, at + 1)) {
+    size_t i = 0, pos = at + key.size();
+    while (pos < info.size() && info[pos] != ']') {
+      const size_t end = info.find_first_of(",]", pos);
+      if (sum.size() <= i) sum.resize(i + 1);
+      sum[i++] += std::stoull(info.substr(pos, end - pos));
+      pos = info[end] == ',' ? end + 1 : end;
+    }
+  }
+  return sum;
+}
+
+// "4-8" for the highest bucket that grew between `a` and `b` ("<1" for the
+// first, "512+" for the last).
+std::string WorstBusy(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  for (size_t i = b.size(); i-- > 0;) {
+    if (b[i] <= (i < a.size() ? a[i] : 0)) continue;
+    if (i == 0) return "<1";
+    if (i + 1 == b.size()) return std::to_string(1 << (i - 1)) + "+";
+    return std::to_string(1 << (i - 1)) + "-" + std::to_string(1 << i);
+  }
+  return "none";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,13 +151,15 @@ int main(int argc, char** argv) {
       });
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
-    phase = 1;
     LineClient runner = ReadyClient(o.port);
+    const std::vector<uint64_t> busy_before = BusyBuckets(runner);
+    phase = 1;
     const auto t0 = Clock::now();
     const std::string reply = runner.Call(command, o.timeout_s * 1000);
     const double op_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     phase = 2;
+    const std::vector<uint64_t> busy_after = BusyBuckets(runner);
     for (auto& t : threads) t.join();
     std::vector<double> before, during;
     for (auto& s : stats) {
@@ -142,10 +177,10 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"op\":\"%s\",\"jobs\":%llu,\"load_s\":%.1f,\"op_ms\":%.1f,\"reply\":\"%s\","
         "\"probe_max_ms\":%.2f,\"probe_p99_ms\":%.2f,\"probes\":%zu,"
-        "\"baseline_max_ms\":%.2f,\"baseline_p99_ms\":%.2f}\n",
+        "\"baseline_max_ms\":%.2f,\"baseline_p99_ms\":%.2f,\"server_busy_max_ms\":\"%s\"}\n",
         o.op.c_str(), (unsigned long long)o.jobs, load_s, op_ms,
         reply.substr(0, reply.find('\r')).c_str(), max(during), pct(during, 0.99), during.size(),
-        max(before), pct(before, 0.99));
+        max(before), pct(before, 0.99), WorstBusy(busy_before, busy_after).c_str());
     LineClient cleanup = ReadyClient(o.port);
     cleanup.Call("QUEUE REMOVE stall-q stall-probe", 60'000);
     if (scheduled) {
