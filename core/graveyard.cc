@@ -35,16 +35,14 @@ void Graveyard::BuryQueue(std::unique_ptr<Queue> q, JobIndex* live) {
   graves_.push_back(Grave{.queue = std::move(q), .index = live});
 }
 
-void Graveyard::BuryFlushed(std::unique_ptr<FlushedState> f, const JobIndex* live) {
+void Graveyard::BuryFlushed(std::unique_ptr<FlushedState> f, const JobIndex* live,
+                            size_t doomed) {
   // Queues removed before the flush have their jobs' entries in the flushed
-  // index now; they are freed before it (oldest first).
+  // index now; they are freed before it (oldest first), and erase them.
   for (Grave& g : graves_)
     if (g.queue && g.index == live) g.index = &f->jobs;
-  // The flushed index also holds the doomed jobs of those queues.
-  size_t doomed = 0;
-  for (const Grave& g : graves_)
-    if (g.queue && g.index == &f->jobs) doomed += g.queue->size();
-  pending_jobs_ += f->jobs.size() - std::min(doomed, f->jobs.size());
+  WERK_CHECK(doomed <= f->jobs.size());
+  pending_jobs_ += f->jobs.size() - doomed;
   graves_.push_back(Grave{.flushed = std::move(f)});
 }
 
@@ -88,7 +86,8 @@ bool Graveyard::ReclaimFlushed(Grave& g, size_t& budget) {
   // never touched again), then the containers, a slice at a time.
   for (; g.job_it != f.jobs.end() && budget > 0; ++g.job_it, --budget) {
     Job::Ptr owned(*g.job_it);
-    if (pending_jobs_ > 0) --pending_jobs_;
+    WERK_DCHECK(pending_jobs_ > 0);
+    --pending_jobs_;
   }
   if (g.job_it != f.jobs.end()) return false;
   for (JobSet* set : {&f.scheduled, &f.retries, &f.dead})

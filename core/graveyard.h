@@ -49,8 +49,10 @@ class Graveyard {
 
   // A removed, marked queue whose jobs are still entries of `live`.
   void BuryQueue(std::unique_ptr<Queue> q, JobIndex* live);
-  // Everything a flush swapped out of the state whose job index is `live`.
-  void BuryFlushed(std::unique_ptr<FlushedState> f, const JobIndex* live);
+  // Everything a flush swapped out of the state whose job index is `live`;
+  // `doomed` of the index's entries are jobs of removed queues (buried
+  // already, freed by their queue's grave).
+  void BuryFlushed(std::unique_ptr<FlushedState> f, const JobIndex* live, size_t doomed);
 
   // Frees up to about `max_jobs` jobs (and the containers that held them).
   // Returns how many entries of `live` it erased: doomed jobs of removed

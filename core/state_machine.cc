@@ -431,7 +431,7 @@ ApplyStatus StateMachine::ApplyFlush() {
   f->dead = std::exchange(dead_, JobSet());
   const int64_t now_tick = wheel_->now();
   f->wheel = std::exchange(wheel_, std::make_unique<TimerWheel>(now_tick));
-  graveyard_.BuryFlushed(std::move(f), &jobs_);
+  graveyard_.BuryFlushed(std::move(f), &jobs_, doomed_);
   doomed_ = 0;
   queued_count_ = 0;
   reserved_ = 0;

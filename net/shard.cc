@@ -220,6 +220,9 @@ void Shard::RunOnce(int64_t max_wait_ns) {
   }
   ServeReadyQueues();
   RunDeferred();
+  // A round started there has its tasks in the rings: wake their shards now
+  // (the mailbox's own flush ran before).
+  if (box_) box_->Flush();
   ReclaimGarbage();
   if (global_fenced_ && !journal_->failed() &&
       journal_->durable_lsn().value() >= global_fence_lsn_) {

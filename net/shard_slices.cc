@@ -79,7 +79,10 @@ void Shard::RunSliced(Connection* c, std::vector<uint32_t> shards, SliceFn slice
 }
 
 void Shard::SliceRound(Connection* c, std::shared_ptr<SlicedOp> op) {
-  if (peers_.size() <= 1) {
+  // Only this shard left (or alone): run here, without a fan-out, which
+  // would complete at once and resume the connection's input from inside
+  // the command that is running (a recursion a pipeline could deepen).
+  if (peers_.size() <= 1 || (op->pending.size() == 1 && op->pending[0] == id_)) {
     const std::string r = op->slice(*this);
     if (r.empty()) {
       // Paced: the next slice once this one's records are durable.

@@ -135,6 +135,26 @@ TEST(Graveyard, RemovalsPushesAndFlushesInterleaved) {
   }
 }
 
+// What is left to free is counted exactly: the job a push replaced stays a
+// removed queue's to free, the new one the flush's.
+TEST(Graveyard, CountsWhatIsLeftToFree) {
+  StateMachine sm(kT0 / kNanosPerMilli);
+  for (int i = 0; i < 10; ++i) Push(sm, Jid(i), "q");
+  ASSERT_EQ(sm.Apply(Remove("q")), ApplyStatus::kOk);
+  EXPECT_EQ(sm.garbage_jobs(), 10u);
+  Push(sm, Jid(3), "q");
+  Push(sm, Jid(20), "other");
+  EXPECT_EQ(sm.garbage_jobs(), 10u);
+  ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), ApplyStatus::kOk);
+  EXPECT_EQ(sm.garbage_jobs(), 12u);
+  while (sm.has_garbage()) {
+    const size_t before = sm.garbage_jobs();
+    sm.Reclaim(3);
+    EXPECT_LT(sm.garbage_jobs(), before + 1);
+  }
+  EXPECT_EQ(sm.garbage_jobs(), 0u);
+}
+
 TEST(Graveyard, DestroyedWithGarbageLeft) {
   auto sm = std::make_unique<StateMachine>(kT0 / kNanosPerMilli);
   for (int i = 0; i < 100; ++i) Push(*sm, Jid(i), i % 2 ? "a" : "b", i % 3 ? 0 : kT0 + kSec);

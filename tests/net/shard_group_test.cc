@@ -163,6 +163,25 @@ TEST_F(WorkerAcrossShards, MissedHeartbeatClosesConnectionsOnEveryShard) {
   EXPECT_EQ(back.Call(R"(BEAT {"wid":"proc-1"})"), "+OK\r\n");
 }
 
+// PUSHBs whose jobs all belong to the connection's own shard, pipelined: each
+// is answered in order, from the shard's own loop (a fan-out to itself alone
+// once completed at once and resumed the connection's input from inside the
+// running command, one level deeper per PUSHB).
+TEST(ShardGroupTest, PipelinedLocalPushbsAreAnsweredInOrder) {
+  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, kShards);
+  HarnessClient c = h.Connect(1);
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  constexpr int kBatches = 300;
+  std::string pipeline;
+  for (int b = 0; b < kBatches; ++b) {
+    const std::string jid = JidOwnedBy(h, 1, b);
+    pipeline += R"(PUSHB [{"jid":")" + jid + R"(","jobtype":"T","args":[]}])" "\r\n";
+  }
+  c.Send(pipeline);
+  for (int b = 0; b < kBatches; ++b) ASSERT_EQ(c.Read(), "$2\r\n{}\r\n") << "batch " << b;
+  EXPECT_EQ(h.state(1).job_count(), size_t(kBatches));
+}
+
 TEST(ShardGroupTest, ConnectionLimitCountsEveryShard) {
   ServerOptions o;
   o.connections_max = 2;

@@ -61,8 +61,9 @@ std::string Batch(uint64_t from, uint64_t n, const std::string& queue, const std
   return b + "]";
 }
 
-struct ProbeStats {
-  std::vector<double> during_ms, before_ms;
+// One probe: when it was sent and when its reply came.
+struct Probe {
+  Clock::time_point start, end;
 };
 
 // The server's own count of loop iterations by busy time (INFO's
@@ -130,41 +131,45 @@ int main(int argc, char** argv) {
       command = R"(MUTATE {"cmd":"kill","target":"scheduled","filter":{"regexp":"*Stall*xxxx*"}})";
     if (o.op == "pushb") command = "PUSHB " + Batch(0, o.jobs, queue, args, false);
 
-    // Probes: back-to-back small PUSHes; phase 0 = before, 1 = during, 2 = done.
-    std::atomic<int> phase{0};
-    std::vector<ProbeStats> stats(size_t(o.probes));
+    // Probes: back-to-back small PUSHes until told to stop. A probe counts
+    // as "during" if it was in flight at any moment from the command's start
+    // to 200 ms after its reply (the freeing that follows a FLUSH included).
+    std::atomic<bool> stop{false};
+    std::vector<std::vector<Probe>> probes(size_t(o.probes));
     std::vector<std::thread> threads;
     for (int p = 0; p < o.probes; ++p) {
       threads.emplace_back([&, p] {
         LineClient c = ReadyClient(o.port);
-        for (uint64_t i = 0; phase.load() < 2; ++i) {
-          const int ph = phase.load();
+        for (uint64_t i = 0; !stop.load(); ++i) {
           const auto t0 = Clock::now();
           const std::string r = c.Call(
               "PUSH " + Job("probe-" + std::to_string(p) + "-" + std::to_string(i), "stall-probe",
                             "[]", false),
               o.timeout_s * 1000);
-          const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
           if (r != "+OK\r\n") break;
-          (ph == 0 ? stats[size_t(p)].before_ms : stats[size_t(p)].during_ms).push_back(ms);
+          probes[size_t(p)].push_back({t0, Clock::now()});
         }
       });
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
     LineClient runner = ReadyClient(o.port);
     const std::vector<uint64_t> busy_before = BusyBuckets(runner);
-    phase = 1;
     const auto t0 = Clock::now();
     const std::string reply = runner.Call(command, o.timeout_s * 1000);
-    const double op_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    const auto t1 = Clock::now();
+    const double op_ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    phase = 2;
+    const auto window_end = t1 + std::chrono::milliseconds(200);
     const std::vector<uint64_t> busy_after = BusyBuckets(runner);
+    stop = true;
     for (auto& t : threads) t.join();
     std::vector<double> before, during;
-    for (auto& s : stats) {
-      before.insert(before.end(), s.before_ms.begin(), s.before_ms.end());
-      during.insert(during.end(), s.during_ms.begin(), s.during_ms.end());
+    for (const auto& list : probes) {
+      for (const Probe& pr : list) {
+        const double ms = std::chrono::duration<double, std::milli>(pr.end - pr.start).count();
+        if (pr.end >= t0 && pr.start <= window_end) during.push_back(ms);
+        else if (pr.end < t0) before.push_back(ms);
+      }
     }
     auto pct = [](std::vector<double> v, double q) {
       if (v.empty()) return 0.0;
