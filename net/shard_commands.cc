@@ -200,7 +200,8 @@ void Shard::PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec
           }
           const std::string jid = job.jid;
           std::string r = shard.PushLocal(std::move(job));
-          if (r[0] == '-') EncodeFailure(p.failures, jid, r.substr(5, r.size() - 7));  // "-ERR ...\r\n"
+          // "-ERR ...\r\n": the message goes in the reply's map.
+          if (r[0] == '-') EncodeFailure(p.failures, jid, r.substr(5, r.size() - 7));
         }
         return p.next < p.jobs.size() ? "" : "+OK\r\n";
       },

@@ -7,8 +7,9 @@
 // durability covers the slices before it). A paced operation (MUTATE) also
 // waits for each round's records to be durable before the next round, so it
 // runs at the log's pace and leaves the shards idle gaps for other clients;
-// an unpaced one (PUSHB, usually one or two rounds) does not wait in between. (FLUSH and QUEUE REMOVE need no slices: they
-// apply in O(1) and leave the freeing to the graveyard, core/graveyard.h.)
+// an unpaced one (PUSHB, usually one or two rounds) does not wait in between.
+// (FLUSH and QUEUE REMOVE need no slices: they apply in O(1) and leave the
+// freeing to the graveyard, core/graveyard.h.)
 
 #include <memory>
 

@@ -31,7 +31,8 @@ Outcome Sliced(std::string_view json, size_t slice, bool take_block) {
   Outcome o;
   if (take_block) {
     // The line inside a larger block, followed by bytes of the next command.
-    const std::string before = "PUSHB ", after = "\r\nPUSH {\"jid\":\"x\"}\r\n" + std::string(64, '?');
+    const std::string before = "PUSHB ";
+    const std::string after = "\r\nPUSH {\"jid\":\"x\"}\r\n" + std::string(64, '?');
     MallocBytes block = AllocateBytes(before.size() + json.size() + after.size());
     std::memcpy(block.get(), before.data(), before.size());
     std::memcpy(block.get() + before.size(), json.data(), json.size());

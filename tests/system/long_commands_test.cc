@@ -80,7 +80,8 @@ class LongCommands : public ::testing::TestWithParam<int> {
           return;
         }
         const std::string job = c.Call("FETCH by");
-        if (job.find(jid) == std::string::npos || c.Call(R"(ACK {"jid":")" + jid + "\"}") != "+OK\r\n") {
+        if (job.find(jid) == std::string::npos ||
+            c.Call(R"(ACK {"jid":")" + jid + "\"}") != "+OK\r\n") {
           ++errors;
           return;
         }
@@ -135,14 +136,16 @@ TEST_P(LongCommands, MutateOverManyJobs) {
   {
     WerkdProcess server(Opts());
     LineClient c = ReadyClient(server.port());
-    for (int i = 0; i < kJobs; i += 5000) ASSERT_EQ(c.Call(Batch(i, 5000, "q", at), 60'000), "$2\r\n{}\r\n");
+    for (int i = 0; i < kJobs; i += 5000)
+      ASSERT_EQ(c.Call(Batch(i, 5000, "q", at), 60'000), "$2\r\n{}\r\n");
     ASSERT_EQ(InfoCount(c, "scheduled"), kJobs);
     Bystander by(server.port());
     // Every job whose JSON holds "payload-1" (1, 10-19, 100-199, ...): a glob
     // scan of every job, in slices.
-    EXPECT_EQ(c.Call(R"(MUTATE {"cmd":"kill","target":"scheduled","filter":{"regexp":"*payload-1*"}})",
-                     60'000),
-              "+OK\r\n");
+    EXPECT_EQ(
+        c.Call(R"(MUTATE {"cmd":"kill","target":"scheduled","filter":{"regexp":"*payload-1*"}})",
+               60'000),
+        "+OK\r\n");
     int matched = 0;
     for (int i = 0; i < kJobs; ++i) matched += std::to_string(i).rfind("1", 0) == 0;
     EXPECT_EQ(InfoCount(c, "dead"), matched);
@@ -175,14 +178,16 @@ TEST_P(LongCommands, RemovedJobsAreGoneAtOnce) {
   {
     WerkdProcess server(Opts());
     LineClient c = ReadyClient(server.port());
-    for (int i = 0; i < kJobs; i += 5000) ASSERT_EQ(c.Call(Batch(i, 5000, "big"), 60'000), "$2\r\n{}\r\n");
+    for (int i = 0; i < kJobs; i += 5000)
+      ASSERT_EQ(c.Call(Batch(i, 5000, "big"), 60'000), "$2\r\n{}\r\n");
     ASSERT_EQ(QueueSize(c, "big"), kJobs);
     EXPECT_EQ(c.Call("QUEUE REMOVE big"), "+OK\r\n");
     EXPECT_EQ(QueueSize(c, "big"), 0);
     // The removed jids are free again, though their jobs may not be freed yet.
     EXPECT_EQ(c.Call(Batch(0, 100, "big"), 60'000), "$2\r\n{}\r\n");
     EXPECT_EQ(QueueSize(c, "big"), 100);
-    for (int i = 0; i < kJobs; i += 5000) ASSERT_EQ(c.Call(Batch(kJobs + i, 5000, "other"), 60'000), "$2\r\n{}\r\n");
+    for (int i = 0; i < kJobs; i += 5000)
+      ASSERT_EQ(c.Call(Batch(kJobs + i, 5000, "other"), 60'000), "$2\r\n{}\r\n");
     EXPECT_EQ(c.Call("FLUSH"), "+OK\r\n");
     EXPECT_EQ(InfoCount(c, "total_enqueued"), 0);
     EXPECT_EQ(c.Call(Batch(kJobs, 10, "other"), 60'000), "$2\r\n{}\r\n");
