@@ -112,7 +112,10 @@ class WerkdProcess {
       std::_Exit(127);
     }
     const std::regex port_re("\\(port ([0-9]+)\\)");
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    // A bound on a hang, not a timing: a restart that replays tens of
+    // thousands of records under ThreadSanitizer on two busy cores took
+    // over 20 s.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
     while (std::chrono::steady_clock::now() < deadline) {
       std::smatch m;
       const std::string text = log();
