@@ -27,55 +27,76 @@ size_t LastNonZero(std::string_view data, size_t from) {
   return from;
 }
 
+// What the steps of recovery share. They run in the order of Recover below;
+// each names the rows of the decision table (docs/wal-format.md) it decides.
+struct Context {
+  Context(Storage& storage, const RecoveryOptions& options, const RecoverySinks& sinks)
+      : storage(storage), options(options), sinks(sinks) {}
+
+  Storage& storage;
+  const RecoveryOptions& options;
+  const RecoverySinks& sinks;
+  RecoveryResult result;
+  std::map<uint64_t, std::string> segments;     // id -> name
+  std::map<uint64_t, std::string> checkpoints;  // lsn -> name
+};
+
+// R1: leftovers of an interrupted checkpoint write are removed; the other
+// files are sorted into segments, checkpoints and recycled spares (R7a).
+absl::Status SortFiles(Context& c) {
+  for (const std::string& name : c.storage.List()) {
+    uint64_t v;
+    if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
+      if (auto st = c.storage.Remove(name); !st.ok()) return st;
+      c.result.notes.push_back("removed " + name + " (an interrupted checkpoint)");
+    } else if (ParseSegmentName(name, &v)) {
+      c.segments[v] = name;
+    } else if (ParseCheckpointName(name, &v)) {
+      c.checkpoints[v] = name;
+    } else if (ParseRecycledName(name, &v)) {
+      c.result.position.recycled.push_back(name);
+    }
+  }
+  return absl::OkStatus();
+}
+
+// R13: the newest checkpoint, which must load; older ones are removed.
+absl::Status LoadNewestCheckpoint(Context& c) {
+  if (c.checkpoints.empty()) return absl::OkStatus();
+  const std::string& name = c.checkpoints.rbegin()->second;
+  auto image = c.storage.ReadAll(name);
+  if (!image.ok()) return image.status();
+  CheckpointHeader h;
+  auto st = LoadCheckpoint(*image, c.options.shard, &h, c.sinks.item);
+  if (!st.ok()) {
+    return absl::DataLossError(name + ": " + std::string(st.message()) +
+                               " (the segments it covers are gone; restore from a backup or "
+                               "a standby)");
+  }
+  // Older checkpoints are obsolete once the newest one loads (a crash can
+  // leave one behind between writing a checkpoint and removing the last).
+  for (const auto& [lsn, old] : c.checkpoints) {
+    if (lsn == h.lsn) continue;
+    if (auto rm = c.storage.Remove(old); !rm.ok()) return rm;
+    c.result.notes.push_back("removed " + old + " (an older checkpoint)");
+  }
+  c.result.checkpoint_lsn = h.lsn;
+  c.result.checkpoint_items = h.item_count;
+  c.result.checkpoint_bytes = image->size();
+  c.result.epoch = std::max<uint64_t>(h.epoch, 1);
+  c.result.last_lsn = h.lsn;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,
                                        const RecoverySinks& sinks) {
-  RecoveryResult result;
-  const std::vector<std::string> names = storage.List();
-
-  // R1: leftovers of an interrupted checkpoint write.
-  std::map<uint64_t, std::string> segments;     // id -> name
-  std::map<uint64_t, std::string> checkpoints;  // lsn -> name
-  for (const std::string& name : names) {
-    uint64_t v;
-    if (name.size() > 4 && name.substr(name.size() - 4) == ".tmp") {
-      if (auto st = storage.Remove(name); !st.ok()) return st;
-      result.notes.push_back("removed " + name + " (an interrupted checkpoint)");
-    } else if (ParseSegmentName(name, &v)) {
-      segments[v] = name;
-    } else if (ParseCheckpointName(name, &v)) {
-      checkpoints[v] = name;
-    } else if (ParseRecycledName(name, &v)) {
-      result.position.recycled.push_back(name);
-    }
-  }
-
-  // The newest checkpoint (R13).
-  if (!checkpoints.empty()) {
-    const std::string& name = checkpoints.rbegin()->second;
-    auto image = storage.ReadAll(name);
-    if (!image.ok()) return image.status();
-    CheckpointHeader h;
-    auto st = LoadCheckpoint(*image, options.shard, &h, sinks.item);
-    if (!st.ok()) {
-      return absl::DataLossError(name + ": " + std::string(st.message()) +
-                                 " (the segments it covers are gone; restore from a backup or "
-                                 "a standby)");
-    }
-    // Older checkpoints are obsolete once the newest one loads (a crash can
-    // leave one behind between writing a checkpoint and removing the last).
-    for (const auto& [lsn, old] : checkpoints) {
-      if (lsn == h.lsn) continue;
-      if (auto rm = storage.Remove(old); !rm.ok()) return rm;
-      result.notes.push_back("removed " + old + " (an older checkpoint)");
-    }
-    result.checkpoint_lsn = h.lsn;
-    result.checkpoint_items = h.item_count;
-    result.checkpoint_bytes = image->size();
-    result.epoch = std::max<uint64_t>(h.epoch, 1);
-    result.last_lsn = h.lsn;
-  }
+  Context c(storage, options, sinks);
+  if (auto st = SortFiles(c); !st.ok()) return st;
+  if (auto st = LoadNewestCheckpoint(c); !st.ok()) return st;
+  RecoveryResult& result = c.result;
+  std::map<uint64_t, std::string>& segments = c.segments;
 
   Wal::Position& pos = result.position;
   pos.next_segment_id = segments.empty() ? 1 : segments.rbegin()->first + 1;
@@ -546,7 +567,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
                                std::to_string(result.checkpoint_lsn));
   }
   pos.next_lsn = std::max(result.last_lsn, result.checkpoint_lsn) + 1;
-  return result;
+  return std::move(c.result);
 }
 
 }  // namespace werk::wal
