@@ -39,7 +39,45 @@ struct Context {
   RecoveryResult result;
   std::map<uint64_t, std::string> segments;     // id -> name
   std::map<uint64_t, std::string> checkpoints;  // lsn -> name
+  uint64_t expected_lsn = 0;  // 0: the first segment with records decides
+  bool cut = false;           // --repair cut the log: later segments are dropped
+
+  // The end of the log (R4/R5). Segments at the end that were never synced
+  // ("unborn"): an unused spare (zero, or a recycled file still carrying the
+  // header of its earlier use), or a segment whose first write (header and
+  // first batch together) was cut by a crash. Nothing in them was ever
+  // acknowledged: the first write must complete before any record of a
+  // segment is durable. The newest becomes the spare; older unborn ones are
+  // removed. A torn tail is possible only in the last segment with a valid
+  // header before them (the tail).
+  std::map<uint64_t, std::string> data_of;  // read once: unborn candidates, the tail
+  std::vector<uint64_t> candidates;          // newest first
+  uint64_t tail_id = 0, tail_salt = 0;
+  std::map<uint64_t, uint64_t> salt_of;
+  std::map<uint64_t, uint64_t> first_of;        // 0: unknown; kTailEnd: where the tail ends
+  std::map<uint64_t, std::string> header_note;  // what is wrong with a damaged header
+  // Where the tail's records end (read once, when a candidate needs it), and
+  // whether the tail reads cleanly to there.
+  std::optional<uint64_t> tail_end;
+  bool tail_clean = false;
+  // What is decided about candidates is done only once the log is known to
+  // be sound (FinishUnbornSegments): a refusal leaves every segment as it was.
+  struct UnbornAction {
+    uint64_t id;
+    uint64_t drop;     // bytes from 0 to zero (the newest only)
+    std::string lost;  // the LSNs dropped, when known
+  };
+  std::vector<UnbornAction> unborn_actions;
+  std::set<uint64_t> unborn;
+  std::map<uint64_t, std::string> bad_header;  // id -> why it is corruption (R5)
+  std::map<uint64_t, uint64_t> bad_first;       // id -> the first LSN it was judged by
+  // The strongest marker of the candidates: evidence for the tail's frames.
+  WriteMarker later_marker;
+  std::string later_where;
 };
+
+// first_of: a candidate that starts where the tail's records end.
+constexpr uint64_t kTailEnd = UINT64_MAX;
 
 // R1: leftovers of an interrupted checkpoint write are removed; the other
 // files are sorted into segments, checkpoints and recycled spares (R7a).
@@ -88,6 +126,184 @@ absl::Status LoadNewestCheckpoint(Context& c) {
   return absl::OkStatus();
 }
 
+// R4/R5: reads the segments from the newest back to the tail, the newest
+// with a header of its own use (or of an unknown version, which R2 refuses
+// when it is read); those after the tail are the unborn candidates.
+absl::Status FindTailAndCandidates(Context& c) {
+  for (auto it = c.segments.rbegin(); it != c.segments.rend(); ++it) {
+    auto data = c.storage.ReadAll(it->second);
+    if (!data.ok()) return data.status();
+    SegmentHeader h;
+    const HeaderStatus hs = DecodeSegmentHeader(*data, &h);
+    const bool stale_header =
+        hs == HeaderStatus::kOk && h.shard == c.options.shard && h.segment_id < it->first;
+    if ((hs == HeaderStatus::kOk && !stale_header) || hs == HeaderStatus::kBadVersion) {
+      c.tail_id = it->first;
+      c.tail_salt = h.salt;
+      c.data_of[it->first] = std::move(*data);
+      break;
+    }
+    c.candidates.push_back(it->first);
+    c.data_of[it->first] = std::move(*data);
+  }
+  return absl::OkStatus();
+}
+
+// R4/R5: the salt and first LSN of a candidate with no predecessor here,
+// from its own header: repaired if exactly one byte differs from a valid
+// header (a recycled file's old header, valid, is never taken: its salt is
+// that of its earlier use).
+void SaltFromOwnHeader(Context& c, uint64_t id) {
+  const std::string& data = c.data_of[id];
+  SegmentHeader h;
+  size_t byte = 0;
+  c.first_of[id] = 0;
+  if (RepairSegmentHeader(data, &h, &byte)) {
+    c.salt_of[id] = h.salt;
+    c.first_of[id] = h.first_lsn;
+    c.header_note[id] = "byte " + std::to_string(byte) + " of it differs from a valid header";
+  } else if (DecodeSegmentHeader(data, &h) == HeaderStatus::kOk) {
+    c.salt_of[id] = 0;  // an old header: this use's salt is unknown
+  } else {
+    uint64_t stored = 0;
+    if (data.size() >= kSegmentHeaderBytes) std::memcpy(&stored, data.data() + 48, 8);
+    c.salt_of[id] = stored;
+  }
+}
+
+// R4/R5: a candidate's salt follows from the segment before it (NextSalt)
+// when that one is here: the tail, or another candidate. Otherwise — the
+// first segment of what is left of the log, or one whose predecessors were
+// released under a checkpoint — it is only in the candidate's own header.
+// The same goes for the candidate's first LSN: where the tail ends
+// (candidates hold no durable record), else the header's, else the lowest
+// LSN among its frames.
+void DeriveCandidateSalts(Context& c) {
+  for (auto it = c.candidates.rbegin(); it != c.candidates.rend(); ++it) {
+    const uint64_t id = *it;
+    if (c.tail_id != 0 && id - 1 == c.tail_id) {
+      c.salt_of[id] = NextSalt(c.tail_salt, id);
+      c.first_of[id] = kTailEnd;
+      continue;
+    }
+    if (c.salt_of.count(id - 1)) {
+      c.salt_of[id] = NextSalt(c.salt_of[id - 1], id);
+      c.first_of[id] = c.first_of[id - 1];
+      continue;
+    }
+    SaltFromOwnHeader(c, id);
+  }
+}
+
+// Where the tail's records end, and whether it reads cleanly to there
+// (c.tail_clean). A candidate's first write is issued only once every write
+// to the tail completed, so a candidate with frames of its own after a tail
+// that does not read cleanly proves the tail damaged, not cut.
+uint64_t TailEndLsn(Context& c) {
+  if (!c.tail_end) {
+    const std::string& data = c.data_of[c.tail_id];
+    SegmentHeader h;
+    DecodeSegmentHeader(data, &h);
+    LogReader::Options ro;
+    ro.expected_lsn = h.first_lsn;
+    ro.salt = h.salt;
+    ro.write_markers = h.version >= kFormatVersionMarkers;
+    ro.newest = true;  // read as the last segment written: stale bytes end it
+    ro.torn_window_bytes = c.options.torn_window_bytes;
+    LogReader reader(data, ro);
+    Frame f;
+    ReadOutcome out;
+    while ((out = reader.Next(&f)) == ReadOutcome::kRecord) {
+    }
+    c.tail_end = reader.expected_lsn();
+    c.tail_clean = out == ReadOutcome::kEnd;
+  }
+  return *c.tail_end;
+}
+
+// The strongest marker among the candidates that follow the tail is
+// evidence for the tail's frames (R8/R11). (Only those: one after released
+// segments says nothing about the tail's writes.)
+void NoteLaterMarker(Context& c, uint64_t id, const FrameScan& scan) {
+  if (scan.markers > 0 && c.first_of[id] == kTailEnd &&
+      scan.strongest_marker.durable_lsn >= c.later_marker.durable_lsn) {
+    c.later_marker = scan.strongest_marker;
+    c.later_where = "byte " + std::to_string(scan.strongest) + " of " + c.segments[id];
+  }
+}
+
+// R4/R5 in version 3: the segment's first write was complete if a write
+// marker of the segment states its first LSN durable — the header went out
+// in that write. Then the header was damaged after it was synced (R5:
+// false, the reason in c.bad_header). (After a tail that does not read
+// cleanly, the tail is what is damaged, and its reading finds these markers
+// as evidence.) Else its first write was cut (R4: true): everything of it,
+// through the last frame header valid under its salt, goes.
+bool JudgeByMarkers(Context& c, uint64_t id, const FrameScan& scan,
+                    Context::UnbornAction* action) {
+  const bool judge_by_tail = c.first_of[id] == kTailEnd;
+  const uint64_t first = judge_by_tail         ? TailEndLsn(c)
+                         : c.first_of[id] != 0 ? c.first_of[id]
+                                               : scan.min_lsn;
+  if ((!judge_by_tail || c.tail_clean) && scan.strongest_marker.durable_lsn >= first) {
+    c.bad_first[id] = first;
+    c.bad_header[id] =
+        "segment header invalid" +
+        (c.header_note.count(id) ? " (" + c.header_note[id] + ")" : std::string()) +
+        "; the segment had been synced: the write at byte " + std::to_string(scan.strongest) +
+        " (write " + std::to_string(scan.strongest_marker.sequence) + ") states every LSN up to " +
+        std::to_string(scan.strongest_marker.durable_lsn) +
+        " durable, and the segment starts at LSN " + std::to_string(first);
+    return false;
+  }
+  action->drop = scan.last_header + kFrameHeaderBytes;
+  action->lost = scan.max_lsn >= first
+                     ? ", LSNs " + std::to_string(first) + ".." + std::to_string(scan.max_lsn)
+                     : ", no complete record";
+  return true;
+}
+
+// R4/R5 in versions 1 and 2 (or with a salt that cannot be known): more
+// than one write's worth of data is a recycled file's stale bytes, unless
+// records of this use lie beyond the first write — those validate under its
+// salt, stale ones never do. Without a tail the file cannot be a recycled
+// one (the segment current at recycling is never released), so the data is
+// records behind a damaged header (R5: false).
+bool JudgeBySize(Context& c, uint64_t id, const FrameScan& scan, Context::UnbornAction* action) {
+  if (action->drop <= c.options.torn_window_bytes + kSegmentHeaderBytes) return true;
+  const uint64_t last = c.tail_id == 0 ? UINT64_MAX : scan.last_header;
+  if (c.tail_id == 0 ||
+      (last != UINT64_MAX && last - kSegmentHeaderBytes >= c.options.torn_window_bytes)) {
+    c.bad_header[id] = "segment header invalid";
+    return false;
+  }
+  action->drop = last == UINT64_MAX ? 0 : last + kFrameHeaderBytes;
+  return true;
+}
+
+// R4 or R5 for one candidate: true if it is unborn (what to do with it is
+// recorded), false if it is corruption (refused when it is read).
+bool JudgeCandidate(Context& c, uint64_t id) {
+  const std::string& data = c.data_of[id];
+  // Bytes from 0 that may hold frames of this use: zeroed before reuse.
+  Context::UnbornAction action{id, LastNonZero(data, 0), std::string()};
+  const FrameScan scan = ScanFrames(data, kSegmentHeaderBytes, c.salt_of[id]);
+  NoteLaterMarker(c, id, scan);
+  const bool unborn =
+      scan.markers > 0 ? JudgeByMarkers(c, id, scan, &action) : JudgeBySize(c, id, scan, &action);
+  if (!unborn) return false;
+  c.unborn.insert(id);
+  c.unborn_actions.push_back(std::move(action));
+  return true;
+}
+
+// R4/R5, oldest first: a candidate after one that is refused is not judged
+// (its first LSN would follow from records that are not read).
+void JudgeCandidates(Context& c) {
+  for (auto it = c.candidates.rbegin(); it != c.candidates.rend(); ++it)
+    if (!JudgeCandidate(c, *it)) break;
+}
+
 }  // namespace
 
 absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,
@@ -100,183 +316,23 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
 
   Wal::Position& pos = result.position;
   pos.next_segment_id = segments.empty() ? 1 : segments.rbegin()->first + 1;
-  uint64_t expected_lsn = 0;  // 0: the first segment with records decides
-  bool cut = false;           // --repair cut the log: later segments are dropped
-
-  // Segments at the end of the log that were never synced ("unborn"): an
-  // unused spare (zero, or a recycled file still carrying the header of its
-  // earlier use), or a segment whose first write (header and first batch
-  // together) was cut by a crash. Nothing in them was ever acknowledged: the
-  // first write must complete before any record of a segment is durable. The
-  // newest becomes the spare; older unborn ones are removed. A torn tail is
-  // possible only in the last segment with a valid header before them.
-  std::map<uint64_t, std::string> data_of;  // read once: unborn candidates, the tail
-  std::vector<uint64_t> candidates;          // newest first
-  uint64_t tail_id = 0, tail_salt = 0;
-  for (auto it = segments.rbegin(); it != segments.rend(); ++it) {
-    auto data = storage.ReadAll(it->second);
-    if (!data.ok()) return data.status();
-    SegmentHeader h;
-    const HeaderStatus hs = DecodeSegmentHeader(*data, &h);
-    const bool stale_header =
-        hs == HeaderStatus::kOk && h.shard == options.shard && h.segment_id < it->first;
-    if ((hs == HeaderStatus::kOk && !stale_header) || hs == HeaderStatus::kBadVersion) {
-      tail_id = it->first;
-      tail_salt = h.salt;
-      data_of[it->first] = std::move(*data);
-      break;
-    }
-    candidates.push_back(it->first);
-    data_of[it->first] = std::move(*data);
-  }
-  // A candidate's salt follows from the segment before it (NextSalt) when
-  // that one is here: the tail, or another candidate. Otherwise — the first
-  // segment of what is left of the log, or one whose predecessors were
-  // released under a checkpoint — it is only in the candidate's own header:
-  // read from there, repaired if exactly one byte differs from a valid
-  // header (a recycled file's old header, valid, is never taken: its salt is
-  // that of its earlier use). The same goes for the candidate's first LSN:
-  // where the tail ends (candidates hold no durable record), else the
-  // header's, else the lowest LSN among its frames.
-  constexpr uint64_t kTailEnd = UINT64_MAX;
-  std::map<uint64_t, uint64_t> salt_of;
-  std::map<uint64_t, uint64_t> first_of;        // 0: unknown; kTailEnd: where the tail ends
-  std::map<uint64_t, std::string> header_note;  // what is wrong with a damaged header
-  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
-    const uint64_t id = *it;
-    if (tail_id != 0 && id - 1 == tail_id) {
-      salt_of[id] = NextSalt(tail_salt, id);
-      first_of[id] = kTailEnd;
-      continue;
-    }
-    if (salt_of.count(id - 1)) {
-      salt_of[id] = NextSalt(salt_of[id - 1], id);
-      first_of[id] = first_of[id - 1];
-      continue;
-    }
-    const std::string& data = data_of[id];
-    SegmentHeader h;
-    size_t byte = 0;
-    first_of[id] = 0;
-    if (RepairSegmentHeader(data, &h, &byte)) {
-      salt_of[id] = h.salt;
-      first_of[id] = h.first_lsn;
-      header_note[id] = "byte " + std::to_string(byte) + " of it differs from a valid header";
-    } else if (DecodeSegmentHeader(data, &h) == HeaderStatus::kOk) {
-      salt_of[id] = 0;  // an old header: this use's salt is unknown
-    } else {
-      uint64_t stored = 0;
-      if (data.size() >= kSegmentHeaderBytes) std::memcpy(&stored, data.data() + 48, 8);
-      salt_of[id] = stored;
-    }
-  }
-  // Where the tail's records end, and whether it reads cleanly to there.
-  // A candidate's first write is issued only once every write to the tail
-  // completed, so a candidate with frames of its own after a tail that does
-  // not read cleanly proves the tail damaged, not cut.
-  std::optional<uint64_t> tail_end;
-  bool tail_clean = false;
-  auto tail_end_lsn = [&]() -> uint64_t {
-    if (!tail_end) {
-      const std::string& data = data_of[tail_id];
-      SegmentHeader h;
-      DecodeSegmentHeader(data, &h);
-      LogReader::Options ro;
-      ro.expected_lsn = h.first_lsn;
-      ro.salt = h.salt;
-      ro.write_markers = h.version >= kFormatVersionMarkers;
-      ro.newest = true;  // read as the last segment written: stale bytes end it
-      ro.torn_window_bytes = options.torn_window_bytes;
-      LogReader reader(data, ro);
-      Frame f;
-      ReadOutcome out;
-      while ((out = reader.Next(&f)) == ReadOutcome::kRecord) {
-      }
-      tail_end = reader.expected_lsn();
-      tail_clean = out == ReadOutcome::kEnd;
-    }
-    return *tail_end;
-  };
-  // What is decided about candidates is done only once the log is known to
-  // be sound (after the loop below): a refusal leaves every segment as it was.
-  struct UnbornAction {
-    uint64_t id;
-    uint64_t drop;     // bytes from 0 to zero (the newest only)
-    std::string lost;  // the LSNs dropped, when known
-  };
-  std::vector<UnbornAction> unborn_actions;
-  std::set<uint64_t> unborn;
-  std::map<uint64_t, std::string> bad_header;  // id -> why it is corruption (R5)
-  std::map<uint64_t, uint64_t> bad_first;       // id -> the first LSN it was judged by
-  // The strongest marker of the candidates: evidence for the tail's frames.
-  WriteMarker later_marker;
-  std::string later_where;
-  // Oldest first: a candidate after one that is refused is not judged (its
-  // first LSN would follow from records that are not read).
-  for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
-    const uint64_t id = *it;
-    const std::string& name = segments[id];
-    const std::string& data = data_of[id];
-    // Bytes from 0 that may hold frames of this use: zeroed before reuse.
-    uint64_t drop = LastNonZero(data, 0);
-    std::string lost;  // the LSNs dropped with them, when known
-    const FrameScan scan = ScanFrames(data, kSegmentHeaderBytes, salt_of[id]);
-    // (Only segments that follow the tail: one after released segments says
-    // nothing about the tail's writes.)
-    if (scan.markers > 0 && first_of[id] == kTailEnd &&
-        scan.strongest_marker.durable_lsn >= later_marker.durable_lsn) {
-      later_marker = scan.strongest_marker;
-      later_where = "byte " + std::to_string(scan.strongest) + " of " + name;
-    }
-    if (scan.markers > 0) {
-      // Version 3: the segment's first write was complete if a write marker
-      // of the segment states its first LSN durable — the header went out
-      // in that write. Then the header was damaged after it was synced.
-      // (After a tail that does not read cleanly, the tail is what is
-      // damaged, and its reading finds these markers as evidence.)
-      const bool judge_by_tail = first_of[id] == kTailEnd;
-      const uint64_t first = judge_by_tail        ? tail_end_lsn()
-                             : first_of[id] != 0 ? first_of[id]
-                                                 : scan.min_lsn;
-      if ((!judge_by_tail || tail_clean) && scan.strongest_marker.durable_lsn >= first) {
-        bad_first[id] = first;
-        bad_header[id] = "segment header invalid" +
-                         (header_note.count(id) ? " (" + header_note[id] + ")" : std::string()) +
-                         "; the segment had been synced: the write at byte " +
-                         std::to_string(scan.strongest) + " (write " +
-                         std::to_string(scan.strongest_marker.sequence) +
-                         ") states every LSN up to " +
-                         std::to_string(scan.strongest_marker.durable_lsn) +
-                         " durable, and the segment starts at LSN " + std::to_string(first);
-        break;  // corruption (R5), below
-      }
-      // Its first write was cut: everything of it, through the last frame
-      // header valid under its salt, goes.
-      drop = scan.last_header + kFrameHeaderBytes;
-      lost = scan.max_lsn >= first ? ", LSNs " + std::to_string(first) + ".." +
-                                         std::to_string(scan.max_lsn)
-                                   : ", no complete record";
-    } else if (drop > options.torn_window_bytes + kSegmentHeaderBytes) {
-      // Versions 1 and 2 (or a salt that cannot be known): more than one
-      // write's worth of data is a recycled file's stale bytes, unless
-      // records of this use lie beyond the first write — those validate
-      // under its salt, stale ones never do. Without a tail the file cannot
-      // be a recycled one (the segment current at recycling is never
-      // released), so the data is records behind a damaged header.
-      const uint64_t last = tail_id == 0 ? UINT64_MAX : scan.last_header;
-      if (tail_id == 0 ||
-          (last != UINT64_MAX && last - kSegmentHeaderBytes >= options.torn_window_bytes)) {
-        bad_header[id] = "segment header invalid";
-        break;  // corruption (R5), below
-      }
-      drop = last == UINT64_MAX ? 0 : last + kFrameHeaderBytes;
-    }
-    unborn.insert(id);
-    unborn_actions.push_back({id, drop, lost});
-  }
+  if (auto st = FindTailAndCandidates(c); !st.ok()) return st;
+  DeriveCandidateSalts(c);
+  JudgeCandidates(c);
   // The writer continues after the newest segment that holds records.
   for (const auto& [id, name] : segments)
-    if (!unborn.count(id)) tail_id = id;
+    if (!c.unborn.count(id)) c.tail_id = id;
+  uint64_t& expected_lsn = c.expected_lsn;
+  bool& cut = c.cut;
+  std::map<uint64_t, std::string>& data_of = c.data_of;
+  std::set<uint64_t>& unborn = c.unborn;
+  std::vector<uint64_t>& candidates = c.candidates;
+  const uint64_t tail_id = c.tail_id;
+  std::map<uint64_t, std::string>& bad_header = c.bad_header;
+  std::map<uint64_t, uint64_t>& bad_first = c.bad_first;
+  const WriteMarker& later_marker = c.later_marker;
+  const std::string& later_where = c.later_where;
+  const std::vector<Context::UnbornAction>& unborn_actions = c.unborn_actions;
 
   // Whether the segment after `next` (skipping unborn ones) starts at
   // `lsn`, or at or before the checkpoint's LSN + 1.
@@ -527,7 +583,7 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
   }
   // Unborn segments at the end: older ones are removed, the newest (its cut
   // first write zeroed) becomes the spare.
-  for (const UnbornAction& u : unborn_actions) {
+  for (const Context::UnbornAction& u : unborn_actions) {
     const std::string& name = segments[u.id];
     if (u.id != candidates.front()) {
       if (auto st = storage.Remove(name); !st.ok()) return st;
