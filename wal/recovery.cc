@@ -304,6 +304,295 @@ void JudgeCandidates(Context& c) {
     if (!JudgeCandidate(c, *it)) break;
 }
 
+// R7: whether the segment after `next` (skipping unborn ones) starts at
+// `lsn`, or at or before the checkpoint's LSN + 1.
+bool NextContinues(Context& c, std::map<uint64_t, std::string>::iterator next, uint64_t lsn) {
+  while (next != c.segments.end() && c.unborn.count(next->first)) ++next;
+  if (next == c.segments.end()) return false;
+  auto d = c.data_of.find(next->first);
+  if (d == c.data_of.end()) {
+    auto data = c.storage.ReadAll(next->second);
+    if (!data.ok()) return false;
+    d = c.data_of.emplace(next->first, std::move(*data)).first;
+  }
+  // A damaged header refused when it is read (R5) still gives the segment's
+  // first LSN: the refusal then names that segment, not this one's stale end.
+  if (auto b = c.bad_first.find(next->first); b != c.bad_first.end())
+    return b->second == lsn || b->second <= c.result.checkpoint_lsn + 1;
+  SegmentHeader nh;
+  if (DecodeSegmentHeader(d->second, &nh) != HeaderStatus::kOk) return false;
+  return nh.first_lsn == lsn || nh.first_lsn <= c.result.checkpoint_lsn + 1;
+}
+
+// A segment being read (R2–R12).
+struct LoadedSegment {
+  uint64_t id = 0;
+  std::string name;
+  std::string data;
+  bool newest = false;  // the last segment written: only it can have a torn tail (R8)
+  SegmentHeader h;      // once its header is read
+};
+
+// The segment's bytes: read once already if it was near the end of the log.
+absl::Status LoadSegmentData(Context& c, LoadedSegment* s) {
+  if (auto d = c.data_of.find(s->id); d != c.data_of.end()) {
+    s->data = std::move(d->second);
+    c.data_of.erase(d);
+    return absl::OkStatus();
+  }
+  auto data = c.storage.ReadAll(s->name);
+  if (!data.ok()) return data.status();
+  s->data = std::move(*data);
+  return absl::OkStatus();
+}
+
+// A cut for --repair: zero from `offset` to the end, drop later segments.
+// `lost_from`, when known (the header read), is the first LSN lost; the
+// records of this segment found after the cut (valid under `salt`) say how
+// far the loss goes in it.
+absl::Status RepairCut(Context& c, const LoadedSegment& s, uint64_t offset,
+                       const std::string& why, uint64_t lost_from = 0, uint64_t salt = 0) {
+  const size_t end = LastNonZero(s.data, offset);
+  std::string lost;
+  if (lost_from != 0) {
+    const FrameScan scan = ScanFrames(s.data, offset, salt);
+    lost = scan.max_lsn >= lost_from ? " holding LSNs " + std::to_string(lost_from) + ".." +
+                                           std::to_string(scan.max_lsn)
+                                     : " (from LSN " + std::to_string(lost_from) + ")";
+  }
+  if (end > offset) {
+    if (auto st = c.storage.Overwrite(s.name, offset, std::string(end - offset, '\0')); !st.ok())
+      return st;
+  }
+  c.result.notes.push_back("REPAIR: cut " + s.name + " at byte " + std::to_string(offset) + " (" +
+                           why + "), " + std::to_string(end - offset) + " bytes dropped" + lost +
+                           "; every later record is lost");
+  spdlog::error("{}", c.result.notes.back());
+  c.cut = true;
+  return absl::OkStatus();
+}
+
+// R2, R5, R3: whether the segment's header can be trusted. An error refuses
+// even with --repair (R2, R3: not a segment of this log); a reason is
+// corruption that --repair cuts (R5); empty: the header is sound.
+absl::StatusOr<std::string> CheckSegmentHeader(Context& c, LoadedSegment* s) {
+  const HeaderStatus hs = DecodeSegmentHeader(s->data, &s->h);
+  if (hs == HeaderStatus::kBadMagic) return Corrupt(s->name, 0, "not a werk segment (bad magic)");
+  if (hs == HeaderStatus::kBadVersion)
+    return absl::FailedPreconditionError(s->name + ": unsupported segment format version " +
+                                         std::to_string(s->h.version));
+  if (hs != HeaderStatus::kOk || c.bad_header.count(s->id)) {
+    // R5: an invalid header before the end of the log, or one at its end
+    // with records of the segment behind it.
+    return c.bad_header.count(s->id) ? c.bad_header[s->id] : std::string("segment header invalid");
+  }
+  // R3
+  if (s->h.shard != c.options.shard || s->h.segment_id != s->id)
+    return absl::FailedPreconditionError(
+        s->name + " belongs to shard " + std::to_string(s->h.shard) + " as segment " +
+        std::to_string(s->h.segment_id) + ": a misplaced file");
+  return std::string();
+}
+
+// R12, R9: segments must continue the log without a gap; R10: nor go back
+// in epoch. Why the segment does not continue the log, or empty.
+std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
+  if (c.expected_lsn == 0) {
+    if (h.first_lsn > c.result.checkpoint_lsn + 1) {
+      return "log starts at LSN " + std::to_string(h.first_lsn) + " but the checkpoint ends at " +
+             std::to_string(c.result.checkpoint_lsn);
+    }
+  } else if (h.first_lsn != c.expected_lsn && h.first_lsn <= c.result.checkpoint_lsn + 1) {
+    // Older segments the checkpoint covers may outlive some of their
+    // successors (removals complete in any order): no gap that matters.
+  } else if (h.first_lsn != c.expected_lsn) {
+    return "segment starts at LSN " + std::to_string(h.first_lsn) + ", " +
+           std::to_string(c.expected_lsn) + " expected";
+  }
+  if (h.epoch < c.result.epoch && c.expected_lsn != 0) {
+    return "segment epoch " + std::to_string(h.epoch) + " is older than " +
+           std::to_string(c.result.epoch);
+  }
+  return std::string();
+}
+
+LogReader::Options ReaderOptions(const Context& c, const LoadedSegment& s) {
+  LogReader::Options ro;
+  ro.expected_lsn = s.h.first_lsn;
+  ro.min_epoch = std::max(s.h.epoch, c.expected_lsn == 0 ? uint64_t(0) : c.result.epoch);
+  ro.newest = s.newest;
+  ro.salt = s.h.salt;
+  ro.write_markers = s.h.version >= kFormatVersionMarkers;
+  ro.torn_window_bytes = c.options.torn_window_bytes;
+  if (s.newest && !c.later_where.empty()) {
+    ro.later_durable_lsn = c.later_marker.durable_lsn;
+    ro.later_evidence = "the write at " + c.later_where + " (write " +
+                        std::to_string(c.later_marker.sequence) + ")";
+  }
+  return ro;
+}
+
+// A write marker (version 3): where the writer's numbering continues, and
+// what it vouches for.
+void NoteWriteMarker(Wal::Position& pos, const WriteMarker& marker) {
+  pos.next_write_sequence = std::max(pos.next_write_sequence, marker.sequence + 1);
+  pos.stated_durable_lsn = std::max(pos.stated_durable_lsn, marker.durable_lsn);
+}
+
+// R6: replays a record the checkpoint does not cover; R14: an error from
+// the sink stops recovery, naming the record.
+absl::Status ReplayRecord(Context& c, const std::string& name, const Frame& f) {
+  if (f.header.lsn > c.result.checkpoint_lsn) {
+    if (auto st = c.sinks.record(f.header.lsn, f.body); !st.ok()) {
+      return absl::Status(st.code(), name + " at byte " + std::to_string(f.offset) + ", LSN " +
+                                         std::to_string(f.header.lsn) + ": " +
+                                         std::string(st.message()));
+    }
+    ++c.result.records_replayed;
+  }
+  c.result.last_lsn = std::max(c.result.last_lsn, f.header.lsn);
+  c.result.epoch = std::max(c.result.epoch, f.header.epoch);
+  return absl::OkStatus();
+}
+
+// R8 (version 3): no later write states the dropped LSNs durable. Names
+// what is lost; loudly if it held records.
+void NoteTornWrite(Context& c, const std::string& name, const LogReader& reader) {
+  const uint64_t off = reader.offset();
+  const bool records = reader.dropped_last_lsn() >= reader.dropped_first_lsn();
+  const uint64_t m = reader.marker_offset();
+  const bool inside = reader.marker().sequence != 0 && off < m + reader.marker().write_bytes;
+  c.result.notes.push_back(
+      "torn tail of " + name + " at byte " + std::to_string(off) + ": " +
+      (inside ? "the write at byte " + std::to_string(m) + " (write " +
+                    std::to_string(reader.marker().sequence) + ", " +
+                    std::to_string(reader.marker().write_bytes) + " bytes)"
+              : std::string("the write starting there")) +
+      " was cut by the crash (" + reader.reason() + "); " + std::to_string(reader.torn_bytes()) +
+      " bytes dropped holding " +
+      (records ? "LSNs " + std::to_string(reader.dropped_first_lsn()) + ".." +
+                     std::to_string(reader.dropped_last_lsn())
+               : std::string("no complete record")) +
+      ", never acknowledged: no later write states them durable");
+  if (records) {
+    spdlog::error("{}", c.result.notes.back());
+  } else {
+    spdlog::warn("{}", c.result.notes.back());
+  }
+}
+
+// R8: a write in flight at the crash was cut; it was never acknowledged.
+// The writer never has writes in flight to two segments, so this is the
+// last segment written. Its bytes are zeroed, and what was dropped noted.
+absl::Status TruncateTornTail(Context& c, const std::string& name, const LogReader& reader,
+                              bool write_markers) {
+  const uint64_t off = reader.offset();
+  if (reader.torn_bytes() > 0) {
+    if (auto st = c.storage.Overwrite(name, off, std::string(reader.torn_bytes(), '\0'));
+        !st.ok())
+      return st;
+  }
+  if (write_markers) {
+    NoteTornWrite(c, name, reader);
+  } else if (reader.cut_write()) {
+    c.result.notes.push_back("torn tail of " + name + " truncated at byte " +
+                             std::to_string(off) + ": " + std::to_string(reader.torn_bytes()) +
+                             " bytes dropped (" + reader.reason() + ", never synced)");
+    spdlog::warn("{}", c.result.notes.back());
+  } else if (reader.torn_bytes() > 0) {
+    // After a clean stop this is a recycled file's stale bytes.
+    c.result.notes.push_back("unreadable bytes after the last record of " + name + " at byte " +
+                             std::to_string(off) + ": " + std::to_string(reader.torn_bytes()) +
+                             " bytes dropped (a write cut by a crash, or stale bytes of a "
+                             "recycled segment; never acknowledged)");
+    spdlog::info("{}", c.result.notes.back());
+  }
+  return absl::OkStatus();
+}
+
+// R6–R11: the segment's frames in order, up to its clean end (R7), its torn
+// tail (R8) or corruption (R11; with --repair, the cut).
+absl::Status ReplaySegment(Context& c, std::map<uint64_t, std::string>::iterator it,
+                           const LoadedSegment& s, LogReader& reader, bool write_markers) {
+  for (;;) {
+    Frame f;
+    switch (reader.Next(&f)) {
+      case ReadOutcome::kRecord:
+        if (write_markers && f.header.type == uint16_t(RecordType::kWrite)) {
+          NoteWriteMarker(c.result.position, reader.marker());
+          break;
+        }
+        if (f.header.type != uint16_t(RecordType::kMutation)) {
+          if (!c.options.repair)
+            return Corrupt(s.name, f.offset, "unknown record type " + std::to_string(f.header.type));
+          return RepairCut(c, s, f.offset, "unknown record type");
+        }
+        if (auto st = ReplayRecord(c, s.name, f); !st.ok()) return st;
+        break;
+      case ReadOutcome::kEnd:
+        return absl::OkStatus();
+      case ReadOutcome::kTornTail:
+        return TruncateTornTail(c, s.name, reader, write_markers);
+      case ReadOutcome::kCorrupt:
+        if (!s.newest && reader.invalid_frame() &&
+            NextContinues(c, std::next(it), reader.expected_lsn())) {
+          // The segment's records end where the next segment's begin: what
+          // follows is a recycled file's stale bytes (or a covered
+          // segment's, which nothing needs).
+          return absl::OkStatus();
+        }
+        if (!c.options.repair) return Corrupt(s.name, reader.offset(), reader.reason());
+        return RepairCut(c, s, reader.offset(), reader.reason(), reader.expected_lsn(), s.h.salt);
+    }
+  }
+}
+
+// Where the writer continues: the newest segment read (or the one cut for
+// --repair) is opened; a full, older one only sets the position, as the
+// writer continues after the newest one.
+absl::Status SetCurrent(Context& c, const LoadedSegment& s, uint64_t offset) {
+  Wal::Position& pos = c.result.position;
+  if (s.newest || c.cut) {
+    auto file = c.storage.Open(s.name);
+    if (!file.ok()) return file.status();
+    pos.current = std::move(*file);
+  }
+  pos.current_id = s.id;
+  pos.current_offset = offset;
+  pos.current_salt = s.h.salt;
+  pos.current_version = s.h.version;
+  return absl::OkStatus();
+}
+
+// R2–R12 for one segment, in log order. Unborn segments were judged at the
+// end of the log (R4); those after a --repair cut are removed.
+absl::Status ReadSegment(Context& c, std::map<uint64_t, std::string>::iterator it) {
+  LoadedSegment s;
+  s.id = it->first;
+  s.name = it->second;
+  if (c.unborn.count(s.id)) return absl::OkStatus();
+  s.newest = s.id == c.tail_id;
+  if (c.cut) {
+    if (auto st = c.storage.Remove(s.name); !st.ok()) return st;
+    c.result.notes.push_back("REPAIR: removed " + s.name + " (after the cut)");
+    return absl::OkStatus();
+  }
+  if (auto st = LoadSegmentData(c, &s); !st.ok()) return st;
+  auto fault = CheckSegmentHeader(c, &s);
+  if (!fault.ok()) return fault.status();
+  const std::string why = !fault->empty() ? *fault : CheckSegmentContinues(c, s.h);
+  if (!why.empty()) {
+    if (!c.options.repair) return Corrupt(s.name, 0, why);
+    return RepairCut(c, s, 0, why);
+  }
+  c.result.position.segments.emplace_back(s.id, s.h.first_lsn);
+  const LogReader::Options ro = ReaderOptions(c, s);
+  LogReader reader(s.data, ro);
+  if (auto st = ReplaySegment(c, it, s, reader, ro.write_markers); !st.ok()) return st;
+  c.expected_lsn = reader.expected_lsn();
+  return SetCurrent(c, s, reader.offset());
+}
+
 }  // namespace
 
 absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,
@@ -322,265 +611,12 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
   // The writer continues after the newest segment that holds records.
   for (const auto& [id, name] : segments)
     if (!c.unborn.count(id)) c.tail_id = id;
-  uint64_t& expected_lsn = c.expected_lsn;
   bool& cut = c.cut;
-  std::map<uint64_t, std::string>& data_of = c.data_of;
-  std::set<uint64_t>& unborn = c.unborn;
   std::vector<uint64_t>& candidates = c.candidates;
-  const uint64_t tail_id = c.tail_id;
-  std::map<uint64_t, std::string>& bad_header = c.bad_header;
-  std::map<uint64_t, uint64_t>& bad_first = c.bad_first;
-  const WriteMarker& later_marker = c.later_marker;
-  const std::string& later_where = c.later_where;
   const std::vector<Context::UnbornAction>& unborn_actions = c.unborn_actions;
 
-  // Whether the segment after `next` (skipping unborn ones) starts at
-  // `lsn`, or at or before the checkpoint's LSN + 1.
-  auto next_continues = [&](std::map<uint64_t, std::string>::iterator next,
-                            uint64_t lsn) -> bool {
-    while (next != segments.end() && unborn.count(next->first)) ++next;
-    if (next == segments.end()) return false;
-    auto d = data_of.find(next->first);
-    if (d == data_of.end()) {
-      auto data = storage.ReadAll(next->second);
-      if (!data.ok()) return false;
-      d = data_of.emplace(next->first, std::move(*data)).first;
-    }
-    // A damaged header refused below (R5) still gives the segment's first
-    // LSN: the refusal then names that segment, not this one's stale end.
-    if (auto b = bad_first.find(next->first); b != bad_first.end())
-      return b->second == lsn || b->second <= result.checkpoint_lsn + 1;
-    SegmentHeader nh;
-    if (DecodeSegmentHeader(d->second, &nh) != HeaderStatus::kOk) return false;
-    return nh.first_lsn == lsn || nh.first_lsn <= result.checkpoint_lsn + 1;
-  };
-
-  for (auto it = segments.begin(); it != segments.end(); ++it) {
-    const uint64_t id = it->first;
-    const std::string name = it->second;
-    if (unborn.count(id)) continue;
-    const bool newest = id == tail_id;
-    if (cut) {
-      if (auto st = storage.Remove(name); !st.ok()) return st;
-      result.notes.push_back("REPAIR: removed " + name + " (after the cut)");
-      continue;
-    }
-    std::string data;
-    if (auto c = data_of.find(id); c != data_of.end()) {
-      data = std::move(c->second);
-      data_of.erase(c);
-    } else {
-      auto data_or = storage.ReadAll(name);
-      if (!data_or.ok()) return data_or.status();
-      data = std::move(*data_or);
-    }
-
-    // A cut for --repair: zero from `offset` to the end, drop later segments.
-    // `lost_from`, when known (the header read), is the first LSN lost; the
-    // records of this segment found after the cut (valid under `salt`) say
-    // how far the loss goes in it.
-    auto repair_cut = [&](uint64_t offset, const std::string& why, uint64_t lost_from = 0,
-                          uint64_t salt = 0) -> absl::Status {
-      const size_t end = LastNonZero(data, offset);
-      std::string lost;
-      if (lost_from != 0) {
-        const FrameScan scan = ScanFrames(data, offset, salt);
-        lost = scan.max_lsn >= lost_from ? " holding LSNs " + std::to_string(lost_from) + ".." +
-                                               std::to_string(scan.max_lsn)
-                                         : " (from LSN " + std::to_string(lost_from) + ")";
-      }
-      if (end > offset) {
-        if (auto st = storage.Overwrite(name, offset, std::string(end - offset, '\0')); !st.ok())
-          return st;
-      }
-      result.notes.push_back("REPAIR: cut " + name + " at byte " + std::to_string(offset) + " (" +
-                             why + "), " + std::to_string(end - offset) + " bytes dropped" + lost +
-                             "; every later record is lost");
-      spdlog::error("{}", result.notes.back());
-      cut = true;
-      return absl::OkStatus();
-    };
-
-    SegmentHeader h;
-    const HeaderStatus hs = DecodeSegmentHeader(data, &h);
-    if (hs == HeaderStatus::kBadMagic) return Corrupt(name, 0, "not a werk segment (bad magic)");
-    if (hs == HeaderStatus::kBadVersion)
-      return absl::FailedPreconditionError(name + ": unsupported segment format version " +
-                                           std::to_string(h.version));
-    if (hs != HeaderStatus::kOk || bad_header.count(id)) {
-      // R5: an invalid header before the end of the log, or one at its end
-      // with records of the segment behind it.
-      const std::string why =
-          bad_header.count(id) ? bad_header[id] : std::string("segment header invalid");
-      if (!options.repair) return Corrupt(name, 0, why);
-      if (auto st = repair_cut(0, why); !st.ok()) return st;
-      continue;
-    }
-    // R3
-    if (h.shard != options.shard || h.segment_id != id)
-      return absl::FailedPreconditionError(
-          name + " belongs to shard " + std::to_string(h.shard) + " as segment " +
-          std::to_string(h.segment_id) + ": a misplaced file");
-    // R9 / R12: segments must continue the log without a gap.
-    if (expected_lsn == 0) {
-      if (h.first_lsn > result.checkpoint_lsn + 1) {
-        const std::string why = "log starts at LSN " + std::to_string(h.first_lsn) +
-                                " but the checkpoint ends at " +
-                                std::to_string(result.checkpoint_lsn);
-        if (!options.repair) return Corrupt(name, 0, why);
-        if (auto st = repair_cut(0, why); !st.ok()) return st;
-        continue;
-      }
-    } else if (h.first_lsn != expected_lsn && h.first_lsn <= result.checkpoint_lsn + 1) {
-      // Older segments the checkpoint covers may outlive some of their
-      // successors (removals complete in any order): no gap that matters.
-    } else if (h.first_lsn != expected_lsn) {
-      const std::string why = "segment starts at LSN " + std::to_string(h.first_lsn) + ", " +
-                              std::to_string(expected_lsn) + " expected";
-      if (!options.repair) return Corrupt(name, 0, why);
-      if (auto st = repair_cut(0, why); !st.ok()) return st;
-      continue;
-    }
-    if (h.epoch < result.epoch && expected_lsn != 0) {
-      const std::string why = "segment epoch " + std::to_string(h.epoch) + " is older than " +
-                              std::to_string(result.epoch);
-      if (!options.repair) return Corrupt(name, 0, why);
-      if (auto st = repair_cut(0, why); !st.ok()) return st;
-      continue;
-    }
-    pos.segments.emplace_back(id, h.first_lsn);
-
-    LogReader::Options ro;
-    ro.expected_lsn = h.first_lsn;
-    ro.min_epoch = std::max(h.epoch, expected_lsn == 0 ? uint64_t(0) : result.epoch);
-    ro.newest = newest;
-    ro.salt = h.salt;
-    ro.write_markers = h.version >= kFormatVersionMarkers;
-    ro.torn_window_bytes = options.torn_window_bytes;
-    if (newest && !later_where.empty()) {
-      ro.later_durable_lsn = later_marker.durable_lsn;
-      ro.later_evidence = "the write at " + later_where + " (write " +
-                          std::to_string(later_marker.sequence) + ")";
-    }
-    LogReader reader(data, ro);
-    bool done = false;
-    while (!done) {
-      Frame f;
-      switch (reader.Next(&f)) {
-        case ReadOutcome::kRecord:
-          if (ro.write_markers && f.header.type == uint16_t(RecordType::kWrite)) {
-            pos.next_write_sequence =
-                std::max(pos.next_write_sequence, reader.marker().sequence + 1);
-            pos.stated_durable_lsn =
-                std::max(pos.stated_durable_lsn, reader.marker().durable_lsn);
-            break;
-          }
-          if (f.header.type != uint16_t(RecordType::kMutation)) {
-            if (!options.repair)
-              return Corrupt(name, f.offset, "unknown record type " + std::to_string(f.header.type));
-            if (auto st = repair_cut(f.offset, "unknown record type"); !st.ok()) return st;
-            done = true;
-            break;
-          }
-          if (f.header.lsn > result.checkpoint_lsn) {
-            if (auto st = sinks.record(f.header.lsn, f.body); !st.ok()) {
-              return absl::Status(st.code(), name + " at byte " + std::to_string(f.offset) +
-                                                 ", LSN " + std::to_string(f.header.lsn) + ": " +
-                                                 std::string(st.message()));
-            }
-            ++result.records_replayed;
-          }
-          result.last_lsn = std::max(result.last_lsn, f.header.lsn);
-          result.epoch = std::max(result.epoch, f.header.epoch);
-          break;
-        case ReadOutcome::kEnd:
-          done = true;
-          break;
-        case ReadOutcome::kTornTail: {
-          // R8: a write in flight at the crash was cut; it was never
-          // acknowledged. The writer never has writes in flight to two
-          // segments, so this is the last segment written.
-          const uint64_t off = reader.offset();
-          if (reader.torn_bytes() > 0) {
-            if (auto st = storage.Overwrite(name, off, std::string(reader.torn_bytes(), '\0'));
-                !st.ok())
-              return st;
-          }
-          if (ro.write_markers) {
-            // R8 (version 3): no later write states these LSNs durable.
-            // Name what is lost; loudly if it held records.
-            const bool records = reader.dropped_last_lsn() >= reader.dropped_first_lsn();
-            const uint64_t m = reader.marker_offset();
-            const bool inside = reader.marker().sequence != 0 &&
-                                off < m + reader.marker().write_bytes;
-            result.notes.push_back(
-                "torn tail of " + name + " at byte " + std::to_string(off) + ": " +
-                (inside ? "the write at byte " + std::to_string(m) + " (write " +
-                              std::to_string(reader.marker().sequence) + ", " +
-                              std::to_string(reader.marker().write_bytes) + " bytes)"
-                        : std::string("the write starting there")) +
-                " was cut by the crash (" + reader.reason() + "); " +
-                std::to_string(reader.torn_bytes()) + " bytes dropped holding " +
-                (records ? "LSNs " + std::to_string(reader.dropped_first_lsn()) + ".." +
-                               std::to_string(reader.dropped_last_lsn())
-                         : std::string("no complete record")) +
-                ", never acknowledged: no later write states them durable");
-            if (records) {
-              spdlog::error("{}", result.notes.back());
-            } else {
-              spdlog::warn("{}", result.notes.back());
-            }
-          } else if (reader.cut_write()) {
-            result.notes.push_back("torn tail of " + name + " truncated at byte " +
-                                   std::to_string(off) + ": " +
-                                   std::to_string(reader.torn_bytes()) + " bytes dropped (" +
-                                   reader.reason() + ", never synced)");
-            spdlog::warn("{}", result.notes.back());
-          } else if (reader.torn_bytes() > 0) {
-            // After a clean stop this is a recycled file's stale bytes.
-            result.notes.push_back("unreadable bytes after the last record of " + name +
-                                   " at byte " + std::to_string(off) + ": " +
-                                   std::to_string(reader.torn_bytes()) +
-                                   " bytes dropped (a write cut by a crash, or stale bytes of a "
-                                   "recycled segment; never acknowledged)");
-            spdlog::info("{}", result.notes.back());
-          }
-          done = true;
-          break;
-        }
-        case ReadOutcome::kCorrupt:
-          if (!newest && reader.invalid_frame() && next_continues(std::next(it), reader.expected_lsn())) {
-            // The segment's records end where the next segment's begin: what
-            // follows is a recycled file's stale bytes (or a covered
-            // segment's, which nothing needs).
-            done = true;
-            break;
-          }
-          if (!options.repair) return Corrupt(name, reader.offset(), reader.reason());
-          if (auto st = repair_cut(reader.offset(), reader.reason(), reader.expected_lsn(), h.salt);
-              !st.ok())
-            return st;
-          done = true;
-          break;
-      }
-    }
-    expected_lsn = reader.expected_lsn();
-    if (newest || cut) {
-      auto file = storage.Open(name);
-      if (!file.ok()) return file.status();
-      pos.current = std::move(*file);
-      pos.current_id = id;
-      pos.current_offset = reader.offset();
-      pos.current_salt = h.salt;
-      pos.current_version = h.version;
-    } else if (!newest) {
-      // A full, older segment; the writer continues after the newest one.
-      pos.current_id = id;
-      pos.current_offset = reader.offset();
-      pos.current_salt = h.salt;
-      pos.current_version = h.version;
-    }
-  }
+  for (auto it = segments.begin(); it != segments.end(); ++it)
+    if (auto st = ReadSegment(c, it); !st.ok()) return st;
   // Unborn segments at the end: older ones are removed, the newest (its cut
   // first write zeroed) becomes the spare.
   for (const Context::UnbornAction& u : unborn_actions) {
