@@ -593,6 +593,75 @@ absl::Status ReadSegment(Context& c, std::map<uint64_t, std::string>::iterator i
   return SetCurrent(c, s, reader.offset());
 }
 
+// R4, once the rest of the log was read without a refusal: an older unborn
+// segment is removed.
+absl::Status RemoveUnborn(Context& c, const Context::UnbornAction& u) {
+  const std::string& name = c.segments[u.id];
+  if (auto st = c.storage.Remove(name); !st.ok()) return st;
+  c.result.notes.push_back("removed " + name + " (started but never synced" + u.lost + ")");
+  spdlog::warn("{}", c.result.notes.back());
+  return absl::OkStatus();
+}
+
+// R4: the newest unborn segment, its cut first write zeroed, becomes the
+// spare.
+absl::Status KeepAsSpare(Context& c, const Context::UnbornAction& u) {
+  const std::string& name = c.segments[u.id];
+  if (u.drop > 0) {
+    if (auto st = c.storage.Overwrite(name, 0, std::string(u.drop, '\0')); !st.ok()) return st;
+    c.result.notes.push_back("torn first write of " + name + ": " + std::to_string(u.drop) +
+                             " bytes dropped (never synced" + u.lost + ")");
+    spdlog::warn("{}", c.result.notes.back());
+  }
+  auto file = c.storage.Open(name);
+  if (!file.ok()) return file.status();
+  c.result.position.spare = std::move(*file);
+  c.result.position.spare_id = u.id;
+  return absl::OkStatus();
+}
+
+// R4: what was decided about the unborn segments at the end, done now that
+// the log is known to be sound.
+absl::Status FinishUnbornSegments(Context& c) {
+  for (const Context::UnbornAction& u : c.unborn_actions) {
+    const absl::Status st = u.id != c.candidates.front() ? RemoveUnborn(c, u) : KeepAsSpare(c, u);
+    if (!st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+// Only the newest segment with a header stays open as `current`; an older
+// one left as current (the newest was a spare) is reopened here. What was
+// read is then made durable before the writer's first marker states it so:
+// a crash of the process (not of the machine) can leave written but
+// unsynced data readable. Older segments were synced before the next began.
+absl::Status ReopenCurrent(Context& c) {
+  Wal::Position& pos = c.result.position;
+  if (!pos.current && !pos.segments.empty()) {
+    auto file = c.storage.Open(c.segments[pos.segments.back().first]);
+    if (!file.ok()) return file.status();
+    pos.current = std::move(*file);
+    pos.current_id = pos.segments.back().first;
+    // current_offset was set when that segment was read.
+  }
+  if (pos.current) {
+    if (auto st = c.storage.Sync(c.segments[pos.current_id]); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+// Records the checkpoint covers that the log no longer reaches are missing
+// (unless --repair cut the log short on purpose).
+absl::Status CheckLogReachesCheckpoint(const Context& c) {
+  if (!c.result.position.segments.empty() && c.result.last_lsn < c.result.checkpoint_lsn &&
+      !c.cut) {
+    return absl::DataLossError("the log ends at LSN " + std::to_string(c.result.last_lsn) +
+                               " before its checkpoint at " +
+                               std::to_string(c.result.checkpoint_lsn));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,
@@ -600,65 +669,20 @@ absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& 
   Context c(storage, options, sinks);
   if (auto st = SortFiles(c); !st.ok()) return st;
   if (auto st = LoadNewestCheckpoint(c); !st.ok()) return st;
-  RecoveryResult& result = c.result;
-  std::map<uint64_t, std::string>& segments = c.segments;
-
-  Wal::Position& pos = result.position;
-  pos.next_segment_id = segments.empty() ? 1 : segments.rbegin()->first + 1;
+  Wal::Position& pos = c.result.position;
+  pos.next_segment_id = c.segments.empty() ? 1 : c.segments.rbegin()->first + 1;
   if (auto st = FindTailAndCandidates(c); !st.ok()) return st;
   DeriveCandidateSalts(c);
   JudgeCandidates(c);
   // The writer continues after the newest segment that holds records.
-  for (const auto& [id, name] : segments)
+  for (const auto& [id, name] : c.segments)
     if (!c.unborn.count(id)) c.tail_id = id;
-  bool& cut = c.cut;
-  std::vector<uint64_t>& candidates = c.candidates;
-  const std::vector<Context::UnbornAction>& unborn_actions = c.unborn_actions;
-
-  for (auto it = segments.begin(); it != segments.end(); ++it)
+  for (auto it = c.segments.begin(); it != c.segments.end(); ++it)
     if (auto st = ReadSegment(c, it); !st.ok()) return st;
-  // Unborn segments at the end: older ones are removed, the newest (its cut
-  // first write zeroed) becomes the spare.
-  for (const Context::UnbornAction& u : unborn_actions) {
-    const std::string& name = segments[u.id];
-    if (u.id != candidates.front()) {
-      if (auto st = storage.Remove(name); !st.ok()) return st;
-      result.notes.push_back("removed " + name + " (started but never synced" + u.lost + ")");
-      spdlog::warn("{}", result.notes.back());
-      continue;
-    }
-    if (u.drop > 0) {
-      if (auto st = storage.Overwrite(name, 0, std::string(u.drop, '\0')); !st.ok()) return st;
-      result.notes.push_back("torn first write of " + name + ": " + std::to_string(u.drop) +
-                             " bytes dropped (never synced" + u.lost + ")");
-      spdlog::warn("{}", result.notes.back());
-    }
-    auto file = storage.Open(name);
-    if (!file.ok()) return file.status();
-    pos.spare = std::move(*file);
-    pos.spare_id = u.id;
-  }
-  // Only the newest segment with a header stays open as `current`; an older
-  // one left as current (the newest was a spare) is reopened here.
-  if (!pos.current && !pos.segments.empty()) {
-    auto file = storage.Open(segments[pos.segments.back().first]);
-    if (!file.ok()) return file.status();
-    pos.current = std::move(*file);
-    pos.current_id = pos.segments.back().first;
-    // current_offset was set when that segment was read.
-  }
-  // What was read is durable before the writer's first marker states it so:
-  // a crash of the process (not of the machine) can leave written but
-  // unsynced data readable. Older segments were synced before the next began.
-  if (pos.current) {
-    if (auto st = storage.Sync(segments[pos.current_id]); !st.ok()) return st;
-  }
-  if (!pos.segments.empty() && result.last_lsn < result.checkpoint_lsn && !cut) {
-    return absl::DataLossError("the log ends at LSN " + std::to_string(result.last_lsn) +
-                               " before its checkpoint at " +
-                               std::to_string(result.checkpoint_lsn));
-  }
-  pos.next_lsn = std::max(result.last_lsn, result.checkpoint_lsn) + 1;
+  if (auto st = FinishUnbornSegments(c); !st.ok()) return st;
+  if (auto st = ReopenCurrent(c); !st.ok()) return st;
+  if (auto st = CheckLogReachesCheckpoint(c); !st.ok()) return st;
+  pos.next_lsn = std::max(c.result.last_lsn, c.result.checkpoint_lsn) + 1;
   return std::move(c.result);
 }
 
