@@ -1,83 +1,24 @@
 #include "wal/recovery.h"
 
 #include <algorithm>
-#include <cstring>
 #include <map>
-#include <optional>
-#include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "wal/checkpoint.h"
 #include "wal/log_reader.h"
+#include "wal/recovery_context.h"
 
 namespace werk::wal {
+namespace recovery {
 namespace {
 
 absl::Status Corrupt(const std::string& file, uint64_t offset, const std::string& why) {
-  return absl::DataLossError("corruption in " + file + " at byte " + std::to_string(offset) +
-                             ": " + why +
+  return absl::DataLossError("corruption in " + file + " at byte " + std::to_string(offset) + ": " +
+                             why +
                              " (werk will not start on a log it cannot trust; see "
                              "docs/wal-format.md, or run with --repair to cut the log here)");
 }
-
-size_t LastNonZero(std::string_view data, size_t from) {
-  for (size_t i = data.size(); i > from; --i)
-    if (data[i - 1] != 0) return i;
-  return from;
-}
-
-// What the steps of recovery share. They run in the order of Recover below;
-// each names the rows of the decision table (docs/wal-format.md) it decides.
-struct Context {
-  Context(Storage& storage, const RecoveryOptions& options, const RecoverySinks& sinks)
-      : storage(storage), options(options), sinks(sinks) {}
-
-  Storage& storage;
-  const RecoveryOptions& options;
-  const RecoverySinks& sinks;
-  RecoveryResult result;
-  std::map<uint64_t, std::string> segments;     // id -> name
-  std::map<uint64_t, std::string> checkpoints;  // lsn -> name
-  uint64_t expected_lsn = 0;  // 0: the first segment with records decides
-  bool cut = false;           // --repair cut the log: later segments are dropped
-
-  // The end of the log (R4/R5). Segments at the end that were never synced
-  // ("unborn"): an unused spare (zero, or a recycled file still carrying the
-  // header of its earlier use), or a segment whose first write (header and
-  // first batch together) was cut by a crash. Nothing in them was ever
-  // acknowledged: the first write must complete before any record of a
-  // segment is durable. The newest becomes the spare; older unborn ones are
-  // removed. A torn tail is possible only in the last segment with a valid
-  // header before them (the tail).
-  std::map<uint64_t, std::string> data_of;  // read once: unborn candidates, the tail
-  std::vector<uint64_t> candidates;          // newest first
-  uint64_t tail_id = 0, tail_salt = 0;
-  std::map<uint64_t, uint64_t> salt_of;
-  std::map<uint64_t, uint64_t> first_of;        // 0: unknown; kTailEnd: where the tail ends
-  std::map<uint64_t, std::string> header_note;  // what is wrong with a damaged header
-  // Where the tail's records end (read once, when a candidate needs it), and
-  // whether the tail reads cleanly to there.
-  std::optional<uint64_t> tail_end;
-  bool tail_clean = false;
-  // What is decided about candidates is done only once the log is known to
-  // be sound (FinishUnbornSegments): a refusal leaves every segment as it was.
-  struct UnbornAction {
-    uint64_t id;
-    uint64_t drop;     // bytes from 0 to zero (the newest only)
-    std::string lost;  // the LSNs dropped, when known
-  };
-  std::vector<UnbornAction> unborn_actions;
-  std::set<uint64_t> unborn;
-  std::map<uint64_t, std::string> bad_header;  // id -> why it is corruption (R5)
-  std::map<uint64_t, uint64_t> bad_first;       // id -> the first LSN it was judged by
-  // The strongest marker of the candidates: evidence for the tail's frames.
-  WriteMarker later_marker;
-  std::string later_where;
-};
-
-// first_of: a candidate that starts where the tail's records end.
-constexpr uint64_t kTailEnd = UINT64_MAX;
 
 // R1: leftovers of an interrupted checkpoint write are removed; the other
 // files are sorted into segments, checkpoints and recycled spares (R7a).
@@ -126,184 +67,6 @@ absl::Status LoadNewestCheckpoint(Context& c) {
   return absl::OkStatus();
 }
 
-// R4/R5: reads the segments from the newest back to the tail, the newest
-// with a header of its own use (or of an unknown version, which R2 refuses
-// when it is read); those after the tail are the unborn candidates.
-absl::Status FindTailAndCandidates(Context& c) {
-  for (auto it = c.segments.rbegin(); it != c.segments.rend(); ++it) {
-    auto data = c.storage.ReadAll(it->second);
-    if (!data.ok()) return data.status();
-    SegmentHeader h;
-    const HeaderStatus hs = DecodeSegmentHeader(*data, &h);
-    const bool stale_header =
-        hs == HeaderStatus::kOk && h.shard == c.options.shard && h.segment_id < it->first;
-    if ((hs == HeaderStatus::kOk && !stale_header) || hs == HeaderStatus::kBadVersion) {
-      c.tail_id = it->first;
-      c.tail_salt = h.salt;
-      c.data_of[it->first] = std::move(*data);
-      break;
-    }
-    c.candidates.push_back(it->first);
-    c.data_of[it->first] = std::move(*data);
-  }
-  return absl::OkStatus();
-}
-
-// R4/R5: the salt and first LSN of a candidate with no predecessor here,
-// from its own header: repaired if exactly one byte differs from a valid
-// header (a recycled file's old header, valid, is never taken: its salt is
-// that of its earlier use).
-void SaltFromOwnHeader(Context& c, uint64_t id) {
-  const std::string& data = c.data_of[id];
-  SegmentHeader h;
-  size_t byte = 0;
-  c.first_of[id] = 0;
-  if (RepairSegmentHeader(data, &h, &byte)) {
-    c.salt_of[id] = h.salt;
-    c.first_of[id] = h.first_lsn;
-    c.header_note[id] = "byte " + std::to_string(byte) + " of it differs from a valid header";
-  } else if (DecodeSegmentHeader(data, &h) == HeaderStatus::kOk) {
-    c.salt_of[id] = 0;  // an old header: this use's salt is unknown
-  } else {
-    uint64_t stored = 0;
-    if (data.size() >= kSegmentHeaderBytes) std::memcpy(&stored, data.data() + 48, 8);
-    c.salt_of[id] = stored;
-  }
-}
-
-// R4/R5: a candidate's salt follows from the segment before it (NextSalt)
-// when that one is here: the tail, or another candidate. Otherwise — the
-// first segment of what is left of the log, or one whose predecessors were
-// released under a checkpoint — it is only in the candidate's own header.
-// The same goes for the candidate's first LSN: where the tail ends
-// (candidates hold no durable record), else the header's, else the lowest
-// LSN among its frames.
-void DeriveCandidateSalts(Context& c) {
-  for (auto it = c.candidates.rbegin(); it != c.candidates.rend(); ++it) {
-    const uint64_t id = *it;
-    if (c.tail_id != 0 && id - 1 == c.tail_id) {
-      c.salt_of[id] = NextSalt(c.tail_salt, id);
-      c.first_of[id] = kTailEnd;
-      continue;
-    }
-    if (c.salt_of.count(id - 1)) {
-      c.salt_of[id] = NextSalt(c.salt_of[id - 1], id);
-      c.first_of[id] = c.first_of[id - 1];
-      continue;
-    }
-    SaltFromOwnHeader(c, id);
-  }
-}
-
-// Where the tail's records end, and whether it reads cleanly to there
-// (c.tail_clean). A candidate's first write is issued only once every write
-// to the tail completed, so a candidate with frames of its own after a tail
-// that does not read cleanly proves the tail damaged, not cut.
-uint64_t TailEndLsn(Context& c) {
-  if (!c.tail_end) {
-    const std::string& data = c.data_of[c.tail_id];
-    SegmentHeader h;
-    DecodeSegmentHeader(data, &h);
-    LogReader::Options ro;
-    ro.expected_lsn = h.first_lsn;
-    ro.salt = h.salt;
-    ro.write_markers = h.version >= kFormatVersionMarkers;
-    ro.newest = true;  // read as the last segment written: stale bytes end it
-    ro.torn_window_bytes = c.options.torn_window_bytes;
-    LogReader reader(data, ro);
-    Frame f;
-    ReadOutcome out;
-    while ((out = reader.Next(&f)) == ReadOutcome::kRecord) {
-    }
-    c.tail_end = reader.expected_lsn();
-    c.tail_clean = out == ReadOutcome::kEnd;
-  }
-  return *c.tail_end;
-}
-
-// The strongest marker among the candidates that follow the tail is
-// evidence for the tail's frames (R8/R11). (Only those: one after released
-// segments says nothing about the tail's writes.)
-void NoteLaterMarker(Context& c, uint64_t id, const FrameScan& scan) {
-  if (scan.markers > 0 && c.first_of[id] == kTailEnd &&
-      scan.strongest_marker.durable_lsn >= c.later_marker.durable_lsn) {
-    c.later_marker = scan.strongest_marker;
-    c.later_where = "byte " + std::to_string(scan.strongest) + " of " + c.segments[id];
-  }
-}
-
-// R4/R5 in version 3: the segment's first write was complete if a write
-// marker of the segment states its first LSN durable — the header went out
-// in that write. Then the header was damaged after it was synced (R5:
-// false, the reason in c.bad_header). (After a tail that does not read
-// cleanly, the tail is what is damaged, and its reading finds these markers
-// as evidence.) Else its first write was cut (R4: true): everything of it,
-// through the last frame header valid under its salt, goes.
-bool JudgeByMarkers(Context& c, uint64_t id, const FrameScan& scan,
-                    Context::UnbornAction* action) {
-  const bool judge_by_tail = c.first_of[id] == kTailEnd;
-  const uint64_t first = judge_by_tail         ? TailEndLsn(c)
-                         : c.first_of[id] != 0 ? c.first_of[id]
-                                               : scan.min_lsn;
-  if ((!judge_by_tail || c.tail_clean) && scan.strongest_marker.durable_lsn >= first) {
-    c.bad_first[id] = first;
-    c.bad_header[id] =
-        "segment header invalid" +
-        (c.header_note.count(id) ? " (" + c.header_note[id] + ")" : std::string()) +
-        "; the segment had been synced: the write at byte " + std::to_string(scan.strongest) +
-        " (write " + std::to_string(scan.strongest_marker.sequence) + ") states every LSN up to " +
-        std::to_string(scan.strongest_marker.durable_lsn) +
-        " durable, and the segment starts at LSN " + std::to_string(first);
-    return false;
-  }
-  action->drop = scan.last_header + kFrameHeaderBytes;
-  action->lost = scan.max_lsn >= first
-                     ? ", LSNs " + std::to_string(first) + ".." + std::to_string(scan.max_lsn)
-                     : ", no complete record";
-  return true;
-}
-
-// R4/R5 in versions 1 and 2 (or with a salt that cannot be known): more
-// than one write's worth of data is a recycled file's stale bytes, unless
-// records of this use lie beyond the first write — those validate under its
-// salt, stale ones never do. Without a tail the file cannot be a recycled
-// one (the segment current at recycling is never released), so the data is
-// records behind a damaged header (R5: false).
-bool JudgeBySize(Context& c, uint64_t id, const FrameScan& scan, Context::UnbornAction* action) {
-  if (action->drop <= c.options.torn_window_bytes + kSegmentHeaderBytes) return true;
-  const uint64_t last = c.tail_id == 0 ? UINT64_MAX : scan.last_header;
-  if (c.tail_id == 0 ||
-      (last != UINT64_MAX && last - kSegmentHeaderBytes >= c.options.torn_window_bytes)) {
-    c.bad_header[id] = "segment header invalid";
-    return false;
-  }
-  action->drop = last == UINT64_MAX ? 0 : last + kFrameHeaderBytes;
-  return true;
-}
-
-// R4 or R5 for one candidate: true if it is unborn (what to do with it is
-// recorded), false if it is corruption (refused when it is read).
-bool JudgeCandidate(Context& c, uint64_t id) {
-  const std::string& data = c.data_of[id];
-  // Bytes from 0 that may hold frames of this use: zeroed before reuse.
-  Context::UnbornAction action{id, LastNonZero(data, 0), std::string()};
-  const FrameScan scan = ScanFrames(data, kSegmentHeaderBytes, c.salt_of[id]);
-  NoteLaterMarker(c, id, scan);
-  const bool unborn =
-      scan.markers > 0 ? JudgeByMarkers(c, id, scan, &action) : JudgeBySize(c, id, scan, &action);
-  if (!unborn) return false;
-  c.unborn.insert(id);
-  c.unborn_actions.push_back(std::move(action));
-  return true;
-}
-
-// R4/R5, oldest first: a candidate after one that is refused is not judged
-// (its first LSN would follow from records that are not read).
-void JudgeCandidates(Context& c) {
-  for (auto it = c.candidates.rbegin(); it != c.candidates.rend(); ++it)
-    if (!JudgeCandidate(c, *it)) break;
-}
-
 // R7: whether the segment after `next` (skipping unborn ones) starts at
 // `lsn`, or at or before the checkpoint's LSN + 1.
 bool NextContinues(Context& c, std::map<uint64_t, std::string>::iterator next, uint64_t lsn) {
@@ -350,15 +113,15 @@ absl::Status LoadSegmentData(Context& c, LoadedSegment* s) {
 // `lost_from`, when known (the header read), is the first LSN lost; the
 // records of this segment found after the cut (valid under `salt`) say how
 // far the loss goes in it.
-absl::Status RepairCut(Context& c, const LoadedSegment& s, uint64_t offset,
-                       const std::string& why, uint64_t lost_from = 0, uint64_t salt = 0) {
+absl::Status RepairCut(Context& c, const LoadedSegment& s, uint64_t offset, const std::string& why,
+                       uint64_t lost_from = 0, uint64_t salt = 0) {
   const size_t end = LastNonZero(s.data, offset);
   std::string lost;
   if (lost_from != 0) {
     const FrameScan scan = ScanFrames(s.data, offset, salt);
-    lost = scan.max_lsn >= lost_from ? " holding LSNs " + std::to_string(lost_from) + ".." +
-                                           std::to_string(scan.max_lsn)
-                                     : " (from LSN " + std::to_string(lost_from) + ")";
+    lost = scan.max_lsn >= lost_from
+               ? " holding LSNs " + std::to_string(lost_from) + ".." + std::to_string(scan.max_lsn)
+               : " (from LSN " + std::to_string(lost_from) + ")";
   }
   if (end > offset) {
     if (auto st = c.storage.Overwrite(s.name, offset, std::string(end - offset, '\0')); !st.ok())
@@ -388,9 +151,9 @@ absl::StatusOr<std::string> CheckSegmentHeader(Context& c, LoadedSegment* s) {
   }
   // R3
   if (s->h.shard != c.options.shard || s->h.segment_id != s->id)
-    return absl::FailedPreconditionError(
-        s->name + " belongs to shard " + std::to_string(s->h.shard) + " as segment " +
-        std::to_string(s->h.segment_id) + ": a misplaced file");
+    return absl::FailedPreconditionError(s->name + " belongs to shard " +
+                                         std::to_string(s->h.shard) + " as segment " +
+                                         std::to_string(s->h.segment_id) + ": a misplaced file");
   return std::string();
 }
 
@@ -462,18 +225,17 @@ void NoteTornWrite(Context& c, const std::string& name, const LogReader& reader)
   const bool records = reader.dropped_last_lsn() >= reader.dropped_first_lsn();
   const uint64_t m = reader.marker_offset();
   const bool inside = reader.marker().sequence != 0 && off < m + reader.marker().write_bytes;
-  c.result.notes.push_back(
-      "torn tail of " + name + " at byte " + std::to_string(off) + ": " +
-      (inside ? "the write at byte " + std::to_string(m) + " (write " +
-                    std::to_string(reader.marker().sequence) + ", " +
-                    std::to_string(reader.marker().write_bytes) + " bytes)"
-              : std::string("the write starting there")) +
-      " was cut by the crash (" + reader.reason() + "); " + std::to_string(reader.torn_bytes()) +
-      " bytes dropped holding " +
-      (records ? "LSNs " + std::to_string(reader.dropped_first_lsn()) + ".." +
-                     std::to_string(reader.dropped_last_lsn())
-               : std::string("no complete record")) +
-      ", never acknowledged: no later write states them durable");
+  c.result.notes.push_back("torn tail of " + name + " at byte " + std::to_string(off) + ": " +
+                           (inside ? "the write at byte " + std::to_string(m) + " (write " +
+                                         std::to_string(reader.marker().sequence) + ", " +
+                                         std::to_string(reader.marker().write_bytes) + " bytes)"
+                                   : std::string("the write starting there")) +
+                           " was cut by the crash (" + reader.reason() + "); " +
+                           std::to_string(reader.torn_bytes()) + " bytes dropped holding " +
+                           (records ? "LSNs " + std::to_string(reader.dropped_first_lsn()) + ".." +
+                                          std::to_string(reader.dropped_last_lsn())
+                                    : std::string("no complete record")) +
+                           ", never acknowledged: no later write states them durable");
   if (records) {
     spdlog::error("{}", c.result.notes.back());
   } else {
@@ -488,16 +250,15 @@ absl::Status TruncateTornTail(Context& c, const std::string& name, const LogRead
                               bool write_markers) {
   const uint64_t off = reader.offset();
   if (reader.torn_bytes() > 0) {
-    if (auto st = c.storage.Overwrite(name, off, std::string(reader.torn_bytes(), '\0'));
-        !st.ok())
+    if (auto st = c.storage.Overwrite(name, off, std::string(reader.torn_bytes(), '\0')); !st.ok())
       return st;
   }
   if (write_markers) {
     NoteTornWrite(c, name, reader);
   } else if (reader.cut_write()) {
-    c.result.notes.push_back("torn tail of " + name + " truncated at byte " +
-                             std::to_string(off) + ": " + std::to_string(reader.torn_bytes()) +
-                             " bytes dropped (" + reader.reason() + ", never synced)");
+    c.result.notes.push_back("torn tail of " + name + " truncated at byte " + std::to_string(off) +
+                             ": " + std::to_string(reader.torn_bytes()) + " bytes dropped (" +
+                             reader.reason() + ", never synced)");
     spdlog::warn("{}", c.result.notes.back());
   } else if (reader.torn_bytes() > 0) {
     // After a clean stop this is a recycled file's stale bytes.
@@ -523,8 +284,10 @@ absl::Status ReplaySegment(Context& c, std::map<uint64_t, std::string>::iterator
           break;
         }
         if (f.header.type != uint16_t(RecordType::kMutation)) {
-          if (!c.options.repair)
-            return Corrupt(s.name, f.offset, "unknown record type " + std::to_string(f.header.type));
+          if (!c.options.repair) {
+            return Corrupt(s.name, f.offset,
+                           "unknown record type " + std::to_string(f.header.type));
+          }
           return RepairCut(c, s, f.offset, "unknown record type");
         }
         if (auto st = ReplayRecord(c, s.name, f); !st.ok()) return st;
@@ -593,43 +356,6 @@ absl::Status ReadSegment(Context& c, std::map<uint64_t, std::string>::iterator i
   return SetCurrent(c, s, reader.offset());
 }
 
-// R4, once the rest of the log was read without a refusal: an older unborn
-// segment is removed.
-absl::Status RemoveUnborn(Context& c, const Context::UnbornAction& u) {
-  const std::string& name = c.segments[u.id];
-  if (auto st = c.storage.Remove(name); !st.ok()) return st;
-  c.result.notes.push_back("removed " + name + " (started but never synced" + u.lost + ")");
-  spdlog::warn("{}", c.result.notes.back());
-  return absl::OkStatus();
-}
-
-// R4: the newest unborn segment, its cut first write zeroed, becomes the
-// spare.
-absl::Status KeepAsSpare(Context& c, const Context::UnbornAction& u) {
-  const std::string& name = c.segments[u.id];
-  if (u.drop > 0) {
-    if (auto st = c.storage.Overwrite(name, 0, std::string(u.drop, '\0')); !st.ok()) return st;
-    c.result.notes.push_back("torn first write of " + name + ": " + std::to_string(u.drop) +
-                             " bytes dropped (never synced" + u.lost + ")");
-    spdlog::warn("{}", c.result.notes.back());
-  }
-  auto file = c.storage.Open(name);
-  if (!file.ok()) return file.status();
-  c.result.position.spare = std::move(*file);
-  c.result.position.spare_id = u.id;
-  return absl::OkStatus();
-}
-
-// R4: what was decided about the unborn segments at the end, done now that
-// the log is known to be sound.
-absl::Status FinishUnbornSegments(Context& c) {
-  for (const Context::UnbornAction& u : c.unborn_actions) {
-    const absl::Status st = u.id != c.candidates.front() ? RemoveUnborn(c, u) : KeepAsSpare(c, u);
-    if (!st.ok()) return st;
-  }
-  return absl::OkStatus();
-}
-
 // Only the newest segment with a header stays open as `current`; an older
 // one left as current (the newest was a spare) is reopened here. What was
 // read is then made durable before the writer's first marker states it so:
@@ -662,27 +388,35 @@ absl::Status CheckLogReachesCheckpoint(const Context& c) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,
-                                       const RecoverySinks& sinks) {
-  Context c(storage, options, sinks);
-  if (auto st = SortFiles(c); !st.ok()) return st;
-  if (auto st = LoadNewestCheckpoint(c); !st.ok()) return st;
+// The steps in the order of the log's reading. A refusal returns before
+// anything decided about the end of the log (R4) is done.
+absl::Status Run(Context& c) {
+  if (auto st = SortFiles(c); !st.ok()) return st;             // R1, R7a
+  if (auto st = LoadNewestCheckpoint(c); !st.ok()) return st;  // R13
   Wal::Position& pos = c.result.position;
   pos.next_segment_id = c.segments.empty() ? 1 : c.segments.rbegin()->first + 1;
-  if (auto st = FindTailAndCandidates(c); !st.ok()) return st;
+  if (auto st = FindTailAndCandidates(c); !st.ok()) return st;  // R4/R5
   DeriveCandidateSalts(c);
   JudgeCandidates(c);
   // The writer continues after the newest segment that holds records.
   for (const auto& [id, name] : c.segments)
     if (!c.unborn.count(id)) c.tail_id = id;
   for (auto it = c.segments.begin(); it != c.segments.end(); ++it)
-    if (auto st = ReadSegment(c, it); !st.ok()) return st;
-  if (auto st = FinishUnbornSegments(c); !st.ok()) return st;
+    if (auto st = ReadSegment(c, it); !st.ok()) return st;     // R2, R3, R5–R12, R14
+  if (auto st = FinishUnbornSegments(c); !st.ok()) return st;  // R4
   if (auto st = ReopenCurrent(c); !st.ok()) return st;
   if (auto st = CheckLogReachesCheckpoint(c); !st.ok()) return st;
   pos.next_lsn = std::max(c.result.last_lsn, c.result.checkpoint_lsn) + 1;
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace recovery
+
+absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,
+                                       const RecoverySinks& sinks) {
+  recovery::Context c(storage, options, sinks);
+  if (auto st = recovery::Run(c); !st.ok()) return st;
   return std::move(c.result);
 }
 
