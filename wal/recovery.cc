@@ -14,8 +14,8 @@ namespace recovery {
 namespace {
 
 absl::Status Corrupt(const std::string& file, uint64_t offset, const std::string& why) {
-  return absl::DataLossError("corruption in " + file + " at byte " + std::to_string(offset) + ": " +
-                             why +
+  return absl::DataLossError("corruption in " + file + " at byte " + std::to_string(offset) +
+                             ": " + why +
                              " (werk will not start on a log it cannot trust; see "
                              "docs/wal-format.md, or run with --repair to cut the log here)");
 }
@@ -179,6 +179,8 @@ std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
   return std::string();
 }
 
+// How the segment is read. The newest gets the strongest write marker of
+// the candidates at the end of the log as evidence for its frames (R8/R11).
 LogReader::Options ReaderOptions(const Context& c, const LoadedSegment& s) {
   LogReader::Options ro;
   ro.expected_lsn = s.h.first_lsn;

@@ -3,8 +3,6 @@
 // judge the end of the log (wal/recovery_tail.cc) for the ones that read it
 // (wal/recovery.cc).
 
-#include <absl/status/status.h>
-
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -12,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <absl/status/status.h>
 
 #include "wal/log_format.h"
 #include "wal/recovery.h"
@@ -32,8 +32,10 @@ struct Context {
   RecoveryResult result;
   std::map<uint64_t, std::string> segments;     // id -> name
   std::map<uint64_t, std::string> checkpoints;  // lsn -> name
-  uint64_t expected_lsn = 0;                    // 0: the first segment with records decides
-  bool cut = false;                             // --repair cut the log: later segments are dropped
+
+  // Reading the segments in order (R6–R12).
+  uint64_t expected_lsn = 0;  // 0: the first segment with records decides
+  bool cut = false;           // --repair cut the log: later segments are dropped
 
   // The end of the log (R4/R5). Segments at the end that were never synced
   // ("unborn"): an unused spare (zero, or a recycled file still carrying the
