@@ -1,6 +1,6 @@
 #pragma once
 // Startup recovery of one shard's log (docs/wal-format.md, decision table
-// R1–R13; style P5): load the newest checkpoint, replay every later record in
+// R1–R14; style P5): load the newest checkpoint, replay every later record in
 // order, truncate a torn tail of the newest segment, and refuse to start on
 // anything else that is wrong — with the file and byte offset — unless
 // `repair` is set, in which case the log is cut at the first bad byte and
