@@ -320,13 +320,18 @@ void Shard::AwaitRelease(Connection* c) {
   }
 }
 
-void Shard::ReplyOk(Connection* c) { Reply(c, "+OK\r\n"); }
+void Shard::ReplyOk(Connection* c) { Reply(c, kOkReply); }
 void Shard::ReplyNull(Connection* c) { Reply(c, "$-1\r\n"); }
 
 void Shard::ReplyError(Connection* c, std::string_view message) {
   std::string out;
   AppendError(out, message);
   Reply(c, out);
+}
+
+void Shard::ReplyStatus(Connection* c, const core::OpStatus& status) {
+  if (status.ok()) return Reply(c, kOkReply);
+  Reply(c, StatusReply(status));
 }
 
 void Shard::ReplyBulk(Connection* c, std::string_view data) {
@@ -371,7 +376,7 @@ bool Shard::Commit(const core::Mutation& m) {
 
 bool Shard::RefuseIfReadOnly(Connection* c) {
   if (!journal_->failed()) return false;
-  ReplyError(c, kLogFailedMessage);
+  ReplyStatus(c, core::LogFailed());
   return true;
 }
 

@@ -33,6 +33,7 @@
 #include "core/clock.h"
 #include "core/mailbox.h"
 #include "core/journal.h"
+#include "core/op_status.h"
 #include "core/reactor.h"
 #include "core/state_machine.h"
 #include "core/string_hash.h"
@@ -51,13 +52,6 @@ class MutateSlicer;
 }  // namespace werk::core
 
 namespace werk::net {
-
-// What a write gets once the shard's log has failed (shard.cc), as a message
-// and as the full reply line.
-inline constexpr std::string_view kLogFailedMessage =
-    "werk cannot accept writes: its write-ahead log failed (see the server log)";
-inline constexpr std::string_view kLogFailedError =
-    "-ERR werk cannot accept writes: its write-ahead log failed (see the server log)\r\n";
 
 // Commands of one connection forwarded to their owners and not answered yet;
 // past this the connection reads no further command until one comes back.
@@ -133,11 +127,18 @@ class Shard {
   // flight, so nothing is left half done in the ring at exit.
   void DrainStorage();
 
-  // A function run on another shard; it returns the reply bytes.
-  using RemoteFn = std::function<std::string(Shard&)>;
-  // Merges the replies of a fan-out (in call order) into the client's reply,
-  // or returns nothing when it started a further fan-out that will reply.
-  using Combine = std::function<std::optional<std::string>(std::vector<std::string>&)>;
+  // A part of a fan-out: runs on its shard and returns a typed value
+  // (net/shard_calls.h). The combine merges the parts' values, in call
+  // order, into the client's reply, or returns nothing when it started a
+  // further fan-out that will reply.
+  template <class T>
+  using PartFn = std::function<T(Shard&)>;
+  template <class T>
+  using Combine = std::function<std::optional<std::string>(std::vector<T>&)>;
+  // Whether a part's value waits for its records to be durable (none: all do).
+  template <class T>
+  using HoldFn = std::function<bool(const T&)>;
+  template <class T>
   struct FanOut;
 
   // Joins a group of shards before running (design §3 "Ownership"): jobs
@@ -215,6 +216,7 @@ class Shard {
   void ReplyError(Connection* c, std::string_view message);
   void ReplyBulk(Connection* c, std::string_view data);
   void ReplyNull(Connection* c);
+  void ReplyStatus(Connection* c, const core::OpStatus& status);  // +OK or -ERR
   void AwaitRelease(Connection* c);  // ReleaseReplies() looks at c
   void ReleaseReplies();
   void Release(Connection* c, core::Lsn durable);
@@ -246,34 +248,41 @@ class Shard {
   void CmdQueue(Connection* c, std::string_view arg);
   void QueueLatency(Connection* c, std::vector<std::string> names);
 
-  // Cross-shard work (shard_routing.cc). Forward() runs `fn` on shard
-  // `target` (another shard) and replies to `c` with its result once the
-  // target made what it logged durable. The reply's place is held in the
-  // connection's reply queue, so the commands pipelined behind it run
-  // meanwhile (up to kForwardsInFlightMax per connection): a command that
-  // runs here touches only this shard's jobs, and later commands bound for
-  // the same target run there after it (the mailbox ring is FIFO), so the
-  // effects are those of running the connection's commands in order.
-  void Forward(Connection* c, uint32_t target, RemoteFn fn);
+  // Cross-shard work (shard_routing.cc, net/shard_calls.h). Forward() runs
+  // `fn(Shard&) -> OpStatus` on shard `target` (another shard) and replies
+  // to `c` with its status once the target made what it logged durable. The
+  // reply's place is held in the connection's reply queue, so the commands
+  // pipelined behind it run meanwhile (up to kForwardsInFlightMax per
+  // connection): a command that runs here touches only this shard's jobs,
+  // and later commands bound for the same target run there after it (the
+  // mailbox ring is FIFO), so the effects are those of running the
+  // connection's commands in order.
+  template <class Fn>
+  void Forward(Connection* c, uint32_t target, Fn fn);
   // Runs one function per (shard, fn) pair — on this shard directly, on
-  // others through the mailbox — and replies with combine(results, in call
-  // order) once all are back and durable. Without `hold_partial`, a part
-  // that answers "" (a slice with more to do) comes back without waiting
-  // for its records to be durable.
-  void StartFanOut(Connection* c, std::vector<std::pair<uint32_t, RemoteFn>> calls,
-                   Combine combine, bool hold_partial = true);
+  // others through the mailbox — and replies with combine(values, in call
+  // order) once all are back (and durable, unless `hold` says a value need
+  // not wait). A part whose shard's log failed gets AbandonedResult<T>()
+  // and the reply is that failure.
+  template <class T>
+  void StartFanOut(Connection* c, std::vector<std::pair<uint32_t, PartFn<T>>> calls,
+                   Combine<T> combine, HoldFn<T> hold = nullptr);
   // Runs `fn` on every shard of the group (just this one when alone) and
-  // replies with combine(results, in shard order).
-  void RunOnAll(Connection* c, RemoteFn fn, Combine combine);
-  void OnFanOutPart(FanOut* f, size_t index, std::string reply, bool abandoned = false);
+  // replies with combine(values, in shard order).
+  template <class T>
+  void RunOnAll(Connection* c, PartFn<T> fn, Combine<T> combine);
+  template <class T>
+  void OnFanOutPart(FanOut<T>* f, size_t index, T value, bool abandoned);
+  // The fan-out's reply (none: a further fan-out replies), or the log's failure.
+  void EndFanOut(Connection* c, std::optional<std::string> reply, bool failed);
   void OnForwardDone(Connection* c, const std::string& reply);
 
   // Long commands in slices (shard_slices.cc). `slice` runs on each of
-  // `shards`, one bounded call per round, until it returns "+OK\r\n" there
-  // ("" = more to do, "-ERR ..." = stop with that reply); each round starts
+  // `shards`, one bounded call per round, until it returns Progress::kDone
+  // there (an error stops the operation with that reply); each round starts
   // on a fresh loop iteration. The reply is finish() once all are done.
   // `paced`: each round waits for the last one's records to be durable.
-  using SliceFn = std::function<std::string(Shard&)>;
+  using SliceFn = std::function<core::OpResult<core::Progress>(Shard&)>;
   struct SlicedOp;
   void RunSliced(Connection* c, std::vector<uint32_t> shards, SliceFn slice,
                  std::function<std::string()> finish, bool paced);
@@ -291,34 +300,23 @@ class Shard {
   };
   // MUTATE, a slice at a time on every shard.
   void RunMutate(Connection* c, core::MutateSetRecord rec);
-
- public:
   // One slice of a MUTATE on this shard: scans, logs what it matched.
-  std::string MutateSlice(core::MutateSlicer& slicer);
+  core::OpResult<core::Progress> MutateSlice(core::MutateSlicer& slicer);
 
- private:
-
- public:
-  // For cross-shard tasks (they run on this shard's thread).
-  uint64_t journal_appended_lsn() const { return journal_->appended_lsn().value(); }
   // A forwarded command's answer is back (Forward()).
-  void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const std::string& reply,
+  void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status,
                       bool abandoned);
-  void OnFanOutPartFromTask(FanOut* f, size_t index, std::string reply, bool abandoned) {
-    OnFanOutPart(f, index, std::move(reply), abandoned);
-  }
-
- private:
   void HoldUntilDurable(core::CrossShardTask* task);
   void ReturnDurableHolds();
   // The owner-side halves of PUSH, ACK and FAIL: run on the job's shard.
-  std::string PushLocal(core::JobSpec job);
-  std::string AckLocal(const std::string& jid);
-  std::string FailLocal(FailArgs fail);
+  core::OpStatus PushLocal(core::JobSpec job);
+  core::OpStatus AckLocal(const std::string& jid);
+  core::OpStatus FailLocal(FailArgs fail);
 
   // FETCH machinery (shard_fetch.cc).
   bool TryFetch(Connection* c);  // reserves and replies if a job is available
   void ContinueFetch(Connection* c);
+  void FetchFrom(Connection* c, uint32_t target);  // reserve there (ReserveLocal)
   void Park(Connection* c, const std::vector<std::string>& queues);
   void Unpark(Connection* c);
   void ServeReadyQueues();
@@ -327,9 +325,11 @@ class Shard {
   void NotifyReady(const std::string& queue, uint32_t shard, size_t jobs);
 
  public:
-  // Cross-shard FETCH, on this shard's thread.
-  std::string ReserveLocal(const std::vector<std::string>& queues, const std::string& wid);
-  void OnRemoteFetchDone(Connection* c, std::string job_json);
+  // Cross-shard FETCH, on this shard's thread: reserves the first job of the
+  // first of `queues` that has one here, and returns its JSON (none: no job).
+  std::optional<std::string> ReserveLocal(const std::vector<std::string>& queues,
+                                          const std::string& wid);
+  void OnRemoteFetchDone(Connection* c, std::optional<std::string> job_json);
   void OnInterest(const std::string& queue, uint32_t shard, bool interested);
   void OnReadyElsewhere(const std::string& queue, uint32_t shard, size_t jobs);
   // Jobs queued on this shard, as of its last loop iteration (any thread).
@@ -377,7 +377,7 @@ class Shard {
   // On the wid's owner, for a connection on shard `from`.
   core::WorkerState OwnerAttach(const HelloArgs& hello, uint32_t from);
   void OwnerDetach(const std::string& wid, uint32_t from);
-  std::string OwnerBeat(const BeatArgs& beat);
+  core::OpResult<core::WorkerState> OwnerBeat(const BeatArgs& beat);
   // On a shard holding connections of `wid`.
   void CloseWorkerConnections(const std::string& wid);
   void LearnWorkerState(const std::string& wid, core::WorkerState state);

@@ -11,7 +11,7 @@
 #include "core/limits.h"
 #include "net/command_decoders.h"
 #include "net/resp.h"
-#include "net/shard.h"
+#include "net/shard_calls.h"
 
 namespace werk::net {
 
@@ -34,18 +34,11 @@ std::vector<std::string> SplitSpaces(std::string_view s) {
 // --- INFO ------------------------------------------------------------------------------------
 
 void Shard::CmdInfo(Connection* c) {
-  auto parts = std::make_shared<std::vector<ShardSummary>>(std::max<size_t>(1, peers_.size()));
-  RunOnAll(
-      c,
-      [parts](Shard& s) {
-        // Each shard writes its own slot; the mailbox hand-off orders the
-        // write before the merge.
-        (*parts)[s.id()] = s.Summarize();
-        return std::string();
-      },
-      [this, parts](std::vector<std::string>&) -> std::optional<std::string> {
+  RunOnAll<ShardSummary>(
+      c, [](Shard& s) { return s.Summarize(); },
+      [this](std::vector<ShardSummary>& parts) -> std::optional<std::string> {
         std::string out;
-        AppendBulk(out, RenderInfo(InfoContext{now_, started_at_}, *parts));
+        AppendBulk(out, RenderInfo(InfoContext{now_, started_at_}, parts));
         return out;
       });
 }
@@ -202,21 +195,17 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
   // to it will create its partition. So: learn which queues exist anywhere,
   // then declare them everywhere and pause them.
   RunGlobal(c, [this, c, rec = std::move(rec)] {
-    auto known = std::make_shared<std::vector<std::vector<std::string>>>(peers_.size());
-    RunOnAll(
-        c,
-        [known, rec](Shard& s) {
-          (*known)[s.id()] = s.KnownQueues(rec.names, rec.all);
-          return std::string();
-        },
-        [this, c, known](std::vector<std::string>&) -> std::optional<std::string> {
-          std::vector<std::string> names;
-          for (auto& v : *known) names.insert(names.end(), v.begin(), v.end());
+    using Names = std::vector<std::string>;
+    RunOnAll<Names>(
+        c, [rec](Shard& s) { return s.KnownQueues(rec.names, rec.all); },
+        [this, c](std::vector<Names>& known) -> std::optional<std::string> {
+          Names names;
+          for (auto& v : known) names.insert(names.end(), v.begin(), v.end());
           std::sort(names.begin(), names.end());
           names.erase(std::unique(names.begin(), names.end()), names.end());
           if (names.empty()) {
             FinishGlobal();
-            return std::string("+OK\r\n");
+            return std::string(kOkReply);
           }
           core::QueueRecord named{std::move(names), false};
           CommitEverywhere(c, {core::Mutation::Queue(now_, core::MutationType::kQueueDeclare, named),
@@ -229,27 +218,26 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
 void Shard::QueueLatency(Connection* c, std::vector<std::string> names) {
   // Each shard reports when the oldest job of each queue was enqueued there;
   // the oldest over all shards gives the latency.
-  auto oldest = std::make_shared<std::vector<std::vector<core::UnixNanos>>>(
-      std::max<size_t>(1, peers_.size()));
   auto shared_names = std::make_shared<const std::vector<std::string>>(std::move(names));
-  RunOnAll(
+  using Oldest = std::vector<core::UnixNanos>;  // per name; 0: none queued
+  RunOnAll<Oldest>(
       c,
-      [oldest, shared_names](Shard& s) {
-        auto& mine = (*oldest)[s.id()];
+      [shared_names](Shard& s) {
+        Oldest mine;
         for (const auto& name : *shared_names) {
           core::UnixNanos at = 0;
           if (const core::Queue* q = s.sm_.FindQueue(name); q && !q->empty())
             at = q->Front()->enqueued_at;
           mine.push_back(at);
         }
-        return std::string();
+        return mine;
       },
-      [this, oldest, shared_names](std::vector<std::string>&) -> std::optional<std::string> {
+      [this, shared_names](std::vector<Oldest>& oldest) -> std::optional<std::string> {
         std::string o = "{";
         for (size_t i = 0; i < shared_names->size(); ++i) {
           core::UnixNanos first = 0;
-          for (const auto& mine : *oldest)
-            if (mine[i] != 0 && (first == 0 || mine[i] < first)) first = mine[i];
+          for (const auto& mine : oldest)
+            if (i < mine.size() && mine[i] != 0 && (first == 0 || mine[i] < first)) first = mine[i];
           const double latency =
               first == 0 ? 0.0 : double(now_ - first) / double(core::kNanosPerSecond);
           if (o.size() > 1) o.push_back(',');

@@ -9,7 +9,7 @@
 #include "core/limits.h"
 #include "net/command_decoders.h"
 #include "net/resp.h"
-#include "net/shard.h"
+#include "net/shard_calls.h"
 
 namespace werk::net {
 
@@ -81,7 +81,7 @@ void Shard::CmdPush(Connection* c, std::string_view arg) {
       return s.PushLocal(std::move(job));
     });
   }
-  Reply(c, PushLocal(std::move(job)));
+  ReplyStatus(c, PushLocal(std::move(job)));
 }
 
 namespace {
@@ -102,24 +102,6 @@ std::string PushBulkReply(std::vector<std::pair<std::string, std::string>>& fail
   std::string reply;
   AppendBulk(reply, out);
   return reply;
-}
-
-// Failures travel between shards as "jid\0error\0" pairs.
-void EncodeFailure(std::string& out, const std::string& jid, const std::string& error) {
-  out.append(jid).push_back('\0');
-  out.append(error).push_back('\0');
-}
-
-void DecodeFailures(const std::string& in, std::vector<std::pair<std::string, std::string>>* out) {
-  size_t pos = 0;
-  while (pos < in.size()) {
-    const size_t a = in.find('\0', pos);
-    if (a == std::string::npos) break;
-    const size_t b = in.find('\0', a + 1);
-    if (b == std::string::npos) break;
-    out->emplace_back(in.substr(pos, a - pos), in.substr(a + 1, b - a - 1));
-    pos = b + 1;
-  }
 }
 
 }  // namespace
@@ -176,7 +158,7 @@ void Shard::PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec
   struct Part {
     std::vector<std::pair<uint32_t, uint32_t>> jobs;  // (chunk, index) in the batch
     size_t next = 0;
-    std::string failures;  // EncodeFailure pairs
+    std::vector<std::pair<std::string, std::string>> failures;  // jid, why
   };
   auto jobs = std::make_shared<std::vector<std::vector<core::JobSpec>>>(std::move(decoded));
   auto parts = std::make_shared<std::vector<Part>>(std::max<size_t>(1, peers_.size()));
@@ -188,26 +170,26 @@ void Shard::PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec
     if (!(*parts)[s].jobs.empty()) owners.push_back(s);
   RunSliced(
       c, std::move(owners),
-      [jobs, parts, now](Shard& shard) -> std::string {
+      [jobs, parts, now](Shard& shard) -> core::OpResult<core::Progress> {
         Part& p = (*parts)[shard.id()];
         const size_t end = std::min(p.jobs.size(), p.next + core::kPushBulkSliceJobs);
         for (; p.next < end; ++p.next) {
           const auto [chunk, index] = p.jobs[p.next];
           core::JobSpec job = std::move((*jobs)[chunk][index]);
           if (auto why = ValidateJob(job, now, shard.job_limits_)) {
-            EncodeFailure(p.failures, job.jid, *why);
+            p.failures.emplace_back(std::move(job.jid), std::move(*why));
             continue;
           }
-          const std::string jid = job.jid;
-          std::string r = shard.PushLocal(std::move(job));
-          // "-ERR ...\r\n": the message goes in the reply's map.
-          if (r[0] == '-') EncodeFailure(p.failures, jid, r.substr(5, r.size() - 7));
+          std::string jid = job.jid;
+          const core::OpStatus status = shard.PushLocal(std::move(job));
+          if (!status.ok()) p.failures.emplace_back(std::move(jid), std::string(status.message()));
         }
-        return p.next < p.jobs.size() ? "" : "+OK\r\n";
+        return p.next < p.jobs.size() ? core::Progress::kMore : core::Progress::kDone;
       },
       [parts] {
         std::vector<std::pair<std::string, std::string>> failures;
-        for (const Part& p : *parts) DecodeFailures(p.failures, &failures);
+        for (Part& p : *parts)
+          for (auto& f : p.failures) failures.push_back(std::move(f));
         return PushBulkReply(failures);
       },
       /*paced=*/false);
@@ -224,7 +206,7 @@ void Shard::CmdAck(Connection* c, std::string_view arg) {
   if (owner != id_) {
     return Forward(c, owner, [jid = std::move(jid)](Shard& s) { return s.AckLocal(jid); });
   }
-  Reply(c, AckLocal(jid));
+  ReplyStatus(c, AckLocal(jid));
 }
 
 void Shard::CmdFail(Connection* c, std::string_view arg) {
@@ -240,7 +222,7 @@ void Shard::CmdFail(Connection* c, std::string_view arg) {
       return s.FailLocal(std::move(fail));
     });
   }
-  Reply(c, FailLocal(std::move(fail)));
+  ReplyStatus(c, FailLocal(std::move(fail)));
 }
 
 }  // namespace werk::net

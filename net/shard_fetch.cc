@@ -17,36 +17,9 @@
 #include "core/job_json.h"
 #include "core/limits.h"
 #include "net/resp.h"
-#include "net/shard.h"
+#include "net/shard_calls.h"
 
 namespace werk::net {
-
-namespace {
-
-// Reserves from the target shard's partitions for a connection of the origin.
-class RemoteFetchTask final : public core::CrossShardTask {
- public:
-  RemoteFetchTask(Shard* origin, Shard* target, Connection* c, std::vector<std::string> queues,
-                  std::string wid)
-      : origin_(origin), target_(target), c_(c), queues_(std::move(queues)), wid_(std::move(wid)) {}
-  void Run() override {
-    job_json_ = target_->ReserveLocal(queues_, wid_);
-    hold_lsn = target_->journal_appended_lsn();
-  }
-  void Done() override { origin_->OnRemoteFetchDone(c_, std::move(job_json_)); }
-  // The reservation will never be durable: the fetcher gets nothing from here.
-  void Abandon() override { job_json_.clear(); }
-
- private:
-  Shard* origin_;
-  Shard* target_;
-  Connection* c_;
-  std::vector<std::string> queues_;
-  std::string wid_;
-  std::string job_json_;
-};
-
-}  // namespace
 
 bool Shard::FetcherIsQuiet(const Connection* c) const {
   return c->worker_ && WorkerStateOf(c) != core::WorkerState::kRunning;
@@ -89,8 +62,9 @@ void Shard::CmdFetch(Connection* c, std::string_view rest) {
   ContinueFetch(c);
 }
 
-std::string Shard::ReserveLocal(const std::vector<std::string>& queues, const std::string& wid) {
-  if (journal_->failed()) return "";
+std::optional<std::string> Shard::ReserveLocal(const std::vector<std::string>& queues,
+                                               const std::string& wid) {
+  if (journal_->failed()) return std::nullopt;
   for (const std::string& name : queues) {
     const core::Queue* q = sm_.FindQueue(name);
     if (!q || q->paused() || q->empty()) continue;
@@ -100,14 +74,29 @@ std::string Shard::ReserveLocal(const std::vector<std::string>& queues, const st
     Commit(core::Mutation::Reserve(now_, jid, wid, now_ + core::SecondsToNanos(reserve_s)));
     return core::JobJson(*sm_.FindJob(jid));
   }
-  return "";
+  return std::nullopt;
 }
 
 bool Shard::TryFetch(Connection* c) {
-  std::string json = ReserveLocal(c->fetch_queues_, c->wid_);
-  if (json.empty()) return false;
-  ReplyBulk(c, json);
+  std::optional<std::string> json = ReserveLocal(c->fetch_queues_, c->wid_);
+  if (!json) return false;
+  ReplyBulk(c, *json);
   return true;
+}
+
+void Shard::FetchFrom(Connection* c, uint32_t target) {
+  c->awaiting_remote_ = true;
+  ++c->inflight_;
+  Shard* owner = peers_[target];
+  box_->Submit(target, core::MakeCall(
+                           owner->journal_,
+                           [owner, queues = c->fetch_queues_, wid = c->wid_] {
+                             return owner->ReserveLocal(queues, wid);
+                           },
+                           [this, c](std::optional<std::string> job, bool abandoned) {
+                             // A reservation that will never be durable: nothing from there.
+                             OnRemoteFetchDone(c, abandoned ? std::nullopt : std::move(job));
+                           }));
 }
 
 // Tries the other shards in turn (those that have queued jobs at all), then
@@ -117,10 +106,7 @@ void Shard::ContinueFetch(Connection* c) {
   while (n > 1 && c->fetch_cursor_ < n) {
     const uint32_t target = (id_ + c->fetch_cursor_++) % n;
     if (peers_[target]->queued_hint() == 0) continue;
-    c->awaiting_remote_ = true;
-    ++c->inflight_;
-    box_->Submit(target, new RemoteFetchTask(this, peers_[target], c, c->fetch_queues_, c->wid_));
-    return;
+    return FetchFrom(c, target);
   }
   if (mono_ms_ >= c->fetch_deadline_ms_) {
     ReplyNull(c);
@@ -129,17 +115,17 @@ void Shard::ContinueFetch(Connection* c) {
   Park(c, c->fetch_queues_);
 }
 
-void Shard::OnRemoteFetchDone(Connection* c, std::string job_json) {
+void Shard::OnRemoteFetchDone(Connection* c, std::optional<std::string> job_json) {
   --c->inflight_;
   c->awaiting_remote_ = false;
   if (c->closing_) {
     // The job stays reserved to nobody; its reservation expires as usual.
-    if (!job_json.empty()) spdlog::debug("connection {} closed during a cross-shard FETCH", c->id_);
+    if (job_json) spdlog::debug("connection {} closed during a cross-shard FETCH", c->id_);
     MaybeFinishClose(c);
     return;
   }
-  if (!job_json.empty()) {
-    ReplyBulk(c, job_json);
+  if (job_json) {
+    ReplyBulk(c, *job_json);
   } else if (!TryFetch(c)) {
     ContinueFetch(c);
     if (c->awaiting_remote_ || c->parked_) return;
@@ -214,11 +200,9 @@ void Shard::OnReadyElsewhere(const std::string& queue, uint32_t shard, size_t jo
     if (it == waiters_.end()) return;
     Connection* c = it->second.Front()->conn;
     Unpark(c);
-    c->awaiting_remote_ = true;
-    ++c->inflight_;
     // After this attempt, the rest of the shards in the usual order.
     c->fetch_cursor_ = shard_count();
-    box_->Submit(shard, new RemoteFetchTask(this, peers_[shard], c, c->fetch_queues_, c->wid_));
+    FetchFrom(c, shard);
   }
 }
 

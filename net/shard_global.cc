@@ -9,12 +9,13 @@
 #include <spdlog/spdlog.h>
 
 #include "core/check.h"
-#include "net/shard.h"
+#include "net/resp.h"
+#include "net/shard_calls.h"
 
 namespace werk::net {
 
 void Shard::RunGlobal(Connection* c, std::function<void()> start) {
-  if (global_halted_) return Reply(c, kLogFailedError);
+  if (global_halted_) return ReplyStatus(c, core::LogFailed());
   if (peers_.size() <= 1 || !global_busy_) {
     if (peers_.size() > 1) global_busy_ = true;
     start();
@@ -39,7 +40,7 @@ void Shard::StartWaitingGlobal() {
       continue;
     }
     if (global_halted_) {
-      Reply(c, kLogFailedError);
+      ReplyStatus(c, core::LogFailed());
       ProcessInput(c);
       continue;
     }
@@ -57,23 +58,13 @@ void Shard::FinishGlobal() {
   global_fence_lsn_ = journal_->appended_lsn().value();
 }
 
-namespace {
-
-std::optional<std::string> FirstErrorOrOk(std::vector<std::string>& results) {
-  for (auto& r : results)
-    if (!r.empty() && r[0] == '-') return std::move(r);
-  return std::string("+OK\r\n");
-}
-
-}  // namespace
-
 void Shard::CommitEverywhere(Connection* c, std::vector<core::Mutation> steps) {
   if (peers_.size() <= 1) {
-    if (journal_->failed()) return Reply(c, kLogFailedError);
+    if (journal_->failed()) return ReplyStatus(c, core::LogFailed());
     // A step with nothing to do (e.g. resuming a queue that is not paused)
     // is refused by the state machine and not logged.
     for (const auto& m : steps) Commit(m);
-    return Reply(c, "+OK\r\n");
+    return ReplyOk(c);
   }
   core::GlobalOpRecord rec;
   rec.origin = id_;
@@ -82,21 +73,24 @@ void Shard::CommitEverywhere(Connection* c, std::vector<core::Mutation> steps) {
   rec.id = (it == last.end() ? 0 : it->second.id) + 1;
   for (const auto& m : steps) rec.steps.push_back(core::EncodeMutation(m));
   auto op = std::make_shared<const core::Mutation>(core::Mutation::Global(now_, std::move(rec)));
-  RunOnAll(
+  RunOnAll<core::OpStatus>(
       c,
-      [op](Shard& s) -> std::string {
-        if (s.journal_->failed()) return std::string(kLogFailedError);
+      [op](Shard& s) -> core::OpStatus {
+        if (s.journal_->failed()) return core::LogFailed();
         s.Commit(*op);
-        return "+OK\r\n";
+        return core::OkStatus();
       },
-      [this](std::vector<std::string>& results) {
+      [this](std::vector<core::OpStatus>& results) -> std::optional<std::string> {
         // A shard whose part failed (its log failed) may lack this operation;
         // running another could leave it two behind, which a restart could
         // not complete. The group is stopping anyway: no more from here.
-        for (const auto& r : results)
-          if (r != "+OK\r\n") global_halted_ = true;
         FinishGlobal();
-        return FirstErrorOrOk(results);
+        for (const core::OpStatus& r : results) {
+          if (r.ok()) continue;
+          global_halted_ = true;
+          return StatusReply(r);
+        }
+        return std::string(kOkReply);
       });
 }
 

@@ -16,7 +16,8 @@
 #include "core/check.h"
 #include "core/limits.h"
 #include "core/mutate_slicer.h"
-#include "net/shard.h"
+#include "net/resp.h"
+#include "net/shard_calls.h"
 
 namespace werk::net {
 
@@ -84,29 +85,38 @@ void Shard::SliceRound(Connection* c, std::shared_ptr<SlicedOp> op) {
   // would complete at once and resume the connection's input from inside
   // the command that is running (a recursion a pipeline could deepen).
   if (peers_.size() <= 1 || (op->pending.size() == 1 && op->pending[0] == id_)) {
-    const std::string r = op->slice(*this);
-    if (r.empty()) {
+    const core::OpResult<core::Progress> r = op->slice(*this);
+    if (!r.ok()) return ReplyStatus(c, r.status());
+    if (*r == core::Progress::kMore) {
       // Paced: the next slice once this one's records are durable.
       const uint64_t after = op->paced ? journal_->appended_lsn().value() : 0;
       return Defer(c, [this, c, op] { SliceRound(c, op); }, after);
     }
-    return Reply(c, r[0] == '-' ? r : op->finish());
+    return Reply(c, op->finish());
   }
-  std::vector<std::pair<uint32_t, RemoteFn>> calls;
+  using Part = core::OpResult<core::Progress>;
+  std::vector<std::pair<uint32_t, PartFn<Part>>> calls;
   for (uint32_t s : op->pending) calls.emplace_back(s, [op](Shard& sh) { return op->slice(sh); });
-  StartFanOut(c, std::move(calls),
-              [this, c, op](std::vector<std::string>& results) -> std::optional<std::string> {
-                std::vector<uint32_t> more;
-                for (size_t i = 0; i < results.size(); ++i) {
-                  if (!results[i].empty() && results[i][0] == '-') return std::move(results[i]);
-                  if (results[i].empty()) more.push_back(op->pending[i]);
-                }
-                if (more.empty()) return op->finish();
-                op->pending = std::move(more);
-                Defer(c, [this, c, op] { SliceRound(c, op); });
-                return std::nullopt;
-              },
-              /*hold_partial=*/op->paced);
+  // Unpaced, a slice with more to do comes back without waiting for its
+  // records: the last slice's answer is held, and covers every record
+  // before it in the same log.
+  HoldFn<Part> hold;
+  if (!op->paced)
+    hold = [](const Part& r) { return !(r.ok() && *r == core::Progress::kMore); };
+  StartFanOut<Part>(
+      c, std::move(calls),
+      [this, c, op](std::vector<Part>& results) -> std::optional<std::string> {
+        std::vector<uint32_t> more;
+        for (size_t i = 0; i < results.size(); ++i) {
+          if (!results[i].ok()) return StatusReply(results[i].status());
+          if (*results[i] == core::Progress::kMore) more.push_back(op->pending[i]);
+        }
+        if (more.empty()) return op->finish();
+        op->pending = std::move(more);
+        Defer(c, [this, c, op] { SliceRound(c, op); });
+        return std::nullopt;
+      },
+      std::move(hold));
 }
 
 std::vector<uint32_t> Shard::AllShards() const {
@@ -117,8 +127,8 @@ std::vector<uint32_t> Shard::AllShards() const {
 
 // --- MUTATE ----------------------------------------------------------------------------------
 
-std::string Shard::MutateSlice(core::MutateSlicer& slicer) {
-  if (journal_->failed()) return std::string(kLogFailedError);
+core::OpResult<core::Progress> Shard::MutateSlice(core::MutateSlicer& slicer) {
+  if (journal_->failed()) return core::LogFailed();
   core::MutateSetRecord slice = slicer.Slice();
   const int64_t deadline = clock_.MonotonicNow() + core::kSliceNanos;
   do {
@@ -127,7 +137,7 @@ std::string Shard::MutateSlice(core::MutateSlicer& slicer) {
            clock_.MonotonicNow() < deadline);
   if (core::MutateSlicer::Matched(slice) > 0)
     WERK_CHECK(Commit(core::Mutation::MutateSet(now_, std::move(slice))));
-  return slicer.done() ? "+OK\r\n" : "";
+  return slicer.done() ? core::Progress::kDone : core::Progress::kMore;
 }
 
 void Shard::RunMutate(Connection* c, core::MutateSetRecord rec) {
@@ -142,7 +152,7 @@ void Shard::RunMutate(Connection* c, core::MutateSetRecord rec) {
         if (!slicer) slicer = std::make_unique<core::MutateSlicer>(*op);
         return s.MutateSlice(*slicer);
       },
-      [] { return std::string("+OK\r\n"); }, /*paced=*/true);
+      [] { return std::string(kOkReply); }, /*paced=*/true);
 }
 
 }  // namespace werk::net

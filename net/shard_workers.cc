@@ -18,7 +18,7 @@
 
 #include "core/limits.h"
 #include "net/resp.h"
-#include "net/shard.h"
+#include "net/shard_calls.h"
 
 namespace werk::net {
 
@@ -35,7 +35,7 @@ std::string_view StateName(core::WorkerState s) {
 
 // The BEAT reply for a state.
 std::string BeatReply(core::WorkerState state) {
-  if (state == core::WorkerState::kRunning) return "+OK\r\n";
+  if (state == core::WorkerState::kRunning) return std::string(kOkReply);
   std::string body = "{\"state\":\"";
   body.append(StateName(state));
   body.append("\"}");
@@ -69,16 +69,17 @@ void Shard::AttachWorker(Connection* c, HelloArgs hello) {
   // The HELLO is answered once the owner counted the connection and told
   // its state, so a FETCH right after it already sees quiet/terminate.
   const uint32_t from = id_;
-  std::vector<std::pair<uint32_t, RemoteFn>> calls;
+  std::vector<std::pair<uint32_t, PartFn<core::WorkerState>>> calls;
   calls.emplace_back(owner, [hello = std::move(hello), from](Shard& s) {
-    return std::string(1, char('0' + int(s.OwnerAttach(hello, from))));
+    return s.OwnerAttach(hello, from);
   });
-  StartFanOut(c, std::move(calls),
-              [this, wid = c->wid_](std::vector<std::string>& r) -> std::optional<std::string> {
-                // Empty when the owner's log failed (the reply is then that error).
-                if (!r[0].empty()) LearnWorkerState(wid, core::WorkerState(r[0][0] - '0'));
-                return std::string("+OK\r\n");
-              });
+  // (When the owner's log failed the state is kRunning and the reply is that error.)
+  StartFanOut<core::WorkerState>(
+      c, std::move(calls),
+      [this, wid = c->wid_](std::vector<core::WorkerState>& r) -> std::optional<std::string> {
+        LearnWorkerState(wid, r[0]);
+        return std::string(kOkReply);
+      });
 }
 
 core::WorkerState Shard::OwnerAttach(const HelloArgs& hello, uint32_t from) {
@@ -142,24 +143,25 @@ void Shard::CmdBeat(Connection* c, std::string_view arg) {
     return ReplyError(c, "invalid BEAT " + std::string(arg.substr(0, 1024)));
   }
   const uint32_t owner = OwnerOf(beat.wid);
-  if (owner == id_) return Reply(c, OwnerBeat(beat));
-  std::vector<std::pair<uint32_t, RemoteFn>> calls;
+  if (owner == id_) {
+    const core::OpResult<core::WorkerState> state = OwnerBeat(beat);
+    return Reply(c, state.ok() ? BeatReply(*state) : StatusReply(state.status()));
+  }
+  using State = core::OpResult<core::WorkerState>;
+  std::vector<std::pair<uint32_t, PartFn<State>>> calls;
   calls.emplace_back(owner, [beat = std::move(beat)](Shard& s) { return s.OwnerBeat(beat); });
-  StartFanOut(c, std::move(calls),
-              [this, wid = beat.wid](std::vector<std::string>& r) -> std::optional<std::string> {
-                // The reply carries the state; a shard with connections of
-                // the process learns it here too.
-                if (r[0].find("\"terminate\"") != std::string::npos)
-                  LearnWorkerState(wid, core::WorkerState::kTerminate);
-                else if (r[0].find("\"quiet\"") != std::string::npos)
-                  LearnWorkerState(wid, core::WorkerState::kQuiet);
-                return std::move(r[0]);
-              });
+  StartFanOut<State>(
+      c, std::move(calls), [this, wid = beat.wid](std::vector<State>& r) -> std::optional<std::string> {
+        if (!r[0].ok()) return StatusReply(r[0].status());
+        // A shard with connections of the process learns the state here too.
+        LearnWorkerState(wid, *r[0]);
+        return BeatReply(*r[0]);
+      });
 }
 
-std::string Shard::OwnerBeat(const BeatArgs& beat) {
+core::OpResult<core::WorkerState> Shard::OwnerBeat(const BeatArgs& beat) {
   WorkerProcess* w = workers_.Find(beat.wid);
-  if (!w) return "-ERR unknown worker " + beat.wid + "\r\n";
+  if (!w) return core::UnknownWorker(beat.wid);
   w->last_beat_mono_ms = mono_ms_;
   w->rss_kb = beat.rss_kb;
   conn_timers_.Cancel(&w->heartbeat);
@@ -170,7 +172,7 @@ std::string Shard::OwnerBeat(const BeatArgs& beat) {
   if (beat.current_state == "quiet") wanted = core::WorkerState::kQuiet;
   if (beat.current_state == "terminate") wanted = core::WorkerState::kTerminate;
   if (wanted > state) {
-    if (journal_->failed()) return std::string(kLogFailedError);
+    if (journal_->failed()) return core::LogFailed();
     Commit(core::Mutation::SetWorkerState(now_, w->wid, wanted));
     state = wanted;
     for (uint32_t s = 0; s < shard_count(); ++s) {
@@ -178,7 +180,7 @@ std::string Shard::OwnerBeat(const BeatArgs& beat) {
       Notify(s, [wid = w->wid, state](Shard& peer) { peer.LearnWorkerState(wid, state); });
     }
   }
-  return BeatReply(state);
+  return state;
 }
 
 void Shard::LearnWorkerState(const std::string& wid, core::WorkerState state) {

@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "net/resp.h"
 #include "net/shard.h"
 #include "tests/support/shard_harness.h"
 
@@ -260,7 +261,7 @@ TEST(ShardGroupTest, OwnerLogFailureAnswersAnErrorAndTheGroupStops) {
   h.journal(1).FailAtNextCommit();
   auto reply = c.Read();
   ASSERT_TRUE(reply.has_value());
-  EXPECT_EQ(*reply, std::string(kLogFailedError));
+  EXPECT_EQ(*reply, StatusReply(core::LogFailed()));
   EXPECT_TRUE(h.shard(1).journal_failed());
   EXPECT_TRUE(h.StopAll(2000)) << "a shard waited for the failed one";
 }
@@ -287,8 +288,8 @@ TEST(ShardGroupTest, LogFailureOnAnotherShardRefusesTheWaitingGlobalOperations) 
   auto ra = a.Read(), rb = b.Read();
   ASSERT_TRUE(ra.has_value());
   ASSERT_TRUE(rb.has_value());
-  EXPECT_EQ(*ra, std::string(kLogFailedError));
-  EXPECT_EQ(*rb, std::string(kLogFailedError));
+  EXPECT_EQ(*ra, StatusReply(core::LogFailed()));
+  EXPECT_EQ(*rb, StatusReply(core::LogFailed()));
   EXPECT_TRUE(h.StopAll(2000));
 }
 

@@ -1,0 +1,27 @@
+#include "core/op_status.h"
+
+#include <string>
+
+namespace werk::core {
+
+// (Debian's abseil has its own string_view: messages go in as std::string.)
+
+OpStatus LogFailed() { return absl::UnavailableError(std::string(kLogFailedMessage)); }
+
+OpStatus JobNotFound(std::string_view jid) {
+  return absl::NotFoundError("Job not found " + std::string(jid));
+}
+
+OpStatus JidInUse(std::string_view jid) {
+  return absl::AlreadyExistsError("jid " + std::string(jid) + " is already in use by a live job");
+}
+
+OpStatus UnknownWorker(std::string_view wid) {
+  return absl::NotFoundError("unknown worker " + std::string(wid));
+}
+
+OpStatus InvalidRequest(std::string_view message) {
+  return absl::InvalidArgumentError(std::string(message));
+}
+
+}  // namespace werk::core
