@@ -25,6 +25,8 @@ class Journal {
   virtual bool failed() const = 0;
   // True while a commit is under way (the loop must not sleep forever).
   virtual bool commit_pending() const { return durable_lsn() < appended_lsn(); }
+  // No request of the journal is in flight (the process may exit).
+  virtual bool io_idle() const { return true; }
 };
 
 // Keeps nothing: every record is "durable" as soon as Commit() runs. For unit

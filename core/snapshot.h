@@ -21,4 +21,15 @@ enum class SnapshotItemType : uint16_t {
 
 using SnapshotSink = std::function<void(SnapshotItemType, std::string_view body)>;
 
+// What a checkpoint is taken of (the state machine), as the checkpointer
+// sees it: a source of items, opaque otherwise.
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  // Emits the whole live state, in an order RestoreItem accepts.
+  virtual void Snapshot(const SnapshotSink& sink) const = 0;
+  // About how many bytes the items take (to size the buffer once).
+  virtual size_t snapshot_bytes_hint() const = 0;
+};
+
 }  // namespace werk::core

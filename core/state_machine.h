@@ -50,7 +50,7 @@ struct DayCounts {
   bool operator==(const DayCounts&) const = default;
 };
 
-class StateMachine {
+class StateMachine final : public SnapshotSource {
  public:
   // `now_ms`: where the timer wheel starts; anything due before fires at once.
   explicit StateMachine(int64_t now_ms);
@@ -117,7 +117,8 @@ class StateMachine {
   // --- Checkpoints (core/snapshot.h) ---------------------------------------
   // Emits the whole state as items: counters, workers, queues, then jobs
   // (each queue's in FIFO order, then the sets in order, then reservations).
-  void Snapshot(const SnapshotSink& sink) const;
+  void Snapshot(const SnapshotSink& sink) const override;
+  size_t snapshot_bytes_hint() const override { return job_count() * 256; }
   // Applies one item to a state machine being rebuilt from a checkpoint.
   // False if the item is malformed. With `renumber`, a job item gets this
   // state machine's next sequence number instead of its own (its items come

@@ -1,17 +1,19 @@
 #pragma once
-// A shard: one thread, one io_uring, one state machine, one journal, and the
-// connections it accepted (design §3 "Process"). The shard loop:
+// A Faktory shard: one state machine and the connections it accepted, run
+// by a core::ShardRuntime (one thread, one io_uring, one journal; design §3
+// "Process") as its first participant. In each iteration of the runtime's
+// loop:
 //
-//   1. wait for completions (accept, recv, send, journal I/O) or a deadline,
-//      then read the clock;
-//   2. run the callbacks: parse lines, apply commands as mutations (after a
-//      late wake-up, read every socket dry first: shard_catch_up.cc);
-//   3. fire due job timers (scheduled, retries, reservations, dead purge) and
-//      connection timers (handshake, FETCH wait, heartbeats, idle) — after a
-//      late wake-up only once the other shards passed on what they read;
-//   4. hand jobs that became available to blocked fetchers;
-//   5. Commit() the journal (group commit), then release every staged reply
-//      whose LSN is durable.
+//   1. the I/O completions run: lines are parsed and commands applied as
+//      mutations (after a late wake-up, OnWake reads every socket dry
+//      first: shard_catch_up.cc);
+//   2. OnTurn fires due job timers (scheduled, retries, reservations, dead
+//      purge) and connection timers (handshake, FETCH wait, heartbeats,
+//      idle) — after a late wake-up only once the other shards passed on
+//      what they read — and hands jobs that became available to blocked
+//      fetchers;
+//   3. the runtime commits the journal (group commit); OnDurable releases
+//      every staged reply whose LSN is durable.
 //
 // Everything here runs on the shard's thread; nothing is locked.
 
@@ -34,6 +36,9 @@
 #include "core/mailbox.h"
 #include "core/journal.h"
 #include "core/op_status.h"
+#include "core/participant.h"
+#include "core/reclaimer.h"
+#include "core/shard_runtime.h"
 #include "core/reactor.h"
 #include "core/state_machine.h"
 #include "core/string_hash.h"
@@ -57,15 +62,8 @@ namespace werk::net {
 // past this the connection reads no further command until one comes back.
 inline constexpr size_t kForwardsInFlightMax = 64;
 
-// How long the loop's iterations kept the shard busy (from the wake-up to
-// the next wait), counted in power-of-two buckets of milliseconds: under 1,
-// 1-2, 2-4, ... and 512 or more (net/info.cc: "loop" in INFO).
-inline constexpr size_t kLoopBusyBuckets = 11;
-
 struct ShardStats {
   uint64_t commands = 0;
-  int64_t loop_longest_ns = 0;
-  std::array<uint64_t, kLoopBusyBuckets> loop_busy{};
   uint64_t scheduled_enqueued = 0;
   uint64_t retries_enqueued = 0;
   uint64_t dead_purged = 0;
@@ -89,27 +87,28 @@ struct GroupShared {
   std::atomic<int64_t> handshakes{0};   // sockets still in the handshake
 };
 
-class Shard {
+class Shard final : public core::Participant {
  public:
   Shard(const ServerOptions& options, const core::Clock& clock);
-  ~Shard();
+  ~Shard() override;
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
 
   // Where mutations are logged. Must be attached before Run/RunOnce.
-  void AttachJournal(core::Journal* journal) { journal_ = journal; }
-  // The write-ahead log and its checkpointer, when the journal is a Wal.
-  void AttachWal(wal::Wal* wal, wal::Checkpointer* checkpointer) {
-    journal_ = wal;
-    wal_ = wal;
-    checkpointer_ = checkpointer;
+  void AttachJournal(core::Journal* journal) {
+    journal_ = journal;
+    runtime_.AttachJournal(journal);
   }
+  // The write-ahead log and its checkpointer, when the journal is a Wal;
+  // both join the loop as participants.
+  void AttachWal(wal::Wal* wal, wal::Checkpointer* checkpointer);
   // After recovery: workers known only from the log get a heartbeat deadline
   // so they are forgotten if they do not come back.
   void AdoptRecoveredWorkers();
-  core::Reactor& reactor() { return reactor_; }
+  core::Reactor& reactor() { return runtime_.reactor(); }
+  core::ShardRuntime& runtime() { return runtime_; }
   // True once the journal failed: the shard closed every connection and stops.
-  bool journal_failed() const { return journal_failed_; }
+  bool journal_failed() const { return runtime_.log_failed(); }
 
   // Starts accepting on a listening socket (owned by the caller).
   void AddListener(int listen_fd);
@@ -117,15 +116,25 @@ class Shard {
   void WatchStopFd(int fd);
   // Runs the loop until a stop was requested and every connection is closed
   // (or the shutdown grace period ran out).
-  void Run();
-  void RequestStop() { stop_requested_ = true; }
+  void Run() { runtime_.Run(); }
+  void RequestStop() { runtime_.RequestStop(); }
   // One loop iteration, waiting at most `max_wait_ns` for I/O (tests drive
   // the shard with this and a ManualClock).
-  void RunOnce(int64_t max_wait_ns);
-  bool stopped() const;
+  void RunOnce(int64_t max_wait_ns) { runtime_.RunOnce(max_wait_ns); }
+  bool stopped() const { return runtime_.stopped(); }
   // After the loop stopped: waits (bounded) until no storage request is in
   // flight, so nothing is left half done in the ring at exit.
-  void DrainStorage();
+  void DrainStorage() { runtime_.DrainIo(); }
+
+  // --- As the runtime's participant (core/participant.h) ------------------
+  void OnWake(int64_t late_ms) override;
+  void OnTurn() override;
+  void OnDurable(core::Lsn durable) override;
+  void OnLogFailed() override;
+  void OnStop() override;
+  void OnStopped(core::ShardRuntime& runtime) override;
+  int64_t WaitBudgetNs() override;
+  bool Quiescent() const override { return connections_.empty(); }
 
   // A part of a fan-out: runs on its shard and returns a typed value
   // (net/shard_calls.h). The combine merges the parts' values, in call
@@ -151,9 +160,7 @@ class Shard {
   uint32_t shard_count() const { return uint32_t(peers_.size()); }
   uint32_t OwnerOf(std::string_view key) const;  // core::ShardOf
   // Any thread: makes the shard's loop look at its mailbox and stop flag.
-  void WakeFromOtherThread() {
-    if (waker_) waker_->Wake();
-  }
+  void WakeFromOtherThread() { runtime_.WakeFromOtherThread(); }
 
   core::StateMachine& state() { return sm_; }
   const ShardStats& stats() const { return stats_; }
@@ -178,14 +185,9 @@ class Shard {
     void Complete(int32_t res, uint32_t flags) override;
   };
 
-  // Loop.
-  bool LocallyStopped() const;  // stopping, and nothing left to do here
-  int64_t WaitBudgetNs();
-  void RefreshNow();
-  void ReclaimGarbage();
-  void CountBusy(int64_t ns);  // one iteration's busy time (ShardStats)
-  void BeginShutdown();
-  void OnJournalFailed();
+  // The time as of this iteration's wake-up (core::ShardRuntime).
+  core::UnixNanos now() const { return runtime_.now(); }
+  int64_t mono_ms() const { return runtime_.mono_ms(); }
 
   // Connections (shard_io.cc).
   void ArmAccept(AcceptOp* op);
@@ -291,13 +293,6 @@ class Shard {
   // Runs `fn` for `c` on a later loop iteration, once this shard's log is
   // durable up to `after_lsn`; `c` reads nothing meanwhile.
   void Defer(Connection* c, std::function<void()> fn, uint64_t after_lsn = 0);
-  bool DeferredReady() const;  // a deferred call can run now
-  void RunDeferred();
-  struct DeferredCall {
-    Connection* conn;
-    std::function<void()> fn;
-    uint64_t after_lsn;
-  };
   // MUTATE, a slice at a time on every shard.
   void RunMutate(Connection* c, core::MutateSetRecord rec);
   // One slice of a MUTATE on this shard: scans, logs what it matched.
@@ -306,8 +301,6 @@ class Shard {
   // A forwarded command's answer is back (Forward()).
   void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status,
                       bool abandoned);
-  void HoldUntilDurable(core::CrossShardTask* task);
-  void ReturnDurableHolds();
   // The owner-side halves of PUSH, ACK and FAIL: run on the job's shard.
   core::OpStatus PushLocal(core::JobSpec job);
   core::OpStatus AckLocal(const std::string& jid);
@@ -343,7 +336,6 @@ class Shard {
 
   // Catching up after a late wake-up (shard_catch_up.cc): input that arrived
   // before a deadline is handled before the deadline's timer fires.
-  bool WokeLate(int64_t expected_wake_ms) const;
   void CatchUp(int64_t late_ms);
   // No connection holds read commands back behind one running elsewhere.
   bool InputSettled() const;
@@ -416,10 +408,10 @@ class Shard {
   core::Journal* journal_ = nullptr;
   wal::Wal* wal_ = nullptr;
   wal::Checkpointer* checkpointer_ = nullptr;
-  bool journal_failed_ = false;
   const core::Clock& clock_;
-  core::Reactor reactor_;
+  core::ShardRuntime runtime_;
   core::StateMachine sm_;
+  core::Reclaimer reclaimer_;
   core::TimerWheel conn_timers_;  // monotonic ms
   JobDecoder decoder_;
   JobLimits job_limits_;
@@ -427,8 +419,6 @@ class Shard {
   ShardStats stats_;
   std::mt19937_64 rng_;
 
-  core::UnixNanos now_ = 0;      // wall clock, refreshed once per iteration
-  int64_t mono_ms_ = 0;          // monotonic ms, same
   core::UnixNanos started_at_ = 0;
 
   std::vector<std::unique_ptr<AcceptOp>> accept_ops_;
@@ -450,28 +440,22 @@ class Shard {
   // The group, when there is more than one shard.
   uint32_t id_ = 0;
   std::vector<Shard*> peers_;
-  std::unique_ptr<core::ShardMailbox> box_;
-  std::unique_ptr<core::ShardWaker> waker_;
   GroupShared own_group_;
   GroupShared* group_ = &own_group_;
-  std::deque<core::CrossShardTask*> held_;  // results waiting for durability, LSN order
   absl::flat_hash_map<std::string, uint64_t, core::StringHash, core::StringEq>
       remote_interest_;  // queue -> shards with fetchers waiting on it (bit mask)
   std::atomic<uint64_t> queued_hint_{0};
-  std::atomic<bool> locally_stopped_{false};  // read by peers (stopped())
   bool global_busy_ = false;      // a global operation of this origin runs
   bool global_fenced_ = false;    // it replied; waiting for local durability
   bool global_halted_ = false;    // a part failed: no further global operation
   uint64_t global_fence_lsn_ = 0;
   std::deque<GlobalWaiter> global_waiting_;
-  std::vector<DeferredCall> deferred_;  // run on the next iteration
 
   int64_t catch_up_until_ms_ = 0;  // timers are held until then (0: not catching up)
   uint32_t catch_up_answers_pending_ = 0;
   uint64_t catch_up_round_ = 0;
   std::vector<CatchUpAsker> catch_up_askers_;
 
-  bool stop_requested_ = false;
   bool shutting_down_ = false;
   int64_t shutdown_deadline_ms_ = 0;
   bool accept_paused_ = false;

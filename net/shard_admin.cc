@@ -38,7 +38,7 @@ void Shard::CmdInfo(Connection* c) {
       c, [](Shard& s) { return s.Summarize(); },
       [this](std::vector<ShardSummary>& parts) -> std::optional<std::string> {
         std::string out;
-        AppendBulk(out, RenderInfo(InfoContext{now_, started_at_}, parts));
+        AppendBulk(out, RenderInfo(InfoContext{now(), started_at_}, parts));
         return out;
       });
 }
@@ -64,8 +64,9 @@ ShardSummary Shard::Summarize() const {
   s.retries_enqueued = stats_.retries_enqueued;
   s.scheduled_enqueued = stats_.scheduled_enqueued;
   s.workers_reaped = stats_.workers_reaped;
-  s.loop_longest_ns = stats_.loop_longest_ns;
-  s.loop_busy.assign(stats_.loop_busy.begin(), stats_.loop_busy.end());
+  const core::LoopStats& loop = runtime_.loop_stats();
+  s.loop_longest_ns = loop.longest_ns;
+  s.loop_busy.assign(loop.busy.begin(), loop.busy.end());
   if (wal_) {
     s.has_wal = true;
     s.appended_lsn = wal_->appended_lsn().value();
@@ -75,11 +76,11 @@ ShardSummary Shard::Summarize() const {
     s.segments = wal_->segment_count();
     s.segments_recycled = wal_->segments_recycled();
   }
-  if (box_) {
+  if (const core::ShardMailbox* box = runtime_.mailbox()) {
     s.has_mailbox = true;
-    s.mailbox_sent = box_->sent();
-    s.mailbox_received = box_->received();
-    s.mailbox_wakeups = box_->wakeups();
+    s.mailbox_sent = box->sent();
+    s.mailbox_received = box->received();
+    s.mailbox_wakeups = box->wakeups();
   }
   if (checkpointer_) {
     const auto& cs = checkpointer_->stats();
@@ -100,7 +101,7 @@ void Shard::CmdFlush(Connection* c) {
   spdlog::warn("FLUSH: deleting every job, queue and counter");
   // Each shard flushes its partition atomically; across shards the flush is
   // not one instant (a concurrent PUSH may land on either side of it).
-  RunGlobal(c, [this, c] { CommitEverywhere(c, {core::Mutation::Flush(now_)}); });
+  RunGlobal(c, [this, c] { CommitEverywhere(c, {core::Mutation::Flush(now())}); });
 }
 
 // --- MUTATE ----------------------------------------------------------------------------------
@@ -187,7 +188,7 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
     // RESUME and REMOVE act on every partition that exists; one that does not
     // exist has nothing to resume or remove.
     return RunGlobal(c, [this, c, type, rec = std::move(rec)] {
-      CommitEverywhere(c, {core::Mutation::Queue(now_, type, rec)});
+      CommitEverywhere(c, {core::Mutation::Queue(now(), type, rec)});
     });
   }
   // PAUSE with several shards: a queue exists if any shard knows it, and its
@@ -208,8 +209,8 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
             return std::string(kOkReply);
           }
           core::QueueRecord named{std::move(names), false};
-          CommitEverywhere(c, {core::Mutation::Queue(now_, core::MutationType::kQueueDeclare, named),
-                               core::Mutation::Queue(now_, core::MutationType::kQueuePause, named)});
+          CommitEverywhere(c, {core::Mutation::Queue(now(), core::MutationType::kQueueDeclare, named),
+                               core::Mutation::Queue(now(), core::MutationType::kQueuePause, named)});
           return std::nullopt;
         });
   });
@@ -239,7 +240,7 @@ void Shard::QueueLatency(Connection* c, std::vector<std::string> names) {
           for (const auto& mine : oldest)
             if (i < mine.size() && mine[i] != 0 && (first == 0 || mine[i] < first)) first = mine[i];
           const double latency =
-              first == 0 ? 0.0 : double(now_ - first) / double(core::kNanosPerSecond);
+              first == 0 ? 0.0 : double(now() - first) / double(core::kNanosPerSecond);
           if (o.size() > 1) o.push_back(',');
           core::AppendJsonString(o, (*shared_names)[i]);
           o.push_back(':');

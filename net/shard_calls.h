@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "core/check.h"
-#include "core/shard_call.h"
 #include "net/shard.h"
 
 namespace werk::net {
@@ -24,16 +23,14 @@ struct Shard::FanOut {
 
 template <class Fn>
 void Shard::Forward(Connection* c, uint32_t target, Fn fn) {
-  WERK_DCHECK(box_ && target != id_);
+  WERK_DCHECK(target != id_);
   ++c->inflight_;  // the connection outlives the forwarded command
   Shard* owner = peers_[target];
-  box_->Submit(target,
-               core::MakeCall(
-                   owner->journal_,
-                   [owner, fn = std::move(fn)]() mutable -> core::OpStatus { return fn(*owner); },
-                   [this, c, hole = c->staged_.OpenHole()](core::OpStatus status, bool abandoned) {
-                     OnForwardReply(c, hole, status, abandoned);
-                   }));
+  runtime_.Call(
+      target, [owner, fn = std::move(fn)]() mutable -> core::OpStatus { return fn(*owner); },
+      [this, c, hole = c->staged_.OpenHole()](core::OpStatus status, bool abandoned) {
+        OnForwardReply(c, hole, status, abandoned);
+      });
 }
 
 template <class T>
@@ -46,15 +43,11 @@ void Shard::StartFanOut(Connection* c, std::vector<std::pair<uint32_t, PartFn<T>
   for (size_t i = 0; i < calls.size(); ++i) {
     const uint32_t target = calls[i].first;
     if (target == id_) continue;
-    WERK_DCHECK(box_);
     Shard* peer = peers_[target];
-    box_->Submit(target, core::MakeCall(
-                             peer->journal_,
-                             [peer, fn = std::move(calls[i].second)] { return fn(*peer); },
-                             [this, f, i](T value, bool abandoned) {
-                               OnFanOutPart(f, i, std::move(value), abandoned);
-                             },
-                             [hold](const T& value) { return !hold || hold(value); }));
+    runtime_.Call(
+        target, [peer, fn = std::move(calls[i].second)] { return fn(*peer); },
+        [this, f, i](T value, bool abandoned) { OnFanOutPart(f, i, std::move(value), abandoned); },
+        [hold](const T& value) { return !hold || hold(value); });
   }
   for (size_t i = 0; i < calls.size(); ++i) {
     if (calls[i].first != id_) continue;

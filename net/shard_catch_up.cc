@@ -39,16 +39,9 @@
 namespace werk::net {
 
 namespace {
-// Lateness that starts a catch-up: far above an ordinary iteration, far
-// below any deadline it protects (the shortest, the handshake's, is 1 s).
-constexpr int64_t kLateWakeMillis = 500;
 constexpr int kDrainRoundsMax = 16;
 constexpr int64_t kHoldMaxMillis = 1000;
 }  // namespace
-
-bool Shard::WokeLate(int64_t expected_wake_ms) const {
-  return mono_ms_ - expected_wake_ms > kLateWakeMillis;
-}
 
 void Shard::CatchUp(int64_t late_ms) {
   ++stats_.catch_ups;
@@ -57,14 +50,14 @@ void Shard::CatchUp(int64_t late_ms) {
                late_ms);
   for (int round = 0; round < kDrainRoundsMax; ++round) {
     const uint64_t before = stats_.reads_with_data;
-    reactor_.Poll(0);
+    reactor().Poll(0);
     if (stats_.reads_with_data == before) break;
   }
   // A hold already running keeps its deadline and its round: a loop late
   // on every iteration (one very long command after another) must not push
   // the timers back forever, nor discard the answers already on their way.
   if (catch_up_until_ms_ != 0) return;
-  catch_up_until_ms_ = mono_ms_ + kHoldMaxMillis;
+  catch_up_until_ms_ = mono_ms() + kHoldMaxMillis;
   catch_up_answers_pending_ = shard_count() > 1 ? shard_count() - 1 : 0;
   ++catch_up_round_;
   for (uint32_t s = 0; s < shard_count(); ++s) {
@@ -85,7 +78,7 @@ bool Shard::InputSettled() const {
 
 bool Shard::TimersHeld() {
   if (catch_up_until_ms_ == 0) return false;
-  if (mono_ms_ < catch_up_until_ms_ && (catch_up_answers_pending_ > 0 || !InputSettled()))
+  if (mono_ms() < catch_up_until_ms_ && (catch_up_answers_pending_ > 0 || !InputSettled()))
     return true;
   if (catch_up_answers_pending_ > 0)
     spdlog::warn("catching up: {} shard(s) did not answer within {} ms; firing timers",
@@ -95,12 +88,12 @@ bool Shard::TimersHeld() {
 }
 
 void Shard::OnCatchUpQuery(uint32_t from, uint64_t round) {
-  catch_up_askers_.push_back({from, round, mono_ms_});
+  catch_up_askers_.push_back({from, round, mono_ms()});
 }
 
 void Shard::AnswerCatchUpQueries() {
   if (catch_up_askers_.empty()) return;
-  if (!InputSettled() && mono_ms_ < catch_up_askers_.front().asked_ms + kHoldMaxMillis) return;
+  if (!InputSettled() && mono_ms() < catch_up_askers_.front().asked_ms + kHoldMaxMillis) return;
   for (const CatchUpAsker& a : catch_up_askers_) {
     Notify(a.shard, [round = a.round](Shard& peer) { peer.OnCatchUpAnswer(round); });
   }

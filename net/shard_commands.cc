@@ -35,7 +35,7 @@ std::string_view ArgumentOf(std::string_view line, std::string_view verb) {
 }  // namespace
 
 void Shard::Dispatch(Connection* c, std::string_view line) {
-  c->last_command_ms_ = mono_ms_;  // the idle timeout's clock (OnIdleTimer)
+  c->last_command_ms_ = mono_ms();  // the idle timeout's clock (OnIdleTimer)
   const size_t space = line.find(' ');
   const std::string_view verb = line.substr(0, space);
   if (shutting_down_) {
@@ -73,7 +73,7 @@ void Shard::CmdPush(Connection* c, std::string_view arg) {
   core::JobSpec job;
   std::string error;
   if (!decoder_.DecodeOne(arg, &job, &error)) return ReplyError(c, error);
-  if (auto why = ValidateJob(job, now_, job_limits_)) return ReplyError(c, *why);
+  if (auto why = ValidateJob(job, now(), job_limits_)) return ReplyError(c, *why);
   // Decoded and validated here; stored by the shard that owns the jid.
   const uint32_t owner = OwnerOf(job.jid);
   if (owner != id_) {
@@ -110,7 +110,7 @@ void Shard::CmdPushBulk(Connection* c, std::string_view arg) {
   if (arg.size() > core::kPushBulkDecodeAtOnceBytes) {
     // A long line is decoded a slice at a time too (net/job_decoder.h).
     auto d = std::make_shared<BulkDecode>();
-    d->now = now_;
+    d->now = now();
     std::string error;
     // The line is decoded where it was received when the connection can
     // hand its buffer over (no recv writing into it); otherwise copied.
@@ -129,7 +129,7 @@ void Shard::CmdPushBulk(Connection* c, std::string_view arg) {
   if (RefuseIfReadOnly(c)) return;
   std::vector<std::vector<core::JobSpec>> chunks;
   chunks.push_back(std::move(jobs));
-  PushBulkDecoded(c, std::move(chunks), now_);
+  PushBulkDecoded(c, std::move(chunks), now());
 }
 
 void Shard::DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d) {

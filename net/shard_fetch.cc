@@ -28,7 +28,7 @@ bool Shard::FetcherIsQuiet(const Connection* c) const {
 void Shard::CmdFetch(Connection* c, std::string_view rest) {
   // `rest` is everything after the verb: " q1 q2". Faktory splits on single
   // spaces, so doubled spaces make empty (never matching) queue names.
-  c->fetch_deadline_ms_ = mono_ms_ + core::kFetchBlockMillis;
+  c->fetch_deadline_ms_ = mono_ms() + core::kFetchBlockMillis;
   if (FetcherIsQuiet(c)) {
     // A quiet or terminating worker gets nothing, after the usual wait.
     c->fetch_queues_.clear();
@@ -71,7 +71,7 @@ std::optional<std::string> Shard::ReserveLocal(const std::vector<std::string>& q
     const core::Job* job = q->Front();
     const int64_t reserve_s = core::EffectiveReserveSeconds(job->reserve_for(), options_.reserve_for_min_s);
     const std::string jid(job->jid());
-    Commit(core::Mutation::Reserve(now_, jid, wid, now_ + core::SecondsToNanos(reserve_s)));
+    Commit(core::Mutation::Reserve(now(), jid, wid, now() + core::SecondsToNanos(reserve_s)));
     return core::JobJson(*sm_.FindJob(jid));
   }
   return std::nullopt;
@@ -88,15 +88,13 @@ void Shard::FetchFrom(Connection* c, uint32_t target) {
   c->awaiting_remote_ = true;
   ++c->inflight_;
   Shard* owner = peers_[target];
-  box_->Submit(target, core::MakeCall(
-                           owner->journal_,
-                           [owner, queues = c->fetch_queues_, wid = c->wid_] {
-                             return owner->ReserveLocal(queues, wid);
-                           },
-                           [this, c](std::optional<std::string> job, bool abandoned) {
-                             // A reservation that will never be durable: nothing from there.
-                             OnRemoteFetchDone(c, abandoned ? std::nullopt : std::move(job));
-                           }));
+  runtime_.Call(
+      target,
+      [owner, queues = c->fetch_queues_, wid = c->wid_] { return owner->ReserveLocal(queues, wid); },
+      [this, c](std::optional<std::string> job, bool abandoned) {
+        // A reservation that will never be durable: nothing from there.
+        OnRemoteFetchDone(c, abandoned ? std::nullopt : std::move(job));
+      });
 }
 
 // Tries the other shards in turn (those that have queued jobs at all), then
@@ -108,7 +106,7 @@ void Shard::ContinueFetch(Connection* c) {
     if (peers_[target]->queued_hint() == 0) continue;
     return FetchFrom(c, target);
   }
-  if (mono_ms_ >= c->fetch_deadline_ms_) {
+  if (mono_ms() >= c->fetch_deadline_ms_) {
     ReplyNull(c);
     return;
   }
@@ -146,7 +144,7 @@ void Shard::Park(Connection* c, const std::vector<std::string>& queues) {
   }
   c->deadline_.kind = ConnTimer::Kind::kFetch;
   conn_timers_.Cancel(&c->deadline_);
-  conn_timers_.Arm(&c->deadline_, std::max(c->fetch_deadline_ms_, mono_ms_));
+  conn_timers_.Arm(&c->deadline_, std::max(c->fetch_deadline_ms_, mono_ms()));
 }
 
 void Shard::Unpark(Connection* c) {

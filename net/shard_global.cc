@@ -72,7 +72,7 @@ void Shard::CommitEverywhere(Connection* c, std::vector<core::Mutation> steps) {
   auto it = last.find(id_);
   rec.id = (it == last.end() ? 0 : it->second.id) + 1;
   for (const auto& m : steps) rec.steps.push_back(core::EncodeMutation(m));
-  auto op = std::make_shared<const core::Mutation>(core::Mutation::Global(now_, std::move(rec)));
+  auto op = std::make_shared<const core::Mutation>(core::Mutation::Global(now(), std::move(rec)));
   RunOnAll<core::OpStatus>(
       c,
       [op](Shard& s) -> core::OpStatus {
@@ -115,7 +115,7 @@ void Shard::RollForward(const std::vector<core::Mutation>& ops) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (!journal_->failed() && journal_->durable_lsn() < journal_->appended_lsn() &&
          std::chrono::steady_clock::now() < deadline) {
-    reactor_.Poll(10'000'000);
+    reactor().Poll(10'000'000);
     journal_->Commit();
   }
 }

@@ -54,7 +54,7 @@ void Connection::Op::Complete(int32_t res, uint32_t) {
 // --- Accept ----------------------------------------------------------------------
 
 void Shard::ArmAccept(AcceptOp* op) {
-  io_uring_prep_multishot_accept(reactor_.Sqe(op), op->fd, nullptr, nullptr, SOCK_CLOEXEC);
+  io_uring_prep_multishot_accept(reactor().Sqe(op), op->fd, nullptr, nullptr, SOCK_CLOEXEC);
 }
 
 void Shard::AcceptOp::Complete(int32_t res, uint32_t flags) { shard->OnAccept(this, res, flags); }
@@ -68,7 +68,7 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
                    kAcceptBackoffMs);
       if (!more && !accept_paused_) {
         accept_paused_ = true;
-        accept_resume_ms_ = mono_ms_ + kAcceptBackoffMs;
+        accept_resume_ms_ = mono_ms() + kAcceptBackoffMs;
       }
       return;
     }
@@ -127,7 +127,7 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
   // Counted from accept and never pushed back: bytes trickling in do not
   // extend it.
   c->deadline_.kind = ConnTimer::Kind::kHandshake;
-  conn_timers_.Arm(&c->deadline_, mono_ms_ + options_.handshake_timeout_s * 1000);
+  conn_timers_.Arm(&c->deadline_, mono_ms() + options_.handshake_timeout_s * 1000);
   ArmRecv(c);
 }
 
@@ -150,7 +150,7 @@ void Shard::ArmRecv(Connection* c) {
     c->in_.Prepare(InputBuffer::kInitialBytes);
     c->recv_inflight_ = true;
     ++c->inflight_;
-    io_uring_prep_recv(reactor_.Sqe(&c->recv_op_), c->fd_, c->in_.write_ptr(), c->in_.writable(),
+    io_uring_prep_recv(reactor().Sqe(&c->recv_op_), c->fd_, c->in_.write_ptr(), c->in_.writable(),
                        0);
     return;
   }
@@ -177,7 +177,7 @@ void Shard::ArmRecv(Connection* c) {
   }
   c->recv_inflight_ = true;
   ++c->inflight_;
-  io_uring_prep_recv(reactor_.Sqe(&c->recv_op_), c->fd_, c->in_.write_ptr(), c->in_.writable(),
+  io_uring_prep_recv(reactor().Sqe(&c->recv_op_), c->fd_, c->in_.write_ptr(), c->in_.writable(),
                      0);
 }
 
@@ -271,7 +271,7 @@ void Shard::StartSend(Connection* c) {
   }
   c->send_inflight_ = true;
   ++c->inflight_;
-  io_uring_prep_send(reactor_.Sqe(&c->send_op_), c->fd_, c->sending_.data() + c->sent_,
+  io_uring_prep_send(reactor().Sqe(&c->send_op_), c->fd_, c->sending_.data() + c->sent_,
                      c->sending_.size() - c->sent_, MSG_NOSIGNAL);
 }
 
@@ -315,7 +315,7 @@ void Shard::CloseAfterFlush(Connection* c) {
     // counts against the connection limit. (The idle timer serves: nothing
     // else arms it once the connection is on its way out.)
     conn_timers_.Cancel(&c->idle_);
-    conn_timers_.Arm(&c->idle_, mono_ms_ + kFlushMillis);
+    conn_timers_.Arm(&c->idle_, mono_ms() + kFlushMillis);
   }
   c->close_after_flush_ = true;
   LeaveHandshake(c);
@@ -364,7 +364,7 @@ void Shard::MaybeFinishClose(Connection* c) {
       ::shutdown(c->fd_, SHUT_WR);
       conn_timers_.Cancel(&c->deadline_);
       c->deadline_.kind = ConnTimer::Kind::kDrain;
-      conn_timers_.Arm(&c->deadline_, mono_ms_ + kDrainMillis);
+      conn_timers_.Arm(&c->deadline_, mono_ms() + kDrainMillis);
       ArmRecv(c);
     }
     return;
@@ -372,7 +372,7 @@ void Shard::MaybeFinishClose(Connection* c) {
   if (c->inflight_ > 0) return;
   if (c->fd_ >= 0) {
     ++c->inflight_;
-    io_uring_prep_close(reactor_.Sqe(&c->close_op_), c->fd_);
+    io_uring_prep_close(reactor().Sqe(&c->close_op_), c->fd_);
     c->fd_ = -1;
   }
 }
@@ -456,8 +456,8 @@ void Shard::LeaveHandshake(Connection* c) {
 
 void Shard::ArmIdle(Connection* c) {
   if (options_.idle_timeout_s <= 0) return;
-  c->last_command_ms_ = mono_ms_;
-  conn_timers_.Arm(&c->idle_, mono_ms_ + options_.idle_timeout_s * 1000);
+  c->last_command_ms_ = mono_ms();
+  conn_timers_.Arm(&c->idle_, mono_ms() + options_.idle_timeout_s * 1000);
 }
 
 void Shard::OnIdleTimer(Connection* c) {
@@ -477,8 +477,8 @@ void Shard::OnIdleTimer(Connection* c) {
   // server (a blocked FETCH, other shards' replies, the log) is not idle.
   const bool waiting_for_us = c->parked_ || c->awaiting_remote_ || !c->staged_.empty();
   const int64_t due = c->last_command_ms_ + timeout_ms;
-  if (due > mono_ms_ || waiting_for_us) {
-    conn_timers_.Arm(&c->idle_, std::max(due, mono_ms_ + (waiting_for_us ? timeout_ms : 0)));
+  if (due > mono_ms() || waiting_for_us) {
+    conn_timers_.Arm(&c->idle_, std::max(due, mono_ms() + (waiting_for_us ? timeout_ms : 0)));
     return;
   }
   // Only complete commands count, so a client dribbling a line a byte at a

@@ -11,31 +11,11 @@
 #include "core/ownership.h"
 #include "net/resp.h"
 #include "net/shard_calls.h"
-#include "net/shard_waker.h"
 
 namespace werk::net {
 
-namespace {
-
-// A one-way notice between shards (its Done() on the sender does nothing).
-class NoticeTask final : public core::CrossShardTask {
- public:
-  NoticeTask(Shard* target, std::function<void(Shard&)> run)
-      : target_(target), run_(std::move(run)) {}
-  void Run() override { run_(*target_); }
-  void Done() override {}
-
- private:
-  Shard* target_;
-  std::function<void(Shard&)> run_;
-};
-
-}  // namespace
-
 void Shard::Notify(uint32_t target, std::function<void(Shard&)> fn) {
-  if (target == id_) return fn(*this);
-  WERK_DCHECK(box_);
-  box_->Submit(target, new NoticeTask(peers_[target], std::move(fn)));
+  runtime_.Post(target, [peer = peers_[target], fn = std::move(fn)] { fn(*peer); });
 }
 
 void Shard::JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mailbox,
@@ -43,11 +23,9 @@ void Shard::JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mai
   id_ = id;
   peers_ = std::move(peers);
   group_ = group;
-  if (peers_.size() <= 1) return;
-  box_ = std::make_unique<core::ShardMailbox>(mailbox, id_);
-  box_->set_hold_handler([this](core::CrossShardTask* t) { HoldUntilDurable(t); });
-  waker_ = std::make_unique<EventfdWaker>(&reactor_);
-  mailbox->SetWaker(id_, waker_.get());
+  std::vector<core::ShardRuntime*> runtimes;
+  for (Shard* p : peers_) runtimes.push_back(&p->runtime_);
+  runtime_.JoinGroup(id, std::move(runtimes), mailbox, &group->stop);
 }
 
 uint32_t Shard::OwnerOf(std::string_view key) const {
@@ -97,34 +75,12 @@ void Shard::OnForwardDone(Connection* c, const std::string& reply) {
   ProcessInput(c);
 }
 
-void Shard::HoldUntilDurable(core::CrossShardTask* task) {
-  if (journal_->failed()) {
-    task->Abandon();
-    box_->Return(task);
-    return;
-  }
-  // Appended in LSN order (tasks run in order within one iteration).
-  held_.push_back(task);
-}
-
-void Shard::ReturnDurableHolds() {
-  if (held_.empty()) return;
-  const uint64_t durable = journal_->durable_lsn().value();
-  bool any = false;
-  while (!held_.empty() && held_.front()->hold_lsn <= durable) {
-    box_->Return(held_.front());
-    held_.pop_front();
-    any = true;
-  }
-  if (any) box_->Flush();
-}
-
 // --- Owner-side halves -----------------------------------------------------------
 
 core::OpStatus Shard::PushLocal(core::JobSpec job) {
   if (journal_->failed()) return core::LogFailed();
   if (sm_.FindJob(job.jid)) return core::JidInUse(job.jid);
-  Commit(core::Mutation::Push(now_, std::move(job)));
+  Commit(core::Mutation::Push(now(), std::move(job)));
   return core::OkStatus();
 }
 
@@ -133,7 +89,7 @@ core::OpStatus Shard::AckLocal(const std::string& jid) {
   // Faktory acknowledges a job it does not know (reference §2.4).
   if (!job || job->state != core::JobState::kReserved) return core::OkStatus();
   if (journal_->failed()) return core::LogFailed();
-  Commit(core::Mutation::Ack(now_, jid));
+  Commit(core::Mutation::Ack(now(), jid));
   return core::OkStatus();
 }
 
@@ -143,7 +99,7 @@ core::OpStatus Shard::FailLocal(FailArgs fail) {
   if (journal_->failed()) return core::LogFailed();
   std::uniform_int_distribution<int> jitter(0, 29);
   Commit(core::Mutation::Fail(
-      now_, core::DecideFailure(*job, now_, core::FailCause::kFail, std::move(fail.errtype),
+      now(), core::DecideFailure(*job, now(), core::FailCause::kFail, std::move(fail.errtype),
                                 std::move(fail.message), std::move(fail.backtrace),
                                 jitter(rng_))));
   return core::OkStatus();

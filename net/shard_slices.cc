@@ -32,41 +32,19 @@ void Shard::Defer(Connection* c, std::function<void()> fn, uint64_t after_lsn) {
   // The connection reads nothing further meanwhile, and outlives the wait.
   ++c->inflight_;
   c->awaiting_remote_ = true;
-  deferred_.push_back({c, std::move(fn), after_lsn});
-}
-
-bool Shard::DeferredReady() const {
-  if (deferred_.empty()) return false;
-  const uint64_t durable = journal_->durable_lsn().value();
-  for (const DeferredCall& d : deferred_)
-    if (d.after_lsn <= durable || journal_->failed()) return true;
-  return false;
-}
-
-void Shard::RunDeferred() {
-  if (!DeferredReady()) return;
-  std::vector<DeferredCall> now, later;
-  now.swap(deferred_);
-  const uint64_t durable = journal_->durable_lsn().value();
-  for (DeferredCall& d : now) {
-    if (d.after_lsn > durable && !journal_->failed()) {
-      later.push_back(std::move(d));
-      continue;
-    }
-    Connection* c = d.conn;
-    --c->inflight_;
-    c->awaiting_remote_ = false;
-    if (c->closing_) {
-      // Its client is gone: the rest of the operation is dropped (what the
-      // slices so far did stays; it was never acknowledged).
-      MaybeFinishClose(c);
-      continue;
-    }
-    d.fn();
-    if (!c->awaiting_remote_) ProcessInput(c);
-  }
-  // (Calls deferred while these ran are in deferred_ already.)
-  for (DeferredCall& d : later) deferred_.push_back(std::move(d));
+  runtime_.Defer(
+      [this, c, fn = std::move(fn)] {
+        --c->inflight_;
+        c->awaiting_remote_ = false;
+        if (c->closing_) {
+          // Its client is gone: the rest of the operation is dropped (what
+          // the slices so far did stays; it was never acknowledged).
+          return MaybeFinishClose(c);
+        }
+        fn();
+        if (!c->awaiting_remote_) ProcessInput(c);
+      },
+      core::Lsn(after_lsn));
 }
 
 void Shard::RunSliced(Connection* c, std::vector<uint32_t> shards, SliceFn slice,
@@ -136,7 +114,7 @@ core::OpResult<core::Progress> Shard::MutateSlice(core::MutateSlicer& slicer) {
   } while (!slicer.done() && core::MutateSlicer::Matched(slice) < core::kMutateSliceJobsMax &&
            clock_.MonotonicNow() < deadline);
   if (core::MutateSlicer::Matched(slice) > 0)
-    WERK_CHECK(Commit(core::Mutation::MutateSet(now_, std::move(slice))));
+    WERK_CHECK(Commit(core::Mutation::MutateSet(now(), std::move(slice))));
   return slicer.done() ? core::Progress::kDone : core::Progress::kMore;
 }
 

@@ -91,10 +91,10 @@ core::WorkerState Shard::OwnerAttach(const HelloArgs& hello, uint32_t from) {
     w->pid = hello.pid;
     w->labels = hello.labels;
     w->version = hello.v;
-    w->started_at = now_;
-    w->last_beat_mono_ms = mono_ms_;
+    w->started_at = now();
+    w->last_beat_mono_ms = mono_ms();
     conn_timers_.Cancel(&w->heartbeat);
-    conn_timers_.Arm(&w->heartbeat, mono_ms_ + options_.heartbeat_timeout_s * 1000);
+    conn_timers_.Arm(&w->heartbeat, mono_ms() + options_.heartbeat_timeout_s * 1000);
   }
   if (from != id_) ++w->remote_connections[from];
   return sm_.worker_state(hello.wid);
@@ -131,7 +131,7 @@ void Shard::ForgetIfUnused(WorkerProcess* w) {
   // A clean shutdown keeps quiet/terminate states for the restart.
   if (!shutting_down_ && sm_.worker_state(w->wid) != core::WorkerState::kRunning &&
       !journal_->failed())
-    Commit(core::Mutation::ForgetWorker(now_, w->wid));
+    Commit(core::Mutation::ForgetWorker(now(), w->wid));
   workers_.Erase(w);
 }
 
@@ -162,10 +162,10 @@ void Shard::CmdBeat(Connection* c, std::string_view arg) {
 core::OpResult<core::WorkerState> Shard::OwnerBeat(const BeatArgs& beat) {
   WorkerProcess* w = workers_.Find(beat.wid);
   if (!w) return core::UnknownWorker(beat.wid);
-  w->last_beat_mono_ms = mono_ms_;
+  w->last_beat_mono_ms = mono_ms();
   w->rss_kb = beat.rss_kb;
   conn_timers_.Cancel(&w->heartbeat);
-  conn_timers_.Arm(&w->heartbeat, mono_ms_ + options_.heartbeat_timeout_s * 1000);
+  conn_timers_.Arm(&w->heartbeat, mono_ms() + options_.heartbeat_timeout_s * 1000);
   core::WorkerState state = sm_.worker_state(w->wid);
   // The state only moves forward: running -> quiet -> terminate.
   core::WorkerState wanted = state;
@@ -173,7 +173,7 @@ core::OpResult<core::WorkerState> Shard::OwnerBeat(const BeatArgs& beat) {
   if (beat.current_state == "terminate") wanted = core::WorkerState::kTerminate;
   if (wanted > state) {
     if (journal_->failed()) return core::LogFailed();
-    Commit(core::Mutation::SetWorkerState(now_, w->wid, wanted));
+    Commit(core::Mutation::SetWorkerState(now(), w->wid, wanted));
     state = wanted;
     for (uint32_t s = 0; s < shard_count(); ++s) {
       if (s == id_ || w->remote_connections[s] == 0) continue;
@@ -217,10 +217,10 @@ void Shard::AdoptRecoveredWorkers() {
   for (const auto& [wid, state] : sm_.worker_states()) {
     bool created = false;
     WorkerProcess* w = workers_.GetOrCreate(wid, &created);
-    w->started_at = now_;
-    w->last_beat_mono_ms = mono_ms_;
+    w->started_at = now();
+    w->last_beat_mono_ms = mono_ms();
     conn_timers_.Cancel(&w->heartbeat);
-    conn_timers_.Arm(&w->heartbeat, mono_ms_ + options_.heartbeat_timeout_s * 1000);
+    conn_timers_.Arm(&w->heartbeat, mono_ms() + options_.heartbeat_timeout_s * 1000);
   }
 }
 

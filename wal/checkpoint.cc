@@ -8,12 +8,12 @@
 
 namespace werk::wal {
 
-std::string BuildCheckpoint(const core::StateMachine& sm, uint32_t shard, uint64_t lsn,
+std::string BuildCheckpoint(const core::SnapshotSource& state, uint32_t shard, uint64_t lsn,
                             uint64_t epoch, int64_t created_at) {
   std::string out(kCheckpointHeaderBytes, '\0');
-  out.reserve(sm.job_count() * 256 + 4096);
+  out.reserve(state.snapshot_bytes_hint() + 4096);
   uint64_t n = 0;
-  sm.Snapshot([&](core::SnapshotItemType type, std::string_view body) {
+  state.Snapshot([&](core::SnapshotItemType type, std::string_view body) {
     AppendFrame(out, ++n, epoch, uint16_t(type), body);
   });
   std::string count;

@@ -10,13 +10,13 @@
 
 #include <absl/status/status.h>
 
-#include "core/state_machine.h"
+#include "core/snapshot.h"
 #include "wal/log_format.h"
 
 namespace werk::wal {
 
-// Serializes `sm`, which reflects every record up to `lsn`.
-std::string BuildCheckpoint(const core::StateMachine& sm, uint32_t shard, uint64_t lsn,
+// Serializes `state`, which reflects every record up to `lsn`.
+std::string BuildCheckpoint(const core::SnapshotSource& state, uint32_t shard, uint64_t lsn,
                             uint64_t epoch, int64_t created_at);
 
 // Verifies every frame of `image` (header, hashes, item numbering, the end

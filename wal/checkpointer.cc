@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/shard_runtime.h"
 #include "wal/checkpoint.h"
 
 namespace werk::wal {
@@ -24,6 +25,17 @@ Checkpointer::Checkpointer(Storage* storage, Wal* wal, const core::Clock& clock,
 
 Checkpointer::~Checkpointer() { *alive_ = false; }
 
+void Checkpointer::OnStopped(core::ShardRuntime& runtime) {
+  if (!source_ || wal_->failed()) return;
+  RequestNow();
+  Poll(*source_);
+  while (busy() && !wal_->failed()) {
+    runtime.reactor().Poll(10'000'000);
+    wal_->Commit();
+    Poll(*source_);
+  }
+}
+
 bool Checkpointer::Due() const {
   const uint64_t logged = wal_->bytes_appended() - log_bytes_at_last_;
   if (requested_ && wal_->appended_lsn().value() > stats_.last_lsn) return true;
@@ -32,7 +44,7 @@ bool Checkpointer::Due() const {
   return clock_.MonotonicNow() - last_time_ns_ >= options_.interval_ns;
 }
 
-void Checkpointer::Poll(const core::StateMachine& sm) {
+void Checkpointer::Poll(const core::SnapshotSource& state) {
   if (wal_->failed()) return;
   switch (state_) {
     case State::kIdle: {
@@ -43,7 +55,7 @@ void Checkpointer::Poll(const core::StateMachine& sm) {
       log_bytes_at_last_ = wal_->bytes_appended();
       last_time_ns_ = started_ns_;
       image_ = std::make_shared<const std::string>(
-          BuildCheckpoint(sm, options_.shard, pending_lsn_, 1, clock_.WallNow()));
+          BuildCheckpoint(state, options_.shard, pending_lsn_, 1, clock_.WallNow()));
       stats_.last_pause_ns = clock_.MonotonicNow() - started_ns_;
       state_ = State::kWaitDurable;
       [[fallthrough]];

@@ -15,13 +15,17 @@
 #include <string>
 
 #include "core/clock.h"
-#include "core/state_machine.h"
+#include "core/participant.h"
+#include "core/snapshot.h"
 #include "wal/storage.h"
 #include "wal/wal.h"
 
 namespace werk::wal {
 
-class Checkpointer {
+// A participant of its shard's loop: it polls after each commit, and a
+// clean stop ends with a checkpoint (the next start reads one file instead
+// of replaying the log).
+class Checkpointer final : public core::Participant {
  public:
   struct Options {
     uint32_t shard = 0;
@@ -41,7 +45,14 @@ class Checkpointer {
                uint64_t recovered_lsn, uint64_t recovered_bytes);
   ~Checkpointer();
 
-  void Poll(const core::StateMachine& sm);
+  void Poll(const core::SnapshotSource& state);
+  // What the participant takes checkpoints of; before the loop runs.
+  void AttachSource(const core::SnapshotSource* state) { source_ = state; }
+  void OnDurable(core::Lsn) override {
+    if (source_) Poll(*source_);
+  }
+  void OnStopped(core::ShardRuntime& runtime) override;
+  bool IoIdle() const override { return io_idle(); }
   // Takes a checkpoint at the next Poll() regardless of the thresholds.
   void RequestNow() { requested_ = true; }
   bool busy() const { return state_ != State::kIdle; }
@@ -69,6 +80,7 @@ class Checkpointer {
   Stats stats_;
   int removals_pending_ = 0;
   std::shared_ptr<bool> alive_;
+  const core::SnapshotSource* source_ = nullptr;
 };
 
 }  // namespace werk::wal

@@ -39,12 +39,15 @@
 
 #include "core/clock.h"
 #include "core/journal.h"
+#include "core/participant.h"
 #include "wal/log_format.h"
 #include "wal/storage.h"
 
 namespace werk::wal {
 
-class Wal final : public core::Journal {
+// Also a participant of its shard's loop: after each commit it writes the
+// idle marker when one is due, and the loop sleeps no longer than that.
+class Wal final : public core::Journal, public core::Participant {
  public:
   struct Options {
     uint32_t shard = 0;
@@ -103,10 +106,21 @@ class Wal final : public core::Journal {
   // current one). Call only once a checkpoint at `lsn` is durable.
   void ReleaseThrough(uint64_t lsn);
 
+  // As a participant (core/participant.h): no idle marker once stopping.
+  void OnDurable(core::Lsn) override {
+    if (!stopping_) WriteIdleMarkerIfDue();
+  }
+  void OnStop() override { stopping_ = true; }
+  int64_t WaitBudgetNs() override {
+    const int64_t wait = stopping_ ? -1 : idle_marker_wait_ns();
+    return wait < 0 ? core::kNoDeadline : wait;
+  }
+  bool IoIdle() const override { return io_idle(); }
+
   const std::string& failure() const { return failure_; }
   // No request of the log is in flight in the ring (writes, spare creation,
   // segment removal): the shard may stop.
-  bool io_idle() const { return io_pending_ == 0; }
+  bool io_idle() const override { return io_pending_ == 0; }
   uint64_t bytes_appended() const { return bytes_appended_; }
   uint64_t syncs() const { return syncs_; }
   // Segments reused instead of created (since start), and kept for reuse now.
@@ -162,6 +176,7 @@ class Wal final : public core::Journal {
   uint64_t bytes_appended_ = 0;
   uint64_t syncs_ = 0;
   uint64_t idle_markers_ = 0;
+  bool stopping_ = false;
   int io_pending_ = 0;
   std::shared_ptr<bool> alive_;  // completions arriving after destruction do nothing
 };

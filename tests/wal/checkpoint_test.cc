@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/mutation.h"
+#include "core/state_machine.h"
 
 namespace werk::wal {
 namespace {

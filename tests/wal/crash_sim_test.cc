@@ -29,6 +29,7 @@
 #include <set>
 
 #include "core/job_json.h"
+#include "core/state_machine.h"
 #include "tests/wal/log_fixture.h"
 #include "wal/log_reader.h"
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/replay.h"
+#include "core/state_machine.h"
 #include "tests/wal/log_fixture.h"
 #include "tests/wal/segment_builder.h"
 #include "wal/log_format.h"

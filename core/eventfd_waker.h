@@ -12,11 +12,11 @@
 #include "core/mailbox.h"
 #include "core/reactor.h"
 
-namespace werk::net {
+namespace werk::core {
 
-class EventfdWaker final : public core::ShardWaker, public core::IoCompletion {
+class EventfdWaker final : public ShardWaker, public IoCompletion {
  public:
-  explicit EventfdWaker(core::Reactor* reactor)
+  explicit EventfdWaker(Reactor* reactor)
       : reactor_(reactor), fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     Arm();
   }
@@ -33,9 +33,9 @@ class EventfdWaker final : public core::ShardWaker, public core::IoCompletion {
  private:
   void Arm() { io_uring_prep_read(reactor_->Sqe(this), fd_, &buf_, sizeof buf_, 0); }
 
-  core::Reactor* reactor_;
+  Reactor* reactor_;
   int fd_;
   uint64_t buf_ = 0;
 };
 
-}  // namespace werk::net
+}  // namespace werk::core
