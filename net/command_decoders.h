@@ -23,12 +23,7 @@ struct HelloArgs {
   std::string username;
 };
 
-struct FailArgs {
-  std::string jid;
-  std::string message;
-  std::string errtype;
-  std::vector<std::string> backtrace;
-};
+using FailArgs = core::FailRequest;
 
 struct BeatArgs {
   std::string wid;
@@ -49,9 +44,5 @@ bool DecodeAck(JobDecoder& d, std::string_view json, std::string* jid);
 bool DecodeFail(JobDecoder& d, std::string_view json, FailArgs* out);
 bool DecodeBeat(JobDecoder& d, std::string_view json, BeatArgs* out);
 bool DecodeMutate(JobDecoder& d, std::string_view json, MutateArgs* out, std::string* error);
-
-// Faktory's FAIL clean-up: trim, cap errtype at 100 bytes, message at 1000,
-// backtrace at 50 lines, "unknown" for empty texts.
-void CleanseFailure(FailArgs* f);
 
 }  // namespace werk::net

@@ -14,14 +14,13 @@
 #include <vector>
 
 #include "core/job.h"
+#include "core/job_validation.h"
 #include "core/types.h"
 #include "net/input_buffer.h"
 
 namespace werk::net {
 
-struct JobLimits {
-  size_t job_bytes_max = 1u << 20;
-};
+using core::JobLimits;
 
 class JsonDecoder;  // simdjson state, reused across calls (one per shard)
 
@@ -74,15 +73,5 @@ class JobBatchDecoder {
   struct State;
   std::unique_ptr<State> s_;
 };
-
-// Faktory's push validation after decoding (steps 2–9 of §3.3), with werk's
-// size limits. Fills in `created_at` (from `now`) and the default queue, and
-// parses `at`. Returns the error message, or nullopt if the job is valid.
-std::optional<std::string> ValidateJob(core::JobSpec& job, core::UnixNanos now,
-                                       const JobLimits& limits);
-
-// Queue names must match \A[a-zA-Z0-9._-]+\z.
-bool ValidQueueName(std::string_view name);
-std::string InvalidQueueNameError(std::string_view name);
 
 }  // namespace werk::net

@@ -73,7 +73,8 @@ void Shard::CmdPush(Connection* c, std::string_view arg) {
   core::JobSpec job;
   std::string error;
   if (!decoder_.DecodeOne(arg, &job, &error)) return ReplyError(c, error);
-  if (auto why = ValidateJob(job, now(), job_limits_)) return ReplyError(c, *why);
+  if (core::OpStatus valid = core::ValidateJob(job, now(), job_limits_); !valid.ok())
+    return ReplyStatus(c, valid);
   // Decoded and validated here; stored by the shard that owns the jid.
   const uint32_t owner = OwnerOf(job.jid);
   if (owner != id_) {
@@ -176,8 +177,8 @@ void Shard::PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec
         for (; p.next < end; ++p.next) {
           const auto [chunk, index] = p.jobs[p.next];
           core::JobSpec job = std::move((*jobs)[chunk][index]);
-          if (auto why = ValidateJob(job, now, shard.job_limits_)) {
-            p.failures.emplace_back(std::move(job.jid), std::move(*why));
+          if (core::OpStatus valid = core::ValidateJob(job, now, shard.job_limits_); !valid.ok()) {
+            p.failures.emplace_back(std::move(job.jid), std::string(valid.message()));
             continue;
           }
           std::string jid = job.jid;
@@ -215,7 +216,7 @@ void Shard::CmdFail(Connection* c, std::string_view arg) {
     return ReplyError(c, "invalid FAIL " + std::string(arg.substr(0, 1024)));
   }
   if (fail.jid.empty()) return ReplyError(c, "missing JID");
-  CleanseFailure(&fail);
+  core::CleanseFailure(&fail);
   const uint32_t owner = OwnerOf(fail.jid);
   if (owner != id_) {
     return Forward(c, owner, [fail = std::move(fail)](Shard& s) mutable {

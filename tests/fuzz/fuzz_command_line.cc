@@ -29,17 +29,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::string error;
       if (verb == "PUSH") {
         core::JobSpec job;
-        if (decoder.DecodeOne(arg, &job, &error)) (void)net::ValidateJob(job, 1, {});
+        if (decoder.DecodeOne(arg, &job, &error)) (void)core::ValidateJob(job, 1, {});
       } else if (verb == "PUSHB") {
         std::vector<core::JobSpec> jobs;
         if (decoder.DecodeMany(arg, &jobs, &error))
-          for (auto& j : jobs) (void)net::ValidateJob(j, 1, {});
+          for (auto& j : jobs) (void)core::ValidateJob(j, 1, {});
       } else if (verb == "ACK") {
         std::string jid;
         (void)net::DecodeAck(decoder, arg, &jid);
       } else if (verb == "FAIL") {
         net::FailArgs f;
-        if (net::DecodeFail(decoder, arg, &f)) net::CleanseFailure(&f);
+        if (net::DecodeFail(decoder, arg, &f)) core::CleanseFailure(&f);
       } else if (verb == "BEAT") {
         net::BeatArgs b;
         (void)net::DecodeBeat(decoder, arg, &b);

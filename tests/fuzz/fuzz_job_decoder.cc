@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   core::JobSpec job;
   if (!decoder.DecodeOne(input, &job, &error)) return 0;
-  if (net::ValidateJob(job, 1'700'000'000'000'000'000, {})) return 0;
+  if (!core::ValidateJob(job, 1'700'000'000'000'000'000, {}).ok()) return 0;
   // What FETCH would send must itself decode to the same job.
   auto stored = core::Job::Create(job, 1);
   const std::string json = core::JobJson(*stored);

@@ -21,7 +21,8 @@ class JobDecoderTest : public ::testing::Test {
     core::JobSpec job;
     std::string error;
     if (!d.DecodeOne(json, &job, &error)) return error;
-    if (auto why = ValidateJob(job, kNow, limits)) return *why;
+    if (core::OpStatus s = core::ValidateJob(job, kNow, limits); !s.ok())
+      return std::string(s.message());
     if (out) *out = job;
     return "";
   }
@@ -182,12 +183,12 @@ TEST_F(JobDecoderTest, DeepNestingIsRejectedNotACrash) {
 }
 
 TEST(QueueNames, Rule) {
-  EXPECT_TRUE(ValidQueueName("default"));
-  EXPECT_TRUE(ValidQueueName("a.b-c_D9"));
-  EXPECT_FALSE(ValidQueueName(""));
-  EXPECT_FALSE(ValidQueueName("a b"));
-  EXPECT_FALSE(ValidQueueName("a/b"));
-  EXPECT_FALSE(ValidQueueName("caf\xc3\xa9"));
+  EXPECT_TRUE(core::ValidQueueName("default"));
+  EXPECT_TRUE(core::ValidQueueName("a.b-c_D9"));
+  EXPECT_FALSE(core::ValidQueueName(""));
+  EXPECT_FALSE(core::ValidQueueName("a b"));
+  EXPECT_FALSE(core::ValidQueueName("a/b"));
+  EXPECT_FALSE(core::ValidQueueName("caf\xc3\xa9"));
 }
 
 }  // namespace
