@@ -19,7 +19,6 @@
 namespace werk::net {
 
 namespace {
-constexpr size_t kDueJidsPerRecord = 1024;
 // Lateness that starts a catch-up (shard_catch_up.cc): far above an
 // ordinary iteration, far below any deadline it protects (the shortest,
 // the handshake's, is 1 s).
@@ -30,11 +29,11 @@ Shard::Shard(const ServerOptions& options, const core::Clock& clock)
     : options_(options),
       clock_(clock),
       runtime_(clock, 2048),
-      sm_(clock.WallNow() / core::kNanosPerMilli),
-      reclaimer_(&sm_, clock),
+      partition_(&runtime_, core::PartitionOptions{core::JobLimits{options.job_bytes_max},
+                                                   options.reserve_for_min_s}),
+      reclaimer_(&partition_.state(), clock),
       conn_timers_(clock.MonotonicNow() / core::kNanosPerMilli),
       rng_(std::random_device{}()) {
-  job_limits_.job_bytes_max = options_.job_bytes_max;
   started_at_ = now();
   runtime_.AddParticipant(this);
   runtime_.AddParticipant(&reclaimer_);
@@ -55,7 +54,7 @@ void Shard::AttachWal(wal::Wal* wal, wal::Checkpointer* checkpointer) {
   checkpointer_ = checkpointer;
   runtime_.AddParticipant(wal);
   if (checkpointer) {
-    checkpointer->AttachSource(&sm_);
+    checkpointer->AttachSource(&partition_.state());
     runtime_.AddParticipant(checkpointer);
   }
 }
@@ -111,7 +110,7 @@ void Shard::OnTurn() {
   // Deadlines fire only once what arrived before them has been read.
   if (!TimersHeld()) {
     FireConnTimers();
-    FireJobTimers();
+    partition_.FireTimers();
   }
   ServeReadyQueues();
   if (global_fenced_ && !journal_->failed() &&
@@ -133,7 +132,7 @@ int64_t Shard::WaitBudgetNs() {
     // for, which wakes the loop, or for the end of the hold.
     budget = std::min(budget, (catch_up_until_ms_ - mono_ms()) * core::kNanosPerMilli);
   } else {
-    if (auto t = sm_.NextTimerMs()) {
+    if (auto t = partition_.NextTimerMs()) {
       budget = std::min(budget, *t * core::kNanosPerMilli - now());
     }
     if (auto t = conn_timers_.NextEventTick()) {
@@ -251,15 +250,7 @@ void Shard::Release(Connection* c, core::Lsn durable) {
   if (c->staged_.Release(durable, &c->out_)) StartSend(c);
 }
 
-// --- Mutations --------------------------------------------------------------------
-
-bool Shard::Commit(const core::Mutation& m) {
-  if (sm_.Apply(m) != core::ApplyStatus::kOk) return false;
-  encode_scratch_.clear();
-  core::EncodeMutation(m, encode_scratch_);
-  journal_->Append(encode_scratch_);
-  return true;
-}
+// --- Writes ---------------------------------------------------------------------
 
 bool Shard::RefuseIfReadOnly(Connection* c) {
   if (!journal_->failed()) return false;
@@ -268,54 +259,6 @@ bool Shard::RefuseIfReadOnly(Connection* c) {
 }
 
 // --- Timers -----------------------------------------------------------------------
-
-void Shard::FireJobTimers() {
-  due_scratch_.clear();
-  const int64_t now_ms = now() / core::kNanosPerMilli;
-  if (sm_.DueJobs(now_ms, due_scratch_, core::kTimerFiresPerAdvanceMax) == 0) return;
-  ++stats_.timer_cycles;
-  std::vector<std::string> enqueue, purge;
-  std::vector<core::FailRecord> expired;
-  std::uniform_int_distribution<int> jitter(0, 29);
-  for (const core::Job* job : due_scratch_) {
-    switch (job->state) {
-      case core::JobState::kScheduled:
-        ++stats_.scheduled_enqueued;
-        enqueue.emplace_back(job->jid());
-        break;
-      case core::JobState::kRetry:
-        ++stats_.retries_enqueued;
-        enqueue.emplace_back(job->jid());
-        break;
-      case core::JobState::kDead:
-        ++stats_.dead_purged;
-        purge.emplace_back(job->jid());
-        break;
-      case core::JobState::kReserved:
-        ++stats_.reservations_expired;
-        expired.push_back(core::DecideFailure(*job, now(), core::FailCause::kReservationExpired,
-                                              "ReservationExpired",
-                                              "Faktory job reservation expired", {},
-                                              jitter(rng_)));
-        break;
-      case core::JobState::kQueued:
-        break;  // queued jobs carry no timer
-    }
-  }
-  if (journal_->failed()) return;  // state stays as it is; nothing can be logged
-  for (auto& rec : expired) Commit(core::Mutation::Fail(now(), std::move(rec)));
-  auto commit_chunks = [&](std::vector<std::string>& jids, bool is_enqueue) {
-    for (size_t i = 0; i < jids.size(); i += kDueJidsPerRecord) {
-      const size_t end = std::min(jids.size(), i + kDueJidsPerRecord);
-      std::vector<std::string> chunk(std::make_move_iterator(jids.begin() + long(i)),
-                                     std::make_move_iterator(jids.begin() + long(end)));
-      Commit(is_enqueue ? core::Mutation::EnqueueDue(now(), std::move(chunk))
-                        : core::Mutation::PurgeDead(now(), std::move(chunk)));
-    }
-  };
-  commit_chunks(enqueue, true);
-  commit_chunks(purge, false);
-}
 
 void Shard::FireConnTimers() {
   core::TimerHook* fired[64];

@@ -36,6 +36,7 @@
 #include "core/mailbox.h"
 #include "core/journal.h"
 #include "core/op_status.h"
+#include "core/partition.h"
 #include "core/participant.h"
 #include "core/reclaimer.h"
 #include "core/shard_runtime.h"
@@ -64,12 +65,7 @@ inline constexpr size_t kForwardsInFlightMax = 64;
 
 struct ShardStats {
   uint64_t commands = 0;
-  uint64_t scheduled_enqueued = 0;
-  uint64_t retries_enqueued = 0;
-  uint64_t dead_purged = 0;
-  uint64_t reservations_expired = 0;
   uint64_t workers_reaped = 0;
-  uint64_t timer_cycles = 0;
   uint64_t connections_accepted = 0;
   uint64_t connections_rejected = 0;
   uint64_t handshakes_evicted = 0;  // oldest unauthenticated socket closed for a new one
@@ -162,7 +158,7 @@ class Shard final : public core::Participant {
   // Any thread: makes the shard's loop look at its mailbox and stop flag.
   void WakeFromOtherThread() { runtime_.WakeFromOtherThread(); }
 
-  core::StateMachine& state() { return sm_; }
+  core::StateMachine& state() { return partition_.state(); }
   const ShardStats& stats() const { return stats_; }
   size_t connection_count() const { return ready_connections_; }
 
@@ -223,8 +219,6 @@ class Shard final : public core::Participant {
   void ReleaseReplies();
   void Release(Connection* c, core::Lsn durable);
 
-  // Mutations: apply, then log. Returns false if the state machine refused.
-  bool Commit(const core::Mutation& m);
   bool RefuseIfReadOnly(Connection* c);
 
   // Commands (shard_commands.cc, shard_admin.cc).
@@ -295,16 +289,10 @@ class Shard final : public core::Participant {
   void Defer(Connection* c, std::function<void()> fn, uint64_t after_lsn = 0);
   // MUTATE, a slice at a time on every shard.
   void RunMutate(Connection* c, core::MutateSetRecord rec);
-  // One slice of a MUTATE on this shard: scans, logs what it matched.
-  core::OpResult<core::Progress> MutateSlice(core::MutateSlicer& slicer);
 
   // A forwarded command's answer is back (Forward()).
   void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status,
                       bool abandoned);
-  // The owner-side halves of PUSH, ACK and FAIL: run on the job's shard.
-  core::OpStatus PushLocal(core::JobSpec job);
-  core::OpStatus AckLocal(const std::string& jid);
-  core::OpStatus FailLocal(FailArgs fail);
 
   // FETCH machinery (shard_fetch.cc).
   bool TryFetch(Connection* c);  // reserves and replies if a job is available
@@ -318,10 +306,6 @@ class Shard final : public core::Participant {
   void NotifyReady(const std::string& queue, uint32_t shard, size_t jobs);
 
  public:
-  // Cross-shard FETCH, on this shard's thread: reserves the first job of the
-  // first of `queues` that has one here, and returns its JSON (none: no job).
-  std::optional<std::string> ReserveLocal(const std::vector<std::string>& queues,
-                                          const std::string& wid);
   void OnRemoteFetchDone(Connection* c, std::optional<std::string> job_json);
   void OnInterest(const std::string& queue, uint32_t shard, bool interested);
   void OnReadyElsewhere(const std::string& queue, uint32_t shard, size_t jobs);
@@ -331,7 +315,6 @@ class Shard final : public core::Participant {
  private:
 
   // Timers.
-  void FireJobTimers();
   void FireConnTimers();
 
   // Catching up after a late wake-up (shard_catch_up.cc): input that arrived
@@ -401,8 +384,6 @@ class Shard final : public core::Participant {
  private:
   // This shard's part of INFO.
   ShardSummary Summarize() const;
-  // The server-wide names behind QUEUE PAUSE: this shard's part.
-  std::vector<std::string> KnownQueues(const std::vector<std::string>& names, bool all) const;
 
   ServerOptions options_;
   core::Journal* journal_ = nullptr;
@@ -410,11 +391,10 @@ class Shard final : public core::Participant {
   wal::Checkpointer* checkpointer_ = nullptr;
   const core::Clock& clock_;
   core::ShardRuntime runtime_;
-  core::StateMachine sm_;
+  core::Partition partition_;  // the jobs this shard owns
   core::Reclaimer reclaimer_;
   core::TimerWheel conn_timers_;  // monotonic ms
   JobDecoder decoder_;
-  JobLimits job_limits_;
   WorkerRegistry workers_;
   ShardStats stats_;
   std::mt19937_64 rng_;
@@ -434,8 +414,6 @@ class Shard final : public core::Participant {
                       core::StringEq>
       waiters_;
   std::vector<std::string> ready_scratch_;
-  std::vector<const core::Job*> due_scratch_;
-  std::string encode_scratch_;
 
   // The group, when there is more than one shard.
   uint32_t id_ = 0;

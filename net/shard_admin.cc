@@ -46,23 +46,24 @@ void Shard::CmdInfo(Connection* c) {
 ShardSummary Shard::Summarize() const {
   ShardSummary s;
   s.id = id_;
-  for (const core::Queue* q : sm_.SortedQueues()) s.queues.emplace_back(q->name(), q->size());
-  s.dead = sm_.dead_size();
-  s.retries = sm_.retries_size();
-  s.scheduled = sm_.scheduled_size();
-  s.working = sm_.reserved_size();
-  s.total_failures = sm_.total_failures();
-  s.total_processed = sm_.total_processed();
+  for (const core::Queue* q : partition_.state().SortedQueues()) s.queues.emplace_back(q->name(), q->size());
+  s.dead = partition_.state().dead_size();
+  s.retries = partition_.state().retries_size();
+  s.scheduled = partition_.state().scheduled_size();
+  s.working = partition_.state().reserved_size();
+  s.total_failures = partition_.state().total_failures();
+  s.total_processed = partition_.state().total_processed();
   s.commands = stats_.commands;
   s.connections = ready_connections_;
   // A process counts once, on the shard that owns its wid.
   workers_.ForEach([&](const WorkerProcess& w) {
     if (OwnerOf(w.wid) == id_) ++s.workers;
   });
-  s.timer_cycles = stats_.timer_cycles;
-  s.reservations_expired = stats_.reservations_expired;
-  s.retries_enqueued = stats_.retries_enqueued;
-  s.scheduled_enqueued = stats_.scheduled_enqueued;
+  const core::TimerStats& timers = partition_.timer_stats();
+  s.timer_cycles = timers.cycles;
+  s.reservations_expired = timers.reservations_expired;
+  s.retries_enqueued = timers.retries_enqueued;
+  s.scheduled_enqueued = timers.scheduled_enqueued;
   s.workers_reaped = stats_.workers_reaped;
   const core::LoopStats& loop = runtime_.loop_stats();
   s.loop_longest_ns = loop.longest_ns;
@@ -137,18 +138,6 @@ void Shard::CmdMutate(Connection* c, std::string_view arg) {
 
 // --- QUEUE -----------------------------------------------------------------------------------
 
-std::vector<std::string> Shard::KnownQueues(const std::vector<std::string>& names,
-                                            bool all) const {
-  std::vector<std::string> out;
-  if (all) {
-    for (const core::Queue* q : sm_.SortedQueues()) out.emplace_back(q->name());
-  } else {
-    for (const auto& name : names)
-      if (sm_.FindQueue(name)) out.push_back(name);
-  }
-  return out;
-}
-
 void Shard::CmdQueue(Connection* c, std::string_view rest) {
   // `rest` is " SUB name...". Faktory 1.10 panics ("internal error") without
   // a sub-command or names; werk says what is missing.
@@ -198,7 +187,7 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
   RunGlobal(c, [this, c, rec = std::move(rec)] {
     using Names = std::vector<std::string>;
     RunOnAll<Names>(
-        c, [rec](Shard& s) { return s.KnownQueues(rec.names, rec.all); },
+        c, [rec](Shard& s) { return s.partition_.KnownQueues(rec.names, rec.all); },
         [this, c](std::vector<Names>& known) -> std::optional<std::string> {
           Names names;
           for (auto& v : known) names.insert(names.end(), v.begin(), v.end());
@@ -223,16 +212,7 @@ void Shard::QueueLatency(Connection* c, std::vector<std::string> names) {
   using Oldest = std::vector<core::UnixNanos>;  // per name; 0: none queued
   RunOnAll<Oldest>(
       c,
-      [shared_names](Shard& s) {
-        Oldest mine;
-        for (const auto& name : *shared_names) {
-          core::UnixNanos at = 0;
-          if (const core::Queue* q = s.sm_.FindQueue(name); q && !q->empty())
-            at = q->Front()->enqueued_at;
-          mine.push_back(at);
-        }
-        return mine;
-      },
+      [shared_names](Shard& s) { return s.partition_.OldestEnqueued(*shared_names); },
       [this, shared_names](std::vector<Oldest>& oldest) -> std::optional<std::string> {
         std::string o = "{";
         for (size_t i = 0; i < shared_names->size(); ++i) {

@@ -73,16 +73,16 @@ void Shard::CmdPush(Connection* c, std::string_view arg) {
   core::JobSpec job;
   std::string error;
   if (!decoder_.DecodeOne(arg, &job, &error)) return ReplyError(c, error);
-  if (core::OpStatus valid = core::ValidateJob(job, now(), job_limits_); !valid.ok())
+  if (core::OpStatus valid = core::ValidateJob(job, now(), partition_.options().limits); !valid.ok())
     return ReplyStatus(c, valid);
   // Decoded and validated here; stored by the shard that owns the jid.
   const uint32_t owner = OwnerOf(job.jid);
   if (owner != id_) {
     return Forward(c, owner, [job = std::move(job)](Shard& s) mutable {
-      return s.PushLocal(std::move(job));
+      return s.partition_.Push(std::move(job));
     });
   }
-  ReplyStatus(c, PushLocal(std::move(job)));
+  ReplyStatus(c, partition_.Push(std::move(job)));
 }
 
 namespace {
@@ -177,12 +177,12 @@ void Shard::PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec
         for (; p.next < end; ++p.next) {
           const auto [chunk, index] = p.jobs[p.next];
           core::JobSpec job = std::move((*jobs)[chunk][index]);
-          if (core::OpStatus valid = core::ValidateJob(job, now, shard.job_limits_); !valid.ok()) {
+          if (core::OpStatus valid = core::ValidateJob(job, now, shard.partition_.options().limits); !valid.ok()) {
             p.failures.emplace_back(std::move(job.jid), std::string(valid.message()));
             continue;
           }
           std::string jid = job.jid;
-          const core::OpStatus status = shard.PushLocal(std::move(job));
+          const core::OpStatus status = shard.partition_.Push(std::move(job));
           if (!status.ok()) p.failures.emplace_back(std::move(jid), std::string(status.message()));
         }
         return p.next < p.jobs.size() ? core::Progress::kMore : core::Progress::kDone;
@@ -205,9 +205,9 @@ void Shard::CmdAck(Connection* c, std::string_view arg) {
   }
   const uint32_t owner = OwnerOf(jid);
   if (owner != id_) {
-    return Forward(c, owner, [jid = std::move(jid)](Shard& s) { return s.AckLocal(jid); });
+    return Forward(c, owner, [jid = std::move(jid)](Shard& s) { return s.partition_.Ack(jid); });
   }
-  ReplyStatus(c, AckLocal(jid));
+  ReplyStatus(c, partition_.Ack(jid));
 }
 
 void Shard::CmdFail(Connection* c, std::string_view arg) {
@@ -220,10 +220,10 @@ void Shard::CmdFail(Connection* c, std::string_view arg) {
   const uint32_t owner = OwnerOf(fail.jid);
   if (owner != id_) {
     return Forward(c, owner, [fail = std::move(fail)](Shard& s) mutable {
-      return s.FailLocal(std::move(fail));
+      return s.partition_.Fail(std::move(fail));
     });
   }
-  ReplyStatus(c, FailLocal(std::move(fail)));
+  ReplyStatus(c, partition_.Fail(std::move(fail)));
 }
 
 }  // namespace werk::net

@@ -52,7 +52,7 @@ void Shard::CmdFetch(Connection* c, std::string_view rest) {
   // Paused queues are dropped from this request (reference §2.3).
   std::vector<std::string> active;
   for (auto& q : queues) {
-    const core::Queue* queue = sm_.FindQueue(q);
+    const core::Queue* queue = partition_.state().FindQueue(q);
     if (queue && queue->paused()) continue;
     if (std::find(active.begin(), active.end(), q) == active.end()) active.push_back(std::move(q));
   }
@@ -62,23 +62,8 @@ void Shard::CmdFetch(Connection* c, std::string_view rest) {
   ContinueFetch(c);
 }
 
-std::optional<std::string> Shard::ReserveLocal(const std::vector<std::string>& queues,
-                                               const std::string& wid) {
-  if (journal_->failed()) return std::nullopt;
-  for (const std::string& name : queues) {
-    const core::Queue* q = sm_.FindQueue(name);
-    if (!q || q->paused() || q->empty()) continue;
-    const core::Job* job = q->Front();
-    const int64_t reserve_s = core::EffectiveReserveSeconds(job->reserve_for(), options_.reserve_for_min_s);
-    const std::string jid(job->jid());
-    Commit(core::Mutation::Reserve(now(), jid, wid, now() + core::SecondsToNanos(reserve_s)));
-    return core::JobJson(*sm_.FindJob(jid));
-  }
-  return std::nullopt;
-}
-
 bool Shard::TryFetch(Connection* c) {
-  std::optional<std::string> json = ReserveLocal(c->fetch_queues_, c->wid_);
+  std::optional<std::string> json = partition_.Reserve(c->fetch_queues_, c->wid_);
   if (!json) return false;
   ReplyBulk(c, *json);
   return true;
@@ -90,7 +75,9 @@ void Shard::FetchFrom(Connection* c, uint32_t target) {
   Shard* owner = peers_[target];
   runtime_.Call(
       target,
-      [owner, queues = c->fetch_queues_, wid = c->wid_] { return owner->ReserveLocal(queues, wid); },
+      [owner, queues = c->fetch_queues_, wid = c->wid_] {
+        return owner->partition_.Reserve(queues, wid);
+      },
       [this, c](std::optional<std::string> job, bool abandoned) {
         // A reservation that will never be durable: nothing from there.
         OnRemoteFetchDone(c, abandoned ? std::nullopt : std::move(job));
@@ -178,7 +165,7 @@ void Shard::OnInterest(const std::string& queue, uint32_t shard, bool interested
     mask |= uint64_t(1) << shard;
     // Jobs already waiting here: say so at once (closes the race with the
     // interested shard's last look).
-    const core::Queue* q = sm_.FindQueue(queue);
+    const core::Queue* q = partition_.state().FindQueue(queue);
     if (q && !q->empty() && !q->paused()) NotifyReady(queue, shard, q->size());
   } else {
     mask &= ~(uint64_t(1) << shard);
@@ -207,13 +194,13 @@ void Shard::OnReadyElsewhere(const std::string& queue, uint32_t shard, size_t jo
 void Shard::ServeReadyQueues() {
   while (true) {
     ready_scratch_.clear();
-    sm_.TakeReadyQueues(ready_scratch_);
+    partition_.state().TakeReadyQueues(ready_scratch_);
     if (ready_scratch_.empty()) break;
     for (const std::string& name : ready_scratch_) {
       while (true) {
         auto it = waiters_.find(name);
         if (it == waiters_.end()) break;
-        const core::Queue* q = sm_.FindQueue(name);
+        const core::Queue* q = partition_.state().FindQueue(name);
         if (!q || q->empty() || q->paused()) break;
         Connection* c = it->second.Front()->conn;
         Unpark(c);
@@ -226,7 +213,7 @@ void Shard::ServeReadyQueues() {
       // Jobs left over: other shards' waiters may take them.
       if (!remote_interest_.empty()) {
         auto ri = remote_interest_.find(name);
-        const core::Queue* q = sm_.FindQueue(name);
+        const core::Queue* q = partition_.state().FindQueue(name);
         if (ri != remote_interest_.end() && q && !q->empty() && !q->paused()) {
           for (uint32_t s = 0; s < shard_count(); ++s)
             if (ri->second & (uint64_t(1) << s)) NotifyReady(name, s, q->size());
@@ -234,7 +221,7 @@ void Shard::ServeReadyQueues() {
       }
     }
   }
-  if (shard_count() > 1) queued_hint_.store(sm_.queued_total(), std::memory_order_relaxed);
+  if (shard_count() > 1) queued_hint_.store(partition_.state().queued_total(), std::memory_order_relaxed);
 }
 
 }  // namespace werk::net

@@ -63,23 +63,19 @@ void Shard::CommitEverywhere(Connection* c, std::vector<core::Mutation> steps) {
     if (journal_->failed()) return ReplyStatus(c, core::LogFailed());
     // A step with nothing to do (e.g. resuming a queue that is not paused)
     // is refused by the state machine and not logged.
-    for (const auto& m : steps) Commit(m);
+    for (const auto& m : steps) partition_.Commit(m);
     return ReplyOk(c);
   }
   core::GlobalOpRecord rec;
   rec.origin = id_;
-  const auto& last = sm_.last_global_ops();
+  const auto& last = partition_.state().last_global_ops();
   auto it = last.find(id_);
   rec.id = (it == last.end() ? 0 : it->second.id) + 1;
   for (const auto& m : steps) rec.steps.push_back(core::EncodeMutation(m));
   auto op = std::make_shared<const core::Mutation>(core::Mutation::Global(now(), std::move(rec)));
   RunOnAll<core::OpStatus>(
       c,
-      [op](Shard& s) -> core::OpStatus {
-        if (s.journal_->failed()) return core::LogFailed();
-        s.Commit(*op);
-        return core::OkStatus();
-      },
+      [op](Shard& s) { return s.partition_.CommitGlobal(*op); },
       [this](std::vector<core::OpStatus>& results) -> std::optional<std::string> {
         // A shard whose part failed (its log failed) may lack this operation;
         // running another could leave it two behind, which a restart could
@@ -106,7 +102,7 @@ void Shard::RollForward(const std::vector<core::Mutation>& ops) {
     spdlog::warn("shard {}: completing global operation {} of shard {} ({}) that a crash left "
                  "applied on other shards only",
                  id_, g.id, g.origin, what);
-    WERK_CHECK(Commit(m));
+    WERK_CHECK(partition_.Commit(m));
   }
   if (ops.empty()) return;
   // Durable before anything is served: otherwise a second crash could find

@@ -75,34 +75,4 @@ void Shard::OnForwardDone(Connection* c, const std::string& reply) {
   ProcessInput(c);
 }
 
-// --- Owner-side halves -----------------------------------------------------------
-
-core::OpStatus Shard::PushLocal(core::JobSpec job) {
-  if (journal_->failed()) return core::LogFailed();
-  if (sm_.FindJob(job.jid)) return core::JidInUse(job.jid);
-  Commit(core::Mutation::Push(now(), std::move(job)));
-  return core::OkStatus();
-}
-
-core::OpStatus Shard::AckLocal(const std::string& jid) {
-  const core::Job* job = sm_.FindJob(jid);
-  // Faktory acknowledges a job it does not know (reference §2.4).
-  if (!job || job->state != core::JobState::kReserved) return core::OkStatus();
-  if (journal_->failed()) return core::LogFailed();
-  Commit(core::Mutation::Ack(now(), jid));
-  return core::OkStatus();
-}
-
-core::OpStatus Shard::FailLocal(FailArgs fail) {
-  const core::Job* job = sm_.FindJob(fail.jid);
-  if (!job || job->state != core::JobState::kReserved) return core::JobNotFound(fail.jid);
-  if (journal_->failed()) return core::LogFailed();
-  std::uniform_int_distribution<int> jitter(0, 29);
-  Commit(core::Mutation::Fail(
-      now(), core::DecideFailure(*job, now(), core::FailCause::kFail, std::move(fail.errtype),
-                                std::move(fail.message), std::move(fail.backtrace),
-                                jitter(rng_))));
-  return core::OkStatus();
-}
-
 }  // namespace werk::net

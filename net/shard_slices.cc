@@ -105,19 +105,6 @@ std::vector<uint32_t> Shard::AllShards() const {
 
 // --- MUTATE ----------------------------------------------------------------------------------
 
-core::OpResult<core::Progress> Shard::MutateSlice(core::MutateSlicer& slicer) {
-  if (journal_->failed()) return core::LogFailed();
-  core::MutateSetRecord slice = slicer.Slice();
-  const int64_t deadline = clock_.MonotonicNow() + core::kSliceNanos;
-  do {
-    slicer.Scan(sm_, core::kMutateScanChunk, core::kMutateSliceJobsMax, &slice);
-  } while (!slicer.done() && core::MutateSlicer::Matched(slice) < core::kMutateSliceJobsMax &&
-           clock_.MonotonicNow() < deadline);
-  if (core::MutateSlicer::Matched(slice) > 0)
-    WERK_CHECK(Commit(core::Mutation::MutateSet(now(), std::move(slice))));
-  return slicer.done() ? core::Progress::kDone : core::Progress::kMore;
-}
-
 void Shard::RunMutate(Connection* c, core::MutateSetRecord rec) {
   // One slicer per shard, made and used on that shard's thread only.
   auto slicers = std::make_shared<std::vector<std::unique_ptr<core::MutateSlicer>>>(
@@ -128,7 +115,7 @@ void Shard::RunMutate(Connection* c, core::MutateSetRecord rec) {
       [slicers, op](Shard& s) {
         auto& slicer = (*slicers)[s.id()];
         if (!slicer) slicer = std::make_unique<core::MutateSlicer>(*op);
-        return s.MutateSlice(*slicer);
+        return s.partition_.MutateSlice(*slicer);
       },
       [] { return std::string(kOkReply); }, /*paced=*/true);
 }

@@ -47,7 +47,7 @@ std::string BeatReply(core::WorkerState state) {
 }  // namespace
 
 core::WorkerState Shard::WorkerStateOf(const Connection* c) const {
-  if (OwnerOf(c->wid_) == id_) return sm_.worker_state(c->wid_);
+  if (OwnerOf(c->wid_) == id_) return partition_.state().worker_state(c->wid_);
   return c->worker_ ? c->worker_->state : core::WorkerState::kRunning;
 }
 
@@ -97,7 +97,7 @@ core::WorkerState Shard::OwnerAttach(const HelloArgs& hello, uint32_t from) {
     conn_timers_.Arm(&w->heartbeat, mono_ms() + options_.heartbeat_timeout_s * 1000);
   }
   if (from != id_) ++w->remote_connections[from];
-  return sm_.worker_state(hello.wid);
+  return partition_.state().worker_state(hello.wid);
 }
 
 // --- Connections closing ---------------------------------------------------------------------
@@ -129,9 +129,9 @@ void Shard::ForgetIfUnused(WorkerProcess* w) {
   if (w->total_connections() > 0) return;
   conn_timers_.Cancel(&w->heartbeat);
   // A clean shutdown keeps quiet/terminate states for the restart.
-  if (!shutting_down_ && sm_.worker_state(w->wid) != core::WorkerState::kRunning &&
+  if (!shutting_down_ && partition_.state().worker_state(w->wid) != core::WorkerState::kRunning &&
       !journal_->failed())
-    Commit(core::Mutation::ForgetWorker(now(), w->wid));
+    partition_.Commit(core::Mutation::ForgetWorker(now(), w->wid));
   workers_.Erase(w);
 }
 
@@ -166,14 +166,14 @@ core::OpResult<core::WorkerState> Shard::OwnerBeat(const BeatArgs& beat) {
   w->rss_kb = beat.rss_kb;
   conn_timers_.Cancel(&w->heartbeat);
   conn_timers_.Arm(&w->heartbeat, mono_ms() + options_.heartbeat_timeout_s * 1000);
-  core::WorkerState state = sm_.worker_state(w->wid);
+  core::WorkerState state = partition_.state().worker_state(w->wid);
   // The state only moves forward: running -> quiet -> terminate.
   core::WorkerState wanted = state;
   if (beat.current_state == "quiet") wanted = core::WorkerState::kQuiet;
   if (beat.current_state == "terminate") wanted = core::WorkerState::kTerminate;
   if (wanted > state) {
     if (journal_->failed()) return core::LogFailed();
-    Commit(core::Mutation::SetWorkerState(now(), w->wid, wanted));
+    partition_.Commit(core::Mutation::SetWorkerState(now(), w->wid, wanted));
     state = wanted;
     for (uint32_t s = 0; s < shard_count(); ++s) {
       if (s == id_ || w->remote_connections[s] == 0) continue;
@@ -214,7 +214,7 @@ void Shard::CloseWorkerConnections(const std::string& wid) {
 }
 
 void Shard::AdoptRecoveredWorkers() {
-  for (const auto& [wid, state] : sm_.worker_states()) {
+  for (const auto& [wid, state] : partition_.state().worker_states()) {
     bool created = false;
     WorkerProcess* w = workers_.GetOrCreate(wid, &created);
     w->started_at = now();

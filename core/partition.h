@@ -1,0 +1,103 @@
+#pragma once
+// This shard's part of the jobs (design §3 "Ownership"): the state machine
+// holding every job whose jid hashes to this shard, and the operations the
+// owner runs on them. Each operation applies its mutation, then appends it
+// to the shard's journal, and returns a typed result (core/op_status.h);
+// what it logged is durable once the journal's durable LSN reaches
+// journal().appended_lsn() as of the return.
+//
+// Synchronous and local: routing to the owner, FETCH's blocking wait and
+// the replies are the layers above (net/shard.h). Runs on the shard's
+// thread; the time is the runtime's, read once per loop iteration.
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/job_validation.h"
+#include "core/limits.h"
+#include "core/mutate_slicer.h"
+#include "core/mutation.h"
+#include "core/op_status.h"
+#include "core/shard_runtime.h"
+#include "core/state_machine.h"
+
+namespace werk::core {
+
+struct PartitionOptions {
+  JobLimits limits;
+  // A reservation lasts at least this long, whatever the job asks for.
+  int64_t reserve_for_min_s = kReserveForSecondsMin;
+};
+
+// What the job timers did (INFO).
+struct TimerStats {
+  uint64_t cycles = 0;  // iterations that found a timer due
+  uint64_t scheduled_enqueued = 0;
+  uint64_t retries_enqueued = 0;
+  uint64_t dead_purged = 0;
+  uint64_t reservations_expired = 0;
+};
+
+class Partition {
+ public:
+  Partition(ShardRuntime* runtime, PartitionOptions options);
+  Partition(const Partition&) = delete;
+  Partition& operator=(const Partition&) = delete;
+
+  StateMachine& state() { return sm_; }
+  const StateMachine& state() const { return sm_; }
+  const PartitionOptions& options() const { return options_; }
+  const TimerStats& timer_stats() const { return timer_stats_; }
+  // False once the journal failed: nothing more can be acknowledged.
+  bool writable() const { return !runtime_->journal().failed(); }
+
+  // Applies `m` and logs it; false (nothing logged) if the state machine
+  // refused it (e.g. resuming a queue that is not paused).
+  bool Commit(const Mutation& m);
+
+  // PUSH of a job validated by ValidateJob: JidInUse if a live job has its
+  // jid.
+  OpStatus Push(JobSpec job);
+  // ACK: OK for a job that is not reserved too (Faktory's behaviour).
+  OpStatus Ack(const std::string& jid);
+  // FAIL of a reserved job (cleansed by CleanseFailure): the retry policy
+  // decides between a retry and the dead set. JobNotFound if not reserved.
+  OpStatus Fail(FailRequest fail);
+  // Reserves the first job of the first of `queues` (in order) that has
+  // one here and is not paused, for worker `wid`; returns its JSON, or
+  // nothing. Nothing either once the journal failed.
+  std::optional<std::string> Reserve(const std::vector<std::string>& queues,
+                                     const std::string& wid);
+  // One bounded slice of a MUTATE: scans, logs what it matched.
+  OpResult<Progress> MutateSlice(MutateSlicer& slicer);
+  // This shard's part of a global operation: `m` logged as one record.
+  OpStatus CommitGlobal(const Mutation& m);
+
+  // Fires the job timers that are due (scheduled and retries enqueued,
+  // reservations expired, the dead purged), as records.
+  void FireTimers();
+  // When the next job timer is due (wall ms), if any.
+  std::optional<int64_t> NextTimerMs() const { return sm_.NextTimerMs(); }
+
+  // The queues among `names` that exist here (all of them if `all`).
+  std::vector<std::string> KnownQueues(const std::vector<std::string>& names, bool all) const;
+  // For each of `names`: when its oldest job was enqueued here (0: none).
+  std::vector<UnixNanos> OldestEnqueued(const std::vector<std::string>& names) const;
+
+ private:
+  UnixNanos now() const { return runtime_->now(); }
+  int RetryJitter() { return std::uniform_int_distribution<int>(0, 29)(rng_); }
+
+  ShardRuntime* runtime_;
+  PartitionOptions options_;
+  StateMachine sm_;
+  TimerStats timer_stats_;
+  std::mt19937_64 rng_;
+  std::string encode_scratch_;
+  std::vector<const Job*> due_scratch_;
+};
+
+}  // namespace werk::core
