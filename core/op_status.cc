@@ -8,6 +8,8 @@ namespace werk::core {
 
 OpStatus LogFailed() { return absl::UnavailableError(std::string(kLogFailedMessage)); }
 
+OpStatus NotPrimary() { return absl::FailedPreconditionError(std::string(kStandbyMessage)); }
+
 OpStatus JobNotFound(std::string_view jid) {
   return absl::NotFoundError("Job not found " + std::string(jid));
 }

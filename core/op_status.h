@@ -35,6 +35,10 @@ OpStatus JobNotFound(std::string_view jid);
 OpStatus JidInUse(std::string_view jid);
 // BEAT of a process the server does not know (kNotFound): "unknown worker <wid>".
 OpStatus UnknownWorker(std::string_view wid);
+// A write sent to a standby (kFailedPrecondition): writes go to the primary.
+inline constexpr std::string_view kStandbyMessage =
+    "werk is a standby: it takes no writes; send them to the primary";
+OpStatus NotPrimary();
 // A request that can never succeed as given (kInvalidArgument).
 OpStatus InvalidRequest(std::string_view message);
 

@@ -20,7 +20,14 @@ Partition::Partition(ShardRuntime* runtime, PartitionOptions options)
       sm_(runtime->clock().WallNow() / kNanosPerMilli),
       rng_(std::random_device{}()) {}
 
+OpStatus Partition::CheckWritable() const {
+  if (role_ != Role::kPrimary) return NotPrimary();
+  if (runtime_->journal().failed()) return LogFailed();
+  return OkStatus();
+}
+
 bool Partition::Commit(const Mutation& m) {
+  WERK_DCHECK(role_ == Role::kPrimary);
   if (sm_.Apply(m) != ApplyStatus::kOk) return false;
   encode_scratch_.clear();
   EncodeMutation(m, encode_scratch_);
@@ -29,7 +36,7 @@ bool Partition::Commit(const Mutation& m) {
 }
 
 OpStatus Partition::Push(JobSpec job) {
-  if (!writable()) return LogFailed();
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   if (sm_.FindJob(job.jid)) return JidInUse(job.jid);
   Commit(Mutation::Push(now(), std::move(job)));
   return OkStatus();
@@ -39,7 +46,7 @@ OpStatus Partition::Ack(const std::string& jid) {
   const Job* job = sm_.FindJob(jid);
   // Faktory acknowledges a job it does not know (reference §2.4).
   if (!job || job->state != JobState::kReserved) return OkStatus();
-  if (!writable()) return LogFailed();
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   Commit(Mutation::Ack(now(), jid));
   return OkStatus();
 }
@@ -47,16 +54,16 @@ OpStatus Partition::Ack(const std::string& jid) {
 OpStatus Partition::Fail(FailRequest fail) {
   const Job* job = sm_.FindJob(fail.jid);
   if (!job || job->state != JobState::kReserved) return JobNotFound(fail.jid);
-  if (!writable()) return LogFailed();
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   Commit(Mutation::Fail(now(), DecideFailure(*job, now(), FailCause::kFail,
                                              std::move(fail.errtype), std::move(fail.message),
                                              std::move(fail.backtrace), RetryJitter())));
   return OkStatus();
 }
 
-std::optional<std::string> Partition::Reserve(const std::vector<std::string>& queues,
-                                              const std::string& wid) {
-  if (!writable()) return std::nullopt;
+OpResult<std::optional<std::string>> Partition::Reserve(const std::vector<std::string>& queues,
+                                                        const std::string& wid) {
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   for (const std::string& name : queues) {
     const Queue* q = sm_.FindQueue(name);
     if (!q || q->paused() || q->empty()) continue;
@@ -71,7 +78,7 @@ std::optional<std::string> Partition::Reserve(const std::vector<std::string>& qu
 }
 
 OpResult<Progress> Partition::MutateSlice(MutateSlicer& slicer) {
-  if (!writable()) return LogFailed();
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   MutateSetRecord slice = slicer.Slice();
   const Clock& clock = runtime_->clock();
   const int64_t deadline = clock.MonotonicNow() + kSliceNanos;
@@ -85,12 +92,13 @@ OpResult<Progress> Partition::MutateSlice(MutateSlicer& slicer) {
 }
 
 OpStatus Partition::CommitGlobal(const Mutation& m) {
-  if (!writable()) return LogFailed();
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   Commit(m);
   return OkStatus();
 }
 
 void Partition::FireTimers() {
+  if (role_ != Role::kPrimary) return;
   due_scratch_.clear();
   const int64_t now_ms = now() / kNanosPerMilli;
   if (sm_.DueJobs(now_ms, due_scratch_, kTimerFiresPerAdvanceMax) == 0) return;

@@ -26,6 +26,10 @@
 
 namespace werk::core {
 
+// A shard group is the primary, which serves writes, or a standby, which
+// takes none (it will apply what the primary's log streams to it).
+enum class Role : uint8_t { kPrimary, kStandby };
+
 struct PartitionOptions {
   JobLimits limits;
   // A reservation lasts at least this long, whatever the job asks for.
@@ -51,11 +55,17 @@ class Partition {
   const StateMachine& state() const { return sm_; }
   const PartitionOptions& options() const { return options_; }
   const TimerStats& timer_stats() const { return timer_stats_; }
-  // False once the journal failed: nothing more can be acknowledged.
-  bool writable() const { return !runtime_->journal().failed(); }
+  // Whether this partition may write, checked by every operation below in
+  // this one place: not on a standby (NotPrimary), not once the journal
+  // failed (LogFailed: nothing more can be acknowledged).
+  OpStatus CheckWritable() const;
+  bool writable() const { return CheckWritable().ok(); }
+  Role role() const { return role_; }
+  void set_role(Role role) { role_ = role; }
 
   // Applies `m` and logs it; false (nothing logged) if the state machine
-  // refused it (e.g. resuming a queue that is not paused).
+  // refused it (e.g. resuming a queue that is not paused). Only where
+  // CheckWritable() passed.
   bool Commit(const Mutation& m);
 
   // PUSH of a job validated by ValidateJob: JidInUse if a live job has its
@@ -68,16 +78,17 @@ class Partition {
   OpStatus Fail(FailRequest fail);
   // Reserves the first job of the first of `queues` (in order) that has
   // one here and is not paused, for worker `wid`; returns its JSON, or
-  // nothing. Nothing either once the journal failed.
-  std::optional<std::string> Reserve(const std::vector<std::string>& queues,
-                                     const std::string& wid);
+  // nothing.
+  OpResult<std::optional<std::string>> Reserve(const std::vector<std::string>& queues,
+                                               const std::string& wid);
   // One bounded slice of a MUTATE: scans, logs what it matched.
   OpResult<Progress> MutateSlice(MutateSlicer& slicer);
   // This shard's part of a global operation: `m` logged as one record.
   OpStatus CommitGlobal(const Mutation& m);
 
   // Fires the job timers that are due (scheduled and retries enqueued,
-  // reservations expired, the dead purged), as records.
+  // reservations expired, the dead purged), as records. Not on a standby:
+  // there the primary's records carry what its timers did.
   void FireTimers();
   // When the next job timer is due (wall ms), if any.
   std::optional<int64_t> NextTimerMs() const { return sm_.NextTimerMs(); }
@@ -93,6 +104,7 @@ class Partition {
 
   ShardRuntime* runtime_;
   PartitionOptions options_;
+  Role role_ = Role::kPrimary;
   StateMachine sm_;
   TimerStats timer_stats_;
   std::mt19937_64 rng_;

@@ -253,8 +253,9 @@ void Shard::Release(Connection* c, core::Lsn durable) {
 // --- Writes ---------------------------------------------------------------------
 
 bool Shard::RefuseIfReadOnly(Connection* c) {
-  if (!journal_->failed()) return false;
-  ReplyStatus(c, core::LogFailed());
+  const core::OpStatus writable = partition_.CheckWritable();
+  if (writable.ok()) return false;
+  ReplyStatus(c, writable);
   return true;
 }
 

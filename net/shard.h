@@ -53,10 +53,6 @@
 #include "wal/checkpointer.h"
 #include "wal/wal.h"
 
-namespace werk::core {
-class MutateSlicer;
-}  // namespace werk::core
-
 namespace werk::net {
 
 // Commands of one connection forwarded to their owners and not answered yet;
@@ -159,6 +155,8 @@ class Shard final : public core::Participant {
   void WakeFromOtherThread() { runtime_.WakeFromOtherThread(); }
 
   core::StateMachine& state() { return partition_.state(); }
+  // The group's role: a standby refuses every write (core::Partition).
+  void set_role(core::Role role) { partition_.set_role(role); }
   const ShardStats& stats() const { return stats_; }
   size_t connection_count() const { return ready_connections_; }
 
@@ -297,7 +295,7 @@ class Shard final : public core::Participant {
   // FETCH machinery (shard_fetch.cc).
   bool TryFetch(Connection* c);  // reserves and replies if a job is available
   void ContinueFetch(Connection* c);
-  void FetchFrom(Connection* c, uint32_t target);  // reserve there (ReserveLocal)
+  void FetchFrom(Connection* c, uint32_t target);  // reserve there (Partition::Reserve)
   void Park(Connection* c, const std::vector<std::string>& queues);
   void Unpark(Connection* c);
   void ServeReadyQueues();

@@ -63,9 +63,13 @@ void Shard::CmdFetch(Connection* c, std::string_view rest) {
 }
 
 bool Shard::TryFetch(Connection* c) {
-  std::optional<std::string> json = partition_.Reserve(c->fetch_queues_, c->wid_);
-  if (!json) return false;
-  ReplyBulk(c, *json);
+  core::OpResult<std::optional<std::string>> job = partition_.Reserve(c->fetch_queues_, c->wid_);
+  if (!job.ok()) {
+    ReplyStatus(c, job.status());  // a standby, or the log failed
+    return true;
+  }
+  if (!*job) return false;
+  ReplyBulk(c, **job);
   return true;
 }
 
@@ -78,9 +82,10 @@ void Shard::FetchFrom(Connection* c, uint32_t target) {
       [owner, queues = c->fetch_queues_, wid = c->wid_] {
         return owner->partition_.Reserve(queues, wid);
       },
-      [this, c](std::optional<std::string> job, bool abandoned) {
-        // A reservation that will never be durable: nothing from there.
-        OnRemoteFetchDone(c, abandoned ? std::nullopt : std::move(job));
+      [this, c](core::OpResult<std::optional<std::string>> job, bool abandoned) {
+        // A reservation that will never be durable, or none made: nothing
+        // from there.
+        OnRemoteFetchDone(c, abandoned || !job.ok() ? std::nullopt : std::move(*job));
       });
 }
 

@@ -60,7 +60,7 @@ void Shard::FinishGlobal() {
 
 void Shard::CommitEverywhere(Connection* c, std::vector<core::Mutation> steps) {
   if (peers_.size() <= 1) {
-    if (journal_->failed()) return ReplyStatus(c, core::LogFailed());
+    if (core::OpStatus s = partition_.CheckWritable(); !s.ok()) return ReplyStatus(c, s);
     // A step with nothing to do (e.g. resuming a queue that is not paused)
     // is refused by the state machine and not logged.
     for (const auto& m : steps) partition_.Commit(m);

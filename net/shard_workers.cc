@@ -130,7 +130,7 @@ void Shard::ForgetIfUnused(WorkerProcess* w) {
   conn_timers_.Cancel(&w->heartbeat);
   // A clean shutdown keeps quiet/terminate states for the restart.
   if (!shutting_down_ && partition_.state().worker_state(w->wid) != core::WorkerState::kRunning &&
-      !journal_->failed())
+      partition_.writable())
     partition_.Commit(core::Mutation::ForgetWorker(now(), w->wid));
   workers_.Erase(w);
 }
@@ -172,7 +172,7 @@ core::OpResult<core::WorkerState> Shard::OwnerBeat(const BeatArgs& beat) {
   if (beat.current_state == "quiet") wanted = core::WorkerState::kQuiet;
   if (beat.current_state == "terminate") wanted = core::WorkerState::kTerminate;
   if (wanted > state) {
-    if (journal_->failed()) return core::LogFailed();
+    if (core::OpStatus s = partition_.CheckWritable(); !s.ok()) return s;
     partition_.Commit(core::Mutation::SetWorkerState(now(), w->wid, wanted));
     state = wanted;
     for (uint32_t s = 0; s < shard_count(); ++s) {

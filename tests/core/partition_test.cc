@@ -51,13 +51,13 @@ TEST_F(PartitionTest, PushLogsTheJobAndRefusesALiveJid) {
 TEST_F(PartitionTest, ReserveTakesQueuesInOrderAndSkipsPausedOnes) {
   ASSERT_TRUE(partition_.Push(Job("low-00001", "low")).ok());
   ASSERT_TRUE(partition_.Push(Job("high-0001", "high")).ok());
-  EXPECT_FALSE(partition_.Reserve({"missing"}, "w").has_value());
-  std::optional<std::string> job = partition_.Reserve({"high", "low"}, "w");
-  ASSERT_TRUE(job.has_value());
-  EXPECT_NE(job->find("\"jid\":\"high-0001\""), std::string::npos) << *job;
+  EXPECT_FALSE(partition_.Reserve({"missing"}, "w")->has_value());
+  OpResult<std::optional<std::string>> job = partition_.Reserve({"high", "low"}, "w");
+  ASSERT_TRUE(job.ok() && job->has_value());
+  EXPECT_NE((*job)->find("\"jid\":\"high-0001\""), std::string::npos) << **job;
   ASSERT_TRUE(partition_.Commit(
       Mutation::Queue(runtime_.now(), MutationType::kQueuePause, QueueRecord{{"low"}, false})));
-  EXPECT_FALSE(partition_.Reserve({"high", "low"}, "w").has_value());
+  EXPECT_FALSE(partition_.Reserve({"high", "low"}, "w")->has_value());
   EXPECT_EQ(partition_.state().reserved_size(), 1u);
 }
 
@@ -67,19 +67,19 @@ TEST_F(PartitionTest, AckAndFailFollowFaktory) {
   EXPECT_TRUE(partition_.Ack("job-00001").ok());
   EXPECT_TRUE(partition_.Ack("never-seen").ok());
   EXPECT_EQ(partition_.Fail({"job-00001", "m", "E", {}}).message(), "Job not found job-00001");
-  ASSERT_TRUE(partition_.Reserve({"default"}, "w").has_value());
+  ASSERT_TRUE(partition_.Reserve({"default"}, "w")->has_value());
   EXPECT_TRUE(partition_.Fail({"job-00001", "boom", "E", {}}).ok());
   EXPECT_EQ(partition_.state().retries_size(), 1u);
   EXPECT_EQ(partition_.state().total_failures(), 1);
   ASSERT_TRUE(partition_.Push(Job("job-00002")).ok());
-  ASSERT_TRUE(partition_.Reserve({"default"}, "w").has_value());
+  ASSERT_TRUE(partition_.Reserve({"default"}, "w")->has_value());
   EXPECT_TRUE(partition_.Ack("job-00002").ok());
   EXPECT_EQ(partition_.state().total_processed(), 2);  // a failure is processed too
 }
 
 TEST_F(PartitionTest, AnExpiredReservationIsFailedByTheTimers) {
   ASSERT_TRUE(partition_.Push(Job("job-00001", "default", 60)).ok());
-  ASSERT_TRUE(partition_.Reserve({"default"}, "w").has_value());
+  ASSERT_TRUE(partition_.Reserve({"default"}, "w")->has_value());
   Iterate();
   partition_.FireTimers();
   EXPECT_EQ(partition_.timer_stats().reservations_expired, 0u);
@@ -98,7 +98,7 @@ TEST_F(PartitionTest, NothingIsAcknowledgedOnceTheLogFailed) {
   Iterate();
   EXPECT_FALSE(partition_.writable());
   EXPECT_EQ(partition_.Push(Job("job-00002")).code(), absl::StatusCode::kUnavailable);
-  EXPECT_FALSE(partition_.Reserve({"default"}, "w").has_value());
+  EXPECT_EQ(partition_.Reserve({"default"}, "w").status().code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(partition_.state().job_count(), 1u);
 }
 
@@ -113,6 +113,33 @@ TEST_F(PartitionTest, QueueKnowledgeForTheGlobalOperations) {
   ASSERT_EQ(oldest.size(), 3u);
   EXPECT_LT(oldest[0], oldest[1]);
   EXPECT_EQ(oldest[2], 0);
+}
+
+TEST_F(PartitionTest, AStandbyRefusesEveryWriteAndFiresNoTimers) {
+  ASSERT_TRUE(partition_.Push(Job("job-00001", "default", 60)).ok());
+  ASSERT_TRUE(partition_.Reserve({"default"}, "w")->has_value());
+  ASSERT_TRUE(partition_.Push(Job("job-00002")).ok());
+  const Lsn before = journal_.appended_lsn();
+  partition_.set_role(Role::kStandby);
+  const OpStatus refused = partition_.Push(Job("job-00003"));
+  EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(std::string(refused.message()), std::string(kStandbyMessage));
+  EXPECT_EQ(partition_.Ack("job-00001").code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(partition_.Fail({"job-00001", "m", "E", {}}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(partition_.Reserve({"default"}, "w").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  MutateSlicer slicer(MutateSetRecord{});
+  EXPECT_FALSE(partition_.MutateSlice(slicer).ok());
+  EXPECT_FALSE(partition_.CommitGlobal(Mutation::Flush(runtime_.now())).ok());
+  clock_.Advance(61 * kNanosPerSecond);  // the reservation is overdue
+  Iterate();
+  partition_.FireTimers();
+  EXPECT_EQ(partition_.timer_stats().reservations_expired, 0u);
+  EXPECT_EQ(journal_.appended_lsn(), before);  // nothing was logged
+  EXPECT_EQ(partition_.state().job_count(), 2u);
+  partition_.set_role(Role::kPrimary);
+  EXPECT_TRUE(partition_.Push(Job("job-00003")).ok());
 }
 
 }  // namespace

@@ -267,5 +267,30 @@ TEST(ShardTest, ClosingConnectionThatStopsReadingIsClosedAtTheFlushDeadline) {
   EXPECT_TRUE(c.Closed(2000));
 }
 
+// The role seam: a standby refuses every command that writes, with the same
+// error, through the partition's one check; reads still work.
+TEST(ShardTest, AStandbyRefusesEveryWriteWithOneError) {
+  ShardHarness h;
+  HarnessClient c = h.Connect();
+  ASSERT_EQ(c.Hello(R"({"v":2,"wid":"w1","pid":1,"hostname":"h"})"), "+OK\r\n");
+  ASSERT_EQ(c.Call(Job("job-00001")), "+OK\r\n");
+  ASSERT_NE(c.Call("FETCH default").find("job-00001"), std::string::npos);
+  ASSERT_EQ(c.Call(Job("job-00002")), "+OK\r\n");
+  h.shard().set_role(core::Role::kStandby);
+  const std::string refused = "-ERR " + std::string(core::kStandbyMessage) + "\r\n";
+  for (const std::string& cmd :
+       {Job("job-00003"), std::string(R"(PUSHB [{"jid":"job-00004","jobtype":"T","args":[]}])"),
+        std::string("FETCH default"), std::string(R"(ACK {"jid":"job-00001"})"),
+        std::string(R"(FAIL {"jid":"job-00001","message":"m","errtype":"E"})"),
+        std::string("FLUSH"), std::string(R"(MUTATE {"cmd":"kill","target":"retries"})"),
+        std::string("QUEUE PAUSE default"), std::string("QUEUE REMOVE default"),
+        std::string(R"(BEAT {"wid":"w1","current_state":"quiet"})")}) {
+    EXPECT_EQ(c.Call(cmd), refused) << cmd;
+  }
+  EXPECT_EQ(h.state().job_count(), 2u);
+  EXPECT_EQ(c.Call(R"(BEAT {"wid":"w1"})"), "+OK\r\n");  // nothing to write
+  EXPECT_EQ(c.Call("INFO").rfind("$", 0), 0u);
+}
+
 }  // namespace
 }  // namespace werk::net
