@@ -19,6 +19,8 @@ Reactor::Reactor(unsigned entries) {
   params.flags |= IORING_SETUP_SINGLE_ISSUER;
 #endif
 #ifdef IORING_SETUP_COOP_TASKRUN
+  // The kernel completes requests (a recv whose data arrived) when the
+  // shard enters it to wait (or PollNow), not at arbitrary points.
   params.flags |= IORING_SETUP_COOP_TASKRUN;
 #endif
   int rc = io_uring_queue_init_params(entries, &ring_, &params);
@@ -90,6 +92,19 @@ int Reactor::Wait(int64_t timeout_ns) {
   }
   io_uring_cq_advance(&ring_, count);
   return int(count);
+}
+
+int Reactor::PollNow() {
+  ++submissions_;
+  const int rc = io_uring_submit_and_get_events(&ring_);
+  if (rc < 0 && rc != -EINTR && rc != -EBUSY && rc != -EAGAIN) {
+    spdlog::critical("io_uring_enter failed: {}", std::strerror(-rc));
+    WERK_CHECK_MSG(false, "io_uring_enter failed");
+  }
+  // What is in the completion queue now, as Wait(0) collects it.
+  const int count = Wait(0);
+  RunReady();
+  return count;
 }
 
 void Reactor::RunReady() {

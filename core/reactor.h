@@ -38,6 +38,10 @@ class Reactor {
   // forever) for at least one completion, then runs every available
   // completion's callback. Returns the number of completions handled.
   int Poll(int64_t timeout_ns);
+  // Without waiting: enters the kernel so that it completes what it can
+  // (the data that reached a socket while the thread was away), then runs
+  // the completions. Returns the number handled.
+  int PollNow();
   // Poll in two steps, for a caller that looks at the clock in between:
   // Wait() submits, waits and collects the completions; RunReady() runs
   // their callbacks. Returns the number of completions collected.

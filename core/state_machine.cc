@@ -98,6 +98,7 @@ Queue& StateMachine::GetOrCreateQueue(std::string_view name) {
   auto q = std::make_unique<Queue>(std::string(name));
   Queue& ref = *q;
   queues_.emplace(std::string(name), std::move(q));
+  ++queue_set_version_;
   return ref;
 }
 
@@ -180,6 +181,7 @@ void StateMachine::RemoveQueue(Queue* q) {
   // stay in jobs_ as doomed entries until the graveyard frees them.
   ready_.erase(std::remove(ready_.begin(), ready_.end(), q), ready_.end());
   auto node = queues_.extract(q->name());
+  ++queue_set_version_;
   WERK_CHECK(!node.empty());
   std::unique_ptr<Queue> owned = std::move(node.mapped());
   queued_count_ -= owned->size();
@@ -426,6 +428,7 @@ ApplyStatus StateMachine::ApplyFlush() {
   auto f = std::make_unique<FlushedState>();
   f->jobs = std::exchange(jobs_, JobIndex());
   f->queues = std::exchange(queues_, QueueMap());
+  ++queue_set_version_;
   f->scheduled = std::exchange(scheduled_, JobSet());
   f->retries = std::exchange(retries_, JobSet());
   f->dead = std::exchange(dead_, JobSet());

@@ -71,6 +71,9 @@ class StateMachine final : public SnapshotSource {
   const Queue* FindQueue(std::string_view name) const;
   // Known queues, sorted by name.
   std::vector<const Queue*> SortedQueues() const;
+  // Moves whenever a queue is created or removed (the Queue pointers of an
+  // earlier SortedQueues() stay valid while it does not).
+  uint64_t queue_set_version() const { return queue_set_version_; }
   const JobSet& Set(SetTarget t) const;
   size_t scheduled_size() const { return scheduled_.size(); }
   size_t retries_size() const { return retries_.size(); }
@@ -159,6 +162,7 @@ class StateMachine final : public SnapshotSource {
   JobIndex jobs_;  // every live job, and doomed ones (doomed_ of them)
   size_t doomed_ = 0;
   QueueMap queues_;
+  uint64_t queue_set_version_ = 0;
   JobSet scheduled_;
   JobSet retries_;
   JobSet dead_;

@@ -242,6 +242,7 @@ void Server::ShardThread(uint32_t id) {
   for (auto& s : slots_) peers.push_back(s->shard.get());
   slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_);
   slot.shard->RollForward(slot.roll_forward);
+  slot.shard->PublishStats();
   {
     // No shard serves (or is woken by another) before every shard joined
     // the group and made its roll-forward durable.

@@ -32,11 +32,18 @@ Shard::Shard(const ServerOptions& options, const core::Clock& clock)
       partition_(&runtime_, core::PartitionOptions{core::JobLimits{options.job_bytes_max},
                                                    options.reserve_for_min_s}),
       reclaimer_(&partition_.state(), clock),
+      stats_publisher_(
+          &runtime_, [this] { return Summarize(); },
+          [this] {
+            return stats_.commands + ready_connections_ + socket_count_ + workers_.version();
+          }),
       conn_timers_(clock.MonotonicNow() / core::kNanosPerMilli),
       rng_(std::random_device{}()) {
   started_at_ = now();
   runtime_.AddParticipant(this);
   runtime_.AddParticipant(&reclaimer_);
+  // After the shard: it publishes what is durable before results go home.
+  runtime_.AddParticipant(&stats_publisher_);
 }
 
 Shard::~Shard() {

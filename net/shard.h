@@ -49,6 +49,7 @@
 #include "net/info.h"
 #include "net/job_decoder.h"
 #include "net/server_options.h"
+#include "net/stats_publisher.h"
 #include "net/worker_registry.h"
 #include "wal/checkpointer.h"
 #include "wal/wal.h"
@@ -102,6 +103,9 @@ class Shard final : public core::Participant {
   // True once the journal failed: the shard closed every connection and stops.
   bool journal_failed() const { return runtime_.log_failed(); }
 
+  // Publishes the shard's stats at once (after recovery, before serving:
+  // INFO on any shard reads every shard's snapshot).
+  void PublishStats() { stats_publisher_.PublishNow(); }
   // Starts accepting on a listening socket (owned by the caller).
   void AddListener(int listen_fd);
   // Also wakes on `fd` readable (a signalfd) and calls `on_readable`.
@@ -380,8 +384,10 @@ class Shard final : public core::Participant {
   void RollForward(const std::vector<core::Mutation>& ops);
 
  private:
-  // This shard's part of INFO.
-  ShardSummary Summarize() const;
+  // This shard's part of INFO (published by stats_publisher_).
+  ShardSummary Summarize();
+  // What INFO shows of the whole group: every shard's published snapshot.
+  std::vector<ShardSummary> ReadSummaries() const;
 
   ServerOptions options_;
   core::Journal* journal_ = nullptr;
@@ -391,6 +397,7 @@ class Shard final : public core::Participant {
   core::ShardRuntime runtime_;
   core::Partition partition_;  // the jobs this shard owns
   core::Reclaimer reclaimer_;
+  StatsPublisher stats_publisher_;
   core::TimerWheel conn_timers_;  // monotonic ms
   JobDecoder decoder_;
   WorkerRegistry workers_;
@@ -412,6 +419,11 @@ class Shard final : public core::Participant {
                       core::StringEq>
       waiters_;
   std::vector<std::string> ready_scratch_;
+  // Summarize()'s caches: the queues sorted by name, the processes owned here.
+  std::vector<const core::Queue*> sorted_queues_;
+  uint64_t sorted_queues_version_ = ~uint64_t(0);
+  uint64_t owned_workers_ = 0;
+  uint64_t owned_workers_version_ = ~uint64_t(0);
 
   // The group, when there is more than one shard.
   uint32_t id_ = 0;

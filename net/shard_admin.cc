@@ -34,19 +34,36 @@ std::vector<std::string> SplitSpaces(std::string_view s) {
 // --- INFO ------------------------------------------------------------------------------------
 
 void Shard::CmdInfo(Connection* c) {
-  RunOnAll<ShardSummary>(
-      c, [](Shard& s) { return s.Summarize(); },
-      [this](std::vector<ShardSummary>& parts) -> std::optional<std::string> {
-        std::string out;
-        AppendBulk(out, RenderInfo(InfoContext{now(), started_at_}, parts));
-        return out;
-      });
+  // Every shard's published snapshot (net/stats_publisher.h): no round trip.
+  std::string out;
+  AppendBulk(out, RenderInfo(InfoContext{now(), started_at_}, ReadSummaries()));
+  Reply(c, out);
 }
 
-ShardSummary Shard::Summarize() const {
+std::vector<ShardSummary> Shard::ReadSummaries() const {
+  std::vector<ShardSummary> all;
+  const std::vector<const Shard*> shards =
+      peers_.empty() ? std::vector<const Shard*>{this}
+                     : std::vector<const Shard*>(peers_.begin(), peers_.end());
+  for (const Shard* s : shards) {
+    // (A shard that has not published yet — it is still starting — shows
+    // as empty.)
+    if (std::shared_ptr<const ShardSummary> summary = s->stats_publisher_.Read())
+      all.push_back(*summary);
+  }
+  return all;
+}
+
+ShardSummary Shard::Summarize() {
   ShardSummary s;
   s.id = id_;
-  for (const core::Queue* q : partition_.state().SortedQueues()) s.queues.emplace_back(q->name(), q->size());
+  const core::StateMachine& sm = partition_.state();
+  if (sorted_queues_version_ != sm.queue_set_version()) {
+    sorted_queues_ = sm.SortedQueues();
+    sorted_queues_version_ = sm.queue_set_version();
+  }
+  s.queues.reserve(sorted_queues_.size());
+  for (const core::Queue* q : sorted_queues_) s.queues.emplace_back(q->name(), q->size());
   s.dead = partition_.state().dead_size();
   s.retries = partition_.state().retries_size();
   s.scheduled = partition_.state().scheduled_size();
@@ -56,9 +73,14 @@ ShardSummary Shard::Summarize() const {
   s.commands = stats_.commands;
   s.connections = ready_connections_;
   // A process counts once, on the shard that owns its wid.
-  workers_.ForEach([&](const WorkerProcess& w) {
-    if (OwnerOf(w.wid) == id_) ++s.workers;
-  });
+  if (owned_workers_version_ != workers_.version()) {
+    owned_workers_ = 0;
+    workers_.ForEach([&](const WorkerProcess& w) {
+      if (OwnerOf(w.wid) == id_) ++owned_workers_;
+    });
+    owned_workers_version_ = workers_.version();
+  }
+  s.workers = owned_workers_;
   const core::TimerStats& timers = partition_.timer_stats();
   s.timer_cycles = timers.cycles;
   s.reservations_expired = timers.reservations_expired;

@@ -50,7 +50,7 @@ void Shard::CatchUp(int64_t late_ms) {
                late_ms);
   for (int round = 0; round < kDrainRoundsMax; ++round) {
     const uint64_t before = stats_.reads_with_data;
-    reactor().Poll(0);
+    reactor().PollNow();
     if (stats_.reads_with_data == before) break;
   }
   // A hold already running keeps its deadline and its round: a loop late

@@ -68,10 +68,16 @@ class WorkerRegistry {
     p->heartbeat.worker = p.get();
     WorkerProcess* raw = p.get();
     by_wid_.emplace(raw->wid, std::move(p));
+    ++version_;
     return raw;
   }
-  void Erase(WorkerProcess* p) { by_wid_.erase(p->wid); }
+  void Erase(WorkerProcess* p) {
+    by_wid_.erase(p->wid);
+    ++version_;
+  }
   size_t size() const { return by_wid_.size(); }
+  // Moves whenever a process is added or removed.
+  uint64_t version() const { return version_; }
   template <typename Fn>
   void ForEach(Fn fn) const {
     for (const auto& [wid, p] : by_wid_) fn(*p);
@@ -81,6 +87,7 @@ class WorkerRegistry {
   absl::node_hash_map<std::string, std::unique_ptr<WorkerProcess>, core::StringHash,
                       core::StringEq>
       by_wid_;
+  uint64_t version_ = 0;
 };
 
 }  // namespace werk::net

@@ -64,11 +64,12 @@ case "${1:-}" in
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --output-on-failure -j "$jobs" --timeout 900 -LE compat)
-    echo "== ThreadSanitizer: the cross-shard rings and mailbox, and werkd with 4 shards"
+    echo "== ThreadSanitizer: the cross-shard rings and mailbox, the published stats, and werkd with 4 shards"
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERK_WERROR=ON \
       -DWERK_SANITIZE=thread -DWERK_BUILD_BENCH=OFF >/dev/null
     cmake --build build-tsan -j "$jobs" --target werk_core_test werkd werk_system_test
-    TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/werk_core_test --gtest_filter='SpscRing.*:Mailbox.*'
+    TSAN_OPTIONS=halt_on_error=1 build-tsan/tests/werk_core_test \
+      --gtest_filter='SpscRing.*:Mailbox.*:ShardCall*:ShardRuntime*:Published.*'
     # werkd's own threads under load from many clients; a report makes werkd
     # exit non-zero, which the tests see.
     TSAN_OPTIONS=halt_on_error=1:exitcode=66 WERK_STRESS_JOBS=500 WERK_TEST_SHARDS=4 \

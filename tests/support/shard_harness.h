@@ -111,6 +111,7 @@ class ShardHarness {
       core::RollForwardPlan plan = core::PlanRollForward(sms, clock_.WallNow());
       for (uint32_t i = 0; i < shards; ++i) shards_[i]->RollForward(plan.per_shard[i]);
     }
+    for (auto& s : shards_) s->PublishStats();
     for (auto& s : shards_) {
       const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
       sockaddr_in a{};

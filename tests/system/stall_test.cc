@@ -8,6 +8,9 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,10 +39,30 @@ class StallTest : public ::testing::TestWithParam<int> {
   std::unique_ptr<WerkdProcess> server_;
 };
 
-// Resumes the server however the test ends.
+// Stops the server, and returns only once every one of its threads is
+// stopped: SIGSTOP takes effect asynchronously, and input sent before it
+// did would be read before the stall instead of during it. Resumes the
+// server however the test ends.
 struct Stopped {
-  explicit Stopped(pid_t pid) : pid(pid) { ::kill(pid, SIGSTOP); }
+  explicit Stopped(pid_t pid) : pid(pid) {
+    ::kill(pid, SIGSTOP);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!AllThreadsStopped() && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   ~Stopped() { ::kill(pid, SIGCONT); }
+  bool AllThreadsStopped() const {
+    const std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+    for (const auto& t : std::filesystem::directory_iterator(tasks)) {
+      std::ifstream in(t.path() / "stat");
+      std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      // "pid (comm) S ...": the state follows the last ')'.
+      const size_t paren = stat.rfind(')');
+      if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'T')
+        return false;
+    }
+    return true;
+  }
   pid_t pid;
 };
 
@@ -73,11 +96,13 @@ TEST_P(StallTest, InputThatArrivedDuringAStallIsReadBeforeItsDeadlinesFire) {
   }
   const std::string info_after = producer.Call("INFO");
   EXPECT_EQ(worker.ReadOrFail(), "+OK\r\n") << "the BEAT\n" << info_after;
-  for (int i = 0; i < kJobs; ++i) ASSERT_EQ(worker.ReadOrFail(), "+OK\r\n") << "ACK " << i;
+  for (int i = 0; i < kJobs; ++i)
+    ASSERT_EQ(worker.ReadOrFail(), "+OK\r\n") << "ACK " << i << "\n" << server_->log();
   // The worker was not dropped: its connection is open and its BEAT known.
   EXPECT_EQ(worker.Call(R"(BEAT {"wid":"stalled-worker"})"), "+OK\r\n");
   const std::string info = producer.Call("INFO");
-  EXPECT_NE(info.find(R"("total_failures":0,"total_processed":8)"), std::string::npos) << info;
+  EXPECT_NE(info.find(R"("total_failures":0,"total_processed":8)"), std::string::npos)
+      << info << server_->log();
   EXPECT_NE(info.find(R"("sets":{"dead":0,"retries":0,"scheduled":0,"working":0})"),
             std::string::npos)
       << info;

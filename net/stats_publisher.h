@@ -1,0 +1,61 @@
+#pragma once
+// A shard's stats (its part of INFO: net/info.h) published for other threads
+// to read without locks or mailbox round trips (core/published.h): INFO on
+// any shard reads every shard's snapshot; /metrics and the Web UI will.
+//
+// A snapshot shows durable state only, and exactly the state at the durable
+// point: after each iteration that changed anything the shard builds one,
+// tagged with the LSN its journal had appended (the end of that iteration's
+// group commit), and publishes it once the journal is durable up to there —
+// in the OnDurable turn, which runs before the shard's results for other
+// shards go home. So a client that got +OK for a write sees it in an INFO it
+// sends afterwards, on any shard. (One iteration's appends split over more
+// than one write of the log would be seen once the last of them is durable.)
+// Figures that no record changes (commands, connections, the loop's and the
+// log's own counters) are refreshed at least every kRefreshMillis.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+
+#include "core/participant.h"
+#include "core/published.h"
+#include "core/shard_runtime.h"
+#include "net/info.h"
+
+namespace werk::net {
+
+class StatsPublisher final : public core::Participant {
+ public:
+  static constexpr int64_t kRefreshMillis = 100;
+
+  // `build` makes the snapshot; `activity` moves whenever a figure that no
+  // record changes does (a command served, a connection opened or closed).
+  StatsPublisher(core::ShardRuntime* runtime, std::function<ShardSummary()> build,
+                 std::function<uint64_t()> activity)
+      : runtime_(runtime), build_(std::move(build)), activity_(std::move(activity)) {}
+
+  void OnDurable(core::Lsn durable) override;
+  // Builds and publishes at once, whatever is durable (before the loop
+  // runs: recovery made everything in the state machine durable).
+  void PublishNow();
+  // Any thread; nullptr before the first publication.
+  std::shared_ptr<const ShardSummary> Read() const { return published_.Read(); }
+
+ private:
+  struct Pending {
+    core::Lsn lsn;
+    std::shared_ptr<const ShardSummary> summary;
+  };
+  core::ShardRuntime* runtime_;
+  std::function<ShardSummary()> build_;
+  std::function<uint64_t()> activity_;
+  core::Published<ShardSummary> published_;
+  std::deque<Pending> pending_;  // built, waiting for durability; LSN order
+  core::Lsn built_lsn_{0};
+  uint64_t built_activity_ = 0;
+  int64_t built_mono_ms_ = 0;
+};
+
+}  // namespace werk::net
