@@ -33,7 +33,7 @@ Shard::Shard(const ServerOptions& options, const core::Clock& clock)
                                                    options.reserve_for_min_s}),
       reclaimer_(&partition_.state(), clock),
       stats_publisher_(
-          &runtime_, [this] { return Summarize(); },
+          &runtime_, [this](ShardSummary* s) { Summarize(s); },
           [this] {
             return stats_.commands + ready_connections_ + socket_count_ + workers_.version();
           }),

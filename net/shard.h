@@ -385,7 +385,7 @@ class Shard final : public core::Participant {
 
  private:
   // This shard's part of INFO (published by stats_publisher_).
-  ShardSummary Summarize();
+  void Summarize(ShardSummary* s);
   // What INFO shows of the whole group: every shard's published snapshot.
   std::vector<ShardSummary> ReadSummaries() const;
 

@@ -54,14 +54,16 @@ std::vector<ShardSummary> Shard::ReadSummaries() const {
   return all;
 }
 
-ShardSummary Shard::Summarize() {
-  ShardSummary s;
+void Shard::Summarize(ShardSummary* out) {
+  // Fills in every field: `out` may hold an earlier snapshot.
+  ShardSummary& s = *out;
   s.id = id_;
   const core::StateMachine& sm = partition_.state();
   if (sorted_queues_version_ != sm.queue_set_version()) {
     sorted_queues_ = sm.SortedQueues();
     sorted_queues_version_ = sm.queue_set_version();
   }
+  s.queues.clear();
   s.queues.reserve(sorted_queues_.size());
   for (const core::Queue* q : sorted_queues_) s.queues.emplace_back(q->name(), q->size());
   s.dead = partition_.state().dead_size();
@@ -114,7 +116,6 @@ ShardSummary Shard::Summarize() {
     s.checkpoint_bytes = cs.last_bytes;
     s.checkpoint_pause_ns = cs.last_pause_ns;
   }
-  return s;
 }
 
 // --- FLUSH -----------------------------------------------------------------------------------

@@ -13,11 +13,16 @@
 // than one write of the log would be seen once the last of them is durable.)
 // Figures that no record changes (commands, connections, the loop's and the
 // log's own counters) are refreshed at least every kRefreshMillis.
+//
+// Snapshots are recycled: one that is neither published nor pending and
+// that no reader holds any more is built into again, so an iteration's
+// snapshot costs no allocation.
 
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "core/participant.h"
 #include "core/published.h"
@@ -30,9 +35,10 @@ class StatsPublisher final : public core::Participant {
  public:
   static constexpr int64_t kRefreshMillis = 100;
 
-  // `build` makes the snapshot; `activity` moves whenever a figure that no
-  // record changes does (a command served, a connection opened or closed).
-  StatsPublisher(core::ShardRuntime* runtime, std::function<ShardSummary()> build,
+  // `build` fills a snapshot in (reusing what it holds); `activity` moves
+  // whenever a figure that no record changes does (a command served, a
+  // connection opened or closed).
+  StatsPublisher(core::ShardRuntime* runtime, std::function<void(ShardSummary*)> build,
                  std::function<uint64_t()> activity)
       : runtime_(runtime), build_(std::move(build)), activity_(std::move(activity)) {}
 
@@ -46,13 +52,19 @@ class StatsPublisher final : public core::Participant {
  private:
   struct Pending {
     core::Lsn lsn;
-    std::shared_ptr<const ShardSummary> summary;
+    std::shared_ptr<ShardSummary> summary;
   };
+  std::shared_ptr<ShardSummary> Build();
+  void Publish(std::shared_ptr<ShardSummary> summary);
+  void Retire(std::shared_ptr<ShardSummary> summary);
+
   core::ShardRuntime* runtime_;
-  std::function<ShardSummary()> build_;
+  std::function<void(ShardSummary*)> build_;
   std::function<uint64_t()> activity_;
   core::Published<ShardSummary> published_;
   std::deque<Pending> pending_;  // built, waiting for durability; LSN order
+  std::shared_ptr<ShardSummary> current_;  // the one published
+  std::vector<std::shared_ptr<ShardSummary>> spare_;  // to build into again
   core::Lsn built_lsn_{0};
   uint64_t built_activity_ = 0;
   int64_t built_mono_ms_ = 0;

@@ -34,11 +34,7 @@ class StatsPublisherTest : public ::testing::Test {
       : runtime_(clock_, 64),
         publisher_(
             &runtime_,
-            [this] {
-              ShardSummary s;
-              s.working = jobs_;
-              return s;
-            },
+            [this](ShardSummary* s) { s->working = jobs_; },
             [this] { return commands_; }) {
     runtime_.AttachJournal(&journal_);
     runtime_.AddParticipant(&publisher_);
