@@ -1,7 +1,5 @@
 #include "net/stats_publisher.h"
 
-#include <atomic>
-
 namespace werk::net {
 
 namespace {
@@ -12,10 +10,12 @@ std::shared_ptr<ShardSummary> StatsPublisher::Build() {
   std::shared_ptr<ShardSummary> s;
   for (size_t i = 0; i < spare_.size(); ++i) {
     // Held by nobody else: neither published nor pending, so no reader can
-    // take it again, and every reader that had it let go. (The fence pairs
-    // with the release of the reader's last reference.)
+    // take it again, and every reader that had it let go.
     if (spare_[i].use_count() != 1) continue;
-    std::atomic_thread_fence(std::memory_order_acquire);
+    // A copy dropped at once: its release of the count is an acquire-release
+    // operation after the last reader's, so what the readers read of it
+    // happens before it is built into again.
+    { std::shared_ptr<ShardSummary> sync = spare_[i]; }
     s = std::move(spare_[i]);
     spare_.erase(spare_.begin() + long(i));
     break;

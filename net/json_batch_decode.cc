@@ -1,0 +1,138 @@
+// PUSHB's array decoded a slice at a time (net/job_decoder.h:
+// JobBatchDecoder), for a line too long to decode at once.
+
+#include "core/check.h"
+#include "net/job_decoder.h"
+#include "net/json_reader.h"
+
+namespace werk::net {
+
+// --- JobBatchDecoder ------------------------------------------------------------
+
+struct JobBatchDecoder::State {
+  MallocBytes block;  // holds the JSON and its padding
+  std::string_view json;
+  od::parser parser{core::kLineBytesMax};
+  od::document doc;
+  od::array array;
+  od::array_iterator it, end;
+  JobDecoder element{2};  // each element, checked and decoded as one document
+  bool done = false;
+};
+
+JobBatchDecoder::JobBatchDecoder() : s_(std::make_unique<State>()) {}
+JobBatchDecoder::~JobBatchDecoder() = default;
+
+bool JobBatchDecoder::done() const { return s_->done; }
+
+namespace {
+
+// After the root value: anything but whitespace is an error (as Load says).
+bool NothingAfterRoot(od::document& doc, std::string* error) {
+  const char* rest = nullptr;
+  if (!doc.current_location().get(rest)) {
+    *error = "invalid JSON: invalid character after top-level value";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+static_assert(JobBatchDecoder::kPaddingBytes >= simdjson::SIMDJSON_PADDING);
+
+bool JobBatchDecoder::Start(std::string_view json, std::string* error) {
+  MallocBytes block = AllocateBytes(json.size() + kPaddingBytes);
+  std::memcpy(block.get(), json.data(), json.size());
+  return Start(std::move(block), 0, json.size(), json.size() + kPaddingBytes, error);
+}
+
+bool JobBatchDecoder::Start(MallocBytes block, size_t offset, size_t len, size_t capacity,
+                            std::string* error) {
+  State& s = *s_;
+  WERK_CHECK(offset + len + kPaddingBytes <= capacity);
+  s.block = std::move(block);
+  s.json = std::string_view(s.block.get() + offset, len);
+  if (s.json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    *error = "invalid JSON: unexpected end of JSON input";
+    return false;
+  }
+  // (The padding's bytes may be anything, simdjson only reads them.)
+  error_code err = s.parser.allocate(std::max(len, size_t(4096)));
+  if (!err)
+    err = s.parser.iterate(simdjson::padded_string_view(s.json.data(), len, capacity - offset))
+              .get(s.doc);
+  od::json_type t = od::json_type::null;
+  if (!err) err = s.doc.type().get(t);
+  if (err) {
+    *error = "invalid JSON: " + DescribeError(err);
+    return false;
+  }
+  if (t == od::json_type::null) {
+    bool is_null = false;
+    if (s.doc.is_null().get(is_null) || !is_null) {
+      *error = "invalid JSON: " + DescribeError(simdjson::N_ATOM_ERROR);
+      return false;
+    }
+    s.done = true;
+    return NothingAfterRoot(s.doc, error);
+  }
+  if (t != od::json_type::array) {
+    *error = "invalid JSON: cannot unmarshal " + std::string(JsonTypeName(t)) +
+             " into Go value of type []client.Job";
+    return false;
+  }
+  if ((err = s.doc.get_array().get(s.array)) || (err = s.array.begin().get(s.it)) ||
+      (err = s.array.end().get(s.end))) {
+    *error = "invalid JSON: " + DescribeError(err);
+    return false;
+  }
+  if (s.it == s.end) {
+    s.done = true;
+    return NothingAfterRoot(s.doc, error);
+  }
+  return true;
+}
+
+bool JobBatchDecoder::Next(size_t max, std::vector<core::JobSpec>* out, std::string* error) {
+  State& s = *s_;
+  for (size_t n = 0; n < max && !s.done; ++n) {
+    od::value v;
+    od::json_type t = od::json_type::null;
+    error_code err = (*s.it).get(v);
+    if (!err) err = v.type().get(t);
+    if (err) {
+      *error = "invalid JSON: " + DescribeError(err);
+      return false;
+    }
+    core::JobSpec job;
+    if (t == od::json_type::null) {
+      bool is_null = false;
+      if (v.is_null().get(is_null) || !is_null) {
+        *error = "invalid JSON: " + DescribeError(simdjson::N_ATOM_ERROR);
+        return false;
+      }
+    } else if (t != od::json_type::object) {
+      *error = "invalid JSON: cannot unmarshal " + std::string(JsonTypeName(t)) +
+               " into Go value of type client.Job";
+      return false;
+    } else {
+      od::object o;
+      std::string_view raw;
+      if ((err = v.get_object().get(o)) || (err = o.raw_json().get(raw))) {
+        *error = "invalid JSON: " + DescribeError(err);
+        return false;
+      }
+      if (!s.element.DecodeOne(raw, &job, error)) return false;
+    }
+    out->push_back(std::move(job));
+    ++s.it;
+    if (s.it == s.end) {
+      s.done = true;
+      if (!NothingAfterRoot(s.doc, error)) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace werk::net

@@ -1,0 +1,254 @@
+#pragma once
+// What the JSON decoders share (net/json_decode.cc, net/json_batch_decode.cc,
+// net/command_decode.cc): the simdjson parser with a padded copy of the
+// input, the first pass that walks every value, and the typed field readers
+// of the second pass. Internal to those files: simdjson is the costliest
+// header to compile, and no other file includes it.
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include <absl/strings/match.h>
+
+#include "core/job.h"
+#include "core/limits.h"
+
+namespace werk::net {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+using simdjson::SUCCESS;
+
+// The JSON type's name as Go's encoding/json says it ("number", "object").
+std::string_view JsonTypeName(od::json_type t);
+// The first pass: every value, so nothing malformed hides in a part the
+// second pass does not read.
+error_code WalkObject(od::object o, int depth);
+error_code WalkArray(od::array a, int depth);
+error_code WalkValue(od::value v, int depth);
+// A parse error as a message.
+std::string DescribeError(error_code err);
+
+// Parser state and a padded copy of the input.
+class JsonDecoder {
+ public:
+  // Copies `json` and checks the whole document. On failure sets `error` to
+  // a description (without any prefix).
+  // `root_depth`: the nesting level of the document's root (2 for an
+  // element of a PUSHB array decoded on its own, as it is inside the array).
+  bool Load(std::string_view json, std::string* error, int root_depth = 1) {
+    const size_t need = json.size() + simdjson::SIMDJSON_PADDING;
+    if (buf_.size() < need) buf_.resize(need);
+    if (!json.empty()) std::memcpy(buf_.data(), json.data(), json.size());
+    std::memset(buf_.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
+    len_ = json.size();
+    if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      *error = "unexpected end of JSON input";
+      return false;
+    }
+    od::document doc;
+    error_code err = Begin(&doc);
+    if (!err) err = WalkRoot(doc, root_depth);
+    if (!err) {
+      // Anything left after the root value (the iterator is not at the end).
+      const char* rest = nullptr;
+      if (!doc.current_location().get(rest)) {
+        *error = "invalid character after top-level value";
+        return false;
+      }
+    }
+    if (err) {
+      *error = DescribeError(err);
+      return false;
+    }
+    return true;
+  }
+
+  error_code Begin(od::document* doc) {
+    if (len_ > parser_.capacity()) {
+      if (auto err = parser_.allocate(std::max(len_, size_t(4096)))) return err;
+    }
+    return parser_.iterate(simdjson::padded_string_view(buf_.data(), len_, buf_.size()))
+        .get(*doc);
+  }
+
+  // Shrinks the parser after a huge document so one big PUSHB does not pin
+  // its buffers forever.
+  void Trim() {
+    if (buf_.size() > (1u << 20)) {
+      buf_.clear();
+      buf_.shrink_to_fit();
+    }
+    if (parser_.capacity() > (1u << 20) && parser_.allocate(4096)) parser_ = od::parser{core::kLineBytesMax};
+  }
+
+ private:
+  static error_code WalkRoot(od::document& doc, int depth) {
+    od::json_type t;
+    if (auto err = doc.type().get(t)) return err;
+    switch (t) {
+      case od::json_type::object: {
+        od::object o;
+        if (auto err = doc.get_object().get(o)) return err;
+        return WalkObject(o, depth);
+      }
+      case od::json_type::array: {
+        od::array a;
+        if (auto err = doc.get_array().get(a)) return err;
+        return WalkArray(a, depth);
+      }
+      case od::json_type::string: {
+        std::string_view s;
+        return doc.get_string().get(s);
+      }
+      case od::json_type::number: {
+        od::number n;
+        return doc.get_number().get(n);
+      }
+      case od::json_type::boolean: {
+        bool b;
+        return doc.get_bool().get(b);
+      }
+      case od::json_type::null: {
+        bool is_null = false;
+        if (auto err = doc.is_null().get(is_null)) return err;
+        return is_null ? SUCCESS : simdjson::N_ATOM_ERROR;
+      }
+    }
+    return simdjson::INCORRECT_TYPE;
+  }
+
+  od::parser parser_{core::kLineBytesMax};
+  std::string buf_;
+  size_t len_ = 0;
+};
+
+// --- Typed field readers (second pass; the document is known to be valid) ---
+
+// Go's decoding rules: null leaves the zero value; any other mismatch fails.
+class FieldReader {
+ public:
+  FieldReader(std::string_view type_name, std::string* error)
+      : type_name_(type_name), error_(error) {}
+
+  bool Mismatch(od::value& v, std::string_view field, std::string_view want) {
+    od::json_type t = od::json_type::null;
+    (void)v.type().get(t);
+    if (error_) {
+      *error_ = "cannot unmarshal ";
+      error_->append(JsonTypeName(t));
+      error_->append(" into Go struct field ");
+      error_->append(type_name_);
+      error_->push_back('.');
+      error_->append(field);
+      error_->append(" of type ");
+      error_->append(want);
+    }
+    return false;
+  }
+
+  static bool IsNull(od::value& v) {
+    od::json_type t;
+    return !v.type().get(t) && t == od::json_type::null;
+  }
+
+  bool String(od::value v, std::string_view field, std::string* out) {
+    if (IsNull(v)) return true;
+    std::string_view s;
+    if (v.get_string().get(s)) return Mismatch(v, field, "string");
+    out->assign(s);
+    return true;
+  }
+  bool Int(od::value v, std::string_view field, int64_t* out, int64_t null_value = 0) {
+    if (IsNull(v)) {
+      *out = null_value;
+      return true;
+    }
+    int64_t i;
+    if (v.get_int64().get(i)) return Mismatch(v, field, "int");
+    *out = i;
+    return true;
+  }
+  bool Strings(od::value v, std::string_view field, std::vector<std::string>* out) {
+    out->clear();
+    if (IsNull(v)) return true;
+    od::array a;
+    if (v.get_array().get(a)) return Mismatch(v, field, "[]string");
+    for (auto el : a) {
+      od::value ev;
+      if (el.get(ev)) return false;
+      std::string s;
+      if (!String(ev, field, &s)) return false;
+      out->push_back(std::move(s));
+    }
+    return true;
+  }
+  // The raw bytes of an array (`args`) or object (`custom`).
+  bool Raw(od::value v, std::string_view field, bool want_array, std::string* out,
+           bool* present) {
+    *present = false;
+    out->clear();
+    if (IsNull(v)) return true;
+    std::string_view raw;
+    if (want_array) {
+      od::array a;
+      if (v.get_array().get(a) || a.raw_json().get(raw)) return Mismatch(v, field, "[]interface {}");
+    } else {
+      od::object o;
+      if (v.get_object().get(o) || o.raw_json().get(raw))
+        return Mismatch(v, field, "map[string]interface {}");
+    }
+    while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
+                            raw.back() == '\t'))
+      raw.remove_suffix(1);
+    out->assign(raw);
+    *present = true;
+    return true;
+  }
+
+ private:
+  std::string_view type_name_;
+  std::string* error_;
+};
+
+// Case-insensitive key match (Go's decoder folds case).
+inline bool KeyIs(std::string_view key, std::string_view name) {
+  return absl::EqualsIgnoreCase(absl::string_view(key.data(), key.size()),
+                               absl::string_view(name.data(), name.size()));
+}
+
+// Reads one job object. `args_present` tells a missing/null args from [].
+bool DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present, std::string* error);
+
+// Second-pass entry: iterate the already validated document and hand its root
+// to `fn` as a value (wrapping scalar roots is not needed: callers only accept
+// objects, arrays and null).
+template <typename Fn>
+bool WithRoot(JsonDecoder& d, std::string* error, Fn fn) {
+  od::document doc;
+  if (auto err = d.Begin(&doc)) {
+    *error = DescribeError(err);
+    return false;
+  }
+  od::json_type t;
+  if (auto err = doc.type().get(t)) {
+    *error = DescribeError(err);
+    return false;
+  }
+  if (t != od::json_type::object && t != od::json_type::array && t != od::json_type::null) {
+    return fn(nullptr, t);
+  }
+  if (t == od::json_type::null) return fn(nullptr, t);
+  od::value root;
+  if (auto err = doc.get_value().get(root)) {
+    *error = DescribeError(err);
+    return false;
+  }
+  return fn(&root, t);
+}
+
+}  // namespace werk::net
