@@ -48,8 +48,8 @@ std::vector<ShardSummary> Shard::ReadSummaries() const {
   for (const Shard* s : shards) {
     // (A shard that has not published yet — it is still starting — shows
     // as empty.)
-    if (std::shared_ptr<const ShardSummary> summary = s->stats_publisher_.Read())
-      all.push_back(*summary);
+    if (std::optional<ShardSummary> summary = s->stats_publisher_.Read())
+      all.push_back(std::move(*summary));
   }
   return all;
 }

@@ -1,37 +1,25 @@
 #include "net/stats_publisher.h"
 
+#include <utility>
+
 namespace werk::net {
 
 namespace {
 constexpr size_t kSparesMax = 4;
 }  // namespace
 
-std::shared_ptr<ShardSummary> StatsPublisher::Build() {
-  std::shared_ptr<ShardSummary> s;
-  for (size_t i = 0; i < spare_.size(); ++i) {
-    // Held by nobody else: neither published nor pending, so no reader can
-    // take it again, and every reader that had it let go.
-    if (spare_[i].use_count() != 1) continue;
-    // A copy dropped at once: its release of the count is an acquire-release
-    // operation after the last reader's, so what the readers read of it
-    // happens before it is built into again.
-    { std::shared_ptr<ShardSummary> sync = spare_[i]; }
-    s = std::move(spare_[i]);
-    spare_.erase(spare_.begin() + long(i));
-    break;
+ShardSummary StatsPublisher::Build() {
+  ShardSummary s;
+  if (!spare_.empty()) {
+    s = std::move(spare_.back());
+    spare_.pop_back();
   }
-  if (!s) s = std::make_shared<ShardSummary>();
-  build_(s.get());
+  build_(&s);
   return s;
 }
 
-void StatsPublisher::Publish(std::shared_ptr<ShardSummary> summary) {
-  published_.Publish(summary);
-  Retire(std::exchange(current_, std::move(summary)));
-}
-
-void StatsPublisher::Retire(std::shared_ptr<ShardSummary> summary) {
-  if (summary && spare_.size() < kSparesMax) spare_.push_back(std::move(summary));
+void StatsPublisher::Retire(ShardSummary summary) {
+  if (spare_.size() < kSparesMax) spare_.push_back(std::move(summary));
 }
 
 void StatsPublisher::OnDurable(core::Lsn durable) {
@@ -46,12 +34,15 @@ void StatsPublisher::OnDurable(core::Lsn durable) {
     built_mono_ms_ = mono_ms;
   }
   // The newest snapshot whose state is all durable.
-  std::shared_ptr<ShardSummary> newest;
-  while (!pending_.empty() && pending_.front().lsn <= durable) {
-    Retire(std::exchange(newest, std::move(pending_.front().summary)));
+  if (pending_.empty() || pending_.front().lsn > durable) return;
+  while (pending_.size() > 1 && pending_[1].lsn <= durable) {
+    Retire(std::move(pending_.front().summary));
     pending_.pop_front();
   }
-  if (newest) Publish(std::move(newest));
+  ShardSummary newest = std::move(pending_.front().summary);
+  pending_.pop_front();
+  published_.Publish(newest);  // hands back the one it replaces
+  Retire(std::move(newest));
 }
 
 void StatsPublisher::PublishNow() {
@@ -60,7 +51,9 @@ void StatsPublisher::PublishNow() {
   built_lsn_ = runtime_->journal().appended_lsn();
   built_activity_ = activity_();
   built_mono_ms_ = runtime_->mono_ms();
-  Publish(Build());
+  ShardSummary s = Build();
+  published_.Publish(s);
+  Retire(std::move(s));
 }
 
 }  // namespace werk::net

@@ -1,7 +1,7 @@
 #pragma once
 // A shard's stats (its part of INFO: net/info.h) published for other threads
-// to read without locks or mailbox round trips (core/published.h): INFO on
-// any shard reads every shard's snapshot; /metrics and the Web UI will.
+// to read without a mailbox round trip (core/published.h): INFO on any shard
+// reads every shard's snapshot; /metrics and the Web UI will.
 //
 // A snapshot shows durable state only, and exactly the state at the durable
 // point: after each iteration that changed anything the shard builds one,
@@ -14,14 +14,13 @@
 // Figures that no record changes (commands, connections, the loop's and the
 // log's own counters) are refreshed at least every kRefreshMillis.
 //
-// Snapshots are recycled: one that is neither published nor pending and
-// that no reader holds any more is built into again, so an iteration's
-// snapshot costs no allocation.
+// Snapshots are recycled: the one a publication replaces is built into
+// again, so an iteration's snapshot costs no allocation.
 
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <memory>
+#include <optional>
 #include <vector>
 
 #include "core/participant.h"
@@ -46,25 +45,23 @@ class StatsPublisher final : public core::Participant {
   // Builds and publishes at once, whatever is durable (before the loop
   // runs: recovery made everything in the state machine durable).
   void PublishNow();
-  // Any thread; nullptr before the first publication.
-  std::shared_ptr<const ShardSummary> Read() const { return published_.Read(); }
+  // Any thread: a copy of the latest snapshot (none before the first).
+  std::optional<ShardSummary> Read() const { return published_.Read(); }
 
  private:
   struct Pending {
     core::Lsn lsn;
-    std::shared_ptr<ShardSummary> summary;
+    ShardSummary summary;
   };
-  std::shared_ptr<ShardSummary> Build();
-  void Publish(std::shared_ptr<ShardSummary> summary);
-  void Retire(std::shared_ptr<ShardSummary> summary);
+  ShardSummary Build();
+  void Retire(ShardSummary summary);
 
   core::ShardRuntime* runtime_;
   std::function<void(ShardSummary*)> build_;
   std::function<uint64_t()> activity_;
   core::Published<ShardSummary> published_;
   std::deque<Pending> pending_;  // built, waiting for durability; LSN order
-  std::shared_ptr<ShardSummary> current_;  // the one published
-  std::vector<std::shared_ptr<ShardSummary>> spare_;  // to build into again
+  std::vector<ShardSummary> spare_;  // to build into again
   core::Lsn built_lsn_{0};
   uint64_t built_activity_ = 0;
   int64_t built_mono_ms_ = 0;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -20,27 +21,28 @@ struct Pair {
 
 TEST(Published, ReadersSeeWholeValuesInOrder) {
   Published<Pair> p;
-  EXPECT_EQ(p.Read(), nullptr);
-  p.Publish(std::make_shared<const Pair>());
+  EXPECT_FALSE(p.Read().has_value());
+  Pair first;
+  p.Publish(first);
   std::atomic<bool> done{false};
   std::vector<std::thread> readers;
   for (int r = 0; r < 2; ++r) {
     readers.emplace_back([&] {
       uint64_t last = 0;
       while (!done.load(std::memory_order_relaxed)) {
-        std::shared_ptr<const Pair> v = p.Read();
-        ASSERT_NE(v, nullptr);
+        std::optional<Pair> v = p.Read();
+        ASSERT_TRUE(v.has_value());
         for (uint64_t x : v->b) ASSERT_EQ(x, v->a);
         ASSERT_GE(v->a, last);
         last = v->a;
       }
     });
   }
+  Pair v;
   for (uint64_t i = 1; i <= 20000; ++i) {
-    auto v = std::make_shared<Pair>();
-    v->a = i;
-    v->b.assign(16, i);
-    p.Publish(std::move(v));
+    v.a = i;
+    v.b.assign(16, i);
+    p.Publish(v);  // `v` gets the replaced value back, and is built into again
   }
   done.store(true);
   for (auto& t : readers) t.join();
