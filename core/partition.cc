@@ -61,13 +61,21 @@ OpStatus Partition::Fail(FailRequest fail) {
   return OkStatus();
 }
 
+size_t Partition::FirstReady(const std::vector<std::string>& queues, size_t limit) const {
+  limit = std::min(limit, queues.size());
+  for (size_t i = 0; i < limit; ++i) {
+    const Queue* q = sm_.FindQueue(queues[i]);
+    if (q && !q->paused() && !q->empty()) return i;
+  }
+  return limit;
+}
+
 OpResult<std::optional<std::string>> Partition::Reserve(const std::vector<std::string>& queues,
-                                                        const std::string& wid) {
+                                                        const std::string& wid, size_t limit) {
   if (OpStatus s = CheckWritable(); !s.ok()) return s;
-  for (const std::string& name : queues) {
-    const Queue* q = sm_.FindQueue(name);
-    if (!q || q->paused() || q->empty()) continue;
-    const Job* job = q->Front();
+  const size_t i = FirstReady(queues, limit);
+  if (i < std::min(limit, queues.size())) {
+    const Job* job = sm_.FindQueue(queues[i])->Front();
     const int64_t reserve_s =
         EffectiveReserveSeconds(job->reserve_for(), options_.reserve_for_min_s);
     const std::string jid(job->jid());

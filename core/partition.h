@@ -76,11 +76,15 @@ class Partition {
   // FAIL of a reserved job (cleansed by CleanseFailure): the retry policy
   // decides between a retry and the dead set. JobNotFound if not reserved.
   OpStatus Fail(FailRequest fail);
-  // Reserves the first job of the first of `queues` (in order) that has
-  // one here and is not paused, for worker `wid`; returns its JSON, or
-  // nothing.
+  // Reserves the first job of the first of `queues` (in order; only the
+  // first `limit` of them) that has one here and is not paused, for worker
+  // `wid`; returns its JSON, or nothing.
   OpResult<std::optional<std::string>> Reserve(const std::vector<std::string>& queues,
-                                               const std::string& wid);
+                                               const std::string& wid,
+                                               size_t limit = SIZE_MAX);
+  // The index of the first of `queues` (among the first `limit`) that has a
+  // job here and is not paused; `limit` (or queues.size()) if none.
+  size_t FirstReady(const std::vector<std::string>& queues, size_t limit = SIZE_MAX) const;
   // One bounded slice of a MUTATE: scans, logs what it matched.
   OpResult<Progress> MutateSlice(MutateSlicer& slicer);
   // This shard's part of a global operation: `m` logged as one record.

@@ -39,10 +39,11 @@ void StatsPublisher::OnDurable(core::Lsn durable) {
     Retire(std::move(pending_.front().summary));
     pending_.pop_front();
   }
-  ShardSummary newest = std::move(pending_.front().summary);
+  // Publish() hands back the value it replaces; it refuses only while
+  // readers linger in every other slot, and then the next turn tries again.
+  if (!published_.Publish(pending_.front().summary)) return;
+  Retire(std::move(pending_.front().summary));
   pending_.pop_front();
-  published_.Publish(newest);  // hands back the one it replaces
-  Retire(std::move(newest));
 }
 
 void StatsPublisher::PublishNow() {
@@ -52,8 +53,14 @@ void StatsPublisher::PublishNow() {
   built_activity_ = activity_();
   built_mono_ms_ = runtime_->mono_ms();
   ShardSummary s = Build();
-  published_.Publish(s);
-  Retire(std::move(s));
+  // Before the loop runs, or on its thread between turns: a reader inside
+  // every other slot at once is possible only in theory; then the value is
+  // published by the next turn.
+  if (published_.Publish(s)) {
+    Retire(std::move(s));
+  } else {
+    pending_.push_back({built_lsn_, std::move(s)});
+  }
 }
 
 }  // namespace werk::net

@@ -49,5 +49,44 @@ TEST(Published, ReadersSeeWholeValuesInOrder) {
   EXPECT_EQ(p.Read()->a, 20000u);
 }
 
+// A value whose copy waits at a gate: readers can be held inside slots.
+struct Gated {
+  static inline std::atomic<int> copying{0};
+  static inline std::atomic<bool> open{false};
+  int v = 0;
+  Gated() = default;
+  explicit Gated(int x) : v(x) {}
+  Gated(const Gated& o) : v(o.v) {
+    copying.fetch_add(1);
+    while (!open.load()) std::this_thread::yield();
+  }
+  Gated& operator=(const Gated&) = default;
+  Gated(Gated&&) = default;
+  Gated& operator=(Gated&&) = default;
+};
+
+TEST(Published, APublisherNeverWritesASlotAReaderIsIn) {
+  Published<Gated> p;
+  std::vector<std::thread> readers;
+  std::vector<int> seen(Published<Gated>::kSlots - 1, -1);
+  // Each reader enters the slot current at the time, and stays in it.
+  for (int r = 0; r < int(seen.size()); ++r) {
+    Gated g(r + 1);
+    ASSERT_TRUE(p.Publish(g));
+    readers.emplace_back([&, r] { seen[r] = p.Read()->v; });
+    while (Gated::copying.load() < r + 1) std::this_thread::yield();
+  }
+  Gated last(100);
+  ASSERT_TRUE(p.Publish(last));  // the one slot nobody is in
+  Gated refused(200);
+  EXPECT_FALSE(p.Publish(refused));  // every other slot has a reader
+  EXPECT_EQ(refused.v, 200);          // and the value stays with the caller
+  Gated::open.store(true);
+  for (auto& t : readers) t.join();
+  for (int r = 0; r < int(seen.size()); ++r) EXPECT_EQ(seen[r], r + 1);
+  EXPECT_TRUE(p.Publish(refused));
+  EXPECT_EQ(p.Read()->v, 200);
+}
+
 }  // namespace
 }  // namespace werk::core
