@@ -44,6 +44,7 @@ class JobService {
 
   Partition& partition() { return *partition_; }
   Fetcher& fetcher() { return fetcher_; }
+  const Fetcher& fetcher() const { return fetcher_; }
 
   // PUSH: validates the job (ValidateJob) here, stores it on its owner.
   Pending<OpStatus> Push(JobSpec job);

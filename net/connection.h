@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/fetcher.h"
 #include "core/intrusive_list.h"
 #include "core/reactor.h"
 #include "core/timer_wheel.h"
@@ -29,23 +30,19 @@ struct WorkerProcess;
 
 // A deadline on the shard's connection timer wheel (monotonic ms).
 struct ConnTimer : core::TimerHook {
-  enum class Kind : uint8_t { kHandshake, kFetch, kHeartbeat, kDrain, kIdle };
+  enum class Kind : uint8_t { kHandshake, kHeartbeat, kDrain, kIdle };
   Kind kind = Kind::kHandshake;
   Connection* conn = nullptr;
   WorkerProcess* worker = nullptr;
 };
 
-struct FetchWaitTag {};
-// One queue a blocked FETCH waits on; sits on that queue's waiter list.
-struct WaitNode : core::ListHook<FetchWaitTag> {
-  Connection* conn = nullptr;
-  std::string queue;
-};
-
 struct AllConnectionsTag {};
 struct HandshakeTag {};  // the shard's sockets still in the handshake, oldest first
 
-class Connection : public core::ListHook<AllConnectionsTag>, public core::ListHook<HandshakeTag> {
+// A FETCH's answer comes back through core::FetchWaiter.
+class Connection final : public core::ListHook<AllConnectionsTag>,
+                         public core::ListHook<HandshakeTag>,
+                         public core::FetchWaiter {
  public:
   enum class Phase : uint8_t { kHandshake, kReady };
 
@@ -97,18 +94,15 @@ class Connection : public core::ListHook<AllConnectionsTag>, public core::ListHo
   int iterations_ = 1;
   std::string wid_;
   WorkerProcess* worker_ = nullptr;
-  ConnTimer deadline_;  // handshake, FETCH wait or drain: one at a time
+  ConnTimer deadline_;  // handshake or drain: one at a time
 
   // --- Idle timeout (connections without a wid) ----------------------------
   ConnTimer idle_;              // armed lazily: it re-arms itself until due
   int64_t last_command_ms_ = 0;  // monotonic ms of the last command dispatched
 
-  // --- A blocked FETCH ---------------------------------------------------
-  bool parked_ = false;
-  std::vector<std::string> fetch_queues_;  // in priority order
-  int64_t fetch_deadline_ms_ = 0;          // monotonic ms when the FETCH answers "no job"
-  uint32_t fetch_cursor_ = 0;              // next shard (offset from this one) to try
-  std::vector<std::unique_ptr<WaitNode>> wait_nodes_;
+  // --- FETCH ------------------------------------------------------------
+  void OnFetched(core::FetchResult result) override;
+  bool fetch_starting_ = false;  // inside Fetcher::Start: an answer needs no resume
 };
 
 }  // namespace werk::net

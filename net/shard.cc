@@ -31,6 +31,7 @@ Shard::Shard(const ServerOptions& options, const core::Clock& clock)
       runtime_(clock, 2048),
       partition_(&runtime_, core::PartitionOptions{core::JobLimits{options.job_bytes_max},
                                                    options.reserve_for_min_s}),
+      service_(&runtime_, &partition_),
       reclaimer_(&partition_.state(), clock),
       stats_publisher_(
           &runtime_, [this](ShardSummary* s) { Summarize(s); },
@@ -118,8 +119,9 @@ void Shard::OnTurn() {
   if (!TimersHeld()) {
     FireConnTimers();
     partition_.FireTimers();
+    service_.fetcher().FireDeadlines(mono_ms());
   }
-  ServeReadyQueues();
+  service_.fetcher().ServeReady();
   if (global_fenced_ && !journal_->failed() &&
       journal_->durable_lsn().value() >= global_fence_lsn_) {
     // The last global operation is durable everywhere: the next may start
@@ -143,6 +145,9 @@ int64_t Shard::WaitBudgetNs() {
       budget = std::min(budget, *t * core::kNanosPerMilli - now());
     }
     if (auto t = conn_timers_.NextEventTick()) {
+      budget = std::min(budget, (*t - mono_ms()) * core::kNanosPerMilli);
+    }
+    if (auto t = service_.fetcher().NextDeadlineMs()) {
       budget = std::min(budget, (*t - mono_ms()) * core::kNanosPerMilli);
     }
   }
@@ -184,8 +189,8 @@ void Shard::OnStop() {
       CloseConnection(c);
       continue;
     }
-    if (c->parked_) {
-      Unpark(c);
+    if (service_.fetcher().parked(c)) {
+      service_.fetcher().Cancel(c);
       ReplyNull(c);
     }
     CloseAfterFlush(c);
@@ -279,13 +284,6 @@ void Shard::FireConnTimers() {
           spdlog::debug("connection {}: no HELLO within {} s, closing", t->conn->id_,
                         options_.handshake_timeout_s);
           CloseConnection(t->conn);
-          break;
-        case ConnTimer::Kind::kFetch:
-          if (t->conn->parked_) {
-            Unpark(t->conn);
-            ReplyNull(t->conn);
-            ProcessInput(t->conn);
-          }
           break;
         case ConnTimer::Kind::kHeartbeat:
           OnHeartbeatExpired(t->worker);

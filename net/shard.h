@@ -34,6 +34,7 @@
 
 #include "core/clock.h"
 #include "core/mailbox.h"
+#include "core/job_service.h"
 #include "core/journal.h"
 #include "core/op_status.h"
 #include "core/partition.h"
@@ -130,7 +131,9 @@ class Shard final : public core::Participant {
   void OnStop() override;
   void OnStopped(core::ShardRuntime& runtime) override;
   int64_t WaitBudgetNs() override;
-  bool Quiescent() const override { return connections_.empty(); }
+  bool Quiescent() const override {
+    return connections_.empty() && service_.fetcher().outstanding() == 0;
+  }
 
   // A part of a fan-out: runs on its shard and returns a typed value
   // (net/shard_calls.h). The combine merges the parts' values, in call
@@ -159,6 +162,9 @@ class Shard final : public core::Participant {
   void WakeFromOtherThread() { runtime_.WakeFromOtherThread(); }
 
   core::StateMachine& state() { return partition_.state(); }
+  // The job operations as a typed service (core/job_service.h): what the
+  // commands below, and anything else that acts on jobs, call.
+  core::JobService& service() { return service_; }
   // The group's role: a standby refuses every write (core::Partition).
   void set_role(core::Role role) { partition_.set_role(role); }
   const ShardStats& stats() const { return stats_; }
@@ -246,17 +252,15 @@ class Shard final : public core::Participant {
   void CmdQueue(Connection* c, std::string_view arg);
   void QueueLatency(Connection* c, std::vector<std::string> names);
 
-  // Cross-shard work (shard_routing.cc, net/shard_calls.h). Forward() runs
-  // `fn(Shard&) -> OpStatus` on shard `target` (another shard) and replies
-  // to `c` with its status once the target made what it logged durable. The
-  // reply's place is held in the connection's reply queue, so the commands
-  // pipelined behind it run meanwhile (up to kForwardsInFlightMax per
-  // connection): a command that runs here touches only this shard's jobs,
-  // and later commands bound for the same target run there after it (the
-  // mailbox ring is FIFO), so the effects are those of running the
+  // Replies to `c` with an operation's status (core::Pending): at once when
+  // it ran here, else in a hole held in the connection's reply queue, so the
+  // commands pipelined behind it run meanwhile (up to kForwardsInFlightMax
+  // per connection): a command that runs here touches only this shard's
+  // jobs, and later commands bound for the same owner run there after it
+  // (the mailbox ring is FIFO), so the effects are those of running the
   // connection's commands in order.
-  template <class Fn>
-  void Forward(Connection* c, uint32_t target, Fn fn);
+  void Answer(Connection* c, core::Pending<core::OpStatus> result);
+  // Cross-shard work (net/shard_calls.h).
   // Runs one function per (shard, fn) pair — on this shard directly, on
   // others through the mailbox — and replies with combine(values, in call
   // order) once all are back (and durable, unless `hold` says a value need
@@ -292,27 +296,16 @@ class Shard final : public core::Participant {
   // MUTATE, a slice at a time on every shard.
   void RunMutate(Connection* c, core::MutateSetRecord rec);
 
-  // A forwarded command's answer is back (Forward()).
-  void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status,
-                      bool abandoned);
+  // A forwarded command's answer is back (Answer()).
+  void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status);
 
-  // FETCH machinery (shard_fetch.cc).
-  bool TryFetch(Connection* c);  // reserves and replies if a job is available
-  void ContinueFetch(Connection* c);
-  void FetchFrom(Connection* c, uint32_t target);  // reserve there (Partition::Reserve)
-  void Park(Connection* c, const std::vector<std::string>& queues);
-  void Unpark(Connection* c);
-  void ServeReadyQueues();
+  // FETCH (shard_fetch.cc): parsing and replies; the fetch itself is
+  // core::Fetcher's.
   bool FetcherIsQuiet(const Connection* c) const;
-  void AnnounceInterest(const std::string& queue, bool interested);
-  void NotifyReady(const std::string& queue, uint32_t shard, size_t jobs);
 
  public:
-  void OnRemoteFetchDone(Connection* c, std::optional<std::string> job_json);
-  void OnInterest(const std::string& queue, uint32_t shard, bool interested);
-  void OnReadyElsewhere(const std::string& queue, uint32_t shard, size_t jobs);
-  // Jobs queued on this shard, as of its last loop iteration (any thread).
-  uint64_t queued_hint() const { return queued_hint_.load(std::memory_order_relaxed); }
+  // The answer to `c`'s FETCH (Connection::OnFetched).
+  void OnFetched(Connection* c, core::FetchResult result);
 
  private:
 
@@ -396,6 +389,7 @@ class Shard final : public core::Participant {
   const core::Clock& clock_;
   core::ShardRuntime runtime_;
   core::Partition partition_;  // the jobs this shard owns
+  core::JobService service_;
   core::Reclaimer reclaimer_;
   StatsPublisher stats_publisher_;
   core::TimerWheel conn_timers_;  // monotonic ms
@@ -415,10 +409,6 @@ class Shard final : public core::Participant {
   uint64_t next_conn_id_ = 1;
   std::vector<Connection*> awaiting_;  // connections with staged replies
   std::vector<Connection*> release_scratch_;  // ReleaseReplies' working list
-  absl::node_hash_map<std::string, core::IntrusiveList<WaitNode, FetchWaitTag>, core::StringHash,
-                      core::StringEq>
-      waiters_;
-  std::vector<std::string> ready_scratch_;
   // Summarize()'s caches: the queues sorted by name, the processes owned here.
   std::vector<const core::Queue*> sorted_queues_;
   uint64_t sorted_queues_version_ = ~uint64_t(0);
@@ -430,9 +420,6 @@ class Shard final : public core::Participant {
   std::vector<Shard*> peers_;
   GroupShared own_group_;
   GroupShared* group_ = &own_group_;
-  absl::flat_hash_map<std::string, uint64_t, core::StringHash, core::StringEq>
-      remote_interest_;  // queue -> shards with fetchers waiting on it (bit mask)
-  std::atomic<uint64_t> queued_hint_{0};
   bool global_busy_ = false;      // a global operation of this origin runs
   bool global_fenced_ = false;    // it replied; waiting for local durability
   bool global_halted_ = false;    // a part failed: no further global operation

@@ -1,5 +1,5 @@
 #pragma once
-// The shard's typed cross-shard calls (declared in net/shard.h): Forward,
+// The shard's typed cross-shard calls (declared in net/shard.h):
 // StartFanOut and RunOnAll. Values cross shards as core/op_status.h types
 // inside core/shard_call.h tasks; this layer renders them as replies.
 
@@ -20,18 +20,6 @@ struct Shard::FanOut {
   Combine<T> combine;
   bool abandoned = false;  // a part's log failed: the reply is that error
 };
-
-template <class Fn>
-void Shard::Forward(Connection* c, uint32_t target, Fn fn) {
-  WERK_DCHECK(target != id_);
-  ++c->inflight_;  // the connection outlives the forwarded command
-  Shard* owner = peers_[target];
-  runtime_.Call(
-      target, [owner, fn = std::move(fn)]() mutable -> core::OpStatus { return fn(*owner); },
-      [this, c, hole = c->staged_.OpenHole()](core::OpStatus status, bool abandoned) {
-        OnForwardReply(c, hole, status, abandoned);
-      });
-}
 
 template <class T>
 void Shard::StartFanOut(Connection* c, std::vector<std::pair<uint32_t, PartFn<T>>> calls,

@@ -73,16 +73,8 @@ void Shard::CmdPush(Connection* c, std::string_view arg) {
   core::JobSpec job;
   std::string error;
   if (!decoder_.DecodeOne(arg, &job, &error)) return ReplyError(c, error);
-  if (core::OpStatus valid = core::ValidateJob(job, now(), partition_.options().limits); !valid.ok())
-    return ReplyStatus(c, valid);
-  // Decoded and validated here; stored by the shard that owns the jid.
-  const uint32_t owner = OwnerOf(job.jid);
-  if (owner != id_) {
-    return Forward(c, owner, [job = std::move(job)](Shard& s) mutable {
-      return s.partition_.Push(std::move(job));
-    });
-  }
-  ReplyStatus(c, partition_.Push(std::move(job)));
+  // Validated here by the service; stored by the shard that owns the jid.
+  Answer(c, service_.Push(std::move(job)));
 }
 
 namespace {
@@ -203,11 +195,7 @@ void Shard::CmdAck(Connection* c, std::string_view arg) {
   if (!DecodeAck(decoder_, arg, &jid)) {
     return ReplyError(c, "invalid ACK " + std::string(arg.substr(0, 1024)));
   }
-  const uint32_t owner = OwnerOf(jid);
-  if (owner != id_) {
-    return Forward(c, owner, [jid = std::move(jid)](Shard& s) { return s.partition_.Ack(jid); });
-  }
-  ReplyStatus(c, partition_.Ack(jid));
+  Answer(c, service_.Ack(std::move(jid)));
 }
 
 void Shard::CmdFail(Connection* c, std::string_view arg) {
@@ -215,15 +203,7 @@ void Shard::CmdFail(Connection* c, std::string_view arg) {
   if (!DecodeFail(decoder_, arg, &fail)) {
     return ReplyError(c, "invalid FAIL " + std::string(arg.substr(0, 1024)));
   }
-  if (fail.jid.empty()) return ReplyError(c, "missing JID");
-  core::CleanseFailure(&fail);
-  const uint32_t owner = OwnerOf(fail.jid);
-  if (owner != id_) {
-    return Forward(c, owner, [fail = std::move(fail)](Shard& s) mutable {
-      return s.partition_.Fail(std::move(fail));
-    });
-  }
-  ReplyStatus(c, partition_.Fail(std::move(fail)));
+  Answer(c, service_.Fail(std::move(fail)));
 }
 
 }  // namespace werk::net

@@ -134,7 +134,7 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
 // --- Recv --------------------------------------------------------------------------
 
 bool Shard::InputBlocked(const Connection* c) const {
-  return c->parked_ || c->awaiting_remote_ || c->staged_.holes() >= kForwardsInFlightMax ||
+  return service_.fetcher().fetching(c) || c->awaiting_remote_ || c->staged_.holes() >= kForwardsInFlightMax ||
          c->pending_output_bytes() >= core::kOutputBytesHighWater;
 }
 
@@ -334,7 +334,7 @@ void Shard::CloseConnection(Connection* c) {
   conn_timers_.Cancel(&c->deadline_);
   conn_timers_.Cancel(&c->idle_);
   LeaveHandshake(c);
-  if (c->parked_) Unpark(c);
+  service_.fetcher().Cancel(c);
   DetachWorker(c);
   if (c->counted_) {
     c->counted_ = false;
@@ -475,7 +475,8 @@ void Shard::OnIdleTimer(Connection* c) {
   // Commands only stamp last_command_ms_; the timer catches up lazily, so
   // the hot path never touches the wheel. A connection waiting for the
   // server (a blocked FETCH, other shards' replies, the log) is not idle.
-  const bool waiting_for_us = c->parked_ || c->awaiting_remote_ || !c->staged_.empty();
+  const bool waiting_for_us =
+      service_.fetcher().fetching(c) || c->awaiting_remote_ || !c->staged_.empty();
   const int64_t due = c->last_command_ms_ + timeout_ms;
   if (due > mono_ms() || waiting_for_us) {
     conn_timers_.Arm(&c->idle_, std::max(due, mono_ms() + (waiting_for_us ? timeout_ms : 0)));

@@ -1,6 +1,5 @@
-// Work that crosses shards: forwarding a command to the shard that owns its
-// job, holding results until the owner's log is durable, and the owner-side
-// halves of PUSH, PUSHB, ACK and FAIL.
+// Work that crosses shards: joining the group, and the replies of commands
+// that ran on the shard owning their job (core::JobService) or on several.
 
 #include <algorithm>
 
@@ -24,8 +23,13 @@ void Shard::JoinGroup(uint32_t id, std::vector<Shard*> peers, core::Mailbox* mai
   peers_ = std::move(peers);
   group_ = group;
   std::vector<core::ShardRuntime*> runtimes;
-  for (Shard* p : peers_) runtimes.push_back(&p->runtime_);
+  std::vector<core::JobService*> services;
+  for (Shard* p : peers_) {
+    runtimes.push_back(&p->runtime_);
+    services.push_back(&p->service_);
+  }
   runtime_.JoinGroup(id, std::move(runtimes), mailbox, &group->stop);
+  service_.JoinGroup(std::move(services));
 }
 
 uint32_t Shard::OwnerOf(std::string_view key) const {
@@ -33,8 +37,15 @@ uint32_t Shard::OwnerOf(std::string_view key) const {
   return core::ShardOf(key, uint32_t(peers_.size()));
 }
 
-void Shard::OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status,
-                           bool abandoned) {
+void Shard::Answer(Connection* c, core::Pending<core::OpStatus> result) {
+  if (result.ready()) return ReplyStatus(c, result.value());
+  ++c->inflight_;  // the connection outlives the forwarded command
+  result.Then([this, c, hole = c->staged_.OpenHole()](core::OpStatus status) {
+    OnForwardReply(c, hole, status);
+  });
+}
+
+void Shard::OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status) {
   --c->inflight_;
   if (c->closing_) {  // its reply queue is gone
     MaybeFinishClose(c);
@@ -42,9 +53,8 @@ void Shard::OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpS
   }
   // The owner held the result until its own log made it durable, and it
   // depends on nothing logged here: it waits only for the replies before it.
-  if (abandoned) {
-    c->staged_.Fill(hole, StatusReply(core::LogFailed()), core::Lsn(0));
-  } else if (status.ok()) {
+  // (An owner whose log failed first answered LogFailed: core/job_service.h.)
+  if (status.ok()) {
     c->staged_.Fill(hole, kOkReply, core::Lsn(0));
   } else {
     c->staged_.Fill(hole, StatusReply(status), core::Lsn(0));
