@@ -55,9 +55,17 @@ bool Fetcher::parked(const FetchWaiter* waiter) const {
 
 FetcherStats Fetcher::stats() const { return {parked_, remote_fetches_, raced_}; }
 
-void Fetcher::Start(FetchWaiter* waiter, std::vector<std::string> queues, std::string wid,
+void Fetcher::Start(FetchWaiter* waiter, std::vector<std::string> queues, const std::string& wid,
                      int64_t deadline_ms) {
   WERK_CHECK(waiter->fetch_ == nullptr);
+  // The usual case, answered without keeping any state: the job is here and
+  // no other shard can have a better one (first queue, or alone). Paused
+  // queues never have a job that FirstReady() reports.
+  if (partition_->writable()) {
+    const size_t here = partition_->FirstReady(queues);
+    if (here < queues.size() && (here == 0 || peers_.size() <= 1))
+      return waiter->OnFetched(partition_->ReserveFront(queues[here], wid));
+  }
   auto* f = new FetchState;
   ++live_;
   f->waiter = waiter;
@@ -70,7 +78,7 @@ void Fetcher::Start(FetchWaiter* waiter, std::vector<std::string> queues, std::s
     if (std::find(f->queues.begin(), f->queues.end(), q) == f->queues.end())
       f->queues.push_back(std::move(q));
   }
-  f->wid = std::move(wid);
+  f->wid = wid;
   f->deadline_ms = deadline_ms;
   Attempt(f);
 }

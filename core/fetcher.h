@@ -90,7 +90,7 @@ class Fetcher {
   // for worker `wid`, answering "no job" at `deadline_ms` (monotonic).
   // Paused queues and repeated names are dropped. With no queues it only
   // waits for the deadline (a quiet worker's FETCH).
-  void Start(FetchWaiter* waiter, std::vector<std::string> queues, std::string wid,
+  void Start(FetchWaiter* waiter, std::vector<std::string> queues, const std::string& wid,
              int64_t deadline_ms);
   // Forgets `waiter`'s fetch (its connection closes): no answer comes. A job
   // reserved elsewhere meanwhile stays reserved until its reservation ends.

@@ -74,15 +74,20 @@ OpResult<std::optional<std::string>> Partition::Reserve(const std::vector<std::s
                                                         const std::string& wid, size_t limit) {
   if (OpStatus s = CheckWritable(); !s.ok()) return s;
   const size_t i = FirstReady(queues, limit);
-  if (i < std::min(limit, queues.size())) {
-    const Job* job = sm_.FindQueue(queues[i])->Front();
-    const int64_t reserve_s =
-        EffectiveReserveSeconds(job->reserve_for(), options_.reserve_for_min_s);
-    const std::string jid(job->jid());
-    Commit(Mutation::Reserve(now(), jid, wid, now() + SecondsToNanos(reserve_s)));
-    return JobJson(*sm_.FindJob(jid));
-  }
-  return std::nullopt;
+  if (i == std::min(limit, queues.size())) return std::nullopt;
+  return ReserveFront(queues[i], wid);
+}
+
+OpResult<std::optional<std::string>> Partition::ReserveFront(const std::string& queue,
+                                                             const std::string& wid) {
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
+  const Queue* q = sm_.FindQueue(queue);
+  WERK_CHECK(q && !q->paused() && !q->empty());
+  const Job* job = q->Front();
+  const int64_t reserve_s = EffectiveReserveSeconds(job->reserve_for(), options_.reserve_for_min_s);
+  const std::string jid(job->jid());
+  Commit(Mutation::Reserve(now(), jid, wid, now() + SecondsToNanos(reserve_s)));
+  return JobJson(*sm_.FindJob(jid));
 }
 
 OpResult<Progress> Partition::MutateSlice(MutateSlicer& slicer) {

@@ -82,6 +82,9 @@ class Partition {
   OpResult<std::optional<std::string>> Reserve(const std::vector<std::string>& queues,
                                                const std::string& wid,
                                                size_t limit = SIZE_MAX);
+  // Reserves the first job of `queue`, which has one and is not paused.
+  OpResult<std::optional<std::string>> ReserveFront(const std::string& queue,
+                                                    const std::string& wid);
   // The index of the first of `queues` (among the first `limit`) that has a
   // job here and is not paused; `limit` (or queues.size()) if none.
   size_t FirstReady(const std::vector<std::string>& queues, size_t limit = SIZE_MAX) const;

@@ -44,7 +44,17 @@ class Connection final : public core::ListHook<AllConnectionsTag>,
                          public core::ListHook<HandshakeTag>,
                          public core::FetchWaiter {
  public:
-  enum class Phase : uint8_t { kHandshake, kReady };
+  // A connection's life, in this order only (a step may be skipped):
+  //
+  //   kHandshake --HELLO--> kReady --end of input--> kInputEnded
+  //        \                  \                        /
+  //         `-------------------`--> kFlushing <-------'   no further command;
+  //                                     |                   replies go out
+  //                                 kDraining               FIN sent; input discarded
+  //                                     |
+  //   (any state) ---------------> kClosing                 shut down; freed once no
+  //                                                         request of ours is in flight
+  enum class State : uint8_t { kHandshake, kReady, kInputEnded, kFlushing, kDraining, kClosing };
 
   Connection(Shard* shard, int fd, uint64_t id);
   Connection(const Connection&) = delete;
@@ -64,13 +74,15 @@ class Connection final : public core::ListHook<AllConnectionsTag>,
   Shard* shard_;
   int fd_;
   uint64_t id_;
-  Phase phase_ = Phase::kHandshake;
-  bool closing_ = false;           // shut down; waiting for in-flight ops
-  bool close_after_flush_ = false; // close once every reply has been sent
-  bool draining_ = false;          // replies sent, FIN sent, discarding input
+  State state_ = State::kHandshake;
+  bool closing() const { return state_ == State::kClosing; }
+  // Runs the commands it reads (the handshake's HELLO included).
+  bool runs_commands() const { return state_ <= State::kInputEnded; }
+  // On its way out: every reply owed goes out, then it closes.
+  bool flushing() const { return state_ == State::kFlushing || state_ == State::kDraining; }
+
   bool counted_ = false;           // counts against connections_max
   bool awaiting_remote_ = false;   // a command runs on other shards; input waits
-  bool peer_closed_ = false;       // end of input seen; what was read still runs
   bool recv_inflight_ = false;
   bool send_inflight_ = false;
   bool awaiting_release_ = false;  // on the shard's list of staged replies

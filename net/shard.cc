@@ -109,7 +109,7 @@ void Shard::OnTurn() {
   if (runtime_.mailbox()) AnswerCatchUpQueries();
   if (shutting_down_ && mono_ms() >= shutdown_deadline_ms_) {
     for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c))
-      if (!c->closing_) CloseConnection(c);
+      if (!c->closing()) CloseConnection(c);
   }
   if (accept_paused_ && mono_ms() >= accept_resume_ms_ && !shutting_down_) {
     accept_paused_ = false;
@@ -172,7 +172,7 @@ void Shard::OnLogFailed() {
   global_busy_ = false;
   StartWaitingGlobal();
   for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
-    if (c->closing_) continue;
+    if (c->closing()) continue;
     c->staged_.Clear();
     CloseConnection(c);
   }
@@ -184,8 +184,8 @@ void Shard::OnStop() {
   spdlog::info("shutting down: {} connections open", ready_connections_);
   for (auto& op : accept_ops_) ::shutdown(op->fd, SHUT_RDWR);
   for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
-    if (c->closing_) continue;
-    if (c->phase_ == Connection::Phase::kHandshake || c->draining_) {
+    if (c->closing()) continue;
+    if (c->state_ == Connection::State::kHandshake || c->state_ == Connection::State::kDraining) {
       CloseConnection(c);
       continue;
     }
@@ -204,7 +204,7 @@ void Shard::OnStopped(core::ShardRuntime&) {
 // --- Replies -------------------------------------------------------------------
 
 void Shard::Reply(Connection* c, std::string_view bytes) {
-  if (c->closing_) return;
+  if (c->closing()) return;
   // Nothing a client sees may depend on a record that is not durable yet, so
   // every reply waits for everything appended so far.
   c->staged_.Append(bytes, journal_->appended_lsn());
@@ -250,7 +250,7 @@ void Shard::ReleaseReplies() {
   for (Connection* c : pending) {
     c->awaiting_release_ = false;
     Release(c, durable);
-    if (c->staged_.bytes() > 0 && !c->closing_) {
+    if (c->staged_.bytes() > 0 && !c->closing()) {
       c->awaiting_release_ = true;
       awaiting_.push_back(c);
     }

@@ -215,6 +215,15 @@ class Shard final : public core::Participant {
   void ArmIdle(Connection* c);
   void OnIdleTimer(Connection* c);
   void Dispatch(Connection* c, std::string_view line);
+  // The dispatch table (shard_commands.cc): a verb, its handler (none: a
+  // Faktory Enterprise command, refused), and what the handler is given.
+  struct Command {
+    enum class Arg : uint8_t { kAfterSpace, kRest };  // see Dispatch()
+    std::string_view verb;
+    void (Shard::*run)(Connection* c, std::string_view arg);
+    Arg arg;
+  };
+  static const Command kCommands[];
 
   // Replies.
   void Reply(Connection* c, std::string_view bytes);
@@ -246,8 +255,9 @@ class Shard final : public core::Participant {
   void CmdAck(Connection* c, std::string_view arg);
   void CmdFail(Connection* c, std::string_view arg);
   void CmdBeat(Connection* c, std::string_view arg);
-  void CmdInfo(Connection* c);
-  void CmdFlush(Connection* c);
+  void CmdInfo(Connection* c, std::string_view arg);
+  void CmdFlush(Connection* c, std::string_view arg);
+  void CmdEnd(Connection* c, std::string_view arg);
   void CmdMutate(Connection* c, std::string_view arg);
   void CmdQueue(Connection* c, std::string_view arg);
   void QueueLatency(Connection* c, std::vector<std::string> names);

@@ -33,7 +33,7 @@ std::vector<std::string> SplitSpaces(std::string_view s) {
 
 // --- INFO ------------------------------------------------------------------------------------
 
-void Shard::CmdInfo(Connection* c) {
+void Shard::CmdInfo(Connection* c, std::string_view) {
   // Every shard's published snapshot (net/stats_publisher.h): no round trip.
   std::string out;
   AppendBulk(out, RenderInfo(InfoContext{now(), started_at_}, ReadSummaries()));
@@ -120,7 +120,7 @@ void Shard::Summarize(ShardSummary* out) {
 
 // --- FLUSH -----------------------------------------------------------------------------------
 
-void Shard::CmdFlush(Connection* c) {
+void Shard::CmdFlush(Connection* c, std::string_view) {
   if (RefuseIfReadOnly(c)) return;
   spdlog::warn("FLUSH: deleting every job, queue and counter");
   // Each shard flushes its partition atomically; across shards the flush is

@@ -70,7 +70,7 @@ void Shard::CatchUp(int64_t late_ms) {
 
 bool Shard::InputSettled() const {
   for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
-    if (c->closing_ || c->in_.size() == 0) continue;
+    if (c->closing() || c->in_.size() == 0) continue;
     // Held behind a command running elsewhere (a FETCH asking other shards).
     const bool fetch_elsewhere =
         service_.fetcher().fetching(c) && !service_.fetcher().parked(c);

@@ -34,6 +34,25 @@ std::string_view ArgumentOf(std::string_view line, std::string_view verb) {
 
 }  // namespace
 
+// The commands, the busiest first (the lookup is a scan). Adding one is an
+// entry here and its handler; what it does to jobs is core::JobService's.
+const Shard::Command Shard::kCommands[] = {
+    {"PUSH", &Shard::CmdPush, Command::Arg::kAfterSpace},
+    {"FETCH", &Shard::CmdFetch, Command::Arg::kRest},
+    {"ACK", &Shard::CmdAck, Command::Arg::kAfterSpace},
+    {"FAIL", &Shard::CmdFail, Command::Arg::kAfterSpace},
+    {"BEAT", &Shard::CmdBeat, Command::Arg::kAfterSpace},
+    {"PUSHB", &Shard::CmdPushBulk, Command::Arg::kAfterSpace},
+    {"INFO", &Shard::CmdInfo, Command::Arg::kAfterSpace},
+    {"END", &Shard::CmdEnd, Command::Arg::kAfterSpace},
+    {"FLUSH", &Shard::CmdFlush, Command::Arg::kAfterSpace},
+    {"MUTATE", &Shard::CmdMutate, Command::Arg::kAfterSpace},
+    {"QUEUE", &Shard::CmdQueue, Command::Arg::kRest},
+    // Faktory Enterprise's: known, refused with a clear error.
+    {"BATCH", nullptr, Command::Arg::kAfterSpace},
+    {"TRACK", nullptr, Command::Arg::kAfterSpace},
+};
+
 void Shard::Dispatch(Connection* c, std::string_view line) {
   c->last_command_ms_ = mono_ms();  // the idle timeout's clock (OnIdleTimer)
   const size_t space = line.find(' ');
@@ -43,29 +62,22 @@ void Shard::Dispatch(Connection* c, std::string_view line) {
     CloseAfterFlush(c);
     return;
   }
-  const std::string_view arg = ArgumentOf(line, verb);
-  bool known = true;
-  if (verb == "PUSH") CmdPush(c, arg);
-  else if (verb == "FETCH") CmdFetch(c, line.substr(verb.size()));
-  else if (verb == "ACK") CmdAck(c, arg);
-  else if (verb == "FAIL") CmdFail(c, arg);
-  else if (verb == "BEAT") CmdBeat(c, arg);
-  else if (verb == "PUSHB") CmdPushBulk(c, arg);
-  else if (verb == "INFO") CmdInfo(c);
-  else if (verb == "END") CloseAfterFlush(c);
-  else if (verb == "FLUSH") CmdFlush(c);
-  else if (verb == "MUTATE") CmdMutate(c, arg);
-  else if (verb == "QUEUE") CmdQueue(c, line.substr(verb.size()));
-  else if (verb == "BATCH" || verb == "TRACK")
-    ReplyError(c, std::string(verb) +
-                      " is not supported yet by werk (a Faktory Enterprise feature)");
-  else known = false;
-  if (known) {
+  for (const Command& cmd : kCommands) {
+    if (cmd.verb != verb) continue;
     ++stats_.commands;
-  } else {
-    ReplyError(c, "unknown command " + PrintableVerb(verb));
+    if (!cmd.run) {
+      return ReplyError(c, std::string(verb) +
+                               " is not supported yet by werk (a Faktory Enterprise feature)");
+    }
+    // kRest: everything after the verb, separator included (" q1 q2").
+    const std::string_view arg =
+        cmd.arg == Command::Arg::kRest ? line.substr(verb.size()) : ArgumentOf(line, verb);
+    return (this->*cmd.run)(c, arg);
   }
+  ReplyError(c, "unknown command " + PrintableVerb(verb));
 }
+
+void Shard::CmdEnd(Connection* c, std::string_view) { CloseAfterFlush(c); }
 
 // --- PUSH / PUSHB ----------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ void Shard::StartWaitingGlobal() {
     Connection* c = w.conn;
     --c->inflight_;
     c->awaiting_remote_ = false;
-    if (c->closing_) {
+    if (c->closing()) {
       // Its client is gone: the operation was never acknowledged; drop it.
       MaybeFinishClose(c);
       continue;

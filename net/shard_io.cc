@@ -139,13 +139,13 @@ bool Shard::InputBlocked(const Connection* c) const {
 }
 
 size_t Shard::LineLimit(const Connection* c) const {
-  return c->phase_ == Connection::Phase::kHandshake ? kHandshakeLineBytesMax
+  return c->state_ == Connection::State::kHandshake ? kHandshakeLineBytesMax
                                                     : options_.line_bytes_max;
 }
 
 void Shard::ArmRecv(Connection* c) {
-  if (c->recv_inflight_ || c->closing_) return;
-  if (c->draining_) {
+  if (c->recv_inflight_ || c->closing()) return;
+  if (c->state_ == Connection::State::kDraining) {
     c->in_.Clear();
     c->in_.Prepare(InputBuffer::kInitialBytes);
     c->recv_inflight_ = true;
@@ -154,7 +154,7 @@ void Shard::ArmRecv(Connection* c) {
                        0);
     return;
   }
-  if (c->close_after_flush_ || c->peer_closed_) return;
+  if (c->state_ != Connection::State::kHandshake && c->state_ != Connection::State::kReady) return;
   if (c->pending_output_bytes() >= core::kOutputBytesHighWater) return;  // backpressure
   // A connection that cannot run its next command (a blocked FETCH, replies
   // owed by other shards) reads a little ahead, then leaves the rest to TCP
@@ -166,7 +166,7 @@ void Shard::ArmRecv(Connection* c) {
     if (InputBlocked(c)) return;
     // ProcessInput ran every complete line before this, so these are `limit`
     // bytes without a newline and no end in sight.
-    if (c->phase_ == Connection::Phase::kHandshake) {
+    if (c->state_ == Connection::State::kHandshake) {
       CloseConnection(c);
     } else {
       ReplyError(c, "line too long: more than " + std::to_string(limit) +
@@ -184,11 +184,11 @@ void Shard::ArmRecv(Connection* c) {
 void Shard::OnRecv(Connection* c, int32_t res) {
   c->recv_inflight_ = false;
   --c->inflight_;
-  if (c->closing_) {
+  if (c->closing()) {
     MaybeFinishClose(c);
     return;
   }
-  if (c->draining_) {
+  if (c->state_ == Connection::State::kDraining) {
     // Discard until the peer closes its side (or the drain deadline).
     if (res > 0 || res == -EINTR || res == -EAGAIN) ArmRecv(c);
     else CloseConnection(c);
@@ -201,12 +201,14 @@ void Shard::OnRecv(Connection* c, int32_t res) {
   if (res <= 0) {
     // EOF or reset: replies already owed still go out if the peer reads.
     if (res < 0) spdlog::debug("connection {}: recv: {}", c->id_, std::strerror(-res));
-    if (res == 0 && c->phase_ == Connection::Phase::kReady) {
+    if (res == 0 && c->state_ == Connection::State::kReady) {
       // The client closed its side: the commands it sent before still run
       // (some may wait behind a blocked FETCH or other shards' replies), and
       // the connection closes once they are answered (ProcessInput).
-      c->peer_closed_ = true;
+      c->state_ = Connection::State::kInputEnded;
       ProcessInput(c);
+    } else if (res == 0 && c->flushing()) {
+      // Already on its way out: the replies owed still go out.
     } else {
       CloseConnection(c);
     }
@@ -220,12 +222,12 @@ void Shard::OnRecv(Connection* c, int32_t res) {
 void Shard::ProcessInput(Connection* c) {
   std::string_view line;
   bool exhausted = false;  // every complete line has run
-  while (!c->closing_ && !c->close_after_flush_ && !InputBlocked(c)) {
+  while (c->runs_commands() && !InputBlocked(c)) {
     if (!c->in_.NextLine(&line)) {
       exhausted = true;
       break;
     }
-    if (c->phase_ == Connection::Phase::kHandshake) {
+    if (c->state_ == Connection::State::kHandshake) {
       Handshake(c, line);
     } else if (line.size() > options_.line_bytes_max) {
       // A whole line over the limit (it fit in the buffer's slack): refused,
@@ -236,13 +238,13 @@ void Shard::ProcessInput(Connection* c) {
       Dispatch(c, line);
     }
   }
-  if (c->closing_ || c->close_after_flush_) return;
+  if (!c->runs_commands()) return;
   if (exhausted) {
     // What is left has no newline. Only this counts against the line limit:
     // complete lines waiting for their turn are bounded by ArmRecv instead.
     const size_t limit = LineLimit(c);
     if (c->in_.size() > limit) {
-      if (c->phase_ == Connection::Phase::kHandshake) {
+      if (c->state_ == Connection::State::kHandshake) {
         CloseConnection(c);
         return;
       }
@@ -251,7 +253,7 @@ void Shard::ProcessInput(Connection* c) {
       CloseAfterFlush(c);
       return;
     }
-    if (c->peer_closed_) {
+    if (c->state_ == Connection::State::kInputEnded) {
       CloseAfterFlush(c);  // every command the client sent has run
       return;
     }
@@ -262,7 +264,7 @@ void Shard::ProcessInput(Connection* c) {
 // --- Send ------------------------------------------------------------------------------
 
 void Shard::StartSend(Connection* c) {
-  if (c->send_inflight_ || c->closing_) return;
+  if (c->send_inflight_ || c->closing()) return;
   if (c->sent_ == c->sending_.size()) {
     if (c->out_.empty()) return;
     c->sending_.clear();
@@ -278,7 +280,7 @@ void Shard::StartSend(Connection* c) {
 void Shard::OnSend(Connection* c, int32_t res) {
   c->send_inflight_ = false;
   --c->inflight_;
-  if (c->closing_) {
+  if (c->closing()) {
     MaybeFinishClose(c);
     return;
   }
@@ -298,7 +300,7 @@ void Shard::OnSend(Connection* c, int32_t res) {
   }
   StartSend(c);
   MaybeFinishClose(c);
-  if (c->closing_) return;
+  if (c->closing()) return;
   // Output drained below the high-water mark: resume reading and dispatching.
   if (c->pending_output_bytes() < core::kOutputBytesHighWater) {
     ProcessInput(c);
@@ -308,16 +310,16 @@ void Shard::OnSend(Connection* c, int32_t res) {
 // --- Close -------------------------------------------------------------------------------
 
 void Shard::CloseAfterFlush(Connection* c) {
-  if (c->closing_) return;
-  if (!c->close_after_flush_) {
+  if (c->closing()) return;
+  if (!c->flushing()) {
     // The flush itself has a deadline: a client that stops reading would
     // otherwise keep its socket and buffers forever once it no longer
     // counts against the connection limit. (The idle timer serves: nothing
     // else arms it once the connection is on its way out.)
     conn_timers_.Cancel(&c->idle_);
     conn_timers_.Arm(&c->idle_, mono_ms() + kFlushMillis);
+    c->state_ = Connection::State::kFlushing;
   }
-  c->close_after_flush_ = true;
   LeaveHandshake(c);
   // A connection on its way out no longer counts against the limit.
   if (c->counted_) {
@@ -329,8 +331,8 @@ void Shard::CloseAfterFlush(Connection* c) {
 }
 
 void Shard::CloseConnection(Connection* c) {
-  if (c->closing_) return;
-  c->closing_ = true;
+  if (c->closing()) return;
+  c->state_ = Connection::State::kClosing;
   conn_timers_.Cancel(&c->deadline_);
   conn_timers_.Cancel(&c->idle_);
   LeaveHandshake(c);
@@ -348,8 +350,8 @@ void Shard::CloseConnection(Connection* c) {
 }
 
 void Shard::MaybeFinishClose(Connection* c) {
-  if (!c->closing_) {
-    if (c->close_after_flush_ && !c->draining_ && !c->awaiting_remote_ &&
+  if (!c->closing()) {
+    if (c->state_ == Connection::State::kFlushing && !c->awaiting_remote_ &&
         c->staged_.empty() && c->out_.empty() &&
         c->sent_ == c->sending_.size() && !c->send_inflight_) {
       if (shutting_down_) {
@@ -360,7 +362,7 @@ void Shard::MaybeFinishClose(Connection* c) {
       // is still sending. Closing with unread input would make the kernel
       // answer with a reset, which can destroy the reply (e.g. "line too
       // long") before the client reads it.
-      c->draining_ = true;
+      c->state_ = Connection::State::kDraining;
       ::shutdown(c->fd_, SHUT_WR);
       conn_timers_.Cancel(&c->deadline_);
       c->deadline_.kind = ConnTimer::Kind::kDrain;
@@ -419,7 +421,7 @@ void Shard::Handshake(Connection* c, std::string_view line) {
   }
   conn_timers_.Cancel(&c->deadline_);
   LeaveHandshake(c);
-  c->phase_ = Connection::Phase::kReady;
+  c->state_ = Connection::State::kReady;
   c->counted_ = true;
   ++ready_connections_;
   // The limit holds for the whole server, whichever shard took the connection.
@@ -461,8 +463,8 @@ void Shard::ArmIdle(Connection* c) {
 }
 
 void Shard::OnIdleTimer(Connection* c) {
-  if (c->closing_) return;
-  if (c->close_after_flush_) {
+  if (c->closing()) return;
+  if (c->flushing()) {
     // The flush deadline (CloseAfterFlush): whatever is still unsent is
     // dropped with the connection.
     ++stats_.flush_expired;

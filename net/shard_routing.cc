@@ -47,7 +47,7 @@ void Shard::Answer(Connection* c, core::Pending<core::OpStatus> result) {
 
 void Shard::OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status) {
   --c->inflight_;
-  if (c->closing_) {  // its reply queue is gone
+  if (c->closing()) {  // its reply queue is gone
     MaybeFinishClose(c);
     return;
   }
@@ -77,7 +77,7 @@ void Shard::EndFanOut(Connection* c, std::optional<std::string> reply, bool fail
 void Shard::OnForwardDone(Connection* c, const std::string& reply) {
   --c->inflight_;
   c->awaiting_remote_ = false;
-  if (c->closing_) {
+  if (c->closing()) {
     MaybeFinishClose(c);
     return;
   }

@@ -36,7 +36,7 @@ void Shard::Defer(Connection* c, std::function<void()> fn, uint64_t after_lsn) {
       [this, c, fn = std::move(fn)] {
         --c->inflight_;
         c->awaiting_remote_ = false;
-        if (c->closing_) {
+        if (c->closing()) {
           // Its client is gone: the rest of the operation is dropped (what
           // the slices so far did stays; it was never acknowledged).
           return MaybeFinishClose(c);
