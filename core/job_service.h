@@ -14,6 +14,9 @@
 // runtime's mailbox.
 
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,6 +56,27 @@ class JobService {
   // FAIL of a reserved job; the failure is cleansed here (CleanseFailure).
   Pending<OpStatus> Fail(FailRequest fail);
 
+  // PUSHB of decoded jobs (chunks of them, in order): each owner validates
+  // (with `now`: one created_at for the batch) and stores its jobs a slice
+  // at a time (Sliced()). The value: the jobs refused, (jid, why).
+  using Refusals = std::vector<std::pair<std::string, std::string>>;
+  Pending<OpResult<Refusals>> PushBatch(std::vector<std::vector<JobSpec>> jobs, UnixNanos now);
+  // MUTATE on every shard, a paced slice at a time. Like Faktory's, not one
+  // instant: a job entering the set meanwhile may or may not be acted on.
+  Pending<OpStatus> Mutate(MutateSetRecord rec);
+  // FLUSH: every job, queue and counter, on every shard (a global record).
+  Pending<OpStatus> Flush();
+  // QUEUE PAUSE, RESUME or REMOVE of `rec`'s queues (a global record; a
+  // pause also declares the queues on every shard, so it holds on a shard
+  // where the next job pushed will create the queue).
+  Pending<OpStatus> QueueOp(MutationType type, QueueRecord rec);
+  // For each of `names`: when its oldest queued job was enqueued, over every
+  // shard (0: none queued).
+  Pending<OpResult<std::vector<UnixNanos>>> OldestEnqueued(std::vector<std::string> names);
+  // The log failed: global operations of this origin end here, and those
+  // waiting are refused.
+  void OnLogFailed();
+
   // Runs `op(Partition&) -> T` on the shard owning `key`: here, at once, or
   // there, the result held until what it logged is durable there. A result
   // whose owner's log failed first is AbandonedResult<T>().
@@ -63,16 +87,95 @@ class JobService {
     return OnShard<T>(owner, std::move(op));
   }
 
+  // Runs `fn(Partition&, shard) -> T` on each of `shards` (here directly,
+  // elsewhere through the mailbox; the others first, so they run while this
+  // one does) and gives the values in the order of `shards`, each held until
+  // what it logged is durable on its shard unless `hold(value)` says it need
+  // not be. LogFailed if any shard's log failed first.
+  template <class T>
+  using PartFn = std::function<T(Partition&, uint32_t shard)>;
+  template <class T>
+  Pending<OpResult<std::vector<T>>> OnShards(std::vector<uint32_t> shards, PartFn<T> fn,
+                                             std::function<bool(const T&)> hold = nullptr);
+  std::vector<uint32_t> AllShards() const;
+
+  // Long operations in slices: `slice` runs on each of `shards`, one bounded
+  // call per round, until it returns Progress::kDone there (an error ends
+  // the operation with it); each round starts on a fresh loop iteration, so
+  // a shard serves its other clients between them. `paced`: each round
+  // waits for the last one's records to be durable (MUTATE runs at the log's
+  // pace); unpaced, only the last slice's result waits (a shard's log is in
+  // order: it covers the slices before it).
+  using SliceFn = std::function<OpResult<Progress>(Partition&, uint32_t shard)>;
+  Pending<OpStatus> Sliced(std::vector<uint32_t> shards, SliceFn slice, bool paced);
+
  private:
   // Runs `op` on shard `owner` (not this one).
   template <class T, class Op>
   Pending<T> OnShard(uint32_t owner, Op op);
+
+  struct SlicedOp;
+  // One round; the status when the operation ended within it.
+  std::optional<OpStatus> SliceRound(std::shared_ptr<SlicedOp> op);
+
+  // Global operations (job_service_global.cc). With several shards each is
+  // logged on every shard as one record; an origin runs one at a time and
+  // starts the next once the last is durable everywhere, so a crash leaves
+  // at most one per origin half applied (core/global_ops.h).
+  Pending<OpStatus> RunGlobal(std::function<Pending<OpStatus>()> start);
+  Pending<OpStatus> FinishGlobal(Pending<OpStatus> result);
+  void StartWaitingGlobal();
+  // Applies `steps` on every shard (one global record each).
+  Pending<OpStatus> CommitEverywhere(std::vector<Mutation> steps);
+  struct GlobalWaiter {
+    std::function<Pending<OpStatus>()> start;
+    Promise<OpStatus> done;
+  };
+  bool global_busy_ = false;    // an operation of this origin runs
+  bool global_halted_ = false;  // a part failed: no further operation
+  std::deque<GlobalWaiter> global_waiting_;
 
   ShardRuntime* runtime_;
   Partition* partition_;
   Fetcher fetcher_;
   std::vector<JobService*> peers_{this};
 };
+
+template <class T>
+Pending<OpResult<std::vector<T>>> JobService::OnShards(std::vector<uint32_t> shards, PartFn<T> fn,
+                                                       std::function<bool(const T&)> hold) {
+  using Result = OpResult<std::vector<T>>;
+  if (shards.empty()) return Result(std::vector<T>());
+  if (shards.size() == 1 && shards[0] == id())
+    return Result(std::vector<T>{fn(*partition_, id())});
+  struct State {
+    std::vector<T> values;
+    size_t pending;
+    bool abandoned = false;
+    Promise<Result> promise;
+  };
+  auto st = std::make_shared<State>();
+  st->values.resize(shards.size());
+  st->pending = shards.size();
+  Pending<Result> out = st->promise.pending();
+  auto arrive = [st](size_t i, T value, bool abandoned) {
+    st->values[i] = std::move(value);
+    st->abandoned |= abandoned;
+    if (--st->pending > 0) return;
+    st->promise.Set(st->abandoned ? Result(LogFailed()) : Result(std::move(st->values)));
+  };
+  for (size_t i = 0; i < shards.size(); ++i) {
+    const uint32_t target = shards[i];
+    if (target == id()) continue;
+    runtime_->Call(
+        target, [peer = peers_[target], fn, target] { return fn(*peer->partition_, target); },
+        [arrive, i](T value, bool abandoned) { arrive(i, std::move(value), abandoned); },
+        [hold](const T& value) { return !hold || hold(value); });
+  }
+  for (size_t i = 0; i < shards.size(); ++i)
+    if (shards[i] == id()) arrive(i, fn(*partition_, id()), false);
+  return out;
+}
 
 template <class T, class Op>
 Pending<T> JobService::OnShard(uint32_t owner, Op op) {

@@ -74,4 +74,29 @@ class Promise {
   std::shared_ptr<typename Pending<T>::State> state_;
 };
 
+// Pending<U> from a Pending<T> and `f(T) -> U`: at once if `p` is ready.
+template <class U, class T, class F>
+Pending<U> Map(Pending<T> p, F f) {
+  if (p.ready()) return Pending<U>(f(std::move(p.value())));
+  Promise<U> next;
+  Pending<U> out = next.pending();
+  p.Then([next, f = std::move(f)](T value) mutable { next.Set(f(std::move(value))); });
+  return out;
+}
+
+// Pending<U> from a Pending<T> and `f(T) -> Pending<U>` (a second operation
+// started with the first one's result).
+template <class U, class T, class F>
+Pending<U> Chain(Pending<T> p, F f) {
+  if (p.ready()) return f(std::move(p.value()));
+  Promise<U> next;
+  Pending<U> out = next.pending();
+  p.Then([next, f = std::move(f)](T value) mutable {
+    Pending<U> inner = f(std::move(value));
+    if (inner.ready()) return next.Set(std::move(inner.value()));
+    inner.Then([next](U u) mutable { next.Set(std::move(u)); });
+  });
+  return out;
+}
+
 }  // namespace werk::core

@@ -122,14 +122,6 @@ void Shard::OnTurn() {
     service_.fetcher().FireDeadlines(mono_ms());
   }
   service_.fetcher().ServeReady();
-  if (global_fenced_ && !journal_->failed() &&
-      journal_->durable_lsn().value() >= global_fence_lsn_) {
-    // The last global operation is durable everywhere: the next may start
-    // (before this iteration's commit, so its local part goes out now).
-    global_fenced_ = false;
-    global_busy_ = false;
-    StartWaitingGlobal();
-  }
 }
 
 void Shard::OnDurable(core::Lsn) { ReleaseReplies(); }
@@ -167,10 +159,7 @@ void Shard::OnLogFailed() {
   // for home, abandoned.)
   spdlog::critical("the write-ahead log failed: closing every connection and stopping");
   // Global operations of this origin end here; the waiting ones are refused.
-  global_halted_ = true;
-  global_fenced_ = false;
-  global_busy_ = false;
-  StartWaitingGlobal();
+  service_.OnLogFailed();
   for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
     if (c->closing()) continue;
     c->staged_.Clear();
@@ -260,15 +249,6 @@ void Shard::ReleaseReplies() {
 
 void Shard::Release(Connection* c, core::Lsn durable) {
   if (c->staged_.Release(durable, &c->out_)) StartSend(c);
-}
-
-// --- Writes ---------------------------------------------------------------------
-
-bool Shard::RefuseIfReadOnly(Connection* c) {
-  const core::OpStatus writable = partition_.CheckWritable();
-  if (writable.ok()) return false;
-  ReplyStatus(c, writable);
-  return true;
 }
 
 // --- Timers -----------------------------------------------------------------------

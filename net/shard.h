@@ -236,7 +236,6 @@ class Shard final : public core::Participant {
   void ReleaseReplies();
   void Release(Connection* c, core::Lsn durable);
 
-  bool RefuseIfReadOnly(Connection* c);
 
   // Commands (shard_commands.cc, shard_admin.cc).
   void CmdPush(Connection* c, std::string_view arg);
@@ -249,8 +248,8 @@ class Shard final : public core::Participant {
     core::UnixNanos now = 0;
   };
   void DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d);
-  void PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec>> jobs,
-                       core::UnixNanos now);
+  // Stores decoded jobs (core::JobService::PushBatch) and replies.
+  void StoreBulk(Connection* c, std::vector<std::vector<core::JobSpec>> jobs, core::UnixNanos now);
   void CmdFetch(Connection* c, std::string_view arg);
   void CmdAck(Connection* c, std::string_view arg);
   void CmdFail(Connection* c, std::string_view arg);
@@ -260,7 +259,9 @@ class Shard final : public core::Participant {
   void CmdEnd(Connection* c, std::string_view arg);
   void CmdMutate(Connection* c, std::string_view arg);
   void CmdQueue(Connection* c, std::string_view arg);
-  void QueueLatency(Connection* c, std::vector<std::string> names);
+  // QUEUE LATENCY's reply: per name, seconds since `oldest` (0: none queued).
+  void ReplyLatency(Connection* c, const std::vector<std::string>& names,
+                    const std::vector<core::UnixNanos>& oldest);
 
   // Replies to `c` with an operation's status (core::Pending): at once when
   // it ran here, else in a hole held in the connection's reply queue, so the
@@ -270,6 +271,11 @@ class Shard final : public core::Participant {
   // (the mailbox ring is FIFO), so the effects are those of running the
   // connection's commands in order.
   void Answer(Connection* c, core::Pending<core::OpStatus> result);
+  // Replies to `c` with render(result) once the result is in; `c` reads
+  // nothing further meanwhile (for operations on several shards, which
+  // the connection's later commands must see done).
+  template <class T>
+  void AnswerInOrder(Connection* c, core::Pending<T> result, std::function<void(T)> render);
   // Cross-shard work (net/shard_calls.h).
   // Runs one function per (shard, fn) pair — on this shard directly, on
   // others through the mailbox — and replies with combine(values, in call
@@ -279,32 +285,15 @@ class Shard final : public core::Participant {
   template <class T>
   void StartFanOut(Connection* c, std::vector<std::pair<uint32_t, PartFn<T>>> calls,
                    Combine<T> combine, HoldFn<T> hold = nullptr);
-  // Runs `fn` on every shard of the group (just this one when alone) and
-  // replies with combine(values, in shard order).
-  template <class T>
-  void RunOnAll(Connection* c, PartFn<T> fn, Combine<T> combine);
   template <class T>
   void OnFanOutPart(FanOut<T>* f, size_t index, T value, bool abandoned);
   // The fan-out's reply (none: a further fan-out replies), or the log's failure.
   void EndFanOut(Connection* c, std::optional<std::string> reply, bool failed);
   void OnForwardDone(Connection* c, const std::string& reply);
 
-  // Long commands in slices (shard_slices.cc). `slice` runs on each of
-  // `shards`, one bounded call per round, until it returns Progress::kDone
-  // there (an error stops the operation with that reply); each round starts
-  // on a fresh loop iteration. The reply is finish() once all are done.
-  // `paced`: each round waits for the last one's records to be durable.
-  using SliceFn = std::function<core::OpResult<core::Progress>(Shard&)>;
-  struct SlicedOp;
-  void RunSliced(Connection* c, std::vector<uint32_t> shards, SliceFn slice,
-                 std::function<std::string()> finish, bool paced);
-  void SliceRound(Connection* c, std::shared_ptr<SlicedOp> op);
-  std::vector<uint32_t> AllShards() const;
-  // Runs `fn` for `c` on a later loop iteration, once this shard's log is
-  // durable up to `after_lsn`; `c` reads nothing meanwhile.
-  void Defer(Connection* c, std::function<void()> fn, uint64_t after_lsn = 0);
-  // MUTATE, a slice at a time on every shard.
-  void RunMutate(Connection* c, core::MutateSetRecord rec);
+  // Runs `fn` for `c` on a later loop iteration; `c` reads nothing
+  // meanwhile (a long PUSHB decoded a slice at a time).
+  void Defer(Connection* c, std::function<void()> fn);
 
   // A forwarded command's answer is back (Answer()).
   void OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status);
@@ -364,22 +353,6 @@ class Shard final : public core::Participant {
 
  private:
 
-  // Global operations (shard_admin.cc). With several shards each is logged
-  // on every shard as one record; an origin runs one at a time and starts
-  // the next once the last is durable everywhere (core/global_ops.h).
-  // RunGlobal runs `start` now or after the operations ahead of it; `start`
-  // ends, directly or after a fan-out, in CommitEverywhere or FinishGlobal.
-  void RunGlobal(Connection* c, std::function<void()> start);
-  // Applies `steps` on every shard (one global record each) and replies
-  // +OK, or the first error.
-  void CommitEverywhere(Connection* c, std::vector<core::Mutation> steps);
-  void FinishGlobal();
-  void StartWaitingGlobal();
-  struct GlobalWaiter {
-    Connection* conn;
-    std::function<void()> start;
-  };
-
  public:
   // Before serving: completes the global operations a crash left applied
   // on other shards only (core::PlanRollForward), and returns once they are
@@ -430,11 +403,6 @@ class Shard final : public core::Participant {
   std::vector<Shard*> peers_;
   GroupShared own_group_;
   GroupShared* group_ = &own_group_;
-  bool global_busy_ = false;      // a global operation of this origin runs
-  bool global_fenced_ = false;    // it replied; waiting for local durability
-  bool global_halted_ = false;    // a part failed: no further global operation
-  uint64_t global_fence_lsn_ = 0;
-  std::deque<GlobalWaiter> global_waiting_;
 
   int64_t catch_up_until_ms_ = 0;  // timers are held until then (0: not catching up)
   uint32_t catch_up_answers_pending_ = 0;

@@ -121,11 +121,8 @@ void Shard::Summarize(ShardSummary* out) {
 // --- FLUSH -----------------------------------------------------------------------------------
 
 void Shard::CmdFlush(Connection* c, std::string_view) {
-  if (RefuseIfReadOnly(c)) return;
-  spdlog::warn("FLUSH: deleting every job, queue and counter");
-  // Each shard flushes its partition atomically; across shards the flush is
-  // not one instant (a concurrent PUSH may land on either side of it).
-  RunGlobal(c, [this, c] { CommitEverywhere(c, {core::Mutation::Flush(now())}); });
+  AnswerInOrder<core::OpStatus>(c, service_.Flush(),
+                                [this, c](core::OpStatus s) { ReplyStatus(c, s); });
 }
 
 // --- MUTATE ----------------------------------------------------------------------------------
@@ -152,11 +149,8 @@ void Shard::CmdMutate(Connection* c, std::string_view arg) {
     return ReplyError(c, "regexp is longer than " + std::to_string(core::kMutateGlobBytesMax) +
                              " bytes");
   }
-  if (RefuseIfReadOnly(c)) return;
-  // Each shard applies the mutation to the jobs it owns, a slice at a time
-  // (net/shard_slices.cc). Like Faktory's, it is not one instant: a job that
-  // enters the set while it runs may or may not be acted on.
-  RunMutate(c, std::move(rec));
+  AnswerInOrder<core::OpStatus>(c, service_.Mutate(std::move(rec)),
+                                [this, c](core::OpStatus s) { ReplyStatus(c, s); });
 }
 
 // --- QUEUE -----------------------------------------------------------------------------------
@@ -175,7 +169,13 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
       return ReplyError(c, "QUEUE LATENCY does not support wildcards");
     std::sort(names.begin(), names.end());
     names.erase(std::unique(names.begin(), names.end()), names.end());
-    return QueueLatency(c, std::move(names));
+    auto shown = std::make_shared<const std::vector<std::string>>(names);
+    using Oldest = core::OpResult<std::vector<core::UnixNanos>>;
+    return AnswerInOrder<Oldest>(c, service_.OldestEnqueued(std::move(names)),
+                                 [this, c, shown](Oldest oldest) {
+                                   if (!oldest.ok()) return ReplyStatus(c, oldest.status());
+                                   ReplyLatency(c, *shown, *oldest);
+                                 });
   }
   core::MutationType type;
   if (sub == "PAUSE") type = core::MutationType::kQueuePause;
@@ -184,7 +184,6 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
   else return ReplyError(c, "no such QUEUE subcommand: " + sub);
   if (names.empty())
     return ReplyError(c, "QUEUE " + sub + " needs at least one queue name, or *");
-  if (RefuseIfReadOnly(c)) return;
   // Normalised before the record is built: a name given twice is one queue
   // (removing it twice once crashed the server, and the record with it every
   // restart after).
@@ -196,64 +195,23 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
     for (const auto& name : names)
       if (seen.insert(name).second) rec.names.push_back(name);  // (views into `names`)
   }
-  if (type != core::MutationType::kQueuePause || peers_.size() <= 1) {
-    // RESUME and REMOVE act on every partition that exists; one that does not
-    // exist has nothing to resume or remove.
-    return RunGlobal(c, [this, c, type, rec = std::move(rec)] {
-      CommitEverywhere(c, {core::Mutation::Queue(now(), type, rec)});
-    });
-  }
-  // PAUSE with several shards: a queue exists if any shard knows it, and its
-  // pause must hold on every shard, including one where the next job pushed
-  // to it will create its partition. So: learn which queues exist anywhere,
-  // then declare them everywhere and pause them.
-  RunGlobal(c, [this, c, rec = std::move(rec)] {
-    using Names = std::vector<std::string>;
-    RunOnAll<Names>(
-        c, [rec](Shard& s) { return s.partition_.KnownQueues(rec.names, rec.all); },
-        [this, c](std::vector<Names>& known) -> std::optional<std::string> {
-          Names names;
-          for (auto& v : known) names.insert(names.end(), v.begin(), v.end());
-          std::sort(names.begin(), names.end());
-          names.erase(std::unique(names.begin(), names.end()), names.end());
-          if (names.empty()) {
-            FinishGlobal();
-            return std::string(kOkReply);
-          }
-          core::QueueRecord named{std::move(names), false};
-          CommitEverywhere(c, {core::Mutation::Queue(now(), core::MutationType::kQueueDeclare, named),
-                               core::Mutation::Queue(now(), core::MutationType::kQueuePause, named)});
-          return std::nullopt;
-        });
-  });
+  AnswerInOrder<core::OpStatus>(c, service_.QueueOp(type, std::move(rec)),
+                                [this, c](core::OpStatus s) { ReplyStatus(c, s); });
 }
 
-void Shard::QueueLatency(Connection* c, std::vector<std::string> names) {
-  // Each shard reports when the oldest job of each queue was enqueued there;
-  // the oldest over all shards gives the latency.
-  auto shared_names = std::make_shared<const std::vector<std::string>>(std::move(names));
-  using Oldest = std::vector<core::UnixNanos>;  // per name; 0: none queued
-  RunOnAll<Oldest>(
-      c,
-      [shared_names](Shard& s) { return s.partition_.OldestEnqueued(*shared_names); },
-      [this, shared_names](std::vector<Oldest>& oldest) -> std::optional<std::string> {
-        std::string o = "{";
-        for (size_t i = 0; i < shared_names->size(); ++i) {
-          core::UnixNanos first = 0;
-          for (const auto& mine : oldest)
-            if (i < mine.size() && mine[i] != 0 && (first == 0 || mine[i] < first)) first = mine[i];
-          const double latency =
-              first == 0 ? 0.0 : double(now() - first) / double(core::kNanosPerSecond);
-          if (o.size() > 1) o.push_back(',');
-          core::AppendJsonString(o, (*shared_names)[i]);
-          o.push_back(':');
-          core::AppendJsonDouble(o, latency);
-        }
-        o.push_back('}');
-        std::string out;
-        AppendBulk(out, o);
-        return out;
-      });
+void Shard::ReplyLatency(Connection* c, const std::vector<std::string>& names,
+                         const std::vector<core::UnixNanos>& oldest) {
+  std::string o = "{";
+  for (size_t i = 0; i < names.size(); ++i) {
+    const core::UnixNanos first = i < oldest.size() ? oldest[i] : 0;
+    const double latency = first == 0 ? 0.0 : double(now() - first) / double(core::kNanosPerSecond);
+    if (o.size() > 1) o.push_back(',');
+    core::AppendJsonString(o, names[i]);
+    o.push_back(':');
+    core::AppendJsonDouble(o, latency);
+  }
+  o.push_back('}');
+  ReplyBulk(c, o);
 }
 
 }  // namespace werk::net

@@ -1,6 +1,6 @@
 #pragma once
 // The shard's typed cross-shard calls (declared in net/shard.h):
-// StartFanOut and RunOnAll. Values cross shards as core/op_status.h types
+// StartFanOut (worker processes) and AnswerInOrder. Values cross shards as core/op_status.h types
 // inside core/shard_call.h tasks; this layer renders them as replies.
 
 #include <optional>
@@ -59,16 +59,17 @@ void Shard::OnFanOutPart(FanOut<T>* f, size_t index, T value, bool abandoned) {
 }
 
 template <class T>
-void Shard::RunOnAll(Connection* c, PartFn<T> fn, Combine<T> combine) {
-  if (peers_.size() <= 1) {
-    std::vector<T> values;
-    values.push_back(fn(*this));
-    if (std::optional<std::string> reply = combine(values)) Reply(c, *reply);
-    return;
-  }
-  std::vector<std::pair<uint32_t, PartFn<T>>> calls;
-  for (uint32_t i = 0; i < peers_.size(); ++i) calls.emplace_back(i, fn);
-  StartFanOut<T>(c, std::move(calls), std::move(combine));
+void Shard::AnswerInOrder(Connection* c, core::Pending<T> result, std::function<void(T)> render) {
+  if (result.ready()) return render(std::move(result.value()));
+  c->awaiting_remote_ = true;
+  ++c->inflight_;  // the connection outlives the operation
+  result.Then([this, c, render = std::move(render)](T value) {
+    --c->inflight_;
+    c->awaiting_remote_ = false;
+    if (c->closing()) return MaybeFinishClose(c);  // its client is gone
+    render(std::move(value));
+    ProcessInput(c);
+  });
 }
 
 }  // namespace werk::net

@@ -92,7 +92,7 @@ void Shard::CmdPush(Connection* c, std::string_view arg) {
 namespace {
 
 // PUSHB's reply: jid -> error, keys sorted as Go's encoding/json sorts them.
-std::string PushBulkReply(std::vector<std::pair<std::string, std::string>>& failures) {
+std::string PushBulkReply(core::JobService::Refusals& failures) {
   std::string out = "{";
   std::stable_sort(failures.begin(), failures.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -131,10 +131,31 @@ void Shard::CmdPushBulk(Connection* c, std::string_view arg) {
   std::vector<core::JobSpec> jobs;
   std::string error;
   if (!decoder_.DecodeMany(arg, &jobs, &error)) return ReplyError(c, error);
-  if (RefuseIfReadOnly(c)) return;
   std::vector<std::vector<core::JobSpec>> chunks;
   chunks.push_back(std::move(jobs));
-  PushBulkDecoded(c, std::move(chunks), now());
+  StoreBulk(c, std::move(chunks), now());
+}
+
+void Shard::StoreBulk(Connection* c, std::vector<std::vector<core::JobSpec>> jobs,
+                      core::UnixNanos now) {
+  using Stored = core::OpResult<core::JobService::Refusals>;
+  AnswerInOrder<Stored>(c, service_.PushBatch(std::move(jobs), now), [this, c](Stored stored) {
+    if (!stored.ok()) return ReplyStatus(c, stored.status());
+    Reply(c, PushBulkReply(*stored));
+  });
+}
+
+void Shard::Defer(Connection* c, std::function<void()> fn) {
+  // The connection reads nothing further meanwhile, and outlives the wait.
+  ++c->inflight_;
+  c->awaiting_remote_ = true;
+  runtime_.Defer([this, c, fn = std::move(fn)] {
+    --c->inflight_;
+    c->awaiting_remote_ = false;
+    if (c->closing()) return MaybeFinishClose(c);  // its client is gone
+    fn();
+    if (!c->awaiting_remote_) ProcessInput(c);
+  });
 }
 
 void Shard::DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d) {
@@ -151,53 +172,7 @@ void Shard::DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d) {
       return ReplyError(c, error);
   }
   if (!d->decoder.done()) return Defer(c, [this, c, d] { DecodeBulkSlice(c, d); });
-  if (RefuseIfReadOnly(c)) return;
-  PushBulkDecoded(c, std::move(d->jobs), d->now);
-}
-
-void Shard::PushBulkDecoded(Connection* c, std::vector<std::vector<core::JobSpec>> decoded,
-                            core::UnixNanos now) {
-  // Each owner validates and stores its jobs a slice at a time
-  // (net/shard_slices.cc), touching only its own elements of `jobs`; all
-  // are validated with the same `now` (one created_at for the batch).
-  struct Part {
-    std::vector<std::pair<uint32_t, uint32_t>> jobs;  // (chunk, index) in the batch
-    size_t next = 0;
-    std::vector<std::pair<std::string, std::string>> failures;  // jid, why
-  };
-  auto jobs = std::make_shared<std::vector<std::vector<core::JobSpec>>>(std::move(decoded));
-  auto parts = std::make_shared<std::vector<Part>>(std::max<size_t>(1, peers_.size()));
-  for (uint32_t k = 0; k < jobs->size(); ++k)
-    for (uint32_t i = 0; i < (*jobs)[k].size(); ++i)
-      (*parts)[OwnerOf((*jobs)[k][i].jid)].jobs.emplace_back(k, i);
-  std::vector<uint32_t> owners;
-  for (uint32_t s = 0; s < parts->size(); ++s)
-    if (!(*parts)[s].jobs.empty()) owners.push_back(s);
-  RunSliced(
-      c, std::move(owners),
-      [jobs, parts, now](Shard& shard) -> core::OpResult<core::Progress> {
-        Part& p = (*parts)[shard.id()];
-        const size_t end = std::min(p.jobs.size(), p.next + core::kPushBulkSliceJobs);
-        for (; p.next < end; ++p.next) {
-          const auto [chunk, index] = p.jobs[p.next];
-          core::JobSpec job = std::move((*jobs)[chunk][index]);
-          if (core::OpStatus valid = core::ValidateJob(job, now, shard.partition_.options().limits); !valid.ok()) {
-            p.failures.emplace_back(std::move(job.jid), std::string(valid.message()));
-            continue;
-          }
-          std::string jid = job.jid;
-          const core::OpStatus status = shard.partition_.Push(std::move(job));
-          if (!status.ok()) p.failures.emplace_back(std::move(jid), std::string(status.message()));
-        }
-        return p.next < p.jobs.size() ? core::Progress::kMore : core::Progress::kDone;
-      },
-      [parts] {
-        std::vector<std::pair<std::string, std::string>> failures;
-        for (Part& p : *parts)
-          for (auto& f : p.failures) failures.push_back(std::move(f));
-        return PushBulkReply(failures);
-      },
-      /*paced=*/false);
+  StoreBulk(c, std::move(d->jobs), d->now);
 }
 
 // --- ACK / FAIL ----------------------------------------------------------------------------
