@@ -9,122 +9,15 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "core/clock.h"
-#include "core/limits.h"
-#include "core/mailbox.h"
+#include "tests/core/service_group.h"
 
 namespace werk::core {
 namespace {
 
-// The turn a shard gives its service (net::Shard does the same in OnTurn).
-class ServiceTurn final : public Participant {
- public:
-  ServiceTurn(ShardRuntime* runtime, JobService* service) : runtime_(runtime), service_(service) {}
-  void OnTurn() override {
-    service_->fetcher().FireDeadlines(runtime_->mono_ms());
-    service_->fetcher().ServeReady();
-  }
-  bool Quiescent() const override { return service_->fetcher().outstanding() == 0; }
-
- private:
-  ShardRuntime* runtime_;
-  JobService* service_;
-};
-
-struct Node {
-  explicit Node(const Clock& clock)
-      : runtime(clock, 64), partition(&runtime, PartitionOptions{}), service(&runtime, &partition),
-        turn(&runtime, &service) {
-    runtime.AttachJournal(&journal);
-    runtime.AddParticipant(&turn);
-  }
-  VolatileJournal journal;
-  ShardRuntime runtime;
-  Partition partition;
-  JobService service;
-  ServiceTurn turn;
-};
-
-struct Waiter final : FetchWaiter {
-  void OnFetched(FetchResult result) override { got.push_back(std::move(result)); }
-  // The jid of the one answer, "" for "no job", "?" for anything else.
-  std::string Jid() const {
-    if (got.size() != 1 || !got[0].ok()) return "?";
-    if (!got[0]->has_value()) return "";
-    const std::string& json = **got[0];
-    const size_t at = json.find("\"jid\":\"");
-    return at == std::string::npos ? "?" : json.substr(at + 7, json.find('"', at + 7) - at - 7);
-  }
-  std::vector<FetchResult> got;
-};
-
-class JobServiceTest : public ::testing::TestWithParam<int> {
- protected:
-  void SetUp() override {
-    const int n = GetParam();
-    mailbox_ = std::make_unique<Mailbox>(n);
-    std::vector<ShardRuntime*> runtimes;
-    std::vector<JobService*> services;
-    for (int i = 0; i < n; ++i) {
-      nodes_.push_back(std::make_unique<Node>(clock_));
-      runtimes.push_back(&nodes_.back()->runtime);
-      services.push_back(&nodes_.back()->service);
-    }
-    for (int i = 0; i < n; ++i) {
-      nodes_[i]->runtime.JoinGroup(i, runtimes, mailbox_.get(), &stop_);
-      nodes_[i]->service.JoinGroup(services);
-    }
-  }
-
-  JobService& At(int shard) { return nodes_[shard]->service; }
-  // A jid that shard `owner` owns.
-  std::string JidOn(int owner, const std::string& prefix) {
-    for (int i = 0;; ++i) {
-      std::string jid = prefix + "-" + std::to_string(100000 + i);
-      if (int(At(0).OwnerOf(jid)) == owner) return jid;
-    }
-  }
-  JobSpec Job(std::string jid, std::string queue) {
-    JobSpec job;
-    job.jid = std::move(jid);
-    job.jobtype = "T";
-    job.args_json = "[]";
-    job.queue = std::move(queue);
-    return job;
-  }
-  // Pushes through shard `via` a job owned by `owner`; returns its jid once
-  // stored.
-  std::string PushOn(int owner, const std::string& queue, int via = 0) {
-    std::string jid = JidOn(owner, queue);
-    Pending<OpStatus> r = At(via).Push(Job(jid, queue));
-    OpStatus status = InvalidRequest("no answer");
-    if (r.ready()) {
-      status = r.value();
-    } else {
-      r.Then([&status](OpStatus s) { status = s; });
-    }
-    Turn();
-    EXPECT_TRUE(status.ok()) << status;
-    return jid;
-  }
-  // A few iterations of every shard: messages cross, hints settle.
-  void Turn(int rounds = 4) {
-    for (int r = 0; r < rounds; ++r)
-      for (auto& n : nodes_) n->runtime.RunOnce(0);
-  }
-  int64_t Deadline() { return nodes_[0]->runtime.mono_ms() + kFetchBlockMillis; }
-
-  ManualClock clock_;
-  std::unique_ptr<Mailbox> mailbox_;
-  std::atomic<bool> stop_{false};
-  std::vector<std::unique_ptr<Node>> nodes_;
-};
+class JobServiceTest : public ServiceGroupTest {};
 
 TEST_P(JobServiceTest, OperationsRunOnTheOwnerAndComeBackTyped) {
   const int last = GetParam() - 1;
