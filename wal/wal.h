@@ -12,9 +12,21 @@
 // further write is issued, and nothing appended after the failure ever
 // becomes durable.
 //
+// Frames are final when appended: a batch is bound to its segment when it is
+// opened — the segment of the batch before it while that one ends below the
+// segment size, else the next one, whose id (the spare's, or the ones
+// RequestSpare() hands out after it) and salt (NextSalt) are known then — so
+// each frame is hashed once, with the salt it is written under, and the
+// bytes Append() produced are the bytes on disk. The choice is the one the
+// writer would make at submission (a batch starts a new segment when the
+// current one's write offset has reached its size), so the segments are cut
+// exactly where they were when frames were re-hashed at submission;
+// StartWrite() checks the two agree.
+//
 // Every write begins with a write marker (docs/wal-format.md), filled in at
 // submission: the write's sequence number and the durable LSN at that
-// moment. A write submitted while another is in flight states only what was
+// moment. A batch that starts a segment has room for the segment header in
+// front of its marker, also filled in at submission. A write submitted while another is in flight states only what was
 // durable before it, so no marker ever claims a write a crash could cut;
 // recovery relies on that to tell a torn tail from damage to synced data.
 //
@@ -40,6 +52,7 @@
 #include "core/clock.h"
 #include "core/journal.h"
 #include "core/participant.h"
+#include "wal/log_batch.h"
 #include "wal/log_format.h"
 #include "wal/storage.h"
 
@@ -130,21 +143,15 @@ class Wal final : public core::Journal, public core::Participant {
   size_t segment_count() const { return segments_.size(); }
 
  private:
-  struct Batch {
-    enum class State : uint8_t { kOpen, kWriting, kDone };
-    // Room for the write marker first (filled in when the write is issued,
-    // when the durable LSN it states is known), then the records' frames.
-    std::string data;
-    uint64_t first_lsn = 0;
-    uint64_t last_lsn = 0;
-    size_t records = 0;
-    uint64_t salt = 0;  // the frames' headers are hashed with it
-    State state = State::kOpen;
-  };
-
+  // Opens the next batch, bound for the segment it will be written to: the
+  // segment of the batch before it while that one ends below the segment
+  // size, else the next segment (its id and salt decided now).
+  LogBatch& OpenBatch(uint64_t first_lsn);
+  // The id of the segment that will follow segment `id`.
+  uint64_t SegmentIdAfter(uint64_t id) const;
   void StartWrites();
-  bool StartWrite(Batch& b);
-  void OnWritten(Batch* b, int32_t res, uint64_t segment_id);
+  bool StartWrite(LogBatch& b);
+  void OnWritten(LogBatch* b, int32_t res, uint64_t segment_id);
   void RequestSpare();
   void OnSpare(uint64_t id, absl::StatusOr<std::unique_ptr<SegmentFile>> file);
   void Fail(std::string why);
@@ -162,14 +169,14 @@ class Wal final : public core::Journal, public core::Participant {
   uint64_t current_offset_;  // where the next write goes (advanced at submission)
   uint64_t current_salt_;    // 0 only before the first segment of a new log
   std::shared_ptr<SegmentFile> spare_;
-  uint64_t spare_id_;
+  uint64_t spare_id_;  // of the spare, ready or being prepared
   bool spare_pending_ = false;
   uint64_t next_segment_id_;
   std::vector<std::string> recycled_;  // "<id>.free" files ready for reuse
   size_t recycling_ = 0;               // renames to ".free" in flight
   uint64_t segments_recycled_ = 0;
   std::vector<std::pair<uint64_t, uint64_t>> segments_;
-  std::deque<Batch> batches_;  // oldest first: done/writing, then the open one
+  std::deque<LogBatch> batches_;  // oldest first: done/writing, then the open one
   int writes_inflight_ = 0;
   bool failed_ = false;
   std::string failure_;
