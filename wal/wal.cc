@@ -25,6 +25,7 @@ Wal::Wal(Storage* storage, const core::Clock& clock, Options options, Position p
       next_segment_id_(p.next_segment_id),
       recycled_(std::move(p.recycled)),
       segments_(std::move(p.segments)),
+      followers_(*this, batches_, options_.follower_retained_bytes_max),
       alive_(std::make_shared<bool>(true)) {
   WERK_CHECK(next_lsn_ >= 1);
   // A log written by an older version continues in a new segment.
@@ -182,7 +183,9 @@ void Wal::OnWritten(LogBatch* b, int32_t res, uint64_t segment_id) {
   b->state = LogBatch::State::kDone;
   // Durability moves over completed batches in order only.
   while (!batches_.empty() && batches_.front().state == LogBatch::State::kDone) {
-    durable_lsn_ = batches_.front().last_lsn;
+    LogBatch& done = batches_.front();
+    durable_lsn_ = done.last_lsn;
+    if (followers_.active() && done.records > 0) followers_.Retain(std::move(done));
     batches_.pop_front();
   }
   StartWrites();
@@ -292,6 +295,7 @@ void Wal::Fail(std::string why) {
   if (failed_) return;
   failed_ = true;
   failure_ = std::move(why);
+  followers_.SetFailure(failure_);
   spdlog::critical("write-ahead log failed, no further writes are possible: {}", failure_);
 }
 

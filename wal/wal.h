@@ -40,6 +40,11 @@
 // never validate, because each segment hashes its frame headers with its own
 // salt (the next segment's follows from the current one's: NextSalt).
 //
+// Followers (wal/log_follower.h): Follow() gives a cursor that reads the
+// records in order as they become durable; while any cursor exists, durable
+// batches are kept for them (moved, not copied) up to a bound. With none,
+// nothing is kept and Append/Commit do nothing more than without followers.
+//
 // Thread affinity: the shard thread that owns the Storage's reactor.
 
 #include <cstdint>
@@ -54,6 +59,7 @@
 #include "core/participant.h"
 #include "wal/log_batch.h"
 #include "wal/log_format.h"
+#include "wal/log_followers.h"
 #include "wal/storage.h"
 
 namespace werk::wal {
@@ -70,6 +76,9 @@ class Wal final : public core::Journal, public core::Participant {
     // How long the log stays quiet after a write before a write of a marker
     // alone vouches for it (0: never). See WriteIdleMarkerIfDue().
     int64_t idle_marker_ns = kIdleMarkerNs;
+    // What the log keeps, at most, of durable records its followers have
+    // not all read (wal/log_followers.h).
+    size_t follower_retained_bytes_max = kFollowerRetainedBytesDefault;
   };
 
   // Where recovery left the log (see wal/recovery.h).
@@ -115,13 +124,29 @@ class Wal final : public core::Journal, public core::Participant {
   // it would not: the loop's sleep is bounded by it.
   int64_t idle_marker_wait_ns() const;
 
+  // Follows the log from `from` (wal/log_follower.h): the cursor reads the
+  // records from `from` on, in order, as they become durable (or, with
+  // Reach::kAppended, as they are appended). kOutOfRange if `from` is older
+  // than what the log keeps for followers — nothing, before anyone follows:
+  // a first follower starts at durable_lsn() + 1 or later —,
+  // kInvalidArgument if it is beyond the next LSN.
+  absl::StatusOr<std::unique_ptr<LogCursor>> Follow(core::Lsn from, FollowOptions options = {}) {
+    return followers_.Follow(from, options);
+  }
+  const LogFollowers& followers() const { return followers_; }
+
   // Removes segments whose every record has an LSN <= `lsn` (never the
   // current one). Call only once a checkpoint at `lsn` is durable.
   void ReleaseThrough(uint64_t lsn);
 
-  // As a participant (core/participant.h): no idle marker once stopping.
+  // As a participant (core/participant.h): no idle marker once stopping;
+  // followers hear of what they can read now.
   void OnDurable(core::Lsn) override {
     if (!stopping_) WriteIdleMarkerIfDue();
+    if (followers_.active()) followers_.Notify();
+  }
+  void OnLogFailed() override {
+    if (followers_.active()) followers_.Notify();
   }
   void OnStop() override { stopping_ = true; }
   int64_t WaitBudgetNs() override {
@@ -185,6 +210,7 @@ class Wal final : public core::Journal, public core::Participant {
   uint64_t idle_markers_ = 0;
   bool stopping_ = false;
   int io_pending_ = 0;
+  LogFollowers followers_;  // after batches_: it reads them
   std::shared_ptr<bool> alive_;  // completions arriving after destruction do nothing
 };
 
