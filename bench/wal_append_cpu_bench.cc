@@ -56,8 +56,7 @@ class NullStorage final : public Storage {
              std::function<void(absl::StatusOr<std::unique_ptr<SegmentFile>>)> done) override {
     CreatePreallocated("", 0, std::move(done));
   }
-  void WriteAtomic(const std::string&, std::shared_ptr<const std::string>,
-                   IoDone done) override {
+  void WriteAtomic(const std::string&, std::shared_ptr<const std::string>, IoDone done) override {
     pending_.push_back([done] { done(0); });
   }
   void RemoveAsync(const std::string&, IoDone done) override {
@@ -82,8 +81,8 @@ class NullStorage final : public Storage {
 
 // One loop iteration's worth of log work: `records` appends, the commit, and
 // the completions.
-[[gnu::noinline]] void WalAppendCpuRound(Wal& wal, NullStorage& storage,
-                                         const std::string& record, int records) {
+[[gnu::noinline]] void WalAppendCpuRound(Wal& wal, NullStorage& storage, const std::string& record,
+                                         int records) {
   for (int i = 0; i < records; ++i) wal.Append(record);
   wal.Commit();
   storage.Run();

@@ -22,12 +22,12 @@
 //
 // Thread affinity: everything here runs on the shard's thread, like the log.
 
+#include <absl/functional/function_ref.h>
+#include <absl/status/statusor.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-
-#include <absl/functional/function_ref.h>
-#include <absl/status/statusor.h>
 
 #include "core/types.h"
 #include "wal/log_format.h"

@@ -172,9 +172,8 @@ absl::StatusOr<size_t> LogFollowers::Read(LogCursor& c, size_t bytes_max,
     c.at_offset_ = at;
   }
   if (taken == 0 && log_.failed() && c.next_ > durable) {
-    return absl::FailedPreconditionError("the log failed (" + failure_ +
-                                         "): nothing after LSN " + std::to_string(durable) +
-                                         " will be durable");
+    return absl::FailedPreconditionError("the log failed (" + failure_ + "): nothing after LSN " +
+                                         std::to_string(durable) + " will be durable");
   }
   if (taken > 0) Trim(false);
   return taken;

@@ -17,18 +17,18 @@
 // segment size, else the next one, whose id (the spare's, or the ones
 // RequestSpare() hands out after it) and salt (NextSalt) are known then — so
 // each frame is hashed once, with the salt it is written under, and the
-// bytes Append() produced are the bytes on disk. The choice is the one the
-// writer would make at submission (a batch starts a new segment when the
-// current one's write offset has reached its size), so the segments are cut
-// exactly where they were when frames were re-hashed at submission;
-// StartWrite() checks the two agree.
+// bytes Append() produced are the bytes on disk. The choice follows the rule
+// the writer applies at submission (a batch starts a new segment when the
+// current one's write offset has reached its size), only made earlier, so
+// segments are cut where they always were; StartWrite() checks the two agree.
 //
 // Every write begins with a write marker (docs/wal-format.md), filled in at
 // submission: the write's sequence number and the durable LSN at that
-// moment. A batch that starts a segment has room for the segment header in
-// front of its marker, also filled in at submission. A write submitted while another is in flight states only what was
+// moment. A write submitted while another is in flight states only what was
 // durable before it, so no marker ever claims a write a crash could cut;
-// recovery relies on that to tell a torn tail from damage to synced data.
+// recovery relies on that to tell a torn tail from damage to synced data. A
+// batch that starts a segment keeps room for the segment header in front of
+// its marker, also filled in at submission (wal/log_batch.h).
 //
 // Segments: the log switches to a preallocated spare when the current
 // segment is full (the header and the first batch go out in one write) and

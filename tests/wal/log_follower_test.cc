@@ -2,11 +2,10 @@
 // batches and segment switches, back-pressure, the retention bound, and
 // where a follower may start.
 
-#include "wal/log_followers.h"
-
 #include <gtest/gtest.h>
 
 #include "tests/wal/checking_follower.h"
+#include "wal/log_followers.h"
 
 namespace werk::testing {
 namespace {
@@ -101,9 +100,9 @@ TEST(LogFollower, ASlowFollowerCatchesUpWithinItsBudget) {
 
 TEST(LogFollower, FallingBehindTheBoundIsAnErrorAndTheFollowerStartsOver) {
   MemStorage storage;
-  LogFixture log(&storage, {.segment_bytes = 8192,
-                            .batch_bytes_max = 512,
-                            .follower_retained_bytes_max = 4096});
+  LogFixture log(
+      &storage,
+      {.segment_bytes = 8192, .batch_bytes_max = 512, .follower_retained_bytes_max = 4096});
   ASSERT_TRUE(log.Open().ok());
   RecordSource source;
   CheckingFollower fast(log.wal(), source, 1);
@@ -146,8 +145,7 @@ TEST(LogFollower, FollowsFromMidStream) {
   // Nothing is kept while nobody follows.
   EXPECT_EQ(log.wal().followers().retained_bytes(), 0u);
   EXPECT_EQ(log.wal().Follow(core::Lsn(50)).status().code(), absl::StatusCode::kOutOfRange);
-  EXPECT_EQ(log.wal().Follow(core::Lsn(52)).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(log.wal().Follow(core::Lsn(52)).status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(log.wal().Follow(core::Lsn(0)).status().code(), absl::StatusCode::kInvalidArgument);
   CheckingFollower first(log.wal(), source, 51);
   first.set_reads_when_told(false);
