@@ -43,7 +43,7 @@ core::Lsn Wal::Append(std::string_view body) {
   if (batches_.empty() || batches_.back().state != LogBatch::State::kOpen ||
       (batches_.back().records > 0 &&
        batches_.back().write_bytes() + frame > options_.batch_bytes_max)) {
-    OpenBatch(lsn).data.reserve(std::min(options_.batch_bytes_max, size_t(64) << 10));
+    OpenBatch(lsn, std::min(options_.batch_bytes_max, size_t(64) << 10));
   }
   LogBatch& b = batches_.back();
   AppendFrame(b.data, lsn, options_.epoch, uint16_t(RecordType::kMutation), body, b.salt);
@@ -53,7 +53,7 @@ core::Lsn Wal::Append(std::string_view body) {
   return core::Lsn(lsn);
 }
 
-LogBatch& Wal::OpenBatch(uint64_t first_lsn) {
+LogBatch& Wal::OpenBatch(uint64_t first_lsn, size_t reserve_bytes) {
   // The batch goes where the one before it ends (every batch before it is
   // sealed, so that is known): to the same segment while that one's offset
   // is below its size — as the write is submitted — else to the next one.
@@ -79,6 +79,7 @@ LogBatch& Wal::OpenBatch(uint64_t first_lsn) {
     b.salt = salt;
     b.offset = offset;
   }
+  b.data.reserve(reserve_bytes);
   b.data.assign(b.frames_from(), '\0');
   return b;
 }
@@ -204,7 +205,7 @@ int64_t Wal::idle_marker_wait_ns() const {
 void Wal::WriteIdleMarkerIfDue() {
   if (idle_marker_wait_ns() != 0) return;
   // A marker alone carries the next LSN; it fits the current segment.
-  WERK_CHECK(!OpenBatch(next_lsn_).starts_segment());
+  WERK_CHECK(!OpenBatch(next_lsn_, 0).starts_segment());
   ++idle_markers_;
   StartWrites();
 }

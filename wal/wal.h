@@ -171,7 +171,7 @@ class Wal final : public core::Journal, public core::Participant {
   // Opens the next batch, bound for the segment it will be written to: the
   // segment of the batch before it while that one ends below the segment
   // size, else the next segment (its id and salt decided now).
-  LogBatch& OpenBatch(uint64_t first_lsn);
+  LogBatch& OpenBatch(uint64_t first_lsn, size_t reserve_bytes);
   // The id of the segment that will follow segment `id`.
   uint64_t SegmentIdAfter(uint64_t id) const;
   void StartWrites();
