@@ -1,12 +1,14 @@
 // The log's own work per record — encoding, hashing, batching, the write's
 // bookkeeping — without the disk: storage whose writes complete as soon as
-// the loop runs their completions and keep nothing. Under callgrind,
-//   valgrind --tool=callgrind --toggle-collect='*WalAppendCpuRound*' \
-//     build/bench/werk_micro_bench --benchmark_filter=WalAppendCpu
+// the loop runs their completions and keep nothing. Under callgrind, the
+// runs with a fixed number of rounds ("iterations:") give exact counts:
+//   valgrind --tool=callgrind --toggle-collect='*WalAppendCpuRound*'
+//     build/bench/werk_micro_bench --benchmark_filter='WalAppendCpu/64/65536/iter'
 // counts the instructions of the rounds alone (divide by rounds x records).
 
 #include <benchmark/benchmark.h>
 
+#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>
@@ -100,8 +102,41 @@ void BM_WalAppendCpu(benchmark::State& state) {
   for (auto _ : state) WalAppendCpuRound(wal, storage, record, records);
   state.SetItemsProcessed(state.iterations() * records);
 }
+// The same with a follower that reads everything at the end of each round,
+// as a replicator would in the loop's OnDurable: what following costs.
+[[gnu::noinline]] void WalAppendCpuFollowedRound(Wal& wal, NullStorage& storage, LogCursor& cursor,
+                                                 const std::string& record, int records) {
+  WalAppendCpuRound(wal, storage, record, records);
+  uint64_t bytes = 0;
+  auto n = cursor.Read(SIZE_MAX, [&](const FollowedRecord& r) {
+    bytes += r.frame.size();
+    return true;
+  });
+  benchmark::DoNotOptimize(bytes);
+  if (!n.ok() || *n != size_t(records)) std::abort();
+}
+
+void BM_WalAppendCpuFollowed(benchmark::State& state) {
+  const int records = int(state.range(0));
+  NullStorage storage;
+  Wal::Options o;
+  o.idle_marker_ns = 0;
+  Wal wal(&storage, core::SystemClock::Instance(), o, Wal::Position{});
+  storage.Run();
+  auto cursor = wal.Follow(core::Lsn(1));
+  if (!cursor.ok()) std::abort();
+  const std::string record(200, 'r');
+  for (auto _ : state) WalAppendCpuFollowedRound(wal, storage, **cursor, record, records);
+  state.SetItemsProcessed(state.iterations() * records);
+}
+BENCHMARK(BM_WalAppendCpuFollowed)->Arg(1)->Arg(64);
+BENCHMARK(BM_WalAppendCpuFollowed)->Arg(64)->Iterations(2000);
+
 // 64 MiB segments (the default), and 64 KiB ones: a switch every few rounds.
 BENCHMARK(BM_WalAppendCpu)->Args({1, 64 << 20})->Args({64, 64 << 20})->Args({64, 64 << 10});
+BENCHMARK(BM_WalAppendCpu)->Args({1, 64 << 20})->Iterations(20000);
+BENCHMARK(BM_WalAppendCpu)->Args({64, 64 << 20})->Iterations(2000);
+BENCHMARK(BM_WalAppendCpu)->Args({64, 64 << 10})->Iterations(2000);
 
 }  // namespace
 }  // namespace werk::wal

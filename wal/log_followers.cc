@@ -69,8 +69,9 @@ void LogFollowers::Remove(LogCursor* c) {
 void LogFollowers::Retain(LogBatch&& batch) {
   WERK_DCHECK(batch.records > 0);
   WERK_DCHECK(retained_.empty() || retained_.back().last_lsn + 1 == batch.first_lsn);
-  // A batch mostly empty (a quiet log's few records) is kept at its size.
-  if (batch.data.capacity() > 4 * batch.data.size()) batch.data.shrink_to_fit();
+  // A batch nearly empty (a quiet log's few records) is kept at its size: a
+  // copy of at most an eighth of its buffer, against keeping all of it.
+  if (batch.data.capacity() > 8 * batch.data.size()) batch.data.shrink_to_fit();
   retained_bytes_ += batch.data.capacity();
   retained_.push_back(std::move(batch));
   Trim(false);
