@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/shard_runtime.h"
 #include "tests/wal/checking_follower.h"
 #include "wal/log_followers.h"
 
@@ -165,6 +166,43 @@ TEST(LogFollower, FollowsFromMidStream) {
   second.Close();
   EXPECT_EQ(log.wal().followers().cursors(), 0u);
   EXPECT_EQ(log.wal().followers().retained_bytes(), 0u);
+}
+
+// Appends a few records on each of its turns, as the Faktory shard does.
+class Producer final : public core::Participant {
+ public:
+  Producer(wal::Wal& wal, RecordSource& source) : wal_(wal), source_(source) {}
+  void OnTurn() override {
+    for (int i = 0; i < 1 + turns_++ % 4; ++i) source_.Append(wal_);
+  }
+
+ private:
+  wal::Wal& wal_;
+  RecordSource& source_;
+  int turns_ = 0;
+};
+
+TEST(LogFollower, TheShardLoopDeliversWhatBecameDurable) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 256});
+  ASSERT_TRUE(log.Open().ok());
+  core::ManualClock clock;
+  core::ShardRuntime runtime(clock, 64);
+  RecordSource source;
+  Producer producer(log.wal(), source);
+  runtime.AttachJournal(&log.wal());
+  runtime.AddParticipant(&producer);
+  runtime.AddParticipant(&log.wal());
+  CheckingFollower f(log.wal(), source, 1);
+  for (int i = 0; i < 200; ++i) {
+    runtime.RunOnce(0);
+    // What the follower has is exactly what the loop saw durable.
+    EXPECT_EQ(f.next(), log.wal().durable_lsn().value() + 1);
+    storage.RunPending();  // the writes complete before the next wake-up
+  }
+  EXPECT_GT(log.wal().durable_lsn().value(), 400u);
+  EXPECT_GT(log.wal().segment_count(), 20u);
+  EXPECT_TRUE(f.last().ok()) << f.last();
 }
 
 TEST(LogFollower, ACursorOutlivingItsLogReadsAnError) {
