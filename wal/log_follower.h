@@ -58,10 +58,11 @@ struct FollowedRecord {
 class LogListener {
  public:
   virtual ~LogListener() = default;
-  // From the log's OnDurable (once per loop iteration at most) when records
-  // past the cursor became readable since it was last told, when the cursor
-  // fell behind what the log keeps, and once when the log failed. The
-  // listener may Read() now or later; it must not destroy a cursor here.
+  // From the log's OnDurable — after the loop iteration's commit, so records
+  // a kAppended cursor reads then are being written while it ships them —
+  // when records past the cursor became readable since it was last told, or
+  // the cursor fell behind what the log keeps; and once from OnLogFailed.
+  // The listener may Read() now or later; it must not destroy a cursor here.
   virtual void OnReadable(LogCursor& cursor) = 0;
 };
 
@@ -90,7 +91,8 @@ class LogCursor {
   // `take` returns false (that record is not consumed: the next Read starts
   // with it), the frames delivered reach `bytes_max` (a record larger than
   // the budget is delivered alone), or none is left. Returns how many were
-  // taken (0: nothing readable yet). Errors:
+  // taken (0: nothing readable yet). `take` must not call into the log nor
+  // destroy the cursor. Errors:
   //   kOutOfRange          the cursor fell behind what the log keeps; it
   //                        will never read again: follow anew
   //   kFailedPrecondition  the log failed and every durable record was read
