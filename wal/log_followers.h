@@ -5,7 +5,8 @@
 // What is kept. Nothing while no cursor exists: the log's hot path is then
 // what it was (Wal::Append never copies a record, and a durable batch is
 // freed as before). While cursors exist, each batch that becomes durable is
-// moved here — its buffer, not a copy of it — and let go once every cursor
+// moved here — its buffer, not a copy of it (a nearly empty one is shrunk
+// to its size, a copy of at most an eighth of it) — and let go once every cursor
 // has read past it, or once what is kept exceeds `retained_bytes_max`
 // (counted as the buffers' capacity, i.e. the memory held) once the
 // listeners were told of them (Notify, each loop iteration): then the oldest
