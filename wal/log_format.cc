@@ -154,14 +154,6 @@ bool DecodeWriteMarker(std::string_view body, WriteMarker* m) {
   return true;
 }
 
-void ResaltFrames(std::string& data, size_t from, uint64_t salt) {
-  for (size_t at = from; at + kFrameHeaderBytes <= data.size();) {
-    char* h = data.data() + at;
-    Put<uint64_t>(h, XXH3_64bits_withSeed(h + 8, kFrameHeaderBytes - 8, salt));
-    at += kFrameHeaderBytes + Get<uint32_t>(h + 32);
-  }
-}
-
 bool DecodeFrameHeader(std::string_view in, FrameHeader* h, uint64_t salt) {
   if (in.size() < kFrameHeaderBytes) return false;
   if (Get<uint64_t>(in.data()) != XXH3_64bits_withSeed(in.data() + 8, kFrameHeaderBytes - 8, salt))

@@ -117,9 +117,6 @@ void EncodeWriteMarker(const WriteMarker& m, uint64_t lsn, uint64_t epoch, uint6
                        char* out);
 // Parses a write marker's body (exactly kWriteMarkerBodyBytes).
 bool DecodeWriteMarker(std::string_view body, WriteMarker* m);
-// Re-hashes the header of every frame in data[from, end) with `salt` (frames
-// appended before the log knew which segment they would go to).
-void ResaltFrames(std::string& data, size_t from, uint64_t salt);
 // Parses and verifies a frame header (its own hash only, seeded with `salt`).
 bool DecodeFrameHeader(std::string_view in, FrameHeader* h, uint64_t salt = 0);
 // The salt of the segment that follows one salted `prev` as segment `id`:

@@ -25,6 +25,7 @@ Wal::Wal(Storage* storage, const core::Clock& clock, Options options, Position p
       next_segment_id_(p.next_segment_id),
       recycled_(std::move(p.recycled)),
       segments_(std::move(p.segments)),
+      followers_(*this, batches_, options_.follower_retained_bytes_max),
       alive_(std::make_shared<bool>(true)) {
   WERK_CHECK(next_lsn_ >= 1);
   // A log written by an older version continues in a new segment.
@@ -39,16 +40,12 @@ core::Lsn Wal::Append(std::string_view body) {
   const uint64_t lsn = next_lsn_++;
   const size_t frame = kFrameHeaderBytes + body.size();
   // Only the last batch takes records, and only while nothing writes it.
-  if (batches_.empty() || batches_.back().state != Batch::State::kOpen ||
+  if (batches_.empty() || batches_.back().state != LogBatch::State::kOpen ||
       (batches_.back().records > 0 &&
-       batches_.back().data.size() + frame > options_.batch_bytes_max)) {
-    Batch& fresh = batches_.emplace_back();
-    fresh.data.reserve(std::min(options_.batch_bytes_max, size_t(64) << 10));
-    fresh.data.assign(kWriteMarkerFrameBytes, '\0');
-    fresh.first_lsn = lsn;
-    fresh.salt = current_salt_;
+       batches_.back().write_bytes() + frame > options_.batch_bytes_max)) {
+    OpenBatch(lsn, std::min(options_.batch_bytes_max, size_t(64) << 10));
   }
-  Batch& b = batches_.back();
+  LogBatch& b = batches_.back();
   AppendFrame(b.data, lsn, options_.epoch, uint16_t(RecordType::kMutation), body, b.salt);
   b.last_lsn = lsn;
   ++b.records;
@@ -56,19 +53,62 @@ core::Lsn Wal::Append(std::string_view body) {
   return core::Lsn(lsn);
 }
 
+LogBatch& Wal::OpenBatch(uint64_t first_lsn, size_t reserve_bytes) {
+  // The batch goes where the one before it ends (every batch before it is
+  // sealed, so that is known): to the same segment while that one's offset
+  // is below its size — as the write is submitted — else to the next one.
+  uint64_t id = current_id_;
+  uint64_t salt = current_salt_;
+  uint64_t offset = current_ ? current_offset_ : options_.segment_bytes;
+  if (!batches_.empty()) {
+    const LogBatch& last = batches_.back();
+    id = last.segment_id;
+    salt = last.salt;
+    offset = last.offset + last.data.size();
+  }
+  LogBatch& b = batches_.emplace_back();
+  b.first_lsn = first_lsn;
+  b.last_lsn = first_lsn - 1;
+  if (offset >= options_.segment_bytes) {
+    b.segment_id = SegmentIdAfter(id);
+    b.salt = salt == 0 && id == 0 ? FreshSalt() : NextSalt(salt, b.segment_id);
+    b.marker_at = kSegmentHeaderBytes;
+    b.offset = 0;
+  } else {
+    b.segment_id = id;
+    b.salt = salt;
+    b.offset = offset;
+  }
+  b.data.reserve(reserve_bytes);
+  b.data.assign(b.frames_from(), '\0');
+  return b;
+}
+
+uint64_t Wal::SegmentIdAfter(uint64_t id) const {
+  // The spare (ready or being prepared) follows the current segment; the
+  // ones after it take the ids RequestSpare() hands out next, in order.
+  if (id == current_id_) return spare_id_;
+  if (id == spare_id_) return next_segment_id_;
+  WERK_DCHECK(id >= next_segment_id_);
+  return id + 1;
+}
+
 void Wal::Commit() { StartWrites(); }
 
 void Wal::StartWrites() {
   if (failed_) return;
-  for (Batch& b : batches_) {
-    if (b.state != Batch::State::kOpen) continue;
+  for (LogBatch& b : batches_) {
+    if (b.state != LogBatch::State::kOpen) continue;
     const int limit = current_ ? std::min(current_->concurrent_writes_max(), kWritesInFlightMax) : 1;
     if (writes_inflight_ >= limit || !StartWrite(b)) return;
   }
 }
 
-bool Wal::StartWrite(Batch& b) {
+bool Wal::StartWrite(LogBatch& b) {
   const bool starts_segment = !current_ || current_offset_ >= options_.segment_bytes;
+  // The segment was decided when the batch was opened (OpenBatch); the frames
+  // were hashed with its salt then.
+  WERK_CHECK(starts_segment == b.starts_segment());
   if (starts_segment) {
     // Never have writes in flight to two segments: a crash can then cut only
     // the last segment written (recovery relies on it, docs/wal-format.md).
@@ -77,19 +117,16 @@ bool Wal::StartWrite(Batch& b) {
       if (!spare_pending_) RequestSpare();
       return false;  // resumes when the spare is ready
     }
+    WERK_CHECK(b.segment_id == spare_id_);
     current_ = std::move(spare_);
-    current_salt_ = current_salt_ == 0 && current_id_ == 0 ? FreshSalt()
-                                                           : NextSalt(current_salt_, spare_id_);
+    current_salt_ = b.salt;
     current_id_ = spare_id_;
     current_offset_ = 0;
     segments_.emplace_back(current_id_, b.first_lsn);
     RequestSpare();
   }
-  if (b.salt != current_salt_) {
-    // Appended while the previous segment was current.
-    ResaltFrames(b.data, kWriteMarkerFrameBytes, current_salt_);
-    b.salt = current_salt_;
-  }
+  WERK_CHECK(b.segment_id == current_id_ && b.salt == current_salt_ &&
+             b.offset == current_offset_);
   // The write marker: this write's place in the log's sequence of writes and
   // what was durable when it was issued. Recovery reads it as evidence: a
   // damaged frame before a marker that shows the frame's LSN durable was
@@ -97,9 +134,9 @@ bool Wal::StartWrite(Batch& b) {
   WriteMarker marker;
   marker.sequence = next_write_sequence_++;
   marker.durable_lsn = durable_lsn_;
-  marker.write_bytes = b.data.size();
+  marker.write_bytes = b.write_bytes();
   stated_durable_lsn_ = std::max(stated_durable_lsn_, durable_lsn_);
-  EncodeWriteMarker(marker, b.first_lsn, options_.epoch, current_salt_, b.data.data());
+  EncodeWriteMarker(marker, b.first_lsn, options_.epoch, b.salt, b.data.data() + b.marker_at);
   bytes_appended_ += kWriteMarkerFrameBytes;
   if (starts_segment) {
     // The header goes out with the first batch: one write, one sync.
@@ -109,12 +146,10 @@ bool Wal::StartWrite(Batch& b) {
     h.first_lsn = b.first_lsn;
     h.epoch = options_.epoch;
     h.created_at = clock_.WallNow();
-    h.salt = current_salt_;
-    char header[kSegmentHeaderBytes];
-    EncodeSegmentHeader(h, header);
-    b.data.insert(0, header, kSegmentHeaderBytes);
+    h.salt = b.salt;
+    EncodeSegmentHeader(h, b.data.data());
   }
-  b.state = Batch::State::kWriting;
+  b.state = LogBatch::State::kWriting;
   ++writes_inflight_;
   const uint64_t offset = current_offset_;
   current_offset_ += b.data.size();
@@ -123,7 +158,7 @@ bool Wal::StartWrite(Batch& b) {
                marker.durable_lsn);
   std::weak_ptr<bool> alive = alive_;
   std::shared_ptr<SegmentFile> file = current_;  // lives until the write completes
-  Batch* batch = &b;  // deque elements stay put while others are added or popped
+  LogBatch* batch = &b;  // deque elements stay put while others are added or popped
   const uint64_t id = current_id_;
   ++io_pending_;
   file->WriteDurable(offset, b.data, [this, alive, file, batch, id](int32_t res) {
@@ -135,7 +170,7 @@ bool Wal::StartWrite(Batch& b) {
   return true;
 }
 
-void Wal::OnWritten(Batch* b, int32_t res, uint64_t segment_id) {
+void Wal::OnWritten(LogBatch* b, int32_t res, uint64_t segment_id) {
   --writes_inflight_;
   if (res < 0) {
     Fail(std::string("write+fdatasync of segment ") + SegmentName(segment_id) +
@@ -146,10 +181,12 @@ void Wal::OnWritten(Batch* b, int32_t res, uint64_t segment_id) {
   WERK_CHECK(size_t(res) == b->data.size());
   ++syncs_;
   last_write_done_ns_ = clock_.MonotonicNow();
-  b->state = Batch::State::kDone;
+  b->state = LogBatch::State::kDone;
   // Durability moves over completed batches in order only.
-  while (!batches_.empty() && batches_.front().state == Batch::State::kDone) {
-    durable_lsn_ = batches_.front().last_lsn;
+  while (!batches_.empty() && batches_.front().state == LogBatch::State::kDone) {
+    LogBatch& done = batches_.front();
+    durable_lsn_ = done.last_lsn;
+    if (followers_.active() && done.records > 0) followers_.Retain(std::move(done));
     batches_.pop_front();
   }
   StartWrites();
@@ -167,11 +204,8 @@ int64_t Wal::idle_marker_wait_ns() const {
 
 void Wal::WriteIdleMarkerIfDue() {
   if (idle_marker_wait_ns() != 0) return;
-  Batch& b = batches_.emplace_back();
-  b.data.assign(kWriteMarkerFrameBytes, '\0');
-  b.first_lsn = next_lsn_;  // a marker alone carries the next LSN
-  b.last_lsn = next_lsn_ - 1;
-  b.salt = current_salt_;
+  // A marker alone carries the next LSN; it fits the current segment.
+  WERK_CHECK(!OpenBatch(next_lsn_, 0).starts_segment());
   ++idle_markers_;
   StartWrites();
 }
@@ -180,6 +214,7 @@ void Wal::RequestSpare() {
   if (spare_pending_ || failed_) return;
   spare_pending_ = true;
   const uint64_t id = next_segment_id_++;
+  spare_id_ = id;  // known now: batches opened from here on may be bound for it
   std::weak_ptr<bool> alive = alive_;
   ++io_pending_;
   auto done = [this, alive, id](absl::StatusOr<std::unique_ptr<SegmentFile>> file) {
@@ -261,6 +296,7 @@ void Wal::Fail(std::string why) {
   if (failed_) return;
   failed_ = true;
   failure_ = std::move(why);
+  followers_.SetFailure(failure_);
   spdlog::critical("write-ahead log failed, no further writes are possible: {}", failure_);
 }
 

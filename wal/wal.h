@@ -12,11 +12,23 @@
 // further write is issued, and nothing appended after the failure ever
 // becomes durable.
 //
+// Frames are final when appended: a batch is bound to its segment when it is
+// opened — the segment of the batch before it while that one ends below the
+// segment size, else the next one, whose id (the spare's, or the ones
+// RequestSpare() hands out after it) and salt (NextSalt) are known then — so
+// each frame is hashed once, with the salt it is written under, and the
+// bytes Append() produced are the bytes on disk. The choice follows the rule
+// the writer applies at submission (a batch starts a new segment when the
+// current one's write offset has reached its size), only made earlier, so
+// segments are cut where they always were; StartWrite() checks the two agree.
+//
 // Every write begins with a write marker (docs/wal-format.md), filled in at
 // submission: the write's sequence number and the durable LSN at that
 // moment. A write submitted while another is in flight states only what was
 // durable before it, so no marker ever claims a write a crash could cut;
-// recovery relies on that to tell a torn tail from damage to synced data.
+// recovery relies on that to tell a torn tail from damage to synced data. A
+// batch that starts a segment keeps room for the segment header in front of
+// its marker, also filled in at submission (wal/log_batch.h).
 //
 // Segments: the log switches to a preallocated spare when the current
 // segment is full (the header and the first batch go out in one write) and
@@ -27,6 +39,11 @@
 // written, so log writes into it need no extent conversion; its stale frames
 // never validate, because each segment hashes its frame headers with its own
 // salt (the next segment's follows from the current one's: NextSalt).
+//
+// Followers (wal/log_follower.h): Follow() gives a cursor that reads the
+// records in order as they become durable; while any cursor exists, durable
+// batches are kept for them (moved, not copied) up to a bound. With none,
+// nothing is kept and Append/Commit do nothing more than without followers.
 //
 // Thread affinity: the shard thread that owns the Storage's reactor.
 
@@ -40,7 +57,9 @@
 #include "core/clock.h"
 #include "core/journal.h"
 #include "core/participant.h"
+#include "wal/log_batch.h"
 #include "wal/log_format.h"
+#include "wal/log_followers.h"
 #include "wal/storage.h"
 
 namespace werk::wal {
@@ -57,6 +76,9 @@ class Wal final : public core::Journal, public core::Participant {
     // How long the log stays quiet after a write before a write of a marker
     // alone vouches for it (0: never). See WriteIdleMarkerIfDue().
     int64_t idle_marker_ns = kIdleMarkerNs;
+    // What the log keeps, at most, of durable records its followers have
+    // not all read (wal/log_followers.h).
+    size_t follower_retained_bytes_max = kFollowerRetainedBytesDefault;
   };
 
   // Where recovery left the log (see wal/recovery.h).
@@ -102,13 +124,29 @@ class Wal final : public core::Journal, public core::Participant {
   // it would not: the loop's sleep is bounded by it.
   int64_t idle_marker_wait_ns() const;
 
+  // Follows the log from `from` (wal/log_follower.h): the cursor reads the
+  // records from `from` on, in order, as they become durable (or, with
+  // Reach::kAppended, as they are appended). kOutOfRange if `from` is older
+  // than what the log keeps for followers — nothing, before anyone follows:
+  // a first follower starts at durable_lsn() + 1 or later —,
+  // kInvalidArgument if it is beyond the next LSN.
+  absl::StatusOr<std::unique_ptr<LogCursor>> Follow(core::Lsn from, FollowOptions options = {}) {
+    return followers_.Follow(from, options);
+  }
+  const LogFollowers& followers() const { return followers_; }
+
   // Removes segments whose every record has an LSN <= `lsn` (never the
   // current one). Call only once a checkpoint at `lsn` is durable.
   void ReleaseThrough(uint64_t lsn);
 
-  // As a participant (core/participant.h): no idle marker once stopping.
+  // As a participant (core/participant.h): no idle marker once stopping;
+  // followers hear of what they can read now.
   void OnDurable(core::Lsn) override {
     if (!stopping_) WriteIdleMarkerIfDue();
+    if (followers_.active()) followers_.Notify();
+  }
+  void OnLogFailed() override {
+    if (followers_.active()) followers_.Notify();
   }
   void OnStop() override { stopping_ = true; }
   int64_t WaitBudgetNs() override {
@@ -130,21 +168,15 @@ class Wal final : public core::Journal, public core::Participant {
   size_t segment_count() const { return segments_.size(); }
 
  private:
-  struct Batch {
-    enum class State : uint8_t { kOpen, kWriting, kDone };
-    // Room for the write marker first (filled in when the write is issued,
-    // when the durable LSN it states is known), then the records' frames.
-    std::string data;
-    uint64_t first_lsn = 0;
-    uint64_t last_lsn = 0;
-    size_t records = 0;
-    uint64_t salt = 0;  // the frames' headers are hashed with it
-    State state = State::kOpen;
-  };
-
+  // Opens the next batch, bound for the segment it will be written to: the
+  // segment of the batch before it while that one ends below the segment
+  // size, else the next segment (its id and salt decided now).
+  LogBatch& OpenBatch(uint64_t first_lsn, size_t reserve_bytes);
+  // The id of the segment that will follow segment `id`.
+  uint64_t SegmentIdAfter(uint64_t id) const;
   void StartWrites();
-  bool StartWrite(Batch& b);
-  void OnWritten(Batch* b, int32_t res, uint64_t segment_id);
+  bool StartWrite(LogBatch& b);
+  void OnWritten(LogBatch* b, int32_t res, uint64_t segment_id);
   void RequestSpare();
   void OnSpare(uint64_t id, absl::StatusOr<std::unique_ptr<SegmentFile>> file);
   void Fail(std::string why);
@@ -162,14 +194,14 @@ class Wal final : public core::Journal, public core::Participant {
   uint64_t current_offset_;  // where the next write goes (advanced at submission)
   uint64_t current_salt_;    // 0 only before the first segment of a new log
   std::shared_ptr<SegmentFile> spare_;
-  uint64_t spare_id_;
+  uint64_t spare_id_;  // of the spare, ready or being prepared
   bool spare_pending_ = false;
   uint64_t next_segment_id_;
   std::vector<std::string> recycled_;  // "<id>.free" files ready for reuse
   size_t recycling_ = 0;               // renames to ".free" in flight
   uint64_t segments_recycled_ = 0;
   std::vector<std::pair<uint64_t, uint64_t>> segments_;
-  std::deque<Batch> batches_;  // oldest first: done/writing, then the open one
+  std::deque<LogBatch> batches_;  // oldest first: done/writing, then the open one
   int writes_inflight_ = 0;
   bool failed_ = false;
   std::string failure_;
@@ -178,6 +210,7 @@ class Wal final : public core::Journal, public core::Participant {
   uint64_t idle_markers_ = 0;
   bool stopping_ = false;
   int io_pending_ = 0;
+  LogFollowers followers_;  // after batches_: it reads them
   std::shared_ptr<bool> alive_;  // completions arriving after destruction do nothing
 };
 

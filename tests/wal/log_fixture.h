@@ -24,6 +24,7 @@ struct LogFixtureOptions {
   size_t batch_bytes_max = 1024;
   uint64_t checkpoint_log_bytes = 1u << 30;  // only on request by default
   bool repair = false;
+  size_t follower_retained_bytes_max = wal::kFollowerRetainedBytesDefault;
 };
 
 class LogFixture {
@@ -59,6 +60,7 @@ class LogFixture {
     wo.segment_bytes = o_.segment_bytes;
     wo.batch_bytes_max = o_.batch_bytes_max;
     wo.epoch = result_.epoch;
+    wo.follower_retained_bytes_max = o_.follower_retained_bytes_max;
     wal_ = std::make_unique<wal::Wal>(storage_, clock_, wo, std::move(result_.position));
     wal::Checkpointer::Options co;
     co.min_log_bytes = o_.checkpoint_log_bytes;

@@ -226,16 +226,17 @@ TEST(LogFormat, SaltsFollowEachOtherAndSeparateUses) {
   EXPECT_TRUE(DecodeFrameHeader(s, &h, 42));
   EXPECT_FALSE(DecodeFrameHeader(s, &h, 43));
   EXPECT_FALSE(DecodeFrameHeader(s, &h, 0));
-  // Re-salting a batch re-hashes every frame header in it.
+  // A batch reads under the salt its frames were appended with, and no other.
   std::string batch;
-  AppendFrame(batch, 1, 1, 1, "one", 5);
-  AppendFrame(batch, 2, 1, 1, std::string(300, 't'), 5);
-  ResaltFrames(batch, 0, 6);
+  AppendFrame(batch, 1, 1, 1, "one", 6);
+  AppendFrame(batch, 2, 1, 1, std::string(300, 't'), 6);
   LogReader r(batch, {.start_offset = 0, .expected_lsn = 1, .salt = 6});
   Frame f;
   EXPECT_EQ(r.Next(&f), ReadOutcome::kRecord);
   EXPECT_EQ(r.Next(&f), ReadOutcome::kRecord);
   EXPECT_EQ(r.Next(&f), ReadOutcome::kEnd);
+  LogReader other(batch, {.start_offset = 0, .expected_lsn = 1, .salt = 5});
+  EXPECT_NE(other.Next(&f), ReadOutcome::kRecord);
 }
 
 TEST(LogFormat, VersionOneSegmentsStillRead) {
