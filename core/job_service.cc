@@ -4,8 +4,11 @@
 
 namespace werk::core {
 
-JobService::JobService(ShardRuntime* runtime, Partition* partition)
-    : runtime_(runtime), partition_(partition), fetcher_(runtime, partition) {}
+JobService::JobService(ShardRuntime* runtime, Partition* partition, int64_t heartbeat_timeout_ms)
+    : runtime_(runtime),
+      partition_(partition),
+      fetcher_(runtime, partition),
+      workers_(heartbeat_timeout_ms, runtime->mono_ms()) {}
 
 void JobService::JoinGroup(std::vector<JobService*> peers) {
   peers_ = std::move(peers);
@@ -24,15 +27,15 @@ Pending<OpStatus> JobService::Push(JobSpec job) {
     return valid;
   const uint32_t owner = OwnerOf(job.jid);
   if (owner == id()) return partition_->Push(std::move(job));
-  return OnShard<OpStatus>(owner, [job = std::move(job)](Partition& p) mutable {
-    return p.Push(std::move(job));
+  return OnShard<OpStatus>(owner, [job = std::move(job)](JobService& s) mutable {
+    return s.partition_->Push(std::move(job));
   });
 }
 
 Pending<OpStatus> JobService::Ack(std::string jid) {
   const uint32_t owner = OwnerOf(jid);
   if (owner == id()) return partition_->Ack(jid);
-  return OnShard<OpStatus>(owner, [jid = std::move(jid)](Partition& p) { return p.Ack(jid); });
+  return OnShard<OpStatus>(owner, [jid = std::move(jid)](JobService& s) { return s.partition_->Ack(jid); });
 }
 
 Pending<OpStatus> JobService::Fail(FailRequest fail) {
@@ -40,8 +43,8 @@ Pending<OpStatus> JobService::Fail(FailRequest fail) {
   CleanseFailure(&fail);
   const uint32_t owner = OwnerOf(fail.jid);
   if (owner == id()) return partition_->Fail(std::move(fail));
-  return OnShard<OpStatus>(owner, [fail = std::move(fail)](Partition& p) mutable {
-    return p.Fail(std::move(fail));
+  return OnShard<OpStatus>(owner, [fail = std::move(fail)](JobService& s) mutable {
+    return s.partition_->Fail(std::move(fail));
   });
 }
 

@@ -28,12 +28,31 @@
 #include "core/partition.h"
 #include "core/pending.h"
 #include "core/shard_runtime.h"
+#include "core/worker_table.h"
 
 namespace werk::core {
 
+// The protocol layer of each shard, told what the owner of a worker process
+// decided for the connections of it held there.
+class WorkerListener {
+ public:
+  // The process moved to quiet or terminate.
+  virtual void OnWorkerState(const std::string& wid, WorkerState state) = 0;
+  // No BEAT came in time: the process's connections here are closed.
+  virtual void OnWorkerExpired(const std::string& wid) = 0;
+
+ protected:
+  ~WorkerListener() = default;
+};
+
+struct WorkerStats {
+  uint64_t reaped = 0;  // processes forgotten for want of a BEAT
+};
+
 class JobService {
  public:
-  JobService(ShardRuntime* runtime, Partition* partition);
+  JobService(ShardRuntime* runtime, Partition* partition,
+             int64_t heartbeat_timeout_ms = kHeartbeatTimeoutSeconds * 1000);
   JobService(const JobService&) = delete;
   JobService& operator=(const JobService&) = delete;
 
@@ -77,6 +96,37 @@ class JobService {
   // waiting are refused.
   void OnLogFailed();
 
+  // --- Worker processes (job_service_workers.cc) --------------------------
+  // Messages, all through the mailbox; between two shards they arrive in
+  // the order sent, so a shard's detach never overtakes its attach:
+  //   attach  shard -> owner   a connection of the process opened there;
+  //                            answered with the current state;
+  //   detach  shard -> owner   one closed there (one-way);
+  //   beat    shard -> owner   BEAT, answered with the state;
+  //   state   owner -> shards  the state moved to quiet or terminate;
+  //   expired owner -> shards  no BEAT in time: close the connections.
+  void set_worker_listener(WorkerListener* listener) { listener_ = listener; }
+  // A connection of `hello.wid` opened here. The state comes back once the
+  // owner counted it, so a FETCH right after already sees quiet/terminate.
+  Pending<WorkerState> AttachWorker(WorkerHello hello);
+  // One closed here.
+  void DetachWorker(std::string wid);
+  // BEAT: the durable state, moved forward (running -> quiet -> terminate)
+  // as the process asks. UnknownWorker if the owner does not know it.
+  Pending<OpResult<WorkerState>> Beat(WorkerBeat beat);
+  // The state as the owner has it (here only if this shard owns the wid).
+  bool OwnsWorker(std::string_view wid) const { return OwnerOf(wid) == id(); }
+  // The loop's turn, on the owner: processes past their heartbeat deadline.
+  void FireHeartbeats();
+  std::optional<int64_t> NextHeartbeatMs() const { return workers_.NextDeadlineMs(); }
+  // After recovery: processes known only from the log get a deadline.
+  void AdoptRecoveredWorkers();
+  // A clean shutdown: quiet/terminate states are kept for the restart, and
+  // no shard needs news of connections closing.
+  void set_stopping() { stopping_ = true; }
+  const WorkerTable& workers() const { return workers_; }
+  const WorkerStats& worker_stats() const { return worker_stats_; }
+
   // Runs `op(Partition&) -> T` on the shard owning `key`: here, at once, or
   // there, the result held until what it logged is durable there. A result
   // whose owner's log failed first is AbandonedResult<T>().
@@ -84,7 +134,7 @@ class JobService {
   Pending<T> OnOwner(std::string_view key, Op op) {
     const uint32_t owner = OwnerOf(key);
     if (owner == id()) return Pending<T>(op(*partition_));
-    return OnShard<T>(owner, std::move(op));
+    return OnShard<T>(owner, [op = std::move(op)](JobService& s) mutable { return op(*s.partition_); });
   }
 
   // Runs `fn(Partition&, shard) -> T` on each of `shards` (here directly,
@@ -110,7 +160,7 @@ class JobService {
   Pending<OpStatus> Sliced(std::vector<uint32_t> shards, SliceFn slice, bool paced);
 
  private:
-  // Runs `op` on shard `owner` (not this one).
+  // Runs `op(JobService&) -> T` on shard `owner` (not this one).
   template <class T, class Op>
   Pending<T> OnShard(uint32_t owner, Op op);
 
@@ -135,9 +185,21 @@ class JobService {
   bool global_halted_ = false;  // a part failed: no further operation
   std::deque<GlobalWaiter> global_waiting_;
 
+  // On the owner (job_service_workers.cc).
+  WorkerState OwnerAttach(const WorkerHello& hello, uint32_t from);
+  void OwnerDetach(const std::string& wid, uint32_t from);
+  OpResult<WorkerState> OwnerBeat(const WorkerBeat& beat);
+  void ForgetIfUnused(WorkerProcess* p);
+  // Tells shard `s`'s listener (here directly, elsewhere by message).
+  void TellShard(uint32_t s, std::function<void(WorkerListener&)> fn);
+
   ShardRuntime* runtime_;
   Partition* partition_;
   Fetcher fetcher_;
+  WorkerTable workers_;
+  WorkerStats worker_stats_;
+  WorkerListener* listener_ = nullptr;
+  bool stopping_ = false;
   std::vector<JobService*> peers_{this};
 };
 
@@ -182,7 +244,7 @@ Pending<T> JobService::OnShard(uint32_t owner, Op op) {
   Promise<T> promise;
   Pending<T> pending = promise.pending();
   runtime_->Call(
-      owner, [peer = peers_[owner], op = std::move(op)]() mutable -> T { return op(*peer->partition_); },
+      owner, [peer = peers_[owner], op = std::move(op)]() mutable -> T { return op(*peer); },
       [promise = std::move(promise)](T value, bool abandoned) mutable {
         promise.Set(abandoned ? AbandonedResult<T>() : std::move(value));
       });

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/mutation.h"
+#include "core/worker_table.h"
 #include "net/job_decoder.h"
 
 namespace werk::net {
@@ -25,11 +26,7 @@ struct HelloArgs {
 
 using FailArgs = core::FailRequest;
 
-struct BeatArgs {
-  std::string wid;
-  std::string current_state;
-  int64_t rss_kb = 0;
-};
+using BeatArgs = core::WorkerBeat;
 
 struct MutateArgs {
   std::string cmd;

@@ -26,14 +26,13 @@ namespace werk::net {
 
 class Shard;
 class Connection;
-struct WorkerProcess;
+struct LocalWorker;
 
 // A deadline on the shard's connection timer wheel (monotonic ms).
 struct ConnTimer : core::TimerHook {
-  enum class Kind : uint8_t { kHandshake, kHeartbeat, kDrain, kIdle };
+  enum class Kind : uint8_t { kHandshake, kDrain, kIdle };
   Kind kind = Kind::kHandshake;
   Connection* conn = nullptr;
-  WorkerProcess* worker = nullptr;
 };
 
 struct AllConnectionsTag {};
@@ -105,7 +104,7 @@ class Connection final : public core::ListHook<AllConnectionsTag>,
   std::string salt_;
   int iterations_ = 1;
   std::string wid_;
-  WorkerProcess* worker_ = nullptr;
+  LocalWorker* worker_ = nullptr;
   ConnTimer deadline_;  // handshake or drain: one at a time
 
   // --- Idle timeout (connections without a wid) ----------------------------

@@ -31,16 +31,17 @@ Shard::Shard(const ServerOptions& options, const core::Clock& clock)
       runtime_(clock, 2048),
       partition_(&runtime_, core::PartitionOptions{core::JobLimits{options.job_bytes_max},
                                                    options.reserve_for_min_s}),
-      service_(&runtime_, &partition_),
+      service_(&runtime_, &partition_, options.heartbeat_timeout_s * 1000),
       reclaimer_(&partition_.state(), clock),
       stats_publisher_(
           &runtime_, [this](ShardSummary* s) { Summarize(s); },
           [this] {
-            return stats_.commands + ready_connections_ + socket_count_ + workers_.version();
+            return stats_.commands + ready_connections_ + socket_count_ + service_.workers().version();
           }),
       conn_timers_(clock.MonotonicNow() / core::kNanosPerMilli),
       rng_(std::random_device{}()) {
   started_at_ = now();
+  service_.set_worker_listener(this);
   runtime_.AddParticipant(this);
   runtime_.AddParticipant(&reclaimer_);
   // After the shard: it publishes what is durable before results go home.
@@ -120,6 +121,7 @@ void Shard::OnTurn() {
     FireConnTimers();
     partition_.FireTimers();
     service_.fetcher().FireDeadlines(mono_ms());
+    service_.FireHeartbeats();
   }
   service_.fetcher().ServeReady();
 }
@@ -140,6 +142,9 @@ int64_t Shard::WaitBudgetNs() {
       budget = std::min(budget, (*t - mono_ms()) * core::kNanosPerMilli);
     }
     if (auto t = service_.fetcher().NextDeadlineMs()) {
+      budget = std::min(budget, (*t - mono_ms()) * core::kNanosPerMilli);
+    }
+    if (auto t = service_.NextHeartbeatMs()) {
       budget = std::min(budget, (*t - mono_ms()) * core::kNanosPerMilli);
     }
   }
@@ -169,6 +174,7 @@ void Shard::OnLogFailed() {
 
 void Shard::OnStop() {
   shutting_down_ = true;
+  service_.set_stopping();
   shutdown_deadline_ms_ = mono_ms() + options_.shutdown_grace_ms;
   spdlog::info("shutting down: {} connections open", ready_connections_);
   for (auto& op : accept_ops_) ::shutdown(op->fd, SHUT_RDWR);
@@ -264,9 +270,6 @@ void Shard::FireConnTimers() {
           spdlog::debug("connection {}: no HELLO within {} s, closing", t->conn->id_,
                         options_.handshake_timeout_s);
           CloseConnection(t->conn);
-          break;
-        case ConnTimer::Kind::kHeartbeat:
-          OnHeartbeatExpired(t->worker);
           break;
         case ConnTimer::Kind::kDrain:
           CloseConnection(t->conn);

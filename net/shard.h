@@ -63,7 +63,6 @@ inline constexpr size_t kForwardsInFlightMax = 64;
 
 struct ShardStats {
   uint64_t commands = 0;
-  uint64_t workers_reaped = 0;
   uint64_t connections_accepted = 0;
   uint64_t connections_rejected = 0;
   uint64_t handshakes_evicted = 0;  // oldest unauthenticated socket closed for a new one
@@ -81,7 +80,7 @@ struct GroupShared {
   std::atomic<int64_t> handshakes{0};   // sockets still in the handshake
 };
 
-class Shard final : public core::Participant {
+class Shard final : public core::Participant, public core::WorkerListener {
  public:
   Shard(const ServerOptions& options, const core::Clock& clock);
   ~Shard() override;
@@ -333,27 +332,19 @@ class Shard final : public core::Participant {
 
  private:
 
-  // Worker processes across shards (shard_workers.cc).
+  // Worker processes' connections (shard_workers.cc); the processes are
+  // core::JobService's.
   void AttachWorker(Connection* c, HelloArgs hello);
   void DetachWorker(Connection* c);
-  void OnHeartbeatExpired(WorkerProcess* w);
-  void ForgetIfUnused(WorkerProcess* w);
   core::WorkerState WorkerStateOf(const Connection* c) const;
   // Runs `fn` on shard `target` later; nothing comes back.
   void Notify(uint32_t target, std::function<void(Shard&)> fn);
 
  public:
-  // On the wid's owner, for a connection on shard `from`.
-  core::WorkerState OwnerAttach(const HelloArgs& hello, uint32_t from);
-  void OwnerDetach(const std::string& wid, uint32_t from);
-  core::OpResult<core::WorkerState> OwnerBeat(const BeatArgs& beat);
-  // On a shard holding connections of `wid`.
-  void CloseWorkerConnections(const std::string& wid);
-  void LearnWorkerState(const std::string& wid, core::WorkerState state);
+  // As the service's core::WorkerListener.
+  void OnWorkerState(const std::string& wid, core::WorkerState state) override;
+  void OnWorkerExpired(const std::string& wid) override;
 
- private:
-
- public:
   // Before serving: completes the global operations a crash left applied
   // on other shards only (core::PlanRollForward), and returns once they are
   // durable (or the log failed).
@@ -395,8 +386,6 @@ class Shard final : public core::Participant {
   // Summarize()'s caches: the queues sorted by name, the processes owned here.
   std::vector<const core::Queue*> sorted_queues_;
   uint64_t sorted_queues_version_ = ~uint64_t(0);
-  uint64_t owned_workers_ = 0;
-  uint64_t owned_workers_version_ = ~uint64_t(0);
 
   // The group, when there is more than one shard.
   uint32_t id_ = 0;

@@ -75,20 +75,13 @@ void Shard::Summarize(ShardSummary* out) {
   s.commands = stats_.commands;
   s.connections = ready_connections_;
   // A process counts once, on the shard that owns its wid.
-  if (owned_workers_version_ != workers_.version()) {
-    owned_workers_ = 0;
-    workers_.ForEach([&](const WorkerProcess& w) {
-      if (OwnerOf(w.wid) == id_) ++owned_workers_;
-    });
-    owned_workers_version_ = workers_.version();
-  }
-  s.workers = owned_workers_;
+  s.workers = service_.workers().size();
   const core::TimerStats& timers = partition_.timer_stats();
   s.timer_cycles = timers.cycles;
   s.reservations_expired = timers.reservations_expired;
   s.retries_enqueued = timers.retries_enqueued;
   s.scheduled_enqueued = timers.scheduled_enqueued;
-  s.workers_reaped = stats_.workers_reaped;
+  s.workers_reaped = service_.worker_stats().reaped;
   const core::LoopStats& loop = runtime_.loop_stats();
   s.loop_longest_ns = loop.longest_ns;
   s.loop_busy.assign(loop.busy.begin(), loop.busy.end());

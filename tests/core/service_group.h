@@ -24,6 +24,7 @@ class ServiceTurn final : public Participant {
   ServiceTurn(ShardRuntime* runtime, JobService* service) : runtime_(runtime), service_(service) {}
   void OnTurn() override {
     service_->fetcher().FireDeadlines(runtime_->mono_ms());
+    service_->FireHeartbeats();
     service_->fetcher().ServeReady();
   }
   bool Quiescent() const override { return service_->fetcher().outstanding() == 0; }
