@@ -134,20 +134,6 @@ class Shard final : public core::Participant, public core::WorkerListener {
     return connections_.empty() && service_.fetcher().outstanding() == 0;
   }
 
-  // A part of a fan-out: runs on its shard and returns a typed value
-  // (net/shard_calls.h). The combine merges the parts' values, in call
-  // order, into the client's reply, or returns nothing when it started a
-  // further fan-out that will reply.
-  template <class T>
-  using PartFn = std::function<T(Shard&)>;
-  template <class T>
-  using Combine = std::function<std::optional<std::string>(std::vector<T>&)>;
-  // Whether a part's value waits for its records to be durable (none: all do).
-  template <class T>
-  using HoldFn = std::function<bool(const T&)>;
-  template <class T>
-  struct FanOut;
-
   // Joins a group of shards before running (design §3 "Ownership"): jobs
   // belong to shard hash(jid) % count, and commands reach the owner through
   // the mailbox. Without it the shard is alone and owns everything.
@@ -275,21 +261,6 @@ class Shard final : public core::Participant, public core::WorkerListener {
   // the connection's later commands must see done).
   template <class T>
   void AnswerInOrder(Connection* c, core::Pending<T> result, std::function<void(T)> render);
-  // Cross-shard work (net/shard_calls.h).
-  // Runs one function per (shard, fn) pair — on this shard directly, on
-  // others through the mailbox — and replies with combine(values, in call
-  // order) once all are back (and durable, unless `hold` says a value need
-  // not wait). A part whose shard's log failed gets AbandonedResult<T>()
-  // and the reply is that failure.
-  template <class T>
-  void StartFanOut(Connection* c, std::vector<std::pair<uint32_t, PartFn<T>>> calls,
-                   Combine<T> combine, HoldFn<T> hold = nullptr);
-  template <class T>
-  void OnFanOutPart(FanOut<T>* f, size_t index, T value, bool abandoned);
-  // The fan-out's reply (none: a further fan-out replies), or the log's failure.
-  void EndFanOut(Connection* c, std::optional<std::string> reply, bool failed);
-  void OnForwardDone(Connection* c, const std::string& reply);
-
   // Runs `fn` for `c` on a later loop iteration; `c` reads nothing
   // meanwhile (a long PUSHB decoded a slice at a time).
   void Defer(Connection* c, std::function<void()> fn);

@@ -63,26 +63,4 @@ void Shard::OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpS
   ProcessInput(c);  // if it waited for a forwarded command to come back
 }
 
-void Shard::EndFanOut(Connection* c, std::optional<std::string> reply, bool failed) {
-  if (reply) {
-    // A part that will never be durable: whatever the others did, the client
-    // hears that the log failed (the group is stopping).
-    OnForwardDone(c, failed ? StatusReply(core::LogFailed()) : *reply);
-  } else {
-    WERK_CHECK(c->inflight_ > 1);
-    --c->inflight_;
-  }
-}
-
-void Shard::OnForwardDone(Connection* c, const std::string& reply) {
-  --c->inflight_;
-  c->awaiting_remote_ = false;
-  if (c->closing()) {
-    MaybeFinishClose(c);
-    return;
-  }
-  Reply(c, reply);
-  ProcessInput(c);
-}
-
 }  // namespace werk::net
