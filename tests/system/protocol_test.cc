@@ -103,6 +103,22 @@ TEST_P(ProtocolTest, FetchWakesAsSoonAsAJobArrives) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
 }
 
+// Faktory's strict priority by the order of the queues in FETCH holds on
+// every shard count: the jobs of each queue are spread over every shard.
+TEST_P(ProtocolTest, FetchKeepsQueuePriorityAcrossShards) {
+  constexpr int kJobs = 20;
+  for (int i = 0; i < kJobs; ++i) {
+    ASSERT_EQ(c_.Call(Job("low-job-" + std::to_string(1000 + i), R"(,"queue":"default")")), "+OK\r\n");
+    ASSERT_EQ(c_.Call(Job("high-job-" + std::to_string(1000 + i), R"(,"queue":"critical")")), "+OK\r\n");
+  }
+  LineClient worker = Connect();
+  for (int i = 0; i < 2 * kJobs; ++i) {
+    const std::string job = BulkBody(worker.Call("FETCH critical default"));
+    const std::string want = i < kJobs ? R"("queue":"critical")" : R"("queue":"default")";
+    ASSERT_NE(job.find(want), std::string::npos) << "fetch " << i << ": " << job;
+  }
+}
+
 TEST_P(ProtocolTest, FailGoesToRetries) {
   ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
   ASSERT_NE(c_.Call("FETCH default").find("job-00001"), std::string::npos);
