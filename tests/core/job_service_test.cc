@@ -24,12 +24,7 @@ TEST_P(JobServiceTest, OperationsRunOnTheOwnerAndComeBackTyped) {
   const std::string jid = JidOn(last, "job");
   Pending<OpStatus> push = At(0).Push(Job(jid, "default"));
   EXPECT_EQ(push.ready(), last == 0);  // ready only when it ran here
-  std::optional<OpStatus> pushed;
-  if (push.ready()) {
-    pushed = push.value();
-  } else {
-    push.Then([&](OpStatus s) { pushed = s; });
-  }
+  Outcome<OpStatus> pushed(std::move(push));
   Turn();
   ASSERT_TRUE(pushed.has_value());
   EXPECT_TRUE(pushed->ok()) << *pushed;
@@ -38,13 +33,7 @@ TEST_P(JobServiceTest, OperationsRunOnTheOwnerAndComeBackTyped) {
   EXPECT_GE(nodes_[last]->journal.durable_lsn(), Lsn(1));
 
   // The owner's error, typed, wherever it is asked from.
-  Pending<OpStatus> again = At(0).Push(Job(jid, "default"));
-  std::optional<OpStatus> refused;
-  if (again.ready()) {
-    refused = again.value();
-  } else {
-    again.Then([&](OpStatus s) { refused = s; });
-  }
+  Outcome<OpStatus> refused(At(0).Push(Job(jid, "default")));
   Turn();
   ASSERT_TRUE(refused.has_value());
   EXPECT_EQ(refused->code(), absl::StatusCode::kAlreadyExists);
@@ -57,9 +46,7 @@ TEST_P(JobServiceTest, OperationsRunOnTheOwnerAndComeBackTyped) {
   EXPECT_EQ(invalid.value().code(), absl::StatusCode::kInvalidArgument);
 
   // FAIL of a job that is not reserved, then ACK, from another shard.
-  Pending<OpStatus> fail = At(0).Fail(FailRequest{jid, "E", "m", {}});
-  std::optional<OpStatus> failed;
-  if (fail.ready()) failed = fail.value(); else fail.Then([&](OpStatus s) { failed = s; });
+  Outcome<OpStatus> failed(At(0).Fail(FailRequest{jid, "E", "m", {}}));
   Turn();
   ASSERT_TRUE(failed.has_value());
   EXPECT_EQ(failed->code(), absl::StatusCode::kNotFound);
@@ -67,9 +54,7 @@ TEST_P(JobServiceTest, OperationsRunOnTheOwnerAndComeBackTyped) {
   At(0).fetcher().Start(&fetched, {"default"}, "w1", Deadline());
   Turn();
   ASSERT_EQ(fetched.Jid(), jid);
-  Pending<OpStatus> ack = At(0).Ack(jid);
-  std::optional<OpStatus> acked;
-  if (ack.ready()) acked = ack.value(); else ack.Then([&](OpStatus s) { acked = s; });
+  Outcome<OpStatus> acked(At(0).Ack(jid));
   Turn();
   ASSERT_TRUE(acked.has_value());
   EXPECT_TRUE(acked->ok());

@@ -18,6 +18,26 @@
 
 namespace werk::core {
 
+// The value of a Pending once the group turned: ready, or come back.
+template <class T>
+class Outcome {
+ public:
+  explicit Outcome(Pending<T> p) {
+    if (p.ready()) {
+      value_.emplace(std::move(p.value()));
+    } else {
+      p.Then([this](T v) { value_.emplace(std::move(v)); });
+    }
+  }
+  Outcome(const Outcome&) = delete;
+  bool has_value() const { return value_.has_value(); }
+  T& operator*() { return *value_; }
+  T* operator->() { return &*value_; }
+
+ private:
+  std::optional<T> value_;
+};
+
 // The turn a shard gives its service (net::Shard does the same in OnTurn).
 class ServiceTurn final : public Participant {
  public:
@@ -102,15 +122,9 @@ class ServiceGroupTest : public ::testing::TestWithParam<int> {
   // stored.
   std::string PushOn(int owner, const std::string& queue, int via = 0) {
     std::string jid = JidOn(owner, queue);
-    Pending<OpStatus> r = At(via).Push(Job(jid, queue));
-    OpStatus status = InvalidRequest("no answer");
-    if (r.ready()) {
-      status = r.value();
-    } else {
-      r.Then([&status](OpStatus s) { status = s; });
-    }
+    Outcome<OpStatus> status(At(via).Push(Job(jid, queue)));
     Turn();
-    EXPECT_TRUE(status.ok()) << status;
+    EXPECT_TRUE(status.has_value() && status->ok());
     return jid;
   }
   // A few iterations of every shard: messages cross, hints settle.
@@ -125,26 +139,6 @@ class ServiceGroupTest : public ::testing::TestWithParam<int> {
   std::unique_ptr<Mailbox> mailbox_;
   std::atomic<bool> stop_{false};
   std::vector<std::unique_ptr<Node>> nodes_;
-};
-
-// The value of a Pending once the group turned: ready, or come back.
-template <class T>
-class Outcome {
- public:
-  explicit Outcome(Pending<T> p) {
-    if (p.ready()) {
-      value_.emplace(std::move(p.value()));
-    } else {
-      p.Then([this](T v) { value_.emplace(std::move(v)); });
-    }
-  }
-  Outcome(const Outcome&) = delete;
-  bool has_value() const { return value_.has_value(); }
-  T& operator*() { return *value_; }
-  T* operator->() { return &*value_; }
-
- private:
-  std::optional<T> value_;
 };
 
 }  // namespace werk::core
