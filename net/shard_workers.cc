@@ -139,7 +139,7 @@ void Shard::ForgetIfUnused(WorkerProcess* w) {
 
 void Shard::CmdBeat(Connection* c, std::string_view arg) {
   BeatArgs beat;
-  if (!DecodeBeat(decoder_, arg, &beat)) {
+  if (!DecodeBeat(decoder_, arg, &beat).ok()) {
     return ReplyError(c, "invalid BEAT " + std::string(arg.substr(0, 1024)));
   }
   const uint32_t owner = OwnerOf(beat.wid);
