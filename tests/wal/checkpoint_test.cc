@@ -50,7 +50,7 @@ TEST(Checkpoint, EveryJobStateRoundTrips) {
   (void)sm.Apply(core::Mutation::Ack(kT0, "acked-001"));
   (void)sm.Apply(core::Mutation::SetWorkerState(kT0, "w9", core::WorkerState::kQuiet));
 
-  const std::string image = BuildCheckpoint(sm, 0, 42, 1, kT0);
+  const std::string image = BuildCheckpoint(sm, 0, core::Lsn(42), core::Epoch(1), kT0);
   core::StateMachine back(kT0 / core::kNanosPerMilli);
   CheckpointHeader h;
   auto st = LoadCheckpoint(image, 0, &h, [&](core::SnapshotItemType t, std::string_view b) {
@@ -74,7 +74,7 @@ TEST(Checkpoint, AnyDamageIsDetected) {
   core::StateMachine sm(0);
   for (int i = 0; i < 20; ++i)
     (void)sm.Apply(core::Mutation::Push(1, Spec("job-" + std::to_string(10000 + i))));
-  const std::string image = BuildCheckpoint(sm, 0, 20, 1, 1);
+  const std::string image = BuildCheckpoint(sm, 0, core::Lsn(20), core::Epoch(1), 1);
   auto load = [](std::string_view img) {
     core::StateMachine into(0);
     CheckpointHeader h;
