@@ -145,32 +145,36 @@ OpStatus DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present) {
     if (field.unescaped_key().get(key_view)) return NoReason();
     const std::string key(key_view);
     od::value fv = field.value();
-    OpStatus s;
-    if (KeyIs(key, "jid")) s = r.String(fv, "jid", &job->jid);
-    else if (KeyIs(key, "jobtype")) s = r.String(fv, "jobtype", &job->jobtype);
-    else if (KeyIs(key, "queue")) s = r.String(fv, "queue", &job->queue);
-    else if (KeyIs(key, "args")) s = r.Raw(fv, "args", true, &job->args_json, args_present);
-    else if (KeyIs(key, "custom")) {
-      bool present;
-      s = r.Raw(fv, "custom", false, &job->custom_json, &present);
-      // Go omits an empty map when it re-encodes the job.
-      if (s.ok() && present) {
-        std::string_view c = job->custom_json;
-        if (c.find_first_not_of("{} \t\r\n") == std::string_view::npos) job->custom_json.clear();
+    // Built in place (no assignment of a status per field).
+    const OpStatus s = [&]() -> OpStatus {
+      if (KeyIs(key, "jid")) return r.String(fv, "jid", &job->jid);
+      else if (KeyIs(key, "jobtype")) return r.String(fv, "jobtype", &job->jobtype);
+      else if (KeyIs(key, "queue")) return r.String(fv, "queue", &job->queue);
+      else if (KeyIs(key, "args")) return r.Raw(fv, "args", true, &job->args_json, args_present);
+      else if (KeyIs(key, "custom")) {
+        bool present;
+        OpStatus cs = r.Raw(fv, "custom", false, &job->custom_json, &present);
+        // Go omits an empty map when it re-encodes the job.
+        if (cs.ok() && present) {
+          std::string_view c = job->custom_json;
+          if (c.find_first_not_of("{} \t\r\n") == std::string_view::npos) job->custom_json.clear();
+        }
+        return cs;
+      } else if (KeyIs(key, "created_at")) return r.String(fv, "created_at", &job->created_at);
+      else if (KeyIs(key, "at")) return r.String(fv, "at", &job->at);
+      else if (KeyIs(key, "retry")) return r.Int(fv, "retry", &job->retry, core::kRetryDefault);
+      else if (KeyIs(key, "reserve_for")) return r.Int(fv, "reserve_for", &job->reserve_for);
+      else if (KeyIs(key, "backtrace")) return r.Int(fv, "backtrace", &job->backtrace);
+      else if (KeyIs(key, "failure")) {
+        if (FieldReader::IsNull(fv)) {
+          job->failure.reset();
+        } else {
+          job->failure.emplace();
+          return DecodeFailure(fv, &*job->failure, r);
+        }
       }
-    } else if (KeyIs(key, "created_at")) s = r.String(fv, "created_at", &job->created_at);
-    else if (KeyIs(key, "at")) s = r.String(fv, "at", &job->at);
-    else if (KeyIs(key, "retry")) s = r.Int(fv, "retry", &job->retry, core::kRetryDefault);
-    else if (KeyIs(key, "reserve_for")) s = r.Int(fv, "reserve_for", &job->reserve_for);
-    else if (KeyIs(key, "backtrace")) s = r.Int(fv, "backtrace", &job->backtrace);
-    else if (KeyIs(key, "failure")) {
-      if (FieldReader::IsNull(fv)) {
-        job->failure.reset();
-      } else {
-        job->failure.emplace();
-        s = DecodeFailure(fv, &*job->failure, r);
-      }
-    }
+      return core::OkStatus();
+    }();
     // enqueued_at is server-owned and everything else is dropped, as in Faktory.
     if (!s.ok()) return s;
   }
