@@ -28,9 +28,9 @@ void BM_ApplyLifecycle(benchmark::State& state) {
   for (auto _ : state) {
     JobSpec s = Spec(i++);
     const std::string jid = s.jid;
-    sm.Apply(Mutation::Push(kT0, std::move(s)));
-    sm.Apply(Mutation::Reserve(kT0, jid, "w", kT0 + 1800 * kNanosPerSecond));
-    sm.Apply(Mutation::Ack(kT0, jid));
+    (void)sm.Apply(Mutation::Push(kT0, std::move(s)));
+    (void)sm.Apply(Mutation::Reserve(kT0, jid, "w", kT0 + 1800 * kNanosPerSecond));
+    (void)sm.Apply(Mutation::Ack(kT0, jid));
   }
   state.SetItemsProcessed(state.iterations());
 }

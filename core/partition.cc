@@ -28,7 +28,7 @@ OpStatus Partition::CheckWritable() const {
 
 bool Partition::Commit(const Mutation& m) {
   WERK_DCHECK(role_ == Role::kPrimary);
-  if (sm_.Apply(m) != ApplyStatus::kOk) return false;
+  if (!sm_.Apply(m).ok()) return false;
   encode_scratch_.clear();
   EncodeMutation(m, encode_scratch_);
   runtime_->journal().Append(encode_scratch_);

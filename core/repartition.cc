@@ -34,10 +34,13 @@ bool Repartition(const std::vector<const StateMachine*>& from, uint32_t to, int6
             ok = false;
             break;
           }
+          // Declaring a queue, then pausing it, always applies.
           for (auto& sm : *out) {
-            sm->Apply(Mutation::Queue(0, MutationType::kQueueDeclare, QueueRecord{{name}, false}));
+            (void)sm->Apply(
+                Mutation::Queue(0, MutationType::kQueueDeclare, QueueRecord{{name}, false}));
             if (paused)
-              sm->Apply(Mutation::Queue(0, MutationType::kQueuePause, QueueRecord{{name}, false}));
+              (void)sm->Apply(
+                  Mutation::Queue(0, MutationType::kQueuePause, QueueRecord{{name}, false}));
           }
           break;
         }

@@ -5,6 +5,19 @@
 #include "core/time_format.h"
 
 namespace werk::core {
+namespace {
+
+// What a status from StateMachine::Apply (a code only) means.
+std::string_view DescribeApplyError(const OpStatus& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kNotFound: return "a job it names is not where the record expects it";
+    case absl::StatusCode::kAlreadyExists: return "the job or operation is already there";
+    case absl::StatusCode::kInvalidArgument: return "malformed";
+    default: return "an unexpected outcome";
+  }
+}
+
+}  // namespace
 
 std::string DescribeMutation(const Mutation& m) {
   std::string s(MutationTypeName(m.type));
@@ -91,16 +104,15 @@ std::string DescribeMutation(const Mutation& m) {
 absl::Status ReplayRecord(StateMachine& sm, std::string_view body) {
   auto m = DecodeMutation(body);
   if (!m) return absl::DataLossError("the record's body does not decode as a mutation");
-  const ApplyStatus status = sm.Apply(*m);
+  const OpStatus status = sm.Apply(*m);
   // Nothing is served while a log replays: free what a FLUSH or QUEUE
   // REMOVE removed at once.
   if (sm.has_garbage()) sm.Reclaim(std::numeric_limits<size_t>::max());
   // A global operation a roll-forward already applied is not applied twice.
-  if (status == ApplyStatus::kOk ||
-      (status == ApplyStatus::kDuplicate && m->type == MutationType::kGlobalOp))
+  if (status.ok() || (absl::IsAlreadyExists(status) && m->type == MutationType::kGlobalOp))
     return absl::OkStatus();
   return absl::FailedPreconditionError(DescribeMutation(*m) + ": does not apply to the state (" +
-                                       std::string(ApplyStatusName(status)) + ")");
+                                       std::string(DescribeApplyError(status)) + ")");
 }
 
 }  // namespace werk::core

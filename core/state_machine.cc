@@ -20,17 +20,13 @@ int64_t CeilMs(UnixNanos t) {
   return t / kNanosPerMilli + (t % kNanosPerMilli > 0 ? 1 : 0);
 }
 
-}  // namespace
+// Apply's outcomes other than OK: a code, no message, so the status is held
+// inline and nothing is allocated.
+OpStatus NotInState() { return absl::NotFoundError({}); }
+OpStatus AlreadyThere() { return absl::AlreadyExistsError({}); }
+OpStatus Malformed() { return absl::InvalidArgumentError({}); }
 
-std::string_view ApplyStatusName(ApplyStatus s) {
-  switch (s) {
-    case ApplyStatus::kOk: return "ok";
-    case ApplyStatus::kNotFound: return "a job it names is not where the record expects it";
-    case ApplyStatus::kDuplicate: return "the job or operation is already there";
-    case ApplyStatus::kInvalid: return "malformed";
-  }
-  return "unknown";
-}
+}  // namespace
 
 StateMachine::StateMachine(int64_t now_ms) : wheel_(std::make_unique<TimerWheel>(now_ms)) {}
 
@@ -199,7 +195,7 @@ void StateMachine::Reclaim(size_t max_jobs) {
 
 // --- Apply -------------------------------------------------------------------
 
-ApplyStatus StateMachine::Apply(const Mutation& m) {
+OpStatus StateMachine::Apply(const Mutation& m) {
   switch (m.type) {
     case MutationType::kPush: return ApplyPush(m.time, std::get<PushRecord>(m.body));
     case MutationType::kReserve: return ApplyReserve(m.time, std::get<ReserveRecord>(m.body));
@@ -215,28 +211,28 @@ ApplyStatus StateMachine::Apply(const Mutation& m) {
     case MutationType::kQueueRemove: return ApplyQueue(m.type, std::get<QueueRecord>(m.body));
     case MutationType::kQueueDeclare:
       for (const auto& name : std::get<QueueRecord>(m.body).names) GetOrCreateQueue(name);
-      return ApplyStatus::kOk;
+      return OkStatus();
     case MutationType::kFlush: return ApplyFlush();
     case MutationType::kGlobalOp: {
       const auto& r = std::get<GlobalOpRecord>(m.body);
       // All steps or none: each must be a whole, non-global mutation and the
       // number must be set (the decoder refuses a record that breaks this; a
       // Mutation built in memory may still).
-      if (r.id == 0) return ApplyStatus::kInvalid;
+      if (r.id == 0) return Malformed();
       std::vector<Mutation> steps;
       steps.reserve(r.steps.size());
       for (const auto& step : r.steps) {
         auto inner = DecodeMutation(step);
-        if (!inner || inner->type == MutationType::kGlobalOp) return ApplyStatus::kInvalid;
+        if (!inner || inner->type == MutationType::kGlobalOp) return Malformed();
         steps.push_back(std::move(*inner));
       }
       auto it = last_global_ops_.find(r.origin);
       // Applied already (a roll-forward racing a replay cannot apply twice).
-      if (it != last_global_ops_.end() && r.id <= it->second.id) return ApplyStatus::kDuplicate;
+      if (it != last_global_ops_.end() && r.id <= it->second.id) return AlreadyThere();
       // Each step's own outcome is final (e.g. nothing to pause).
-      for (const Mutation& step : steps) Apply(step);
+      for (const Mutation& step : steps) (void)Apply(step);
       last_global_ops_[r.origin] = r;
-      return ApplyStatus::kOk;
+      return OkStatus();
     }
     case MutationType::kWorkerState: {
       const auto& r = std::get<WorkerStateRecord>(m.body);
@@ -244,18 +240,18 @@ ApplyStatus StateMachine::Apply(const Mutation& m) {
         worker_states_.erase(r.wid);
       else
         worker_states_[r.wid] = r.state;
-      return ApplyStatus::kOk;
+      return OkStatus();
     }
     case MutationType::kWorkerForget:
       worker_states_.erase(std::get<WorkerForgetRecord>(m.body).wid);
-      return ApplyStatus::kOk;
+      return OkStatus();
   }
   WERK_UNREACHABLE();
 }
 
-ApplyStatus StateMachine::ApplyPush(UnixNanos t, const PushRecord& r) {
+OpStatus StateMachine::ApplyPush(UnixNanos t, const PushRecord& r) {
   if (auto it = jobs_.find(r.job.jid); it != jobs_.end()) {
-    if (!Doomed(*it)) return ApplyStatus::kDuplicate;
+    if (!Doomed(*it)) return AlreadyThere();
     // A job of a removed queue not freed yet: the new job takes its entry
     // (the graveyard still frees the old one).
     jobs_.erase(it);
@@ -268,35 +264,35 @@ ApplyStatus StateMachine::ApplyPush(UnixNanos t, const PushRecord& r) {
   } else {
     Enqueue(job, t);
   }
-  return ApplyStatus::kOk;
+  return OkStatus();
 }
 
-ApplyStatus StateMachine::ApplyReserve(UnixNanos t, const ReserveRecord& r) {
+OpStatus StateMachine::ApplyReserve(UnixNanos t, const ReserveRecord& r) {
   Job* job = MutableJob(r.jid);
-  if (!job || job->state != JobState::kQueued) return ApplyStatus::kNotFound;
+  if (!job || job->state != JobState::kQueued) return NotInState();
   Detach(job);
   job->state = JobState::kReserved;
   job->reservation = std::make_unique<Reservation>(Reservation{r.wid, t, r.expires_at});
   ++reserved_;
   Arm(job, r.expires_at);
-  return ApplyStatus::kOk;
+  return OkStatus();
 }
 
-ApplyStatus StateMachine::ApplyAck(UnixNanos t, const AckRecord& r) {
+OpStatus StateMachine::ApplyAck(UnixNanos t, const AckRecord& r) {
   Job* job = MutableJob(r.jid);
-  if (!job || job->state != JobState::kReserved) return ApplyStatus::kNotFound;
+  if (!job || job->state != JobState::kReserved) return NotInState();
   Erase(job);
   CountProcessed(t, /*failed=*/false);
-  return ApplyStatus::kOk;
+  return OkStatus();
 }
 
-ApplyStatus StateMachine::ApplyFail(UnixNanos t, const FailRecord& r) {
+OpStatus StateMachine::ApplyFail(UnixNanos t, const FailRecord& r) {
   Job* job = MutableJob(r.jid);
-  if (!job || job->state != JobState::kReserved) return ApplyStatus::kNotFound;
+  if (!job || job->state != JobState::kReserved) return NotInState();
   CountProcessed(t, /*failed=*/true);
   if (r.outcome == FailOutcome::kDiscard) {
     Erase(job);
-    return ApplyStatus::kOk;
+    return OkStatus();
   }
   Detach(job);
   if (job->failure) {
@@ -323,15 +319,15 @@ ApplyStatus StateMachine::ApplyFail(UnixNanos t, const FailRecord& r) {
     const UnixNanos purge_at = AddNanos(t, SecondsToNanos(kDeadTtlSeconds));
     AddToSet(job, JobState::kDead, purge_at, purge_at);
   }
-  return ApplyStatus::kOk;
+  return OkStatus();
 }
 
-ApplyStatus StateMachine::ApplyEnqueueDue(UnixNanos t, const EnqueueDueRecord& r) {
-  ApplyStatus status = ApplyStatus::kOk;
+OpStatus StateMachine::ApplyEnqueueDue(UnixNanos t, const EnqueueDueRecord& r) {
+  OpStatus status = OkStatus();
   for (const auto& jid : r.jids) {
     Job* job = MutableJob(jid);
     if (!job || (job->state != JobState::kScheduled && job->state != JobState::kRetry)) {
-      status = ApplyStatus::kNotFound;
+      status = NotInState();
       continue;
     }
     Detach(job);
@@ -340,12 +336,12 @@ ApplyStatus StateMachine::ApplyEnqueueDue(UnixNanos t, const EnqueueDueRecord& r
   return status;
 }
 
-ApplyStatus StateMachine::ApplyPurgeDead(const PurgeDeadRecord& r) {
-  ApplyStatus status = ApplyStatus::kOk;
+OpStatus StateMachine::ApplyPurgeDead(const PurgeDeadRecord& r) {
+  OpStatus status = OkStatus();
   for (const auto& jid : r.jids) {
     Job* job = MutableJob(jid);
     if (!job || job->state != JobState::kDead) {
-      status = ApplyStatus::kNotFound;
+      status = NotInState();
       continue;
     }
     Erase(job);
@@ -353,7 +349,7 @@ ApplyStatus StateMachine::ApplyPurgeDead(const PurgeDeadRecord& r) {
   return status;
 }
 
-ApplyStatus StateMachine::ApplyMutateSet(UnixNanos t, const MutateSetRecord& r) {
+OpStatus StateMachine::ApplyMutateSet(UnixNanos t, const MutateSetRecord& r) {
   const JobSet& set = Set(r.target);
   std::vector<Job*> matched;
   if (!MutatesEverything(r) && r.filter && !r.filter->jids.empty()) {
@@ -390,10 +386,10 @@ ApplyStatus StateMachine::ApplyMutateSet(UnixNanos t, const MutateSetRecord& r) 
         break;
     }
   }
-  return ApplyStatus::kOk;
+  return OkStatus();
 }
 
-ApplyStatus StateMachine::ApplyQueue(MutationType type, const QueueRecord& r) {
+OpStatus StateMachine::ApplyQueue(MutationType type, const QueueRecord& r) {
   std::vector<Queue*> targets;
   if (r.all) {
     for (auto& [name, q] : queues_) targets.push_back(q.get());
@@ -419,10 +415,10 @@ ApplyStatus StateMachine::ApplyQueue(MutationType type, const QueueRecord& r) {
       default: WERK_UNREACHABLE();
     }
   }
-  return ApplyStatus::kOk;
+  return OkStatus();
 }
 
-ApplyStatus StateMachine::ApplyFlush() {
+OpStatus StateMachine::ApplyFlush() {
   // O(1): every container is swapped for an empty one and the old ones go
   // to the graveyard, which frees them a slice at a time.
   auto f = std::make_unique<FlushedState>();
@@ -441,7 +437,7 @@ ApplyStatus StateMachine::ApplyFlush() {
   ready_.clear();
   processed_ = failures_ = 0;
   history_.clear();
-  return ApplyStatus::kOk;
+  return OkStatus();
 }
 
 // --- Timers --------------------------------------------------------------------

@@ -29,20 +29,13 @@
 #include "core/job.h"
 #include "core/job_index.h"
 #include "core/mutation.h"
+#include "core/op_status.h"
 #include "core/queue.h"
 #include "core/snapshot.h"
 #include "core/string_hash.h"
 #include "core/timer_wheel.h"
 
 namespace werk::core {
-
-enum class ApplyStatus : uint8_t {
-  kOk,
-  kNotFound,   // the job is not in the state the record expects
-  kDuplicate,  // a push whose jid is already live
-  kInvalid,    // malformed (a global operation whose steps do not decode): nothing applied
-};
-std::string_view ApplyStatusName(ApplyStatus s);
 
 struct DayCounts {
   int64_t processed = 0;
@@ -62,9 +55,14 @@ class StateMachine final : public SnapshotSource {
   // without crashing; what does not fit the state (an ACK of an unknown job,
   // a queue named twice) is a no-op or a partial no-op reported by the
   // status. Live commands are validated before their record is built, so on
-  // the live path and on replay every logged record returns kOk; anything
-  // else on replay means the log and the state disagree.
-  ApplyStatus Apply(const Mutation& m);
+  // the live path and on replay every logged record returns OK; anything
+  // else on replay means the log and the state disagree. The status has a
+  // code and no message (absl keeps it inline: no allocation):
+  //   kNotFound         a job it names is not in the state the record expects
+  //   kAlreadyExists    a push whose jid is live; a global operation applied already
+  //   kInvalidArgument  malformed (a global operation whose steps do not decode):
+  //                     nothing applied
+  OpStatus Apply(const Mutation& m);
 
   // --- Reads -------------------------------------------------------------
   const Job* FindJob(std::string_view jid) const;
@@ -143,15 +141,15 @@ class StateMachine final : public SnapshotSource {
   void RemoveQueue(Queue* q);
   void MarkReady(Queue& q);
 
-  ApplyStatus ApplyPush(UnixNanos t, const PushRecord& r);
-  ApplyStatus ApplyReserve(UnixNanos t, const ReserveRecord& r);
-  ApplyStatus ApplyAck(UnixNanos t, const AckRecord& r);
-  ApplyStatus ApplyFail(UnixNanos t, const FailRecord& r);
-  ApplyStatus ApplyEnqueueDue(UnixNanos t, const EnqueueDueRecord& r);
-  ApplyStatus ApplyPurgeDead(const PurgeDeadRecord& r);
-  ApplyStatus ApplyMutateSet(UnixNanos t, const MutateSetRecord& r);
-  ApplyStatus ApplyQueue(MutationType type, const QueueRecord& r);
-  ApplyStatus ApplyFlush();
+  OpStatus ApplyPush(UnixNanos t, const PushRecord& r);
+  OpStatus ApplyReserve(UnixNanos t, const ReserveRecord& r);
+  OpStatus ApplyAck(UnixNanos t, const AckRecord& r);
+  OpStatus ApplyFail(UnixNanos t, const FailRecord& r);
+  OpStatus ApplyEnqueueDue(UnixNanos t, const EnqueueDueRecord& r);
+  OpStatus ApplyPurgeDead(const PurgeDeadRecord& r);
+  OpStatus ApplyMutateSet(UnixNanos t, const MutateSetRecord& r);
+  OpStatus ApplyQueue(MutationType type, const QueueRecord& r);
+  OpStatus ApplyFlush();
 
   // A job of a removed queue that is not reclaimed yet: still an entry of
   // jobs_, but absent to every reader.

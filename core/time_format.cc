@@ -154,12 +154,11 @@ class TimeParser {
 
 }  // namespace
 
-std::optional<UnixNanos> ParseRfc3339(std::string_view s, std::string* error) {
+OpResult<UnixNanos> ParseRfc3339(std::string_view s) {
   TimeParser p(s);
   int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  auto fail = [&]() -> std::optional<UnixNanos> {
-    if (error) *error = p.error_.empty() ? "invalid timestamp" : p.error_;
-    return std::nullopt;
+  auto fail = [&]() -> OpResult<UnixNanos> {
+    return absl::InvalidArgumentError(p.error_.empty() ? "invalid timestamp" : p.error_);
   };
   if (!p.Digits(4, &year, "a 4-digit year") || !p.Literal('-', "'-'") ||
       !p.Digits(2, &month, "a 2-digit month") || !p.Literal('-', "'-'") ||

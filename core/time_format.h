@@ -4,10 +4,10 @@
 // for whole seconds) and accepts RFC 3339 with optional fraction and a
 // mandatory zone ("Z" or "+hh:mm"/"-hh:mm").
 
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "core/op_status.h"
 #include "core/types.h"
 
 namespace werk::core {
@@ -16,9 +16,9 @@ namespace werk::core {
 void AppendRfc3339Nano(std::string& out, UnixNanos t);
 std::string FormatRfc3339Nano(UnixNanos t);
 
-// Parses an RFC 3339 timestamp. On failure returns nullopt and, if `error` is
-// given, a human-readable reason.
-std::optional<UnixNanos> ParseRfc3339(std::string_view s, std::string* error = nullptr);
+// Parses an RFC 3339 timestamp. On failure: kInvalidArgument with a
+// human-readable reason.
+OpResult<UnixNanos> ParseRfc3339(std::string_view s);
 
 // "YYYY-MM-DD" of `t` in UTC: the key of the daily history counters.
 std::string UtcDate(UnixNanos t);

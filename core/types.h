@@ -8,8 +8,9 @@
 
 namespace werk::core {
 
-// A distinct integer type: Lsn and ShardId cannot be passed for each other or
-// for a byte offset by accident.
+// A distinct integer type: an Lsn and an Epoch cannot be passed for each
+// other or for a byte offset by accident (a frame is encoded from an LSN, an
+// epoch and a salt, three 64-bit integers side by side).
 template <typename Tag, typename T>
 class StrongInt {
  public:
@@ -25,14 +26,20 @@ class StrongInt {
 };
 
 struct LsnTag {};
-struct ShardIdTag {};
 struct EpochTag {};
 
 // Log sequence number: strictly +1 per record within one shard's log. 0 means
 // "nothing" (the first record has LSN 1).
 using Lsn = StrongInt<LsnTag, uint64_t>;
-using ShardId = StrongInt<ShardIdTag, uint32_t>;
+// The log's generation: a segment or frame of an older epoch than the log
+// has reached was written by a deposed primary (docs/wal-format.md, R10).
 using Epoch = StrongInt<EpochTag, uint64_t>;
+
+// A shard's id stays a plain uint32_t: it is an index (into the shard group,
+// the mailbox's N x N rings, the server's slots, a vector of state machines)
+// wherever it goes, and nothing else of that type travels with it that it
+// could be swapped for; a strong type would add .value() at every index and
+// prevent no mistake.
 
 // Wall-clock time as nanoseconds since the Unix epoch (UTC). Records carry it;
 // nothing inside the state machine reads a clock.

@@ -34,12 +34,14 @@ struct MutateArgs {
   std::optional<core::MutateFilter> filter;
 };
 
-// Each returns false on malformed input; `error` then holds a description.
-bool DecodeHello(JobDecoder& d, std::string_view json, HelloArgs* out, std::string* error);
+// Each refuses malformed input with InvalidRequest and the text a client
+// reads after "-ERR ": Go's decoder's for HELLO and MUTATE, "invalid ACK
+// <argument>" (FAIL, BEAT) for the others.
+core::OpStatus DecodeHello(JobDecoder& d, std::string_view json, HelloArgs* out);
 // ACK's argument must be an object of string values containing "jid".
-bool DecodeAck(JobDecoder& d, std::string_view json, std::string* jid);
-bool DecodeFail(JobDecoder& d, std::string_view json, FailArgs* out);
-bool DecodeBeat(JobDecoder& d, std::string_view json, BeatArgs* out);
-bool DecodeMutate(JobDecoder& d, std::string_view json, MutateArgs* out, std::string* error);
+core::OpStatus DecodeAck(JobDecoder& d, std::string_view json, std::string* jid);
+core::OpStatus DecodeFail(JobDecoder& d, std::string_view json, FailArgs* out);
+core::OpStatus DecodeBeat(JobDecoder& d, std::string_view json, BeatArgs* out);
+core::OpStatus DecodeMutate(JobDecoder& d, std::string_view json, MutateArgs* out);
 
 }  // namespace werk::net

@@ -110,12 +110,12 @@ bool SplitHostPort(const std::string& binding, std::string* host, std::string* p
   return true;
 }
 
-std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
+absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given) {
   std::string error;
   if (o->environment != "development" && o->environment != "staging" &&
       o->environment != "production") {
-    return "unknown environment '" + o->environment +
-           "': use development, staging or production";
+    return absl::InvalidArgumentError("unknown environment '" + o->environment +
+                                      "': use development, staging or production");
   }
   std::string toml_password;
   const fs::path confd = fs::path(o->config_dir) / "conf.d";
@@ -143,7 +143,7 @@ std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
         std::ostringstream msg;
         msg << "cannot parse " << confd.string() << "/*.toml (files are read in order and "
             << "concatenated): " << e.description() << " at line " << e.source().begin.line;
-        return msg.str();
+        return absl::InvalidArgumentError(msg.str());
       }
       if (auto v = t["faktory"]["password"].value<std::string>()) toml_password = *v;
       if (!given.binding)
@@ -151,7 +151,7 @@ std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
       if (!given.web_binding)
         if (auto v = t["web"]["binding"].value<std::string>()) o->web_binding = *v;
       if (const toml::table* w = t["werk"].as_table()) {
-        if (!ReadWerkTable(*w, o, given, &error)) return error;
+        if (!ReadWerkTable(*w, o, given, &error)) return absl::InvalidArgumentError(error);
       }
     }
   }
@@ -160,14 +160,16 @@ std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
   } else {
     o->password = ResolvePassword(toml_password, &error);
   }
-  if (!error.empty()) return error;
+  if (!error.empty()) return absl::InvalidArgumentError(error);
   if (o->password.empty() && o->environment != "development" &&
       !TruthyEnv("FAKTORY_SKIP_PASSWORD")) {
-    return "werk requires a password in " + o->environment +
-           ": set FAKTORY_PASSWORD or [faktory] password in conf.d, or FAKTORY_SKIP_PASSWORD=1";
+    return absl::InvalidArgumentError(
+        "werk requires a password in " + o->environment +
+        ": set FAKTORY_PASSWORD or [faktory] password in conf.d, or FAKTORY_SKIP_PASSWORD=1");
   }
   if (o->line_bytes_max > core::kLineBytesMax)
-    return "line_bytes_max is above the hard limit of " + std::to_string(core::kLineBytesMax);
+    return absl::InvalidArgumentError("line_bytes_max is above the hard limit of " +
+                                      std::to_string(core::kLineBytesMax));
   if (o->job_bytes_max > o->line_bytes_max) o->job_bytes_max = o->line_bytes_max;
   // Timeouts become milliseconds and deadlines: bounded, so no arithmetic on
   // them can overflow.
@@ -177,12 +179,13 @@ std::string LoadConfig(ServerOptions* o, const FlagsGiven& given) {
         {"heartbeat_timeout", o->heartbeat_timeout_s},
         {"reserve_for_min", o->reserve_for_min_s}}) {
     if (seconds > kTimeoutSecondsMax)
-      return std::string(name) + " is above the limit of " + std::to_string(kTimeoutSecondsMax) +
-             " seconds (7 days)";
+      return absl::InvalidArgumentError(std::string(name) + " is above the limit of " +
+                                        std::to_string(kTimeoutSecondsMax) + " seconds (7 days)");
   }
   std::string host, port;
-  if (!SplitHostPort(o->binding, &host, &port)) return "invalid binding '" + o->binding + "'";
-  return "";
+  if (!SplitHostPort(o->binding, &host, &port))
+    return absl::InvalidArgumentError("invalid binding '" + o->binding + "'");
+  return absl::OkStatus();
 }
 
 std::optional<ServerOptions::RecordRef> ParseRecordRef(const std::string& text) {

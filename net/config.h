@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include <absl/status/status.h>
+
 #include "net/server_options.h"
 
 namespace werk::net {
@@ -25,8 +27,8 @@ struct FlagsGiven {
 
 // Reads `<config_dir>/conf.d/*.toml` (alphabetical order, concatenated and
 // parsed as one document, as Faktory does), FAKTORY_PASSWORD and
-// FAKTORY_SKIP_PASSWORD. Returns an error message, or empty on success.
-std::string LoadConfig(ServerOptions* options, const FlagsGiven& given);
+// FAKTORY_SKIP_PASSWORD. An error (kInvalidArgument) says what is wrong.
+absl::Status LoadConfig(ServerOptions* options, const FlagsGiven& given);
 
 // Parses --skip-record's "SHARD:LSN" (both decimal, LSN >= 1).
 std::optional<ServerOptions::RecordRef> ParseRecordRef(const std::string& text);

@@ -15,6 +15,7 @@
 
 #include "core/job.h"
 #include "core/job_validation.h"
+#include "core/op_status.h"
 #include "core/types.h"
 #include "net/input_buffer.h"
 
@@ -32,12 +33,12 @@ class JobDecoder {
   JobDecoder(const JobDecoder&) = delete;
   JobDecoder& operator=(const JobDecoder&) = delete;
 
-  // PUSH: decodes one job object. On failure returns false with the full
-  // error text (e.g. "invalid JSON: ...").
-  bool DecodeOne(std::string_view json, core::JobSpec* out, std::string* error);
+  // PUSH: decodes one job object into `out`. On failure: InvalidRequest
+  // with the full text a client reads (e.g. "invalid JSON: ...").
+  core::OpStatus DecodeOne(std::string_view json, core::JobSpec* out);
   // PUSHB: decodes an array of job objects. A JSON or type error anywhere
   // fails the whole batch, as in Faktory.
-  bool DecodeMany(std::string_view json, std::vector<core::JobSpec>* out, std::string* error);
+  core::OpStatus DecodeMany(std::string_view json, std::vector<core::JobSpec>* out);
 
   JsonDecoder& json() { return *json_; }
 
@@ -59,14 +60,14 @@ class JobBatchDecoder {
   JobBatchDecoder(const JobBatchDecoder&) = delete;
   JobBatchDecoder& operator=(const JobBatchDecoder&) = delete;
 
-  // Copies `json`.
-  bool Start(std::string_view json, std::string* error);
+  // Copies `json`. Failures are DecodeMany's.
+  core::OpStatus Start(std::string_view json);
   // Takes `block` holding the JSON at `offset`, `len` bytes, with at least
   // 64 bytes allocated after it (`capacity` bytes in all): no copy.
-  bool Start(MallocBytes block, size_t offset, size_t len, size_t capacity, std::string* error);
+  core::OpStatus Start(MallocBytes block, size_t offset, size_t len, size_t capacity);
   static constexpr size_t kPaddingBytes = 64;  // simdjson's
   // Appends up to `max` more jobs to `out`.
-  bool Next(size_t max, std::vector<core::JobSpec>* out, std::string* error);
+  core::OpStatus Next(size_t max, std::vector<core::JobSpec>* out);
   bool done() const;
 
  private:

@@ -27,36 +27,36 @@ bool JobBatchDecoder::done() const { return s_->done; }
 
 namespace {
 
+// PUSHB's refusal, with Faktory's prefix.
+OpStatus InvalidJson(std::string_view detail) {
+  return core::InvalidRequest("invalid JSON: " + std::string(detail));
+}
+
 // After the root value: anything but whitespace is an error (as Load says).
-bool NothingAfterRoot(od::document& doc, std::string* error) {
+OpStatus NothingAfterRoot(od::document& doc) {
   const char* rest = nullptr;
-  if (!doc.current_location().get(rest)) {
-    *error = "invalid JSON: invalid character after top-level value";
-    return false;
-  }
-  return true;
+  if (!doc.current_location().get(rest))
+    return InvalidJson("invalid character after top-level value");
+  return core::OkStatus();
 }
 
 }  // namespace
 
 static_assert(JobBatchDecoder::kPaddingBytes >= simdjson::SIMDJSON_PADDING);
 
-bool JobBatchDecoder::Start(std::string_view json, std::string* error) {
+OpStatus JobBatchDecoder::Start(std::string_view json) {
   MallocBytes block = AllocateBytes(json.size() + kPaddingBytes);
   std::memcpy(block.get(), json.data(), json.size());
-  return Start(std::move(block), 0, json.size(), json.size() + kPaddingBytes, error);
+  return Start(std::move(block), 0, json.size(), json.size() + kPaddingBytes);
 }
 
-bool JobBatchDecoder::Start(MallocBytes block, size_t offset, size_t len, size_t capacity,
-                            std::string* error) {
+OpStatus JobBatchDecoder::Start(MallocBytes block, size_t offset, size_t len, size_t capacity) {
   State& s = *s_;
   WERK_CHECK(offset + len + kPaddingBytes <= capacity);
   s.block = std::move(block);
   s.json = std::string_view(s.block.get() + offset, len);
-  if (s.json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-    *error = "invalid JSON: unexpected end of JSON input";
-    return false;
-  }
+  if (s.json.find_first_not_of(" \t\r\n") == std::string_view::npos)
+    return InvalidJson("unexpected end of JSON input");
   // (The padding's bytes may be anything, simdjson only reads them.)
   error_code err = s.parser.allocate(std::max(len, size_t(4096)));
   if (!err)
@@ -64,75 +64,59 @@ bool JobBatchDecoder::Start(MallocBytes block, size_t offset, size_t len, size_t
               .get(s.doc);
   od::json_type t = od::json_type::null;
   if (!err) err = s.doc.type().get(t);
-  if (err) {
-    *error = "invalid JSON: " + DescribeError(err);
-    return false;
-  }
+  if (err) return InvalidJson(DescribeError(err));
   if (t == od::json_type::null) {
     bool is_null = false;
-    if (s.doc.is_null().get(is_null) || !is_null) {
-      *error = "invalid JSON: " + DescribeError(simdjson::N_ATOM_ERROR);
-      return false;
-    }
+    if (s.doc.is_null().get(is_null) || !is_null)
+      return InvalidJson(DescribeError(simdjson::N_ATOM_ERROR));
     s.done = true;
-    return NothingAfterRoot(s.doc, error);
+    return NothingAfterRoot(s.doc);
   }
   if (t != od::json_type::array) {
-    *error = "invalid JSON: cannot unmarshal " + std::string(JsonTypeName(t)) +
-             " into Go value of type []client.Job";
-    return false;
+    return InvalidJson("cannot unmarshal " + std::string(JsonTypeName(t)) +
+                       " into Go value of type []client.Job");
   }
   if ((err = s.doc.get_array().get(s.array)) || (err = s.array.begin().get(s.it)) ||
-      (err = s.array.end().get(s.end))) {
-    *error = "invalid JSON: " + DescribeError(err);
-    return false;
-  }
+      (err = s.array.end().get(s.end)))
+    return InvalidJson(DescribeError(err));
   if (s.it == s.end) {
     s.done = true;
-    return NothingAfterRoot(s.doc, error);
+    return NothingAfterRoot(s.doc);
   }
-  return true;
+  return core::OkStatus();
 }
 
-bool JobBatchDecoder::Next(size_t max, std::vector<core::JobSpec>* out, std::string* error) {
+OpStatus JobBatchDecoder::Next(size_t max, std::vector<core::JobSpec>* out) {
   State& s = *s_;
   for (size_t n = 0; n < max && !s.done; ++n) {
     od::value v;
     od::json_type t = od::json_type::null;
     error_code err = (*s.it).get(v);
     if (!err) err = v.type().get(t);
-    if (err) {
-      *error = "invalid JSON: " + DescribeError(err);
-      return false;
-    }
+    if (err) return InvalidJson(DescribeError(err));
     core::JobSpec job;
     if (t == od::json_type::null) {
       bool is_null = false;
-      if (v.is_null().get(is_null) || !is_null) {
-        *error = "invalid JSON: " + DescribeError(simdjson::N_ATOM_ERROR);
-        return false;
-      }
+      if (v.is_null().get(is_null) || !is_null)
+        return InvalidJson(DescribeError(simdjson::N_ATOM_ERROR));
     } else if (t != od::json_type::object) {
-      *error = "invalid JSON: cannot unmarshal " + std::string(JsonTypeName(t)) +
-               " into Go value of type client.Job";
-      return false;
+      return InvalidJson("cannot unmarshal " + std::string(JsonTypeName(t)) +
+                         " into Go value of type client.Job");
     } else {
       od::object o;
       std::string_view raw;
-      if ((err = v.get_object().get(o)) || (err = o.raw_json().get(raw))) {
-        *error = "invalid JSON: " + DescribeError(err);
-        return false;
-      }
-      if (!s.element.DecodeOne(raw, &job, error)) return false;
+      if ((err = v.get_object().get(o)) || (err = o.raw_json().get(raw)))
+        return InvalidJson(DescribeError(err));
+      if (OpStatus js = s.element.DecodeOne(raw, &job); !js.ok()) return js;
     }
     out->push_back(std::move(job));
     ++s.it;
     if (s.it == s.end) {
       s.done = true;
-      if (!NothingAfterRoot(s.doc, error)) return false;
+      if (OpStatus rest = NothingAfterRoot(s.doc); !rest.ok()) return rest;
     }
   }
-  return true;
+  return core::OkStatus();
 }
 
 }  // namespace werk::net

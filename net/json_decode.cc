@@ -103,81 +103,92 @@ std::string DescribeError(error_code err) {
 }
 
 
-bool DecodeFailure(od::value v, core::Failure* f, FieldReader& r) {
+OpStatus DecodeFailure(od::value v, core::Failure* f, const FieldReader& r) {
   od::object o;
   if (v.get_object().get(o)) return r.Mismatch(v, "failure", "client.Failure");
   for (auto field_result : o) {
     od::field field;
-    if (std::move(field_result).get(field)) return false;
+    if (std::move(field_result).get(field)) return NoReason();
     std::string_view key;
-    if (field.unescaped_key().get(key)) return false;
+    if (field.unescaped_key().get(key)) return NoReason();
     std::string k(key);
     od::value fv = field.value();
-    bool ok = true;
-    if (KeyIs(k, "retry_count")) ok = r.Int(fv, "Failure.retry_count", &f->retry_count);
-    else if (KeyIs(k, "remaining")) ok = r.Int(fv, "Failure.remaining", &f->remaining);
-    else if (KeyIs(k, "failed_at")) ok = r.String(fv, "Failure.failed_at", &f->failed_at);
-    else if (KeyIs(k, "next_at")) ok = r.String(fv, "Failure.next_at", &f->next_at);
-    else if (KeyIs(k, "message")) ok = r.String(fv, "Failure.message", &f->message);
-    else if (KeyIs(k, "errtype")) ok = r.String(fv, "Failure.errtype", &f->errtype);
-    else if (KeyIs(k, "backtrace")) ok = r.Strings(fv, "Failure.backtrace", &f->backtrace);
-    if (!ok) return false;
+    OpStatus s;
+    if (KeyIs(k, "retry_count")) s = r.Int(fv, "Failure.retry_count", &f->retry_count);
+    else if (KeyIs(k, "remaining")) s = r.Int(fv, "Failure.remaining", &f->remaining);
+    else if (KeyIs(k, "failed_at")) s = r.String(fv, "Failure.failed_at", &f->failed_at);
+    else if (KeyIs(k, "next_at")) s = r.String(fv, "Failure.next_at", &f->next_at);
+    else if (KeyIs(k, "message")) s = r.String(fv, "Failure.message", &f->message);
+    else if (KeyIs(k, "errtype")) s = r.String(fv, "Failure.errtype", &f->errtype);
+    else if (KeyIs(k, "backtrace")) s = r.Strings(fv, "Failure.backtrace", &f->backtrace);
+    if (!s.ok()) return s;
   }
-  return true;
+  return core::OkStatus();
 }
 
 // Reads one job object. `args_present` tells a missing/null args from [].
-bool DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present, std::string* error) {
-  FieldReader r("Job", error);
+OpStatus DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present) {
+  const FieldReader r("Job");
   *args_present = false;
-  if (FieldReader::IsNull(v)) return true;
+  if (FieldReader::IsNull(v)) return core::OkStatus();
   od::object o;
   if (v.get_object().get(o)) {
     od::json_type t = od::json_type::null;
     (void)v.type().get(t);
-    *error = "cannot unmarshal ";
-    error->append(JsonTypeName(t));
-    error->append(" into Go value of type client.Job");
-    return false;
+    return core::InvalidRequest("cannot unmarshal " + std::string(JsonTypeName(t)) +
+                                " into Go value of type client.Job");
   }
   for (auto field_result : o) {
     od::field field;
-    if (std::move(field_result).get(field)) return false;
+    if (std::move(field_result).get(field)) return NoReason();
     std::string_view key_view;
-    if (field.unescaped_key().get(key_view)) return false;
+    if (field.unescaped_key().get(key_view)) return NoReason();
     const std::string key(key_view);
     od::value fv = field.value();
-    bool ok = true;
-    if (KeyIs(key, "jid")) ok = r.String(fv, "jid", &job->jid);
-    else if (KeyIs(key, "jobtype")) ok = r.String(fv, "jobtype", &job->jobtype);
-    else if (KeyIs(key, "queue")) ok = r.String(fv, "queue", &job->queue);
-    else if (KeyIs(key, "args")) ok = r.Raw(fv, "args", true, &job->args_json, args_present);
-    else if (KeyIs(key, "custom")) {
-      bool present;
-      ok = r.Raw(fv, "custom", false, &job->custom_json, &present);
-      // Go omits an empty map when it re-encodes the job.
-      if (ok && present) {
-        std::string_view c = job->custom_json;
-        if (c.find_first_not_of("{} \t\r\n") == std::string_view::npos) job->custom_json.clear();
+    // Built in place (no assignment of a status per field).
+    const OpStatus s = [&]() -> OpStatus {
+      if (KeyIs(key, "jid")) return r.String(fv, "jid", &job->jid);
+      else if (KeyIs(key, "jobtype")) return r.String(fv, "jobtype", &job->jobtype);
+      else if (KeyIs(key, "queue")) return r.String(fv, "queue", &job->queue);
+      else if (KeyIs(key, "args")) return r.Raw(fv, "args", true, &job->args_json, args_present);
+      else if (KeyIs(key, "custom")) {
+        bool present;
+        OpStatus cs = r.Raw(fv, "custom", false, &job->custom_json, &present);
+        // Go omits an empty map when it re-encodes the job.
+        if (cs.ok() && present) {
+          std::string_view c = job->custom_json;
+          if (c.find_first_not_of("{} \t\r\n") == std::string_view::npos) job->custom_json.clear();
+        }
+        return cs;
+      } else if (KeyIs(key, "created_at")) return r.String(fv, "created_at", &job->created_at);
+      else if (KeyIs(key, "at")) return r.String(fv, "at", &job->at);
+      else if (KeyIs(key, "retry")) return r.Int(fv, "retry", &job->retry, core::kRetryDefault);
+      else if (KeyIs(key, "reserve_for")) return r.Int(fv, "reserve_for", &job->reserve_for);
+      else if (KeyIs(key, "backtrace")) return r.Int(fv, "backtrace", &job->backtrace);
+      else if (KeyIs(key, "failure")) {
+        if (FieldReader::IsNull(fv)) {
+          job->failure.reset();
+        } else {
+          job->failure.emplace();
+          return DecodeFailure(fv, &*job->failure, r);
+        }
       }
-    } else if (KeyIs(key, "created_at")) ok = r.String(fv, "created_at", &job->created_at);
-    else if (KeyIs(key, "at")) ok = r.String(fv, "at", &job->at);
-    else if (KeyIs(key, "retry")) ok = r.Int(fv, "retry", &job->retry, core::kRetryDefault);
-    else if (KeyIs(key, "reserve_for")) ok = r.Int(fv, "reserve_for", &job->reserve_for);
-    else if (KeyIs(key, "backtrace")) ok = r.Int(fv, "backtrace", &job->backtrace);
-    else if (KeyIs(key, "failure")) {
-      if (FieldReader::IsNull(fv)) {
-        job->failure.reset();
-      } else {
-        job->failure.emplace();
-        ok = DecodeFailure(fv, &*job->failure, r);
-      }
-    }
+      return core::OkStatus();
+    }();
     // enqueued_at is server-owned and everything else is dropped, as in Faktory.
-    if (!ok) return false;
+    if (!s.ok()) return s;
   }
-  return true;
+  return core::OkStatus();
 }
+
+namespace {
+
+// PUSH's and PUSHB's refusal: Faktory prefixes what its decoder says.
+OpStatus InvalidJson(const OpStatus& s) {
+  return core::InvalidRequest("invalid JSON: " + std::string(s.message()));
+}
+
+}  // namespace
 
 // --- JobDecoder -----------------------------------------------------------------
 
@@ -185,59 +196,52 @@ JobDecoder::JobDecoder(int root_depth)
     : json_(std::make_unique<JsonDecoder>()), root_depth_(root_depth) {}
 JobDecoder::~JobDecoder() = default;
 
-bool JobDecoder::DecodeOne(std::string_view json, core::JobSpec* out, std::string* error) {
-  std::string detail;
+OpStatus JobDecoder::DecodeOne(std::string_view json, core::JobSpec* out) {
   *out = core::JobSpec{};
   bool args_present = false;
-  bool ok = json_->Load(json, &detail, root_depth_) &&
-            WithRoot(*json_, &detail, [&](od::value* root, od::json_type t) {
-              if (t == od::json_type::null) return true;
-              if (!root) {
-                detail = std::string("cannot unmarshal ") + std::string(JsonTypeName(t)) +
-                         " into Go value of type client.Job";
-                return false;
-              }
-              return DecodeJobObject(*root, out, &args_present, &detail);
-            });
-  json_->Trim();
-  if (!ok) {
-    *error = "invalid JSON: " + detail;
-    return false;
+  OpStatus s = json_->Load(json, root_depth_);
+  if (s.ok()) {
+    s = WithRoot(*json_, [&](od::value* root, od::json_type t) -> OpStatus {
+      if (t == od::json_type::null) return core::OkStatus();
+      if (!root) {
+        return core::InvalidRequest("cannot unmarshal " + std::string(JsonTypeName(t)) +
+                                    " into Go value of type client.Job");
+      }
+      return DecodeJobObject(*root, out, &args_present);
+    });
   }
+  json_->Trim();
+  if (!s.ok()) return InvalidJson(s);
   if (!args_present) out->args_json.clear();
-  return true;
+  return core::OkStatus();
 }
 
-bool JobDecoder::DecodeMany(std::string_view json, std::vector<core::JobSpec>* out,
-                            std::string* error) {
-  std::string detail;
+OpStatus JobDecoder::DecodeMany(std::string_view json, std::vector<core::JobSpec>* out) {
   out->clear();
-  bool ok = json_->Load(json, &detail) &&
-            WithRoot(*json_, &detail, [&](od::value* root, od::json_type t) {
-              if (t == od::json_type::null) return true;
-              od::array a;
-              if (!root || root->get_array().get(a)) {
-                detail = std::string("cannot unmarshal ") + std::string(JsonTypeName(t)) +
-                         " into Go value of type []client.Job";
-                return false;
-              }
-              for (auto el : a) {
-                od::value v;
-                if (el.get(v)) return false;
-                core::JobSpec job;
-                bool args_present = false;
-                if (!DecodeJobObject(v, &job, &args_present, &detail)) return false;
-                if (!args_present) job.args_json.clear();
-                out->push_back(std::move(job));
-              }
-              return true;
-            });
-  json_->Trim();
-  if (!ok) {
-    *error = "invalid JSON: " + detail;
-    return false;
+  OpStatus s = json_->Load(json);
+  if (s.ok()) {
+    s = WithRoot(*json_, [&](od::value* root, od::json_type t) -> OpStatus {
+      if (t == od::json_type::null) return core::OkStatus();
+      od::array a;
+      if (!root || root->get_array().get(a)) {
+        return core::InvalidRequest("cannot unmarshal " + std::string(JsonTypeName(t)) +
+                                    " into Go value of type []client.Job");
+      }
+      for (auto el : a) {
+        od::value v;
+        if (el.get(v)) return NoReason();
+        core::JobSpec job;
+        bool args_present = false;
+        if (OpStatus js = DecodeJobObject(v, &job, &args_present); !js.ok()) return js;
+        if (!args_present) job.args_json.clear();
+        out->push_back(std::move(job));
+      }
+      return core::OkStatus();
+    });
   }
-  return true;
+  json_->Trim();
+  if (!s.ok()) return InvalidJson(s);
+  return core::OkStatus();
 }
 
 }  // namespace werk::net

@@ -16,12 +16,18 @@
 
 #include "core/job.h"
 #include "core/limits.h"
+#include "core/op_status.h"
 
 namespace werk::net {
 
 namespace od = simdjson::ondemand;
+using core::OpStatus;
 using simdjson::error_code;
 using simdjson::SUCCESS;
+
+// A refusal without a reason of its own: an iteration error in the second
+// pass, which the first pass leaves no reason to expect.
+inline OpStatus NoReason() { return absl::InvalidArgumentError({}); }
 
 // The JSON type's name as Go's encoding/json says it ("number", "object").
 std::string_view JsonTypeName(od::json_type t);
@@ -36,36 +42,29 @@ std::string DescribeError(error_code err);
 // Parser state and a padded copy of the input.
 class JsonDecoder {
  public:
-  // Copies `json` and checks the whole document. On failure sets `error` to
-  // a description (without any prefix).
+  // Copies `json` and checks the whole document. On failure: InvalidRequest
+  // with a description (without any prefix).
   // `root_depth`: the nesting level of the document's root (2 for an
   // element of a PUSHB array decoded on its own, as it is inside the array).
-  bool Load(std::string_view json, std::string* error, int root_depth = 1) {
+  OpStatus Load(std::string_view json, int root_depth = 1) {
     const size_t need = json.size() + simdjson::SIMDJSON_PADDING;
     if (buf_.size() < need) buf_.resize(need);
     if (!json.empty()) std::memcpy(buf_.data(), json.data(), json.size());
     std::memset(buf_.data() + json.size(), 0, simdjson::SIMDJSON_PADDING);
     len_ = json.size();
-    if (json.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-      *error = "unexpected end of JSON input";
-      return false;
-    }
+    if (json.find_first_not_of(" \t\r\n") == std::string_view::npos)
+      return core::InvalidRequest("unexpected end of JSON input");
     od::document doc;
     error_code err = Begin(&doc);
     if (!err) err = WalkRoot(doc, root_depth);
     if (!err) {
       // Anything left after the root value (the iterator is not at the end).
       const char* rest = nullptr;
-      if (!doc.current_location().get(rest)) {
-        *error = "invalid character after top-level value";
-        return false;
-      }
+      if (!doc.current_location().get(rest))
+        return core::InvalidRequest("invalid character after top-level value");
     }
-    if (err) {
-      *error = DescribeError(err);
-      return false;
-    }
-    return true;
+    if (err) return core::InvalidRequest(DescribeError(err));
+    return core::OkStatus();
   }
 
   error_code Begin(od::document* doc) {
@@ -129,26 +128,24 @@ class JsonDecoder {
 
 // --- Typed field readers (second pass; the document is known to be valid) ---
 
-// Go's decoding rules: null leaves the zero value; any other mismatch fails.
+// Go's decoding rules: null leaves the zero value; any other mismatch fails
+// with Go's message (InvalidRequest).
 class FieldReader {
  public:
-  FieldReader(std::string_view type_name, std::string* error)
-      : type_name_(type_name), error_(error) {}
+  explicit FieldReader(std::string_view type_name) : type_name_(type_name) {}
 
-  bool Mismatch(od::value& v, std::string_view field, std::string_view want) {
+  OpStatus Mismatch(od::value& v, std::string_view field, std::string_view want) const {
     od::json_type t = od::json_type::null;
     (void)v.type().get(t);
-    if (error_) {
-      *error_ = "cannot unmarshal ";
-      error_->append(JsonTypeName(t));
-      error_->append(" into Go struct field ");
-      error_->append(type_name_);
-      error_->push_back('.');
-      error_->append(field);
-      error_->append(" of type ");
-      error_->append(want);
-    }
-    return false;
+    std::string e = "cannot unmarshal ";
+    e.append(JsonTypeName(t));
+    e.append(" into Go struct field ");
+    e.append(type_name_);
+    e.push_back('.');
+    e.append(field);
+    e.append(" of type ");
+    e.append(want);
+    return core::InvalidRequest(e);
   }
 
   static bool IsNull(od::value& v) {
@@ -156,43 +153,43 @@ class FieldReader {
     return !v.type().get(t) && t == od::json_type::null;
   }
 
-  bool String(od::value v, std::string_view field, std::string* out) {
-    if (IsNull(v)) return true;
+  OpStatus String(od::value v, std::string_view field, std::string* out) const {
+    if (IsNull(v)) return core::OkStatus();
     std::string_view s;
     if (v.get_string().get(s)) return Mismatch(v, field, "string");
     out->assign(s);
-    return true;
+    return core::OkStatus();
   }
-  bool Int(od::value v, std::string_view field, int64_t* out, int64_t null_value = 0) {
+  OpStatus Int(od::value v, std::string_view field, int64_t* out, int64_t null_value = 0) const {
     if (IsNull(v)) {
       *out = null_value;
-      return true;
+      return core::OkStatus();
     }
     int64_t i;
     if (v.get_int64().get(i)) return Mismatch(v, field, "int");
     *out = i;
-    return true;
+    return core::OkStatus();
   }
-  bool Strings(od::value v, std::string_view field, std::vector<std::string>* out) {
+  OpStatus Strings(od::value v, std::string_view field, std::vector<std::string>* out) const {
     out->clear();
-    if (IsNull(v)) return true;
+    if (IsNull(v)) return core::OkStatus();
     od::array a;
     if (v.get_array().get(a)) return Mismatch(v, field, "[]string");
     for (auto el : a) {
       od::value ev;
-      if (el.get(ev)) return false;
+      if (el.get(ev)) return NoReason();
       std::string s;
-      if (!String(ev, field, &s)) return false;
+      if (OpStatus st = String(ev, field, &s); !st.ok()) return st;
       out->push_back(std::move(s));
     }
-    return true;
+    return core::OkStatus();
   }
   // The raw bytes of an array (`args`) or object (`custom`).
-  bool Raw(od::value v, std::string_view field, bool want_array, std::string* out,
-           bool* present) {
+  OpStatus Raw(od::value v, std::string_view field, bool want_array, std::string* out,
+               bool* present) const {
     *present = false;
     out->clear();
-    if (IsNull(v)) return true;
+    if (IsNull(v)) return core::OkStatus();
     std::string_view raw;
     if (want_array) {
       od::array a;
@@ -207,12 +204,11 @@ class FieldReader {
       raw.remove_suffix(1);
     out->assign(raw);
     *present = true;
-    return true;
+    return core::OkStatus();
   }
 
  private:
   std::string_view type_name_;
-  std::string* error_;
 };
 
 // Case-insensitive key match (Go's decoder folds case).
@@ -222,32 +218,23 @@ inline bool KeyIs(std::string_view key, std::string_view name) {
 }
 
 // Reads one job object. `args_present` tells a missing/null args from [].
-bool DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present, std::string* error);
+OpStatus DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present);
 
 // Second-pass entry: iterate the already validated document and hand its root
 // to `fn` as a value (wrapping scalar roots is not needed: callers only accept
-// objects, arrays and null).
+// objects, arrays and null). Returns what `fn` returns.
 template <typename Fn>
-bool WithRoot(JsonDecoder& d, std::string* error, Fn fn) {
+OpStatus WithRoot(JsonDecoder& d, Fn fn) {
   od::document doc;
-  if (auto err = d.Begin(&doc)) {
-    *error = DescribeError(err);
-    return false;
-  }
+  if (auto err = d.Begin(&doc)) return core::InvalidRequest(DescribeError(err));
   od::json_type t;
-  if (auto err = doc.type().get(t)) {
-    *error = DescribeError(err);
-    return false;
-  }
+  if (auto err = doc.type().get(t)) return core::InvalidRequest(DescribeError(err));
   if (t != od::json_type::object && t != od::json_type::array && t != od::json_type::null) {
     return fn(nullptr, t);
   }
   if (t == od::json_type::null) return fn(nullptr, t);
   od::value root;
-  if (auto err = doc.get_value().get(root)) {
-    *error = DescribeError(err);
-    return false;
-  }
+  if (auto err = doc.get_value().get(root)) return core::InvalidRequest(DescribeError(err));
   return fn(&root, t);
 }
 

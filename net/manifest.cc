@@ -60,7 +60,7 @@ bool IsHexId(std::string_view s) {
 }
 
 bool IsTimestamp(std::string_view s) {
-  return !s.empty() && s.size() <= 40 && core::ParseRfc3339(s).has_value();
+  return !s.empty() && s.size() <= 40 && core::ParseRfc3339(s).ok();
 }
 
 absl::Status Bad(const std::string& why) {

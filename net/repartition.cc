@@ -35,7 +35,7 @@ constexpr const char* kComplete = "COMPLETE";
 struct Recovered {
   std::unique_ptr<core::StateMachine> sm;
   uint64_t last_lsn = 0;
-  uint64_t epoch = 1;
+  core::Epoch epoch{1};
 };
 
 // Recovers one old shard's state (checkpoint + log) into memory.
@@ -123,7 +123,8 @@ absl::Status RepartitionLog(const ServerOptions& options, const core::Clock& clo
   const int64_t start = clock.MonotonicNow();
   core::Reactor reactor(64);
   std::vector<Recovered> olds;
-  uint64_t lsn = 0, epoch = 1;
+  uint64_t lsn = 0;
+  core::Epoch epoch{1};
   size_t jobs = 0;
   for (uint32_t i = 0; i < from; ++i) {
     auto r = RecoverOld(options, clock, i, &reactor, notes);
@@ -145,7 +146,7 @@ absl::Status RepartitionLog(const ServerOptions& options, const core::Clock& clo
     for (const auto& m : plan.per_shard[i]) {
       notes->push_back("completed on shard " + std::to_string(i) +
                        " a global operation a crash left applied on other shards only");
-      olds[i].sm->Apply(m);
+      (void)olds[i].sm->Apply(m);  // each step's own outcome is final, as in a live apply
     }
   }
   for (const auto& r : olds) jobs += r.sm->job_count();
@@ -168,7 +169,8 @@ absl::Status RepartitionLog(const ServerOptions& options, const core::Clock& clo
     const std::string shard_dir = next + "/" + fs::path(ShardLogDir(dir, i)).filename().string();
     fs::create_directories(shard_dir, ec);
     if (ec) return absl::InternalError("create " + shard_dir + ": " + ec.message());
-    const std::string image = wal::BuildCheckpoint(*news[i], i, lsn, epoch, clock.WallNow());
+    const std::string image =
+        wal::BuildCheckpoint(*news[i], i, core::Lsn(lsn), epoch, clock.WallNow());
     if (auto st = WriteSynced(shard_dir + "/" + wal::CheckpointName(lsn), image); !st.ok())
       return st;
     if (auto st = SyncPath(shard_dir); !st.ok()) return st;

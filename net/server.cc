@@ -29,7 +29,7 @@ struct Server::Slot {
   std::unique_ptr<Shard> shard;
   ShardStorage storage;
   int listen_fd = -1;
-  std::string error;
+  absl::Status error;
   bool journal_failed = false;
   std::vector<core::Mutation> roll_forward;  // global operations to complete first
 };
@@ -120,11 +120,14 @@ int Listen(const std::string& binding, int* port, std::string* error, bool reuse
 
 }  // namespace
 
-std::string Server::Start() {
+absl::Status Server::Start() {
   std::error_code ec;
   if (!options_.data_dir.empty()) {
     std::filesystem::create_directories(options_.data_dir, ec);
-    if (ec) return "cannot create the data directory " + options_.data_dir + ": " + ec.message();
+    if (ec) {
+      return absl::FailedPreconditionError("cannot create the data directory " + options_.data_dir +
+                                           ": " + ec.message());
+    }
   }
   // The cores this process may run on (taskset, cgroup cpusets), in order.
   cpu_set_t allowed;
@@ -136,13 +139,12 @@ std::string Server::Start() {
   shard_count_ = options_.shards ? options_.shards
                                  : std::max<uint32_t>(1, uint32_t(cores_.size()));
   if (shard_count_ > core::kShardsMax)
-    return "at most " + std::to_string(core::kShardsMax) + " shards";
+    return absl::InvalidArgumentError("at most " + std::to_string(core::kShardsMax) + " shards");
   std::vector<std::string> notes;
-  if (auto st = FinishLayoutSwitch(options_.data_dir, &notes); !st.ok())
-    return std::string(st.message());
+  if (auto st = FinishLayoutSwitch(options_.data_dir, &notes); !st.ok()) return st;
   std::vector<std::string> shape_notes;
   auto manifest = CheckDataDir(options_.data_dir, shard_count_, &shape_notes);
-  if (!manifest.ok()) return std::string(manifest.status().message());
+  if (!manifest.ok()) return manifest.status();
   for (const auto& n : shape_notes) spdlog::info("{}", n);
   spdlog::info("data directory {}: cluster {}, created {}, {} shards on disk", options_.data_dir,
                manifest->cluster_id, manifest->created_at, manifest->shards);
@@ -152,7 +154,7 @@ std::string Server::Start() {
                  on_disk, shard_count_);
     auto st = RepartitionLog(options_, core::SystemClock::Instance(), on_disk, shard_count_, &notes);
     for (const auto& n : notes) spdlog::warn("re-partitioning: {}", n);
-    if (!st.ok()) return std::string(st.message());
+    if (!st.ok()) return st;
   } else {
     for (const auto& n : notes) spdlog::warn("{}", n);
   }
@@ -166,7 +168,7 @@ std::string Server::Start() {
   pthread_sigmask(SIG_BLOCK, &mask, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC);
-  if (signal_fd_ < 0) return std::string("signalfd: ") + std::strerror(errno);
+  if (signal_fd_ < 0) return absl::InternalError(std::string("signalfd: ") + std::strerror(errno));
 
   std::string error;
   std::string host, port_str;
@@ -179,7 +181,7 @@ std::string Server::Start() {
                : (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
                      std::to_string(port_);
     slot->listen_fd = Listen(binding, &port_, &error, shard_count_ > 1);
-    if (slot->listen_fd < 0) return error;
+    if (slot->listen_fd < 0) return absl::FailedPreconditionError(error);
     slots_.push_back(std::move(slot));
   }
   if (shard_count_ > 1) mailbox_ = std::make_unique<core::Mailbox>(shard_count_);
@@ -189,7 +191,7 @@ std::string Server::Start() {
   std::unique_lock<std::mutex> l(mu_);
   cv_.wait(l, [&] { return built_ == shard_count_; });
   for (auto& slot : slots_)
-    if (!slot->error.empty()) {
+    if (!slot->error.ok()) {
       abort_ = true;
       cv_.notify_all();
       return slot->error;
@@ -202,7 +204,7 @@ std::string Server::Start() {
   for (uint32_t i = 0; i < shard_count_; ++i) slots_[i]->roll_forward = std::move(plan.per_shard[i]);
   go_ = true;
   cv_.notify_all();
-  return "";
+  return absl::OkStatus();
 }
 
 // Each shard lives entirely on its own thread: its io_uring must be used by
@@ -222,21 +224,22 @@ void Server::ShardThread(uint32_t id) {
     auto storage = OpenShardStorage(*slot.shard, options_, core::SystemClock::Instance(), id);
     if (!storage.ok()) {
       // Recovery names the file; the directory says which shard's.
-      slot.error = ShardLogDir(options_.data_dir, id) + ": " +
-                   std::string(storage.status().message());
+      slot.error =
+          absl::Status(storage.status().code(), ShardLogDir(options_.data_dir, id) + ": " +
+                                                    std::string(storage.status().message()));
     } else {
       slot.storage = std::move(*storage);
-      slot.error = Report(id);
+      Report(id);
     }
   } catch (const std::exception& e) {
-    slot.error = e.what();
+    slot.error = absl::InternalError(e.what());
   }
   {
     std::unique_lock<std::mutex> l(mu_);
     ++built_;
     cv_.notify_all();
     cv_.wait(l, [&] { return go_ || abort_; });
-    if (abort_ || !slot.error.empty()) return;
+    if (abort_ || !slot.error.ok()) return;
   }
   std::vector<Shard*> peers;
   for (auto& s : slots_) peers.push_back(s->shard.get());
@@ -261,7 +264,7 @@ void Server::ShardThread(uint32_t id) {
   for (auto& s : slots_) s->shard->WakeFromOtherThread();
 }
 
-std::string Server::Report(uint32_t id) {
+void Server::Report(uint32_t id) {
   const Slot& slot = *slots_[id];
   const auto& r = slot.storage.recovery;
   for (const auto& note : r.notes) spdlog::warn("recovery (shard {}): {}", id, note);
@@ -278,7 +281,6 @@ std::string Server::Report(uint32_t id) {
     spdlog::warn("--unsafe-no-fsync: the log is NOT synced; a power loss can lose acknowledged "
                  "jobs. Development and benchmarking only.");
   }
-  return "";
 }
 
 int Server::Run() {

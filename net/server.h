@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include <absl/status/status.h>
+
 #include "core/clock.h"
 #include "core/journal.h"
 #include "core/mailbox.h"
@@ -25,8 +27,8 @@ class Server {
   ~Server();
 
   // Binds the command port, builds and recovers every shard (each on its own
-  // thread, which owns its io_uring). Returns an error message, or empty.
-  std::string Start();
+  // thread, which owns its io_uring). An error says why werk cannot start.
+  absl::Status Start();
   // Serves until a stop signal, then shuts down cleanly. Returns the exit code.
   int Run();
   int port() const { return port_; }
@@ -34,7 +36,7 @@ class Server {
  private:
   struct Slot;
   void ShardThread(uint32_t id);
-  std::string Report(uint32_t id);
+  void Report(uint32_t id);
 
   ServerOptions options_;
   uint32_t shard_count_ = 1;

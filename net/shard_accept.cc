@@ -120,9 +120,8 @@ void Shard::Handshake(Connection* c, std::string_view line) {
     return;
   }
   HelloArgs hello;
-  std::string error;
-  if (!DecodeHello(decoder_, line.substr(6), &hello, &error)) {
-    spdlog::debug("connection {}: invalid HELLO ({}), closing", c->id_, error);
+  if (core::OpStatus s = DecodeHello(decoder_, line.substr(6), &hello); !s.ok()) {
+    spdlog::debug("connection {}: invalid HELLO ({}), closing", c->id_, std::string(s.message()));
     CloseConnection(c);
     return;
   }

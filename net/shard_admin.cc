@@ -125,8 +125,7 @@ void Shard::CmdMutate(Connection* c, std::string_view arg) {
   // spaces); werk takes the rest of the line, so formatted JSON works too.
   if (arg.empty()) return ReplyError(c, "invalid format");
   MutateArgs args;
-  std::string error;
-  if (!DecodeMutate(decoder_, arg, &args, &error)) return ReplyError(c, error);
+  if (core::OpStatus s = DecodeMutate(decoder_, arg, &args); !s.ok()) return ReplyStatus(c, s);
   core::MutateSetRecord rec;
   if (args.cmd == "clear") rec.cmd = core::MutateCmd::kClear;
   else if (args.cmd == "kill") rec.cmd = core::MutateCmd::kKill;

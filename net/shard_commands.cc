@@ -83,8 +83,7 @@ void Shard::CmdEnd(Connection* c, std::string_view) { CloseAfterFlush(c); }
 
 void Shard::CmdPush(Connection* c, std::string_view arg) {
   core::JobSpec job;
-  std::string error;
-  if (!decoder_.DecodeOne(arg, &job, &error)) return ReplyError(c, error);
+  if (core::OpStatus s = decoder_.DecodeOne(arg, &job); !s.ok()) return ReplyStatus(c, s);
   // Validated here by the service; stored by the shard that owns the jid.
   Answer(c, service_.Push(std::move(job)));
 }
@@ -116,21 +115,20 @@ void Shard::CmdPushBulk(Connection* c, std::string_view arg) {
     // A long line is decoded a slice at a time too (net/job_decoder.h).
     auto d = std::make_shared<BulkDecode>();
     d->now = now();
-    std::string error;
     // The line is decoded where it was received when the connection can
     // hand its buffer over (no recv writing into it); otherwise copied.
     size_t offset = 0, capacity = 0;
     MallocBytes block;
     if (!c->recv_inflight_)
       block = c->in_.TakeLineBlock(arg, JobBatchDecoder::kPaddingBytes, &offset, &capacity);
-    const bool ok = block ? d->decoder.Start(std::move(block), offset, arg.size(), capacity, &error)
-                          : d->decoder.Start(arg, &error);
-    if (!ok) return ReplyError(c, error);
+    const core::OpStatus s = block
+                                 ? d->decoder.Start(std::move(block), offset, arg.size(), capacity)
+                                 : d->decoder.Start(arg);
+    if (!s.ok()) return ReplyStatus(c, s);
     return DecodeBulkSlice(c, std::move(d));
   }
   std::vector<core::JobSpec> jobs;
-  std::string error;
-  if (!decoder_.DecodeMany(arg, &jobs, &error)) return ReplyError(c, error);
+  if (core::OpStatus s = decoder_.DecodeMany(arg, &jobs); !s.ok()) return ReplyStatus(c, s);
   std::vector<std::vector<core::JobSpec>> chunks;
   chunks.push_back(std::move(jobs));
   StoreBulk(c, std::move(chunks), now());
@@ -160,7 +158,6 @@ void Shard::Defer(Connection* c, std::function<void()> fn) {
 
 void Shard::DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d) {
   const int64_t deadline = clock_.MonotonicNow() + core::kSliceNanos;
-  std::string error;
   while (!d->decoder.done() && clock_.MonotonicNow() < deadline) {
     // Chunks that never grow past their reserve: no job is moved again.
     if (d->jobs.empty() || d->jobs.back().size() == kBulkChunkJobs) {
@@ -168,8 +165,8 @@ void Shard::DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d) {
       d->jobs.back().reserve(kBulkChunkJobs);
     }
     const size_t room = kBulkChunkJobs - d->jobs.back().size();
-    if (!d->decoder.Next(std::min<size_t>(64, room), &d->jobs.back(), &error))
-      return ReplyError(c, error);
+    const core::OpStatus s = d->decoder.Next(std::min<size_t>(64, room), &d->jobs.back());
+    if (!s.ok()) return ReplyStatus(c, s);
   }
   if (!d->decoder.done()) return Defer(c, [this, c, d] { DecodeBulkSlice(c, d); });
   StoreBulk(c, std::move(d->jobs), d->now);
@@ -179,17 +176,13 @@ void Shard::DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d) {
 
 void Shard::CmdAck(Connection* c, std::string_view arg) {
   std::string jid;
-  if (!DecodeAck(decoder_, arg, &jid)) {
-    return ReplyError(c, "invalid ACK " + std::string(arg.substr(0, 1024)));
-  }
+  if (core::OpStatus s = DecodeAck(decoder_, arg, &jid); !s.ok()) return ReplyStatus(c, s);
   Answer(c, service_.Ack(std::move(jid)));
 }
 
 void Shard::CmdFail(Connection* c, std::string_view arg) {
   FailArgs fail;
-  if (!DecodeFail(decoder_, arg, &fail)) {
-    return ReplyError(c, "invalid FAIL " + std::string(arg.substr(0, 1024)));
-  }
+  if (core::OpStatus s = DecodeFail(decoder_, arg, &fail); !s.ok()) return ReplyStatus(c, s);
   Answer(c, service_.Fail(std::move(fail)));
 }
 

@@ -71,9 +71,7 @@ void Shard::DetachWorker(Connection* c) {
 
 void Shard::CmdBeat(Connection* c, std::string_view arg) {
   BeatArgs beat;
-  if (!DecodeBeat(decoder_, arg, &beat)) {
-    return ReplyError(c, "invalid BEAT " + std::string(arg.substr(0, 1024)));
-  }
+  if (core::OpStatus s = DecodeBeat(decoder_, arg, &beat); !s.ok()) return ReplyStatus(c, s);
   using State = core::OpResult<core::WorkerState>;
   AnswerInOrder<State>(c, service_.Beat(std::move(beat)), [this, c](State state) {
     Reply(c, state.ok() ? BeatReply(*state) : StatusReply(state.status()));

@@ -128,16 +128,16 @@ int main(int argc, char** argv) {
     spdlog::critical("--unsafe-no-fsync is refused in production");
     return 2;
   }
-  if (std::string err = werk::net::LoadConfig(&o, given); !err.empty()) {
-    spdlog::critical("{}", err);
+  if (absl::Status st = werk::net::LoadConfig(&o, given); !st.ok()) {
+    spdlog::critical("{}", std::string(st.message()));
     return 2;
   }
   spdlog::info("werk {} starting: environment {}, data {}, config {}{}", werk::net::kWerkVersion,
                o.environment, o.data_dir, o.config_dir,
                o.password.empty() ? ", no password" : ", password required");
   werk::net::Server server(o);
-  if (std::string err = server.Start(); !err.empty()) {
-    spdlog::critical("{}", err);
+  if (absl::Status st = server.Start(); !st.ok()) {
+    spdlog::critical("{}", std::string(st.message()));
     return 1;
   }
   return server.Run();

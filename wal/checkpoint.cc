@@ -8,21 +8,22 @@
 
 namespace werk::wal {
 
-std::string BuildCheckpoint(const core::SnapshotSource& state, uint32_t shard, uint64_t lsn,
-                            uint64_t epoch, int64_t created_at) {
+std::string BuildCheckpoint(const core::SnapshotSource& state, uint32_t shard, core::Lsn lsn,
+                            core::Epoch epoch, int64_t created_at) {
   std::string out(kCheckpointHeaderBytes, '\0');
   out.reserve(state.snapshot_bytes_hint() + 4096);
+  // A checkpoint's frames are numbered 1, 2, ... in their LSN field.
   uint64_t n = 0;
   state.Snapshot([&](core::SnapshotItemType type, std::string_view body) {
-    AppendFrame(out, ++n, epoch, uint16_t(type), body);
+    AppendFrame(out, core::Lsn(++n), epoch, uint16_t(type), body);
   });
   std::string count;
   core::ByteWriter(count).U64(n);
-  AppendFrame(out, n + 1, epoch, uint16_t(RecordType::kEnd), count);
+  AppendFrame(out, core::Lsn(n + 1), epoch, uint16_t(RecordType::kEnd), count);
   CheckpointHeader h;
   h.shard = shard;
-  h.lsn = lsn;
-  h.epoch = epoch;
+  h.lsn = lsn.value();
+  h.epoch = epoch.value();
   h.created_at = created_at;
   h.item_count = n;
   EncodeCheckpointHeader(h, out.data());

@@ -16,8 +16,8 @@
 namespace werk::wal {
 
 // Serializes `state`, which reflects every record up to `lsn`.
-std::string BuildCheckpoint(const core::SnapshotSource& state, uint32_t shard, uint64_t lsn,
-                            uint64_t epoch, int64_t created_at);
+std::string BuildCheckpoint(const core::SnapshotSource& state, uint32_t shard, core::Lsn lsn,
+                            core::Epoch epoch, int64_t created_at);
 
 // Verifies every frame of `image` (header, hashes, item numbering, the end
 // frame's count) and only then hands the items to `sink`, in order.

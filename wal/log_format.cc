@@ -128,21 +128,21 @@ void EncodeFrameHeader(char* h, uint64_t lsn, uint64_t epoch, uint16_t type,
 
 }  // namespace
 
-void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
+void AppendFrame(std::string& out, core::Lsn lsn, core::Epoch epoch, uint16_t type,
                  std::string_view body, uint64_t salt) {
   char h[kFrameHeaderBytes];
-  EncodeFrameHeader(h, lsn, epoch, type, body, salt);
+  EncodeFrameHeader(h, lsn.value(), epoch.value(), type, body, salt);
   out.append(h, kFrameHeaderBytes);
   out.append(body);
 }
 
-void EncodeWriteMarker(const WriteMarker& m, uint64_t lsn, uint64_t epoch, uint64_t salt,
+void EncodeWriteMarker(const WriteMarker& m, core::Lsn lsn, core::Epoch epoch, uint64_t salt,
                        char* out) {
   char* body = out + kFrameHeaderBytes;
   Put<uint64_t>(body, m.sequence);
   Put<uint64_t>(body + 8, m.durable_lsn);
   Put<uint64_t>(body + 16, m.write_bytes);
-  EncodeFrameHeader(out, lsn, epoch, uint16_t(RecordType::kWrite),
+  EncodeFrameHeader(out, lsn.value(), epoch.value(), uint16_t(RecordType::kWrite),
                     {body, kWriteMarkerBodyBytes}, salt);
 }
 

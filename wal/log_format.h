@@ -110,10 +110,10 @@ HeaderStatus DecodeCheckpointHeader(std::string_view in, CheckpointHeader* h);
 
 // Appends one frame (header with both hashes, then the body) to `out`; the
 // header hash is seeded with `salt` (the segment's; 0 in checkpoints).
-void AppendFrame(std::string& out, uint64_t lsn, uint64_t epoch, uint16_t type,
+void AppendFrame(std::string& out, core::Lsn lsn, core::Epoch epoch, uint16_t type,
                  std::string_view body, uint64_t salt = 0);
 // Writes a write marker frame over out[0, kWriteMarkerFrameBytes).
-void EncodeWriteMarker(const WriteMarker& m, uint64_t lsn, uint64_t epoch, uint64_t salt,
+void EncodeWriteMarker(const WriteMarker& m, core::Lsn lsn, core::Epoch epoch, uint64_t salt,
                        char* out);
 // Parses a write marker's body (exactly kWriteMarkerBodyBytes).
 bool DecodeWriteMarker(std::string_view body, WriteMarker* m);

@@ -62,7 +62,7 @@ absl::Status LoadNewestCheckpoint(Context& c) {
   c.result.checkpoint_lsn = h.lsn;
   c.result.checkpoint_items = h.item_count;
   c.result.checkpoint_bytes = image->size();
-  c.result.epoch = std::max<uint64_t>(h.epoch, 1);
+  c.result.epoch = core::Epoch(std::max<uint64_t>(h.epoch, 1));
   c.result.last_lsn = h.lsn;
   return absl::OkStatus();
 }
@@ -172,9 +172,9 @@ std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
     return "segment starts at LSN " + std::to_string(h.first_lsn) + ", " +
            std::to_string(c.expected_lsn) + " expected";
   }
-  if (h.epoch < c.result.epoch && c.expected_lsn != 0) {
+  if (core::Epoch(h.epoch) < c.result.epoch && c.expected_lsn != 0) {
     return "segment epoch " + std::to_string(h.epoch) + " is older than " +
-           std::to_string(c.result.epoch);
+           std::to_string(c.result.epoch.value());
   }
   return std::string();
 }
@@ -184,7 +184,7 @@ std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
 LogReader::Options ReaderOptions(const Context& c, const LoadedSegment& s) {
   LogReader::Options ro;
   ro.expected_lsn = s.h.first_lsn;
-  ro.min_epoch = std::max(s.h.epoch, c.expected_lsn == 0 ? uint64_t(0) : c.result.epoch);
+  ro.min_epoch = std::max(s.h.epoch, c.expected_lsn == 0 ? uint64_t(0) : c.result.epoch.value());
   ro.newest = s.newest;
   ro.salt = s.h.salt;
   ro.write_markers = s.h.version >= kFormatVersionMarkers;
@@ -216,7 +216,7 @@ absl::Status ReplayRecord(Context& c, const std::string& name, const Frame& f) {
     ++c.result.records_replayed;
   }
   c.result.last_lsn = std::max(c.result.last_lsn, f.header.lsn);
-  c.result.epoch = std::max(c.result.epoch, f.header.epoch);
+  c.result.epoch = std::max(c.result.epoch, core::Epoch(f.header.epoch));
   return absl::OkStatus();
 }
 

@@ -32,7 +32,7 @@ struct RecoveryResult {
   uint64_t checkpoint_bytes = 0;
   uint64_t records_replayed = 0;
   uint64_t last_lsn = 0;
-  uint64_t epoch = 1;
+  core::Epoch epoch{1};  // the newest the log states: what its writer continues with
   Wal::Position position;
   // What recovery did, one line each (torn tails truncated, files removed).
   std::vector<std::string> notes;

@@ -46,7 +46,8 @@ core::Lsn Wal::Append(std::string_view body) {
     OpenBatch(lsn, std::min(options_.batch_bytes_max, size_t(64) << 10));
   }
   LogBatch& b = batches_.back();
-  AppendFrame(b.data, lsn, options_.epoch, uint16_t(RecordType::kMutation), body, b.salt);
+  AppendFrame(b.data, core::Lsn(lsn), options_.epoch, uint16_t(RecordType::kMutation), body,
+              b.salt);
   b.last_lsn = lsn;
   ++b.records;
   bytes_appended_ += frame;
@@ -136,7 +137,8 @@ bool Wal::StartWrite(LogBatch& b) {
   marker.durable_lsn = durable_lsn_;
   marker.write_bytes = b.write_bytes();
   stated_durable_lsn_ = std::max(stated_durable_lsn_, durable_lsn_);
-  EncodeWriteMarker(marker, b.first_lsn, options_.epoch, b.salt, b.data.data() + b.marker_at);
+  EncodeWriteMarker(marker, core::Lsn(b.first_lsn), options_.epoch, b.salt,
+                    b.data.data() + b.marker_at);
   bytes_appended_ += kWriteMarkerFrameBytes;
   if (starts_segment) {
     // The header goes out with the first batch: one write, one sync.
@@ -144,7 +146,7 @@ bool Wal::StartWrite(LogBatch& b) {
     h.shard = options_.shard;
     h.segment_id = current_id_;
     h.first_lsn = b.first_lsn;
-    h.epoch = options_.epoch;
+    h.epoch = options_.epoch.value();
     h.created_at = clock_.WallNow();
     h.salt = b.salt;
     EncodeSegmentHeader(h, b.data.data());
@@ -259,7 +261,8 @@ void Wal::OnSpare(uint64_t id, absl::StatusOr<std::unique_ptr<SegmentFile>> file
   StartWrites();
 }
 
-void Wal::ReleaseThrough(uint64_t lsn) {
+void Wal::ReleaseThrough(core::Lsn through) {
+  const uint64_t lsn = through.value();
   // Segment i is covered when the next one starts at or before lsn + 1.
   while (segments_.size() >= 2 && segments_[1].second <= lsn + 1 &&
          segments_[0].first != current_id_) {

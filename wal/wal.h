@@ -70,7 +70,7 @@ class Wal final : public core::Journal, public core::Participant {
  public:
   struct Options {
     uint32_t shard = 0;
-    uint64_t epoch = 1;
+    core::Epoch epoch{1};
     uint64_t segment_bytes = kSegmentBytesDefault;
     size_t batch_bytes_max = kBatchBytesMax;
     // How long the log stays quiet after a write before a write of a marker
@@ -137,7 +137,7 @@ class Wal final : public core::Journal, public core::Participant {
 
   // Removes segments whose every record has an LSN <= `lsn` (never the
   // current one). Call only once a checkpoint at `lsn` is durable.
-  void ReleaseThrough(uint64_t lsn);
+  void ReleaseThrough(core::Lsn lsn);
 
   // As a participant (core/participant.h): no idle marker once stopping;
   // followers hear of what they can read now.

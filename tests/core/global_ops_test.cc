@@ -42,22 +42,22 @@ std::vector<std::unique_ptr<StateMachine>> Shards(int n) {
 
 TEST(GlobalOp, AppliesEveryStepAndIsNotAppliedTwice) {
   StateMachine sm(kT0 / kNanosPerMilli);
-  ASSERT_EQ(sm.Apply(PushOf("a", "q")), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(PushOf("a", "q")), absl::OkStatus());
   const Mutation pause = GlobalOf(
       1, 1,
       {Mutation::Queue(kT0, MutationType::kQueueDeclare, QueueRecord{{"q", "r"}, false}),
        Mutation::Queue(kT0, MutationType::kQueuePause, QueueRecord{{"q", "r"}, false})});
-  ASSERT_EQ(sm.Apply(pause), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(pause), absl::OkStatus());
   ASSERT_NE(sm.FindQueue("r"), nullptr);
   EXPECT_TRUE(sm.FindQueue("q")->paused());
   EXPECT_TRUE(sm.FindQueue("r")->paused());
   EXPECT_EQ(sm.last_global_ops().at(1).id, 1u);
   // The same operation again (or an older one) changes nothing.
-  ASSERT_EQ(sm.Apply(GlobalOf(1, 2, {Mutation::Flush(kT0)})), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(GlobalOf(1, 2, {Mutation::Flush(kT0)})), absl::OkStatus());
   EXPECT_EQ(sm.job_count(), 0u);
-  ASSERT_EQ(sm.Apply(PushOf("b")), ApplyStatus::kOk);
-  EXPECT_EQ(sm.Apply(GlobalOf(1, 2, {Mutation::Flush(kT0)})), ApplyStatus::kDuplicate);
-  EXPECT_EQ(sm.Apply(GlobalOf(1, 1, {Mutation::Flush(kT0)})), ApplyStatus::kDuplicate);
+  ASSERT_EQ(sm.Apply(PushOf("b")), absl::OkStatus());
+  EXPECT_EQ(sm.Apply(GlobalOf(1, 2, {Mutation::Flush(kT0)})), absl::AlreadyExistsError(""));
+  EXPECT_EQ(sm.Apply(GlobalOf(1, 1, {Mutation::Flush(kT0)})), absl::AlreadyExistsError(""));
   EXPECT_EQ(sm.job_count(), 1u);
   // A FLUSH keeps the operation numbers: they are not state a client sees.
   EXPECT_EQ(sm.last_global_ops().at(1).id, 2u);
@@ -65,8 +65,8 @@ TEST(GlobalOp, AppliesEveryStepAndIsNotAppliedTwice) {
 
 TEST(GlobalOp, NumbersSurviveACheckpoint) {
   StateMachine sm(kT0 / kNanosPerMilli);
-  ASSERT_EQ(sm.Apply(GlobalOf(0, 7, {Mutation::Flush(kT0)})), ApplyStatus::kOk);
-  ASSERT_EQ(sm.Apply(GlobalOf(3, 2, {Mutation::Flush(kT0)})), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(GlobalOf(0, 7, {Mutation::Flush(kT0)})), absl::OkStatus());
+  ASSERT_EQ(sm.Apply(GlobalOf(3, 2, {Mutation::Flush(kT0)})), absl::OkStatus());
   StateMachine copy(kT0 / kNanosPerMilli);
   sm.Snapshot([&](SnapshotItemType t, std::string_view body) {
     ASSERT_TRUE(copy.RestoreItem(t, body));
@@ -77,7 +77,8 @@ TEST(GlobalOp, NumbersSurviveACheckpoint) {
 
 TEST(RollForward, NothingToDoWhenEveryShardIsLevel) {
   auto sms = Shards(3);
-  for (auto& sm : sms) ASSERT_EQ(sm->Apply(GlobalOf(0, 1, {Mutation::Flush(kT0)})), ApplyStatus::kOk);
+  for (auto& sm : sms)
+    ASSERT_EQ(sm->Apply(GlobalOf(0, 1, {Mutation::Flush(kT0)})), absl::OkStatus());
   const RollForwardPlan plan = PlanRollForward(View(sms), kT0);
   for (const auto& ops : plan.per_shard) EXPECT_TRUE(ops.empty());
   EXPECT_TRUE(plan.notes.empty());
@@ -89,24 +90,24 @@ TEST(RollForward, CompletesAnOperationOnTheShardsThatLackIt) {
   // (it was not durable yet).
   auto sms = Shards(3);
   for (auto& sm : sms) {
-    ASSERT_EQ(sm->Apply(GlobalOf(1, 2, {Mutation::Flush(kT0)})), ApplyStatus::kOk);
-    ASSERT_EQ(sm->Apply(PushOf("j")), ApplyStatus::kOk);
+    ASSERT_EQ(sm->Apply(GlobalOf(1, 2, {Mutation::Flush(kT0)})), absl::OkStatus());
+    ASSERT_EQ(sm->Apply(PushOf("j")), absl::OkStatus());
   }
-  ASSERT_EQ(sms[0]->Apply(GlobalOf(1, 3, {Mutation::Flush(kT0)})), ApplyStatus::kOk);
+  ASSERT_EQ(sms[0]->Apply(GlobalOf(1, 3, {Mutation::Flush(kT0)})), absl::OkStatus());
   // Shard 2 is also behind an operation of origin 0.
   ASSERT_EQ(sms[0]->Apply(GlobalOf(0, 1, {Mutation::Queue(kT0, MutationType::kQueueRemove,
                                                           QueueRecord{{}, true})})),
-            ApplyStatus::kOk);
+            absl::OkStatus());
   ASSERT_EQ(sms[1]->Apply(GlobalOf(0, 1, {Mutation::Queue(kT0, MutationType::kQueueRemove,
                                                           QueueRecord{{}, true})})),
-            ApplyStatus::kOk);
+            absl::OkStatus());
   const RollForwardPlan plan = PlanRollForward(View(sms), kT0 + kNanosPerSecond);
   EXPECT_TRUE(plan.notes.empty());
   EXPECT_TRUE(plan.per_shard[0].empty());
   ASSERT_EQ(plan.per_shard[1].size(), 1u);
   ASSERT_EQ(plan.per_shard[2].size(), 2u);
   for (size_t i = 0; i < sms.size(); ++i)
-    for (const auto& m : plan.per_shard[i]) ASSERT_EQ(sms[i]->Apply(m), ApplyStatus::kOk);
+    for (const auto& m : plan.per_shard[i]) ASSERT_EQ(sms[i]->Apply(m), absl::OkStatus());
   for (const auto& sm : sms) {
     EXPECT_EQ(sm->job_count(), 0u);
     EXPECT_EQ(sm->last_global_ops().at(1).id, 3u);
@@ -119,8 +120,8 @@ TEST(RollForward, CompletesAnOperationOnTheShardsThatLackIt) {
 
 TEST(RollForward, SaysWhenAShardIsMoreThanOneBehind) {
   auto sms = Shards(2);
-  ASSERT_EQ(sms[0]->Apply(GlobalOf(0, 4, {Mutation::Flush(kT0)})), ApplyStatus::kOk);
-  ASSERT_EQ(sms[1]->Apply(GlobalOf(0, 2, {Mutation::Flush(kT0)})), ApplyStatus::kOk);
+  ASSERT_EQ(sms[0]->Apply(GlobalOf(0, 4, {Mutation::Flush(kT0)})), absl::OkStatus());
+  ASSERT_EQ(sms[1]->Apply(GlobalOf(0, 2, {Mutation::Flush(kT0)})), absl::OkStatus());
   const RollForwardPlan plan = PlanRollForward(View(sms), kT0);
   EXPECT_EQ(plan.notes.size(), 1u);
   ASSERT_EQ(plan.per_shard[1].size(), 1u);

@@ -37,7 +37,7 @@ void Push(StateMachine& sm, const std::string& jid, const std::string& queue,
     s.at_ns = at;
     s.at = FormatRfc3339Nano(at);
   }
-  ASSERT_EQ(sm.Apply(Mutation::Push(kT0, s)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::Push(kT0, s)), absl::OkStatus());
 }
 
 Mutation Remove(const std::string& queue) {
@@ -52,7 +52,7 @@ TEST(Graveyard, RemovedQueueIsGoneAtOnceAndFreedInSlices) {
     Push(sm, Jid(i), "small");
     Push(twin, Jid(i), "small");
   }
-  ASSERT_EQ(sm.Apply(Remove("big")), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Remove("big")), absl::OkStatus());
   EXPECT_EQ(sm.FindQueue("big"), nullptr);
   EXPECT_EQ(sm.FindJob(Jid(0)), nullptr);
   EXPECT_EQ(sm.job_count(), 10u);
@@ -62,7 +62,7 @@ TEST(Graveyard, RemovedQueueIsGoneAtOnceAndFreedInSlices) {
   EXPECT_EQ(sm.garbage_jobs(), 1000u);
   // Doomed jobs cannot be reserved or acknowledged.
   EXPECT_EQ(sm.Apply(Mutation::Reserve(kT0, Jid(1), "w", kT0 + 60 * kSec)),
-            ApplyStatus::kNotFound);
+            absl::NotFoundError(""));
   int slices = 0;
   while (sm.has_garbage()) {
     const size_t before = sm.garbage_jobs();
@@ -79,7 +79,7 @@ TEST(Graveyard, RemovedQueueIsGoneAtOnceAndFreedInSlices) {
 TEST(Graveyard, PushOfARemovedJidReplacesIt) {
   StateMachine sm(kT0 / kNanosPerMilli);
   for (int i = 0; i < 10; ++i) Push(sm, Jid(i), "q");
-  ASSERT_EQ(sm.Apply(Remove("q")), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Remove("q")), absl::OkStatus());
   Push(sm, Jid(3), "q");  // not a duplicate: the old job is gone
   ASSERT_NE(sm.FindJob(Jid(3)), nullptr);
   EXPECT_EQ(sm.job_count(), 1u);
@@ -95,8 +95,8 @@ TEST(Graveyard, PushOfARemovedJidReplacesIt) {
 TEST(Graveyard, FlushIsImmediateAndTheOldTimersNeverFire) {
   StateMachine sm(kT0 / kNanosPerMilli);
   for (int i = 0; i < 100; ++i) Push(sm, Jid(i), "q", i % 2 ? kT0 + 10 * kSec : 0);
-  ASSERT_EQ(sm.Apply(Mutation::Reserve(kT0, Jid(0), "w", kT0 + 60 * kSec)), ApplyStatus::kOk);
-  ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::Reserve(kT0, Jid(0), "w", kT0 + 60 * kSec)), absl::OkStatus());
+  ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), absl::OkStatus());
   EXPECT_EQ(sm.job_count(), 0u);
   EXPECT_EQ(sm.scheduled_size(), 0u);
   EXPECT_EQ(sm.reserved_size(), 0u);
@@ -118,16 +118,16 @@ TEST(Graveyard, RemovalsPushesAndFlushesInterleaved) {
   for (size_t slice : {1u, 3u, 50u, 100000u}) {
     StateMachine sm(kT0 / kNanosPerMilli);
     for (int i = 0; i < 60; ++i) Push(sm, Jid(i), i % 3 ? "a" : "b", i % 5 ? 0 : kT0 + kSec);
-    ASSERT_EQ(sm.Apply(Remove("a")), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Remove("a")), absl::OkStatus());
     Push(sm, Jid(1), "a");  // replaces a doomed entry
     Push(sm, Jid(2), "c");
     sm.Reclaim(slice);
-    ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), absl::OkStatus());
     EXPECT_EQ(sm.job_count(), 0u);
     Push(sm, Jid(4), "b");  // was doomed, then flushed
-    ASSERT_EQ(sm.Apply(Remove("b")), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Remove("b")), absl::OkStatus());
     Push(sm, Jid(5), "d");
-    ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), absl::OkStatus());
     Push(sm, Jid(6), "d");
     while (sm.has_garbage()) sm.Reclaim(slice);
     EXPECT_EQ(sm.job_count(), 1u);
@@ -140,12 +140,12 @@ TEST(Graveyard, RemovalsPushesAndFlushesInterleaved) {
 TEST(Graveyard, CountsWhatIsLeftToFree) {
   StateMachine sm(kT0 / kNanosPerMilli);
   for (int i = 0; i < 10; ++i) Push(sm, Jid(i), "q");
-  ASSERT_EQ(sm.Apply(Remove("q")), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Remove("q")), absl::OkStatus());
   EXPECT_EQ(sm.garbage_jobs(), 10u);
   Push(sm, Jid(3), "q");
   Push(sm, Jid(20), "other");
   EXPECT_EQ(sm.garbage_jobs(), 10u);
-  ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), absl::OkStatus());
   EXPECT_EQ(sm.garbage_jobs(), 12u);
   while (sm.has_garbage()) {
     const size_t before = sm.garbage_jobs();
@@ -158,10 +158,10 @@ TEST(Graveyard, CountsWhatIsLeftToFree) {
 TEST(Graveyard, DestroyedWithGarbageLeft) {
   auto sm = std::make_unique<StateMachine>(kT0 / kNanosPerMilli);
   for (int i = 0; i < 100; ++i) Push(*sm, Jid(i), i % 2 ? "a" : "b", i % 3 ? 0 : kT0 + kSec);
-  ASSERT_EQ(sm->Apply(Remove("a")), ApplyStatus::kOk);
-  ASSERT_EQ(sm->Apply(Mutation::Flush(kT0)), ApplyStatus::kOk);
+  ASSERT_EQ(sm->Apply(Remove("a")), absl::OkStatus());
+  ASSERT_EQ(sm->Apply(Mutation::Flush(kT0)), absl::OkStatus());
   for (int i = 0; i < 10; ++i) Push(*sm, Jid(i), "a");
-  ASSERT_EQ(sm->Apply(Remove("a")), ApplyStatus::kOk);
+  ASSERT_EQ(sm->Apply(Remove("a")), absl::OkStatus());
   sm.reset();  // ASan: nothing leaks, nothing is freed twice
 }
 

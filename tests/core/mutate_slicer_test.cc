@@ -32,14 +32,14 @@ void Fill(StateMachine& sm, int n) {
     if (i % 4 == 0) {
       s.at_ns = kT0 + (1 + i % 7) * kSec;
       s.at = FormatRfc3339Nano(s.at_ns);
-      ASSERT_EQ(sm.Apply(Mutation::Push(kT0, s)), ApplyStatus::kOk);
+      ASSERT_EQ(sm.Apply(Mutation::Push(kT0, s)), absl::OkStatus());
       continue;
     }
-    ASSERT_EQ(sm.Apply(Mutation::Push(kT0, s)), ApplyStatus::kOk);
-    ASSERT_EQ(sm.Apply(Mutation::Reserve(kT0, s.jid, "w", kT0 + 600 * kSec)), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Mutation::Push(kT0, s)), absl::OkStatus());
+    ASSERT_EQ(sm.Apply(Mutation::Reserve(kT0, s.jid, "w", kT0 + 600 * kSec)), absl::OkStatus());
     const FailRecord f = DecideFailure(*sm.FindJob(s.jid), kT0, FailCause::kFail, "E", "m", {},
                                        i % 30);
-    ASSERT_EQ(sm.Apply(Mutation::Fail(kT0, f)), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Mutation::Fail(kT0, f)), absl::OkStatus());
   }
 }
 
@@ -56,7 +56,7 @@ int ApplySliced(StateMachine& sm, const MutateSetRecord& op, size_t scan, size_t
     // The record round-trips through the log's encoding.
     auto m = DecodeMutation(EncodeMutation(Mutation::MutateSet(t, slice)));
     EXPECT_TRUE(m.has_value());
-    EXPECT_EQ(sm.Apply(*m), ApplyStatus::kOk);
+    EXPECT_EQ(sm.Apply(*m), absl::OkStatus());
     ++records;
   }
   return records;
@@ -86,7 +86,7 @@ TEST(MutateSlicer, SlicesReproduceTheWholeOperation) {
       Fill(whole, 120);
       Fill(sliced, 120);
       ASSERT_EQ(whole.StateHash(), sliced.StateHash());
-      ASSERT_EQ(whole.Apply(Mutation::MutateSet(t, op)), ApplyStatus::kOk);
+      ASSERT_EQ(whole.Apply(Mutation::MutateSet(t, op)), absl::OkStatus());
       ApplySliced(sliced, op, scan, matched, t);
       EXPECT_EQ(whole.StateHash(), sliced.StateHash())
           << "cmd " << int(op.cmd) << " target " << int(op.target) << " filter "
@@ -123,7 +123,7 @@ TEST(MutateSlicer, KillOfDeadJobsMeetsEachOnce) {
     slicer.Scan(sm, 4, 4, &slice);
     killed += MutateSlicer::Matched(slice);
     t += kSec;  // each slice at a later time: the killed jobs move past the end
-    ASSERT_EQ(sm.Apply(Mutation::MutateSet(t, slice)), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Mutation::MutateSet(t, slice)), absl::OkStatus());
     ASSERT_LE(killed, dead);
   }
   EXPECT_EQ(killed, dead);
@@ -143,7 +143,7 @@ TEST(MutateSlicer, JobsArrivingMidwayAreLeftAlone) {
     MutateSetRecord slice = slicer.Slice();
     slicer.Scan(sm, 2, 2, &slice);
     if (MutateSlicer::Matched(slice)) {
-      ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, slice)), ApplyStatus::kOk);
+      ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, slice)), absl::OkStatus());
     }
     JobSpec late;
     late.jid = "late-" + std::to_string(100000 + pushed++);
@@ -153,7 +153,7 @@ TEST(MutateSlicer, JobsArrivingMidwayAreLeftAlone) {
     late.created_at = FormatRfc3339Nano(kT0);
     late.at_ns = kT0 + 3600 * kSec;  // past the set's end at the start
     late.at = FormatRfc3339Nano(late.at_ns);
-    ASSERT_EQ(sm.Apply(Mutation::Push(kT0, late)), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Mutation::Push(kT0, late)), absl::OkStatus());
   }
   EXPECT_GT(before, 0u);
   EXPECT_EQ(sm.scheduled_size(), size_t(pushed));

@@ -30,17 +30,17 @@ class StateMachineTest : public ::testing::Test {
   StateMachine sm{kT0 / kNanosPerMilli};
 
   void Push(const JobSpec& s, UnixNanos t = kT0) {
-    ASSERT_EQ(sm.Apply(Mutation::Push(t, s)), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Mutation::Push(t, s)), absl::OkStatus());
   }
   void Reserve(const std::string& jid, UnixNanos t = kT0, int64_t secs = 1800) {
-    ASSERT_EQ(sm.Apply(Mutation::Reserve(t, jid, "w1", t + secs * kSec)), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Mutation::Reserve(t, jid, "w1", t + secs * kSec)), absl::OkStatus());
   }
   void Fail(const std::string& jid, UnixNanos t, int r = 0) {
     const Job* job = sm.FindJob(jid);
     ASSERT_NE(job, nullptr);
     ASSERT_EQ(sm.Apply(Mutation::Fail(
                   t, DecideFailure(*job, t, FailCause::kFail, "E", "boom", {"l1"}, r))),
-              ApplyStatus::kOk);
+              absl::OkStatus());
   }
   std::vector<const Job*> Due(UnixNanos t) {
     std::vector<const Job*> out;
@@ -57,7 +57,7 @@ TEST_F(StateMachineTest, PushEnqueuesFifo) {
   EXPECT_EQ(q->size(), 2u);
   EXPECT_EQ(q->Front()->jid(), "job-0001");
   EXPECT_EQ(q->Front()->enqueued_at, kT0);
-  EXPECT_EQ(sm.Apply(Mutation::Push(kT0, Spec("job-0001"))), ApplyStatus::kDuplicate);
+  EXPECT_EQ(sm.Apply(Mutation::Push(kT0, Spec("job-0001"))), absl::AlreadyExistsError(""));
   EXPECT_EQ(q->size(), 2u);
 }
 
@@ -72,7 +72,7 @@ TEST_F(StateMachineTest, ScheduledJobComesDueThroughTimer) {
   auto due = Due(kT0 + 10 * kSec + kNanosPerMilli);
   ASSERT_EQ(due.size(), 1u);
   EXPECT_EQ(due[0]->jid(), "sched-001");
-  ASSERT_EQ(sm.Apply(Mutation::EnqueueDue(kT0 + 11 * kSec, {"sched-001"})), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::EnqueueDue(kT0 + 11 * kSec, {"sched-001"})), absl::OkStatus());
   EXPECT_EQ(sm.scheduled_size(), 0u);
   EXPECT_EQ(sm.FindQueue("default")->size(), 1u);
   EXPECT_EQ(sm.FindJob("sched-001")->enqueued_at, kT0 + 11 * kSec);
@@ -92,13 +92,25 @@ TEST_F(StateMachineTest, ReserveAckCounts) {
   Reserve("job-0001");
   EXPECT_EQ(sm.reserved_size(), 1u);
   EXPECT_TRUE(sm.FindQueue("default")->empty());
-  EXPECT_EQ(sm.Apply(Mutation::Reserve(kT0, "job-0001", "w", kT0)), ApplyStatus::kNotFound);
-  ASSERT_EQ(sm.Apply(Mutation::Ack(kT0 + kSec, "job-0001")), ApplyStatus::kOk);
+  EXPECT_EQ(sm.Apply(Mutation::Reserve(kT0, "job-0001", "w", kT0)), absl::NotFoundError(""));
+  ASSERT_EQ(sm.Apply(Mutation::Ack(kT0 + kSec, "job-0001")), absl::OkStatus());
   EXPECT_EQ(sm.FindJob("job-0001"), nullptr);
   EXPECT_EQ(sm.total_processed(), 1);
   EXPECT_EQ(sm.total_failures(), 0);
-  EXPECT_EQ(sm.Apply(Mutation::Ack(kT0, "job-0001")), ApplyStatus::kNotFound);
+  EXPECT_EQ(sm.Apply(Mutation::Ack(kT0, "job-0001")), absl::NotFoundError(""));
   EXPECT_EQ(sm.history().at(UtcDayNumber(kT0)).processed, 1);
+}
+
+// Apply is on the hot path: its outcomes are a code without a message, which
+// absl holds inline in the status (nothing allocated, nothing to free).
+TEST_F(StateMachineTest, OutcomesAreCodesWithoutMessages) {
+  Push(Spec("job-0001"));
+  const OpStatus duplicate = sm.Apply(Mutation::Push(kT0, Spec("job-0001")));
+  EXPECT_TRUE(absl::IsAlreadyExists(duplicate));
+  EXPECT_TRUE(duplicate.message().empty());
+  const OpStatus missing = sm.Apply(Mutation::Ack(kT0, "job-0002"));
+  EXPECT_TRUE(absl::IsNotFound(missing));
+  EXPECT_TRUE(missing.message().empty());
 }
 
 TEST_F(StateMachineTest, RetryDelayFormula) {
@@ -129,7 +141,7 @@ TEST_F(StateMachineTest, FailRetriesThenDies) {
   // Due, back in the queue with its failure kept.
   auto due = Due(job->set_key);
   ASSERT_EQ(due.size(), 1u);
-  ASSERT_EQ(sm.Apply(Mutation::EnqueueDue(job->set_key, {"job-0001"})), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::EnqueueDue(job->set_key, {"job-0001"})), absl::OkStatus());
   // 2nd failure: retry_count 1 < 2 -> retry.
   Reserve("job-0001", kT0 + 100 * kSec);
   Fail("job-0001", kT0 + 101 * kSec);
@@ -138,7 +150,7 @@ TEST_F(StateMachineTest, FailRetriesThenDies) {
   EXPECT_EQ(job->failure->retry_count, 1);
   EXPECT_EQ(job->failure->remaining, 1);
   EXPECT_EQ(job->failure->failed_at, FormatRfc3339Nano(kT0 + kSec));  // first failure kept
-  ASSERT_EQ(sm.Apply(Mutation::EnqueueDue(kT0 + 200 * kSec, {"job-0001"})), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::EnqueueDue(kT0 + 200 * kSec, {"job-0001"})), absl::OkStatus());
   // 3rd failure: retry_count 2 >= 2 -> dead (three executions in all).
   Reserve("job-0001", kT0 + 300 * kSec);
   Fail("job-0001", kT0 + 301 * kSec);
@@ -151,7 +163,7 @@ TEST_F(StateMachineTest, FailRetriesThenDies) {
   // Purged after 180 days.
   auto purge = Due(job->set_key);
   ASSERT_EQ(purge.size(), 1u);
-  ASSERT_EQ(sm.Apply(Mutation::PurgeDead(job->set_key, {"job-0001"})), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::PurgeDead(job->set_key, {"job-0001"})), absl::OkStatus());
   EXPECT_EQ(sm.job_count(), 0u);
 }
 
@@ -176,7 +188,7 @@ TEST_F(StateMachineTest, ReservationExpiryTimer) {
   EXPECT_EQ(due[0]->state, JobState::kReserved);
   auto rec = DecideFailure(*due[0], kT0 + 60 * kSec, FailCause::kReservationExpired,
                            "ReservationExpired", "Faktory job reservation expired", {}, 0);
-  ASSERT_EQ(sm.Apply(Mutation::Fail(kT0 + 60 * kSec, rec)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::Fail(kT0 + 60 * kSec, rec)), absl::OkStatus());
   const Job* job = sm.FindJob("job-0001");
   EXPECT_EQ(job->state, JobState::kRetry);
   EXPECT_EQ(job->failure->errtype, "ReservationExpired");
@@ -185,7 +197,7 @@ TEST_F(StateMachineTest, ReservationExpiryTimer) {
 TEST_F(StateMachineTest, AckCancelsReservationTimer) {
   Push(Spec("job-0001"));
   Reserve("job-0001", kT0, 60);
-  ASSERT_EQ(sm.Apply(Mutation::Ack(kT0 + kSec, "job-0001")), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::Ack(kT0 + kSec, "job-0001")), absl::OkStatus());
   EXPECT_TRUE(Due(kT0 + 3600 * kSec).empty());
 }
 
@@ -202,7 +214,7 @@ TEST_F(StateMachineTest, MutateFilters) {
   kill.cmd = MutateCmd::kKill;
   kill.target = SetTarget::kRetries;
   kill.filter = MutateFilter{{"job-0000", "job-0005"}, "*ignored*", ""};
-  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, kill)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, kill)), absl::OkStatus());
   EXPECT_EQ(sm.retries_size(), 4u);
   EXPECT_EQ(sm.dead_size(), 2u);
 
@@ -210,7 +222,7 @@ TEST_F(StateMachineTest, MutateFilters) {
   requeue.cmd = MutateCmd::kRequeue;
   requeue.target = SetTarget::kRetries;
   requeue.filter = MutateFilter{{}, "", "Alpha"};
-  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, requeue)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, requeue)), absl::OkStatus());
   EXPECT_EQ(sm.retries_size(), 2u);  // job-0001, job-0002 requeued
   EXPECT_EQ(sm.FindQueue("odd")->size(), 1u);
   EXPECT_EQ(sm.FindQueue("even")->size(), 1u);
@@ -219,7 +231,7 @@ TEST_F(StateMachineTest, MutateFilters) {
   discard.cmd = MutateCmd::kDiscard;
   discard.target = SetTarget::kRetries;
   discard.filter = MutateFilter{{}, "*\"queue\":\"odd\"*", "Beta"};
-  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, discard)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, discard)), absl::OkStatus());
   EXPECT_EQ(sm.retries_size(), 1u);  // job-0004 (even) remains
   EXPECT_NE(sm.FindJob("job-0004"), nullptr);
 
@@ -227,13 +239,13 @@ TEST_F(StateMachineTest, MutateFilters) {
   clear.cmd = MutateCmd::kClear;
   clear.target = SetTarget::kDead;
   clear.filter = MutateFilter{{"nothing"}, "", ""};  // clear ignores the filter
-  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, clear)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, clear)), absl::OkStatus());
   EXPECT_EQ(sm.dead_size(), 0u);
 
   MutateSetRecord discard_all;
   discard_all.cmd = MutateCmd::kDiscard;
   discard_all.target = SetTarget::kRetries;
-  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, discard_all)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, discard_all)), absl::OkStatus());
   EXPECT_EQ(sm.retries_size(), 0u);
 }
 
@@ -244,7 +256,7 @@ TEST_F(StateMachineTest, MutateKillScheduled) {
   MutateSetRecord kill;
   kill.cmd = MutateCmd::kKill;
   kill.target = SetTarget::kScheduled;
-  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, kill)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::MutateSet(kT0, kill)), absl::OkStatus());
   EXPECT_EQ(sm.dead_size(), 1u);
   EXPECT_TRUE(Due(kT0 + 7200 * kSec).empty());  // its schedule timer is gone
 }
@@ -253,18 +265,18 @@ TEST_F(StateMachineTest, QueuePauseResumeRemove) {
   Push(Spec("job-0001", "a"));
   Push(Spec("job-0002", "b"));
   ASSERT_EQ(sm.Apply(Mutation::Queue(kT0, MutationType::kQueuePause, {{"a", "nope"}, false})),
-            ApplyStatus::kOk);
+            absl::OkStatus());
   EXPECT_TRUE(sm.FindQueue("a")->paused());
   EXPECT_FALSE(sm.FindQueue("b")->paused());
   EXPECT_EQ(sm.FindQueue("nope"), nullptr);
   ASSERT_EQ(sm.Apply(Mutation::Queue(kT0, MutationType::kQueuePause, {{}, true})),
-            ApplyStatus::kOk);
+            absl::OkStatus());
   EXPECT_TRUE(sm.FindQueue("b")->paused());
   ASSERT_EQ(sm.Apply(Mutation::Queue(kT0, MutationType::kQueueResume, {{"a"}, false})),
-            ApplyStatus::kOk);
+            absl::OkStatus());
   EXPECT_FALSE(sm.FindQueue("a")->paused());
   ASSERT_EQ(sm.Apply(Mutation::Queue(kT0, MutationType::kQueueRemove, {{"b"}, false})),
-            ApplyStatus::kOk);
+            absl::OkStatus());
   EXPECT_EQ(sm.FindQueue("b"), nullptr);
   EXPECT_EQ(sm.FindJob("job-0002"), nullptr);
 }
@@ -278,7 +290,7 @@ TEST_F(StateMachineTest, QueueNamedTwiceIsOneQueue) {
   for (MutationType type : {MutationType::kQueuePause, MutationType::kQueueResume,
                             MutationType::kQueueRemove}) {
     ASSERT_EQ(sm.Apply(Mutation::Queue(kT0, type, {{"q2", "q2", "nope", "q2"}, false})),
-              ApplyStatus::kOk);
+              absl::OkStatus());
   }
   EXPECT_EQ(sm.FindQueue("q2"), nullptr);
   EXPECT_EQ(sm.job_count(), 1u);
@@ -303,13 +315,13 @@ TEST_F(StateMachineTest, ExtremeTimesAndCountsSaturate) {
                                "m", {}, 29);
   EXPECT_EQ(r.outcome, FailOutcome::kRetry);
   EXPECT_EQ(r.retry_at, INT64_MAX);
-  ASSERT_EQ(sm.Apply(Mutation::Fail(INT64_MAX - 1, r)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::Fail(INT64_MAX - 1, r)), absl::OkStatus());
   EXPECT_EQ(sm.FindJob("job-0002")->failure->retry_count, INT64_MAX - 1);
   // Kill at the end of time: the dead set's purge time saturates too.
   MutateSetRecord kill;
   kill.cmd = MutateCmd::kKill;
   kill.target = SetTarget::kRetries;
-  ASSERT_EQ(sm.Apply(Mutation::MutateSet(INT64_MAX, kill)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::MutateSet(INT64_MAX, kill)), absl::OkStatus());
   EXPECT_EQ(sm.FindJob("job-0002")->state, JobState::kDead);
 }
 
@@ -322,14 +334,14 @@ TEST_F(StateMachineTest, MalformedGlobalOperationAppliesNothing) {
   g.id = 1;
   g.steps = {EncodeMutation(Mutation::Queue(kT0, MutationType::kQueueRemove, {{"a"}, false})),
              "not a mutation"};
-  EXPECT_EQ(sm.Apply(Mutation::Global(kT0, g)), ApplyStatus::kInvalid);
+  EXPECT_EQ(sm.Apply(Mutation::Global(kT0, g)), absl::InvalidArgumentError(""));
   EXPECT_NE(sm.FindQueue("a"), nullptr);
   EXPECT_TRUE(sm.last_global_ops().empty());
   g.steps.pop_back();
   g.id = 0;
-  EXPECT_EQ(sm.Apply(Mutation::Global(kT0, g)), ApplyStatus::kInvalid);
+  EXPECT_EQ(sm.Apply(Mutation::Global(kT0, g)), absl::InvalidArgumentError(""));
   g.id = 1;
-  EXPECT_EQ(sm.Apply(Mutation::Global(kT0, g)), ApplyStatus::kOk);
+  EXPECT_EQ(sm.Apply(Mutation::Global(kT0, g)), absl::OkStatus());
   EXPECT_EQ(sm.FindQueue("a"), nullptr);
 }
 
@@ -337,8 +349,8 @@ TEST_F(StateMachineTest, FlushWipesEverything) {
   Push(Spec("job-0001"));
   Push(Spec("job-0002"));
   Reserve("job-0002");
-  ASSERT_EQ(sm.Apply(Mutation::Ack(kT0, "job-0002")), ApplyStatus::kOk);
-  ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), ApplyStatus::kOk);
+  ASSERT_EQ(sm.Apply(Mutation::Ack(kT0, "job-0002")), absl::OkStatus());
+  ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), absl::OkStatus());
   EXPECT_EQ(sm.job_count(), 0u);
   EXPECT_TRUE(sm.SortedQueues().empty());
   EXPECT_EQ(sm.total_processed(), 0);
@@ -347,9 +359,9 @@ TEST_F(StateMachineTest, FlushWipesEverything) {
 
 TEST_F(StateMachineTest, WorkerStates) {
   EXPECT_EQ(sm.worker_state("w"), WorkerState::kRunning);
-  sm.Apply(Mutation::SetWorkerState(kT0, "w", WorkerState::kQuiet));
+  (void)sm.Apply(Mutation::SetWorkerState(kT0, "w", WorkerState::kQuiet));
   EXPECT_EQ(sm.worker_state("w"), WorkerState::kQuiet);
-  sm.Apply(Mutation::ForgetWorker(kT0, "w"));
+  (void)sm.Apply(Mutation::ForgetWorker(kT0, "w"));
   EXPECT_EQ(sm.worker_state("w"), WorkerState::kRunning);
 }
 
@@ -359,7 +371,7 @@ TEST_F(StateMachineTest, HistoryKeepsOneHundredEightyDays) {
     const UnixNanos t = kT0 + int64_t(day) * 86400 * kSec;
     Push(Spec(jid), t);
     Reserve(jid, t);
-    ASSERT_EQ(sm.Apply(Mutation::Ack(t, jid)), ApplyStatus::kOk);
+    ASSERT_EQ(sm.Apply(Mutation::Ack(t, jid)), absl::OkStatus());
   }
   EXPECT_EQ(sm.history().size(), size_t(kHistoryDaysMax));
   EXPECT_EQ(sm.total_processed(), 200);
@@ -374,7 +386,7 @@ TEST(StateMachineReplay, EncodedRecordsReproduceTheState) {
     std::vector<std::string> log;
     UnixNanos now = kT0;
     auto apply = [&](const Mutation& m) {
-      if (live.Apply(m) == ApplyStatus::kOk) log.push_back(EncodeMutation(m));
+      if (live.Apply(m) == absl::OkStatus()) log.push_back(EncodeMutation(m));
     };
     std::vector<std::string> jids;
     for (int step = 0; step < 800; ++step) {
@@ -428,7 +440,7 @@ TEST(StateMachineReplay, EncodedRecordsReproduceTheState) {
     for (const auto& bytes : log) {
       auto m = DecodeMutation(bytes);
       ASSERT_TRUE(m.has_value());
-      ASSERT_EQ(replica.Apply(*m), ApplyStatus::kOk) << "seed " << seed;
+      ASSERT_EQ(replica.Apply(*m), absl::OkStatus()) << "seed " << seed;
     }
     EXPECT_EQ(replica.StateHash(), live.StateHash()) << "seed " << seed;
     EXPECT_EQ(replica.job_count(), live.job_count());

@@ -26,29 +26,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       const std::string_view verb = line.substr(0, line.find(' '));
       const std::string_view arg =
           line.size() > verb.size() ? line.substr(verb.size() + 1) : std::string_view();
-      std::string error;
       if (verb == "PUSH") {
         core::JobSpec job;
-        if (decoder.DecodeOne(arg, &job, &error)) (void)core::ValidateJob(job, 1, {});
+        if (decoder.DecodeOne(arg, &job).ok()) (void)core::ValidateJob(job, 1, {});
       } else if (verb == "PUSHB") {
         std::vector<core::JobSpec> jobs;
-        if (decoder.DecodeMany(arg, &jobs, &error))
+        if (decoder.DecodeMany(arg, &jobs).ok())
           for (auto& j : jobs) (void)core::ValidateJob(j, 1, {});
       } else if (verb == "ACK") {
         std::string jid;
         (void)net::DecodeAck(decoder, arg, &jid);
       } else if (verb == "FAIL") {
         net::FailArgs f;
-        if (net::DecodeFail(decoder, arg, &f)) core::CleanseFailure(&f);
+        if (net::DecodeFail(decoder, arg, &f).ok()) core::CleanseFailure(&f);
       } else if (verb == "BEAT") {
         net::BeatArgs b;
         (void)net::DecodeBeat(decoder, arg, &b);
       } else if (verb == "MUTATE") {
         net::MutateArgs m;
-        (void)net::DecodeMutate(decoder, arg, &m, &error);
+        (void)net::DecodeMutate(decoder, arg, &m);
       } else if (verb == "HELLO") {
         net::HelloArgs h;
-        (void)net::DecodeHello(decoder, arg, &h, &error);
+        (void)net::DecodeHello(decoder, arg, &h);
       }
     }
   }

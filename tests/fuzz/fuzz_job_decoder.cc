@@ -17,29 +17,29 @@ using namespace werk;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static net::JobDecoder decoder;
   const std::string_view input(reinterpret_cast<const char*>(data), size);
-  std::string error;
   {
     std::vector<core::JobSpec> whole, sliced;
-    const bool ok = decoder.DecodeMany(input, &whole, &error);
+    const bool ok = decoder.DecodeMany(input, &whole).ok();
     net::JobBatchDecoder batch;
-    bool sliced_ok = batch.Start(input, &error);
+    core::OpStatus s = batch.Start(input);
     const size_t slice = 1 + size % 7;
-    while (sliced_ok && !batch.done()) sliced_ok = batch.Next(slice, &sliced, &error);
-    if (sliced_ok != ok || (ok && sliced != whole)) {
-      std::fprintf(stderr, "sliced PUSHB decoding disagrees (%d vs %d): %s\n", int(sliced_ok),
-                   int(ok), error.c_str());
+    while (s.ok() && !batch.done()) s = batch.Next(slice, &sliced);
+    if (s.ok() != ok || (ok && sliced != whole)) {
+      std::fprintf(stderr, "sliced PUSHB decoding disagrees (%d vs %d): %s\n", int(s.ok()),
+                   int(ok), std::string(s.message()).c_str());
       std::abort();
     }
   }
   core::JobSpec job;
-  if (!decoder.DecodeOne(input, &job, &error)) return 0;
+  if (!decoder.DecodeOne(input, &job).ok()) return 0;
   if (!core::ValidateJob(job, 1'700'000'000'000'000'000, {}).ok()) return 0;
   // What FETCH would send must itself decode to the same job.
   auto stored = core::Job::Create(job, 1);
   const std::string json = core::JobJson(*stored);
   core::JobSpec again;
-  if (!decoder.DecodeOne(json, &again, &error)) {
-    std::fprintf(stderr, "rendered job does not decode: %s\n%s\n", error.c_str(), json.c_str());
+  if (core::OpStatus s = decoder.DecodeOne(json, &again); !s.ok()) {
+    std::fprintf(stderr, "rendered job does not decode: %s\n%s\n", std::string(s.message()).c_str(),
+                 json.c_str());
     std::abort();
   }
   if (again.jid != job.jid || again.args_json != job.args_json || again.queue != job.queue) {

@@ -25,9 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   seed.jobtype = "T";
   seed.queue = "default";
   seed.args_json = "[]";
-  sm.Apply(core::Mutation::Push(0, seed));
-  sm.Apply(core::Mutation::Reserve(0, "abcdefgh", "w", 1));
-  sm.Apply(*m);
+  (void)sm.Apply(core::Mutation::Push(0, seed));
+  (void)sm.Apply(core::Mutation::Reserve(0, "abcdefgh", "w", 1));
+  (void)sm.Apply(*m);
   std::vector<const core::Job*> due;
   sm.DueJobs(INT64_MAX / 2'000'000, due, 1000);
   (void)sm.StateHash();

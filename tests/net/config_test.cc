@@ -30,7 +30,7 @@ TEST_F(ConfigTest, ReadsFilesInOrderAsOneDocument) {
   Write("b.toml", "[werk]\nconnections_max = 10\nline_bytes_max = 4096\nshards = 3\n");
   ServerOptions o;
   o.config_dir = dir_;
-  ASSERT_EQ(LoadConfig(&o, {}), "");
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
   EXPECT_EQ(o.password, "sekrit");
   EXPECT_EQ(o.binding, "127.0.0.1:9000");
   EXPECT_EQ(o.connections_max, 10u);
@@ -45,7 +45,7 @@ TEST_F(ConfigTest, ConnectionTimeoutsAndTheHandshakePool) {
         "heartbeat_timeout = 90\n");
   ServerOptions o;
   o.config_dir = dir_;
-  ASSERT_EQ(LoadConfig(&o, {}), "");
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
   EXPECT_EQ(HandshakeConnectionsMax(o), 32u);
   EXPECT_EQ(o.handshake_timeout_s, 5);
   EXPECT_EQ(o.idle_timeout_s, 0);  // disabled
@@ -61,14 +61,15 @@ TEST_F(ConfigTest, UnknownOrInvalidWerkSettingsAreRefused) {
   Write("a.toml", "[werk]\nidle_timeout_s = 10\n");
   ServerOptions o;
   o.config_dir = dir_;
-  EXPECT_EQ(LoadConfig(&o, {}), "[werk] has no setting 'idle_timeout_s'");
+  EXPECT_EQ(LoadConfig(&o, {}).message(), "[werk] has no setting 'idle_timeout_s'");
   Write("a.toml", "[werk]\nhandshake_timeout = 0\n");
-  EXPECT_EQ(LoadConfig(&o, {}), "[werk] handshake_timeout must be a positive integer");
+  EXPECT_EQ(LoadConfig(&o, {}).message(), "[werk] handshake_timeout must be a positive integer");
   Write("a.toml", "[werk]\nidle_timeout = -1\n");
-  EXPECT_EQ(LoadConfig(&o, {}), "[werk] idle_timeout must be a non-negative integer");
+  EXPECT_EQ(LoadConfig(&o, {}).message(), "[werk] idle_timeout must be a non-negative integer");
   // Bounded, so deadlines computed from them cannot overflow.
   Write("a.toml", "[werk]\nheartbeat_timeout = 9223372036854775807\n");
-  EXPECT_EQ(LoadConfig(&o, {}), "heartbeat_timeout is above the limit of 604800 seconds (7 days)");
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            "heartbeat_timeout is above the limit of 604800 seconds (7 days)");
 }
 
 TEST_F(ConfigTest, FlagsWinOverToml) {
@@ -80,7 +81,7 @@ TEST_F(ConfigTest, FlagsWinOverToml) {
   FlagsGiven given;
   given.binding = true;
   given.shards = true;
-  ASSERT_EQ(LoadConfig(&o, given), "");
+  ASSERT_TRUE(LoadConfig(&o, given).ok());
   EXPECT_EQ(o.binding, "127.0.0.1:7419");
   EXPECT_EQ(o.shards, 2u);
 }
@@ -91,7 +92,7 @@ TEST_F(ConfigTest, EnvPasswordAndPasswordFile) {
   Write("a.toml", "[faktory]\npassword = \"toml\"\n");
   ServerOptions o;
   o.config_dir = dir_;
-  ASSERT_EQ(LoadConfig(&o, {}), "");
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
   EXPECT_EQ(o.password, "from-file");
   ::unsetenv("FAKTORY_PASSWORD");
 }
@@ -100,20 +101,20 @@ TEST_F(ConfigTest, Errors) {
   ServerOptions o;
   o.config_dir = dir_;
   o.environment = "prod";
-  EXPECT_NE(LoadConfig(&o, {}).find("unknown environment"), std::string::npos);
+  EXPECT_NE(LoadConfig(&o, {}).message().find("unknown environment"), std::string::npos);
   o.environment = "production";
-  EXPECT_NE(LoadConfig(&o, {}).find("requires a password"), std::string::npos);
+  EXPECT_NE(LoadConfig(&o, {}).message().find("requires a password"), std::string::npos);
   ::setenv("FAKTORY_SKIP_PASSWORD", "yes", 1);
-  EXPECT_EQ(LoadConfig(&o, {}), "");
+  EXPECT_TRUE(LoadConfig(&o, {}).ok());
   ::unsetenv("FAKTORY_SKIP_PASSWORD");
   o.environment = "development";
   Write("a.toml", "[faktory\n");
-  EXPECT_NE(LoadConfig(&o, {}).find("cannot parse"), std::string::npos);
+  EXPECT_NE(LoadConfig(&o, {}).message().find("cannot parse"), std::string::npos);
   Write("a.toml", "[werk]\nconnections_max = -1\n");
-  EXPECT_NE(LoadConfig(&o, {}).find("positive"), std::string::npos);
+  EXPECT_NE(LoadConfig(&o, {}).message().find("positive"), std::string::npos);
   Write("a.toml", "");
   o.binding = "nonsense";
-  EXPECT_NE(LoadConfig(&o, {}).find("invalid binding"), std::string::npos);
+  EXPECT_NE(LoadConfig(&o, {}).message().find("invalid binding"), std::string::npos);
 }
 
 TEST(SplitHostPort, Forms) {

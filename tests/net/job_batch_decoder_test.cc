@@ -19,10 +19,16 @@ struct Outcome {
   std::string error;
 };
 
+// Keeps a refusal's message; true if `s` is OK.
+bool Take(const core::OpStatus& s, Outcome* o) {
+  if (!s.ok()) o->error = std::string(s.message());
+  return s.ok();
+}
+
 Outcome OneShot(std::string_view json) {
   JobDecoder d;
   Outcome o;
-  o.ok = d.DecodeMany(json, &o.jobs, &o.error);
+  o.ok = Take(d.DecodeMany(json, &o.jobs), &o);
   return o;
 }
 
@@ -37,12 +43,13 @@ Outcome Sliced(std::string_view json, size_t slice, bool take_block) {
     std::memcpy(block.get(), before.data(), before.size());
     std::memcpy(block.get() + before.size(), json.data(), json.size());
     std::memcpy(block.get() + before.size() + json.size(), after.data(), after.size());
-    o.ok = d.Start(std::move(block), before.size(), json.size(),
-                   before.size() + json.size() + after.size(), &o.error);
+    o.ok = Take(d.Start(std::move(block), before.size(), json.size(),
+                        before.size() + json.size() + after.size()),
+                &o);
   } else {
-    o.ok = d.Start(json, &o.error);
+    o.ok = Take(d.Start(json), &o);
   }
-  while (o.ok && !d.done()) o.ok = d.Next(slice, &o.jobs, &o.error);
+  while (o.ok && !d.done()) o.ok = Take(d.Next(slice, &o.jobs), &o);
   if (!o.ok) o.jobs.clear();
   return o;
 }

@@ -19,8 +19,7 @@ class JobDecoderTest : public ::testing::Test {
   // Decode + validate; returns the error or "" on success.
   std::string Push(std::string_view json, core::JobSpec* out = nullptr) {
     core::JobSpec job;
-    std::string error;
-    if (!d.DecodeOne(json, &job, &error)) return error;
+    if (core::OpStatus s = d.DecodeOne(json, &job); !s.ok()) return std::string(s.message());
     if (core::OpStatus s = core::ValidateJob(job, kNow, limits); !s.ok())
       return std::string(s.message());
     if (out) *out = job;
@@ -154,18 +153,19 @@ TEST_F(JobDecoderTest, SizeLimits) {
 
 TEST_F(JobDecoderTest, DecodeManyForPushb) {
   std::vector<core::JobSpec> jobs;
-  std::string error;
   ASSERT_TRUE(d.DecodeMany(R"([{"jid":"abcdefgh","jobtype":"T","args":[1]},null,{"jid":"x"}])",
-                           &jobs, &error));
+                           &jobs)
+                  .ok());
   ASSERT_EQ(jobs.size(), 3u);
   EXPECT_EQ(jobs[0].args_json, "[1]");
   EXPECT_TRUE(jobs[1].jid.empty());
-  EXPECT_TRUE(d.DecodeMany("null", &jobs, &error));
+  EXPECT_TRUE(d.DecodeMany("null", &jobs).ok());
   EXPECT_TRUE(jobs.empty());
-  EXPECT_FALSE(d.DecodeMany("{}", &jobs, &error));
-  EXPECT_EQ(error.rfind("invalid JSON: ", 0), 0u);
-  EXPECT_FALSE(d.DecodeMany(R"([{"jid":"abcdefgh","retry":"x"}])", &jobs, &error));
-  EXPECT_FALSE(d.DecodeMany("[1,2", &jobs, &error));
+  const core::OpStatus object = d.DecodeMany("{}", &jobs);
+  EXPECT_TRUE(absl::IsInvalidArgument(object));
+  EXPECT_EQ(std::string(object.message()).rfind("invalid JSON: ", 0), 0u);
+  EXPECT_FALSE(d.DecodeMany(R"([{"jid":"abcdefgh","retry":"x"}])", &jobs).ok());
+  EXPECT_FALSE(d.DecodeMany("[1,2", &jobs).ok());
 }
 
 TEST_F(JobDecoderTest, DeepNestingIsRejectedNotACrash) {

@@ -228,9 +228,9 @@ void RunApplySequence(Source& src) {
         if (malformed != !decoded)
           fail("the decoder refused a well-formed record or took a malformed one");
         if (decoded && !(*decoded == m)) fail("decode(encode(m)) != m");
-        const core::ApplyStatus status = sm.Apply(m);
-        if (malformed != (status == core::ApplyStatus::kInvalid))
-          fail("Apply's kInvalid disagrees with the decoder");
+        const core::OpStatus status = sm.Apply(m);
+        if (malformed != absl::IsInvalidArgument(status))
+          fail("Apply's InvalidArgument disagrees with the decoder");
         break;
       }
       case 5: {  // timers, as the shard turns them into records
@@ -252,9 +252,9 @@ void RunApplySequence(Source& src) {
             case core::JobState::kQueued: fail("a queued job carried a timer");
           }
         }
-        for (auto& r : expired) sm.Apply(core::Mutation::Fail(now, std::move(r)));
-        if (!enqueue.empty()) sm.Apply(core::Mutation::EnqueueDue(now, std::move(enqueue)));
-        if (!purge.empty()) sm.Apply(core::Mutation::PurgeDead(now, std::move(purge)));
+        for (auto& r : expired) (void)sm.Apply(core::Mutation::Fail(now, std::move(r)));
+        if (!enqueue.empty()) (void)sm.Apply(core::Mutation::EnqueueDue(now, std::move(enqueue)));
+        if (!purge.empty()) (void)sm.Apply(core::Mutation::PurgeDead(now, std::move(purge)));
         break;
       }
       case 6: {  // a checkpoint round trip reproduces the state
@@ -275,7 +275,7 @@ void RunApplySequence(Source& src) {
         for (auto& s : sms) view.push_back(s.get());
         core::RollForwardPlan plan = core::PlanRollForward(view, gen.Time());
         for (size_t i = 0; i < shards; ++i)
-          for (const core::Mutation& m : plan.per_shard[i]) sms[i]->Apply(m);
+          for (const core::Mutation& m : plan.per_shard[i]) (void)sms[i]->Apply(m);
         break;
       }
       case 8: {  // freeing what a FLUSH or QUEUE REMOVE removed changes nothing observable

@@ -98,7 +98,7 @@ std::unique_ptr<core::StateMachine> RecoverShard(const std::string& data_dir, ui
   uint64_t bad = 0;
   sinks.record = [&](uint64_t, std::string_view body) {
     auto m = core::DecodeMutation(body);
-    if (!m || sm->Apply(*m) != core::ApplyStatus::kOk) ++bad;
+    if (!m || sm->Apply(*m) != absl::OkStatus()) ++bad;
     return absl::OkStatus();
   };
   wal::RecoveryOptions ro;

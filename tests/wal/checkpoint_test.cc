@@ -25,32 +25,32 @@ core::JobSpec Spec(const std::string& jid, const std::string& queue = "default")
 TEST(Checkpoint, EveryJobStateRoundTrips) {
   core::StateMachine sm(kT0 / core::kNanosPerMilli);
   const core::UnixNanos s = core::kNanosPerSecond;
-  sm.Apply(core::Mutation::Push(kT0, Spec("queued-01", "a")));
-  sm.Apply(core::Mutation::Push(kT0, Spec("queued-02", "a")));
-  sm.Apply(core::Mutation::Push(kT0, Spec("queued-03", "b")));
+  (void)sm.Apply(core::Mutation::Push(kT0, Spec("queued-01", "a")));
+  (void)sm.Apply(core::Mutation::Push(kT0, Spec("queued-02", "a")));
+  (void)sm.Apply(core::Mutation::Push(kT0, Spec("queued-03", "b")));
   core::JobSpec later = Spec("sched-001");
   later.at = "x";
   later.at_ns = kT0 + 3600 * s;
-  sm.Apply(core::Mutation::Push(kT0, later));
-  sm.Apply(core::Mutation::Push(kT0, Spec("reserved1")));
-  sm.Apply(core::Mutation::Reserve(kT0, "reserved1", "w1", kT0 + 60 * s));
-  sm.Apply(core::Mutation::Push(kT0, Spec("retry-001")));
-  sm.Apply(core::Mutation::Reserve(kT0, "retry-001", "w1", kT0 + 60 * s));
-  sm.Apply(core::Mutation::Fail(kT0, core::DecideFailure(*sm.FindJob("retry-001"), kT0,
+  (void)sm.Apply(core::Mutation::Push(kT0, later));
+  (void)sm.Apply(core::Mutation::Push(kT0, Spec("reserved1")));
+  (void)sm.Apply(core::Mutation::Reserve(kT0, "reserved1", "w1", kT0 + 60 * s));
+  (void)sm.Apply(core::Mutation::Push(kT0, Spec("retry-001")));
+  (void)sm.Apply(core::Mutation::Reserve(kT0, "retry-001", "w1", kT0 + 60 * s));
+  (void)sm.Apply(core::Mutation::Fail(kT0, core::DecideFailure(*sm.FindJob("retry-001"), kT0,
                                                          core::FailCause::kFail, "E", "m", {"bt"}, 3)));
   core::JobSpec dead = Spec("dead-0001");
   dead.retry = -1;
-  sm.Apply(core::Mutation::Push(kT0, dead));
-  sm.Apply(core::Mutation::Reserve(kT0, "dead-0001", "w1", kT0 + 60 * s));
-  sm.Apply(core::Mutation::Fail(kT0, core::DecideFailure(*sm.FindJob("dead-0001"), kT0,
+  (void)sm.Apply(core::Mutation::Push(kT0, dead));
+  (void)sm.Apply(core::Mutation::Reserve(kT0, "dead-0001", "w1", kT0 + 60 * s));
+  (void)sm.Apply(core::Mutation::Fail(kT0, core::DecideFailure(*sm.FindJob("dead-0001"), kT0,
                                                          core::FailCause::kFail, "E", "m", {}, 0)));
-  sm.Apply(core::Mutation::Queue(kT0, core::MutationType::kQueuePause, {{"b"}, false}));
-  sm.Apply(core::Mutation::Push(kT0, Spec("acked-001", "empty")));
-  sm.Apply(core::Mutation::Reserve(kT0, "acked-001", "w1", kT0 + 60 * s));
-  sm.Apply(core::Mutation::Ack(kT0, "acked-001"));
-  sm.Apply(core::Mutation::SetWorkerState(kT0, "w9", core::WorkerState::kQuiet));
+  (void)sm.Apply(core::Mutation::Queue(kT0, core::MutationType::kQueuePause, {{"b"}, false}));
+  (void)sm.Apply(core::Mutation::Push(kT0, Spec("acked-001", "empty")));
+  (void)sm.Apply(core::Mutation::Reserve(kT0, "acked-001", "w1", kT0 + 60 * s));
+  (void)sm.Apply(core::Mutation::Ack(kT0, "acked-001"));
+  (void)sm.Apply(core::Mutation::SetWorkerState(kT0, "w9", core::WorkerState::kQuiet));
 
-  const std::string image = BuildCheckpoint(sm, 0, 42, 1, kT0);
+  const std::string image = BuildCheckpoint(sm, 0, core::Lsn(42), core::Epoch(1), kT0);
   core::StateMachine back(kT0 / core::kNanosPerMilli);
   CheckpointHeader h;
   auto st = LoadCheckpoint(image, 0, &h, [&](core::SnapshotItemType t, std::string_view b) {
@@ -72,8 +72,9 @@ TEST(Checkpoint, EveryJobStateRoundTrips) {
 
 TEST(Checkpoint, AnyDamageIsDetected) {
   core::StateMachine sm(0);
-  for (int i = 0; i < 20; ++i) sm.Apply(core::Mutation::Push(1, Spec("job-" + std::to_string(10000 + i))));
-  const std::string image = BuildCheckpoint(sm, 0, 20, 1, 1);
+  for (int i = 0; i < 20; ++i)
+    (void)sm.Apply(core::Mutation::Push(1, Spec("job-" + std::to_string(10000 + i))));
+  const std::string image = BuildCheckpoint(sm, 0, core::Lsn(20), core::Epoch(1), 1);
   auto load = [](std::string_view img) {
     core::StateMachine into(0);
     CheckpointHeader h;

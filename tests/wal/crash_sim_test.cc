@@ -307,7 +307,8 @@ struct Sim {
     ASSERT_EQ(log.divergent(), 0u);
     records.resize(recovered);
     core::StateMachine shadow(0);
-    for (const auto& r : records) ASSERT_EQ(shadow.Apply(*core::DecodeMutation(r)), core::ApplyStatus::kOk);
+    for (const auto& r : records)
+      ASSERT_EQ(shadow.Apply(*core::DecodeMutation(r)), absl::OkStatus());
     ASSERT_EQ(log.sm().StateHash(), shadow.StateHash())
         << "recovered state is not the log prefix:\n" << Diff(log.sm(), shadow)
         << "checkpoint at " << log.result().checkpoint_lsn << ", recovered " << recovered;

@@ -48,7 +48,7 @@ class LogFixture {
     };
     sinks.record = [this](uint64_t lsn, std::string_view body) {
       auto m = core::DecodeMutation(body);
-      if (!m || sm_->Apply(*m) != core::ApplyStatus::kOk) ++divergent_;
+      if (!m || sm_->Apply(*m) != absl::OkStatus()) ++divergent_;
       replayed_.push_back(lsn);
       return absl::OkStatus();
     };
@@ -72,7 +72,7 @@ class LogFixture {
   // Apply, then append (what Shard::Commit does). Returns the LSN, or 0 if
   // the state machine refused the mutation.
   uint64_t Commit(const core::Mutation& m) {
-    if (sm_->Apply(m) != core::ApplyStatus::kOk) return 0;
+    if (sm_->Apply(m) != absl::OkStatus()) return 0;
     return wal_->Append(core::EncodeMutation(m)).value();
   }
   uint64_t Push(const std::string& jid, const std::string& queue = "default") {

@@ -28,7 +28,8 @@ std::string Segment(uint64_t first_lsn, int records, uint64_t epoch = 1, size_t 
   h.salt = salt;
   EncodeSegmentHeader(h, s.data());
   for (int i = 0; i < records; ++i)
-    AppendFrame(s, first_lsn + uint64_t(i), epoch, 1, "body-" + std::to_string(i), salt);
+    AppendFrame(s, core::Lsn(first_lsn + uint64_t(i)), core::Epoch(epoch), 1,
+                "body-" + std::to_string(i), salt);
   s.append(pad_zeros, '\0');
   return s;
 }
@@ -47,7 +48,7 @@ std::vector<std::string> ReadAll(std::string_view data, LogReader::Options o, Re
 
 TEST(LogFormat, FrameRoundTrip) {
   std::string s;
-  AppendFrame(s, 7, 3, 1, "hello");
+  AppendFrame(s, core::Lsn(7), core::Epoch(3), 1, "hello");
   ASSERT_EQ(s.size(), kFrameHeaderBytes + 5);
   FrameHeader h;
   ASSERT_TRUE(DecodeFrameHeader(s, &h));
@@ -126,7 +127,7 @@ TEST(LogReader, ZeroFilledPreallocatedTailIsACleanEnd) {
 TEST(LogReader, TornHeaderInNewestSegmentIsATornTail) {
   std::string s = Segment(1, 3);
   std::string next;
-  AppendFrame(next, 4, 1, 1, "cut");
+  AppendFrame(next, core::Lsn(4), core::Epoch(1), 1, "cut");
   s += next.substr(0, 20);  // half a header
   s.append(4096, '\0');
   ReadOutcome last;
@@ -144,7 +145,7 @@ TEST(LogReader, TornHeaderInNewestSegmentIsATornTail) {
 TEST(LogReader, TornBodyIsATornTail) {
   std::string s = Segment(1, 2);
   std::string next;
-  AppendFrame(next, 3, 1, 1, std::string(1000, 'b'));
+  AppendFrame(next, core::Lsn(3), core::Epoch(1), 1, std::string(1000, 'b'));
   s += next.substr(0, next.size() - 300);
   ReadOutcome last;
   auto bodies = ReadAll(s, {.expected_lsn = 1, .newest = true}, &last);
@@ -157,7 +158,8 @@ TEST(LogReader, TornBodyIsATornTail) {
 std::string Recycled(uint64_t salt, int own, size_t stale_bytes, uint64_t old_salt) {
   std::string old = Segment(1, 0, 1, 0, old_salt);
   for (int i = 0; old.size() < stale_bytes + kSegmentHeaderBytes * 2; ++i)
-    AppendFrame(old, 1 + uint64_t(i), 1, 1, std::string(100, char('a' + i % 26)), old_salt);
+    AppendFrame(old, core::Lsn(1 + uint64_t(i)), core::Epoch(1), 1,
+                std::string(100, char('a' + i % 26)), old_salt);
   std::string s = Segment(500, own, 1, 0, salt);
   s += old.substr(s.size());
   return s;
@@ -189,7 +191,7 @@ TEST(LogReader, OwnFrameFarBehindStaleBytesIsCorruption) {
   std::string s = Recycled(0x1234, 5, 64 << 10, 0x9999);
   // A frame of this segment 40 KiB on: once synced, now behind damage.
   std::string lost;
-  AppendFrame(lost, 505, 1, 1, "synced once", 0x1234);
+  AppendFrame(lost, core::Lsn(505), core::Epoch(1), 1, "synced once", 0x1234);
   s.replace(s.size() - 20000, lost.size(), lost);
   ReadOutcome last;
   ReadRecycled(s, &last);
@@ -201,7 +203,7 @@ TEST(LogReader, OwnFrameWithinTheWindowOfStaleBytesIsATornTail) {
   const size_t end = Segment(500, 5, 1, 0, 0x1234).size();
   // The second of two writes in flight landed, the first did not.
   std::string cut;
-  AppendFrame(cut, 507, 1, 1, "second write", 0x1234);
+  AppendFrame(cut, core::Lsn(507), core::Epoch(1), 1, "second write", 0x1234);
   s.replace(end + 1000, cut.size(), cut);
   ReadOutcome last;
   LogReader* r;
@@ -221,15 +223,15 @@ TEST(LogFormat, SaltsFollowEachOtherAndSeparateUses) {
   EXPECT_NE(FreshSalt(), 0u);
   EXPECT_NE(FreshSalt(), FreshSalt());
   std::string s;
-  AppendFrame(s, 3, 1, 1, "x", 42);
+  AppendFrame(s, core::Lsn(3), core::Epoch(1), 1, "x", 42);
   FrameHeader h;
   EXPECT_TRUE(DecodeFrameHeader(s, &h, 42));
   EXPECT_FALSE(DecodeFrameHeader(s, &h, 43));
   EXPECT_FALSE(DecodeFrameHeader(s, &h, 0));
   // A batch reads under the salt its frames were appended with, and no other.
   std::string batch;
-  AppendFrame(batch, 1, 1, 1, "one", 6);
-  AppendFrame(batch, 2, 1, 1, std::string(300, 't'), 6);
+  AppendFrame(batch, core::Lsn(1), core::Epoch(1), 1, "one", 6);
+  AppendFrame(batch, core::Lsn(2), core::Epoch(1), 1, std::string(300, 't'), 6);
   LogReader r(batch, {.start_offset = 0, .expected_lsn = 1, .salt = 6});
   Frame f;
   EXPECT_EQ(r.Next(&f), ReadOutcome::kRecord);
@@ -270,7 +272,7 @@ TEST(LogReader, BadChecksumMidFileIsCorruption) {
 
 TEST(LogReader, LsnGapIsCorruption) {
   std::string s = Segment(1, 2);
-  AppendFrame(s, 4, 1, 1, "skipped 3");
+  AppendFrame(s, core::Lsn(4), core::Epoch(1), 1, "skipped 3");
   ReadOutcome last;
   LogReader* r;
   auto bodies = ReadAll(s, {.expected_lsn = 1, .newest = true}, &last, &r);
@@ -281,7 +283,7 @@ TEST(LogReader, LsnGapIsCorruption) {
 
 TEST(LogReader, StaleEpochIsCorruption) {
   std::string s = Segment(1, 2, /*epoch=*/5);
-  AppendFrame(s, 3, 4, 1, "from a deposed primary");
+  AppendFrame(s, core::Lsn(3), core::Epoch(4), 1, "from a deposed primary");
   ReadOutcome last;
   auto bodies = ReadAll(s, {.expected_lsn = 1, .min_epoch = 5, .newest = true}, &last);
   EXPECT_EQ(bodies.size(), 2u);
@@ -330,7 +332,7 @@ TEST(LogFormat, WriteMarkerRoundTrip) {
   m.sequence = 7;
   m.durable_lsn = 41;
   m.write_bytes = 4096;
-  EncodeWriteMarker(m, 42, 3, 0xabc, buf);
+  EncodeWriteMarker(m, core::Lsn(42), core::Epoch(3), 0xabc, buf);
   FrameHeader h;
   ASSERT_TRUE(DecodeFrameHeader({buf, sizeof buf}, &h, 0xabc));
   EXPECT_FALSE(DecodeFrameHeader({buf, sizeof buf}, &h, 0xabd));
@@ -587,7 +589,7 @@ TEST(LogReaderV3, MisplacedMarkersAndRecordsAreCorruption) {
   {  // A record where a write must begin.
     SegmentBuilder b(1);
     std::string s = b.data();
-    AppendFrame(s, 1, 1, 1, "no marker", b.salt());
+    AppendFrame(s, core::Lsn(1), core::Epoch(1), 1, "no marker", b.salt());
     EXPECT_EQ(read_all(b, s).first, ReadOutcome::kCorrupt);
   }
   {  // A marker for another LSN.
@@ -595,8 +597,8 @@ TEST(LogReaderV3, MisplacedMarkersAndRecordsAreCorruption) {
     b.Write(2);
     std::string s = b.data();
     char m[kWriteMarkerFrameBytes];
-    EncodeWriteMarker({.sequence = 2, .durable_lsn = 2, .write_bytes = kWriteMarkerFrameBytes}, 7, 1,
-                      b.salt(), m);
+    EncodeWriteMarker({.sequence = 2, .durable_lsn = 2, .write_bytes = kWriteMarkerFrameBytes},
+                      core::Lsn(7), core::Epoch(1), b.salt(), m);
     s.append(m, sizeof m);
     auto [out, why] = read_all(b, s);
     EXPECT_EQ(out, ReadOutcome::kCorrupt);
@@ -612,8 +614,8 @@ TEST(LogReaderV3, MisplacedMarkersAndRecordsAreCorruption) {
     b.Write(2);
     std::string s = b.data();
     char m[kWriteMarkerFrameBytes];
-    EncodeWriteMarker({.sequence = 1, .durable_lsn = 2, .write_bytes = kWriteMarkerFrameBytes}, 3, 1,
-                      b.salt(), m);
+    EncodeWriteMarker({.sequence = 1, .durable_lsn = 2, .write_bytes = kWriteMarkerFrameBytes},
+                      core::Lsn(3), core::Epoch(1), b.salt(), m);
     s.append(m, sizeof m);
     EXPECT_EQ(read_all(b, s).first, ReadOutcome::kCorrupt);
   }
@@ -621,7 +623,7 @@ TEST(LogReaderV3, MisplacedMarkersAndRecordsAreCorruption) {
     SegmentBuilder b(1);
     b.Write(1);
     std::string s = b.data();
-    AppendFrame(s, 2, 1, 1, "outside any write", b.salt());
+    AppendFrame(s, core::Lsn(2), core::Epoch(1), 1, "outside any write", b.salt());
     auto [out, why] = read_all(b, s);
     EXPECT_EQ(out, ReadOutcome::kCorrupt);
     EXPECT_NE(why.find("crosses the end"), std::string::npos) << why;

@@ -222,9 +222,9 @@ TEST(Recovery, R10_StaleEpochIsCorruption) {
   b.Write({body});
   // An older epoch after a newer one (a write as a deposed primary made it).
   std::string w(wal::kWriteMarkerFrameBytes, '\0');
-  wal::AppendFrame(w, 2, 4, 1, body, b.salt());
-  wal::EncodeWriteMarker({.sequence = 2, .durable_lsn = 1, .write_bytes = w.size()}, 2, 5,
-                         b.salt(), w.data());
+  wal::AppendFrame(w, core::Lsn(2), core::Epoch(4), 1, body, b.salt());
+  wal::EncodeWriteMarker({.sequence = 2, .durable_lsn = 1, .write_bytes = w.size()}, core::Lsn(2),
+                         core::Epoch(5), b.salt(), w.data());
   std::string seg = b.data() + w;
   seg.append(100000, '\0');
   storage.Put(SegmentName(1), seg);
@@ -376,7 +376,7 @@ TEST(Recovery, R4_TornFirstWriteIntoARecycledSpareIsDropped) {
   // The first write's header sector never landed, a later part did: a frame
   // of this use (its salt) behind the stale header, within one write.
   std::string frame;
-  wal::AppendFrame(frame, 999, 1, 1, "never acknowledged", spare.salt);
+  wal::AppendFrame(frame, core::Lsn(999), core::Epoch(1), 1, "never acknowledged", spare.salt);
   storage.Durable(spare.name)->replace(300, frame.size(), frame);
   storage.Crash();
   ASSERT_TRUE(Reopen(storage, false, &log).ok());
@@ -397,7 +397,7 @@ TEST(Recovery, R5_RecordsBehindADamagedHeaderAtTheEndAreCorruption) {
   // A record of the segment further on than one write reaches: the segment
   // was synced once and its header is damaged, not a cut first write.
   std::string frame;
-  wal::AppendFrame(frame, 999, 1, 1, "synced once", spare.salt);
+  wal::AppendFrame(frame, core::Lsn(999), core::Epoch(1), 1, "synced once", spare.salt);
   std::string* d = storage.Durable(spare.name);
   ASSERT_GT(d->size(), 1700u);
   d->replace(1600, frame.size(), frame);
@@ -424,7 +424,8 @@ TEST(Recovery, OlderSegmentWithStaleBytesAfterItsRecordsReadsCleanly) {
   segs.pop_back();  // the spare
   ASSERT_GE(segs.size(), 3u);
   std::string stale;
-  for (int i = 0; i < 8; ++i) wal::AppendFrame(stale, 3 + uint64_t(i), 1, 1, "old use", 0x5151);
+  for (int i = 0; i < 8; ++i)
+    wal::AppendFrame(stale, core::Lsn(3 + uint64_t(i)), core::Epoch(1), 1, "old use", 0x5151);
   *storage.Durable(segs[segs.size() - 3]) += stale.substr(17);  // mid-frame, as it happens
   *storage.Durable(segs[segs.size() - 2]) += stale;              // whole old frames
   storage.Crash();
@@ -650,9 +651,10 @@ TEST(Recovery, R4_CutFirstWriteOfASegmentIsDroppedWithItsLsnsNamed) {
   ASSERT_FALSE(spare.name.empty());
   std::string w(wal::kWriteMarkerFrameBytes, '\0');
   for (uint64_t lsn = 21; lsn <= 22; ++lsn)
-    wal::AppendFrame(w, lsn, 1, 1, core::EncodeMutation(core::Mutation::Flush(1)), spare.salt);
-  wal::EncodeWriteMarker({.sequence = 99, .durable_lsn = 20, .write_bytes = w.size()}, 21, 1,
-                         spare.salt, w.data());
+    wal::AppendFrame(w, core::Lsn(lsn), core::Epoch(1), 1,
+                     core::EncodeMutation(core::Mutation::Flush(1)), spare.salt);
+  wal::EncodeWriteMarker({.sequence = 99, .durable_lsn = 20, .write_bytes = w.size()},
+                         core::Lsn(21), core::Epoch(1), spare.salt, w.data());
   storage.Durable(spare.name)->replace(wal::kSegmentHeaderBytes, w.size(), w);
   storage.Crash();
   LogFixture* log;
@@ -663,9 +665,10 @@ TEST(Recovery, R4_CutFirstWriteOfASegmentIsDroppedWithItsLsnsNamed) {
   // A second write in flight with it (buffered) changes nothing: it was
   // issued before the first completed.
   std::string w2(wal::kWriteMarkerFrameBytes, '\0');
-  wal::AppendFrame(w2, 23, 1, 1, core::EncodeMutation(core::Mutation::Flush(1)), spare.salt);
-  wal::EncodeWriteMarker({.sequence = 100, .durable_lsn = 20, .write_bytes = w2.size()}, 23, 1,
-                         spare.salt, w2.data());
+  wal::AppendFrame(w2, core::Lsn(23), core::Epoch(1), 1,
+                   core::EncodeMutation(core::Mutation::Flush(1)), spare.salt);
+  wal::EncodeWriteMarker({.sequence = 100, .durable_lsn = 20, .write_bytes = w2.size()},
+                         core::Lsn(23), core::Epoch(1), spare.salt, w2.data());
   std::string* d = storage.Durable(spare.name);
   d->replace(wal::kSegmentHeaderBytes, w.size(), w);
   d->replace(wal::kSegmentHeaderBytes + w.size(), w2.size(), w2);
@@ -674,8 +677,8 @@ TEST(Recovery, R4_CutFirstWriteOfASegmentIsDroppedWithItsLsnsNamed) {
   EXPECT_EQ(log->sm().job_count(), 20u);
   EXPECT_TRUE(Noted(*log, "LSNs 21..23"));
   // But one issued once the first write was durable proves it completed.
-  wal::EncodeWriteMarker({.sequence = 100, .durable_lsn = 22, .write_bytes = w2.size()}, 23, 1,
-                         spare.salt, w2.data());
+  wal::EncodeWriteMarker({.sequence = 100, .durable_lsn = 22, .write_bytes = w2.size()},
+                         core::Lsn(23), core::Epoch(1), spare.salt, w2.data());
   d->replace(wal::kSegmentHeaderBytes, w.size(), w);
   d->replace(wal::kSegmentHeaderBytes + w.size(), w2.size(), w2);
   storage.Crash();
@@ -697,9 +700,10 @@ TEST(Recovery, R11_DamageToTheLastWriteOfASegmentIsProvenByTheNextOnesFirstWrite
   ASSERT_EQ(last.header.lsn, 20u);
   const Spare spare = FindSpare(storage);
   std::string w(wal::kWriteMarkerFrameBytes, '\0');
-  wal::AppendFrame(w, 21, 1, 1, core::EncodeMutation(core::Mutation::Flush(1)), spare.salt);
-  wal::EncodeWriteMarker({.sequence = 99, .durable_lsn = 20, .write_bytes = w.size()}, 21, 1,
-                         spare.salt, w.data());
+  wal::AppendFrame(w, core::Lsn(21), core::Epoch(1), 1,
+                   core::EncodeMutation(core::Mutation::Flush(1)), spare.salt);
+  wal::EncodeWriteMarker({.sequence = 99, .durable_lsn = 20, .write_bytes = w.size()},
+                         core::Lsn(21), core::Epoch(1), spare.salt, w.data());
   storage.Durable(spare.name)->replace(wal::kSegmentHeaderBytes, w.size(), w);
   (*d)[last.offset + wal::kFrameHeaderBytes + 1] ^= 0x01;
   storage.Crash();
@@ -729,7 +733,8 @@ TEST(Recovery, AVersionTwoLogContinuesInAVersionThreeSegment) {
     j.queue = "default";
     j.args_json = "[]";
     j.created_at = "2026-11-22T00:00:00Z";
-    wal::AppendFrame(seg, lsn, 1, 1, core::EncodeMutation(core::Mutation::Push(1, j)), h.salt);
+    wal::AppendFrame(seg, core::Lsn(lsn), core::Epoch(1), 1,
+                     core::EncodeMutation(core::Mutation::Push(1, j)), h.salt);
   }
   seg.append(1000, '\0');  // records without markers: a torn tail is judged by size here
   storage.Put(SegmentName(1), seg);

@@ -37,12 +37,13 @@ class SegmentBuilder {
     const uint64_t at = data_.size();
     std::string w(wal::kWriteMarkerFrameBytes, '\0');
     const uint64_t first = next_lsn_;
-    for (const auto& b : bodies) wal::AppendFrame(w, next_lsn_++, epoch_, 1, b, salt_);
+    for (const auto& b : bodies)
+      wal::AppendFrame(w, core::Lsn(next_lsn_++), core::Epoch(epoch_), 1, b, salt_);
     wal::WriteMarker m;
     m.sequence = sequence_++;
     m.durable_lsn = durable.value_or(durable_);
     m.write_bytes = w.size();
-    wal::EncodeWriteMarker(m, first, epoch_, salt_, w.data());
+    wal::EncodeWriteMarker(m, core::Lsn(first), core::Epoch(epoch_), salt_, w.data());
     data_ += w;
     durable_ = next_lsn_ - 1;
     write_offsets_.push_back(at);
