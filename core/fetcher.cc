@@ -35,18 +35,20 @@ Fetcher::Fetcher(ShardRuntime* runtime, Partition* partition)
     : runtime_(runtime), partition_(partition), deadlines_(runtime->mono_ms()) {}
 
 Fetcher::~Fetcher() {
-  // Only parked fetches can be left (the shard stops at outstanding() == 0
-  // otherwise); their waiters are gone with the shard.
-  std::vector<FetchState*> left;
-  for (auto& [queue, list] : waiters_)
-    for (FetchWaitNode* n = list.Next(nullptr); n; n = list.Next(n)) left.push_back(n->fetch);
-  std::sort(left.begin(), left.end());
-  left.erase(std::unique(left.begin(), left.end()), left.end());
-  for (FetchState* f : left) {
+  // The shard stops at outstanding() == 0 unless it is destroyed without
+  // running; whatever is left (parked, with or without queues) goes now.
+  for (FetchState* f : states_) {
     for (auto& node : f->nodes) waiters_[node->queue].Remove(node.get());
     deadlines_.Cancel(f);
+    if (f->waiter) f->waiter->fetch_ = nullptr;
     delete f;
   }
+}
+
+void Fetcher::Free(FetchState* f) {
+  states_.erase(f);
+  --live_;
+  delete f;
 }
 
 bool Fetcher::parked(const FetchWaiter* waiter) const {
@@ -67,6 +69,7 @@ void Fetcher::Start(FetchWaiter* waiter, std::vector<std::string> queues, const 
       return waiter->OnFetched(partition_->ReserveFront(queues[here], wid));
   }
   auto* f = new FetchState;
+  states_.insert(f);
   ++live_;
   f->waiter = waiter;
   waiter->fetch_ = f;
@@ -89,10 +92,7 @@ void Fetcher::Cancel(FetchWaiter* waiter) {
   waiter->fetch_ = nullptr;
   f->waiter = nullptr;
   if (f->parked) Unpark(f);
-  if (f->calls_out == 0) {
-    --live_;
-    delete f;
-  }
+  if (f->calls_out == 0) Free(f);
 }
 
 void Fetcher::Attempt(FetchState* f) {
@@ -183,10 +183,7 @@ bool Fetcher::Returned(FetchState* f) {
   WERK_CHECK(f->calls_out > 0);
   --f->calls_out;
   if (f->waiter) return true;
-  if (f->calls_out == 0) {
-    --live_;
-    delete f;
-  }
+  if (f->calls_out == 0) Free(f);
   return false;
 }
 
@@ -202,8 +199,7 @@ void Fetcher::Finish(FetchState* f, FetchResult result) {
   if (f->parked) Unpark(f);
   FetchWaiter* waiter = f->waiter;
   waiter->fetch_ = nullptr;
-  --live_;
-  delete f;
+  Free(f);
   waiter->OnFetched(std::move(result));
 }
 

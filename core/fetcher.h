@@ -37,6 +37,7 @@
 #include <vector>
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 #include <absl/container/node_hash_map.h>
 
 #include "core/intrusive_list.h"
@@ -126,6 +127,7 @@ class Fetcher {
   // the deadline).
   void TakeHereOrPark(FetchState* f);
   void Finish(FetchState* f, FetchResult result);
+  void Free(FetchState* f);
   // A remote call of `f` came back: false if `f` was cancelled (and freed).
   bool Returned(FetchState* f);
   void Park(FetchState* f);
@@ -147,6 +149,9 @@ class Fetcher {
   std::atomic<uint64_t> queued_hint_{0};
   std::vector<std::string> ready_scratch_;
   uint64_t live_ = 0;
+  // Every fetch state not freed yet (parked, waiting for another shard, or
+  // cancelled with a call out): freed with the fetcher.
+  absl::flat_hash_set<FetchState*> states_;
   uint64_t parked_ = 0;
   uint64_t remote_fetches_ = 0;
   uint64_t raced_ = 0;
