@@ -201,7 +201,7 @@ LogReader::Options ReaderOptions(const Context& c, const LoadedSegment& s) {
 // what it vouches for.
 void NoteWriteMarker(Wal::Position& pos, const WriteMarker& marker) {
   pos.next_write_sequence = std::max(pos.next_write_sequence, marker.sequence + 1);
-  pos.stated_durable_lsn = std::max(pos.stated_durable_lsn, marker.durable_lsn);
+  pos.stated_durable_lsn = std::max(pos.stated_durable_lsn, core::Lsn(marker.durable_lsn));
 }
 
 // R6: replays a record the checkpoint does not cover; R14: an error from
@@ -408,7 +408,7 @@ absl::Status Run(Context& c) {
   if (auto st = FinishUnbornSegments(c); !st.ok()) return st;  // R4
   if (auto st = ReopenCurrent(c); !st.ok()) return st;
   if (auto st = CheckLogReachesCheckpoint(c); !st.ok()) return st;
-  pos.next_lsn = std::max(c.result.last_lsn, c.result.checkpoint_lsn) + 1;
+  pos.next_lsn = core::Lsn(std::max(c.result.last_lsn, c.result.checkpoint_lsn) + 1);
   return absl::OkStatus();
 }
 
