@@ -59,11 +59,11 @@ absl::Status LoadNewestCheckpoint(Context& c) {
     if (auto rm = c.storage.Remove(old); !rm.ok()) return rm;
     c.result.notes.push_back("removed " + old + " (an older checkpoint)");
   }
-  c.result.checkpoint_lsn = h.lsn;
+  c.result.checkpoint_lsn = core::Lsn(h.lsn);
   c.result.checkpoint_items = h.item_count;
   c.result.checkpoint_bytes = image->size();
   c.result.epoch = core::Epoch(std::max<uint64_t>(h.epoch, 1));
-  c.result.last_lsn = h.lsn;
+  c.result.last_lsn = core::Lsn(h.lsn);
   return absl::OkStatus();
 }
 
@@ -81,10 +81,10 @@ bool NextContinues(Context& c, std::map<uint64_t, std::string>::iterator next, u
   // A damaged header refused when it is read (R5) still gives the segment's
   // first LSN: the refusal then names that segment, not this one's stale end.
   if (auto b = c.bad_first.find(next->first); b != c.bad_first.end())
-    return b->second == lsn || b->second <= c.result.checkpoint_lsn + 1;
+    return b->second == lsn || b->second <= c.result.checkpoint_lsn.value() + 1;
   SegmentHeader nh;
   if (DecodeSegmentHeader(d->second, &nh) != HeaderStatus::kOk) return false;
-  return nh.first_lsn == lsn || nh.first_lsn <= c.result.checkpoint_lsn + 1;
+  return nh.first_lsn == lsn || nh.first_lsn <= c.result.checkpoint_lsn.value() + 1;
 }
 
 // A segment being read (R2–R12).
@@ -161,11 +161,11 @@ absl::StatusOr<std::string> CheckSegmentHeader(Context& c, LoadedSegment* s) {
 // in epoch. Why the segment does not continue the log, or empty.
 std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
   if (c.expected_lsn == 0) {
-    if (h.first_lsn > c.result.checkpoint_lsn + 1) {
+    if (h.first_lsn > c.result.checkpoint_lsn.value() + 1) {
       return "log starts at LSN " + std::to_string(h.first_lsn) + " but the checkpoint ends at " +
-             std::to_string(c.result.checkpoint_lsn);
+             std::to_string(c.result.checkpoint_lsn.value());
     }
-  } else if (h.first_lsn != c.expected_lsn && h.first_lsn <= c.result.checkpoint_lsn + 1) {
+  } else if (h.first_lsn != c.expected_lsn && h.first_lsn <= c.result.checkpoint_lsn.value() + 1) {
     // Older segments the checkpoint covers may outlive some of their
     // successors (removals complete in any order): no gap that matters.
   } else if (h.first_lsn != c.expected_lsn) {
@@ -207,15 +207,15 @@ void NoteWriteMarker(Wal::Position& pos, const WriteMarker& marker) {
 // R6: replays a record the checkpoint does not cover; R14: an error from
 // the sink stops recovery, naming the record.
 absl::Status ReplayRecord(Context& c, const std::string& name, const Frame& f) {
-  if (f.header.lsn > c.result.checkpoint_lsn) {
-    if (auto st = c.sinks.record(f.header.lsn, f.body); !st.ok()) {
+  if (f.header.lsn > c.result.checkpoint_lsn.value()) {
+    if (auto st = c.sinks.record(core::Lsn(f.header.lsn), f.body); !st.ok()) {
       return absl::Status(st.code(), name + " at byte " + std::to_string(f.offset) + ", LSN " +
                                          std::to_string(f.header.lsn) + ": " +
                                          std::string(st.message()));
     }
     ++c.result.records_replayed;
   }
-  c.result.last_lsn = std::max(c.result.last_lsn, f.header.lsn);
+  c.result.last_lsn = std::max(c.result.last_lsn, core::Lsn(f.header.lsn));
   c.result.epoch = std::max(c.result.epoch, core::Epoch(f.header.epoch));
   return absl::OkStatus();
 }
@@ -383,9 +383,9 @@ absl::Status ReopenCurrent(Context& c) {
 absl::Status CheckLogReachesCheckpoint(const Context& c) {
   if (!c.result.position.segments.empty() && c.result.last_lsn < c.result.checkpoint_lsn &&
       !c.cut) {
-    return absl::DataLossError("the log ends at LSN " + std::to_string(c.result.last_lsn) +
+    return absl::DataLossError("the log ends at LSN " + std::to_string(c.result.last_lsn.value()) +
                                " before its checkpoint at " +
-                               std::to_string(c.result.checkpoint_lsn));
+                               std::to_string(c.result.checkpoint_lsn.value()));
   }
   return absl::OkStatus();
 }
@@ -408,7 +408,7 @@ absl::Status Run(Context& c) {
   if (auto st = FinishUnbornSegments(c); !st.ok()) return st;  // R4
   if (auto st = ReopenCurrent(c); !st.ok()) return st;
   if (auto st = CheckLogReachesCheckpoint(c); !st.ok()) return st;
-  pos.next_lsn = core::Lsn(std::max(c.result.last_lsn, c.result.checkpoint_lsn) + 1);
+  pos.next_lsn = std::max(c.result.last_lsn, c.result.checkpoint_lsn).next();
   return absl::OkStatus();
 }
 

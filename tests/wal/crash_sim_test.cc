@@ -300,7 +300,7 @@ struct Sim {
     ASSERT_TRUE(st.ok()) << st.message();
     if (std::getenv("WERK_SIM_DEBUG"))
       for (const auto& n : log.result().notes) std::printf("note: %s\n", n.c_str());
-    const uint64_t recovered = std::max(log.result().last_lsn, log.result().checkpoint_lsn);
+    const uint64_t recovered = std::max(log.result().last_lsn, log.result().checkpoint_lsn).value();
     // I1 / I4: everything acknowledged survived; nothing invented.
     ASSERT_GE(recovered, durable) << "acknowledged records were lost";
     ASSERT_LE(recovered, appended);
@@ -311,7 +311,7 @@ struct Sim {
       ASSERT_EQ(shadow.Apply(*core::DecodeMutation(r)), absl::OkStatus());
     ASSERT_EQ(log.sm().StateHash(), shadow.StateHash())
         << "recovered state is not the log prefix:\n" << Diff(log.sm(), shadow)
-        << "checkpoint at " << log.result().checkpoint_lsn << ", recovered " << recovered;
+        << "checkpoint at " << log.result().checkpoint_lsn.value() << ", recovered " << recovered;
     for (const auto& [jid, lsn] : push_lsn) {
       if (lsn > durable) continue;
       const bool gone = gone_lsn.count(jid) && gone_lsn[jid] <= recovered;

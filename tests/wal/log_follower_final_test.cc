@@ -90,8 +90,8 @@ TEST(LogFollowerFinal, FramesReadAsAppendedAreTheBytesOnDiskAndWhatRecoveryRepla
   ro.torn_window_bytes = wal::kWritesInFlightMax * 256;
   auto r = wal::Recover(storage, ro,
                         {[](core::SnapshotItemType, std::string_view) { return true; },
-                         [&](uint64_t lsn, std::string_view body) {
-                           replayed[lsn] = std::string(body);
+                         [&](core::Lsn lsn, std::string_view body) {
+                           replayed[lsn.value()] = std::string(body);
                            return absl::OkStatus();
                          }});
   ASSERT_TRUE(r.ok()) << r.status();

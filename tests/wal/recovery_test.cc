@@ -835,9 +835,9 @@ TEST(Recovery, R14_RecordThatDoesNotApplyStopsRecoveryNamingIt) {
   wal::RecoverySinks sinks;
   sinks.item = [&](core::SnapshotItemType t, std::string_view b) { return sm.RestoreItem(t, b); };
   std::vector<uint64_t> applied;
-  sinks.record = [&](uint64_t lsn, std::string_view body) {
+  sinks.record = [&](core::Lsn lsn, std::string_view body) {
     absl::Status st = core::ReplayRecord(sm, body);
-    if (st.ok()) applied.push_back(lsn);
+    if (st.ok()) applied.push_back(lsn.value());
     return st;
   };
   auto r = wal::Recover(storage, {}, sinks);
