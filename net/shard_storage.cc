@@ -85,7 +85,7 @@ absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions&
   co.min_log_bytes = options.checkpoint_log_bytes;
   co.interval_ns = options.checkpoint_interval_s * core::kNanosPerSecond;
   out.checkpointer = std::make_unique<wal::Checkpointer>(
-      out.storage.get(), out.wal.get(), clock, co, result->checkpoint_lsn.value(),
+      out.storage.get(), out.wal.get(), clock, co, result->checkpoint_lsn,
       result->checkpoint_bytes);
   out.recovery = std::move(*result);
   shard.AttachWal(out.wal.get(), out.checkpointer.get());

@@ -65,7 +65,7 @@ class LogFixture {
     wal::Checkpointer::Options co;
     co.min_log_bytes = o_.checkpoint_log_bytes;
     checkpointer_ = std::make_unique<wal::Checkpointer>(
-        storage_, wal_.get(), clock_, co, result_.checkpoint_lsn.value(), result_.checkpoint_bytes);
+        storage_, wal_.get(), clock_, co, result_.checkpoint_lsn, result_.checkpoint_bytes);
     return absl::OkStatus();
   }
 
