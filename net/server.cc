@@ -275,7 +275,8 @@ void Server::Report(uint32_t id) {
       "recovered {} in {:.1f} ms: checkpoint at LSN {} ({} items), {} records replayed, next LSN "
       "{}; {} jobs ({} queued, {} scheduled, {} retries, {} dead, {} reserved)",
       ShardLogDir(options_.data_dir, id), slot.storage.recovery_ms, r.checkpoint_lsn.value(),
-      r.checkpoint_items, r.records_replayed, r.last_lsn.value() + 1, sm.job_count(), sm.queued_total(),
+      r.checkpoint_items, r.records_replayed, r.last_lsn.next().value(), sm.job_count(),
+      sm.queued_total(),
       sm.scheduled_size(), sm.retries_size(), sm.dead_size(), sm.reserved_size());
   if (id == 0 && options_.unsafe_no_fsync) {
     spdlog::warn("--unsafe-no-fsync: the log is NOT synced; a power loss can lose acknowledged "

@@ -183,14 +183,14 @@ std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
 // the candidates at the end of the log as evidence for its frames (R8/R11).
 LogReader::Options ReaderOptions(const Context& c, const LoadedSegment& s) {
   LogReader::Options ro;
-  ro.expected_lsn = s.h.first_lsn;
+  ro.expected_lsn = core::Lsn(s.h.first_lsn);
   ro.min_epoch = std::max(s.h.epoch, c.expected_lsn == 0 ? uint64_t(0) : c.result.epoch.value());
   ro.newest = s.newest;
   ro.salt = s.h.salt;
   ro.write_markers = s.h.version >= kFormatVersionMarkers;
   ro.torn_window_bytes = c.options.torn_window_bytes;
   if (s.newest && !c.later_where.empty()) {
-    ro.later_durable_lsn = c.later_marker.durable_lsn;
+    ro.later_durable_lsn = core::Lsn(c.later_marker.durable_lsn);
     ro.later_evidence = "the write at " + c.later_where + " (write " +
                         std::to_string(c.later_marker.sequence) + ")";
   }
@@ -234,8 +234,8 @@ void NoteTornWrite(Context& c, const std::string& name, const LogReader& reader)
                                    : std::string("the write starting there")) +
                            " was cut by the crash (" + reader.reason() + "); " +
                            std::to_string(reader.torn_bytes()) + " bytes dropped holding " +
-                           (records ? "LSNs " + std::to_string(reader.dropped_first_lsn()) + ".." +
-                                          std::to_string(reader.dropped_last_lsn())
+                           (records ? "LSNs " + std::to_string(reader.dropped_first_lsn().value()) + ".." +
+                                          std::to_string(reader.dropped_last_lsn().value())
                                     : std::string("no complete record")) +
                            ", never acknowledged: no later write states them durable");
   if (records) {
@@ -300,14 +300,15 @@ absl::Status ReplaySegment(Context& c, std::map<uint64_t, std::string>::iterator
         return TruncateTornTail(c, s.name, reader, write_markers);
       case ReadOutcome::kCorrupt:
         if (!s.newest && reader.invalid_frame() &&
-            NextContinues(c, std::next(it), reader.expected_lsn())) {
+            NextContinues(c, std::next(it), reader.expected_lsn().value())) {
           // The segment's records end where the next segment's begin: what
           // follows is a recycled file's stale bytes (or a covered
           // segment's, which nothing needs).
           return absl::OkStatus();
         }
         if (!c.options.repair) return Corrupt(s.name, reader.offset(), reader.reason());
-        return RepairCut(c, s, reader.offset(), reader.reason(), reader.expected_lsn(), s.h.salt);
+        return RepairCut(c, s, reader.offset(), reader.reason(), reader.expected_lsn().value(),
+                         s.h.salt);
     }
   }
 }
@@ -354,7 +355,7 @@ absl::Status ReadSegment(Context& c, std::map<uint64_t, std::string>::iterator i
   const LogReader::Options ro = ReaderOptions(c, s);
   LogReader reader(s.data, ro);
   if (auto st = ReplaySegment(c, it, s, reader, ro.write_markers); !st.ok()) return st;
-  c.expected_lsn = reader.expected_lsn();
+  c.expected_lsn = reader.expected_lsn().value();
   return SetCurrent(c, s, reader.offset());
 }
 

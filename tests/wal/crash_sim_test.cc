@@ -225,7 +225,9 @@ struct Sim {
     std::vector<Seen> frames;
     uint64_t best_durable = 0;  // the highest durable LSN a marker states
     std::vector<uint64_t> durable_after;  // per frame: the best stated after it
-    wal::LogReader r(original, {.expected_lsn = h.first_lsn, .salt = h.salt, .write_markers = true});
+    wal::LogReader r(original, {.expected_lsn = core::Lsn(h.first_lsn),
+                                .salt = h.salt,
+                                .write_markers = true});
     wal::Frame f;
     std::vector<uint64_t> stated;  // per frame: what its marker states (0 for records)
     while (r.Next(&f) == wal::ReadOutcome::kRecord) {
@@ -289,7 +291,7 @@ struct Sim {
         const std::string d = *storage.ReadAll(name);
         wal::SegmentHeader h;
         if (wal::DecodeSegmentHeader(d, &h) != wal::HeaderStatus::kOk) { std::printf("%s: no header, %zu bytes\n", name.c_str(), d.size()); continue; }
-        wal::LogReader r(d, {.expected_lsn = h.first_lsn, .salt = h.salt, .newest = true,
+        wal::LogReader r(d, {.expected_lsn = core::Lsn(h.first_lsn), .salt = h.salt, .newest = true,
                              .write_markers = h.version >= wal::kFormatVersionMarkers});
         wal::Frame f; uint64_t last = 0; wal::ReadOutcome o;
         while ((o = r.Next(&f)) == wal::ReadOutcome::kRecord) last = f.header.lsn;

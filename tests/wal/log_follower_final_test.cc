@@ -31,7 +31,9 @@ std::map<uint64_t, OnDisk> ReadSegments(MemStorage& storage) {
     wal::SegmentHeader h;
     if (wal::DecodeSegmentHeader(data, &h) != wal::HeaderStatus::kOk || h.segment_id != id)
       continue;  // the spare
-    wal::LogReader r(data, {.expected_lsn = h.first_lsn, .salt = h.salt, .write_markers = true});
+    wal::LogReader r(data, {.expected_lsn = core::Lsn(h.first_lsn),
+                            .salt = h.salt,
+                            .write_markers = true});
     wal::Frame f;
     while (r.Next(&f) == wal::ReadOutcome::kRecord) {
       if (f.header.type != uint16_t(wal::RecordType::kMutation)) continue;

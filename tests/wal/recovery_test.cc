@@ -170,7 +170,9 @@ struct Layout {
 Layout ReadLayout(const std::string& d) {
   wal::SegmentHeader h;
   EXPECT_EQ(wal::DecodeSegmentHeader(d, &h), wal::HeaderStatus::kOk);
-  wal::LogReader r(d, {.expected_lsn = h.first_lsn, .salt = h.salt, .write_markers = true});
+  wal::LogReader r(d, {.expected_lsn = core::Lsn(h.first_lsn),
+                       .salt = h.salt,
+                       .write_markers = true});
   Layout l;
   wal::Frame f;
   while (r.Next(&f) == wal::ReadOutcome::kRecord) l.frames.push_back(f);
