@@ -25,7 +25,7 @@ void RunAppend(benchmark::State& state, bool direct) {
     core::Reactor reactor(256);
     auto storage = UringStorage::Open(dir, &reactor, {.direct_io = direct});
     auto rec = Recover(**storage, {}, {[](core::SnapshotItemType, std::string_view) { return true; },
-                                      [](uint64_t, std::string_view) { return absl::OkStatus(); }});
+                                      [](core::Lsn, std::string_view) { return absl::OkStatus(); }});
     Wal wal(storage->get(), core::SystemClock::Instance(), {}, std::move(rec->position));
     const std::string record(200, 'r');
     auto drain = [&] {

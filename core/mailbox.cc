@@ -79,9 +79,9 @@ size_t ShardMailbox::Poll() {
           delete t;
         } else {
           WERK_DCHECK(t->target == self_);
-          t->hold_lsn = 0;
+          t->hold_lsn = Lsn(0);
           t->Run();
-          if (t->hold_lsn > 0 && on_hold_) {
+          if (t->hold_lsn > Lsn(0) && on_hold_) {
             on_hold_(t);
           } else {
             Return(t);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/spsc_ring.h"
+#include "core/types.h"
 
 namespace werk::core {
 
@@ -44,7 +45,7 @@ class CrossShardTask {
   bool returning = false;
   // Set by Run() to hold the result on the target until its journal has made
   // this LSN durable (0: return at once). See ShardMailbox::set_hold_handler.
-  uint64_t hold_lsn = 0;
+  Lsn hold_lsn{0};
 };
 
 // A task from two lambdas (convenient where allocation per task is fine).

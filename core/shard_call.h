@@ -40,7 +40,7 @@ class CallTask final : public CrossShardTask {
 
   void Run() override {
     result_.emplace(run_());
-    if (hold_(*result_)) hold_lsn = journal_->appended_lsn().value();
+    if (hold_(*result_)) hold_lsn = journal_->appended_lsn();
   }
   void Done() override { done_(std::move(*result_), abandoned_); }
   void Abandon() override { abandoned_ = true; }

@@ -75,7 +75,7 @@ void ShardRuntime::HoldUntilDurable(CrossShardTask* task) {
 
 void ShardRuntime::ReturnDurableHolds() {
   if (held_.empty()) return;
-  const uint64_t durable = journal_->durable_lsn().value();
+  const Lsn durable = journal_->durable_lsn();
   bool any = false;
   while (!held_.empty() && held_.front()->hold_lsn <= durable) {
     box_->Return(held_.front());

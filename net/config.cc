@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 #include <toml++/toml.h>
 
+#include "core/op_status.h"
+
 namespace werk::net {
 
 namespace fs = std::filesystem;
@@ -26,13 +28,10 @@ std::string Trim(std::string s) {
 }
 
 // Faktory: a password starting with '/' names a file holding it.
-std::string ResolvePassword(const std::string& value, std::string* error) {
+core::OpResult<std::string> ResolvePassword(const std::string& value) {
   if (value.empty() || value[0] != '/') return value;
   std::ifstream in(value);
-  if (!in) {
-    *error = "cannot read the password file " + value;
-    return "";
-  }
+  if (!in) return absl::InvalidArgumentError("cannot read the password file " + value);
   std::stringstream ss;
   ss << in.rdbuf();
   return Trim(ss.str());
@@ -49,18 +48,17 @@ constexpr int64_t kTimeoutSecondsMax = 7 * 24 * 3600;
 
 // `zero_ok`: 0 is a meaning of its own (e.g. "disabled").
 template <typename T>
-bool ReadLimit(const toml::table& t, std::string_view key, T* out, std::string* error,
-               bool zero_ok = false) {
+core::OpStatus ReadLimit(const toml::table& t, std::string_view key, T* out,
+                         bool zero_ok = false) {
   auto node = t[key];
-  if (!node) return true;
+  if (!node) return core::OkStatus();
   auto v = node.value<int64_t>();
   if (!v || *v < 0 || (*v == 0 && !zero_ok)) {
-    *error = "[werk] " + std::string(key) + " must be a " +
-             (zero_ok ? "non-negative" : "positive") + " integer";
-    return false;
+    return absl::InvalidArgumentError("[werk] " + std::string(key) + " must be a " +
+                                      (zero_ok ? "non-negative" : "positive") + " integer");
   }
   *out = T(*v);
-  return true;
+  return core::OkStatus();
 }
 
 // Every key [werk] accepts; anything else is refused rather than ignored.
@@ -69,26 +67,26 @@ constexpr std::string_view kWerkKeys[] = {
     "idle_timeout",  "handshake_connections_max", "handshake_timeout", "heartbeat_timeout",
 };
 
-bool ReadWerkTable(const toml::table& w, ServerOptions* o, const FlagsGiven& given,
-                   std::string* error) {
+core::OpStatus ReadWerkTable(const toml::table& w, ServerOptions* o, const FlagsGiven& given) {
   for (const auto& [key, value] : w) {
-    if (std::find(std::begin(kWerkKeys), std::end(kWerkKeys), key.str()) == std::end(kWerkKeys)) {
-      *error = "[werk] has no setting '" + std::string(key.str()) + "'";
-      return false;
-    }
+    if (std::find(std::begin(kWerkKeys), std::end(kWerkKeys), key.str()) == std::end(kWerkKeys))
+      return absl::InvalidArgumentError("[werk] has no setting '" + std::string(key.str()) + "'");
   }
-  return (given.connections_max || ReadLimit(w, "connections_max", &o->connections_max, error)) &&
-         (given.line_bytes_max || ReadLimit(w, "line_bytes_max", &o->line_bytes_max, error)) &&
-         (given.job_bytes_max || ReadLimit(w, "job_bytes_max", &o->job_bytes_max, error)) &&
-         (given.shards || ReadLimit(w, "shards", &o->shards, error)) &&
-         (given.handshake_connections_max ||
-          ReadLimit(w, "handshake_connections_max", &o->handshake_connections_max, error)) &&
-         (given.handshake_timeout ||
-          ReadLimit(w, "handshake_timeout", &o->handshake_timeout_s, error)) &&
-         (given.idle_timeout ||
-          ReadLimit(w, "idle_timeout", &o->idle_timeout_s, error, /*zero_ok=*/true)) &&
-         (given.heartbeat_timeout ||
-          ReadLimit(w, "heartbeat_timeout", &o->heartbeat_timeout_s, error));
+  core::OpStatus st;
+  // In order, up to the first error (a flag given on the command line wins).
+  auto read = [&](bool flag_given, std::string_view key, auto* out, bool zero_ok = false) {
+    if (st.ok() && !flag_given) st = ReadLimit(w, key, out, zero_ok);
+  };
+  read(given.connections_max, "connections_max", &o->connections_max);
+  read(given.line_bytes_max, "line_bytes_max", &o->line_bytes_max);
+  read(given.job_bytes_max, "job_bytes_max", &o->job_bytes_max);
+  read(given.shards, "shards", &o->shards);
+  read(given.handshake_connections_max, "handshake_connections_max",
+       &o->handshake_connections_max);
+  read(given.handshake_timeout, "handshake_timeout", &o->handshake_timeout_s);
+  read(given.idle_timeout, "idle_timeout", &o->idle_timeout_s, /*zero_ok=*/true);
+  read(given.heartbeat_timeout, "heartbeat_timeout", &o->heartbeat_timeout_s);
+  return st;
 }
 
 }  // namespace
@@ -111,7 +109,6 @@ bool SplitHostPort(const std::string& binding, std::string* host, std::string* p
 }
 
 absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given) {
-  std::string error;
   if (o->environment != "development" && o->environment != "staging" &&
       o->environment != "production") {
     return absl::InvalidArgumentError("unknown environment '" + o->environment +
@@ -151,16 +148,14 @@ absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given) {
       if (!given.web_binding)
         if (auto v = t["web"]["binding"].value<std::string>()) o->web_binding = *v;
       if (const toml::table* w = t["werk"].as_table()) {
-        if (!ReadWerkTable(*w, o, given, &error)) return absl::InvalidArgumentError(error);
+        if (auto st = ReadWerkTable(*w, o, given); !st.ok()) return st;
       }
     }
   }
-  if (const char* env = std::getenv("FAKTORY_PASSWORD"); env && *env) {
-    o->password = ResolvePassword(env, &error);
-  } else {
-    o->password = ResolvePassword(toml_password, &error);
-  }
-  if (!error.empty()) return absl::InvalidArgumentError(error);
+  const char* env = std::getenv("FAKTORY_PASSWORD");
+  core::OpResult<std::string> password = ResolvePassword(env && *env ? env : toml_password);
+  if (!password.ok()) return password.status();
+  o->password = std::move(*password);
   if (o->password.empty() && o->environment != "development" &&
       !TruthyEnv("FAKTORY_SKIP_PASSWORD")) {
     return absl::InvalidArgumentError(

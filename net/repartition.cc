@@ -58,15 +58,15 @@ absl::StatusOr<Recovered> RecoverOld(const ServerOptions& options, const core::C
     return sm->RestoreItem(t, body);
   };
   std::vector<std::string> skipped;
-  sinks.record = [&](uint64_t lsn, std::string_view body) {
-    return ReplayOrSkip(options, shard, lsn, body, *sm, &skipped);
+  sinks.record = [&](core::Lsn lsn, std::string_view body) {
+    return ReplayOrSkip(options, shard, lsn.value(), body, *sm, &skipped);
   };
   auto result = wal::Recover(**storage, ro, sinks);
   if (!result.ok()) return result.status();
   for (auto& n : result->notes) notes->push_back("shard " + std::to_string(shard) + ": " + n);
   for (auto& what : skipped)
     notes->push_back("shard " + std::to_string(shard) + ": skipped the record at " + what);
-  out.last_lsn = std::max(result->last_lsn, result->checkpoint_lsn);
+  out.last_lsn = std::max(result->last_lsn, result->checkpoint_lsn).value();
   out.epoch = result->epoch;
   return out;
 }

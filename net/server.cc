@@ -18,6 +18,7 @@
 
 #include "core/global_ops.h"
 #include "core/limits.h"
+#include "core/op_status.h"
 #include "net/config.h"
 #include "net/manifest.h"
 #include "net/repartition.h"
@@ -53,22 +54,19 @@ namespace {
 
 constexpr int kBindRetryMillis = 5000;
 
-int Listen(const std::string& binding, int* port, std::string* error, bool reuse_port) {
+// A listening socket's fd; `port` receives the port it is bound to.
+core::OpResult<int> Listen(const std::string& binding, int* port, bool reuse_port) {
   std::string host, port_str;
-  if (!SplitHostPort(binding, &host, &port_str)) {
-    *error = "invalid binding '" + binding + "' (expected host:port)";
-    return -1;
-  }
+  if (!SplitHostPort(binding, &host, &port_str))
+    return absl::FailedPreconditionError("invalid binding '" + binding + "' (expected host:port)");
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE;
   addrinfo* res = nullptr;
   const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port_str.c_str(), &hints, &res);
-  if (rc != 0) {
-    *error = "cannot resolve '" + binding + "': " + gai_strerror(rc);
-    return -1;
-  }
+  if (rc != 0)
+    return absl::FailedPreconditionError("cannot resolve '" + binding + "': " + gai_strerror(rc));
   int fd = -1;
   std::string last_error = "no address";
   // A werkd killed a moment ago may still hold the port: its io_uring is torn
@@ -106,10 +104,8 @@ int Listen(const std::string& binding, int* port, std::string* error, bool reuse
     ai = ai->ai_next;
   }
   freeaddrinfo(res);
-  if (fd < 0) {
-    *error = "cannot listen on " + binding + ": " + last_error;
-    return -1;
-  }
+  if (fd < 0)
+    return absl::FailedPreconditionError("cannot listen on " + binding + ": " + last_error);
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
@@ -170,7 +166,6 @@ absl::Status Server::Start() {
   signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC);
   if (signal_fd_ < 0) return absl::InternalError(std::string("signalfd: ") + std::strerror(errno));
 
-  std::string error;
   std::string host, port_str;
   SplitHostPort(options_.binding, &host, &port_str);
   for (uint32_t i = 0; i < shard_count_; ++i) {
@@ -180,8 +175,9 @@ absl::Status Server::Start() {
         i == 0 ? options_.binding
                : (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
                      std::to_string(port_);
-    slot->listen_fd = Listen(binding, &port_, &error, shard_count_ > 1);
-    if (slot->listen_fd < 0) return absl::FailedPreconditionError(error);
+    core::OpResult<int> fd = Listen(binding, &port_, shard_count_ > 1);
+    if (!fd.ok()) return fd.status();
+    slot->listen_fd = *fd;
     slots_.push_back(std::move(slot));
   }
   if (shard_count_ > 1) mailbox_ = std::make_unique<core::Mailbox>(shard_count_);
@@ -274,8 +270,9 @@ void Server::Report(uint32_t id) {
   spdlog::info(
       "recovered {} in {:.1f} ms: checkpoint at LSN {} ({} items), {} records replayed, next LSN "
       "{}; {} jobs ({} queued, {} scheduled, {} retries, {} dead, {} reserved)",
-      ShardLogDir(options_.data_dir, id), slot.storage.recovery_ms, r.checkpoint_lsn,
-      r.checkpoint_items, r.records_replayed, r.last_lsn + 1, sm.job_count(), sm.queued_total(),
+      ShardLogDir(options_.data_dir, id), slot.storage.recovery_ms, r.checkpoint_lsn.value(),
+      r.checkpoint_items, r.records_replayed, r.last_lsn.next().value(), sm.job_count(),
+      sm.queued_total(),
       sm.scheduled_size(), sm.retries_size(), sm.dead_size(), sm.reserved_size());
   if (id == 0 && options_.unsafe_no_fsync) {
     spdlog::warn("--unsafe-no-fsync: the log is NOT synced; a power loss can lose acknowledged "

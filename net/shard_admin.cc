@@ -105,7 +105,7 @@ void Shard::Summarize(ShardSummary* out) {
     s.has_checkpoint = true;
     s.checkpoints_taken = cs.taken;
     s.checkpoints_failed = cs.failed;
-    s.checkpoint_lsn = cs.last_lsn;
+    s.checkpoint_lsn = cs.last_lsn.value();
     s.checkpoint_bytes = cs.last_bytes;
     s.checkpoint_pause_ns = cs.last_pause_ns;
   }

@@ -68,8 +68,8 @@ absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions&
   sinks.item = [&shard](core::SnapshotItemType t, std::string_view body) {
     return shard.state().RestoreItem(t, body);
   };
-  sinks.record = [&](uint64_t lsn, std::string_view body) {
-    return ReplayOrSkip(options, shard_id, lsn, body, shard.state(), &out.skipped_records);
+  sinks.record = [&](core::Lsn lsn, std::string_view body) {
+    return ReplayOrSkip(options, shard_id, lsn.value(), body, shard.state(), &out.skipped_records);
   };
   auto result = wal::Recover(*out.storage, ro, sinks);
   if (!result.ok()) return result.status();

@@ -118,7 +118,7 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
       ok = false;
     }
     wal::LogReader::Options o;
-    o.expected_lsn = h.first_lsn;
+    o.expected_lsn = core::Lsn(h.first_lsn);
     o.min_epoch = h.epoch;
     o.salt = h.salt;
     o.write_markers = h.version >= wal::kFormatVersionMarkers;
@@ -179,8 +179,8 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
         if (o.write_markers) {
           if (reader.dropped_last_lsn() >= reader.dropped_first_lsn())
             std::printf("    it holds LSNs %llu..%llu, which no later write states durable\n",
-                        (unsigned long long)reader.dropped_first_lsn(),
-                        (unsigned long long)reader.dropped_last_lsn());
+                        (unsigned long long)reader.dropped_first_lsn().value(),
+                        (unsigned long long)reader.dropped_last_lsn().value());
           else
             std::printf("    it holds no complete record\n");
         }
@@ -190,7 +190,7 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
                     reader.reason().c_str());
         ok = false;
     }
-    expected = reader.expected_lsn();
+    expected = reader.expected_lsn().value();
   }
   if (not_applied > 0)
     std::printf("  %llu records do not apply to the state replayed before them\n",

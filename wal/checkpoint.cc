@@ -49,7 +49,7 @@ absl::Status LoadCheckpoint(
   std::vector<Frame> frames;
   LogReader::Options o;
   o.start_offset = kCheckpointHeaderBytes;
-  o.expected_lsn = 1;
+  o.expected_lsn = core::Lsn(1);
   LogReader reader(image, o);
   bool ended = false;
   while (!ended) {

@@ -10,7 +10,7 @@
 namespace werk::wal {
 
 Checkpointer::Checkpointer(Storage* storage, Wal* wal, const core::Clock& clock, Options options,
-                           uint64_t recovered_lsn, uint64_t recovered_bytes)
+                           core::Lsn recovered_lsn, uint64_t recovered_bytes)
     : storage_(storage),
       wal_(wal),
       clock_(clock),
@@ -20,7 +20,7 @@ Checkpointer::Checkpointer(Storage* storage, Wal* wal, const core::Clock& clock,
       alive_(std::make_shared<bool>(true)) {
   stats_.last_lsn = recovered_lsn;
   stats_.last_bytes = recovered_bytes;
-  if (recovered_lsn > 0) previous_name_ = CheckpointName(recovered_lsn);
+  if (recovered_lsn > core::Lsn(0)) previous_name_ = CheckpointName(recovered_lsn.value());
 }
 
 Checkpointer::~Checkpointer() { *alive_ = false; }
@@ -38,7 +38,7 @@ void Checkpointer::OnStopped(core::ShardRuntime& runtime) {
 
 bool Checkpointer::Due() const {
   const uint64_t logged = wal_->bytes_appended() - log_bytes_at_last_;
-  if (requested_ && wal_->appended_lsn().value() > stats_.last_lsn) return true;
+  if (requested_ && wal_->appended_lsn() > stats_.last_lsn) return true;
   if (logged == 0) return false;
   if (logged >= std::max(options_.min_log_bytes, 2 * stats_.last_bytes)) return true;
   return clock_.MonotonicNow() - last_time_ns_ >= options_.interval_ns;
@@ -87,7 +87,7 @@ void Checkpointer::OnWritten(int32_t res) {
     return;
   }
   ++stats_.taken;
-  stats_.last_lsn = pending_lsn_;
+  stats_.last_lsn = core::Lsn(pending_lsn_);
   stats_.last_bytes = bytes;
   stats_.last_total_ns = clock_.MonotonicNow() - started_ns_;
   spdlog::info("checkpoint at LSN {}: {} bytes, {:.1f} ms pause, {:.1f} ms to durable",

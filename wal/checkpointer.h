@@ -35,14 +35,14 @@ class Checkpointer final : public core::Participant {
   struct Stats {
     uint64_t taken = 0;
     uint64_t failed = 0;
-    uint64_t last_lsn = 0;
+    core::Lsn last_lsn{0};
     uint64_t last_bytes = 0;
     int64_t last_pause_ns = 0;  // serialization time on the shard thread
     int64_t last_total_ns = 0;  // start to durable
   };
 
   Checkpointer(Storage* storage, Wal* wal, const core::Clock& clock, Options options,
-               uint64_t recovered_lsn, uint64_t recovered_bytes);
+               core::Lsn recovered_lsn, uint64_t recovered_bytes);
   ~Checkpointer();
 
   void Poll(const core::SnapshotSource& state);

@@ -125,9 +125,10 @@ ReadOutcome LogReader::CutOrCorrupt(std::string reason) {
   // issued. One issued after the damaged LSN was durable proves these bytes
   // had been synced (and acknowledged): no crash can have cut them.
   const FrameScan scan = ScanFrames(data_, offset_, o_.salt);
-  if (scan.markers > 0 && scan.strongest_marker.durable_lsn >= o_.expected_lsn) {
+  if (scan.markers > 0 && scan.strongest_marker.durable_lsn >= o_.expected_lsn.value()) {
     evidence_offset_ = scan.strongest;
-    reason_ += " at LSN " + std::to_string(o_.expected_lsn) + ", synced before the write at byte " +
+    reason_ += " at LSN " + std::to_string(o_.expected_lsn.value()) +
+               ", synced before the write at byte " +
                std::to_string(scan.strongest) + " (write " +
                std::to_string(scan.strongest_marker.sequence) +
                ") was issued: its marker states every LSN up to " +
@@ -135,9 +136,9 @@ ReadOutcome LogReader::CutOrCorrupt(std::string reason) {
     return ReadOutcome::kCorrupt;
   }
   if (o_.later_durable_lsn >= o_.expected_lsn) {
-    reason_ += " at LSN " + std::to_string(o_.expected_lsn) + ", synced before " +
+    reason_ += " at LSN " + std::to_string(o_.expected_lsn.value()) + ", synced before " +
                o_.later_evidence + " was issued: its marker states every LSN up to " +
-               std::to_string(o_.later_durable_lsn) + " durable";
+               std::to_string(o_.later_durable_lsn.value()) + " durable";
     return ReadOutcome::kCorrupt;
   }
   // No later write knew these bytes durable: they belong to the writes in
@@ -157,8 +158,8 @@ ReadOutcome LogReader::CutOrCorrupt(std::string reason) {
   }
   cut_write_ = true;
   torn_bytes_ = end - offset_;
-  dropped_first_lsn_ = o_.expected_lsn;
-  dropped_last_lsn_ = std::max(scan.max_lsn, o_.expected_lsn - 1);
+  dropped_first_lsn_ = o_.expected_lsn.value();
+  dropped_last_lsn_ = std::max(scan.max_lsn, o_.expected_lsn.value() - 1);
   return ReadOutcome::kTornTail;
 }
 
@@ -166,9 +167,9 @@ ReadOutcome LogReader::ReadMarker(const FrameHeader& h, std::string_view body, F
   WriteMarker m;
   if (!DecodeWriteMarker(body, &m) || m.write_bytes < kWriteMarkerFrameBytes)
     return Corrupt("malformed write marker");
-  if (o_.check_lsn && h.lsn != o_.expected_lsn)
+  if (o_.check_lsn && h.lsn != o_.expected_lsn.value())
     return Corrupt("write marker for LSN " + std::to_string(h.lsn) + " where " +
-                   std::to_string(o_.expected_lsn) + " was expected");
+                   std::to_string(o_.expected_lsn.value()) + " was expected");
   if (m.durable_lsn >= h.lsn)
     return Corrupt("write marker states LSN " + std::to_string(m.durable_lsn) +
                    " durable before its own first LSN " + std::to_string(h.lsn));
@@ -223,8 +224,9 @@ ReadOutcome LogReader::Next(Frame* frame) {
       return Corrupt("record crosses the end of the write at byte " +
                      std::to_string(marker_offset_));
   }
-  if (o_.check_lsn && h.lsn != o_.expected_lsn)
-    return Corrupt("LSN " + std::to_string(h.lsn) + " where " + std::to_string(o_.expected_lsn) +
+  if (o_.check_lsn && h.lsn != o_.expected_lsn.value())
+    return Corrupt("LSN " + std::to_string(h.lsn) + " where " +
+                   std::to_string(o_.expected_lsn.value()) +
                    " was expected");
   if (h.epoch < o_.min_epoch)
     return Corrupt("epoch " + std::to_string(h.epoch) + " is older than " +
@@ -233,7 +235,7 @@ ReadOutcome LogReader::Next(Frame* frame) {
   frame->body = body;
   frame->offset = offset_;
   offset_ += frame_bytes;
-  o_.expected_lsn = h.lsn + 1;
+  o_.expected_lsn = core::Lsn(h.lsn + 1);
   o_.min_epoch = h.epoch;
   return ReadOutcome::kRecord;
 }

@@ -41,7 +41,7 @@ class LogReader {
  public:
   struct Options {
     uint64_t start_offset = kSegmentHeaderBytes;
-    uint64_t expected_lsn = 1;  // the first frame must carry this LSN
+    core::Lsn expected_lsn{1};  // the first frame must carry this LSN
     uint64_t min_epoch = 0;
     uint64_t salt = 0;          // the segment's (SegmentHeader::salt)
     bool newest = false;        // a torn tail is possible only here
@@ -53,7 +53,7 @@ class LogReader {
     // a header, whose first write went out only once every write to this
     // one had completed): the durable LSN its strongest marker states, and
     // where that marker is, for the message. 0: none.
-    uint64_t later_durable_lsn = 0;
+    core::Lsn later_durable_lsn{0};
     std::string later_evidence;
     // Versions 1 and 2 only: the most a crash can cut.
     size_t torn_window_bytes = kTornWindowBytes;
@@ -64,7 +64,7 @@ class LogReader {
   ReadOutcome Next(Frame* frame);
   // Where the next frame would start: after the last good frame.
   uint64_t offset() const { return offset_; }
-  uint64_t expected_lsn() const { return o_.expected_lsn; }
+  core::Lsn expected_lsn() const { return o_.expected_lsn; }
   uint64_t epoch() const { return o_.min_epoch; }
   // Why the last Next() returned kTornTail or kCorrupt.
   const std::string& reason() const { return reason_; }
@@ -87,8 +87,8 @@ class LogReader {
   uint64_t marker_offset() const { return marker_offset_; }
   // For a torn tail: the LSNs of the records dropped with it, as far as
   // their frames can be read (last < first: no complete record among them).
-  uint64_t dropped_first_lsn() const { return dropped_first_lsn_; }
-  uint64_t dropped_last_lsn() const { return dropped_last_lsn_; }
+  core::Lsn dropped_first_lsn() const { return core::Lsn(dropped_first_lsn_); }
+  core::Lsn dropped_last_lsn() const { return core::Lsn(dropped_last_lsn_); }
   // For a kCorrupt proven by a later write marker: that marker's offset
   // (UINT64_MAX otherwise).
   uint64_t evidence_offset() const { return evidence_offset_; }

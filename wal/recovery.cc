@@ -59,11 +59,11 @@ absl::Status LoadNewestCheckpoint(Context& c) {
     if (auto rm = c.storage.Remove(old); !rm.ok()) return rm;
     c.result.notes.push_back("removed " + old + " (an older checkpoint)");
   }
-  c.result.checkpoint_lsn = h.lsn;
+  c.result.checkpoint_lsn = core::Lsn(h.lsn);
   c.result.checkpoint_items = h.item_count;
   c.result.checkpoint_bytes = image->size();
   c.result.epoch = core::Epoch(std::max<uint64_t>(h.epoch, 1));
-  c.result.last_lsn = h.lsn;
+  c.result.last_lsn = core::Lsn(h.lsn);
   return absl::OkStatus();
 }
 
@@ -81,10 +81,10 @@ bool NextContinues(Context& c, std::map<uint64_t, std::string>::iterator next, u
   // A damaged header refused when it is read (R5) still gives the segment's
   // first LSN: the refusal then names that segment, not this one's stale end.
   if (auto b = c.bad_first.find(next->first); b != c.bad_first.end())
-    return b->second == lsn || b->second <= c.result.checkpoint_lsn + 1;
+    return b->second == lsn || b->second <= c.result.checkpoint_lsn.value() + 1;
   SegmentHeader nh;
   if (DecodeSegmentHeader(d->second, &nh) != HeaderStatus::kOk) return false;
-  return nh.first_lsn == lsn || nh.first_lsn <= c.result.checkpoint_lsn + 1;
+  return nh.first_lsn == lsn || nh.first_lsn <= c.result.checkpoint_lsn.value() + 1;
 }
 
 // A segment being read (R2–R12).
@@ -161,11 +161,11 @@ absl::StatusOr<std::string> CheckSegmentHeader(Context& c, LoadedSegment* s) {
 // in epoch. Why the segment does not continue the log, or empty.
 std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
   if (c.expected_lsn == 0) {
-    if (h.first_lsn > c.result.checkpoint_lsn + 1) {
+    if (h.first_lsn > c.result.checkpoint_lsn.value() + 1) {
       return "log starts at LSN " + std::to_string(h.first_lsn) + " but the checkpoint ends at " +
-             std::to_string(c.result.checkpoint_lsn);
+             std::to_string(c.result.checkpoint_lsn.value());
     }
-  } else if (h.first_lsn != c.expected_lsn && h.first_lsn <= c.result.checkpoint_lsn + 1) {
+  } else if (h.first_lsn != c.expected_lsn && h.first_lsn <= c.result.checkpoint_lsn.value() + 1) {
     // Older segments the checkpoint covers may outlive some of their
     // successors (removals complete in any order): no gap that matters.
   } else if (h.first_lsn != c.expected_lsn) {
@@ -183,14 +183,14 @@ std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
 // the candidates at the end of the log as evidence for its frames (R8/R11).
 LogReader::Options ReaderOptions(const Context& c, const LoadedSegment& s) {
   LogReader::Options ro;
-  ro.expected_lsn = s.h.first_lsn;
+  ro.expected_lsn = core::Lsn(s.h.first_lsn);
   ro.min_epoch = std::max(s.h.epoch, c.expected_lsn == 0 ? uint64_t(0) : c.result.epoch.value());
   ro.newest = s.newest;
   ro.salt = s.h.salt;
   ro.write_markers = s.h.version >= kFormatVersionMarkers;
   ro.torn_window_bytes = c.options.torn_window_bytes;
   if (s.newest && !c.later_where.empty()) {
-    ro.later_durable_lsn = c.later_marker.durable_lsn;
+    ro.later_durable_lsn = core::Lsn(c.later_marker.durable_lsn);
     ro.later_evidence = "the write at " + c.later_where + " (write " +
                         std::to_string(c.later_marker.sequence) + ")";
   }
@@ -201,21 +201,21 @@ LogReader::Options ReaderOptions(const Context& c, const LoadedSegment& s) {
 // what it vouches for.
 void NoteWriteMarker(Wal::Position& pos, const WriteMarker& marker) {
   pos.next_write_sequence = std::max(pos.next_write_sequence, marker.sequence + 1);
-  pos.stated_durable_lsn = std::max(pos.stated_durable_lsn, marker.durable_lsn);
+  pos.stated_durable_lsn = std::max(pos.stated_durable_lsn, core::Lsn(marker.durable_lsn));
 }
 
 // R6: replays a record the checkpoint does not cover; R14: an error from
 // the sink stops recovery, naming the record.
 absl::Status ReplayRecord(Context& c, const std::string& name, const Frame& f) {
-  if (f.header.lsn > c.result.checkpoint_lsn) {
-    if (auto st = c.sinks.record(f.header.lsn, f.body); !st.ok()) {
+  if (f.header.lsn > c.result.checkpoint_lsn.value()) {
+    if (auto st = c.sinks.record(core::Lsn(f.header.lsn), f.body); !st.ok()) {
       return absl::Status(st.code(), name + " at byte " + std::to_string(f.offset) + ", LSN " +
                                          std::to_string(f.header.lsn) + ": " +
                                          std::string(st.message()));
     }
     ++c.result.records_replayed;
   }
-  c.result.last_lsn = std::max(c.result.last_lsn, f.header.lsn);
+  c.result.last_lsn = std::max(c.result.last_lsn, core::Lsn(f.header.lsn));
   c.result.epoch = std::max(c.result.epoch, core::Epoch(f.header.epoch));
   return absl::OkStatus();
 }
@@ -234,8 +234,8 @@ void NoteTornWrite(Context& c, const std::string& name, const LogReader& reader)
                                    : std::string("the write starting there")) +
                            " was cut by the crash (" + reader.reason() + "); " +
                            std::to_string(reader.torn_bytes()) + " bytes dropped holding " +
-                           (records ? "LSNs " + std::to_string(reader.dropped_first_lsn()) + ".." +
-                                          std::to_string(reader.dropped_last_lsn())
+                           (records ? "LSNs " + std::to_string(reader.dropped_first_lsn().value()) + ".." +
+                                          std::to_string(reader.dropped_last_lsn().value())
                                     : std::string("no complete record")) +
                            ", never acknowledged: no later write states them durable");
   if (records) {
@@ -300,14 +300,15 @@ absl::Status ReplaySegment(Context& c, std::map<uint64_t, std::string>::iterator
         return TruncateTornTail(c, s.name, reader, write_markers);
       case ReadOutcome::kCorrupt:
         if (!s.newest && reader.invalid_frame() &&
-            NextContinues(c, std::next(it), reader.expected_lsn())) {
+            NextContinues(c, std::next(it), reader.expected_lsn().value())) {
           // The segment's records end where the next segment's begin: what
           // follows is a recycled file's stale bytes (or a covered
           // segment's, which nothing needs).
           return absl::OkStatus();
         }
         if (!c.options.repair) return Corrupt(s.name, reader.offset(), reader.reason());
-        return RepairCut(c, s, reader.offset(), reader.reason(), reader.expected_lsn(), s.h.salt);
+        return RepairCut(c, s, reader.offset(), reader.reason(), reader.expected_lsn().value(),
+                         s.h.salt);
     }
   }
 }
@@ -354,7 +355,7 @@ absl::Status ReadSegment(Context& c, std::map<uint64_t, std::string>::iterator i
   const LogReader::Options ro = ReaderOptions(c, s);
   LogReader reader(s.data, ro);
   if (auto st = ReplaySegment(c, it, s, reader, ro.write_markers); !st.ok()) return st;
-  c.expected_lsn = reader.expected_lsn();
+  c.expected_lsn = reader.expected_lsn().value();
   return SetCurrent(c, s, reader.offset());
 }
 
@@ -383,9 +384,9 @@ absl::Status ReopenCurrent(Context& c) {
 absl::Status CheckLogReachesCheckpoint(const Context& c) {
   if (!c.result.position.segments.empty() && c.result.last_lsn < c.result.checkpoint_lsn &&
       !c.cut) {
-    return absl::DataLossError("the log ends at LSN " + std::to_string(c.result.last_lsn) +
+    return absl::DataLossError("the log ends at LSN " + std::to_string(c.result.last_lsn.value()) +
                                " before its checkpoint at " +
-                               std::to_string(c.result.checkpoint_lsn));
+                               std::to_string(c.result.checkpoint_lsn.value()));
   }
   return absl::OkStatus();
 }
@@ -408,7 +409,7 @@ absl::Status Run(Context& c) {
   if (auto st = FinishUnbornSegments(c); !st.ok()) return st;  // R4
   if (auto st = ReopenCurrent(c); !st.ok()) return st;
   if (auto st = CheckLogReachesCheckpoint(c); !st.ok()) return st;
-  pos.next_lsn = std::max(c.result.last_lsn, c.result.checkpoint_lsn) + 1;
+  pos.next_lsn = std::max(c.result.last_lsn, c.result.checkpoint_lsn).next();
   return absl::OkStatus();
 }
 

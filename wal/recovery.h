@@ -27,11 +27,11 @@ struct RecoveryOptions {
 };
 
 struct RecoveryResult {
-  uint64_t checkpoint_lsn = 0;
+  core::Lsn checkpoint_lsn{0};
   uint64_t checkpoint_items = 0;
   uint64_t checkpoint_bytes = 0;
   uint64_t records_replayed = 0;
-  uint64_t last_lsn = 0;
+  core::Lsn last_lsn{0};
   core::Epoch epoch{1};  // the newest the log states: what its writer continues with
   Wal::Position position;
   // What recovery did, one line each (torn tails truncated, files removed).
@@ -43,7 +43,7 @@ struct RecoverySinks {
   std::function<bool(core::SnapshotItemType, std::string_view)> item;
   // A log record after the checkpoint, in LSN order. An error stops
   // recovery (R14): it is returned with the file, offset and LSN.
-  std::function<absl::Status(uint64_t lsn, std::string_view body)> record;
+  std::function<absl::Status(core::Lsn lsn, std::string_view body)> record;
 };
 
 absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,

@@ -95,7 +95,7 @@ uint64_t TailEndLsn(Context& c) {
     SegmentHeader h;
     DecodeSegmentHeader(data, &h);
     LogReader::Options ro;
-    ro.expected_lsn = h.first_lsn;
+    ro.expected_lsn = core::Lsn(h.first_lsn);
     ro.salt = h.salt;
     ro.write_markers = h.version >= kFormatVersionMarkers;
     ro.newest = true;  // read as the last segment written: stale bytes end it
@@ -105,7 +105,7 @@ uint64_t TailEndLsn(Context& c) {
     ReadOutcome out;
     while ((out = reader.Next(&f)) == ReadOutcome::kRecord) {
     }
-    c.tail_end = reader.expected_lsn();
+    c.tail_end = reader.expected_lsn().value();
     c.tail_clean = out == ReadOutcome::kEnd;
   }
   return *c.tail_end;

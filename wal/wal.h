@@ -83,10 +83,10 @@ class Wal final : public core::Journal, public core::Participant {
 
   // Where recovery left the log (see wal/recovery.h).
   struct Position {
-    uint64_t next_lsn = 1;
+    core::Lsn next_lsn{1};
     uint64_t next_write_sequence = 1;  // of the next write marker
     // The highest durable LSN a marker read states: what is vouched for.
-    uint64_t stated_durable_lsn = 0;
+    core::Lsn stated_durable_lsn{0};
     std::unique_ptr<SegmentFile> current;  // segment with a valid header, if any
     uint64_t current_id = 0;
     uint64_t current_offset = 0;

@@ -34,7 +34,7 @@ class ShardCallTest : public ::testing::Test {
     std::vector<CrossShardTask*> still;
     for (CrossShardTask* t : held_) {
       if (log_.failed()) t->Abandon();
-      if (log_.failed() || t->hold_lsn <= log_.durable_lsn().value())
+      if (log_.failed() || t->hold_lsn <= log_.durable_lsn())
         b_.Return(t);
       else
         still.push_back(t);

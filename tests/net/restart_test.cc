@@ -129,7 +129,7 @@ TEST_F(RestartTest, CheckpointThenMoreLogThenRestart) {
     hash = h->state().StateHash();
   }
   auto h = Start(kT0 + kSec);
-  EXPECT_GT(h->storage().recovery.checkpoint_lsn, 0u);
+  EXPECT_GT(h->storage().recovery.checkpoint_lsn.value(), 0u);
   EXPECT_TRUE(h->storage().skipped_records.empty());
   EXPECT_EQ(h->state().StateHash(), hash);
 }

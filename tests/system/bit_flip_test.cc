@@ -67,7 +67,7 @@ void PushAcknowledgedJobs(const std::string& data_dir) {
 std::vector<std::pair<uint64_t, uint16_t>> Frames(const std::string& data) {
   wal::SegmentHeader h;
   EXPECT_EQ(wal::DecodeSegmentHeader(data, &h), wal::HeaderStatus::kOk);
-  wal::LogReader r(data, {.expected_lsn = h.first_lsn,
+  wal::LogReader r(data, {.expected_lsn = core::Lsn(h.first_lsn),
                           .salt = h.salt,
                           .write_markers = h.version >= wal::kFormatVersionMarkers});
   std::vector<std::pair<uint64_t, uint16_t>> out;

@@ -96,7 +96,7 @@ std::unique_ptr<core::StateMachine> RecoverShard(const std::string& data_dir, ui
   wal::RecoverySinks sinks;
   sinks.item = [&](core::SnapshotItemType t, std::string_view b) { return sm->RestoreItem(t, b); };
   uint64_t bad = 0;
-  sinks.record = [&](uint64_t, std::string_view body) {
+  sinks.record = [&](core::Lsn, std::string_view body) {
     auto m = core::DecodeMutation(body);
     if (!m || sm->Apply(*m) != absl::OkStatus()) ++bad;
     return absl::OkStatus();

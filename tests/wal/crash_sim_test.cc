@@ -225,7 +225,9 @@ struct Sim {
     std::vector<Seen> frames;
     uint64_t best_durable = 0;  // the highest durable LSN a marker states
     std::vector<uint64_t> durable_after;  // per frame: the best stated after it
-    wal::LogReader r(original, {.expected_lsn = h.first_lsn, .salt = h.salt, .write_markers = true});
+    wal::LogReader r(original, {.expected_lsn = core::Lsn(h.first_lsn),
+                                .salt = h.salt,
+                                .write_markers = true});
     wal::Frame f;
     std::vector<uint64_t> stated;  // per frame: what its marker states (0 for records)
     while (r.Next(&f) == wal::ReadOutcome::kRecord) {
@@ -289,7 +291,7 @@ struct Sim {
         const std::string d = *storage.ReadAll(name);
         wal::SegmentHeader h;
         if (wal::DecodeSegmentHeader(d, &h) != wal::HeaderStatus::kOk) { std::printf("%s: no header, %zu bytes\n", name.c_str(), d.size()); continue; }
-        wal::LogReader r(d, {.expected_lsn = h.first_lsn, .salt = h.salt, .newest = true,
+        wal::LogReader r(d, {.expected_lsn = core::Lsn(h.first_lsn), .salt = h.salt, .newest = true,
                              .write_markers = h.version >= wal::kFormatVersionMarkers});
         wal::Frame f; uint64_t last = 0; wal::ReadOutcome o;
         while ((o = r.Next(&f)) == wal::ReadOutcome::kRecord) last = f.header.lsn;
@@ -300,7 +302,7 @@ struct Sim {
     ASSERT_TRUE(st.ok()) << st.message();
     if (std::getenv("WERK_SIM_DEBUG"))
       for (const auto& n : log.result().notes) std::printf("note: %s\n", n.c_str());
-    const uint64_t recovered = std::max(log.result().last_lsn, log.result().checkpoint_lsn);
+    const uint64_t recovered = std::max(log.result().last_lsn, log.result().checkpoint_lsn).value();
     // I1 / I4: everything acknowledged survived; nothing invented.
     ASSERT_GE(recovered, durable) << "acknowledged records were lost";
     ASSERT_LE(recovered, appended);
@@ -311,7 +313,7 @@ struct Sim {
       ASSERT_EQ(shadow.Apply(*core::DecodeMutation(r)), absl::OkStatus());
     ASSERT_EQ(log.sm().StateHash(), shadow.StateHash())
         << "recovered state is not the log prefix:\n" << Diff(log.sm(), shadow)
-        << "checkpoint at " << log.result().checkpoint_lsn << ", recovered " << recovered;
+        << "checkpoint at " << log.result().checkpoint_lsn.value() << ", recovered " << recovered;
     for (const auto& [jid, lsn] : push_lsn) {
       if (lsn > durable) continue;
       const bool gone = gone_lsn.count(jid) && gone_lsn[jid] <= recovered;

@@ -46,10 +46,10 @@ class LogFixture {
     sinks.item = [this](core::SnapshotItemType t, std::string_view b) {
       return sm_->RestoreItem(t, b);
     };
-    sinks.record = [this](uint64_t lsn, std::string_view body) {
+    sinks.record = [this](core::Lsn lsn, std::string_view body) {
       auto m = core::DecodeMutation(body);
       if (!m || sm_->Apply(*m) != absl::OkStatus()) ++divergent_;
-      replayed_.push_back(lsn);
+      replayed_.push_back(lsn.value());
       return absl::OkStatus();
     };
     auto r = wal::Recover(*storage_, ro, sinks);

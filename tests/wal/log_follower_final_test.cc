@@ -31,7 +31,9 @@ std::map<uint64_t, OnDisk> ReadSegments(MemStorage& storage) {
     wal::SegmentHeader h;
     if (wal::DecodeSegmentHeader(data, &h) != wal::HeaderStatus::kOk || h.segment_id != id)
       continue;  // the spare
-    wal::LogReader r(data, {.expected_lsn = h.first_lsn, .salt = h.salt, .write_markers = true});
+    wal::LogReader r(data, {.expected_lsn = core::Lsn(h.first_lsn),
+                            .salt = h.salt,
+                            .write_markers = true});
     wal::Frame f;
     while (r.Next(&f) == wal::ReadOutcome::kRecord) {
       if (f.header.type != uint16_t(wal::RecordType::kMutation)) continue;
@@ -90,8 +92,8 @@ TEST(LogFollowerFinal, FramesReadAsAppendedAreTheBytesOnDiskAndWhatRecoveryRepla
   ro.torn_window_bytes = wal::kWritesInFlightMax * 256;
   auto r = wal::Recover(storage, ro,
                         {[](core::SnapshotItemType, std::string_view) { return true; },
-                         [&](uint64_t lsn, std::string_view body) {
-                           replayed[lsn] = std::string(body);
+                         [&](core::Lsn lsn, std::string_view body) {
+                           replayed[lsn.value()] = std::string(body);
                            return absl::OkStatus();
                          }});
   ASSERT_TRUE(r.ok()) << r.status();

@@ -112,14 +112,14 @@ TEST(LogFormat, Names) {
 
 TEST(LogReader, CleanSegment) {
   ReadOutcome last;
-  auto bodies = ReadAll(Segment(1, 3), {.expected_lsn = 1}, &last);
+  auto bodies = ReadAll(Segment(1, 3), {.expected_lsn = core::Lsn(1)}, &last);
   EXPECT_EQ(bodies.size(), 3u);
   EXPECT_EQ(last, ReadOutcome::kEnd);
 }
 
 TEST(LogReader, ZeroFilledPreallocatedTailIsACleanEnd) {
   ReadOutcome last;
-  auto bodies = ReadAll(Segment(1, 3, 1, 1 << 20), {.expected_lsn = 1}, &last);
+  auto bodies = ReadAll(Segment(1, 3, 1, 1 << 20), {.expected_lsn = core::Lsn(1)}, &last);
   EXPECT_EQ(bodies.size(), 3u);
   EXPECT_EQ(last, ReadOutcome::kEnd);
 }
@@ -132,13 +132,13 @@ TEST(LogReader, TornHeaderInNewestSegmentIsATornTail) {
   s.append(4096, '\0');
   ReadOutcome last;
   LogReader* r;
-  auto bodies = ReadAll(s, {.expected_lsn = 1, .newest = true}, &last, &r);
+  auto bodies = ReadAll(s, {.expected_lsn = core::Lsn(1), .newest = true}, &last, &r);
   EXPECT_EQ(bodies.size(), 3u);
   EXPECT_EQ(last, ReadOutcome::kTornTail);
   EXPECT_GT(r->torn_bytes(), 0u);  // up to the last non-zero byte of the cut header
   EXPECT_LE(r->torn_bytes(), 20u);
   // The same bytes in an older segment are corruption.
-  ReadAll(s, {.expected_lsn = 1, .newest = false}, &last);
+  ReadAll(s, {.expected_lsn = core::Lsn(1), .newest = false}, &last);
   EXPECT_EQ(last, ReadOutcome::kCorrupt);
 }
 
@@ -148,7 +148,7 @@ TEST(LogReader, TornBodyIsATornTail) {
   AppendFrame(next, core::Lsn(3), core::Epoch(1), 1, std::string(1000, 'b'));
   s += next.substr(0, next.size() - 300);
   ReadOutcome last;
-  auto bodies = ReadAll(s, {.expected_lsn = 1, .newest = true}, &last);
+  auto bodies = ReadAll(s, {.expected_lsn = core::Lsn(1), .newest = true}, &last);
   EXPECT_EQ(bodies.size(), 2u);
   EXPECT_EQ(last, ReadOutcome::kTornTail);
 }
@@ -169,8 +169,9 @@ std::string Recycled(uint64_t salt, int own, size_t stale_bytes, uint64_t old_sa
 std::vector<std::string> ReadRecycled(std::string_view s, ReadOutcome* last,
                                       LogReader** r = nullptr) {
   return ReadAll(
-      s, {.expected_lsn = 500, .salt = 0x1234, .newest = true, .torn_window_bytes = 4096}, last,
-      r);
+      s,
+      {.expected_lsn = core::Lsn(500), .salt = 0x1234, .newest = true, .torn_window_bytes = 4096},
+      last, r);
 }
 
 TEST(LogReader, StaleFramesOfARecycledSegmentEndItCleanly) {
@@ -183,7 +184,7 @@ TEST(LogReader, StaleFramesOfARecycledSegmentEndItCleanly) {
   EXPECT_GT(r->stale_bytes(), 60000u);
   EXPECT_EQ(r->torn_bytes(), 0u);
   // Read without the salt, the segment's own frames do not validate.
-  bodies = ReadAll(s, {.expected_lsn = 500, .newest = true}, &last);
+  bodies = ReadAll(s, {.expected_lsn = core::Lsn(500), .newest = true}, &last);
   EXPECT_EQ(bodies.size(), 0u);
 }
 
@@ -232,12 +233,12 @@ TEST(LogFormat, SaltsFollowEachOtherAndSeparateUses) {
   std::string batch;
   AppendFrame(batch, core::Lsn(1), core::Epoch(1), 1, "one", 6);
   AppendFrame(batch, core::Lsn(2), core::Epoch(1), 1, std::string(300, 't'), 6);
-  LogReader r(batch, {.start_offset = 0, .expected_lsn = 1, .salt = 6});
+  LogReader r(batch, {.start_offset = 0, .expected_lsn = core::Lsn(1), .salt = 6});
   Frame f;
   EXPECT_EQ(r.Next(&f), ReadOutcome::kRecord);
   EXPECT_EQ(r.Next(&f), ReadOutcome::kRecord);
   EXPECT_EQ(r.Next(&f), ReadOutcome::kEnd);
-  LogReader other(batch, {.start_offset = 0, .expected_lsn = 1, .salt = 5});
+  LogReader other(batch, {.start_offset = 0, .expected_lsn = core::Lsn(1), .salt = 5});
   EXPECT_NE(other.Next(&f), ReadOutcome::kRecord);
 }
 
@@ -251,7 +252,7 @@ TEST(LogFormat, VersionOneSegmentsStillRead) {
   ASSERT_EQ(DecodeSegmentHeader(s, &h), HeaderStatus::kOk);
   EXPECT_EQ(h.salt, 0u);
   ReadOutcome last;
-  EXPECT_EQ(ReadAll(s, {.expected_lsn = 1}, &last).size(), 3u);
+  EXPECT_EQ(ReadAll(s, {.expected_lsn = core::Lsn(1)}, &last).size(), 3u);
   // A version 1 header with a salt is not one werk wrote.
   h.salt = 9;
   EncodeSegmentHeader(h, s.data());
@@ -265,7 +266,8 @@ TEST(LogReader, BadChecksumMidFileIsCorruption) {
   const size_t at = kSegmentHeaderBytes + 10 * (kFrameHeaderBytes + 6) + kFrameHeaderBytes;
   s[at] ^= 0x55;
   ReadOutcome last;
-  auto bodies = ReadAll(s, {.expected_lsn = 1, .newest = true, .torn_window_bytes = 256}, &last);
+  auto bodies =
+      ReadAll(s, {.expected_lsn = core::Lsn(1), .newest = true, .torn_window_bytes = 256}, &last);
   EXPECT_EQ(bodies.size(), 10u);
   EXPECT_EQ(last, ReadOutcome::kCorrupt);
 }
@@ -275,7 +277,7 @@ TEST(LogReader, LsnGapIsCorruption) {
   AppendFrame(s, core::Lsn(4), core::Epoch(1), 1, "skipped 3");
   ReadOutcome last;
   LogReader* r;
-  auto bodies = ReadAll(s, {.expected_lsn = 1, .newest = true}, &last, &r);
+  auto bodies = ReadAll(s, {.expected_lsn = core::Lsn(1), .newest = true}, &last, &r);
   EXPECT_EQ(bodies.size(), 2u);
   EXPECT_EQ(last, ReadOutcome::kCorrupt);
   EXPECT_NE(r->reason().find("LSN 4"), std::string::npos);
@@ -285,7 +287,7 @@ TEST(LogReader, StaleEpochIsCorruption) {
   std::string s = Segment(1, 2, /*epoch=*/5);
   AppendFrame(s, core::Lsn(3), core::Epoch(4), 1, "from a deposed primary");
   ReadOutcome last;
-  auto bodies = ReadAll(s, {.expected_lsn = 1, .min_epoch = 5, .newest = true}, &last);
+  auto bodies = ReadAll(s, {.expected_lsn = core::Lsn(1), .min_epoch = 5, .newest = true}, &last);
   EXPECT_EQ(bodies.size(), 2u);
   EXPECT_EQ(last, ReadOutcome::kCorrupt);
 }
@@ -308,14 +310,14 @@ std::string RawHeader(uint64_t lsn, uint32_t len, uint16_t version) {
 TEST(LogReader, AbsurdLengthWithValidHeaderIsCorruption) {
   std::string s = Segment(1, 1) + RawHeader(2, kRecordBodyBytesMax + 1, kFrameVersion);
   ReadOutcome last;
-  ReadAll(s, {.expected_lsn = 1, .newest = true}, &last);
+  ReadAll(s, {.expected_lsn = core::Lsn(1), .newest = true}, &last);
   EXPECT_EQ(last, ReadOutcome::kCorrupt);
 }
 
 TEST(LogReader, UnknownFrameVersionIsCorruption) {
   std::string s = Segment(1, 1) + RawHeader(2, 0, kFrameVersion + 1);
   ReadOutcome last;
-  ReadAll(s, {.expected_lsn = 1, .newest = true}, &last);
+  ReadAll(s, {.expected_lsn = core::Lsn(1), .newest = true}, &last);
   EXPECT_EQ(last, ReadOutcome::kCorrupt);
 }
 
@@ -392,7 +394,7 @@ TEST(LogReaderV3, MarkersBeginEachWriteAndTakeNoLsn) {
   const std::vector<std::pair<uint16_t, uint64_t>> want = {
       {2, 10}, {1, 10}, {1, 11}, {1, 12}, {2, 13}, {1, 13}, {1, 14}, {2, 15}};
   EXPECT_EQ(seen, want);
-  EXPECT_EQ(r.expected_lsn(), 15u);
+  EXPECT_EQ(r.expected_lsn().value(), 15u);
   EXPECT_EQ(r.marker().sequence, 3u);
   EXPECT_EQ(r.marker_offset(), b.write_offsets()[2]);
 }
@@ -459,12 +461,12 @@ TEST(LogReaderV3, DamageInTheLastWriteIsATornTailThatNamesTheLoss) {
   }
   EXPECT_EQ(out, ReadOutcome::kTornTail);
   EXPECT_EQ(r.offset(), at);
-  EXPECT_EQ(r.expected_lsn(), 17u);
+  EXPECT_EQ(r.expected_lsn().value(), 17u);
   EXPECT_EQ(r.marker_offset(), last_write);
   // Everything from there to the end of the write goes, and it is named.
   EXPECT_EQ(r.torn_bytes(), end - at);
-  EXPECT_EQ(r.dropped_first_lsn(), 17u);
-  EXPECT_EQ(r.dropped_last_lsn(), 20u);
+  EXPECT_EQ(r.dropped_first_lsn().value(), 17u);
+  EXPECT_EQ(r.dropped_last_lsn().value(), 20u);
   EXPECT_TRUE(r.cut_write());
   // The same damage in an older segment is corruption.
   LogReader older(b.data(), b.ReadOptions(/*newest=*/false));
@@ -489,7 +491,7 @@ TEST(LogReaderV3, APrefixOfTheLastWriteIsATornTailNotACleanEnd) {
   EXPECT_EQ(out, ReadOutcome::kTornTail);
   EXPECT_EQ(r.offset(), cut);
   EXPECT_EQ(r.torn_bytes(), end - cut);
-  EXPECT_EQ(r.dropped_first_lsn(), 8u);
+  EXPECT_EQ(r.dropped_first_lsn().value(), 8u);
   EXPECT_LT(r.dropped_last_lsn(), r.dropped_first_lsn());  // no complete record left
 }
 
@@ -508,9 +510,9 @@ TEST(LogReaderV3, TwoWritesInFlightAtTheCrashAreATornTail) {
   while ((out = r.Next(&f)) == ReadOutcome::kRecord) {
   }
   EXPECT_EQ(out, ReadOutcome::kTornTail);
-  EXPECT_EQ(r.expected_lsn(), 6u);
-  EXPECT_EQ(r.dropped_first_lsn(), 6u);
-  EXPECT_EQ(r.dropped_last_lsn(), 15u);  // B's records go too
+  EXPECT_EQ(r.expected_lsn().value(), 6u);
+  EXPECT_EQ(r.dropped_first_lsn().value(), 6u);
+  EXPECT_EQ(r.dropped_last_lsn().value(), 15u);  // B's records go too
   EXPECT_EQ(r.offset() + r.torn_bytes(), b_last + kFrameHeaderBytes);
 }
 
@@ -573,8 +575,8 @@ TEST(LogReaderV3, ACutWriteInARecycledFileIsZeroedThroughItsEnd) {
   // Its marker unreadable, the write's extent is unknown: zeroed through
   // its last frame header, after which no frame of this segment remains.
   EXPECT_EQ(r.torn_bytes(), last + kFrameHeaderBytes - w);
-  EXPECT_EQ(r.dropped_first_lsn(), 503u);
-  EXPECT_EQ(r.dropped_last_lsn(), 505u);
+  EXPECT_EQ(r.dropped_first_lsn().value(), 503u);
+  EXPECT_EQ(r.dropped_last_lsn().value(), 505u);
 }
 
 TEST(LogReaderV3, MisplacedMarkersAndRecordsAreCorruption) {

@@ -170,7 +170,9 @@ struct Layout {
 Layout ReadLayout(const std::string& d) {
   wal::SegmentHeader h;
   EXPECT_EQ(wal::DecodeSegmentHeader(d, &h), wal::HeaderStatus::kOk);
-  wal::LogReader r(d, {.expected_lsn = h.first_lsn, .salt = h.salt, .write_markers = true});
+  wal::LogReader r(d, {.expected_lsn = core::Lsn(h.first_lsn),
+                       .salt = h.salt,
+                       .write_markers = true});
   Layout l;
   wal::Frame f;
   while (r.Next(&f) == wal::ReadOutcome::kRecord) l.frames.push_back(f);
@@ -835,9 +837,9 @@ TEST(Recovery, R14_RecordThatDoesNotApplyStopsRecoveryNamingIt) {
   wal::RecoverySinks sinks;
   sinks.item = [&](core::SnapshotItemType t, std::string_view b) { return sm.RestoreItem(t, b); };
   std::vector<uint64_t> applied;
-  sinks.record = [&](uint64_t lsn, std::string_view body) {
+  sinks.record = [&](core::Lsn lsn, std::string_view body) {
     absl::Status st = core::ReplayRecord(sm, body);
-    if (st.ok()) applied.push_back(lsn);
+    if (st.ok()) applied.push_back(lsn.value());
     return st;
   };
   auto r = wal::Recover(storage, {}, sinks);

@@ -70,7 +70,7 @@ class SegmentBuilder {
   }
   wal::LogReader::Options ReadOptions(bool newest = true) const {
     wal::LogReader::Options o;
-    o.expected_lsn = first_lsn_;
+    o.expected_lsn = core::Lsn(first_lsn_);
     o.salt = salt_;
     o.newest = newest;
     o.write_markers = true;
