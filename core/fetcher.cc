@@ -37,10 +37,10 @@ Fetcher::Fetcher(ShardRuntime* runtime, Partition* partition)
 Fetcher::~Fetcher() {
   // The shard stops at outstanding() == 0 unless it is destroyed without
   // running; whatever is left (parked, with or without queues) goes now.
+  // Its waiters are gone with the shard: they are not touched.
   for (FetchState* f : states_) {
     for (auto& node : f->nodes) waiters_[node->queue].Remove(node.get());
     deadlines_.Cancel(f);
-    if (f->waiter) f->waiter->fetch_ = nullptr;
     delete f;
   }
 }
