@@ -1,6 +1,8 @@
 #pragma once
 // Options every accepted client socket gets before its first byte is sent.
 
+#include <string>
+
 namespace werk::net {
 
 // TCP_NODELAY (replies are small and must not wait for Nagle), and TCP
@@ -10,5 +12,9 @@ namespace werk::net {
 // minutes instead of holding it forever). Returns false if the kernel refused
 // one of them (the socket still works, only without that option).
 bool ConfigureClientSocket(int fd);
+
+// The peer's address as "host:port" ("[v6]:port"), for log lines; "?" when
+// the kernel cannot tell (the peer is already gone).
+std::string PeerAddress(int fd);
 
 }  // namespace werk::net

@@ -101,6 +101,7 @@ class Connection final : public core::ListHook<AllConnectionsTag>,
   }
 
   // --- Handshake and identity ------------------------------------------
+  std::string peer_;  // "host:port", for log lines
   std::string salt_;
   int iterations_ = 1;
   std::string wid_;

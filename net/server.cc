@@ -20,6 +20,8 @@
 #include "core/limits.h"
 #include "core/op_status.h"
 #include "net/config.h"
+#include "net/cpu_quota.h"
+#include "net/data_dir_lock.h"
 #include "net/manifest.h"
 #include "net/repartition.h"
 
@@ -29,7 +31,6 @@ struct Server::Slot {
   std::thread thread;
   std::unique_ptr<Shard> shard;
   ShardStorage storage;
-  int listen_fd = -1;
   absl::Status error;
   bool journal_failed = false;
   std::vector<core::Mutation> roll_forward;  // global operations to complete first
@@ -45,8 +46,7 @@ Server::~Server() {
   cv_.notify_all();
   for (auto& slot : slots_)
     if (slot->thread.joinable()) slot->thread.join();
-  for (auto& slot : slots_)
-    if (slot->listen_fd >= 0) ::close(slot->listen_fd);
+  if (listen_fd_ >= 0) ::close(listen_fd_);
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
@@ -55,7 +55,9 @@ namespace {
 constexpr int kBindRetryMillis = 5000;
 
 // A listening socket's fd; `port` receives the port it is bound to.
-core::OpResult<int> Listen(const std::string& binding, int* port, bool reuse_port) {
+// One socket for every shard, without SO_REUSEPORT: a port any process of the
+// same user could join (and take half the connections of) is not ours alone.
+core::OpResult<int> Listen(const std::string& binding, int* port) {
   std::string host, port_str;
   if (!SplitHostPort(binding, &host, &port_str))
     return absl::FailedPreconditionError("invalid binding '" + binding + "' (expected host:port)");
@@ -83,9 +85,6 @@ core::OpResult<int> Listen(const std::string& binding, int* port, bool reuse_por
     }
     int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    // One listening socket per shard on the same port; the kernel spreads
-    // new connections over them.
-    if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 4096) == 0) break;
     const int err = errno;
     last_error = std::strerror(err);
@@ -125,15 +124,32 @@ absl::Status Server::Start() {
                                            ": " + ec.message());
     }
   }
-  // The cores this process may run on (taskset, cgroup cpusets), in order.
+  // One server per data directory, before anything in it is read.
+  auto lock = DataDirLock::Acquire(options_.data_dir.empty() ? "." : options_.data_dir);
+  if (!lock.ok()) return lock.status();
+  lock_ = std::make_unique<DataDirLock>(std::move(*lock));
+  // The cores this process may run on (taskset, cgroup cpusets), in order,
+  // and the CPU time its cgroup may use (a container's CPU limit).
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
   if (sched_getaffinity(0, sizeof allowed, &allowed) == 0) {
     for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
       if (CPU_ISSET(cpu, &allowed)) cores_.push_back(cpu);
   }
-  shard_count_ = options_.shards ? options_.shards
-                                 : std::max<uint32_t>(1, uint32_t(cores_.size()));
+  if (options_.shards) {
+    shard_count_ = options_.shards;
+  } else {
+    const std::optional<double> quota = CgroupCpuQuota();
+    shard_count_ = DefaultShardCount(cores_.size(), quota);
+    if (quota) {
+      spdlog::info("{} shard(s): {} CPUs in this process's affinity mask, a CPU quota of {:.2f} "
+                   "in its cgroup",
+                   shard_count_, cores_.size(), *quota);
+    } else {
+      spdlog::info("{} shard(s): {} CPUs in this process's affinity mask, no CPU quota",
+                   shard_count_, cores_.size());
+    }
+  }
   if (shard_count_ > core::kShardsMax)
     return absl::InvalidArgumentError("at most " + std::to_string(core::kShardsMax) + " shards");
   std::vector<std::string> notes;
@@ -166,20 +182,10 @@ absl::Status Server::Start() {
   signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC);
   if (signal_fd_ < 0) return absl::InternalError(std::string("signalfd: ") + std::strerror(errno));
 
-  std::string host, port_str;
-  SplitHostPort(options_.binding, &host, &port_str);
-  for (uint32_t i = 0; i < shard_count_; ++i) {
-    auto slot = std::make_unique<Slot>();
-    // The first socket picks the port (it may be 0); the others join it.
-    const std::string binding =
-        i == 0 ? options_.binding
-               : (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" +
-                     std::to_string(port_);
-    core::OpResult<int> fd = Listen(binding, &port_, shard_count_ > 1);
-    if (!fd.ok()) return fd.status();
-    slot->listen_fd = *fd;
-    slots_.push_back(std::move(slot));
-  }
+  core::OpResult<int> fd = Listen(options_.binding, &port_);
+  if (!fd.ok()) return fd.status();
+  listen_fd_ = *fd;
+  for (uint32_t i = 0; i < shard_count_; ++i) slots_.push_back(std::make_unique<Slot>());
   if (shard_count_ > 1) mailbox_ = std::make_unique<core::Mailbox>(shard_count_);
   for (uint32_t i = 0; i < shard_count_; ++i)
     slots_[i]->thread = std::thread(&Server::ShardThread, this, i);
@@ -251,7 +257,9 @@ void Server::ShardThread(uint32_t id) {
     cv_.wait(l, [&] { return joined_ == shard_count_ || abort_; });
     if (abort_) return;
   }
-  slot.shard->AddListener(slot.listen_fd);
+  // Every shard accepts on the one socket; each new socket goes to the shards
+  // in turn (Shard::OnAccept).
+  slot.shard->AddListener(listen_fd_);
   if (id == 0) slot.shard->WatchStopFd(signal_fd_);
   slot.shard->Run();
   slot.journal_failed = slot.shard->journal_failed();

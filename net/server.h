@@ -15,6 +15,7 @@
 #include "core/clock.h"
 #include "core/journal.h"
 #include "core/mailbox.h"
+#include "net/data_dir_lock.h"
 #include "net/server_options.h"
 #include "net/shard.h"
 #include "net/shard_storage.h"
@@ -45,6 +46,8 @@ class Server {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::unique_ptr<core::Mailbox> mailbox_;
   GroupShared group_;
+  std::unique_ptr<DataDirLock> lock_;  // held until the server is destroyed
+  int listen_fd_ = -1;                 // shared by every shard
   int signal_fd_ = -1;
   int port_ = 0;
 

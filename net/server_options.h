@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/limits.h"
+#include "wal/log_format.h"
 
 namespace werk::net {
 
@@ -60,7 +61,7 @@ struct ServerOptions {
   // Write segments with O_DIRECT + RWF_DSYNC (falls back to page-cache writes
   // + fdatasync where the file system refuses O_DIRECT).
   bool wal_direct_io = true;
-  uint64_t segment_bytes = 64u << 20;
+  uint64_t segment_bytes = wal::kSegmentBytesDefault;
   uint64_t checkpoint_log_bytes = 64u << 20;
   int64_t checkpoint_interval_s = 600;
 };

@@ -267,7 +267,7 @@ void Shard::FireConnTimers() {
       auto* t = static_cast<ConnTimer*>(fired[i]);
       switch (t->kind) {
         case ConnTimer::Kind::kHandshake:
-          spdlog::debug("connection {}: no HELLO within {} s, closing", t->conn->id_,
+          spdlog::debug("connection {} ({}): no HELLO within {} s, closing", t->conn->id_, t->conn->peer_,
                         options_.handshake_timeout_s);
           CloseConnection(t->conn);
           break;

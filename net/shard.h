@@ -78,6 +78,7 @@ struct GroupShared {
   std::atomic<int64_t> connections{0};  // client connections past the handshake
   std::atomic<int64_t> sockets{0};      // accepted sockets, handshake or not
   std::atomic<int64_t> handshakes{0};   // sockets still in the handshake
+  std::atomic<uint64_t> accepts{0};     // sockets dealt to the shards in turn
 };
 
 class Shard final : public core::Participant, public core::WorkerListener {
@@ -181,6 +182,9 @@ class Shard final : public core::Participant, public core::WorkerListener {
   // Connections (shard_io.cc).
   void ArmAccept(AcceptOp* op);
   void OnAccept(AcceptOp* op, int32_t res, uint32_t flags);
+  // A socket dealt to this shard by the one that accepted it: the handshake
+  // pool, the connection, the greeting.
+  void TakeSocket(int fd);
   void ArmRecv(Connection* c);
   // The connection cannot run its next command yet (a blocked FETCH, a
   // command on other shards, too many forwarded, output not drained).

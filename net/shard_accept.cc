@@ -62,6 +62,26 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
     ::close(fd);
     return;
   }
+  // Every shard accepts on the one listening socket, but the kernel wakes
+  // one waiter, mostly the same one: the sockets are dealt to the shards in
+  // turn, whichever took them.
+  const uint32_t n = shard_count();
+  const uint32_t target =
+      n > 1 ? uint32_t(group_->accepts.fetch_add(1, std::memory_order_relaxed) % n) : id_;
+  if (target == id_) {
+    TakeSocket(fd);
+    return;
+  }
+  runtime_.Post(target, [peer = peers_[target], fd] { peer->TakeSocket(fd); });
+}
+
+void Shard::TakeSocket(int fd) {
+  const size_t handshake_max = HandshakeConnectionsMax(options_);
+  if (shutting_down_) {
+    ++stats_.connections_rejected;
+    ::close(fd);
+    return;
+  }
   // Sockets that have not authenticated have their own, smaller pool, so a
   // flood of them never takes the slots of authenticated clients. When it is
   // full the oldest gives way: a newcomer always gets its greeting and as
@@ -76,8 +96,8 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
       return;
     }
     ++stats_.handshakes_evicted;
-    spdlog::debug("connection {}: {} sockets in the handshake, closing the oldest", oldest->id_,
-                  handshake_max);
+    spdlog::debug("connection {} ({}): {} sockets in the handshake, closing the oldest",
+                  oldest->id_, oldest->peer_, handshake_max);
     CloseConnection(oldest);
   }
   ConfigureClientSocket(fd);
@@ -85,6 +105,7 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
   ++socket_count_;
   group_->sockets.fetch_add(1, std::memory_order_relaxed);
   auto* c = new Connection(this, fd, next_conn_id_++);
+  c->peer_ = PeerAddress(fd);
   connections_.PushBack(c);
   handshaking_.PushBack(c);
   group_->handshakes.fetch_add(1, std::memory_order_relaxed);
@@ -115,13 +136,14 @@ void Shard::Handshake(Connection* c, std::string_view line) {
   // is also what a TLS client hitting a plaintext port gets).
   constexpr std::string_view kHello = "HELLO {";
   if (line.substr(0, kHello.size()) != kHello) {
-    spdlog::debug("connection {}: invalid preamble, closing", c->id_);
+    spdlog::debug("connection {} ({}): invalid preamble, closing", c->id_, c->peer_);
     CloseConnection(c);
     return;
   }
   HelloArgs hello;
   if (core::OpStatus s = DecodeHello(decoder_, line.substr(6), &hello); !s.ok()) {
-    spdlog::debug("connection {}: invalid HELLO ({}), closing", c->id_, std::string(s.message()));
+    spdlog::debug("connection {} ({}): invalid HELLO ({}), closing", c->id_, c->peer_,
+                  std::string(s.message()));
     CloseConnection(c);
     return;
   }
@@ -129,7 +151,7 @@ void Shard::Handshake(Connection* c, std::string_view line) {
     const int iterations = hello.v < 2 ? 1 : c->iterations_;
     const std::string expected = PasswordHash(options_.password, c->salt_, iterations);
     if (!ConstantTimeEquals(hello.pwdhash, expected)) {
-      spdlog::info("connection {}: invalid password", c->id_);
+      spdlog::warn("connection {} ({}): invalid password", c->id_, c->peer_);
       ReplyError(c, "Invalid password");
       CloseAfterFlush(c);
       return;
@@ -143,8 +165,8 @@ void Shard::Handshake(Connection* c, std::string_view line) {
   // The limit holds for the whole server, whichever shard took the connection.
   const int64_t open = group_->connections.fetch_add(1, std::memory_order_relaxed) + 1;
   if (size_t(open) > options_.connections_max) {
-    spdlog::warn("over {} client connections: refusing connection {}", options_.connections_max,
-                 c->id_);
+    spdlog::warn("over {} client connections: refusing connection {} ({})",
+                 options_.connections_max, c->id_, c->peer_);
     ++stats_.connections_rejected;
     ReplyOk(c);
     ReplyError(c, "too many connections: " + std::to_string(open));

@@ -112,7 +112,7 @@ void Shard::OnRecv(Connection* c, int32_t res) {
   }
   if (res <= 0) {
     // EOF or reset: replies already owed still go out if the peer reads.
-    if (res < 0) spdlog::debug("connection {}: recv: {}", c->id_, std::strerror(-res));
+    if (res < 0) spdlog::debug("connection {} ({}): recv: {}", c->id_, c->peer_, std::strerror(-res));
     if (res == 0 && c->state_ == Connection::State::kReady) {
       // The client closed its side: the commands it sent before still run
       // (some may wait behind a blocked FETCH or other shards' replies), and
@@ -201,7 +201,7 @@ void Shard::OnSend(Connection* c, int32_t res) {
     return;
   }
   if (res < 0) {
-    spdlog::debug("connection {}: send: {}", c->id_, std::strerror(-res));
+    spdlog::debug("connection {} ({}): send: {}", c->id_, c->peer_, std::strerror(-res));
     CloseConnection(c);
     return;
   }
@@ -317,7 +317,7 @@ void Shard::OnIdleTimer(Connection* c) {
     // The flush deadline (CloseAfterFlush): whatever is still unsent is
     // dropped with the connection.
     ++stats_.flush_expired;
-    spdlog::debug("connection {}: replies not read within {} ms of closing, closing now", c->id_,
+    spdlog::debug("connection {} ({}): replies not read within {} ms of closing, closing now", c->id_, c->peer_,
                   kFlushMillis);
     CloseConnection(c);
     return;
@@ -336,7 +336,7 @@ void Shard::OnIdleTimer(Connection* c) {
   // Only complete commands count, so a client dribbling a line a byte at a
   // time is closed all the same.
   ++stats_.idle_closed;
-  spdlog::debug("connection {}: no command for {} s, closing", c->id_, options_.idle_timeout_s);
+  spdlog::debug("connection {} ({}): no command for {} s, closing", c->id_, c->peer_, options_.idle_timeout_s);
   CloseAfterFlush(c);
 }
 

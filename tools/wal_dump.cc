@@ -10,7 +10,12 @@
 //
 // Exit status: 0 all verified, 1 corruption found, 2 usage or I/O error.
 // It never modifies anything (recovery at start does the truncating).
+//
+// A directory a running werkd holds (net/data_dir_lock.h) can be read: the
+// tool says so, and the newest segments' end — where the writer may be in
+// the middle of a write — is shown as the live end, not judged as damage.
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -26,6 +31,7 @@
 #include "core/mutation.h"
 #include "core/replay.h"
 #include "core/time_format.h"
+#include "net/data_dir_lock.h"
 #include "wal/checkpoint.h"
 #include "wal/log_reader.h"
 
@@ -44,7 +50,19 @@ std::string ReadFile(const fs::path& p) {
 struct DumpOptions {
   bool records = false;  // print every record
   uint64_t lsn = 0;      // print only this record (0: none)
+  bool live = false;     // a werkd holds the directory and writes to it
 };
+
+// The shard a log directory belongs to, from its name (shard-007); 0 for a
+// directory named otherwise (a log copied out for inspection).
+uint32_t ShardOf(const fs::path& dir) {
+  const std::string name = dir.filename().string();
+  uint32_t id = 0;
+  if (name.rfind("shard-", 0) == 0 && name.size() > 6 &&
+      name.find_first_not_of("0123456789", 6) == std::string::npos)
+    id = uint32_t(std::stoul(name.substr(6)));
+  return id;
+}
 
 // Returns false if anything in `dir` is corrupt or does not replay.
 bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
@@ -61,17 +79,27 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
   bool ok = true;
   std::printf("%s: %zu segments, %zu checkpoints, %zu kept for reuse\n", dir.c_str(),
               segments.size(), checkpoints.size(), recycled);
+  // Each checkpoint names its shard; replay applies records as that shard.
+  const uint32_t shard = ShardOf(dir);
+  // A live werkd replaces checkpoints and recycles segments as it goes.
+  auto vanished = [&](const fs::path& p) {
+    std::error_code ec;
+    if (!opts.live || fs::exists(p, ec)) return false;
+    std::printf("  %s: removed while being read (the server moved on)\n", p.filename().c_str());
+    return true;
+  };
   // The state replay starts from: the newest valid checkpoint's.
-  auto replay = std::make_unique<core::StateMachine>(0);
+  auto replay = std::make_unique<core::StateMachine>(shard);
   uint64_t replay_from = 0;
   for (const auto& [lsn, path] : checkpoints) {
     const std::string image = ReadFile(path);
-    auto loaded = std::make_unique<core::StateMachine>(0);
+    auto loaded = std::make_unique<core::StateMachine>(shard);
     core::StateMachine& sm = *loaded;
     wal::CheckpointHeader h;
-    auto st = wal::LoadCheckpoint(image, 0, &h, [&](core::SnapshotItemType t, std::string_view b) {
+    auto st = wal::LoadCheckpoint(image, shard, &h, [&](core::SnapshotItemType t, std::string_view b) {
       return sm.RestoreItem(t, b);
     });
+    if (!st.ok() && vanished(path)) continue;
     if (st.ok()) {
       replay = std::move(loaded);
       replay_from = h.lsn;
@@ -91,6 +119,7 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
     const auto& [id, path] = *it;
     const bool newest = std::next(it) == segments.end();
     const std::string data = ReadFile(path);
+    if (vanished(path)) continue;
     wal::SegmentHeader h;
     const auto hs = wal::DecodeSegmentHeader(data, &h);
     if (hs == wal::HeaderStatus::kZero) {
@@ -168,6 +197,12 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
       std::printf("%llu writes (the last: write %llu at byte %llu), ", (unsigned long long)writes,
                   (unsigned long long)reader.marker().sequence,
                   (unsigned long long)reader.marker_offset());
+    if (opts.live && o.newest && out != wal::ReadOutcome::kEnd) {
+      std::printf("live end at byte %llu (the server may be writing there: not judged)\n",
+                  (unsigned long long)reader.offset());
+      expected = reader.expected_lsn().value();
+      continue;
+    }
     switch (out) {
       case wal::ReadOutcome::kEnd:
         std::printf("ends cleanly at byte %llu\n", (unsigned long long)reader.offset());
@@ -210,17 +245,29 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::vector<fs::path> shards;
   std::error_code ec;
+  fs::path data_dir;
   if (fs::is_directory(fs::path(path) / "wal", ec)) {
+    data_dir = path;
     for (const auto& e : fs::directory_iterator(fs::path(path) / "wal"))
       if (e.is_directory()) shards.push_back(e.path());
+    std::sort(shards.begin(), shards.end());
   } else if (fs::is_directory(path, ec)) {
     shards.push_back(path);
+    data_dir = fs::absolute(path, ec).lexically_normal().parent_path().parent_path();
   } else {
     std::fprintf(stderr, "werk-wal-dump: %s is not a directory\n", path.c_str());
     return 2;
   }
+  if (auto holder = net::DataDirLockHolder(data_dir.string())) {
+    opts.live = true;
+    const std::string pid = *holder > 0 ? " (pid " + std::to_string(*holder) + ")" : "";
+    std::printf("%s is in use by a running werkd%s: reading a live log (its newest writes may "
+                "be in flight; their end is not judged)\n",
+                data_dir.c_str(), pid.c_str());
+  }
   bool ok = true;
   for (const auto& s : shards) ok = DumpShard(s, opts) && ok;
-  std::printf("%s\n", ok ? "verified: OK" : "verification FAILED");
+  std::printf("%s%s\n", ok ? "verified: OK" : "verification FAILED",
+              opts.live ? " (a live directory: up to the writer's end)" : "");
   return ok ? 0 : 1;
 }

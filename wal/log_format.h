@@ -36,7 +36,12 @@ inline constexpr int kWritesInFlightMax = 2;
 // window). Version 3 segments need it only for a first segment whose header
 // is too damaged to give its salt (docs/wal-format.md, R4/R5).
 inline constexpr size_t kTornWindowBytes = kWritesInFlightMax * kBatchBytesMax;
-inline constexpr uint64_t kSegmentBytesDefault = 64u << 20;
+// Each shard keeps its current segment and a preallocated spare: with 8 MiB
+// an idle 8-shard server holds 64–128 MiB of log, and a busy one switches
+// segments a few times a second (a switch waits for the writes in flight,
+// ~0.1 ms). A record longer than a segment still fits: a write never
+// splits, the segment grows past its size.
+inline constexpr uint64_t kSegmentBytesDefault = 8u << 20;
 // A quiet log writes a marker alone this long after its last write, so that
 // the last write is vouched for too (wal::Wal::WriteIdleMarkerIfDue).
 inline constexpr int64_t kIdleMarkerNs = 100'000'000;

@@ -123,7 +123,9 @@ class WerkdProcess {
         port_ = std::stoi(m[1]);
         return;
       }
-      if (!Alive()) throw std::runtime_error("werkd exited at start:\n" + text);
+      if (!Alive())
+        throw std::runtime_error("werkd exited at start (exit status " +
+                                 std::to_string(WEXITSTATUS(exit_status_)) + "):\n" + log());
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     throw std::runtime_error("werkd did not report its port:\n" + log());

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -68,6 +70,75 @@ TEST(WalDump, VerifiesAndFindsTheFirstBadByte) {
   // And werkd refuses to start on it, naming the file and offset.
   EXPECT_THROW(WerkdProcess({.args = {"--shards", "1"}, .data_dir = data_dir}), std::runtime_error);
   std::filesystem::remove_all(std::filesystem::path(data_dir).parent_path());
+}
+
+
+// Every shard's checkpoint is verified as that shard's (each names its
+// shard): a healthy multi-shard directory once failed verification.
+TEST(WalDump, VerifiesEveryShardOfAStoppedServer) {
+  char tmpl[] = "/tmp/werk-dump-XXXXXX";
+  const std::string root = ::mkdtemp(tmpl);
+  const std::string data_dir = root + "/data";
+  {
+    WerkdProcess server({.args = {"--shards", "4"}, .data_dir = data_dir});
+    LineClient c(server.port());
+    c.ReadOrFail();
+    ASSERT_EQ(c.Call(R"(HELLO {"v":2})"), "+OK\r\n");
+    for (int i = 0; i < 200; ++i)
+      ASSERT_EQ(c.Call(R"(PUSH {"jid":"shards-job-)" + std::to_string(10000 + i) +
+                       R"(","jobtype":"T","queue":"q)" + std::to_string(i % 16) +
+                       R"(","args":[]})"),
+                "+OK\r\n");
+    // A clean stop writes a checkpoint on every shard.
+    ASSERT_EQ(server.Stop(), 0);
+  }
+  std::string out;
+  EXPECT_EQ(RunDump(data_dir, &out), 0) << out;
+  EXPECT_NE(out.find("verified: OK"), std::string::npos) << out;
+  for (const char* shard : {"shard-000", "shard-001", "shard-002", "shard-003"})
+    EXPECT_NE(out.find(std::string(shard) + ": "), std::string::npos) << out;
+  EXPECT_EQ(out.find("BAD"), std::string::npos) << out;
+  // One shard's directory on its own, too.
+  out.clear();
+  EXPECT_EQ(RunDump(net::ShardLogDir(data_dir, 3), &out), 0) << out;
+  std::filesystem::remove_all(root);
+}
+
+// A directory a running werkd holds: the dump says so, reads it, and does
+// not take the end the server is writing at for damage.
+TEST(WalDump, ALiveDirectoryIsNamedInUseAndItsTailIsNotJudged) {
+  WerkdProcess server({.args = {"--shards", "2"}});
+  LineClient c(server.port());
+  c.ReadOrFail();
+  ASSERT_EQ(c.Call(R"(HELLO {"v":2})"), "+OK\r\n");
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(c.Call(R"(PUSH {"jid":"live-job-)" + std::to_string(10000 + i) +
+                     R"(","jobtype":"T","args":[]})"),
+              "+OK\r\n");
+  // Writes keep coming while the dump reads.
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    LineClient w(server.port());
+    w.ReadOrFail();
+    w.Call(R"(HELLO {"v":2})");
+    for (int i = 0; !done && i < 100000; ++i)
+      w.Call(R"(PUSH {"jid":"live-more-)" + std::to_string(10000 + i) +
+             R"(","jobtype":"T","args":[]})");
+  });
+  std::string out;
+  const int status = RunDump(server.data_dir(), &out);
+  done = true;
+  writer.join();
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("is in use by a running werkd (pid " + std::to_string(server.pid()) + ")"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("verified: OK (a live directory"), std::string::npos) << out;
+  // Stopped, the same directory is not in use any more.
+  ASSERT_EQ(server.Stop(), 0);
+  out.clear();
+  EXPECT_EQ(RunDump(server.data_dir(), &out), 0) << out;
+  EXPECT_EQ(out.find("in use"), std::string::npos) << out;
 }
 
 }  // namespace
