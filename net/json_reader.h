@@ -217,6 +217,22 @@ inline bool KeyIs(std::string_view key, std::string_view name) {
                                absl::string_view(name.data(), name.size()));
 }
 
+// Calls `fn(key, value)` for each field of `o` (the key unescaped, valid
+// while the document is) and stops at the first status that is not OK,
+// returning it; an iteration error is NoReason(). A template, so the
+// decoders' per-field code is inlined as it was when each wrote the loop.
+template <typename Fn>
+OpStatus ForEachField(od::object& o, Fn&& fn) {
+  for (auto field_result : o) {
+    od::field field;
+    if (std::move(field_result).get(field)) return NoReason();
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return NoReason();
+    if (OpStatus s = fn(key, od::value(field.value())); !s.ok()) return s;
+  }
+  return core::OkStatus();
+}
+
 // Reads one job object. `args_present` tells a missing/null args from [].
 OpStatus DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present);
 
