@@ -92,6 +92,18 @@ TEST_P(ProtocolTest, FetchErrorsAndEmpty) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1900));
 }
 
+// Queue names that are all empty could never match a job (PUSH refuses a
+// queue without a name): refused at once too, where Faktory would wait on
+// queue "". An empty name beside a real one is harmless.
+TEST_P(ProtocolTest, FetchWithOnlyEmptyQueueNamesIsRefusedAtOnce) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c_.Call("FETCH "), "-ERR must call fetch with at least one queue\r\n");
+  EXPECT_EQ(c_.Call("FETCH   "), "-ERR must call fetch with at least one queue\r\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+  ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
+  EXPECT_NE(c_.Call("FETCH  default").find("job-00001"), std::string::npos);
+}
+
 TEST_P(ProtocolTest, FetchWakesAsSoonAsAJobArrives) {
   LineClient producer = Connect();
   c_.Send("FETCH default\r\n");
