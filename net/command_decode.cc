@@ -43,27 +43,21 @@ OpStatus DecodeHello(JobDecoder& d, std::string_view json, HelloArgs* out) {
   return WithObject(d, json, [&](od::object* o) -> OpStatus {
     if (!o) return core::OkStatus();
     const FieldReader r("ClientData");
-    for (auto field_result : *o) {
-      od::field field;
-      if (std::move(field_result).get(field)) return NoReason();
-      std::string_view kv;
-      if (field.unescaped_key().get(kv)) return NoReason();
-      const std::string key(kv);
-      od::value v = field.value();
-      OpStatus s;
+    return ForEachField(*o, [&](std::string_view key, od::value v) -> OpStatus {
       if (KeyIs(key, "v")) {
-        s = r.Int(v, "v", &out->v);
+        OpStatus s = r.Int(v, "v", &out->v);
         if (s.ok() && (out->v < 0 || out->v > 255))
           s = core::InvalidRequest("protocol version out of range");
-      } else if (KeyIs(key, "hostname")) s = r.String(v, "hostname", &out->hostname);
-      else if (KeyIs(key, "wid")) s = r.String(v, "wid", &out->wid);
-      else if (KeyIs(key, "pid")) s = r.Int(v, "pid", &out->pid);
-      else if (KeyIs(key, "labels")) s = r.Strings(v, "labels", &out->labels);
-      else if (KeyIs(key, "pwdhash")) s = r.String(v, "pwdhash", &out->pwdhash);
-      else if (KeyIs(key, "username")) s = r.String(v, "username", &out->username);
-      if (!s.ok()) return s;
-    }
-    return core::OkStatus();
+        return s;
+      }
+      if (KeyIs(key, "hostname")) return r.String(v, "hostname", &out->hostname);
+      if (KeyIs(key, "wid")) return r.String(v, "wid", &out->wid);
+      if (KeyIs(key, "pid")) return r.Int(v, "pid", &out->pid);
+      if (KeyIs(key, "labels")) return r.Strings(v, "labels", &out->labels);
+      if (KeyIs(key, "pwdhash")) return r.String(v, "pwdhash", &out->pwdhash);
+      if (KeyIs(key, "username")) return r.String(v, "username", &out->username);
+      return core::OkStatus();
+    });
   });
 }
 
@@ -71,20 +65,16 @@ OpStatus DecodeAck(JobDecoder& d, std::string_view json, std::string* jid) {
   bool found = false;
   const OpStatus s = WithObject(d, json, [&](od::object* o) -> OpStatus {
     if (!o) return NoReason();
-    for (auto field_result : *o) {
-      od::field field;
-      if (std::move(field_result).get(field)) return NoReason();
-      std::string_view kv;
-      if (field.unescaped_key().get(kv)) return NoReason();
-      const bool is_jid = kv == "jid";  // a map key: exact match
+    return ForEachField(*o, [&](std::string_view key, od::value v) -> OpStatus {
+      const bool is_jid = key == "jid";  // a map key: exact match
       std::string_view sv;
-      if (field.value().get_string().get(sv)) return NoReason();  // map[string]string
+      if (v.get_string().get(sv)) return NoReason();  // map[string]string
       if (is_jid) {
         jid->assign(sv);
         found = true;
       }
-    }
-    return core::OkStatus();
+      return core::OkStatus();
+    });
   });
   if (!s.ok() || !found) return InvalidArgument("ACK", json);
   return core::OkStatus();
@@ -95,21 +85,13 @@ OpStatus DecodeFail(JobDecoder& d, std::string_view json, FailArgs* out) {
   const OpStatus s = WithObject(d, json, [&](od::object* o) -> OpStatus {
     if (!o) return NoReason();
     const FieldReader r("FailPayload");
-    for (auto field_result : *o) {
-      od::field field;
-      if (std::move(field_result).get(field)) return NoReason();
-      std::string_view kv;
-      if (field.unescaped_key().get(kv)) return NoReason();
-      const std::string key(kv);
-      od::value v = field.value();
-      OpStatus fs;
-      if (KeyIs(key, "jid")) fs = r.String(v, "jid", &out->jid);
-      else if (KeyIs(key, "message")) fs = r.String(v, "message", &out->message);
-      else if (KeyIs(key, "errtype")) fs = r.String(v, "errtype", &out->errtype);
-      else if (KeyIs(key, "backtrace")) fs = r.Strings(v, "backtrace", &out->backtrace);
-      if (!fs.ok()) return fs;
-    }
-    return core::OkStatus();
+    return ForEachField(*o, [&](std::string_view key, od::value v) -> OpStatus {
+      if (KeyIs(key, "jid")) return r.String(v, "jid", &out->jid);
+      if (KeyIs(key, "message")) return r.String(v, "message", &out->message);
+      if (KeyIs(key, "errtype")) return r.String(v, "errtype", &out->errtype);
+      if (KeyIs(key, "backtrace")) return r.Strings(v, "backtrace", &out->backtrace);
+      return core::OkStatus();
+    });
   });
   if (!s.ok()) return InvalidArgument("FAIL", json);
   return core::OkStatus();
@@ -120,20 +102,12 @@ OpStatus DecodeBeat(JobDecoder& d, std::string_view json, BeatArgs* out) {
   const OpStatus s = WithObject(d, json, [&](od::object* o) -> OpStatus {
     if (!o) return NoReason();
     const FieldReader r("ClientBeat");
-    for (auto field_result : *o) {
-      od::field field;
-      if (std::move(field_result).get(field)) return NoReason();
-      std::string_view kv;
-      if (field.unescaped_key().get(kv)) return NoReason();
-      const std::string key(kv);
-      od::value v = field.value();
-      OpStatus fs;
-      if (KeyIs(key, "wid")) fs = r.String(v, "wid", &out->wid);
-      else if (KeyIs(key, "current_state")) fs = r.String(v, "current_state", &out->current_state);
-      else if (KeyIs(key, "rss_kb")) fs = r.Int(v, "rss_kb", &out->rss_kb);
-      if (!fs.ok()) return fs;
-    }
-    return core::OkStatus();
+    return ForEachField(*o, [&](std::string_view key, od::value v) -> OpStatus {
+      if (KeyIs(key, "wid")) return r.String(v, "wid", &out->wid);
+      if (KeyIs(key, "current_state")) return r.String(v, "current_state", &out->current_state);
+      if (KeyIs(key, "rss_kb")) return r.Int(v, "rss_kb", &out->rss_kb);
+      return core::OkStatus();
+    });
   });
   if (!s.ok()) return InvalidArgument("BEAT", json);
   return core::OkStatus();
@@ -144,41 +118,25 @@ OpStatus DecodeMutate(JobDecoder& d, std::string_view json, MutateArgs* out) {
   return WithObject(d, json, [&](od::object* o) -> OpStatus {
     if (!o) return core::OkStatus();
     const FieldReader r("Operation");
-    for (auto field_result : *o) {
-      od::field field;
-      if (std::move(field_result).get(field)) return NoReason();
-      std::string_view kv;
-      if (field.unescaped_key().get(kv)) return NoReason();
-      const std::string key(kv);
-      od::value v = field.value();
-      OpStatus s;
-      if (KeyIs(key, "cmd")) s = r.String(v, "cmd", &out->cmd);
-      else if (KeyIs(key, "target")) s = r.String(v, "target", &out->target);
-      else if (KeyIs(key, "filter")) {
-        if (FieldReader::IsNull(v)) {
-          out->filter.reset();
-          continue;
-        }
-        od::object fo;
-        if (v.get_object().get(fo)) return r.Mismatch(v, "filter", "client.JobFilter");
-        out->filter.emplace();
-        for (auto ff : fo) {
-          od::field f2;
-          if (std::move(ff).get(f2)) return NoReason();
-          std::string_view k2v;
-          if (f2.unescaped_key().get(k2v)) return NoReason();
-          const std::string k2(k2v);
-          od::value v2 = f2.value();
-          OpStatus s2;
-          if (KeyIs(k2, "jids")) s2 = r.Strings(v2, "JobFilter.jids", &out->filter->jids);
-          else if (KeyIs(k2, "regexp")) s2 = r.String(v2, "JobFilter.regexp", &out->filter->regexp);
-          else if (KeyIs(k2, "jobtype")) s2 = r.String(v2, "JobFilter.jobtype", &out->filter->jobtype);
-          if (!s2.ok()) return s2;
-        }
+    return ForEachField(*o, [&](std::string_view key, od::value v) -> OpStatus {
+      if (KeyIs(key, "cmd")) return r.String(v, "cmd", &out->cmd);
+      if (KeyIs(key, "target")) return r.String(v, "target", &out->target);
+      if (!KeyIs(key, "filter")) return core::OkStatus();
+      if (FieldReader::IsNull(v)) {
+        out->filter.reset();
+        return core::OkStatus();
       }
-      if (!s.ok()) return s;
-    }
-    return core::OkStatus();
+      od::object fo;
+      if (v.get_object().get(fo)) return r.Mismatch(v, "filter", "client.JobFilter");
+      out->filter.emplace();
+      core::MutateFilter& f = *out->filter;
+      return ForEachField(fo, [&](std::string_view k2, od::value v2) -> OpStatus {
+        if (KeyIs(k2, "jids")) return r.Strings(v2, "JobFilter.jids", &f.jids);
+        if (KeyIs(k2, "regexp")) return r.String(v2, "JobFilter.regexp", &f.regexp);
+        if (KeyIs(k2, "jobtype")) return r.String(v2, "JobFilter.jobtype", &f.jobtype);
+        return core::OkStatus();
+      });
+    });
   });
 }
 

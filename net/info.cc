@@ -40,7 +40,7 @@ void AppendTask(std::string& o, const char* name, uint64_t cycles, const char* c
 }
 
 // `,"key":value`, or `{"key":value` for the first field of an object.
-void AppendField(std::string& o, const char* key, int64_t value, bool first = false) {
+void AppendField(std::string& o, std::string_view key, int64_t value, bool first = false) {
   o.push_back(first ? '{' : ',');
   core::AppendJsonString(o, key);
   o.push_back(':');
@@ -114,6 +114,7 @@ std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& 
     t.retries_enqueued += s.retries_enqueued;
     t.scheduled_enqueued += s.scheduled_enqueued;
     t.workers_reaped += s.workers_reaped;
+    t.enterprise_fields.Add(s.enterprise_fields);
   }
   std::string o;
   o.reserve(1024 + 256 * shards.size());
@@ -178,7 +179,12 @@ std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& 
     if (i) o.push_back(',');
     AppendShard(o, shards[i]);
   }
-  o.append("]}}");
+  // Pushed jobs (counted once decoded) that carried a Faktory Enterprise
+  // field werk does not act on; every field is named, 0 when unused.
+  o.append("],\"unimplemented_job_fields\":");
+  for (size_t i = 0; i < kEnterpriseFieldCount; ++i)
+    AppendField(o, kEnterpriseFieldNames[i], int64_t(t.enterprise_fields.jobs[i]), i == 0);
+  o.append("}}}");
   return o;
 }
 

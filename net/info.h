@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/types.h"
+#include "net/enterprise_fields.h"
 
 namespace werk::net {
 
@@ -34,6 +35,7 @@ struct ShardSummary {
   int64_t checkpoint_pause_ns = 0;
   int64_t loop_longest_ns = 0;
   std::vector<uint64_t> loop_busy;  // ShardStats::loop_busy
+  EnterpriseFieldUses enterprise_fields;  // the jobs decoded on this shard
 };
 
 struct InfoContext {

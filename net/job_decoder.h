@@ -17,6 +17,7 @@
 #include "core/job_validation.h"
 #include "core/op_status.h"
 #include "core/types.h"
+#include "net/enterprise_fields.h"
 #include "net/input_buffer.h"
 
 namespace werk::net {
@@ -34,11 +35,14 @@ class JobDecoder {
   JobDecoder& operator=(const JobDecoder&) = delete;
 
   // PUSH: decodes one job object into `out`. On failure: InvalidRequest
-  // with the full text a client reads (e.g. "invalid JSON: ...").
-  core::OpStatus DecodeOne(std::string_view json, core::JobSpec* out);
+  // with the full text a client reads (e.g. "invalid JSON: ..."). On
+  // success the job's Enterprise fields are counted in `uses`, if given.
+  core::OpStatus DecodeOne(std::string_view json, core::JobSpec* out,
+                           EnterpriseFieldUses* uses = nullptr);
   // PUSHB: decodes an array of job objects. A JSON or type error anywhere
-  // fails the whole batch, as in Faktory.
-  core::OpStatus DecodeMany(std::string_view json, std::vector<core::JobSpec>* out);
+  // fails the whole batch, as in Faktory (and nothing is counted).
+  core::OpStatus DecodeMany(std::string_view json, std::vector<core::JobSpec>* out,
+                            EnterpriseFieldUses* uses = nullptr);
 
   JsonDecoder& json() { return *json_; }
 
@@ -69,6 +73,8 @@ class JobBatchDecoder {
   // Appends up to `max` more jobs to `out`.
   core::OpStatus Next(size_t max, std::vector<core::JobSpec>* out);
   bool done() const;
+  // The Enterprise fields of the jobs decoded so far.
+  const EnterpriseFieldUses& field_uses() const;
 
  private:
   struct State;

@@ -17,6 +17,7 @@ struct JobBatchDecoder::State {
   od::array array;
   od::array_iterator it, end;
   JobDecoder element{2};  // each element, checked and decoded as one document
+  EnterpriseFieldUses uses;
   bool done = false;
 };
 
@@ -24,6 +25,7 @@ JobBatchDecoder::JobBatchDecoder() : s_(std::make_unique<State>()) {}
 JobBatchDecoder::~JobBatchDecoder() = default;
 
 bool JobBatchDecoder::done() const { return s_->done; }
+const EnterpriseFieldUses& JobBatchDecoder::field_uses() const { return s_->uses; }
 
 namespace {
 
@@ -107,7 +109,7 @@ OpStatus JobBatchDecoder::Next(size_t max, std::vector<core::JobSpec>* out) {
       std::string_view raw;
       if ((err = v.get_object().get(o)) || (err = o.raw_json().get(raw)))
         return InvalidJson(DescribeError(err));
-      if (OpStatus js = s.element.DecodeOne(raw, &job); !js.ok()) return js;
+      if (OpStatus js = s.element.DecodeOne(raw, &job, &s.uses); !js.ok()) return js;
     }
     out->push_back(std::move(job));
     ++s.it;

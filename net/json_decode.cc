@@ -106,28 +106,48 @@ std::string DescribeError(error_code err) {
 OpStatus DecodeFailure(od::value v, core::Failure* f, const FieldReader& r) {
   od::object o;
   if (v.get_object().get(o)) return r.Mismatch(v, "failure", "client.Failure");
-  for (auto field_result : o) {
-    od::field field;
-    if (std::move(field_result).get(field)) return NoReason();
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return NoReason();
-    std::string k(key);
-    od::value fv = field.value();
-    OpStatus s;
-    if (KeyIs(k, "retry_count")) s = r.Int(fv, "Failure.retry_count", &f->retry_count);
-    else if (KeyIs(k, "remaining")) s = r.Int(fv, "Failure.remaining", &f->remaining);
-    else if (KeyIs(k, "failed_at")) s = r.String(fv, "Failure.failed_at", &f->failed_at);
-    else if (KeyIs(k, "next_at")) s = r.String(fv, "Failure.next_at", &f->next_at);
-    else if (KeyIs(k, "message")) s = r.String(fv, "Failure.message", &f->message);
-    else if (KeyIs(k, "errtype")) s = r.String(fv, "Failure.errtype", &f->errtype);
-    else if (KeyIs(k, "backtrace")) s = r.Strings(fv, "Failure.backtrace", &f->backtrace);
-    if (!s.ok()) return s;
-  }
+  return ForEachField(o, [&](std::string_view k, od::value fv) -> OpStatus {
+    if (KeyIs(k, "retry_count")) return r.Int(fv, "Failure.retry_count", &f->retry_count);
+    if (KeyIs(k, "remaining")) return r.Int(fv, "Failure.remaining", &f->remaining);
+    if (KeyIs(k, "failed_at")) return r.String(fv, "Failure.failed_at", &f->failed_at);
+    if (KeyIs(k, "next_at")) return r.String(fv, "Failure.next_at", &f->next_at);
+    if (KeyIs(k, "message")) return r.String(fv, "Failure.message", &f->message);
+    if (KeyIs(k, "errtype")) return r.String(fv, "Failure.errtype", &f->errtype);
+    if (KeyIs(k, "backtrace")) return r.Strings(fv, "Failure.backtrace", &f->backtrace);
+    return core::OkStatus();
+  });
+}
+
+// `custom`: the client's bytes, and the Enterprise fields among its keys (a
+// key with a null value is as good as absent). The keys are read only here,
+// for a job that has a `custom` object.
+OpStatus DecodeCustom(od::value v, const FieldReader& r, std::string* out,
+                      EnterpriseFieldSet* fields) {
+  out->clear();
+  *fields = 0;  // a repeated `custom`: the last one is kept
+  if (FieldReader::IsNull(v)) return core::OkStatus();
+  od::object o;
+  if (v.get_object().get(o)) return r.Mismatch(v, "custom", "map[string]interface {}");
+  const OpStatus s = ForEachField(o, [&](std::string_view key, od::value fv) -> OpStatus {
+    if (const EnterpriseFieldSet f = EnterpriseFieldOfCustomKey(key); f && !FieldReader::IsNull(fv))
+      *fields |= f;
+    return core::OkStatus();
+  });
+  if (!s.ok()) return s;
+  // Iterated to its end, the object's raw_json() is still the whole object:
+  // from its '{' up to the token after its '}'.
+  std::string_view raw;
+  if (o.raw_json().get(raw)) return NoReason();
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
+                          raw.back() == '\t'))
+    raw.remove_suffix(1);
+  // Go omits an empty map when it re-encodes the job.
+  if (raw.find_first_not_of("{} \t\r\n") != std::string_view::npos) out->assign(raw);
   return core::OkStatus();
 }
 
-// Reads one job object. `args_present` tells a missing/null args from [].
-OpStatus DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present) {
+OpStatus DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present,
+                         EnterpriseFieldSet* fields) {
   const FieldReader r("Job");
   *args_present = false;
   if (FieldReader::IsNull(v)) return core::OkStatus();
@@ -138,47 +158,28 @@ OpStatus DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present) {
     return core::InvalidRequest("cannot unmarshal " + std::string(JsonTypeName(t)) +
                                 " into Go value of type client.Job");
   }
-  for (auto field_result : o) {
-    od::field field;
-    if (std::move(field_result).get(field)) return NoReason();
-    std::string_view key_view;
-    if (field.unescaped_key().get(key_view)) return NoReason();
-    const std::string key(key_view);
-    od::value fv = field.value();
-    // Built in place (no assignment of a status per field).
-    const OpStatus s = [&]() -> OpStatus {
-      if (KeyIs(key, "jid")) return r.String(fv, "jid", &job->jid);
-      else if (KeyIs(key, "jobtype")) return r.String(fv, "jobtype", &job->jobtype);
-      else if (KeyIs(key, "queue")) return r.String(fv, "queue", &job->queue);
-      else if (KeyIs(key, "args")) return r.Raw(fv, "args", true, &job->args_json, args_present);
-      else if (KeyIs(key, "custom")) {
-        bool present;
-        OpStatus cs = r.Raw(fv, "custom", false, &job->custom_json, &present);
-        // Go omits an empty map when it re-encodes the job.
-        if (cs.ok() && present) {
-          std::string_view c = job->custom_json;
-          if (c.find_first_not_of("{} \t\r\n") == std::string_view::npos) job->custom_json.clear();
-        }
-        return cs;
-      } else if (KeyIs(key, "created_at")) return r.String(fv, "created_at", &job->created_at);
-      else if (KeyIs(key, "at")) return r.String(fv, "at", &job->at);
-      else if (KeyIs(key, "retry")) return r.Int(fv, "retry", &job->retry, core::kRetryDefault);
-      else if (KeyIs(key, "reserve_for")) return r.Int(fv, "reserve_for", &job->reserve_for);
-      else if (KeyIs(key, "backtrace")) return r.Int(fv, "backtrace", &job->backtrace);
-      else if (KeyIs(key, "failure")) {
-        if (FieldReader::IsNull(fv)) {
-          job->failure.reset();
-        } else {
-          job->failure.emplace();
-          return DecodeFailure(fv, &*job->failure, r);
-        }
+  // enqueued_at is server-owned and everything else is dropped, as in Faktory.
+  return ForEachField(o, [&](std::string_view key, od::value fv) -> OpStatus {
+    if (KeyIs(key, "jid")) return r.String(fv, "jid", &job->jid);
+    if (KeyIs(key, "jobtype")) return r.String(fv, "jobtype", &job->jobtype);
+    if (KeyIs(key, "queue")) return r.String(fv, "queue", &job->queue);
+    if (KeyIs(key, "args")) return r.RawArray(fv, "args", &job->args_json, args_present);
+    if (KeyIs(key, "custom")) return DecodeCustom(fv, r, &job->custom_json, fields);
+    if (KeyIs(key, "created_at")) return r.String(fv, "created_at", &job->created_at);
+    if (KeyIs(key, "at")) return r.String(fv, "at", &job->at);
+    if (KeyIs(key, "retry")) return r.Int(fv, "retry", &job->retry, core::kRetryDefault);
+    if (KeyIs(key, "reserve_for")) return r.Int(fv, "reserve_for", &job->reserve_for);
+    if (KeyIs(key, "backtrace")) return r.Int(fv, "backtrace", &job->backtrace);
+    if (KeyIs(key, "failure")) {
+      if (FieldReader::IsNull(fv)) {
+        job->failure.reset();
+        return core::OkStatus();
       }
-      return core::OkStatus();
-    }();
-    // enqueued_at is server-owned and everything else is dropped, as in Faktory.
-    if (!s.ok()) return s;
-  }
-  return core::OkStatus();
+      job->failure.emplace();
+      return DecodeFailure(fv, &*job->failure, r);
+    }
+    return core::OkStatus();
+  });
 }
 
 namespace {
@@ -196,9 +197,11 @@ JobDecoder::JobDecoder(int root_depth)
     : json_(std::make_unique<JsonDecoder>()), root_depth_(root_depth) {}
 JobDecoder::~JobDecoder() = default;
 
-OpStatus JobDecoder::DecodeOne(std::string_view json, core::JobSpec* out) {
+OpStatus JobDecoder::DecodeOne(std::string_view json, core::JobSpec* out,
+                               EnterpriseFieldUses* uses) {
   *out = core::JobSpec{};
   bool args_present = false;
+  EnterpriseFieldSet fields = 0;
   OpStatus s = json_->Load(json, root_depth_);
   if (s.ok()) {
     s = WithRoot(*json_, [&](od::value* root, od::json_type t) -> OpStatus {
@@ -207,17 +210,20 @@ OpStatus JobDecoder::DecodeOne(std::string_view json, core::JobSpec* out) {
         return core::InvalidRequest("cannot unmarshal " + std::string(JsonTypeName(t)) +
                                     " into Go value of type client.Job");
       }
-      return DecodeJobObject(*root, out, &args_present);
+      return DecodeJobObject(*root, out, &args_present, &fields);
     });
   }
   json_->Trim();
   if (!s.ok()) return InvalidJson(s);
   if (!args_present) out->args_json.clear();
+  if (fields && uses) uses->Note(fields);
   return core::OkStatus();
 }
 
-OpStatus JobDecoder::DecodeMany(std::string_view json, std::vector<core::JobSpec>* out) {
+OpStatus JobDecoder::DecodeMany(std::string_view json, std::vector<core::JobSpec>* out,
+                                EnterpriseFieldUses* uses) {
   out->clear();
+  EnterpriseFieldUses batch;  // counted only if the whole batch decodes
   OpStatus s = json_->Load(json);
   if (s.ok()) {
     s = WithRoot(*json_, [&](od::value* root, od::json_type t) -> OpStatus {
@@ -232,8 +238,10 @@ OpStatus JobDecoder::DecodeMany(std::string_view json, std::vector<core::JobSpec
         if (el.get(v)) return NoReason();
         core::JobSpec job;
         bool args_present = false;
-        if (OpStatus js = DecodeJobObject(v, &job, &args_present); !js.ok()) return js;
+        EnterpriseFieldSet fields = 0;
+        if (OpStatus js = DecodeJobObject(v, &job, &args_present, &fields); !js.ok()) return js;
         if (!args_present) job.args_json.clear();
+        if (fields) batch.Note(fields);
         out->push_back(std::move(job));
       }
       return core::OkStatus();
@@ -241,6 +249,7 @@ OpStatus JobDecoder::DecodeMany(std::string_view json, std::vector<core::JobSpec
   }
   json_->Trim();
   if (!s.ok()) return InvalidJson(s);
+  if (batch.seen && uses) uses->Add(batch);
   return core::OkStatus();
 }
 

@@ -17,6 +17,7 @@
 #include "core/job.h"
 #include "core/limits.h"
 #include "core/op_status.h"
+#include "net/enterprise_fields.h"
 
 namespace werk::net {
 
@@ -184,21 +185,14 @@ class FieldReader {
     }
     return core::OkStatus();
   }
-  // The raw bytes of an array (`args`) or object (`custom`).
-  OpStatus Raw(od::value v, std::string_view field, bool want_array, std::string* out,
-               bool* present) const {
+  // The raw bytes of an array (`args`; `custom` is DecodeCustom's).
+  OpStatus RawArray(od::value v, std::string_view field, std::string* out, bool* present) const {
     *present = false;
     out->clear();
     if (IsNull(v)) return core::OkStatus();
     std::string_view raw;
-    if (want_array) {
-      od::array a;
-      if (v.get_array().get(a) || a.raw_json().get(raw)) return Mismatch(v, field, "[]interface {}");
-    } else {
-      od::object o;
-      if (v.get_object().get(o) || o.raw_json().get(raw))
-        return Mismatch(v, field, "map[string]interface {}");
-    }
+    od::array a;
+    if (v.get_array().get(a) || a.raw_json().get(raw)) return Mismatch(v, field, "[]interface {}");
     while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' ||
                             raw.back() == '\t'))
       raw.remove_suffix(1);
@@ -217,8 +211,26 @@ inline bool KeyIs(std::string_view key, std::string_view name) {
                                absl::string_view(name.data(), name.size()));
 }
 
-// Reads one job object. `args_present` tells a missing/null args from [].
-OpStatus DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present);
+// Calls `fn(key, value)` for each field of `o` (the key unescaped, valid
+// while the document is) and stops at the first status that is not OK,
+// returning it; an iteration error is NoReason(). A template, so the
+// decoders' per-field code is inlined as it was when each wrote the loop.
+template <typename Fn>
+OpStatus ForEachField(od::object& o, Fn&& fn) {
+  for (auto field_result : o) {
+    od::field field;
+    if (std::move(field_result).get(field)) return NoReason();
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return NoReason();
+    if (OpStatus s = fn(key, od::value(field.value())); !s.ok()) return s;
+  }
+  return core::OkStatus();
+}
+
+// Reads one job object. `args_present` tells a missing/null args from [];
+// `fields` gets the Enterprise fields its `custom` carries.
+OpStatus DecodeJobObject(od::value v, core::JobSpec* job, bool* args_present,
+                         EnterpriseFieldSet* fields);
 
 // Second-pass entry: iterate the already validated document and hand its root
 // to `fn` as a value (wrapping scalar roots is not needed: callers only accept

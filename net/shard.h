@@ -237,6 +237,9 @@ class Shard final : public core::Participant, public core::WorkerListener {
     core::UnixNanos now = 0;
   };
   void DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d);
+  // Logs the Enterprise job fields this shard has newly seen
+  // (net/enterprise_fields.h); called when field_uses_.seen moved.
+  void WarnEnterpriseFields();
   // Stores decoded jobs (core::JobService::PushBatch) and replies.
   void StoreBulk(Connection* c, std::vector<std::vector<core::JobSpec>> jobs, core::UnixNanos now);
   void CmdFetch(Connection* c, std::string_view arg);
@@ -343,6 +346,8 @@ class Shard final : public core::Participant, public core::WorkerListener {
   StatsPublisher stats_publisher_;
   core::TimerWheel conn_timers_;  // monotonic ms
   JobDecoder decoder_;
+  EnterpriseFieldUses field_uses_;        // jobs decoded here, for INFO
+  EnterpriseFieldSet fields_warned_ = 0;  // field_uses_.seen already logged
   WorkerRegistry workers_;
   ShardStats stats_;
   std::mt19937_64 rng_;

@@ -73,6 +73,7 @@ void Shard::Summarize(ShardSummary* out) {
   s.total_failures = partition_.state().total_failures();
   s.total_processed = partition_.state().total_processed();
   s.commands = stats_.commands;
+  s.enterprise_fields = field_uses_;
   s.connections = ready_connections_;
   // A process counts once, on the shard that owns its wid.
   s.workers = service_.workers().size();

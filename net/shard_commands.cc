@@ -83,7 +83,9 @@ void Shard::CmdEnd(Connection* c, std::string_view) { CloseAfterFlush(c); }
 
 void Shard::CmdPush(Connection* c, std::string_view arg) {
   core::JobSpec job;
-  if (core::OpStatus s = decoder_.DecodeOne(arg, &job); !s.ok()) return ReplyStatus(c, s);
+  if (core::OpStatus s = decoder_.DecodeOne(arg, &job, &field_uses_); !s.ok())
+    return ReplyStatus(c, s);
+  if (field_uses_.seen != fields_warned_) WarnEnterpriseFields();
   // Validated here by the service; stored by the shard that owns the jid.
   Answer(c, service_.Push(std::move(job)));
 }
@@ -128,7 +130,9 @@ void Shard::CmdPushBulk(Connection* c, std::string_view arg) {
     return DecodeBulkSlice(c, std::move(d));
   }
   std::vector<core::JobSpec> jobs;
-  if (core::OpStatus s = decoder_.DecodeMany(arg, &jobs); !s.ok()) return ReplyStatus(c, s);
+  if (core::OpStatus s = decoder_.DecodeMany(arg, &jobs, &field_uses_); !s.ok())
+    return ReplyStatus(c, s);
+  if (field_uses_.seen != fields_warned_) WarnEnterpriseFields();
   std::vector<std::vector<core::JobSpec>> chunks;
   chunks.push_back(std::move(jobs));
   StoreBulk(c, std::move(chunks), now());
@@ -169,7 +173,14 @@ void Shard::DecodeBulkSlice(Connection* c, std::shared_ptr<BulkDecode> d) {
     if (!s.ok()) return ReplyStatus(c, s);
   }
   if (!d->decoder.done()) return Defer(c, [this, c, d] { DecodeBulkSlice(c, d); });
+  field_uses_.Add(d->decoder.field_uses());
+  if (field_uses_.seen != fields_warned_) WarnEnterpriseFields();
   StoreBulk(c, std::move(d->jobs), d->now);
+}
+
+void Shard::WarnEnterpriseFields() {
+  WarnEnterpriseFieldsOnce(field_uses_.seen & ~fields_warned_);
+  fields_warned_ = field_uses_.seen;
 }
 
 // --- ACK / FAIL ----------------------------------------------------------------------------

@@ -3,6 +3,8 @@
 // strict priority across shards, the blocking wait, the wake-ups — is
 // core::Fetcher's (core/fetcher.h).
 
+#include <algorithm>
+
 #include "core/limits.h"
 #include "net/resp.h"
 #include "net/shard.h"
@@ -32,7 +34,12 @@ void Shard::CmdFetch(Connection* c, std::string_view rest) {
         pos = sp + 1;
       }
     }
-    if (queues.empty()) return ReplyError(c, "must call fetch with at least one queue");
+    // Faktory refuses a FETCH without names at once. Names that are all
+    // empty ("FETCH  ", which Faktory takes as queue "" and waits on) are
+    // refused too: PUSH never fills a queue without a name, so that FETCH
+    // could only wait and get nothing.
+    if (std::all_of(queues.begin(), queues.end(), [](const std::string& q) { return q.empty(); }))
+      return ReplyError(c, "must call fetch with at least one queue");
     if (queues.size() > core::kFetchQueuesMax)
       return ReplyError(c, "FETCH takes at most " + std::to_string(core::kFetchQueuesMax) +
                                " queues");

@@ -2,7 +2,9 @@
 # The two entry points of the README.
 #
 #   bash tools/dev.sh run    install what is missing, build, start werkd on
-#                            127.0.0.1:7419 with ./werk-data
+#                            127.0.0.1:7419 with ./werk-data (unless -b/--binding
+#                            or -d/--data-dir say otherwise); further arguments
+#                            go to werkd
 #   bash tools/dev.sh test   install what is missing, build, run every test:
 #                            unit, system, compatibility (npm faktory-worker),
 #                            an ASan+UBSan build of the suite, and short
@@ -32,6 +34,20 @@ install_missing() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 }
 
+# has_option <short> <long> [args...]: whether args give that option, as
+# "-b X", "-bX", "--binding X" or "--binding=X" (nothing after "--").
+has_option() {
+  local short="$1" long="$2" a
+  shift 2
+  for a in "$@"; do
+    case "$a" in
+      --) return 1 ;;
+      "$short" | "$short"?* | "$long" | "$long"=*) return 0 ;;
+    esac
+  done
+  return 1
+}
+
 build() {  # build <dir> [cmake args...]
   local dir="$1"
   shift
@@ -44,7 +60,10 @@ case "${1:-}" in
     install_missing "${packages[@]}"
     build build -DWERK_BUILD_TESTS=OFF -DWERK_BUILD_BENCH=OFF
     shift
-    exec build/tools/werkd -b 127.0.0.1:7419 -d werk-data "$@"
+    defaults=()
+    has_option -b --binding "$@" || defaults+=(-b 127.0.0.1:7419)
+    has_option -d --data-dir "$@" || defaults+=(-d werk-data)
+    exec build/tools/werkd "${defaults[@]}" "$@"
     ;;
   test)
     install_missing "${packages[@]}" "${test_packages[@]}"

@@ -108,6 +108,27 @@ TEST(JobBatchDecoder, AgreesWithTheOneShotDecoder) {
   }
 }
 
+// The sliced decoder counts the Enterprise fields as the one-shot one does.
+TEST(JobBatchDecoder, CountsEnterpriseFieldsAsTheOneShotDecoder) {
+  std::string json = "[";
+  for (int i = 0; i < 300; ++i) {
+    if (i) json += ",";
+    json += R"({"jid":"job-)" + std::to_string(100000 + i) + R"(","jobtype":"T","args":[],)" +
+            (i % 3 == 0 ? R"("custom":{"unique_for":60,"bid":"b-1"}})" : R"("custom":{"k":1}})");
+  }
+  json += "]";
+  JobDecoder one;
+  std::vector<core::JobSpec> jobs;
+  EnterpriseFieldUses expected;
+  ASSERT_TRUE(one.DecodeMany(json, &jobs, &expected).ok());
+  EXPECT_EQ(expected.jobs[0], 100u);
+  JobBatchDecoder d;
+  ASSERT_TRUE(d.Start(json).ok());
+  while (!d.done()) ASSERT_TRUE(d.Next(7, &jobs).ok());
+  EXPECT_EQ(d.field_uses().jobs, expected.jobs);
+  EXPECT_EQ(d.field_uses().seen, expected.seen);
+}
+
 TEST(InputBufferHandover, TheLineLeavesWithItsBlockAndTheRestStays) {
   InputBuffer b;
   ASSERT_TRUE(b.Prepare(1 << 20));

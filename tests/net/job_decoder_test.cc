@@ -168,6 +168,73 @@ TEST_F(JobDecoderTest, DecodeManyForPushb) {
   EXPECT_FALSE(d.DecodeMany("[1,2", &jobs).ok());
 }
 
+// Faktory Enterprise fields in `custom` are seen (net/enterprise_fields.h)
+// and the job is decoded exactly as without them.
+TEST_F(JobDecoderTest, SeesEnterpriseFieldsAndKeepsTheJob) {
+  const std::string custom =
+      R"({"unique_for":60, "unique_until":"start","expires_at":"2030-01-01T00:00:00Z",)"
+      R"("expires_in":3600,"bid":"b-1","track":1,"other":{"unique_for":1}} )";
+  const std::string json = R"({"jid":"abcdefgh","jobtype":"T","args":[1],"custom":)" + custom +
+                           R"(,"queue":"q"})";
+  EnterpriseFieldUses uses;
+  core::JobSpec job;
+  ASSERT_TRUE(d.DecodeOne(json, &job, &uses).ok());
+  EXPECT_EQ(job.custom_json, custom.substr(0, custom.size() - 1));  // trailing space trimmed
+  EXPECT_EQ(job.queue, "q");
+  EXPECT_EQ(job.args_json, "[1]");
+  EXPECT_EQ(uses.seen, 0b111111);
+  for (size_t i = 0; i < kEnterpriseFieldCount; ++i) EXPECT_EQ(uses.jobs[i], 1u) << i;
+  // The same job decoded without counting.
+  core::JobSpec plain;
+  ASSERT_TRUE(d.DecodeOne(json, &plain).ok());
+  EXPECT_EQ(plain.custom_json, job.custom_json);
+
+  // Only top-level keys of `custom`, matched exactly, escapes decoded; a null
+  // value is no use; an empty or absent `custom` costs nothing.
+  EnterpriseFieldUses some;
+  const auto decode = [&](const std::string& c) {
+    core::JobSpec j;
+    EXPECT_TRUE(d.DecodeOne(R"({"jid":"abcdefgh","jobtype":"T","args":[],"custom":)" + c + "}",
+                            &j, &some)
+                    .ok())
+        << c;
+    return j.custom_json;
+  };
+  EXPECT_EQ(decode(R"({"x":{"bid":"b"},"Unique_For":1,"track":null,"list":["expires_in"]})"),
+            R"({"x":{"bid":"b"},"Unique_For":1,"track":null,"list":["expires_in"]})");
+  EXPECT_EQ(decode("{ }"), "");
+  EXPECT_EQ(decode("null"), "");
+  EXPECT_EQ(some.seen, 0);
+  EXPECT_EQ(decode(R"({"unique\u005ffor":5})"), R"({"unique\u005ffor":5})");
+  EXPECT_EQ(some.seen, 0b1);
+  EXPECT_EQ(some.jobs[0], 1u);
+  // A repeated `custom`: the last is the job's.
+  core::JobSpec j;
+  ASSERT_TRUE(d.DecodeOne(R"({"custom":{"bid":"b"},"custom":{"a":1}})", &j, &some).ok());
+  EXPECT_EQ(j.custom_json, R"({"a":1})");
+  EXPECT_EQ(some.seen, 0b1);
+  // A refused job is not counted.
+  EXPECT_FALSE(d.DecodeOne(R"({"custom":{"bid":"b"},"retry":"x"})", &j, &some).ok());
+  EXPECT_FALSE(d.DecodeOne(R"({"custom":{"bid":"b"},"custom":[]})", &j, &some).ok());
+  EXPECT_EQ(some.seen, 0b1);
+}
+
+TEST_F(JobDecoderTest, DecodeManyCountsEnterpriseFieldsOfAWholeBatchOnly) {
+  std::vector<core::JobSpec> jobs;
+  EnterpriseFieldUses uses;
+  ASSERT_TRUE(d.DecodeMany(R"([{"custom":{"unique_for":1}},{"custom":{"unique_for":2,"bid":"b"}},)"
+                           R"({"custom":{}},null])",
+                           &jobs, &uses)
+                  .ok());
+  ASSERT_EQ(jobs.size(), 4u);
+  EXPECT_EQ(jobs[1].custom_json, R"({"unique_for":2,"bid":"b"})");
+  EXPECT_EQ(uses.jobs[0], 2u);  // custom.unique_for
+  EXPECT_EQ(uses.jobs[4], 1u);  // custom.bid
+  EXPECT_FALSE(
+      d.DecodeMany(R"([{"custom":{"unique_for":1}},{"retry":"x"}])", &jobs, &uses).ok());
+  EXPECT_EQ(uses.jobs[0], 2u);
+}
+
 TEST_F(JobDecoderTest, DeepNestingIsRejectedNotACrash) {
   std::string deep = R"({"jid":"abcdefgh","jobtype":"T","args":[)";
   for (int i = 0; i < 5000; ++i) deep += "[";

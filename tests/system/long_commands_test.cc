@@ -128,6 +128,25 @@ TEST_P(LongCommands, BigPushbIsStoredWholeOrRefusedWhole) {
   EXPECT_NE(job.find("\"jobtype\":\"Long\""), std::string::npos) << job.substr(0, 200);
 }
 
+// A PUSHB decoded in slices counts its Faktory Enterprise job fields in
+// INFO, as one decoded at once does (net/enterprise_fields.h); a refused
+// batch counts nothing.
+TEST_P(LongCommands, BigPushbCountsEnterpriseJobFields) {
+  constexpr int kJobs = 5'000;  // about 500 KB: decoded in slices
+  WerkdProcess server(Opts());
+  LineClient c = ReadyClient(server.port());
+  const std::string custom = R"(,"custom":{"expires_in":60,"track":1})";
+  std::string bad = Batch(kJobs, kJobs, "refused", custom);
+  bad.insert(bad.size() - 1, R"(,{"jid":"long-bad-0001","retry":"x"})");
+  EXPECT_EQ(c.Call(bad, 60'000).rfind("-ERR invalid JSON", 0), 0u);
+  EXPECT_EQ(c.Call(Batch(0, kJobs, "bulk", custom), 60'000), "$2\r\n{}\r\n");
+  EXPECT_EQ(InfoCount(c, "custom.expires_in"), kJobs);
+  EXPECT_EQ(InfoCount(c, "custom.track"), kJobs);
+  EXPECT_EQ(InfoCount(c, "custom.unique_for"), 0);
+  EXPECT_NE(c.Call("FETCH bulk").find(R"("custom":{"expires_in":60,"track":1})"),
+            std::string::npos);
+}
+
 // MUTATE over many jobs runs in slices on every shard: each job is acted on
 // once, jobs that do not match are left, and other clients are served.
 TEST_P(LongCommands, MutateOverManyJobs) {

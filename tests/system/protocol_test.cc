@@ -92,6 +92,18 @@ TEST_P(ProtocolTest, FetchErrorsAndEmpty) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1900));
 }
 
+// Queue names that are all empty could never match a job (PUSH refuses a
+// queue without a name): refused at once too, where Faktory would wait on
+// queue "". An empty name beside a real one is harmless.
+TEST_P(ProtocolTest, FetchWithOnlyEmptyQueueNamesIsRefusedAtOnce) {
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(c_.Call("FETCH "), "-ERR must call fetch with at least one queue\r\n");
+  EXPECT_EQ(c_.Call("FETCH   "), "-ERR must call fetch with at least one queue\r\n");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1000));
+  ASSERT_EQ(c_.Call(Job("job-00001")), "+OK\r\n");
+  EXPECT_NE(c_.Call("FETCH  default").find("job-00001"), std::string::npos);
+}
+
 TEST_P(ProtocolTest, FetchWakesAsSoonAsAJobArrives) {
   LineClient producer = Connect();
   c_.Send("FETCH default\r\n");
@@ -217,6 +229,42 @@ TEST_P(ProtocolTest, FlushAndEnterpriseVerbs) {
   EXPECT_NE(BulkBody(c_.Call("INFO")).find(R"("total_enqueued":0)"), std::string::npos);
   EXPECT_EQ(c_.Call("BATCH NEW {}").rfind("-ERR BATCH is not supported yet", 0), 0u);
   EXPECT_EQ(c_.Call("TRACK GET x").rfind("-ERR TRACK is not supported yet", 0), 0u);
+}
+
+// Jobs with Faktory Enterprise fields werk does not act on are accepted and
+// delivered unchanged, as Faktory OSS does; INFO counts them, and the log
+// says so once per field.
+TEST_P(ProtocolTest, EnterpriseJobFieldsAreKeptCountedAndLoggedOnce) {
+  const std::string custom = R"("custom":{"unique_for":60, "bid":"b-1","note":"x"})";
+  ASSERT_EQ(c_.Call(Job("ent-00001", "," + custom)), "+OK\r\n");
+  LineClient other = Connect();  // maybe another shard
+  ASSERT_EQ(other.Call(Job("ent-00002", "," + custom)), "+OK\r\n");
+  ASSERT_EQ(c_.Call(R"(PUSHB [{"jid":"ent-00003","jobtype":"T","args":[],"custom":{"unique_for":1}},)"
+                    R"({"jid":"ent-00004","jobtype":"T","args":[],"custom":{"other":1}}])"),
+            "$2\r\n{}\r\n");
+  for (int i = 0; i < 4; ++i) {
+    const std::string job = BulkBody(c_.Call("FETCH default"));
+    if (job.find("ent-00001") != std::string::npos || job.find("ent-00002") != std::string::npos) {
+      EXPECT_NE(job.find(custom), std::string::npos) << job;
+    }
+  }
+  const std::string counts =
+      R"("unimplemented_job_fields":{"custom.unique_for":3,"custom.unique_until":0,)"
+      R"("custom.expires_at":0,"custom.expires_in":0,"custom.bid":2,"custom.track":0})";
+  std::string info = BulkBody(c_.Call("INFO"));
+  EXPECT_NE(info.find(counts), std::string::npos) << info;
+  const auto count = [&](const std::string& text) {
+    const std::string log = server_->log();
+    size_t n = 0;
+    for (size_t at = 0; (at = log.find(text, at)) != std::string::npos; at += text.size()) ++n;
+    return n;
+  };
+  EXPECT_EQ(count("job field custom.unique_for is a Faktory Enterprise feature werk does not "
+                  "implement yet: the job is treated as an ordinary job"),
+            1u)
+      << server_->log();
+  EXPECT_EQ(count("job field custom.bid is a Faktory Enterprise"), 1u);
+  EXPECT_EQ(count("job field custom."), 2u);
 }
 
 TEST_P(ProtocolTest, UnknownVerbsAndEnd) {
