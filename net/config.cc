@@ -263,7 +263,9 @@ absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given,
       if (!given.web_binding)
         if (auto v = t["web"]["binding"].value<std::string>()) o->web_binding = *v;
       if (const toml::table* w = t["werk"].as_table()) {
-        if (auto st = ReadWerkTable(*w, o, given); !st.ok()) return st;
+        if (auto st = ReadWerkTable(*w, o, given); !st.ok())
+          return absl::InvalidArgumentError(doc->FileOf(w->source()) + ": " +
+                                            std::string(st.message()));
         toml_job_bytes_max = w->contains("job_bytes_max");
       }
     }

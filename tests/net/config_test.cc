@@ -63,11 +63,14 @@ TEST_F(ConfigTest, UnknownOrInvalidWerkSettingsAreRefused) {
   Write("a.toml", "[werk]\nidle_timeout_s = 10\n");
   ServerOptions o;
   o.config_dir = dir_;
-  EXPECT_EQ(LoadConfig(&o, {}).message(), "[werk] has no setting 'idle_timeout_s'");
+  const std::string file = dir_ + "/conf.d/a.toml: ";
+  EXPECT_EQ(LoadConfig(&o, {}).message(), file + "[werk] has no setting 'idle_timeout_s'");
   Write("a.toml", "[werk]\nhandshake_timeout = 0\n");
-  EXPECT_EQ(LoadConfig(&o, {}).message(), "[werk] handshake_timeout must be a positive integer");
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            file + "[werk] handshake_timeout must be a positive integer");
   Write("a.toml", "[werk]\nidle_timeout = -1\n");
-  EXPECT_EQ(LoadConfig(&o, {}).message(), "[werk] idle_timeout must be a non-negative integer");
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            file + "[werk] idle_timeout must be a non-negative integer");
   // Bounded, so deadlines computed from them cannot overflow.
   Write("a.toml", "[werk]\nheartbeat_timeout = 9223372036854775807\n");
   EXPECT_EQ(LoadConfig(&o, {}).message(),

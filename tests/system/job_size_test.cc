@@ -44,7 +44,8 @@ std::pair<std::string, std::string> FetchOne(LineClient& c) {
   const size_t args_at = job.find(args_key);
   if (job.rfind(jid_key, 0) != 0 || args_at == std::string::npos)
     return {"<not a job: " + job.substr(0, 200) + ">", ""};
-  const std::string jid = job.substr(jid_key.size(), job.find('"', jid_key.size()) - jid_key.size());
+  const size_t jid_end = job.find('"', jid_key.size());
+  const std::string jid = job.substr(jid_key.size(), jid_end - jid_key.size());
   const size_t begin = args_at + args_key.size();
   const size_t end = job.find("\"]", begin);
   if (end == std::string::npos) return {jid, "<unterminated args>"};
