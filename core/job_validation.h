@@ -9,13 +9,14 @@
 #include <vector>
 
 #include "core/job.h"
+#include "core/limits.h"
 #include "core/op_status.h"
 #include "core/types.h"
 
 namespace werk::core {
 
 struct JobLimits {
-  size_t job_bytes_max = 1u << 20;
+  size_t job_bytes_max = kJobBytesDefault;
 };
 
 // Faktory's push validation after decoding (steps 2–9 of §3.3), with werk's

@@ -41,8 +41,11 @@ constexpr int64_t kIdleTimeoutSecondsDefault = 300;
 constexpr int kKeepAliveIdleSeconds = 60;
 constexpr int kKeepAliveIntervalSeconds = 15;
 constexpr int kKeepAliveProbes = 4;
+// Faktory has no size limits; these defaults accept what it is used for in
+// practice (a job with a few megabytes of arguments, a PUSHB of 1,000 jobs)
+// while bounding what one line can make the server hold.
 constexpr size_t kLineBytesDefault = 16u << 20;       // one command line
-constexpr size_t kJobBytesDefault = 1u << 20;         // one job's JSON
+constexpr size_t kJobBytesDefault = 16u << 20;        // one job's JSON
 constexpr size_t kQueueNameBytesMax = 256;
 constexpr size_t kJidBytesMax = 256;
 constexpr size_t kWidBytesMax = 256;

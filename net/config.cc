@@ -27,14 +27,18 @@ std::string Trim(std::string s) {
   return s.substr(b, e - b + 1);
 }
 
-// Faktory: a password starting with '/' names a file holding it.
-core::OpResult<std::string> ResolvePassword(const std::string& value) {
-  if (value.empty() || value[0] != '/') return value;
-  std::ifstream in(value);
-  if (!in) return absl::InvalidArgumentError("cannot read the password file " + value);
+core::OpResult<std::string> ReadPasswordFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError("cannot read the password file " + path);
   std::stringstream ss;
   ss << in.rdbuf();
   return Trim(ss.str());
+}
+
+// Faktory: a password starting with '/' names a file holding it.
+core::OpResult<std::string> ResolvePassword(const std::string& value) {
+  if (value.empty() || value[0] != '/') return value;
+  return ReadPasswordFile(value);
 }
 
 bool TruthyEnv(const char* name) {
@@ -89,7 +93,124 @@ core::OpStatus ReadWerkTable(const toml::table& w, ServerOptions* o, const Flags
   return st;
 }
 
+// conf.d's files concatenated into one document, and the line each begins
+// at, so that a node's source line names the file it came from.
+struct ConfDoc {
+  std::string text;
+  std::vector<std::pair<uint32_t, std::string>> starts;  // (first line, path), ascending
+  uint32_t next_line = 1;
+
+  void Add(const fs::path& path, const std::string& content) {
+    starts.emplace_back(next_line, path.string());
+    text += content;
+    text += "\n";
+    next_line += uint32_t(std::count(content.begin(), content.end(), '\n')) + 1;
+  }
+  // The file holding `line` of the document, and the line within it.
+  std::pair<std::string, uint32_t> Locate(uint32_t line) const {
+    auto it = std::upper_bound(starts.begin(), starts.end(), line,
+                               [](uint32_t l, const auto& s) { return l < s.first; });
+    if (it == starts.begin()) return {"conf.d", line};
+    --it;
+    return {it->second, line - it->first + 1};
+  }
+  std::string FileOf(const toml::source_region& where) const {
+    return Locate(where.begin.line).first;
+  }
+};
+
+core::OpResult<ConfDoc> ReadConfD(const fs::path& confd) {
+  std::error_code ec;
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(confd, ec)) {
+    if (entry.is_regular_file() && entry.path().extension() == ".toml")
+      files.push_back(entry.path());
+  }
+  if (ec) return absl::InvalidArgumentError("cannot list " + confd.string() + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  ConfDoc doc;
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    if (!in) return absl::InvalidArgumentError("cannot read " + f.string());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    doc.Add(f, ss.str());
+  }
+  return doc;
+}
+
+// Faktory's tables werk knows of but does not implement, and what an
+// operator loses with them.
+std::string_view UnimplementedEffect(std::string_view table) {
+  if (table == "cron") return "cron jobs will not run";
+  if (table == "statsd") return "no metrics are sent to statsd";
+  if (table == "throttles") return "queues are not throttled";
+  return {};
+}
+
+constexpr std::string_view kFaktoryKeys[] = {"password", "binding"};
+// The web UI is not served yet; its settings are accepted as Faktory's.
+constexpr std::string_view kWebKeys[] = {"password", "binding"};
+
+template <size_t N>
+bool Known(const std::string_view (&keys)[N], std::string_view key) {
+  return std::find(std::begin(keys), std::end(keys), key) != std::end(keys);
+}
+
+// Checks the document's shape: [faktory], [web] and [werk] must be tables
+// and Faktory's settings strings; everything werk will not act on becomes a
+// warning naming its file, in the order of the document.
+core::OpStatus CheckTables(const toml::table& t, const ConfDoc& doc,
+                           std::vector<std::string>* warnings) {
+  std::vector<std::pair<uint32_t, std::string>> found;
+  auto warn = [&](const toml::source_region& where, const std::string& what) {
+    found.emplace_back(where.begin.line, doc.FileOf(where) + ": " + what);
+  };
+  for (const auto& [key, node] : t) {
+    const std::string name(key.str());
+    if (name == "faktory" || name == "web" || name == "werk") {
+      const toml::table* table = node.as_table();
+      if (!table) return absl::InvalidArgumentError(doc.FileOf(key.source()) + ": " + name +
+                                                    " must be a table ([" + name + "])");
+      if (name == "werk") continue;  // ReadWerkTable refuses unknown keys
+      for (const auto& [sub, value] : *table) {
+        const std::string setting = "[" + name + "] " + std::string(sub.str());
+        if (!Known(name == "faktory" ? kFaktoryKeys : kWebKeys, sub.str())) {
+          warn(sub.source(), setting + " is not implemented by werk (ignored)");
+        } else if (!value.is_string()) {
+          return absl::InvalidArgumentError(doc.FileOf(sub.source()) + ": " + setting +
+                                            " must be a string");
+        }
+      }
+      continue;
+    }
+    const std::string_view effect = UnimplementedEffect(name);
+    const std::string shown = node.is_array_of_tables() ? "[[" + name + "]]"
+                              : node.is_table()         ? "[" + name + "]"
+                                                        : name;
+    if (!effect.empty()) {
+      warn(key.source(),
+           shown + " is not implemented by werk yet (" + std::string(effect) + ")");
+    } else {
+      warn(key.source(), shown + " is not a Faktory or werk setting (ignored)");
+    }
+  }
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (warnings)
+    for (auto& [line, text] : found) warnings->push_back(std::move(text));
+  return core::OkStatus();
+}
+
 }  // namespace
+
+std::string DefaultDataDir(const std::string& environment) {
+  return environment == "development" ? kDevelopmentDataDir : kFaktoryDataDir;
+}
+
+std::string DefaultConfigDir(const std::string& environment) {
+  return environment == "development" ? kDevelopmentConfigDir : kFaktoryConfigDir;
+}
 
 bool SplitHostPort(const std::string& binding, std::string* host, std::string* port) {
   if (!binding.empty() && binding[0] == '[') {
@@ -108,47 +229,44 @@ bool SplitHostPort(const std::string& binding, std::string* host, std::string* p
   return true;
 }
 
-absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given) {
+absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given,
+                        std::vector<std::string>* warnings) {
   if (o->environment != "development" && o->environment != "staging" &&
       o->environment != "production") {
     return absl::InvalidArgumentError("unknown environment '" + o->environment +
                                       "': use development, staging or production");
   }
+  const bool development = o->environment == "development";
   std::string toml_password;
+  bool toml_job_bytes_max = false;
   const fs::path confd = fs::path(o->config_dir) / "conf.d";
   std::error_code ec;
   if (!o->config_dir.empty() && fs::is_directory(confd, ec)) {
-    std::vector<fs::path> files;
-    for (const auto& entry : fs::directory_iterator(confd, ec)) {
-      if (entry.is_regular_file() && entry.path().extension() == ".toml")
-        files.push_back(entry.path());
-    }
-    std::sort(files.begin(), files.end());
-    std::string doc;
-    for (const auto& f : files) {
-      std::ifstream in(f);
-      std::stringstream ss;
-      ss << in.rdbuf();
-      doc += ss.str();
-      doc += "\n";
-    }
-    if (!doc.empty()) {
+    core::OpResult<ConfDoc> doc = ReadConfD(confd);
+    if (!doc.ok()) return doc.status();
+    if (!doc->text.empty()) {
       toml::table t;
       try {
-        t = toml::parse(doc, (confd / "*.toml").string());
+        t = toml::parse(doc->text, (confd / "*.toml").string());
       } catch (const toml::parse_error& e) {
+        const auto [file, line] = doc->Locate(e.source().begin.line);
         std::ostringstream msg;
-        msg << "cannot parse " << confd.string() << "/*.toml (files are read in order and "
-            << "concatenated): " << e.description() << " at line " << e.source().begin.line;
+        msg << "cannot parse " << file << ": " << e.description() << " at line " << line
+            << " (the files of " << confd.string()
+            << " are read in order and parsed as one document)";
         return absl::InvalidArgumentError(msg.str());
       }
+      if (auto st = CheckTables(t, *doc, warnings); !st.ok()) return st;
       if (auto v = t["faktory"]["password"].value<std::string>()) toml_password = *v;
       if (!given.binding)
         if (auto v = t["faktory"]["binding"].value<std::string>()) o->binding = *v;
       if (!given.web_binding)
         if (auto v = t["web"]["binding"].value<std::string>()) o->web_binding = *v;
       if (const toml::table* w = t["werk"].as_table()) {
-        if (auto st = ReadWerkTable(*w, o, given); !st.ok()) return st;
+        if (auto st = ReadWerkTable(*w, o, given); !st.ok())
+          return absl::InvalidArgumentError(doc->FileOf(w->source()) + ": " +
+                                            std::string(st.message()));
+        toml_job_bytes_max = w->contains("job_bytes_max");
       }
     }
   }
@@ -156,16 +274,34 @@ absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given) {
   core::OpResult<std::string> password = ResolvePassword(env && *env ? env : toml_password);
   if (!password.ok()) return password.status();
   o->password = std::move(*password);
-  if (o->password.empty() && o->environment != "development" &&
-      !TruthyEnv("FAKTORY_SKIP_PASSWORD")) {
+  // Faktory's fallback outside development: a password file in a fixed place.
+  if (o->password.empty() && !development && !(env && *env) && toml_password.empty() &&
+      !o->password_file_fallback.empty() && fs::exists(o->password_file_fallback, ec)) {
+    core::OpResult<std::string> from_file = ReadPasswordFile(o->password_file_fallback);
+    if (!from_file.ok()) return from_file.status();
+    o->password = std::move(*from_file);
+  }
+  if (o->password.empty() && !development && !TruthyEnv("FAKTORY_SKIP_PASSWORD")) {
     return absl::InvalidArgumentError(
         "werk requires a password in " + o->environment +
-        ": set FAKTORY_PASSWORD or [faktory] password in conf.d, or FAKTORY_SKIP_PASSWORD=1");
+        ": set FAKTORY_PASSWORD or [faktory] password in conf.d, write it to " +
+        (o->password_file_fallback.empty() ? std::string("a file")
+                                           : o->password_file_fallback) +
+        ", or set FAKTORY_SKIP_PASSWORD=1");
   }
   if (o->line_bytes_max > core::kLineBytesMax)
     return absl::InvalidArgumentError("line_bytes_max is above the hard limit of " +
                                       std::to_string(core::kLineBytesMax));
-  if (o->job_bytes_max > o->line_bytes_max) o->job_bytes_max = o->line_bytes_max;
+  if (o->job_bytes_max > o->line_bytes_max) {
+    // A job arrives on one line, so the line limit bounds it anyway; said
+    // aloud when the job limit was set explicitly.
+    if (warnings && (given.job_bytes_max || toml_job_bytes_max))
+      warnings->push_back("job_bytes_max (" + std::to_string(o->job_bytes_max) +
+                          ") is above line_bytes_max (" + std::to_string(o->line_bytes_max) +
+                          "): jobs are limited to " + std::to_string(o->line_bytes_max) +
+                          " bytes");
+    o->job_bytes_max = o->line_bytes_max;
+  }
   // Timeouts become milliseconds and deadlines: bounded, so no arithmetic on
   // them can overflow.
   for (const auto& [name, seconds] :
@@ -176,6 +312,14 @@ absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given) {
     if (seconds > kTimeoutSecondsMax)
       return absl::InvalidArgumentError(std::string(name) + " is above the limit of " +
                                         std::to_string(kTimeoutSecondsMax) + " seconds (7 days)");
+  }
+  // Outside development werk's data directory is Faktory's: a server put in
+  // Faktory's place finds Faktory's Redis data there, which it cannot read.
+  if (warnings && !o->data_dir.empty() &&
+      fs::exists(fs::path(o->data_dir) / "faktory.rdb", ec)) {
+    warnings->push_back((fs::path(o->data_dir) / "faktory.rdb").string() +
+                        " is Faktory's Redis data: werk does not read it, and the jobs it holds "
+                        "are not served");
   }
   std::string host, port;
   if (!SplitHostPort(o->binding, &host, &port))

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <absl/status/status.h>
 
@@ -25,10 +26,27 @@ struct FlagsGiven {
   bool heartbeat_timeout = false;
 };
 
+// Faktory's directories outside development (staging, production); in
+// development werk keeps its own next to the working directory.
+inline constexpr char kFaktoryDataDir[] = "/var/lib/faktory/db";
+inline constexpr char kFaktoryConfigDir[] = "/etc/faktory";
+inline constexpr char kDevelopmentDataDir[] = "werk-data";
+inline constexpr char kDevelopmentConfigDir[] = "werk-config";
+
+// The data and config directories used when -d / -c are not given.
+std::string DefaultDataDir(const std::string& environment);
+std::string DefaultConfigDir(const std::string& environment);
+
 // Reads `<config_dir>/conf.d/*.toml` (alphabetical order, concatenated and
-// parsed as one document, as Faktory does), FAKTORY_PASSWORD and
-// FAKTORY_SKIP_PASSWORD. An error (kInvalidArgument) says what is wrong.
-absl::Status LoadConfig(ServerOptions* options, const FlagsGiven& given);
+// parsed as one document, as Faktory does), FAKTORY_PASSWORD,
+// FAKTORY_SKIP_PASSWORD and, outside development when neither sets a
+// password, options->password_file_fallback. An error (kInvalidArgument) says
+// what is wrong. Whatever is configured but not acted on (tables werk does
+// not implement, such as [[cron]] or [statsd], unknown keys in [faktory] and
+// [web]) is not an error: each gets a line in `warnings`, naming the file it
+// came from, for the caller to log.
+absl::Status LoadConfig(ServerOptions* options, const FlagsGiven& given,
+                        std::vector<std::string>* warnings = nullptr);
 
 // Parses --skip-record's "SHARD:LSN" (both decimal, LSN >= 1).
 std::optional<ServerOptions::RecordRef> ParseRecordRef(const std::string& text);

@@ -20,6 +20,10 @@ struct ServerOptions {
   std::string environment = "development";
   std::string log_level = "info";
   std::string password;  // empty = no authentication
+  // Faktory's last resort outside development: when neither FAKTORY_PASSWORD
+  // nor [faktory] password is set, this file (trimmed) holds the password if
+  // it exists. Not a flag; tests point it elsewhere.
+  std::string password_file_fallback = "/etc/faktory/password";
 
   size_t connections_max = core::kConnectionsDefault;
   // Sockets still in the handshake (not authenticated yet), server-wide;

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -40,10 +42,11 @@ int main(int argc, char** argv) {
   auto* w = app.add_option("-w,--web-binding", o.web_binding,
                            "web UI binding (host:port; reserved, the UI is not served yet)");
   app.add_option("-d,--data-dir", o.data_dir,
-                 "data directory (default ./werk-data in development, /var/lib/werk otherwise)");
+                 "data directory (default ./werk-data in development, /var/lib/faktory/db in "
+                 "staging and production, as Faktory)");
   app.add_option("-c,--config-dir", o.config_dir,
                  "config directory holding conf.d/*.toml (default ./werk-config in development, "
-                 "/etc/werk otherwise)");
+                 "/etc/faktory in staging and production, as Faktory)");
   app.add_option("-e,--environment", o.environment, "development, staging or production");
   app.add_option("-l,--log-level", o.log_level, "error, warn, info or debug")
       ->check(CLI::IsMember({"error", "warn", "info", "debug", "trace"}));
@@ -69,9 +72,12 @@ int main(int argc, char** argv) {
                  "(Faktory's is 60)")
       ->check(CLI::PositiveNumber);
   auto* lm = app.add_option("--line-bytes-max", o.line_bytes_max,
-                            "longest command line accepted, in bytes")
+                            "longest command line accepted, in bytes (default 16 MiB, at most "
+                            "256 MiB; a longer line closes the connection); [werk] line_bytes_max")
                  ->check(CLI::PositiveNumber);
-  auto* jm = app.add_option("--job-bytes-max", o.job_bytes_max, "largest job accepted, in bytes")
+  auto* jm = app.add_option("--job-bytes-max", o.job_bytes_max,
+                            "largest job accepted, in bytes of its args, custom and other fields "
+                            "(default 16 MiB, never above --line-bytes-max); [werk] job_bytes_max")
                  ->check(CLI::PositiveNumber);
   app.add_flag("--repair", o.repair,
                "cut a damaged write-ahead log at the first bad byte instead of refusing to "
@@ -105,9 +111,8 @@ int main(int argc, char** argv) {
   o.wal_direct_io = !buffered_io;
   for (const auto& v : skip_records) o.skip_records.push_back(*werk::net::ParseRecordRef(v));
 
-  const bool dev = o.environment == "development";
-  if (o.data_dir.empty()) o.data_dir = dev ? "werk-data" : "/var/lib/werk";
-  if (o.config_dir.empty()) o.config_dir = dev ? "werk-config" : "/etc/werk";
+  if (o.data_dir.empty()) o.data_dir = werk::net::DefaultDataDir(o.environment);
+  if (o.config_dir.empty()) o.config_dir = werk::net::DefaultConfigDir(o.environment);
 
   spdlog::set_default_logger(spdlog::stderr_color_mt("werk"));
   spdlog::set_pattern("%L %Y-%m-%dT%H:%M:%S.%eZ %v", spdlog::pattern_time_type::utc);
@@ -128,10 +133,12 @@ int main(int argc, char** argv) {
     spdlog::critical("--unsafe-no-fsync is refused in production");
     return 2;
   }
-  if (absl::Status st = werk::net::LoadConfig(&o, given); !st.ok()) {
+  std::vector<std::string> warnings;
+  if (absl::Status st = werk::net::LoadConfig(&o, given, &warnings); !st.ok()) {
     spdlog::critical("{}", std::string(st.message()));
     return 2;
   }
+  for (const std::string& warning : warnings) spdlog::warn("{}", warning);
   spdlog::info("werk {} starting: environment {}, data {}, config {}{}", werk::net::kWerkVersion,
                o.environment, o.data_dir, o.config_dir,
                o.password.empty() ? ", no password" : ", password required");

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace werk::net {
 namespace {
@@ -61,11 +63,14 @@ TEST_F(ConfigTest, UnknownOrInvalidWerkSettingsAreRefused) {
   Write("a.toml", "[werk]\nidle_timeout_s = 10\n");
   ServerOptions o;
   o.config_dir = dir_;
-  EXPECT_EQ(LoadConfig(&o, {}).message(), "[werk] has no setting 'idle_timeout_s'");
+  const std::string file = dir_ + "/conf.d/a.toml: ";
+  EXPECT_EQ(LoadConfig(&o, {}).message(), file + "[werk] has no setting 'idle_timeout_s'");
   Write("a.toml", "[werk]\nhandshake_timeout = 0\n");
-  EXPECT_EQ(LoadConfig(&o, {}).message(), "[werk] handshake_timeout must be a positive integer");
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            file + "[werk] handshake_timeout must be a positive integer");
   Write("a.toml", "[werk]\nidle_timeout = -1\n");
-  EXPECT_EQ(LoadConfig(&o, {}).message(), "[werk] idle_timeout must be a non-negative integer");
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            file + "[werk] idle_timeout must be a non-negative integer");
   // Bounded, so deadlines computed from them cannot overflow.
   Write("a.toml", "[werk]\nheartbeat_timeout = 9223372036854775807\n");
   EXPECT_EQ(LoadConfig(&o, {}).message(),
@@ -100,6 +105,7 @@ TEST_F(ConfigTest, EnvPasswordAndPasswordFile) {
 TEST_F(ConfigTest, Errors) {
   ServerOptions o;
   o.config_dir = dir_;
+  o.password_file_fallback = dir_ + "/no-such-password";
   o.environment = "prod";
   EXPECT_NE(LoadConfig(&o, {}).message().find("unknown environment"), std::string::npos);
   o.environment = "production";
@@ -115,6 +121,155 @@ TEST_F(ConfigTest, Errors) {
   Write("a.toml", "");
   o.binding = "nonsense";
   EXPECT_NE(LoadConfig(&o, {}).message().find("invalid binding"), std::string::npos);
+}
+
+TEST_F(ConfigTest, DefaultLimitsAcceptWhatFaktoryAccepts) {
+  ServerOptions o;
+  o.config_dir = dir_;
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  EXPECT_EQ(o.job_bytes_max, size_t(16) << 20);  // a job with a few MB of arguments
+  EXPECT_EQ(o.line_bytes_max, size_t(16) << 20);
+  Write("a.toml", "[werk]\njob_bytes_max = 2048\nline_bytes_max = 8192\n");
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(LoadConfig(&o, {}, &warnings).ok());
+  EXPECT_EQ(o.job_bytes_max, 2048u);
+  EXPECT_EQ(o.line_bytes_max, 8192u);
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST_F(ConfigTest, AJobLimitAboveTheLineLimitIsCutAndSaid) {
+  Write("a.toml", "[werk]\njob_bytes_max = 9000\nline_bytes_max = 8192\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(LoadConfig(&o, {}, &warnings).ok());
+  EXPECT_EQ(o.job_bytes_max, 8192u);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0],
+            "job_bytes_max (9000) is above line_bytes_max (8192): jobs are limited to 8192 bytes");
+  Write("a.toml", "[werk]\nline_bytes_max = 99999999999\n");
+  EXPECT_EQ(LoadConfig(&o, {}).message(), "line_bytes_max is above the hard limit of 268435456");
+}
+
+TEST_F(ConfigTest, TablesWerkDoesNotImplementAreWarnedAboutWithTheirFile) {
+  Write("a.toml", "[faktory]\npassword = \"pw\"\n");
+  Write("cron.toml",
+        "[[cron]]\nschedule = \"*/5 * * * *\"\n  [cron.job]\n  type = \"FiveMinuteReport\"\n\n"
+        "[[cron]]\nschedule = \"12 * * * *\"\n  [cron.job]\n  type = \"HourlyReport\"\n");
+  Write("statsd.toml", "[statsd]\nlocation = \"localhost:8125\"\n");
+  Write("throttles.toml", "[throttles]\nbulk = { concurrency = 2, timeout = 60 }\n");
+  Write("zz.toml", "[mystery]\nx = 1\n[[more]]\ny = 2\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(LoadConfig(&o, {}, &warnings).ok());
+  EXPECT_EQ(o.password, "pw");
+  const std::string confd = dir_ + "/conf.d/";
+  ASSERT_EQ(warnings.size(), 5u);
+  EXPECT_EQ(warnings[0],
+            confd + "cron.toml: [[cron]] is not implemented by werk yet (cron jobs will not run)");
+  EXPECT_EQ(warnings[1], confd +
+                             "statsd.toml: [statsd] is not implemented by werk yet (no metrics are "
+                             "sent to statsd)");
+  EXPECT_EQ(warnings[2], confd +
+                             "throttles.toml: [throttles] is not implemented by werk yet (queues "
+                             "are not throttled)");
+  EXPECT_EQ(warnings[3], confd + "zz.toml: [mystery] is not a Faktory or werk setting (ignored)");
+  EXPECT_EQ(warnings[4], confd + "zz.toml: [[more]] is not a Faktory or werk setting (ignored)");
+}
+
+TEST_F(ConfigTest, UnknownKeysOfFaktoryAndWebAreWarnedAbout) {
+  Write("a.toml", "top = 1\n");
+  Write("b.toml",
+        "[faktory]\nbinding = \"127.0.0.1:9000\"\npasword = \"typo\"\n"
+        "[web]\nbinding = \"127.0.0.1:9001\"\npassword = \"web\"\ntheme = \"dark\"\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(LoadConfig(&o, {}, &warnings).ok());
+  EXPECT_EQ(o.binding, "127.0.0.1:9000");
+  EXPECT_EQ(o.web_binding, "127.0.0.1:9001");
+  const std::string confd = dir_ + "/conf.d/";
+  ASSERT_EQ(warnings.size(), 3u);
+  EXPECT_EQ(warnings[0], confd + "a.toml: top is not a Faktory or werk setting (ignored)");
+  EXPECT_EQ(warnings[1],
+            confd + "b.toml: [faktory] pasword is not implemented by werk (ignored)");
+  EXPECT_EQ(warnings[2], confd + "b.toml: [web] theme is not implemented by werk (ignored)");
+  // A setting of the wrong type is an error, not a silent default.
+  Write("b.toml", "[faktory]\nbinding = 7419\n");
+  EXPECT_EQ(LoadConfig(&o, {}).message(), confd + "b.toml: [faktory] binding must be a string");
+  Write("b.toml", "faktory = \"x\"\n");
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            confd + "b.toml: faktory must be a table ([faktory])");
+}
+
+TEST_F(ConfigTest, ParseErrorsNameTheFileAndItsLine) {
+  Write("a.toml", "[faktory]\npassword = \"pw\"\n");
+  Write("b.toml", "\n\n[werk\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  const std::string message(LoadConfig(&o, {}).message());
+  EXPECT_EQ(message.rfind("cannot parse " + dir_ + "/conf.d/b.toml: ", 0), 0u) << message;
+  EXPECT_NE(message.find("at line 3 "), std::string::npos) << message;
+}
+
+TEST_F(ConfigTest, PasswordFileFallbackOutsideDevelopment) {
+  const std::string fallback = dir_ + "/password";
+  ServerOptions o;
+  o.config_dir = dir_;
+  o.environment = "production";
+  o.password_file_fallback = fallback;
+  // Absent: production still requires a password, and says where it looked.
+  const std::string message(LoadConfig(&o, {}).message());
+  EXPECT_NE(message.find("requires a password"), std::string::npos) << message;
+  EXPECT_NE(message.find(fallback), std::string::npos) << message;
+  // Present: used, trimmed.
+  std::ofstream(fallback) << "  from-fallback\n";
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  EXPECT_EQ(o.password, "from-fallback");
+  o.environment = "staging";
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  EXPECT_EQ(o.password, "from-fallback");
+  // [faktory] password wins over it.
+  Write("a.toml", "[faktory]\npassword = \"toml\"\n");
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  EXPECT_EQ(o.password, "toml");
+  // FAKTORY_PASSWORD wins over both.
+  ::setenv("FAKTORY_PASSWORD", "env", 1);
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  EXPECT_EQ(o.password, "env");
+  ::unsetenv("FAKTORY_PASSWORD");
+  // Development ignores the fallback.
+  Write("a.toml", "");
+  o.environment = "development";
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  EXPECT_EQ(o.password, "");
+}
+
+TEST_F(ConfigTest, FaktorysRedisDataInTheDataDirectoryIsWarnedAbout) {
+  ServerOptions o;
+  o.config_dir = dir_;
+  o.data_dir = dir_ + "/db";
+  std::filesystem::create_directories(o.data_dir);
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(LoadConfig(&o, {}, &warnings).ok());
+  EXPECT_TRUE(warnings.empty());
+  std::ofstream(o.data_dir + "/faktory.rdb") << "REDIS0009";
+  ASSERT_TRUE(LoadConfig(&o, {}, &warnings).ok());
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], o.data_dir +
+                             "/faktory.rdb is Faktory's Redis data: werk does not read it, and "
+                             "the jobs it holds are not served");
+}
+
+TEST(DefaultDirs, FaktorysPathsOutsideDevelopment) {
+  EXPECT_EQ(DefaultDataDir("development"), "werk-data");
+  EXPECT_EQ(DefaultConfigDir("development"), "werk-config");
+  for (const char* env : {"staging", "production"}) {
+    EXPECT_EQ(DefaultDataDir(env), "/var/lib/faktory/db");
+    EXPECT_EQ(DefaultConfigDir(env), "/etc/faktory");
+  }
+  EXPECT_EQ(ServerOptions{}.password_file_fallback, "/etc/faktory/password");
 }
 
 TEST(SplitHostPort, Forms) {

@@ -26,6 +26,8 @@ class WerkdProcess {
     std::vector<std::string> args;
     std::vector<std::pair<std::string, std::string>> env;
     std::string config_toml;  // written to conf.d/werk.toml when non-empty
+    // More conf.d files: (name, text), e.g. {"cron.toml", "[[cron]]\n..."}.
+    std::vector<std::pair<std::string, std::string>> config_files;
     std::string data_dir;     // reuse this data directory (kept afterwards)
     std::string binding;      // host:port; empty = a free loopback port
   };
@@ -84,6 +86,8 @@ class WerkdProcess {
     if (!opts_.config_toml.empty()) {
       std::ofstream(dir_ + "/config/conf.d/werk.toml") << opts_.config_toml;
     }
+    for (const auto& [name, text] : opts_.config_files)
+      std::ofstream(dir_ + "/config/conf.d/" + name) << text;
     data_dir_ = opts_.data_dir.empty() ? dir_ + "/data" : opts_.data_dir;
     const std::string binding = opts_.binding.empty() ? "127.0.0.1:0" : opts_.binding;
     std::vector<std::string> argv = {WERKD_PATH, "-b", binding, "-d", data_dir_,
