@@ -259,7 +259,7 @@ void Server::ShardThread(uint32_t id) {
   }
   // Every shard accepts on the one socket; each new socket goes to the shards
   // in turn (Shard::OnAccept).
-  slot.shard->AddListener(listen_fd_);
+  slot.shard->AddListener(listen_fd_, Shard::Listener::kShared);
   if (id == 0) slot.shard->WatchStopFd(signal_fd_);
   slot.shard->Run();
   slot.journal_failed = slot.shard->journal_failed();

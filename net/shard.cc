@@ -68,8 +68,9 @@ void Shard::AttachWal(wal::Wal* wal, wal::Checkpointer* checkpointer) {
   }
 }
 
-void Shard::AddListener(int listen_fd) {
+void Shard::AddListener(int listen_fd, Listener kind) {
   auto op = std::make_unique<AcceptOp>();
+  op->kind = kind;
   op->shard = this;
   op->fd = listen_fd;
   ArmAccept(op.get());

@@ -107,8 +107,11 @@ class Shard final : public core::Participant, public core::WorkerListener {
   // Publishes the shard's stats at once (after recovery, before serving:
   // INFO on any shard reads every shard's snapshot).
   void PublishStats() { stats_publisher_.PublishNow(); }
-  // Starts accepting on a listening socket (owned by the caller).
-  void AddListener(int listen_fd);
+  // Starts accepting on a listening socket (owned by the caller). Shared by
+  // every shard of the group (the server's one socket): the sockets accepted
+  // are dealt to the shards in turn. Not shared: they stay here.
+  enum class Listener : uint8_t { kOwn, kShared };
+  void AddListener(int listen_fd, Listener kind);
   // Also wakes on `fd` readable (a signalfd) and calls `on_readable`.
   void WatchStopFd(int fd);
   // Runs the loop until a stop was requested and every connection is closed
@@ -164,6 +167,7 @@ class Shard final : public core::Participant, public core::WorkerListener {
  private:
   friend class ShardTest;
   struct AcceptOp final : core::IoCompletion {
+    Listener kind = Listener::kOwn;
     Shard* shard;
     int fd;
     void Complete(int32_t res, uint32_t flags) override;

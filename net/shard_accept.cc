@@ -67,7 +67,9 @@ void Shard::OnAccept(AcceptOp* op, int32_t res, uint32_t flags) {
   // turn, whichever took them.
   const uint32_t n = shard_count();
   const uint32_t target =
-      n > 1 ? uint32_t(group_->accepts.fetch_add(1, std::memory_order_relaxed) % n) : id_;
+      n > 1 && op->kind == Listener::kShared
+          ? uint32_t(group_->accepts.fetch_add(1, std::memory_order_relaxed) % n)
+          : id_;
   if (target == id_) {
     TakeSocket(fd);
     return;

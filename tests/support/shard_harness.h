@@ -123,7 +123,7 @@ class ShardHarness {
       ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
       listen_fds_.push_back(fd);
       ports_.push_back(ntohs(a.sin_port));
-      s->AddListener(fd);
+      s->AddListener(fd, net::Shard::Listener::kOwn);
     }
   }
   ~ShardHarness() {
