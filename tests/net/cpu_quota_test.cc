@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/support/temp_dir.h"
+
 namespace werk::net {
 namespace {
 
@@ -16,16 +18,12 @@ namespace fs = std::filesystem;
 
 class CpuQuota : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/werk-cgroup-XXXXXX";
-    root_ = ::mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(root_); }
   void Write(const std::string& rel, const std::string& text) {
     fs::create_directories(fs::path(root_ + rel).parent_path());
     std::ofstream(root_ + rel) << text;
   }
-  std::string root_;
+  testing::TempDir dir_{"werk-cgroup"};
+  const std::string& root_ = dir_.path();
 };
 
 TEST_F(CpuQuota, CgroupV2LimitOfTheProcessCgroup) {

@@ -11,19 +11,15 @@
 #include <filesystem>
 #include <string>
 
+#include "tests/support/temp_dir.h"
+
 namespace werk::net {
 namespace {
 
-namespace fs = std::filesystem;
-
 class DataDirLockTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/werk-lock-XXXXXX";
-    dir_ = ::mkdtemp(tmpl);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string dir_;
+  testing::TempDir tmp_{"werk-lock"};
+  const std::string& dir_ = tmp_.path();
 };
 
 TEST_F(DataDirLockTest, ASecondHolderIsRefusedWithTheDirectoryAndPid) {
