@@ -79,6 +79,10 @@ absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions&
   wo.shard = shard_id;
   wo.epoch = result->epoch;
   wo.segment_bytes = options.segment_bytes;
+  // As many covered segments kept for reuse as a checkpoint interval writes
+  // (at most 64).
+  wo.recycled_segments_max = size_t(std::min<uint64_t>(
+      64, (options.checkpoint_log_bytes + options.segment_bytes - 1) / options.segment_bytes));
   out.wal = std::make_unique<wal::Wal>(out.storage.get(), clock, wo, std::move(result->position));
   wal::Checkpointer::Options co;
   co.shard = shard_id;

@@ -48,10 +48,14 @@ inline constexpr int64_t kIdleMarkerNs = 100'000'000;
 
 static_assert(kBatchBytesMax < kSegmentBytesDefault);
 
-// Covered segments kept for reuse instead of being deleted (at most this
-// many per shard): a recycled file's blocks are already written, so log
-// writes into it need no extent conversion (docs/wal-format.md).
+// Covered segments kept for reuse instead of being deleted: a recycled
+// file's blocks are already written, so log writes into it need no extent
+// conversion (docs/wal-format.md). A busy log keeps as many as a checkpoint
+// interval writes (wal::Wal::Options::recycled_segments_max), so in steady
+// state every write goes to reused blocks; once the log has been quiet for
+// kRecycledTrimIdleNs it gives back all but kRecycledSegmentsMax.
 inline constexpr size_t kRecycledSegmentsMax = 2;
+inline constexpr int64_t kRecycledTrimIdleNs = 60'000'000'000;
 
 // Frame types. Log records are 1; checkpoint items reuse the frame with
 // their own types (core::SnapshotItemType values) and end with kEnd.

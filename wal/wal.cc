@@ -212,6 +212,29 @@ void Wal::WriteIdleMarkerIfDue() {
   StartWrites();
 }
 
+int64_t Wal::trim_wait_ns() const {
+  if (failed_ || options_.recycled_trim_idle_ns <= 0 || recycled_.size() <= kRecycledSegmentsMax ||
+      !batches_.empty())
+    return -1;
+  const int64_t due = last_write_done_ns_ + options_.recycled_trim_idle_ns;
+  return std::max<int64_t>(0, due - clock_.MonotonicNow());
+}
+
+void Wal::TrimRecycledIfIdle() {
+  if (trim_wait_ns() != 0) return;
+  // The newest kept first: the oldest stay (any would do, they are alike).
+  while (recycled_.size() > kRecycledSegmentsMax) {
+    std::string name = std::move(recycled_.back());
+    recycled_.pop_back();
+    ++io_pending_;
+    std::weak_ptr<bool> alive = alive_;
+    storage_->RemoveAsync(name, [this, alive, name](int32_t res) {
+      if (auto a = alive.lock(); a && *a) --io_pending_;
+      if (res < 0) spdlog::warn("cannot remove {}: {}", name, std::strerror(-res));
+    });
+  }
+}
+
 void Wal::RequestSpare() {
   if (spare_pending_ || failed_) return;
   spare_pending_ = true;
@@ -271,7 +294,8 @@ void Wal::ReleaseThrough(core::Lsn through) {
     segments_.erase(segments_.begin());
     ++io_pending_;
     std::weak_ptr<bool> alive = alive_;
-    if (recycled_.size() + recycling_ < kRecycledSegmentsMax) {
+    if (recycled_.size() + recycling_ <
+        std::max(kRecycledSegmentsMax, options_.recycled_segments_max)) {
       // Kept for reuse: renamed, so recovery never reads it as log.
       ++recycling_;
       const std::string to = RecycledName(id);

@@ -34,7 +34,7 @@
 // segment is full (the header and the first batch go out in one write) and
 // prepares the next spare in the background: a recycled segment if one is
 // kept, else a new preallocated file. ReleaseThrough() recycles segments a
-// durable checkpoint covers (up to kRecycledSegmentsMax kept, renamed
+// durable checkpoint covers (up to Options::recycled_segments_max kept, renamed
 // "<id>.free") and removes the rest. A recycled file's blocks are already
 // written, so log writes into it need no extent conversion; its stale frames
 // never validate, because each segment hashes its frame headers with its own
@@ -79,6 +79,11 @@ class Wal final : public core::Journal, public core::Participant {
     // What the log keeps, at most, of durable records its followers have
     // not all read (wal/log_followers.h).
     size_t follower_retained_bytes_max = kFollowerRetainedBytesDefault;
+    // Covered segments kept for reuse while the log is busy (at least
+    // kRecycledSegmentsMax), and how long the log stays quiet before it
+    // removes all but kRecycledSegmentsMax of them (0: never).
+    size_t recycled_segments_max = kRecycledSegmentsMax;
+    int64_t recycled_trim_idle_ns = kRecycledTrimIdleNs;
   };
 
   // Where recovery left the log (see wal/recovery.h).
@@ -120,6 +125,7 @@ class Wal final : public core::Journal, public core::Participant {
   // write cut by a crash (docs/wal-format.md), and is dropped on recovery.
   // Never starts a segment. The loop calls it once per iteration.
   void WriteIdleMarkerIfDue();
+  void TrimRecycledIfIdle();
   // Nanoseconds until WriteIdleMarkerIfDue() would write (0: now), or -1 if
   // it would not: the loop's sleep is bounded by it.
   int64_t idle_marker_wait_ns() const;
@@ -148,9 +154,15 @@ class Wal final : public core::Journal, public core::Participant {
   void OnLogFailed() override {
     if (followers_.active()) followers_.Notify();
   }
+  void OnTurn() override {
+    if (!stopping_) TrimRecycledIfIdle();
+  }
   void OnStop() override { stopping_ = true; }
   int64_t WaitBudgetNs() override {
-    const int64_t wait = stopping_ ? -1 : idle_marker_wait_ns();
+    if (stopping_) return core::kNoDeadline;
+    int64_t wait = idle_marker_wait_ns();
+    const int64_t trim = trim_wait_ns();
+    if (trim >= 0 && (wait < 0 || trim < wait)) wait = trim;
     return wait < 0 ? core::kNoDeadline : wait;
   }
   bool IoIdle() const override { return io_idle(); }
@@ -163,6 +175,9 @@ class Wal final : public core::Journal, public core::Participant {
   uint64_t syncs() const { return syncs_; }
   // Segments reused instead of created (since start), and kept for reuse now.
   uint64_t segments_recycled() const { return segments_recycled_; }
+  // When a quiet log is due to give back the covered segments it keeps
+  // beyond kRecycledSegmentsMax: ns from now (0: now), or -1 if not.
+  int64_t trim_wait_ns() const;
   uint64_t idle_markers() const { return idle_markers_; }
   size_t recycled_kept() const { return recycled_.size(); }
   size_t segment_count() const { return segments_.size(); }

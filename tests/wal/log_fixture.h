@@ -25,6 +25,8 @@ struct LogFixtureOptions {
   uint64_t checkpoint_log_bytes = 1u << 30;  // only on request by default
   bool repair = false;
   size_t follower_retained_bytes_max = wal::kFollowerRetainedBytesDefault;
+  size_t recycled_segments_max = wal::kRecycledSegmentsMax;
+  int64_t recycled_trim_idle_ns = wal::kRecycledTrimIdleNs;
 };
 
 class LogFixture {
@@ -61,6 +63,8 @@ class LogFixture {
     wo.batch_bytes_max = o_.batch_bytes_max;
     wo.epoch = result_.epoch;
     wo.follower_retained_bytes_max = o_.follower_retained_bytes_max;
+    wo.recycled_segments_max = o_.recycled_segments_max;
+    wo.recycled_trim_idle_ns = o_.recycled_trim_idle_ns;
     wal_ = std::make_unique<wal::Wal>(storage_, clock_, wo, std::move(result_.position));
     wal::Checkpointer::Options co;
     co.min_log_bytes = o_.checkpoint_log_bytes;

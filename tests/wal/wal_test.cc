@@ -191,6 +191,58 @@ TEST(Wal, CoveredSegmentsAreKeptForReuseUpToTheLimit) {
   EXPECT_EQ(log.sm().job_count(), jobs + 100);
 }
 
+size_t FreeFiles(MemStorage& storage) {
+  size_t n = 0;
+  for (const auto& name : storage.List()) {
+    uint64_t v;
+    n += wal::ParseRecycledName(name, &v);
+  }
+  return n;
+}
+
+// A busy log keeps as many covered segments as it is told (what a
+// checkpoint interval writes); once quiet for long enough it gives back all
+// but kRecycledSegmentsMax, and not before.
+TEST(Wal, ABusyLogKeepsMoreForReuseAndAQuietOneGivesThemBack) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 2048,
+                            .batch_bytes_max = 512,
+                            .recycled_segments_max = 6,
+                            .recycled_trim_idle_ns = 60'000'000'000});
+  ASSERT_TRUE(log.Open().ok());
+  // Rounds of enough records to fill several segments between checkpoints.
+  for (int round = 0; round < 12; ++round) {
+    for (int i = 0; i < 60; ++i) log.Push("job-" + std::to_string(10000 + round * 100 + i));
+    log.Flush();
+    log.Checkpoint();
+    EXPECT_LE(FreeFiles(storage), 6u);
+    EXPECT_EQ(FreeFiles(storage), log.wal().recycled_kept());
+  }
+  ASSERT_GT(log.wal().recycled_kept(), wal::kRecycledSegmentsMax);
+  const size_t kept = log.wal().recycled_kept();
+  // Quiet, but not for long enough: nothing is given back.
+  log.clock().Advance(59'000'000'000);
+  EXPECT_GT(log.wal().trim_wait_ns(), 0);
+  log.wal().OnTurn();
+  log.Flush();
+  EXPECT_EQ(log.wal().recycled_kept(), kept);
+  // The deadline is what the loop sleeps for at most.
+  EXPECT_LE(log.wal().WaitBudgetNs(), 1'000'000'000);
+  log.clock().Advance(1'000'000'000);
+  EXPECT_EQ(log.wal().trim_wait_ns(), 0);
+  log.wal().OnTurn();
+  log.Flush();
+  EXPECT_EQ(log.wal().recycled_kept(), wal::kRecycledSegmentsMax);
+  EXPECT_EQ(FreeFiles(storage), wal::kRecycledSegmentsMax);
+  EXPECT_EQ(log.wal().trim_wait_ns(), -1);
+  // Busy again, the log still writes and recovers.
+  const size_t jobs = log.sm().job_count();
+  for (int i = 0; i < 100; ++i) log.Push("job-after-" + std::to_string(i));
+  log.Flush();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.sm().job_count(), jobs + 100);
+}
+
 TEST(Wal, AKeptSegmentRemovedByHandIsReplacedByANewOne) {
   MemStorage storage;
   LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
