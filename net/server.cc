@@ -303,6 +303,7 @@ int Server::Run() {
   // Release the shards (and their rings) on this thread, in order.
   for (auto& slot : slots_) {
     slot->storage.checkpointer.reset();
+    slot->storage.gate.reset();
     slot->storage.wal.reset();
     slot->storage.storage.reset();
     slot->shard.reset();

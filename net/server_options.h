@@ -46,6 +46,9 @@ struct ServerOptions {
   uint32_t shards = 0;
   // How long shutdown waits for in-flight replies before closing sockets.
   int shutdown_grace_ms = 3000;
+  // How long a standby may leave the primary's writes unacknowledged
+  // (docs/replication.md); also how long a stopping shard waits for it.
+  int64_t standby_timeout_ms = 10'000;
 
   // --- Write-ahead log ------------------------------------------------------
   // Cut a damaged log at the first bad byte instead of refusing to start.

@@ -57,11 +57,18 @@ Shard::~Shard() {
   }
 }
 
-void Shard::AttachWal(wal::Wal* wal, wal::Checkpointer* checkpointer) {
-  AttachJournal(wal);
+void Shard::AttachWal(wal::Wal* wal, wal::Checkpointer* checkpointer,
+                      wal::DurabilityGate* gate) {
+  if (gate) {
+    AttachJournal(gate);
+  } else {
+    AttachJournal(wal);
+  }
   wal_ = wal;
+  gate_ = gate;
   checkpointer_ = checkpointer;
   runtime_.AddParticipant(wal);
+  if (gate) runtime_.AddParticipant(gate);
   if (checkpointer) {
     checkpointer->AttachSource(&partition_.state());
     runtime_.AddParticipant(checkpointer);

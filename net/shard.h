@@ -53,6 +53,7 @@
 #include "net/stats_publisher.h"
 #include "net/worker_registry.h"
 #include "wal/checkpointer.h"
+#include "wal/durability_gate.h"
 #include "wal/wal.h"
 
 namespace werk::net {
@@ -93,9 +94,11 @@ class Shard final : public core::Participant, public core::WorkerListener {
     journal_ = journal;
     runtime_.AttachJournal(journal);
   }
-  // The write-ahead log and its checkpointer, when the journal is a Wal;
-  // both join the loop as participants.
-  void AttachWal(wal::Wal* wal, wal::Checkpointer* checkpointer);
+  // The write-ahead log, its checkpointer and the gate in front of it (the
+  // journal: what is durable as far as clients may be told; null: the log
+  // itself); all join the loop as participants.
+  void AttachWal(wal::Wal* wal, wal::Checkpointer* checkpointer,
+                 wal::DurabilityGate* gate = nullptr);
   // After recovery: workers known only from the log get a heartbeat deadline
   // so they are forgotten if they do not come back.
   void AdoptRecoveredWorkers();
@@ -341,6 +344,7 @@ class Shard final : public core::Participant, public core::WorkerListener {
   ServerOptions options_;
   core::Journal* journal_ = nullptr;
   wal::Wal* wal_ = nullptr;
+  wal::DurabilityGate* gate_ = nullptr;
   wal::Checkpointer* checkpointer_ = nullptr;
   const core::Clock& clock_;
   core::ShardRuntime runtime_;

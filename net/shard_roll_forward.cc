@@ -29,12 +29,15 @@ void Shard::RollForward(const std::vector<core::Mutation>& ops) {
   if (ops.empty()) return;
   // Durable before anything is served: otherwise a second crash could find
   // this shard two operations behind.
-  journal_->Commit();
+  // Locally durable, that is: this runs at start, before any standby is
+  // attached, so the log itself is asked, not the gate in front of it.
+  core::Journal& log = wal_ ? static_cast<core::Journal&>(*wal_) : *journal_;
+  log.Commit();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!journal_->failed() && journal_->durable_lsn() < journal_->appended_lsn() &&
+  while (!log.failed() && log.durable_lsn() < log.appended_lsn() &&
          std::chrono::steady_clock::now() < deadline) {
     reactor().Poll(10'000'000);
-    journal_->Commit();
+    log.Commit();
   }
 }
 

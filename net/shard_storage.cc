@@ -91,8 +91,10 @@ absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions&
   out.checkpointer = std::make_unique<wal::Checkpointer>(
       out.storage.get(), out.wal.get(), clock, co, result->checkpoint_lsn,
       result->checkpoint_bytes);
+  out.gate = std::make_unique<wal::DurabilityGate>(
+      out.wal.get(), clock, options.standby_timeout_ms * core::kNanosPerMilli);
   out.recovery = std::move(*result);
-  shard.AttachWal(out.wal.get(), out.checkpointer.get());
+  shard.AttachWal(out.wal.get(), out.checkpointer.get(), out.gate.get());
   shard.AdoptRecoveredWorkers();
   return out;
 }

@@ -15,6 +15,7 @@
 #include "net/server_options.h"
 #include "net/shard.h"
 #include "wal/checkpointer.h"
+#include "wal/durability_gate.h"
 #include "wal/recovery.h"
 #include "wal/uring_storage.h"
 #include "wal/wal.h"
@@ -25,6 +26,9 @@ struct ShardStorage {
   std::unique_ptr<wal::UringStorage> storage;
   std::unique_ptr<wal::Wal> wal;
   std::unique_ptr<wal::Checkpointer> checkpointer;
+  // The shard's journal: the log, gated on the standby's acknowledgements
+  // when there is one (wal/durability_gate.h).
+  std::unique_ptr<wal::DurabilityGate> gate;
   wal::RecoveryResult recovery;  // what recovery found and did (position moved out)
   // Records skipped at the operator's request (--skip-record), described.
   std::vector<std::string> skipped_records;

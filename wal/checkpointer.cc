@@ -55,7 +55,7 @@ void Checkpointer::Poll(const core::SnapshotSource& state) {
       log_bytes_at_last_ = wal_->bytes_appended();
       last_time_ns_ = started_ns_;
       image_ = std::make_shared<const std::string>(
-          BuildCheckpoint(state, options_.shard, core::Lsn(pending_lsn_), core::Epoch(1),
+          BuildCheckpoint(state, options_.shard, core::Lsn(pending_lsn_), wal_->epoch(),
                           clock_.WallNow()));
       stats_.last_pause_ns = clock_.MonotonicNow() - started_ns_;
       state_ = State::kWaitDurable;

@@ -33,6 +33,10 @@ struct LogBatch {
   uint64_t salt = 0;        // that segment's: the frames' headers are hashed with it
   uint64_t offset = 0;      // where in the segment it is written
   uint32_t marker_at = 0;   // where the write marker begins: the header's room, if any
+  // The epoch of every frame in it, and of its marker and segment header:
+  // a batch never spans an epoch change, so the epochs a reader sees never
+  // go down (Wal::SetEpoch opens a new batch).
+  uint64_t epoch = 0;
   State state = State::kOpen;
 
   bool starts_segment() const { return marker_at != 0; }

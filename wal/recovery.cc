@@ -172,9 +172,9 @@ std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
     return "segment starts at LSN " + std::to_string(h.first_lsn) + ", " +
            std::to_string(c.expected_lsn) + " expected";
   }
-  if (core::Epoch(h.epoch) < c.result.epoch && c.expected_lsn != 0) {
+  if (core::Epoch(h.epoch) < c.log_epoch && c.expected_lsn != 0) {
     return "segment epoch " + std::to_string(h.epoch) + " is older than " +
-           std::to_string(c.result.epoch.value());
+           std::to_string(c.log_epoch.value());
   }
   return std::string();
 }
@@ -184,7 +184,7 @@ std::string CheckSegmentContinues(const Context& c, const SegmentHeader& h) {
 LogReader::Options ReaderOptions(const Context& c, const LoadedSegment& s) {
   LogReader::Options ro;
   ro.expected_lsn = core::Lsn(s.h.first_lsn);
-  ro.min_epoch = std::max(s.h.epoch, c.expected_lsn == 0 ? uint64_t(0) : c.result.epoch.value());
+  ro.min_epoch = std::max(s.h.epoch, c.expected_lsn == 0 ? uint64_t(0) : c.log_epoch.value());
   ro.newest = s.newest;
   ro.salt = s.h.salt;
   ro.write_markers = s.h.version >= kFormatVersionMarkers;
@@ -217,6 +217,7 @@ absl::Status ReplayRecord(Context& c, const std::string& name, const Frame& f) {
   }
   c.result.last_lsn = std::max(c.result.last_lsn, core::Lsn(f.header.lsn));
   c.result.epoch = std::max(c.result.epoch, core::Epoch(f.header.epoch));
+  c.log_epoch = std::max(c.log_epoch, core::Epoch(f.header.epoch));
   return absl::OkStatus();
 }
 

@@ -35,6 +35,11 @@ struct Context {
 
   // Reading the segments in order (R6–R12).
   uint64_t expected_lsn = 0;  // 0: the first segment with records decides
+  // The highest epoch of the frames read so far (R10: it never goes down).
+  // Not the checkpoint's: frames the checkpoint covers may carry an older
+  // epoch than the one it was taken in (an epoch change with no record after
+  // it, then a checkpoint).
+  core::Epoch log_epoch{0};
   bool cut = false;           // --repair cut the log: later segments are dropped
 
   // The end of the log (R4/R5). Segments at the end that were never synced

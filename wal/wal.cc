@@ -41,6 +41,7 @@ core::Lsn Wal::Append(std::string_view body) {
   const size_t frame = kFrameHeaderBytes + body.size();
   // Only the last batch takes records, and only while nothing writes it.
   if (batches_.empty() || batches_.back().state != LogBatch::State::kOpen ||
+      batches_.back().epoch != options_.epoch.value() ||
       (batches_.back().records > 0 &&
        batches_.back().write_bytes() + frame > options_.batch_bytes_max)) {
     OpenBatch(lsn, std::min(options_.batch_bytes_max, size_t(64) << 10));
@@ -70,6 +71,7 @@ LogBatch& Wal::OpenBatch(uint64_t first_lsn, size_t reserve_bytes) {
   LogBatch& b = batches_.emplace_back();
   b.first_lsn = first_lsn;
   b.last_lsn = first_lsn - 1;
+  b.epoch = options_.epoch.value();
   if (offset >= options_.segment_bytes) {
     b.segment_id = SegmentIdAfter(id);
     b.salt = salt == 0 && id == 0 ? FreshSalt() : NextSalt(salt, b.segment_id);
@@ -95,6 +97,12 @@ uint64_t Wal::SegmentIdAfter(uint64_t id) const {
 }
 
 void Wal::Commit() { StartWrites(); }
+
+void Wal::SetEpoch(core::Epoch epoch) {
+  WERK_CHECK(epoch >= options_.epoch);
+  // The open batch keeps the old epoch; the next Append opens a new one.
+  options_.epoch = epoch;
+}
 
 void Wal::StartWrites() {
   if (failed_) return;
@@ -137,7 +145,7 @@ bool Wal::StartWrite(LogBatch& b) {
   marker.durable_lsn = durable_lsn_;
   marker.write_bytes = b.write_bytes();
   stated_durable_lsn_ = std::max(stated_durable_lsn_, durable_lsn_);
-  EncodeWriteMarker(marker, core::Lsn(b.first_lsn), options_.epoch, b.salt,
+  EncodeWriteMarker(marker, core::Lsn(b.first_lsn), core::Epoch(b.epoch), b.salt,
                     b.data.data() + b.marker_at);
   bytes_appended_ += kWriteMarkerFrameBytes;
   if (starts_segment) {
@@ -146,7 +154,7 @@ bool Wal::StartWrite(LogBatch& b) {
     h.shard = options_.shard;
     h.segment_id = current_id_;
     h.first_lsn = b.first_lsn;
-    h.epoch = options_.epoch.value();
+    h.epoch = b.epoch;
     h.created_at = clock_.WallNow();
     h.salt = b.salt;
     EncodeSegmentHeader(h, b.data.data());

@@ -119,6 +119,13 @@ class Wal final : public core::Journal, public core::Participant {
   bool failed() const override { return failed_; }
   bool commit_pending() const override { return !failed_ && !batches_.empty(); }
 
+  // The epoch records appended from now on carry (in their frames, their
+  // write markers and the headers of the segments they start). SetEpoch
+  // never lowers it (checked): epochs in a log only grow (docs/wal-format.md,
+  // R10). Records already appended keep theirs.
+  core::Epoch epoch() const { return options_.epoch; }
+  void SetEpoch(core::Epoch epoch);
+
   // Once nothing was appended for Options::idle_marker_ns after the last
   // write completed, writes a marker alone stating that write durable: until
   // a later write says so, damage to the last write cannot be told from a

@@ -266,6 +266,80 @@ TEST(ShardGroupTest, OwnerLogFailureAnswersAnErrorAndTheGroupStops) {
   EXPECT_TRUE(h.StopAll(2000)) << "a shard waited for the failed one";
 }
 
+// A replicated group (the gates in kSync): no reply, local or from another
+// shard, and no INFO figure gets ahead of what the standby acknowledged.
+TEST(ShardGroupTest, InSyncModeRepliesWaitForTheStandbysAcknowledgement) {
+  ShardHarness h({}, 1'700'000'000 * core::kNanosPerSecond, 2, /*gated=*/true);
+  for (uint32_t s = 0; s < 2; ++s) h.gate(s).SetMode(wal::DurabilityGate::Mode::kSync);
+  HarnessClient c = h.Connect(0);
+  ASSERT_EQ(c.Hello(), "+OK\r\n");  // HELLO logs nothing: no wait
+
+  // A local PUSH: durable on shard 0's log, held until its standby has it.
+  const std::string local = JidOwnedBy(h, 0);
+  c.Send(Job(local) + "\r\n");
+  EXPECT_FALSE(c.Read(20).has_value());
+  EXPECT_EQ(h.journal(0).durable_lsn(), h.journal(0).appended_lsn());
+  h.gate(0).SetAcked(h.journal(0).appended_lsn());
+  EXPECT_EQ(c.Read(), "+OK\r\n");
+
+  // A PUSH owned by shard 1: its reply waits for shard 1's standby.
+  const std::string remote = JidOwnedBy(h, 1);
+  c.Send(Job(remote) + "\r\n");
+  EXPECT_FALSE(c.Read(20).has_value());
+  EXPECT_NE(h.state(1).FindJob(remote), nullptr);  // applied and logged there
+  h.gate(1).SetAcked(h.journal(1).appended_lsn());
+  EXPECT_EQ(c.Read(), "+OK\r\n");
+
+  // An ACK across shards, the same.
+  // The FETCH's reserve record is on the job's owner: held until acked.
+  c.Send("FETCH default\r\n");
+  EXPECT_FALSE(c.Read(20).has_value());
+  for (uint32_t s = 0; s < 2; ++s) h.gate(s).SetAcked(h.journal(s).appended_lsn());
+  const std::string fetched = c.Read().value_or("<no reply>");
+  ASSERT_NE(fetched.find("job-"), std::string::npos) << fetched;
+  const std::string jid = fetched.find(local) != std::string::npos ? local : remote;
+  const uint32_t owner = jid == local ? 0 : 1;
+  c.Send(R"(ACK {"jid":")" + jid + "\"}\r\n");
+  EXPECT_FALSE(c.Read(20).has_value());
+  EXPECT_EQ(h.state(owner).FindJob(jid), nullptr);  // applied on its owner
+  h.gate(owner).SetAcked(h.journal(owner).appended_lsn());
+  EXPECT_EQ(c.Read(), "+OK\r\n");
+
+  // INFO shows only what the standbys acknowledged: the ACK above is
+  // counted, a push applied since is not yet.
+  const std::string more = JidOwnedBy(h, 1, 2);
+  HarnessClient d = h.Connect(1);
+  ASSERT_EQ(d.Hello(), "+OK\r\n");
+  d.Send(Job(more) + "\r\n");
+  h.Pump(20);
+  EXPECT_EQ(InfoNumber(Info(c), "total_processed"), 1);
+  const std::string info = Info(c);
+  EXPECT_NE(info.find(R"("default":1)"), std::string::npos) << info;
+  h.gate(1).SetAcked(h.journal(1).appended_lsn());
+  EXPECT_EQ(d.Read(), "+OK\r\n");
+}
+
+// A stop while the standby is silent: the held replies are never sent (the
+// connection closes), and the group still stops.
+TEST(ShardGroupTest, InSyncModeAStopDoesNotWaitForASilentStandbyForever) {
+  net::ServerOptions o;
+  o.standby_timeout_ms = 2000;
+  ShardHarness h(o, 1'700'000'000 * core::kNanosPerSecond, 2, /*gated=*/true);
+  for (uint32_t s = 0; s < 2; ++s) h.gate(s).SetMode(wal::DurabilityGate::Mode::kSync);
+  HarnessClient c = h.Connect(0);
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  c.Send(Job(JidOwnedBy(h, 1)) + "\r\n");
+  EXPECT_FALSE(c.Read(20).has_value());
+  for (auto* s : {&h.shard(0), &h.shard(1)}) s->RequestStop();
+  h.Pump(20);
+  EXPECT_FALSE(h.shard(1).stopped());
+  h.clock().Advance(2001 * core::kNanosPerMilli);
+  EXPECT_TRUE(h.StopAll(2000));
+  EXPECT_TRUE(h.gate(1).abandoned());
+  // Never a +OK: an error, or the connection closed.
+  EXPECT_NE(c.Read(50).value_or("<closed>"), "+OK\r\n");
+}
+
 // Two FLUSHes from shard 0: `a`'s in flight (shard 1 has not answered),
 // `b`'s waiting its turn.
 void TwoFlushesFromShardZero(ShardHarness& h, HarnessClient& a, HarnessClient& b) {

@@ -23,6 +23,7 @@
 #include "net/password.h"
 #include "net/shard.h"
 #include "net/shard_storage.h"
+#include "wal/durability_gate.h"
 #include "tests/support/reply_parser.h"
 
 namespace werk::testing {
@@ -83,13 +84,20 @@ class ShardHarness {
   // journal. `wall` is the manual clock's start. With `shards` > 1 the shards
   // form a group (mailbox and all) and are all turned by this thread; each
   // has its own listening port, so a test picks the shard a client talks to.
+  // With `gated`, each in-memory journal sits behind a durability gate
+  // (wal/durability_gate.h), as a replicated shard's log does: gate(i).
   explicit ShardHarness(net::ServerOptions options = {},
                         core::UnixNanos wall = 1'700'000'000 * core::kNanosPerSecond,
-                        uint32_t shards = 1)
+                        uint32_t shards = 1, bool gated = false)
       : clock_(wall), journals_(shards), storages_(shards) {
     for (uint32_t i = 0; i < shards; ++i) {
       shards_.push_back(std::make_unique<net::Shard>(options, clock_));
-      if (options.data_dir.empty()) {
+      if (options.data_dir.empty() && gated) {
+        gates_.push_back(std::make_unique<wal::DurabilityGate>(
+            &journals_[i], clock_, options.standby_timeout_ms * core::kNanosPerMilli));
+        shards_[i]->AttachJournal(gates_[i].get());
+        shards_[i]->runtime().AddParticipant(gates_[i].get());
+      } else if (options.data_dir.empty()) {
         shards_[i]->AttachJournal(&journals_[i]);
       } else {
         auto st = net::OpenShardStorage(*shards_[i], options, clock_, i);
@@ -131,9 +139,11 @@ class ShardHarness {
     StopAll();
     for (auto& s : shards_) s->DrainStorage();
     shards_.clear();
+    gates_.clear();
     mailbox_.reset();
     for (auto& st : storages_) {
       st.checkpointer.reset();
+      st.gate.reset();
       st.wal.reset();
       st.storage.reset();
     }
@@ -182,6 +192,10 @@ class ShardHarness {
   core::StateMachine& state(uint32_t i = 0) { return shards_[i]->state(); }
   core::ManualClock& clock() { return clock_; }
   core::VolatileJournal& journal(uint32_t i = 0) { return journals_[i]; }
+  // The gate of shard `i`: the harness's when `gated`, else the log's.
+  wal::DurabilityGate& gate(uint32_t i = 0) {
+    return gates_.empty() ? *storages_[i].gate : *gates_[i];
+  }
   int port(uint32_t i = 0) const { return ports_[i]; }
 
  private:
@@ -194,6 +208,7 @@ class ShardHarness {
   core::ManualClock clock_;
   std::vector<core::VolatileJournal> journals_;
   std::vector<net::ShardStorage> storages_;
+  std::vector<std::unique_ptr<wal::DurabilityGate>> gates_;
   std::unique_ptr<core::Mailbox> mailbox_;
   net::GroupShared group_;
   std::vector<std::unique_ptr<net::Shard>> shards_;

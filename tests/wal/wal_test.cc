@@ -3,6 +3,10 @@
 
 #include "wal/wal.h"
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "tests/wal/log_fixture.h"
@@ -262,6 +266,94 @@ TEST(Wal, AKeptSegmentRemovedByHandIsReplacedByANewOne) {
   const size_t jobs = log.sm().job_count();
   ASSERT_TRUE(log.Open().ok());
   EXPECT_EQ(log.sm().job_count(), jobs);
+}
+
+
+// The epochs of the log's segments, oldest first (headers that decode).
+std::vector<uint64_t> SegmentEpochs(MemStorage& storage) {
+  std::map<uint64_t, uint64_t> by_id;
+  for (const auto& name : storage.List()) {
+    uint64_t id;
+    if (!wal::ParseSegmentName(name, &id)) continue;
+    wal::SegmentHeader h;
+    if (wal::DecodeSegmentHeader(*storage.Durable(name), &h) == wal::HeaderStatus::kOk)
+      by_id[id] = h.epoch;
+  }
+  std::vector<uint64_t> out;
+  for (const auto& [id, epoch] : by_id) out.push_back(epoch);
+  return out;
+}
+
+TEST(Wal, ANewEpochGoesIntoLaterFramesMarkersAndSegmentHeaders) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.wal().epoch(), core::Epoch(1));
+  for (int i = 0; i < 20; ++i) log.Push("job-" + std::to_string(10000 + i));
+  log.Flush();
+  for (int i = 20; i < 23; ++i) log.Push("job-" + std::to_string(10000 + i));
+  // In the middle of an open batch: the records already in it keep epoch 1,
+  // the rest go into a new batch (a write's marker must not claim a newer
+  // epoch than its frames: recovery refuses epochs that go down, R10).
+  log.wal().SetEpoch(core::Epoch(3));
+  EXPECT_EQ(log.wal().epoch(), core::Epoch(3));
+  for (int i = 23; i < 80; ++i) log.Push("job-" + std::to_string(10000 + i));
+  log.Flush();
+  const std::vector<uint64_t> epochs = SegmentEpochs(storage);
+  ASSERT_GE(epochs.size(), 3u);
+  EXPECT_EQ(epochs.front(), 1u);
+  EXPECT_EQ(epochs.back(), 3u);
+  const uint64_t hash = log.sm().StateHash();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.result().records_replayed, 80u);
+  EXPECT_EQ(log.result().epoch, core::Epoch(3));
+  EXPECT_EQ(log.sm().StateHash(), hash);
+  EXPECT_EQ(log.divergent(), 0u);
+  EXPECT_EQ(log.wal().epoch(), core::Epoch(3));
+}
+
+TEST(WalDeathTest, SetEpochNeverLowersIt) {
+  MemStorage storage;
+  LogFixture log(&storage);
+  ASSERT_TRUE(log.Open().ok());
+  log.wal().SetEpoch(core::Epoch(4));
+  log.wal().SetEpoch(core::Epoch(4));  // the same is fine
+  EXPECT_DEATH(log.wal().SetEpoch(core::Epoch(3)), "");
+}
+
+TEST(Wal, ACheckpointKeepsTheEpochWhenNoRecordFollowsIt) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
+  ASSERT_TRUE(log.Open().ok());
+  for (int i = 0; i < 60; ++i) log.Push("job-" + std::to_string(10000 + i));
+  log.Flush();
+  // A crash between writing the checkpoint and removing what it covers
+  // leaves those segments (all epoch 1) beside a checkpoint of epoch 5.
+  std::map<std::string, std::string> before;
+  for (const auto& name : storage.List()) {
+    uint64_t id;
+    if (wal::ParseSegmentName(name, &id)) before[name] = *storage.Durable(name);
+  }
+  log.wal().SetEpoch(core::Epoch(5));
+  log.Checkpoint();
+  ASSERT_EQ(log.checkpointer().stats().taken, 1u);
+  const uint64_t hash = log.sm().StateHash();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.result().records_replayed, 0u);
+  EXPECT_EQ(log.result().epoch, core::Epoch(5));
+  EXPECT_EQ(log.sm().StateHash(), hash);
+
+  for (const auto& [name, bytes] : before)
+    if (!storage.Exists(name)) storage.Put(name, bytes);
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.result().epoch, core::Epoch(5));
+  EXPECT_EQ(log.sm().StateHash(), hash);
+  // And the next records carry it.
+  log.Push("after");
+  log.Flush();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.result().epoch, core::Epoch(5));
+  EXPECT_NE(log.sm().FindJob("after"), nullptr);
 }
 
 }  // namespace
