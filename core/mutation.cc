@@ -40,6 +40,13 @@ Mutation Mutation::Global(UnixNanos t, GlobalOpRecord r) {
   return {t, MutationType::kGlobalOp, std::move(r)};
 }
 
+Mutation Mutation::NewEpoch(UnixNanos t, EpochRecord r) {
+  return {t, MutationType::kEpoch, std::move(r)};
+}
+Mutation Mutation::Replication(UnixNanos t, ReplicationRecord r) {
+  return {t, MutationType::kReplication, r};
+}
+
 std::string_view MutationTypeName(MutationType t) {
   switch (t) {
     case MutationType::kPush: return "push";
@@ -57,6 +64,8 @@ std::string_view MutationTypeName(MutationType t) {
     case MutationType::kWorkerForget: return "worker-forget";
     case MutationType::kQueueDeclare: return "queue-declare";
     case MutationType::kGlobalOp: return "global";
+    case MutationType::kEpoch: return "epoch";
+    case MutationType::kReplication: return "replication";
   }
   return "unknown";
 }
@@ -258,6 +267,19 @@ void EncodeMutation(const Mutation& m, std::string& out) {
       WriteStrings(w, r.steps);
       break;
     }
+    case MutationType::kEpoch: {
+      const auto& r = std::get<EpochRecord>(m.body);
+      w.U64(r.epoch);
+      w.U64(r.first_lsn);
+      w.Bytes(r.node);
+      break;
+    }
+    case MutationType::kReplication: {
+      const auto& r = std::get<ReplicationRecord>(m.body);
+      w.U8(r.alone ? 1 : 0);
+      w.U64(r.lsn);
+      break;
+    }
   }
 }
 
@@ -274,7 +296,7 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
   const uint8_t version = r.U8();
   m.time = r.I64();
   if (!r.ok() || version != kMutationFormatVersion) return std::nullopt;
-  if (!InRange(type, MutationType::kPush, MutationType::kGlobalOp)) return std::nullopt;
+  if (!InRange(type, MutationType::kPush, MutationType::kReplication)) return std::nullopt;
   m.type = MutationType(type);
   switch (m.type) {
     case MutationType::kPush: {
@@ -382,6 +404,24 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
         if (!inner || inner->type == MutationType::kGlobalOp) return std::nullopt;
       }
       m.body = std::move(g);
+      break;
+    }
+    case MutationType::kEpoch: {
+      EpochRecord e;
+      e.epoch = r.U64();
+      e.first_lsn = r.U64();
+      e.node = r.Bytes();
+      if (!r.ok() || e.epoch == 0 || e.first_lsn == 0) return std::nullopt;
+      m.body = std::move(e);
+      break;
+    }
+    case MutationType::kReplication: {
+      ReplicationRecord p;
+      const uint8_t alone = r.U8();
+      p.lsn = r.U64();
+      if (!r.ok() || alone > 1) return std::nullopt;
+      p.alone = alone == 1;
+      m.body = p;
       break;
     }
   }

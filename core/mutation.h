@@ -35,6 +35,8 @@ enum class MutationType : uint8_t {
   kWorkerForget = 13,
   kQueueDeclare = 14,
   kGlobalOp = 15,
+  kEpoch = 16,
+  kReplication = 17,
 };
 
 struct PushRecord {
@@ -140,12 +142,31 @@ struct GlobalOpRecord {
   bool operator==(const GlobalOpRecord&) const = default;
 };
 
+// A new epoch begins on this shard (a promotion): logged once per shard by
+// the new primary, as the first record it writes in that epoch. Apply knows
+// no LSNs, so the record names its own (docs/replication.md "Epochs").
+struct EpochRecord {
+  uint64_t epoch = 0;
+  uint64_t first_lsn = 0;
+  std::string node;  // the new primary's replication address
+  bool operator==(const EpochRecord&) const = default;
+};
+
+// The primary's replication changed: `alone` — from `lsn` on, writes are
+// acknowledged with no standby (the degrade policy's timeout); not alone —
+// a standby has every record up to `lsn` again.
+struct ReplicationRecord {
+  bool alone = false;
+  uint64_t lsn = 0;
+  bool operator==(const ReplicationRecord&) const = default;
+};
+
 struct Mutation {
   UnixNanos time = 0;
   MutationType type = MutationType::kFlush;
   std::variant<PushRecord, ReserveRecord, AckRecord, FailRecord, EnqueueDueRecord,
                PurgeDeadRecord, MutateSetRecord, QueueRecord, FlushRecord, WorkerStateRecord,
-               WorkerForgetRecord, GlobalOpRecord>
+               WorkerForgetRecord, GlobalOpRecord, EpochRecord, ReplicationRecord>
       body;
   bool operator==(const Mutation&) const = default;
 
@@ -161,6 +182,8 @@ struct Mutation {
   static Mutation SetWorkerState(UnixNanos t, std::string wid, WorkerState s);
   static Mutation ForgetWorker(UnixNanos t, std::string wid);
   static Mutation Global(UnixNanos t, GlobalOpRecord r);
+  static Mutation NewEpoch(UnixNanos t, EpochRecord r);
+  static Mutation Replication(UnixNanos t, ReplicationRecord r);
 };
 
 // Binary form: [type u8][version u8][time zigzag-varint][fields...].

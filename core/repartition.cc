@@ -22,6 +22,8 @@ bool Repartition(const std::vector<const StateMachine*>& from, uint32_t to, int6
           break;  // summed above
         case SnapshotItemType::kGlobalOp:
           break;  // brought level before (core/global_ops.h); new shards start afresh
+        case SnapshotItemType::kEpochs:
+          break;  // LSNs of the old logs: the new ones start afresh (the epoch is kept)
         case SnapshotItemType::kWorker: {
           const std::string_view wid = r.Bytes();
           ok = r.ok() && (*out)[ShardOf(wid, to)]->RestoreItem(type, body);

@@ -13,6 +13,8 @@ std::string_view DescribeApplyError(const OpStatus& s) {
     case absl::StatusCode::kNotFound: return "a job it names is not where the record expects it";
     case absl::StatusCode::kAlreadyExists: return "the job or operation is already there";
     case absl::StatusCode::kInvalidArgument: return "malformed";
+    case absl::StatusCode::kFailedPrecondition:
+      return "an epoch that does not follow the epochs before it";
     default: return "an unexpected outcome";
   }
 }
@@ -76,6 +78,18 @@ std::string DescribeMutation(const Mutation& m) {
         s += inner ? DescribeMutation(*inner) : std::string("<undecodable>");
       }
       s += "]";
+      break;
+    }
+    case MutationType::kEpoch: {
+      const auto& r = std::get<EpochRecord>(m.body);
+      s += " epoch=" + std::to_string(r.epoch) + " from LSN " + std::to_string(r.first_lsn) +
+           " node=" + r.node;
+      break;
+    }
+    case MutationType::kReplication: {
+      const auto& r = std::get<ReplicationRecord>(m.body);
+      s += r.alone ? " alone from LSN " + std::to_string(r.lsn)
+                   : " standby has LSN " + std::to_string(r.lsn);
       break;
     }
     case MutationType::kMutateSet: {

@@ -58,6 +58,19 @@ void StateMachine::Snapshot(const SnapshotSink& sink) const {
     EncodeMutation(Mutation::Global(0, g), buf);
     sink(SnapshotItemType::kGlobalOp, buf);
   }
+  if (!epochs_.entries().empty() || epochs_.alone_since()) {
+    buf.clear();
+    ByteWriter w(buf);
+    w.U64(epochs_.entries().size());
+    for (const EpochStart& e : epochs_.entries()) {
+      w.U64(e.epoch.value());
+      w.U64(e.first_lsn.value());
+      w.Bytes(e.node);
+    }
+    w.U8(epochs_.alone_since() ? 1 : 0);
+    w.U64(epochs_.alone_since() ? epochs_.alone_since()->value() : 0);
+    sink(SnapshotItemType::kEpochs, buf);
+  }
   const auto queues = SortedQueues();
   for (const Queue* q : queues) {
     buf.clear();
@@ -114,6 +127,25 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
       if (!m || m->type != MutationType::kGlobalOp) return false;
       auto& g = std::get<GlobalOpRecord>(m->body);
       last_global_ops_[g.origin] = std::move(g);
+      return true;
+    }
+    case SnapshotItemType::kEpochs: {
+      EpochHistory h;
+      const uint64_t n = r.Count();
+      for (uint64_t i = 0; i < n && r.ok(); ++i) {
+        EpochStart e;
+        e.epoch = Epoch(r.U64());
+        e.first_lsn = Lsn(r.U64());
+        e.node = r.Bytes();
+        if (!r.ok() || !h.Begin(std::move(e)).ok()) return false;
+      }
+      const uint8_t alone = r.U8();
+      const uint64_t since = r.U64();
+      if (!r.ok() || !r.at_end() || alone > 1) return false;
+      if (alone) h.SetAloneSince(Lsn(since));
+      // LSNs are a log's: a re-partitioned state starts new logs, and its
+      // history (of the old logs) no longer applies.
+      if (!renumber) epochs_ = std::move(h);
       return true;
     }
     case SnapshotItemType::kQueue: {

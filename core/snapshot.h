@@ -17,6 +17,7 @@ enum class SnapshotItemType : uint16_t {
   kCounters = 103,  // processed/failures totals and daily history
   kWorker = 104,    // a worker's quiet/terminate state
   kGlobalOp = 105,  // the last global operation applied from one origin shard
+  kEpochs = 106,    // the epoch history and since when alone (only if any)
 };
 
 using SnapshotSink = std::function<void(SnapshotItemType, std::string_view body)>;

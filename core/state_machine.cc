@@ -245,6 +245,20 @@ OpStatus StateMachine::Apply(const Mutation& m) {
     case MutationType::kWorkerForget:
       worker_states_.erase(std::get<WorkerForgetRecord>(m.body).wid);
       return OkStatus();
+    case MutationType::kEpoch: {
+      const auto& r = std::get<EpochRecord>(m.body);
+      return epochs_.Begin({Epoch(r.epoch), Lsn(r.first_lsn), r.node});
+    }
+    case MutationType::kReplication: {
+      const auto& r = std::get<ReplicationRecord>(m.body);
+      // Alone since the earliest LSN still not on a standby: a second
+      // "alone" while alone keeps the first.
+      if (!r.alone)
+        epochs_.SetAloneSince(std::nullopt);
+      else if (!epochs_.alone_since())
+        epochs_.SetAloneSince(Lsn(r.lsn));
+      return OkStatus();
+    }
   }
   WERK_UNREACHABLE();
 }
@@ -491,6 +505,10 @@ uint64_t StateMachine::StateHash() const {
   for (const auto& [wid, s] : ws) buf.append(wid).push_back(char('0' + int(s)));
   for (const auto& [origin, g] : last_global_ops_)
     buf.append(std::to_string(origin) + "#" + std::to_string(g.id) + ",");
+  for (const EpochStart& e : epochs_.entries())
+    buf.append("e" + std::to_string(e.epoch.value()) + "@" + std::to_string(e.first_lsn.value()) +
+               "=" + e.node + ",");
+  if (epochs_.alone_since()) buf.append("alone@" + std::to_string(epochs_.alone_since()->value()));
   return h ^ XXH3_64bits(buf.data(), buf.size());
 }
 

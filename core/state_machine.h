@@ -25,6 +25,7 @@
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/node_hash_map.h>
 
+#include "core/epoch_history.h"
 #include "core/graveyard.h"
 #include "core/job.h"
 #include "core/job_index.h"
@@ -86,6 +87,9 @@ class StateMachine final : public SnapshotSource {
   const absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq>& worker_states() const {
     return worker_states_;
   }
+  // The epochs that wrote this shard's log, and whether it acknowledged
+  // writes alone (core/epoch_history.h).
+  const EpochHistory& epochs() const { return epochs_; }
   // The last global operation applied from each origin shard.
   const absl::btree_map<uint32_t, GlobalOpRecord>& last_global_ops() const {
     return last_global_ops_;
@@ -172,6 +176,7 @@ class StateMachine final : public SnapshotSource {
   int64_t failures_ = 0;
   absl::btree_map<int64_t, DayCounts> history_;  // UTC day number -> counts
   absl::btree_map<uint32_t, GlobalOpRecord> last_global_ops_;  // by origin shard
+  EpochHistory epochs_;
   absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq> worker_states_;  // non-running only
   std::vector<Queue*> ready_;
   Graveyard graveyard_;  // after jobs_: destroyed before it

@@ -64,6 +64,10 @@ std::vector<Mutation> AllKinds() {
                                                15, MutationType::kQueuePause,
                                                QueueRecord{{"q"}, false}))}}),
       Mutation::Global(16, GlobalOpRecord{0, 1, {}}),
+      Mutation::NewEpoch(17, EpochRecord{2, 1234, "10.0.0.2:7420"}),
+      Mutation::NewEpoch(18, EpochRecord{7, 1, ""}),
+      Mutation::Replication(19, ReplicationRecord{true, 55}),
+      Mutation::Replication(20, ReplicationRecord{false, 0}),
   };
 }
 
@@ -94,6 +98,14 @@ TEST(Mutation, UnknownTypeOrVersionIsRejected) {
   bytes = EncodeMutation(Mutation::Flush(1));
   bytes[1] = char(kMutationFormatVersion + 1);
   EXPECT_FALSE(DecodeMutation(bytes).has_value());
+}
+
+TEST(Mutation, AnEpochRecordNeedsAnEpochAndItsLsn) {
+  EXPECT_FALSE(DecodeMutation(EncodeMutation(Mutation::NewEpoch(1, EpochRecord{0, 5, "n"}))));
+  EXPECT_FALSE(DecodeMutation(EncodeMutation(Mutation::NewEpoch(1, EpochRecord{3, 0, "n"}))));
+  std::string bytes = EncodeMutation(Mutation::Replication(1, ReplicationRecord{true, 9}));
+  bytes[3] = char(2);  // "alone" is a flag (after type, version and a 1-byte time)
+  EXPECT_FALSE(DecodeMutation(bytes));
 }
 
 TEST(Mutation, RandomBytesNeverCrash) {

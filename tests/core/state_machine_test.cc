@@ -379,6 +379,40 @@ TEST_F(StateMachineTest, HistoryKeepsOneHundredEightyDays) {
 
 // Replaying the encoded records into a fresh state machine gives the same
 // state: the property WAL replay and the standby rely on.
+TEST_F(StateMachineTest, EpochRecordsBuildTheHistoryAndRefuseGoingBack) {
+  EXPECT_EQ(sm.epochs().current(), Epoch(1));
+  ASSERT_EQ(sm.Apply(Mutation::NewEpoch(kT0, {2, 10, "a:1"})), absl::OkStatus());
+  ASSERT_EQ(sm.Apply(Mutation::NewEpoch(kT0, {5, 40, "b:1"})), absl::OkStatus());
+  EXPECT_EQ(sm.epochs().current(), Epoch(5));
+  // Lower or equal epoch, or an LSN not after the last start: the log is wrong.
+  EXPECT_TRUE(absl::IsFailedPrecondition(sm.Apply(Mutation::NewEpoch(kT0, {5, 50, "c"}))));
+  EXPECT_TRUE(absl::IsFailedPrecondition(sm.Apply(Mutation::NewEpoch(kT0, {6, 40, "c"}))));
+  ASSERT_EQ(sm.epochs().entries().size(), 2u);
+  // A log that stopped in epoch 1 or 2 diverges where the next one began.
+  EXPECT_EQ(sm.epochs().ForkAfter(Epoch(1)), Lsn(10));
+  EXPECT_EQ(sm.epochs().ForkAfter(Epoch(2)), Lsn(40));
+  EXPECT_EQ(sm.epochs().ForkAfter(Epoch(4)), Lsn(40));
+  EXPECT_EQ(sm.epochs().ForkAfter(Epoch(5)), std::nullopt);
+  // Alone from the first "alone" until a standby has everything again.
+  ASSERT_EQ(sm.Apply(Mutation::Replication(kT0, {true, 61})), absl::OkStatus());
+  ASSERT_EQ(sm.Apply(Mutation::Replication(kT0, {true, 70})), absl::OkStatus());
+  EXPECT_EQ(sm.epochs().alone_since(), Lsn(61));
+  // FLUSH wipes jobs, not the log's history.
+  ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), absl::OkStatus());
+  EXPECT_EQ(sm.epochs().entries().size(), 2u);
+  EXPECT_EQ(sm.epochs().alone_since(), Lsn(61));
+  // The checkpoint keeps all of it.
+  StateMachine back(kT0 / kNanosPerMilli);
+  bool restored = true;
+  sm.Snapshot([&](SnapshotItemType t, std::string_view b) { restored &= back.RestoreItem(t, b); });
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(back.epochs(), sm.epochs());
+  EXPECT_EQ(back.StateHash(), sm.StateHash());
+  ASSERT_EQ(sm.Apply(Mutation::Replication(kT0, {false, 80})), absl::OkStatus());
+  EXPECT_EQ(sm.epochs().alone_since(), std::nullopt);
+  EXPECT_NE(back.StateHash(), sm.StateHash());
+}
+
 TEST(StateMachineReplay, EncodedRecordsReproduceTheState) {
   for (uint64_t seed = 1; seed <= 25; ++seed) {
     std::mt19937_64 rng(seed);

@@ -117,7 +117,7 @@ class MutationGen {
 
   core::Mutation Plain(int depth = 0) {
     const int64_t t = Time();
-    switch (src_.Pick(15)) {
+    switch (src_.Pick(17)) {
       case 0:
       case 1: return core::Mutation::Push(t, Spec());
       case 2: return core::Mutation::Reserve(t, Jid(), Wid(), Time());
@@ -161,6 +161,11 @@ class MutationGen {
       case 9: return core::Mutation::Flush(t);
       case 10: return core::Mutation::SetWorkerState(t, Wid(), core::WorkerState(src_.Pick(3)));
       case 11: return core::Mutation::ForgetWorker(t, Wid());
+      case 12:  // epochs out of order too: Apply must refuse those
+        return core::Mutation::NewEpoch(t, {uint64_t(1 + src_.Pick(6)),
+                                            uint64_t(1 + src_.Pick(1000)), Text(8)});
+      case 13:
+        return core::Mutation::Replication(t, {src_.Pick(2) == 0, uint64_t(src_.Pick(1000))});
       default: {
         if (depth > 0) return core::Mutation::Ack(t, Jid());
         core::GlobalOpRecord g;

@@ -356,5 +356,33 @@ TEST(Wal, ACheckpointKeepsTheEpochWhenNoRecordFollowsIt) {
   EXPECT_NE(log.sm().FindJob("after"), nullptr);
 }
 
+// A promotion as the log shows it: the epoch moves (frames), then the epoch
+// record (the history) is the first record of the new epoch. Replay and a
+// checkpoint both give it back.
+TEST(Wal, AnEpochRecordIsReplayedAndCheckpointed) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
+  ASSERT_TRUE(log.Open().ok());
+  for (int i = 0; i < 10; ++i) log.Push("job-" + std::to_string(10000 + i));
+  log.wal().SetEpoch(core::Epoch(2));
+  const uint64_t first = log.wal().appended_lsn().value() + 1;
+  ASSERT_EQ(log.Commit(core::Mutation::NewEpoch(log.clock().WallNow(),
+                                                {2, first, "127.0.0.1:7420"})),
+            first);
+  log.Push("job-after");
+  log.Flush();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.divergent(), 0u);
+  EXPECT_EQ(log.result().epoch, core::Epoch(2));
+  ASSERT_EQ(log.sm().epochs().entries().size(), 1u);
+  EXPECT_EQ(log.sm().epochs().ForkAfter(core::Epoch(1)), core::Lsn(first));
+  log.Checkpoint();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.result().records_replayed, 0u);
+  EXPECT_EQ(log.result().epoch, core::Epoch(2));
+  EXPECT_EQ(log.sm().epochs().ForkAfter(core::Epoch(1)), core::Lsn(first));
+  EXPECT_EQ(log.sm().epochs().entries().front().node, "127.0.0.1:7420");
+}
+
 }  // namespace
 }  // namespace werk::testing
