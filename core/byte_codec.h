@@ -37,6 +37,9 @@ class ByteReader {
   explicit ByteReader(std::string_view in) : in_(in) {}
   bool ok() const { return ok_; }
   bool at_end() const { return pos_ == in_.size(); }
+  // The bytes not read yet (empty once a read failed): for a format whose
+  // last field runs to the end of its input.
+  std::string_view rest() const { return ok_ ? in_.substr(pos_) : std::string_view(); }
 
   uint8_t U8() {
     if (!ok_ || pos_ >= in_.size()) return Fail(), 0;
