@@ -6,6 +6,7 @@
 #include "core/check.h"
 #include "core/job_json.h"
 #include "core/limits.h"
+#include "core/replay.h"
 
 namespace werk::core {
 
@@ -33,6 +34,11 @@ bool Partition::Commit(const Mutation& m) {
   EncodeMutation(m, encode_scratch_);
   runtime_->journal().Append(encode_scratch_);
   return true;
+}
+
+OpStatus Partition::ApplyReplicated(std::string_view body) {
+  WERK_DCHECK(role_ == Role::kStandby);
+  return ApplyReplicatedRecord(sm_, runtime_->journal(), body);
 }
 
 OpStatus Partition::Push(JobSpec job) {

@@ -92,6 +92,9 @@ class Partition {
   OpResult<Progress> MutateSlice(MutateSlicer& slicer);
   // This shard's part of a global operation: `m` logged as one record.
   OpStatus CommitGlobal(const Mutation& m);
+  // On a standby: one record of the primary's log, applied and logged as
+  // is (core/replay.h ApplyReplicatedRecord).
+  OpStatus ApplyReplicated(std::string_view body);
 
   // Fires the job timers that are due (scheduled and retries enqueued,
   // reservations expired, the dead purged), as records. Not on a standby:

@@ -115,6 +115,17 @@ std::string DescribeMutation(const Mutation& m) {
   return s;
 }
 
+OpStatus ApplyReplicatedRecord(StateMachine& sm, Journal& journal, std::string_view body) {
+  auto m = DecodeMutation(body);
+  if (!m) return absl::DataLossError("the record's body does not decode as a mutation");
+  const OpStatus status = sm.Apply(*m);
+  if (!status.ok() && !(absl::IsAlreadyExists(status) && m->type == MutationType::kGlobalOp))
+    return absl::FailedPreconditionError(DescribeMutation(*m) + ": does not apply to the state (" +
+                                         std::string(DescribeApplyError(status)) + ")");
+  journal.Append(body);
+  return OkStatus();
+}
+
 absl::Status ReplayRecord(StateMachine& sm, std::string_view body) {
   auto m = DecodeMutation(body);
   if (!m) return absl::DataLossError("the record's body does not decode as a mutation");

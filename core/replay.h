@@ -11,7 +11,9 @@
 
 #include <absl/status/status.h>
 
+#include "core/journal.h"
 #include "core/mutation.h"
+#include "core/op_status.h"
 #include "core/state_machine.h"
 
 namespace werk::core {
@@ -23,5 +25,13 @@ std::string DescribeMutation(const Mutation& m);
 // Decodes and applies one record read from the log. OK when it applied (or
 // is a global operation already applied); otherwise an error naming it.
 absl::Status ReplayRecord(StateMachine& sm, std::string_view body);
+
+// On a standby: applies one record of the primary's log, then appends its
+// body, as is, to the standby's journal (the same LSN, since both logs hold
+// the same records in the same order). Unlike ReplayRecord it frees nothing
+// at once: the standby serves reads meanwhile, and its reclaimer frees what
+// a FLUSH removed a slice at a time. An error (nothing appended) means the
+// two logs disagree.
+OpStatus ApplyReplicatedRecord(StateMachine& sm, Journal& journal, std::string_view body);
 
 }  // namespace werk::core
