@@ -115,6 +115,18 @@ std::string DescribeMutation(const Mutation& m) {
   return s;
 }
 
+absl::Status CheckRecordPlace(std::string_view body, Lsn lsn, Epoch epoch) {
+  if (body.empty() || uint8_t(body[0]) != uint8_t(MutationType::kEpoch)) return absl::OkStatus();
+  auto m = DecodeMutation(body);
+  if (!m) return absl::OkStatus();  // the replay refuses it, naming it
+  const auto& r = std::get<EpochRecord>(m->body);
+  if (r.first_lsn == lsn.value() && r.epoch == epoch.value()) return absl::OkStatus();
+  return absl::DataLossError("an epoch record at LSN " + std::to_string(lsn.value()) +
+                             " of epoch " + std::to_string(epoch.value()) + " names LSN " +
+                             std::to_string(r.first_lsn) + " of epoch " +
+                             std::to_string(r.epoch));
+}
+
 OpStatus ApplyReplicatedRecord(StateMachine& sm, Journal& journal, std::string_view body) {
   auto m = DecodeMutation(body);
   if (!m) return absl::DataLossError("the record's body does not decode as a mutation");

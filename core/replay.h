@@ -26,6 +26,11 @@ std::string DescribeMutation(const Mutation& m);
 // is a global operation already applied); otherwise an error naming it.
 absl::Status ReplayRecord(StateMachine& sm, std::string_view body);
 
+// An epoch record names its own LSN and epoch (Apply knows neither): OK
+// unless `body` is an epoch record whose LSN or epoch is not the frame's
+// (the log is wrong). Cheap for every other record: one byte is read.
+absl::Status CheckRecordPlace(std::string_view body, Lsn lsn, Epoch epoch);
+
 // On a standby: applies one record of the primary's log, then appends its
 // body, as is, to the standby's journal (the same LSN, since both logs hold
 // the same records in the same order). Unlike ReplayRecord it frees nothing

@@ -17,7 +17,11 @@ core::Lsn DurabilityGate::Gated() const {
 core::Lsn DurabilityGate::durable_lsn() const { return fenced_ ? floor_ : Gated(); }
 
 void DurabilityGate::SetMode(Mode mode) {
-  if (mode == mode_) return;
+  // Fenced is final: no mode change may move the floor again.
+  if (mode == mode_ || fenced_) {
+    mode_ = mode;
+    return;
+  }
   // Entering kSync must not take back what kLocal released.
   if (mode == Mode::kSync) floor_ = std::max(floor_, Gated());
   mode_ = mode;
@@ -44,7 +48,15 @@ void DurabilityGate::OnStop() { stop_at_ns_ = clock_.MonotonicNow(); }
 
 void DurabilityGate::OnTurn() {
   if (stop_at_ns_ < 0 || abandoned_ || !Waiting()) return;
-  if (clock_.MonotonicNow() - stop_at_ns_ < stop_grace_ns_) return;
+  // Fenced, nothing more will ever be released: no point waiting.
+  if (!fenced_ && clock_.MonotonicNow() - stop_at_ns_ < stop_grace_ns_) return;
+  if (fenced_) {
+    spdlog::error("stopping: deposed (a newer epoch exists), so LSN {}..{} is never "
+                  "acknowledged; the replies that wait for them are not sent",
+                  floor_.value() + 1, log_->durable_lsn().value());
+    Abandon("deposed: a newer epoch exists");
+    return;
+  }
   spdlog::error("stopping: the standby did not acknowledge LSN {}..{} within {} ms; the "
                 "replies that wait for them are not sent (their clients see the connection "
                 "close, never a false +OK)",
@@ -54,6 +66,7 @@ void DurabilityGate::OnTurn() {
 
 int64_t DurabilityGate::WaitBudgetNs() {
   if (stop_at_ns_ < 0 || abandoned_ || !Waiting()) return core::kNoDeadline;
+  if (fenced_) return 0;
   return std::max<int64_t>(0, stop_at_ns_ + stop_grace_ns_ - clock_.MonotonicNow());
 }
 

@@ -83,7 +83,11 @@ class DurabilityGate final : public core::Journal, public core::Participant {
 
  private:
   core::Lsn Gated() const;
-  bool Waiting() const { return mode_ == Mode::kSync && !fenced_ && acked_ < log_->durable_lsn(); }
+  // Something locally durable is held back (by the standby, or for good).
+  bool Waiting() const {
+    if (fenced_) return floor_ < log_->appended_lsn();
+    return mode_ == Mode::kSync && acked_ < log_->durable_lsn();
+  }
 
   core::Journal* log_;
   const core::Clock& clock_;

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/replay.h"
 #include "wal/checkpoint.h"
 #include "wal/log_reader.h"
 #include "wal/recovery_context.h"
@@ -63,6 +64,7 @@ absl::Status LoadNewestCheckpoint(Context& c) {
   c.result.checkpoint_items = h.item_count;
   c.result.checkpoint_bytes = image->size();
   c.result.epoch = core::Epoch(std::max<uint64_t>(h.epoch, 1));
+  c.checkpoint_epoch = c.result.epoch;
   c.result.last_lsn = core::Lsn(h.lsn);
   return absl::OkStatus();
 }
@@ -208,6 +210,17 @@ void NoteWriteMarker(Wal::Position& pos, const WriteMarker& marker) {
 // the sink stops recovery, naming the record.
 absl::Status ReplayRecord(Context& c, const std::string& name, const Frame& f) {
   if (f.header.lsn > c.result.checkpoint_lsn.value()) {
+    // R10 against the checkpoint: it was taken in its epoch, so every record
+    // appended after it carries that epoch or a later one.
+    if (auto st = core::CheckRecordPlace(f.body, core::Lsn(f.header.lsn),
+                                         core::Epoch(f.header.epoch));
+        !st.ok())
+      return Corrupt(name, f.offset, std::string(st.message()));
+    if (core::Epoch(f.header.epoch) < c.checkpoint_epoch)
+      return Corrupt(name, f.offset,
+                     "LSN " + std::to_string(f.header.lsn) + " of epoch " +
+                         std::to_string(f.header.epoch) + " follows a checkpoint of epoch " +
+                         std::to_string(c.checkpoint_epoch.value()));
     if (auto st = c.sinks.record(core::Lsn(f.header.lsn), f.body); !st.ok()) {
       return absl::Status(st.code(), name + " at byte " + std::to_string(f.offset) + ", LSN " +
                                          std::to_string(f.header.lsn) + ": " +
@@ -284,6 +297,10 @@ absl::Status ReplaySegment(Context& c, std::map<uint64_t, std::string>::iterator
       case ReadOutcome::kRecord:
         if (write_markers && f.header.type == uint16_t(RecordType::kWrite)) {
           NoteWriteMarker(c.result.position, reader.marker());
+          // A marker may be all a new epoch left (one written alone, after an
+          // epoch change with no record yet): the log continues in it.
+          c.log_epoch = std::max(c.log_epoch, core::Epoch(f.header.epoch));
+          c.result.epoch = std::max(c.result.epoch, core::Epoch(f.header.epoch));
           break;
         }
         if (f.header.type != uint16_t(RecordType::kMutation)) {

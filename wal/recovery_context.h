@@ -40,6 +40,8 @@ struct Context {
   // epoch than the one it was taken in (an epoch change with no record after
   // it, then a checkpoint).
   core::Epoch log_epoch{0};
+  // The checkpoint's epoch: records after it carry it or a later one.
+  core::Epoch checkpoint_epoch{0};
   bool cut = false;           // --repair cut the log: later segments are dropped
 
   // The end of the log (R4/R5). Segments at the end that were never synced

@@ -3,6 +3,8 @@
 #include <string>
 #include <variant>
 
+#include "core/replay.h"
+
 namespace werk::wal {
 
 ReplicaReceiver::ReplicaReceiver(Wal* wal, ApplyFn apply, ReplicationLink* link)
@@ -41,8 +43,10 @@ absl::Status ReplicaReceiver::TakeFrames(const Records& r) {
           "the primary sent LSN " + std::to_string(h.lsn) + " of epoch " +
           std::to_string(h.epoch) + ", older than this log's " +
           std::to_string(wal_->epoch().value()));
-    if (core::Epoch(h.epoch) > wal_->epoch()) wal_->SetEpoch(core::Epoch(h.epoch));
     const std::string_view body = frame.substr(kFrameHeaderBytes, h.body_bytes);
+    if (auto st = core::CheckRecordPlace(body, core::Lsn(h.lsn), core::Epoch(h.epoch)); !st.ok())
+      return st;
+    if (core::Epoch(h.epoch) > wal_->epoch()) wal_->SetEpoch(core::Epoch(h.epoch));
     if (core::OpStatus st = apply_(body); !st.ok())
       return absl::FailedPreconditionError(
           "the record at LSN " + std::to_string(h.lsn) +

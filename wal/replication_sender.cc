@@ -80,6 +80,9 @@ absl::Status ReplicationSender::OnMessage(const Message& m) {
                                            std::to_string(wal_->epoch().value()));
     return ended_;
   }
+  // A stream that ended hears nothing more (a broken standby's later ACKs
+  // must not release replies).
+  if (!ended_.ok()) return ended_;
   if (const auto* ack = std::get_if<Ack>(&m.body)) {
     // An acknowledgement of what was never sent is a broken standby: it
     // must not release replies.

@@ -82,6 +82,31 @@ TEST(DurabilityGate, AFenceFreezesWhatIsReleasedWhateverComesLater) {
   EXPECT_FALSE(f.gate.failed());  // fenced is not failed: reads still work
 }
 
+TEST(DurabilityGate, NoModeChangeAfterAFenceReleasesAnything) {
+  Fixture f;
+  f.gate.SetMode(DurabilityGate::Mode::kSync);
+  f.AppendAndCommit(1);
+  f.gate.SetAcked(core::Lsn(1));
+  f.gate.Fence();
+  f.gate.SetMode(DurabilityGate::Mode::kLocal);  // alone by policy
+  f.AppendAndCommit(4);
+  f.gate.SetMode(DurabilityGate::Mode::kSync);  // a standby came back
+  f.gate.SetAcked(core::Lsn(5));
+  EXPECT_EQ(f.gate.durable_lsn(), core::Lsn(1));
+}
+
+TEST(DurabilityGate, AFencedShardStopsAtOnceWithoutWaitingForTheGrace) {
+  Fixture f;
+  f.gate.SetMode(DurabilityGate::Mode::kSync);
+  f.AppendAndCommit(3);
+  f.gate.Fence();
+  f.gate.OnStop();
+  EXPECT_EQ(f.gate.WaitBudgetNs(), 0);
+  f.gate.OnTurn();
+  EXPECT_TRUE(f.gate.failed());
+  EXPECT_EQ(f.gate.durable_lsn(), core::Lsn(0));
+}
+
 TEST(DurabilityGate, AStoppingShardGivesASilentStandbyTheGraceThenAbandons) {
   Fixture f;
   f.gate.SetMode(DurabilityGate::Mode::kSync);

@@ -256,6 +256,33 @@ TEST(Replication, ARepeatedOrMissingRecordEndsTheStreamAndAppliesNothingOfIt) {
   EXPECT_EQ(pair.standby().wal().appended_lsn(), core::Lsn(1));
 }
 
+TEST(Replication, AMissingRecordEndsTheStream) {
+  Pair pair;
+  ASSERT_TRUE(pair.Start().ok());
+  pair.PauseStandby(true);
+  pair.primary().Push("job-1");
+  ASSERT_TRUE(pair.Turn().ok());
+  pair.standby_inbox().clear();  // LSN 1 lost on the way
+  pair.primary().Push("job-2");
+  pair.PauseStandby(false);
+  const absl::Status st = pair.Settle();
+  EXPECT_TRUE(absl::IsOutOfRange(st)) << st;
+  EXPECT_NE(st.message().find("LSN 2 where 1"), std::string_view::npos) << st;
+  EXPECT_EQ(pair.standby().wal().appended_lsn(), core::Lsn(0));
+  EXPECT_EQ(pair.gate().durable_lsn(), core::Lsn(0));
+}
+
+TEST(Replication, AnEpochRecordNamingAnotherPlaceIsRefused) {
+  Pair pair;
+  ASSERT_TRUE(pair.Start().ok());
+  pair.primary().wal().SetEpoch(core::Epoch(2));
+  pair.primary().Commit(core::Mutation::NewEpoch(0, {2, 9, "x"}));  // at LSN 1
+  const absl::Status st = pair.Settle();
+  EXPECT_TRUE(absl::IsDataLoss(st)) << st;
+  EXPECT_EQ(pair.standby().wal().appended_lsn(), core::Lsn(0));
+  EXPECT_EQ(pair.standby().wal().epoch(), core::Epoch(1));
+}
+
 TEST(Replication, AStandbyAlreadyInANewerEpochRefusesAnOlderRecord) {
   Pair pair;
   pair.standby().wal().SetEpoch(core::Epoch(3));
@@ -273,6 +300,14 @@ TEST(Replication, AnAcknowledgementOfWhatWasNeverSentIsRefused) {
   ASSERT_TRUE(pair.Settle().ok());
   wal::Message m{core::Epoch(1), wal::Ack{core::Lsn(9), core::Lsn(9)}};
   EXPECT_TRUE(absl::IsInvalidArgument(pair.sender().OnMessage(m)));
+  EXPECT_EQ(pair.gate().durable_lsn(), core::Lsn(1));
+  // The stream ended: a later, plausible ACK from the same standby moves
+  // nothing either.
+  pair.PauseStandby(true);
+  pair.primary().Push("job-2");
+  (void)pair.Settle();
+  wal::Message later{core::Epoch(1), wal::Ack{core::Lsn(2), core::Lsn(2)}};
+  EXPECT_FALSE(pair.sender().OnMessage(later).ok());
   EXPECT_EQ(pair.gate().durable_lsn(), core::Lsn(1));
 }
 

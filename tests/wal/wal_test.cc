@@ -359,6 +359,74 @@ TEST(Wal, ACheckpointKeepsTheEpochWhenNoRecordFollowsIt) {
 // A promotion as the log shows it: the epoch moves (frames), then the epoch
 // record (the history) is the first record of the new epoch. Replay and a
 // checkpoint both give it back.
+// An epoch change with no record after it, then a marker written alone:
+// the restarted log continues in that epoch (a later write in the older
+// one would be refused by the next recovery, R10).
+TEST(Wal, AnEpochOnlyAnIdleMarkerCarriesSurvivesARestart) {
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 1 << 20, .batch_bytes_max = 4096});
+  ASSERT_TRUE(log.Open().ok());
+  log.Push("job-1");
+  log.Flush();
+  log.wal().SetEpoch(core::Epoch(3));
+  log.clock().Advance(wal::kIdleMarkerNs + 1);
+  log.wal().WriteIdleMarkerIfDue();
+  log.Flush();
+  ASSERT_EQ(log.wal().idle_markers(), 1u);
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.result().epoch, core::Epoch(3));
+  log.Push("job-2");
+  log.Flush();
+  ASSERT_TRUE(log.Open().ok());
+  EXPECT_EQ(log.result().epoch, core::Epoch(3));
+  EXPECT_NE(log.sm().FindJob("job-2"), nullptr);
+}
+
+// Records after a checkpoint carry its epoch or a later one: an older tail
+// (a deposed primary's, copied in by hand) is refused, not replayed.
+TEST(Wal, RecordsOfAnOlderEpochAfterACheckpointAreRefused) {
+  MemStorage old_storage;
+  LogFixture old_log(&old_storage, {.segment_bytes = 1 << 20, .batch_bytes_max = 4096});
+  ASSERT_TRUE(old_log.Open().ok());
+  for (int i = 0; i < 5; ++i) old_log.Push("job-" + std::to_string(i));
+  old_log.Flush();
+
+  MemStorage storage;
+  LogFixture log(&storage, {.segment_bytes = 1 << 20, .batch_bytes_max = 4096});
+  ASSERT_TRUE(log.Open().ok());
+  for (int i = 0; i < 3; ++i) log.Push("job-" + std::to_string(i));
+  log.Flush();
+  log.wal().SetEpoch(core::Epoch(2));
+  log.Checkpoint();
+  // The checkpoint (LSN 3, epoch 2) beside the epoch-1 log of LSN 1..5.
+  std::string checkpoint;
+  for (const auto& name : storage.List()) {
+    uint64_t lsn;
+    if (wal::ParseCheckpointName(name, &lsn)) checkpoint = name;
+  }
+  ASSERT_FALSE(checkpoint.empty());
+  old_storage.Put(checkpoint, *storage.Durable(checkpoint));
+  LogFixture mixed(&old_storage, {.segment_bytes = 1 << 20, .batch_bytes_max = 4096});
+  const absl::Status st = mixed.Open();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("follows a checkpoint of epoch 2"), std::string_view::npos) << st;
+}
+
+// An epoch record names its own LSN and epoch; one that names others is
+// refused by recovery (the history would point at the wrong place).
+TEST(Wal, AnEpochRecordInTheWrongPlaceIsRefused) {
+  MemStorage storage;
+  LogFixture log(&storage);
+  ASSERT_TRUE(log.Open().ok());
+  log.Push("job-1");
+  log.wal().SetEpoch(core::Epoch(2));
+  log.Commit(core::Mutation::NewEpoch(log.clock().WallNow(), {2, 7, "x"}));  // at LSN 2
+  log.Flush();
+  const absl::Status st = log.Open();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("names LSN 7"), std::string_view::npos) << st;
+}
+
 TEST(Wal, AnEpochRecordIsReplayedAndCheckpointed) {
   MemStorage storage;
   LogFixture log(&storage, {.segment_bytes = 2048, .batch_bytes_max = 512});
