@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -38,7 +41,26 @@ struct flock WholeFile(short type) {
   return fl;
 }
 
-bool Running(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+// Whether `pid` is exiting or already a zombie: killed, its files (the lock
+// among them) are being closed, which with an io_uring being torn down can
+// take a moment. /proc/<pid>/stat: "pid (comm) state ppid pgrp session tty
+// tpgid flags ..."; PF_EXITING is 0x4 in flags.
+bool Dying(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return false;
+  std::istringstream fields(stat.substr(close + 1));
+  char state = 0;
+  long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
+  unsigned long flags = 0;
+  if (!(fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags)) return false;
+  return state == 'Z' || state == 'X' || (flags & 0x4) != 0;
+}
+
+bool Running(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM) && !Dying(pid);
+}
 
 }  // namespace
 

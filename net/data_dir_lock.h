@@ -22,7 +22,8 @@ class DataDirLock {
   // Takes the lock, or fails naming the directory and the holder's PID. A
   // holder that has just exited may still hold it for a moment (its last
   // files close after it is gone): the lock is retried for up to `wait_ms`
-  // while the recorded holder no longer runs.
+  // while the recorded holder no longer runs (or is exiting, or a zombie
+  // its parent has not reaped yet).
   static absl::StatusOr<DataDirLock> Acquire(const std::string& data_dir, int wait_ms = 5000);
 
   DataDirLock(DataDirLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
