@@ -1,0 +1,114 @@
+#pragma once
+// The replication link's handshake, both roles, as pure state machines (no
+// I/O, no clock): the link's owner feeds each message in and sends what
+// comes out (docs/replication.md "The handshake").
+//
+//   standby                          primary
+//   HELLO (nonce S, where its log ends) →
+//                                    ← CHALLENGE (nonce P, cluster, shard count)
+//   PROOF (standby's HMAC)          →
+//                                    ← WELCOME (primary's HMAC, the decision)
+//                                      or ERROR (authentication) and close
+//
+// The primary refuses — in a WELCOME, so the refusal is authenticated — a
+// standby of another cluster or another shard count. The standby verifies
+// WELCOME's proof before it believes anything in it: a fake primary cannot
+// feed it records. What to decide (continue, bootstrap, diverged) is the
+// shard's: the primary's machine asks a callback once the standby proved
+// itself.
+//
+// Thread affinity: none (each machine belongs to one link).
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include <absl/status/statusor.h>
+
+#include "core/types.h"
+#include "net/replication_auth.h"
+#include "wal/replication_protocol.h"
+
+namespace werk::net {
+
+// Where a standby's log of one shard ends (HELLO's fields).
+struct StandbyPosition {
+  core::Lsn last_lsn{0};
+  core::Epoch last_epoch{0};
+  core::Epoch highest_epoch{1};
+};
+
+// A decision the primary's shard makes for a standby that proved itself.
+struct WelcomeDecision {
+  wal::WelcomeDecision decision = wal::WelcomeDecision::kContinue;
+  core::Lsn lsn{0};
+  uint64_t checkpoint_bytes = 0;
+  std::string text;  // kRefused
+};
+
+class StandbyHandshake {
+ public:
+  // `cluster_id` empty: a fresh standby, which adopts the primary's.
+  StandbyHandshake(std::string password, std::string cluster_id, uint32_t shard,
+                   uint32_t shard_count, StandbyPosition position, core::Epoch epoch);
+
+  // The first message (HELLO), appended to `out`.
+  void Start(std::string& out);
+  // The next message from the primary. Appends the answer (PROOF) to `out`
+  // if any. An error ends the link: unauthenticated (a bad proof), refused
+  // (the primary's authenticated REFUSED), or a protocol error.
+  absl::Status OnMessage(const wal::Message& m, std::string& out);
+  // Once done: the primary's authenticated decision.
+  bool done() const { return welcome_.has_value(); }
+  const WelcomeDecision& welcome() const { return *welcome_; }
+  // The primary's cluster id (a fresh standby adopts it) and epoch.
+  const std::string& primary_cluster_id() const { return primary_cluster_; }
+  core::Epoch primary_epoch() const { return primary_epoch_; }
+
+ private:
+  enum class Step : uint8_t { kStart, kChallenge, kWelcome, kDone };
+  std::string password_, cluster_id_, primary_cluster_;
+  uint32_t shard_, shard_count_;
+  StandbyPosition position_;
+  core::Epoch epoch_, primary_epoch_{0};
+  std::string nonce_, primary_nonce_;
+  Step step_ = Step::kStart;
+  std::optional<WelcomeDecision> welcome_;
+};
+
+class PrimaryHandshake {
+ public:
+  // Decides for a standby that proved itself; called once.
+  using Decide = std::function<WelcomeDecision(uint32_t shard, const StandbyPosition&)>;
+
+  PrimaryHandshake(std::string password, std::string cluster_id, uint32_t shard_count,
+                   core::Epoch epoch, Decide decide);
+
+  // The next message from the standby; appends the answer to `out`. An
+  // error ends the link (an ERROR for the peer is the caller's to send; for
+  // a bad proof it is kAuthentication).
+  absl::Status OnMessage(const wal::Message& m, std::string& out);
+  // Done: WELCOME was sent with a decision other than REFUSED.
+  bool done() const { return step_ == Step::kDone; }
+  uint32_t shard() const { return shard_; }
+  const StandbyPosition& standby() const { return standby_; }
+  const WelcomeDecision& decision() const { return decision_; }
+
+ private:
+  enum class Step : uint8_t { kHello, kProof, kDone, kRefused };
+  std::string password_, cluster_id_;
+  uint32_t shard_count_;
+  core::Epoch epoch_;
+  Decide decide_;
+  Step step_ = Step::kHello;
+  uint32_t shard_ = 0;
+  uint32_t standby_shard_count_ = 0;
+  std::string standby_cluster_;
+  std::string nonce_, standby_nonce_;
+  StandbyPosition standby_;
+  WelcomeDecision decision_;
+};
+
+}  // namespace werk::net

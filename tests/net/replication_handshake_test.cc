@@ -1,0 +1,149 @@
+// The replication handshake, both roles fed each other's messages through
+// the real encoder and decoder: a standby that knows the password gets the
+// shard's decision; a wrong password on either side, another cluster and
+// another shard count are refused, each saying why; a fresh standby learns
+// the primary's cluster id.
+
+#include "net/replication_handshake.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace werk::net {
+namespace {
+
+// Decodes the one message in `bytes` (the caller keeps `bytes` alive).
+wal::Message One(const std::string& bytes) {
+  wal::DecodeResult r = wal::DecodeMessage(bytes);
+  EXPECT_EQ(r.outcome, wal::DecodeResult::Outcome::kMessage);
+  EXPECT_EQ(r.bytes, bytes.size());
+  return r.message;
+}
+
+struct Outcome {
+  absl::Status standby, primary;
+  int decided = 0;
+};
+
+Outcome Handshake(StandbyHandshake& s, PrimaryHandshake& p) {
+  Outcome run;
+  std::string hello, challenge, proof, welcome;
+  s.Start(hello);
+  if (run.primary = p.OnMessage(One(hello), challenge); !run.primary.ok()) return run;
+  if (run.standby = s.OnMessage(One(challenge), proof); !run.standby.ok()) return run;
+  run.primary = p.OnMessage(One(proof), welcome);
+  if (welcome.empty()) {
+    // A bad proof: the primary sends ERROR (authentication) and closes.
+    std::string err;
+    const std::string text(run.primary.message());
+    wal::AppendMessage(err, core::Epoch(1), wal::Error{wal::ErrorCode::kAuthentication, text});
+    run.standby = s.OnMessage(One(err), proof);
+    return run;
+  }
+  run.standby = s.OnMessage(One(welcome), proof);
+  return run;
+}
+
+PrimaryHandshake::Decide ContinueFrom(int* calls) {
+  return [calls](uint32_t shard, const StandbyPosition& at) {
+    ++*calls;
+    EXPECT_EQ(shard, 1u);
+    return WelcomeDecision{wal::WelcomeDecision::kContinue, core::Lsn(at.last_lsn.value() + 1)};
+  };
+}
+
+TEST(ReplicationHandshake, AStandbyWithThePasswordGetsTheShardsDecision) {
+  int calls = 0;
+  StandbyHandshake s("pw", "c1", 1, 4, {core::Lsn(41), core::Epoch(2), core::Epoch(2)},
+                     core::Epoch(2));
+  PrimaryHandshake p("pw", "c1", 4, core::Epoch(2), ContinueFrom(&calls));
+  const Outcome run = Handshake(s, p);
+  ASSERT_TRUE(run.primary.ok()) << run.primary;
+  ASSERT_TRUE(run.standby.ok()) << run.standby;
+  EXPECT_EQ(calls, 1);
+  ASSERT_TRUE(s.done());
+  EXPECT_TRUE(p.done());
+  EXPECT_EQ(s.welcome().decision, wal::WelcomeDecision::kContinue);
+  EXPECT_EQ(s.welcome().lsn, core::Lsn(42));
+  EXPECT_EQ(p.standby().last_lsn, core::Lsn(41));
+  EXPECT_EQ(p.shard(), 1u);
+}
+
+TEST(ReplicationHandshake, AFreshStandbyLearnsThePrimarysCluster) {
+  int calls = 0;
+  StandbyHandshake s("pw", "", 1, 2, {}, core::Epoch(1));
+  PrimaryHandshake p("pw", "c9", 2, core::Epoch(3), ContinueFrom(&calls));
+  const Outcome run = Handshake(s, p);
+  ASSERT_TRUE(run.standby.ok()) << run.standby;
+  EXPECT_EQ(s.primary_cluster_id(), "c9");
+  EXPECT_EQ(s.primary_epoch(), core::Epoch(3));
+}
+
+TEST(ReplicationHandshake, AWrongPasswordOnTheStandbyIsRefusedWithoutADecision) {
+  int calls = 0;
+  StandbyHandshake s("guess", "c1", 1, 2, {}, core::Epoch(1));
+  PrimaryHandshake p("pw", "c1", 2, core::Epoch(1), ContinueFrom(&calls));
+  const Outcome run = Handshake(s, p);
+  EXPECT_TRUE(absl::IsUnauthenticated(run.primary)) << run.primary;
+  EXPECT_TRUE(absl::IsUnauthenticated(run.standby)) << run.standby;
+  EXPECT_NE(run.standby.message().find("password"), std::string_view::npos) << run.standby;
+  EXPECT_EQ(calls, 0);
+  EXPECT_FALSE(s.done());
+}
+
+TEST(ReplicationHandshake, AFakePrimaryCannotFeedAStandby) {
+  int calls = 0;
+  StandbyHandshake s("pw", "c1", 1, 2, {}, core::Epoch(1));
+  // It cannot verify the standby either; say it skips that and welcomes.
+  PrimaryHandshake fake("not-the-password", "c1", 2, core::Epoch(1), ContinueFrom(&calls));
+  std::string hello, challenge, proof, welcome;
+  s.Start(hello);
+  ASSERT_TRUE(fake.OnMessage(One(hello), challenge).ok());
+  ASSERT_TRUE(s.OnMessage(One(challenge), proof).ok());
+  std::string forged;
+  wal::AppendMessage(forged, core::Epoch(1),
+                     wal::Welcome{std::string(32, 'x'), wal::WelcomeDecision::kContinue,
+                                  core::Lsn(1), 0, ""});
+  const absl::Status st = s.OnMessage(One(forged), proof);
+  EXPECT_TRUE(absl::IsUnauthenticated(st)) << st;
+  EXPECT_FALSE(s.done());
+}
+
+TEST(ReplicationHandshake, AnotherClusterOrShardCountIsRefusedNamingBoth) {
+  int calls = 0;
+  {
+    StandbyHandshake s("pw", "c2", 1, 2, {}, core::Epoch(1));
+    PrimaryHandshake p("pw", "c1", 2, core::Epoch(1), ContinueFrom(&calls));
+    const Outcome run = Handshake(s, p);
+    EXPECT_TRUE(absl::IsFailedPrecondition(run.standby)) << run.standby;
+    EXPECT_NE(run.standby.message().find("cluster c2"), std::string_view::npos) << run.standby;
+    EXPECT_NE(run.standby.message().find("c1"), std::string_view::npos) << run.standby;
+  }
+  {
+    StandbyHandshake s("pw", "c1", 1, 2, {}, core::Epoch(1));
+    PrimaryHandshake p("pw", "c1", 4, core::Epoch(1), ContinueFrom(&calls));
+    const Outcome run = Handshake(s, p);
+    EXPECT_TRUE(absl::IsFailedPrecondition(run.standby)) << run.standby;
+    EXPECT_NE(run.standby.message().find("--shards 4"), std::string_view::npos) << run.standby;
+  }
+  EXPECT_EQ(calls, 0);
+}
+
+TEST(ReplicationHandshake, MessagesOutOfOrderEndIt) {
+  int calls = 0;
+  PrimaryHandshake p("pw", "c1", 2, core::Epoch(1), ContinueFrom(&calls));
+  std::string out, proof;
+  wal::AppendMessage(proof, core::Epoch(1), wal::Proof{std::string(32, 'p')});
+  EXPECT_TRUE(absl::IsInvalidArgument(p.OnMessage(One(proof), out)));
+  StandbyHandshake s("pw", "c1", 0, 2, {}, core::Epoch(1));
+  std::string hello;
+  s.Start(hello);
+  std::string ack;
+  wal::AppendMessage(ack, core::Epoch(1), wal::Ack{core::Lsn(1), core::Lsn(1)});
+  EXPECT_TRUE(absl::IsInvalidArgument(s.OnMessage(One(ack), out)));
+  EXPECT_TRUE(out.empty());
+}
+
+}  // namespace
+}  // namespace werk::net
