@@ -103,6 +103,8 @@ class Job final : public ListHook<QueueTag>, public TimerHook {
 
   JobState state = JobState::kQueued;
   // Sort key within the scheduled/retry/dead sets: due time, or purge time.
+  // While queued, the job's queue position instead (StateMachine::Enqueue):
+  // only the sets read it as a time, and a job is in no set while queued.
   UnixNanos set_key = 0;
   UnixNanos enqueued_at = 0;  // 0 = never enqueued
   Queue* queue = nullptr;     // while state == kQueued

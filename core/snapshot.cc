@@ -44,6 +44,7 @@ void StateMachine::Snapshot(const SnapshotSink& sink) const {
       w.I64(c.processed);
       w.I64(c.failures);
     }
+    w.U64(next_queue_pos_);  // version 2
     sink(SnapshotItemType::kCounters, buf);
   }
   for (const auto& [wid, state] : worker_states_) {
@@ -70,8 +71,7 @@ void StateMachine::Snapshot(const SnapshotSink& sink) const {
     for (const Job* j = q->Front(); j; j = q->Next(j)) EmitJob(*j, buf, sink);
   for (const JobSet* set : {&scheduled_, &retries_, &dead_})
     for (const Job* j : *set) EmitJob(*j, buf, sink);
-  for (const Job* job : jobs_)
-    if (job->state == JobState::kReserved) EmitJob(*job, buf, sink);
+  for (const Job* j = reserved_list_.Front(); j; j = reserved_list_.Next(j)) EmitJob(*j, buf, sink);
 }
 
 void StateMachine::AddCounters(const StateMachine& other) {
@@ -100,6 +100,10 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
         c.failures = r.I64();
         history_[day] = c;
       }
+      // Version 2 ends with the next queue position; version 1 has none, and
+      // its queued jobs are numbered in item order (their FIFO order).
+      restore_v1_ = r.ok() && r.at_end();
+      if (!restore_v1_) next_queue_pos_ = std::max(next_queue_pos_, r.U64());
       return r.ok() && r.at_end();
     }
     case SnapshotItemType::kWorker: {
@@ -152,6 +156,13 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
       switch (JobState(state)) {
         case JobState::kQueued: {
           Queue& q = GetOrCreateQueue(job->queue_name());
+          // Repartition takes each old state's items in its FIFO order, one
+          // old state after another: numbering them as they come sorts by
+          // (old shard, position).
+          if (renumber || restore_v1_) job->set_key = UnixNanos(next_queue_pos_);
+          next_queue_pos_ = std::max(next_queue_pos_, uint64_t(job->set_key) + 1);
+          const Job* back = q.Back();
+          if (back && back->set_key > job->set_key) unsorted_.insert(&q);
           job->state = JobState::kQueued;
           job->queue = &q;
           q.PushBack(job);
@@ -166,7 +177,7 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
         case JobState::kReserved:
           job->state = JobState::kReserved;
           job->reservation = std::make_unique<Reservation>(std::move(res));
-          ++reserved_;
+          reserved_list_.PushBack(job);
           Arm(job, job->reservation->expires_at);
           break;
       }
@@ -174,6 +185,21 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
     }
   }
   return false;
+}
+
+void StateMachine::FinishRestore() {
+  std::vector<Job*> jobs;
+  for (Queue* q : unsorted_) {
+    jobs.clear();
+    jobs.reserve(q->size());
+    while (Job* j = q->PopFront()) jobs.push_back(j);
+    // Positions are unique within a state, so the order is total.
+    std::sort(jobs.begin(), jobs.end(),
+              [](const Job* a, const Job* b) { return a->set_key < b->set_key; });
+    for (Job* j : jobs) q->PushBack(j);
+  }
+  unsorted_.clear();
+  restore_v1_ = false;
 }
 
 }  // namespace werk::core

@@ -114,6 +114,7 @@ void StateMachine::Enqueue(Job* job, UnixNanos enqueued_at) {
   job->state = JobState::kQueued;
   job->enqueued_at = enqueued_at;
   job->queue = &q;
+  job->set_key = UnixNanos(next_queue_pos_++);
   q.PushBack(job);
   ++queued_count_;
   MarkReady(q);
@@ -148,7 +149,7 @@ void StateMachine::Detach(Job* job) {
       break;
     case JobState::kReserved:
       job->reservation.reset();
-      --reserved_;
+      reserved_list_.Remove(job);
       break;
   }
 }
@@ -273,7 +274,7 @@ OpStatus StateMachine::ApplyReserve(UnixNanos t, const ReserveRecord& r) {
   Detach(job);
   job->state = JobState::kReserved;
   job->reservation = std::make_unique<Reservation>(Reservation{r.wid, t, r.expires_at});
-  ++reserved_;
+  reserved_list_.PushBack(job);
   Arm(job, r.expires_at);
   return OkStatus();
 }
@@ -433,7 +434,8 @@ OpStatus StateMachine::ApplyFlush() {
   graveyard_.BuryFlushed(std::move(f), &jobs_, doomed_);
   doomed_ = 0;
   queued_count_ = 0;
-  reserved_ = 0;
+  // The flushed reserved jobs are freed with the rest, still linked.
+  reserved_list_.Forget();
   ready_.clear();
   processed_ = failures_ = 0;
   history_.clear();
@@ -465,7 +467,10 @@ uint64_t StateMachine::StateHash() const {
     buf.clear();
     AppendJobJson(buf, *job);
     buf.push_back(char(job->state));
-    buf.append(reinterpret_cast<const char*>(&job->set_key), sizeof job->set_key);
+    // A queued job's position is its place in the queue, hashed below as the
+    // queue's order (a version 1 image restores the order, not the numbers).
+    if (job->state != JobState::kQueued)
+      buf.append(reinterpret_cast<const char*>(&job->set_key), sizeof job->set_key);
     if (job->reservation) {
       buf.append(job->reservation->wid);
       buf.append(reinterpret_cast<const char*>(&job->reservation->expires_at),

@@ -207,6 +207,14 @@ void RunApplySequence(Source& src) {
     const size_t placed = sm.queued_total() + sm.scheduled_size() + sm.retries_size() +
                           sm.dead_size() + sm.reserved_size();
     if (placed != sm.job_count()) fail("a job is in no place or in two");
+    // Queue positions follow FIFO order, below the next one to be given.
+    for (const core::Queue* q : sm.SortedQueues()) {
+      const core::Job* prev = nullptr;
+      for (const core::Job* j = q->Front(); j; prev = j, j = q->Next(j)) {
+        if (prev && prev->set_key >= j->set_key) fail("queue positions out of FIFO order");
+        if (uint64_t(j->set_key) >= sm.next_queue_pos()) fail("a queue position not given yet");
+      }
+    }
   };
   for (int steps = 0; steps < 200 && !src.Done(); ++steps) {
     core::StateMachine& sm = *sms[src.Pick(shards)];
@@ -267,7 +275,10 @@ void RunApplySequence(Source& src) {
           }
         });
         if (!ok) fail("a checkpoint item did not restore");
+        copy->FinishRestore();
         if (copy->StateHash() != sm.StateHash()) fail("checkpoint round trip changed the state");
+        if (copy->next_queue_pos() != sm.next_queue_pos())
+          fail("checkpoint round trip changed the next queue position");
         break;
       }
       case 7: {  // complete global operations as a restart would

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/byte_codec.h"
 #include "core/mutation.h"
 #include "core/state_machine.h"
 
@@ -57,6 +58,8 @@ TEST(Checkpoint, EveryJobStateRoundTrips) {
     return back.RestoreItem(t, b);
   });
   ASSERT_TRUE(st.ok()) << st;
+  back.FinishRestore();
+  EXPECT_EQ(h.version, kCheckpointFormatVersion);
   EXPECT_EQ(h.lsn, 42u);
   EXPECT_EQ(back.StateHash(), sm.StateHash());
   EXPECT_EQ(back.FindQueue("a")->Front()->jid(), "queued-01");  // FIFO order kept
@@ -68,6 +71,55 @@ TEST(Checkpoint, EveryJobStateRoundTrips) {
   std::vector<const core::Job*> due;
   back.DueJobs((kT0 + 3600 * s) / core::kNanosPerMilli, due, 100);
   EXPECT_EQ(due.size(), 3u);  // reservation, retry, schedule
+}
+
+// What a version 1 writer emitted: the counters item without the next queue
+// position (queued jobs' keys are then read as item order).
+class VersionOneSource final : public core::SnapshotSource {
+ public:
+  explicit VersionOneSource(const core::StateMachine& sm) : sm_(sm) {}
+  void Snapshot(const core::SnapshotSink& sink) const override {
+    std::string pos;
+    core::ByteWriter(pos).U64(sm_.next_queue_pos());
+    sm_.Snapshot([&](core::SnapshotItemType t, std::string_view b) {
+      sink(t, t == core::SnapshotItemType::kCounters ? b.substr(0, b.size() - pos.size()) : b);
+    });
+  }
+  size_t snapshot_bytes_hint() const override { return sm_.snapshot_bytes_hint(); }
+
+ private:
+  const core::StateMachine& sm_;
+};
+
+TEST(Checkpoint, VersionOneImagesStillLoad) {
+  core::StateMachine sm(kT0 / core::kNanosPerMilli);
+  for (const char* jid : {"job-0001", "job-0002", "job-0003"})
+    (void)sm.Apply(core::Mutation::Push(kT0, Spec(jid)));
+  (void)sm.Apply(core::Mutation::Reserve(kT0, "job-0001", "w1", kT0 + core::kNanosPerSecond));
+  (void)sm.Apply(core::Mutation::Fail(kT0, core::DecideFailure(*sm.FindJob("job-0001"), kT0,
+                                                         core::FailCause::kFail, "E", "m", {}, 0)));
+  (void)sm.Apply(core::Mutation::EnqueueDue(kT0, {"job-0001"}));  // back of the queue
+  std::string image = BuildCheckpoint(VersionOneSource(sm), 0, core::Lsn(9), core::Epoch(1), kT0);
+  CheckpointHeader h;
+  ASSERT_EQ(DecodeCheckpointHeader(image, &h), HeaderStatus::kOk);
+  EXPECT_EQ(h.version, kCheckpointFormatVersion);
+  h.version = 1;
+  EncodeCheckpointHeader(h, image.data());
+  core::StateMachine back(kT0 / core::kNanosPerMilli);
+  auto st = LoadCheckpoint(image, 0, &h, [&](core::SnapshotItemType t, std::string_view b) {
+    return back.RestoreItem(t, b);
+  });
+  ASSERT_TRUE(st.ok()) << st;
+  back.FinishRestore();
+  EXPECT_EQ(h.version, 1u);
+  EXPECT_EQ(back.StateHash(), sm.StateHash());
+  EXPECT_EQ(back.FindQueue("default")->Back()->jid(), "job-0001");
+  EXPECT_EQ(back.next_queue_pos(), 3u);
+  // A version from the future is refused.
+  h.version = kCheckpointFormatVersion + 1;
+  EncodeCheckpointHeader(h, image.data());
+  EXPECT_TRUE(absl::IsFailedPrecondition(
+      LoadCheckpoint(image, 0, &h, [](core::SnapshotItemType, std::string_view) { return true; })));
 }
 
 TEST(Checkpoint, AnyDamageIsDetected) {

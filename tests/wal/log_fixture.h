@@ -48,6 +48,7 @@ class LogFixture {
     sinks.item = [this](core::SnapshotItemType t, std::string_view b) {
       return sm_->RestoreItem(t, b);
     };
+    sinks.items_done = [this] { sm_->FinishRestore(); };
     sinks.record = [this](core::Lsn lsn, std::string_view body) {
       auto m = core::DecodeMutation(body);
       if (!m || sm_->Apply(*m) != absl::OkStatus()) ++divergent_;
