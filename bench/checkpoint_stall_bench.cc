@@ -1,9 +1,13 @@
 // The longest pause a checkpoint causes on its shard's thread
 // (docs/replication-plan.md §3): a state of N live jobs serialized into one
-// image, as `wal::Checkpointer` does between two loop iterations. While the
-// snapshot is synchronous the pause is the whole serialization.
+// image, as `wal::Checkpointer` does: in one go (the pause is the whole
+// serialization: what repartition and the fallback after repeated aborts
+// do), or in slices of `slice_jobs` jobs, one per loop turn (the pause is
+// the longest slice; the beginning, which emits the small items, counts as
+// one).
 //
 //   build/bench/werk_micro_bench --benchmark_filter=CheckpointStall
+//     --benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
 
 #include <benchmark/benchmark.h>
 
@@ -12,6 +16,7 @@
 #include <string>
 
 #include "core/mutation.h"
+#include "core/snapshot_session.h"
 #include "core/state_machine.h"
 #include "wal/checkpoint.h"
 
@@ -60,6 +65,46 @@ void BM_CheckpointStall(benchmark::State& state) {
   state.counters["longest_slice_ms"] = double(longest) / 1e6;
 }
 BENCHMARK(BM_CheckpointStall)->Arg(1'000'000)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void BM_CheckpointStallSliced(benchmark::State& state) {
+  StateMachine sm(kT0 / kNanosPerMilli);
+  Fill(sm, state.range(0));
+  const size_t slice_jobs = size_t(state.range(1));
+  int64_t longest = 0;
+  uint64_t slices = 0;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    wal::CheckpointWriter w(Epoch(1), sm.snapshot_bytes_hint());
+    int64_t t0 = NowNs();
+    auto session =
+        sm.BeginSnapshot([&](SnapshotItemType t, std::string_view b) { w.Add(t, b); });
+    longest = std::max(longest, NowNs() - t0);
+    slices = 1;
+    for (;;) {
+      t0 = NowNs();
+      const auto s = session->Step(slice_jobs);
+      longest = std::max(longest, NowNs() - t0);
+      ++slices;
+      if (s != SnapshotSession::Status::kRunning) break;
+    }
+    const std::string image = std::move(w).Finish(0, Lsn(1), kT0);
+    bytes = image.size();
+    benchmark::DoNotOptimize(image.data());
+  }
+  state.counters["image_MB"] = double(bytes) / 1e6;
+  state.counters["longest_slice_ms"] = double(longest) / 1e6;
+  state.counters["slices"] = double(slices);
+}
+BENCHMARK(BM_CheckpointStallSliced)
+    ->Args({1'000'000, 1024})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 
 }  // namespace
 }  // namespace werk::core

@@ -1,4 +1,5 @@
-// StateMachine::Snapshot and RestoreItem: the state as checkpoint items.
+// StateMachine::Snapshot and RestoreItem: the state as checkpoint items
+// (the items themselves are emitted by core/snapshot_session.cc).
 
 #include "core/snapshot.h"
 
@@ -6,72 +7,24 @@
 
 #include "core/byte_codec.h"
 #include "core/mutation.h"
+#include "core/snapshot_session.h"
 #include "core/state_machine.h"
 
 namespace werk::core {
 
-namespace {
-
-void EmitJob(const Job& job, std::string& buf, const SnapshotSink& sink) {
-  buf.clear();
-  ByteWriter w(buf);
-  WriteJobFields(w, job);
-  w.U64(job.seq());  // ties in the sets break by seq: restore it exactly
-  w.U8(uint8_t(job.state));
-  w.I64(job.set_key);
-  w.I64(job.enqueued_at);
-  w.U8(job.reservation ? 1 : 0);
-  if (job.reservation) {
-    w.Bytes(job.reservation->wid);
-    w.I64(job.reservation->reserved_at);
-    w.I64(job.reservation->expires_at);
-  }
-  sink(SnapshotItemType::kJob, buf);
+std::unique_ptr<SnapshotSession> StateMachine::BeginSnapshot(SnapshotSink sink) const {
+  if (snap_) snap_->Abort();  // S6: one session at a time
+  // A new number, so no mark of an earlier session counts (0 is never one).
+  if (++snap_gen_ == 0) ++snap_gen_;
+  std::unique_ptr<SnapshotSession> s(new SnapshotSession(*this, snap_gen_, std::move(sink)));
+  snap_ = s.get();
+  return s;
 }
 
-}  // namespace
-
 void StateMachine::Snapshot(const SnapshotSink& sink) const {
-  std::string buf;
-  {
-    ByteWriter w(buf);
-    w.U64(next_seq_);
-    w.I64(processed_);
-    w.I64(failures_);
-    w.U64(history_.size());
-    for (const auto& [day, c] : history_) {
-      w.I64(day);
-      w.I64(c.processed);
-      w.I64(c.failures);
-    }
-    w.U64(next_queue_pos_);  // version 2
-    sink(SnapshotItemType::kCounters, buf);
+  auto session = BeginSnapshot(sink);
+  while (session->Step(size_t(1) << 20) == SnapshotSession::Status::kRunning) {
   }
-  for (const auto& [wid, state] : worker_states_) {
-    buf.clear();
-    ByteWriter w(buf);
-    w.Bytes(wid);
-    w.U8(uint8_t(state));
-    sink(SnapshotItemType::kWorker, buf);
-  }
-  for (const auto& [origin, g] : last_global_ops_) {
-    buf.clear();
-    EncodeMutation(Mutation::Global(0, g), buf);
-    sink(SnapshotItemType::kGlobalOp, buf);
-  }
-  const auto queues = SortedQueues();
-  for (const Queue* q : queues) {
-    buf.clear();
-    ByteWriter w(buf);
-    w.Bytes(q->name());
-    w.U8(q->paused() ? 1 : 0);
-    sink(SnapshotItemType::kQueue, buf);
-  }
-  for (const Queue* q : queues)
-    for (const Job* j = q->Front(); j; j = q->Next(j)) EmitJob(*j, buf, sink);
-  for (const JobSet* set : {&scheduled_, &retries_, &dead_})
-    for (const Job* j : *set) EmitJob(*j, buf, sink);
-  for (const Job* j = reserved_list_.Front(); j; j = reserved_list_.Next(j)) EmitJob(*j, buf, sink);
 }
 
 void StateMachine::AddCounters(const StateMachine& other) {

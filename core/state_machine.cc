@@ -10,6 +10,7 @@
 #include "core/job_json.h"
 #include "core/limits.h"
 #include "core/mutate_filter.h"
+#include "core/snapshot_session.h"
 #include "core/time_format.h"
 
 namespace werk::core {
@@ -31,6 +32,7 @@ OpStatus Malformed() { return absl::InvalidArgumentError({}); }
 StateMachine::StateMachine(int64_t now_ms) : wheel_(std::make_unique<TimerWheel>(now_ms)) {}
 
 StateMachine::~StateMachine() {
+  AbortSnapshot();
   Reclaim(std::numeric_limits<size_t>::max());
   std::vector<Job*> all;
   all.reserve(jobs_.size());
@@ -51,7 +53,18 @@ const Job* StateMachine::FindJob(std::string_view jid) const {
 
 Job* StateMachine::MutableJob(std::string_view jid) {
   auto it = jobs_.find(jid);
-  return it == jobs_.end() || Doomed(*it) ? nullptr : *it;
+  if (it == jobs_.end() || Doomed(*it)) return nullptr;
+  Touch(*it);
+  return *it;
+}
+
+void StateMachine::Touch(const Job* job) const {
+  if (snap_ && job->snap_gen != snap_->gen()) snap_->PreImage(*job);
+}
+
+void StateMachine::AbortSnapshot() {
+  if (snap_) snap_->Abort();
+  WERK_DCHECK(!snap_);
 }
 
 const Queue* StateMachine::FindQueue(std::string_view name) const {
@@ -131,9 +144,12 @@ void StateMachine::AddToSet(Job* job, JobState state, UnixNanos key, UnixNanos f
 }
 
 void StateMachine::Detach(Job* job) {
+  // S3: whatever leaves its place was emitted as it was first.
+  WERK_DCHECK(!snap_ || job->snap_gen == snap_->gen());
   wheel_->Cancel(job);
   switch (job->state) {
     case JobState::kQueued:
+      if (snap_) snap_->Leaving(job, job->queue->Next(job));
       job->queue->Remove(job);
       job->queue = nullptr;
       --queued_count_;
@@ -148,6 +164,7 @@ void StateMachine::Detach(Job* job) {
       WERK_CHECK(dead_.erase(job) == 1);
       break;
     case JobState::kReserved:
+      if (snap_) snap_->Leaving(job, reserved_list_.Next(job));
       job->reservation.reset();
       reserved_list_.Remove(job);
       break;
@@ -174,6 +191,8 @@ void StateMachine::CountProcessed(UnixNanos t, bool failed) {
 }
 
 void StateMachine::RemoveQueue(Queue* q) {
+  // The session's captured queues and cursors may point into it.
+  AbortSnapshot();
   // O(1): the queue leaves the map with its jobs still linked to it; they
   // stay in jobs_ as doomed entries until the graveyard frees them.
   ready_.erase(std::remove(ready_.begin(), ready_.end(), q), ready_.end());
@@ -259,6 +278,7 @@ OpStatus StateMachine::ApplyPush(UnixNanos t, const PushRecord& r) {
     --doomed_;
   }
   Job* job = Job::Create(r.job, next_seq_++).release();
+  if (snap_) job->snap_gen = snap_->gen();  // not in the snapshot's state
   jobs_.insert(job);
   if (r.job.at_ns > t) {
     AddToSet(job, JobState::kScheduled, r.job.at_ns, r.job.at_ns);
@@ -365,7 +385,10 @@ OpStatus StateMachine::ApplyMutateSet(UnixNanos t, const MutateSetRecord& r) {
     const bool everything = MutatesEverything(r);
     MutateMatcher matcher(r.filter);
     for (Job* job : set)
-      if (everything || matcher.Matches(*job)) matched.push_back(job);
+      if (everything || matcher.Matches(*job)) {
+        Touch(job);
+        matched.push_back(job);
+      }
   }
   for (Job* job : matched) {
     switch (r.cmd) {
@@ -421,7 +444,9 @@ OpStatus StateMachine::ApplyQueue(MutationType type, const QueueRecord& r) {
 
 OpStatus StateMachine::ApplyFlush() {
   // O(1): every container is swapped for an empty one and the old ones go
-  // to the graveyard, which frees them a slice at a time.
+  // to the graveyard, which frees them a slice at a time. A snapshot being
+  // built walks those containers: it is dropped.
+  AbortSnapshot();
   auto f = std::make_unique<FlushedState>();
   f->jobs = std::exchange(jobs_, JobIndex());
   f->queues = std::exchange(queues_, QueueMap());

@@ -118,7 +118,11 @@ class StateMachine final : public SnapshotSource {
   // --- Checkpoints (core/snapshot.h) ---------------------------------------
   // Emits the whole state as items: counters, workers, queues, then jobs
   // (each queue's in FIFO order, then the sets in order, then reservations).
+  // A session run to its end in one go (core/snapshot_session.h).
   void Snapshot(const SnapshotSink& sink) const override;
+  std::unique_ptr<SnapshotSession> BeginSnapshot(SnapshotSink sink) const override;
+  // The open session, if any (for tests).
+  bool snapshot_open() const { return snap_ != nullptr; }
   size_t snapshot_bytes_hint() const override { return job_count() * 256; }
   // Applies one item to a state machine being rebuilt from a checkpoint.
   // False if the item is malformed. With `renumber`, a job item gets this
@@ -136,7 +140,13 @@ class StateMachine final : public SnapshotSource {
   void AddCounters(const StateMachine& other);
 
  private:
+  friend class SnapshotSession;
+  // Every path that changes a job's fields or takes it out of its place goes
+  // through a Job* from MutableJob (or, for a set scan, Touch): while a
+  // snapshot session is open, the job is emitted as it still is first.
   Job* MutableJob(std::string_view jid);
+  void Touch(const Job* job) const;
+  void AbortSnapshot();
   Queue& GetOrCreateQueue(std::string_view name);
   JobSet& MutableSet(SetTarget t);
   void Enqueue(Job* job, UnixNanos enqueued_at);
@@ -190,6 +200,10 @@ class StateMachine final : public SnapshotSource {
   absl::btree_map<uint32_t, GlobalOpRecord> last_global_ops_;  // by origin shard
   absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq> worker_states_;  // non-running only
   std::vector<Queue*> ready_;
+  // The open snapshot session and the last session number (marks in jobs).
+  // Bookkeeping of the session, changed by the const walk.
+  mutable SnapshotSession* snap_ = nullptr;
+  mutable uint32_t snap_gen_ = 0;
   Graveyard graveyard_;  // after jobs_: destroyed before it
 };
 

@@ -24,6 +24,7 @@
 
 #include "core/global_ops.h"
 #include "core/mutation.h"
+#include "core/snapshot_session.h"
 #include "core/state_machine.h"
 
 namespace werk::testing {
@@ -190,8 +191,9 @@ class MutationGen {
 };
 
 // Drives a group of state machines with generated records, timer firings,
-// checkpoint round trips and global-operation roll-forwards, checking after
-// every step what must always hold. Aborts (with a message) on a violation.
+// checkpoint round trips, snapshots taken in slices and global-operation
+// roll-forwards, checking after every step what must always hold. Aborts
+// (with a message) on a violation.
 template <typename Source>
 void RunApplySequence(Source& src) {
   MutationGen<Source> gen(src);
@@ -216,9 +218,20 @@ void RunApplySequence(Source& src) {
       }
     }
   };
+  // A snapshot in slices of one state machine, and what it must restore to.
+  std::unique_ptr<core::SnapshotSession> session;
+  std::vector<std::pair<core::SnapshotItemType, std::string>> items;
+  uint64_t expected = 0;
+  auto restored_hash = [&](const auto& image) {
+    core::StateMachine copy(0);
+    for (const auto& [t, b] : image)
+      if (!copy.RestoreItem(t, b)) fail("a snapshot item did not restore");
+    copy.FinishRestore();
+    return copy.StateHash();
+  };
   for (int steps = 0; steps < 200 && !src.Done(); ++steps) {
     core::StateMachine& sm = *sms[src.Pick(shards)];
-    switch (src.Pick(9)) {
+    switch (src.Pick(10)) {
       default: {
         const core::Mutation m = gen.Plain();
         const std::string bytes = core::EncodeMutation(m);
@@ -295,6 +308,21 @@ void RunApplySequence(Source& src) {
         sm.Reclaim(src.Pick(64));
         if (sm.StateHash() != before || sm.job_count() != jobs)
           fail("reclaiming removed jobs changed the state");
+        break;
+      }
+      case 9: {  // a snapshot in slices: begun, or a slice of the open one
+        if (!session || session->status() != core::SnapshotSession::Status::kRunning) {
+          std::vector<std::pair<core::SnapshotItemType, std::string>> now;
+          sm.Snapshot([&](core::SnapshotItemType t, std::string_view b) { now.emplace_back(t, b); });
+          expected = restored_hash(now);
+          items.clear();
+          session = sm.BeginSnapshot(
+              [&](core::SnapshotItemType t, std::string_view b) { items.emplace_back(t, b); });
+          break;
+        }
+        if (session->Step(1 + src.Pick(4)) == core::SnapshotSession::Status::kDone &&
+            restored_hash(items) != expected)
+          fail("a snapshot taken in slices is not the state at its start");
         break;
       }
     }
