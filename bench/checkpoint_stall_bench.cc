@@ -103,6 +103,7 @@ void BM_CheckpointStallSliced(benchmark::State& state) {
 }
 BENCHMARK(BM_CheckpointStallSliced)
     ->Args({1'000'000, 1024})
+    ->Args({1'000'000, 256})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5);
 
