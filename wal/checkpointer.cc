@@ -1,5 +1,9 @@
 #include "wal/checkpointer.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -104,7 +108,28 @@ bool Checkpointer::BuildSlice() {
   return true;
 }
 
+void Checkpointer::ReleaseSpentSlice() {
+  // The pages of the image's interior go back a slice at a time (the
+  // contents are not read again); freeing what is left is then cheap. Only
+  // once the storage let go of it.
+  if (spent_.use_count() > 1) return;
+  static constexpr size_t kSliceBytes = 8u << 20;
+  const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<uintptr_t>(spent_->data());
+  const uintptr_t first = (base + page - 1) / page * page;
+  const uintptr_t end = (base + spent_->size()) / page * page;
+  const uintptr_t from = first + spent_done_;
+  if (from < end) {
+    const size_t n = std::min<size_t>(kSliceBytes, end - from);
+    (void)::madvise(reinterpret_cast<void*>(from), n, MADV_DONTNEED);
+    spent_done_ += n;
+    if (from + n < end) return;
+  }
+  spent_.reset();
+}
+
 void Checkpointer::Poll(const core::SnapshotSource& state) {
+  if (spent_) ReleaseSpentSlice();
   if (wal_->failed()) {
     // Nothing more can be durable: a snapshot under way would only grow.
     session_.reset();
@@ -140,7 +165,8 @@ void Checkpointer::Poll(const core::SnapshotSource& state) {
 void Checkpointer::OnWritten(int32_t res) {
   state_ = State::kIdle;
   const uint64_t bytes = image_->size();
-  image_.reset();
+  spent_ = std::move(image_);
+  spent_done_ = 0;
   if (res < 0) {
     ++stats_.failed;
     spdlog::error("checkpoint at LSN {} failed: {}; the log keeps everything meanwhile",

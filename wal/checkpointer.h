@@ -69,7 +69,8 @@ class Checkpointer final : public core::Participant {
   bool IoIdle() const override { return io_idle(); }
   // A snapshot under way takes its next slice at once, like deferred work.
   int64_t WaitBudgetNs() override {
-    return state_ == State::kBuilding ? 0 : core::kNoDeadline;
+    const bool freeing = spent_ && spent_.use_count() == 1;  // the storage let go of it
+    return state_ == State::kBuilding || freeing ? 0 : core::kNoDeadline;
   }
   // Takes a checkpoint at the next Poll() regardless of the thresholds.
   void RequestNow() { requested_ = true; }
@@ -101,6 +102,11 @@ class Checkpointer final : public core::Participant {
   std::unique_ptr<CheckpointWriter> writer_;
   std::unique_ptr<core::SnapshotSession> session_;
   std::shared_ptr<const std::string> image_;
+  // A written image, given back to the kernel a slice per loop turn: freeing
+  // a few hundred MB at once stalls the loop for tens of ms.
+  std::shared_ptr<const std::string> spent_;
+  size_t spent_done_ = 0;
+  void ReleaseSpentSlice();
   std::string previous_name_;
   Stats stats_;
   int removals_pending_ = 0;
