@@ -60,6 +60,12 @@ class IntrusiveList {
     const ListNode* n = t ? static_cast<const Hook*>(t)->next : head_.next;
     return n == &head_ ? nullptr : Owner(n);
   }
+  // Empties the list in O(1) without unlinking its elements: for a flush,
+  // whose elements are freed as they are (their hooks never read again).
+  void Forget() {
+    head_.prev = head_.next = &head_;
+    size_ = 0;
+  }
   // Moves every element of `other` to the back of this list.
   void Splice(IntrusiveList& other) {
     if (other.empty()) return;

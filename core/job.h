@@ -102,7 +102,13 @@ class Job final : public ListHook<QueueTag>, public TimerHook {
   uint64_t seq() const { return seq_; }
 
   JobState state = JobState::kQueued;
+  // The snapshot session that emitted this job, or the one it was pushed
+  // during (core/snapshot_session.h). Bookkeeping of a session, not state:
+  // a const walk marks it. Sits in the padding after `state`.
+  mutable uint32_t snap_gen = 0;
   // Sort key within the scheduled/retry/dead sets: due time, or purge time.
+  // While queued, the job's queue position instead (StateMachine::Enqueue):
+  // only the sets read it as a time, and a job is in no set while queued.
   UnixNanos set_key = 0;
   UnixNanos enqueued_at = 0;  // 0 = never enqueued
   Queue* queue = nullptr;     // while state == kQueued
@@ -131,6 +137,9 @@ class Job final : public ListHook<QueueTag>, public TimerHook {
   int32_t backtrace_ = 0;
   uint64_t seq_ = 0;
 };
+
+// snap_gen lives in padding: a job costs what it did before sliced snapshots.
+static_assert(sizeof(Job) == 144, "Job grew: snap_gen must stay in the padding after state");
 
 // Reservation length at FETCH: 0 → default, clamped to [min_seconds, max]
 // (min_seconds is Faktory's 60 except in tests, ServerOptions::reserve_for_min_s).

@@ -21,6 +21,7 @@ class Queue {
   bool removed() const { return removed_; }
   void MarkRemoved() { removed_ = true; }
   Job* Front() const { return jobs_.Front(); }
+  Job* Back() const { return jobs_.Back(); }
   Job* Next(const Job* j) const { return jobs_.Next(j); }
   void PushBack(Job* j) { jobs_.PushBack(j); }
   void Remove(Job* j) { jobs_.Remove(j); }

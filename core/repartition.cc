@@ -57,6 +57,7 @@ bool Repartition(const std::vector<const StateMachine*>& from, uint32_t to, int6
     });
     if (!ok) return false;
   }
+  for (auto& sm : *out) sm->FinishRestore();
   return true;
 }
 

@@ -1,4 +1,5 @@
-// StateMachine::Snapshot and RestoreItem: the state as checkpoint items.
+// StateMachine::Snapshot and RestoreItem: the state as checkpoint items
+// (the items themselves are emitted by core/snapshot_session.cc).
 
 #include "core/snapshot.h"
 
@@ -6,85 +7,24 @@
 
 #include "core/byte_codec.h"
 #include "core/mutation.h"
+#include "core/snapshot_session.h"
 #include "core/state_machine.h"
 
 namespace werk::core {
 
-namespace {
-
-void EmitJob(const Job& job, std::string& buf, const SnapshotSink& sink) {
-  buf.clear();
-  ByteWriter w(buf);
-  WriteJobFields(w, job);
-  w.U64(job.seq());  // ties in the sets break by seq: restore it exactly
-  w.U8(uint8_t(job.state));
-  w.I64(job.set_key);
-  w.I64(job.enqueued_at);
-  w.U8(job.reservation ? 1 : 0);
-  if (job.reservation) {
-    w.Bytes(job.reservation->wid);
-    w.I64(job.reservation->reserved_at);
-    w.I64(job.reservation->expires_at);
-  }
-  sink(SnapshotItemType::kJob, buf);
+std::unique_ptr<SnapshotSession> StateMachine::BeginSnapshot(SnapshotSink sink) const {
+  if (snap_) snap_->Abort();  // S6: one session at a time
+  // A new number, so no mark of an earlier session counts (0 is never one).
+  if (++snap_gen_ == 0) ++snap_gen_;
+  std::unique_ptr<SnapshotSession> s(new SnapshotSession(*this, snap_gen_, std::move(sink)));
+  snap_ = s.get();
+  return s;
 }
 
-}  // namespace
-
 void StateMachine::Snapshot(const SnapshotSink& sink) const {
-  std::string buf;
-  {
-    ByteWriter w(buf);
-    w.U64(next_seq_);
-    w.I64(processed_);
-    w.I64(failures_);
-    w.U64(history_.size());
-    for (const auto& [day, c] : history_) {
-      w.I64(day);
-      w.I64(c.processed);
-      w.I64(c.failures);
-    }
-    sink(SnapshotItemType::kCounters, buf);
+  auto session = BeginSnapshot(sink);
+  while (session->Step(size_t(1) << 20) == SnapshotSession::Status::kRunning) {
   }
-  for (const auto& [wid, state] : worker_states_) {
-    buf.clear();
-    ByteWriter w(buf);
-    w.Bytes(wid);
-    w.U8(uint8_t(state));
-    sink(SnapshotItemType::kWorker, buf);
-  }
-  for (const auto& [origin, g] : last_global_ops_) {
-    buf.clear();
-    EncodeMutation(Mutation::Global(0, g), buf);
-    sink(SnapshotItemType::kGlobalOp, buf);
-  }
-  if (!epochs_.entries().empty() || epochs_.alone_since()) {
-    buf.clear();
-    ByteWriter w(buf);
-    w.U64(epochs_.entries().size());
-    for (const EpochStart& e : epochs_.entries()) {
-      w.U64(e.epoch.value());
-      w.U64(e.first_lsn.value());
-      w.Bytes(e.node);
-    }
-    w.U8(epochs_.alone_since() ? 1 : 0);
-    w.U64(epochs_.alone_since() ? epochs_.alone_since()->value() : 0);
-    sink(SnapshotItemType::kEpochs, buf);
-  }
-  const auto queues = SortedQueues();
-  for (const Queue* q : queues) {
-    buf.clear();
-    ByteWriter w(buf);
-    w.Bytes(q->name());
-    w.U8(q->paused() ? 1 : 0);
-    sink(SnapshotItemType::kQueue, buf);
-  }
-  for (const Queue* q : queues)
-    for (const Job* j = q->Front(); j; j = q->Next(j)) EmitJob(*j, buf, sink);
-  for (const JobSet* set : {&scheduled_, &retries_, &dead_})
-    for (const Job* j : *set) EmitJob(*j, buf, sink);
-  for (const Job* job : jobs_)
-    if (job->state == JobState::kReserved) EmitJob(*job, buf, sink);
 }
 
 void StateMachine::AddCounters(const StateMachine& other) {
@@ -113,6 +53,10 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
         c.failures = r.I64();
         history_[day] = c;
       }
+      // Version 2 ends with the next queue position; version 1 has none, and
+      // its queued jobs are numbered in item order (their FIFO order).
+      restore_v1_ = r.ok() && r.at_end();
+      if (!restore_v1_) next_queue_pos_ = std::max(next_queue_pos_, r.U64());
       return r.ok() && r.at_end();
     }
     case SnapshotItemType::kWorker: {
@@ -184,6 +128,13 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
       switch (JobState(state)) {
         case JobState::kQueued: {
           Queue& q = GetOrCreateQueue(job->queue_name());
+          // Repartition takes each old state's items in its FIFO order, one
+          // old state after another: numbering them as they come sorts by
+          // (old shard, position).
+          if (renumber || restore_v1_) job->set_key = UnixNanos(next_queue_pos_);
+          next_queue_pos_ = std::max(next_queue_pos_, uint64_t(job->set_key) + 1);
+          const Job* back = q.Back();
+          if (back && back->set_key > job->set_key) unsorted_.insert(&q);
           job->state = JobState::kQueued;
           job->queue = &q;
           q.PushBack(job);
@@ -198,7 +149,7 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
         case JobState::kReserved:
           job->state = JobState::kReserved;
           job->reservation = std::make_unique<Reservation>(std::move(res));
-          ++reserved_;
+          reserved_list_.PushBack(job);
           Arm(job, job->reservation->expires_at);
           break;
       }
@@ -206,6 +157,21 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
     }
   }
   return false;
+}
+
+void StateMachine::FinishRestore() {
+  std::vector<Job*> jobs;
+  for (Queue* q : unsorted_) {
+    jobs.clear();
+    jobs.reserve(q->size());
+    while (Job* j = q->PopFront()) jobs.push_back(j);
+    // Positions are unique within a state, so the order is total.
+    std::sort(jobs.begin(), jobs.end(),
+              [](const Job* a, const Job* b) { return a->set_key < b->set_key; });
+    for (Job* j : jobs) q->PushBack(j);
+  }
+  unsorted_.clear();
+  restore_v1_ = false;
 }
 
 }  // namespace werk::core

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string_view>
 
 namespace werk::core {
@@ -22,6 +23,8 @@ enum class SnapshotItemType : uint16_t {
 
 using SnapshotSink = std::function<void(SnapshotItemType, std::string_view body)>;
 
+class SnapshotSession;  // core/snapshot_session.h
+
 // What a checkpoint is taken of (the state machine), as the checkpointer
 // sees it: a source of items, opaque otherwise.
 class SnapshotSource {
@@ -29,6 +32,10 @@ class SnapshotSource {
   virtual ~SnapshotSource() = default;
   // Emits the whole live state, in an order RestoreItem accepts.
   virtual void Snapshot(const SnapshotSink& sink) const = 0;
+  // The same image in slices, as of now, while the state goes on changing
+  // (core/snapshot_session.h); nullptr if the source can only do it in one
+  // go. One session at a time: beginning one aborts the last.
+  virtual std::unique_ptr<SnapshotSession> BeginSnapshot(SnapshotSink sink) const;
   // About how many bytes the items take (to size the buffer once).
   virtual size_t snapshot_bytes_hint() const = 0;
 };

@@ -10,6 +10,7 @@
 #include "core/job_json.h"
 #include "core/limits.h"
 #include "core/mutate_filter.h"
+#include "core/snapshot_session.h"
 #include "core/time_format.h"
 
 namespace werk::core {
@@ -31,6 +32,7 @@ OpStatus Malformed() { return absl::InvalidArgumentError({}); }
 StateMachine::StateMachine(int64_t now_ms) : wheel_(std::make_unique<TimerWheel>(now_ms)) {}
 
 StateMachine::~StateMachine() {
+  AbortSnapshot();
   Reclaim(std::numeric_limits<size_t>::max());
   std::vector<Job*> all;
   all.reserve(jobs_.size());
@@ -51,7 +53,18 @@ const Job* StateMachine::FindJob(std::string_view jid) const {
 
 Job* StateMachine::MutableJob(std::string_view jid) {
   auto it = jobs_.find(jid);
-  return it == jobs_.end() || Doomed(*it) ? nullptr : *it;
+  if (it == jobs_.end() || Doomed(*it)) return nullptr;
+  Touch(*it);
+  return *it;
+}
+
+void StateMachine::Touch(const Job* job) const {
+  if (snap_ && job->snap_gen != snap_->gen()) snap_->PreImage(*job);
+}
+
+void StateMachine::AbortSnapshot() {
+  if (snap_) snap_->Abort();
+  WERK_DCHECK(!snap_);
 }
 
 const Queue* StateMachine::FindQueue(std::string_view name) const {
@@ -114,6 +127,7 @@ void StateMachine::Enqueue(Job* job, UnixNanos enqueued_at) {
   job->state = JobState::kQueued;
   job->enqueued_at = enqueued_at;
   job->queue = &q;
+  job->set_key = UnixNanos(next_queue_pos_++);
   q.PushBack(job);
   ++queued_count_;
   MarkReady(q);
@@ -130,9 +144,12 @@ void StateMachine::AddToSet(Job* job, JobState state, UnixNanos key, UnixNanos f
 }
 
 void StateMachine::Detach(Job* job) {
+  // S3: whatever leaves its place was emitted as it was first.
+  WERK_DCHECK(!snap_ || job->snap_gen == snap_->gen());
   wheel_->Cancel(job);
   switch (job->state) {
     case JobState::kQueued:
+      if (snap_) snap_->Leaving(job, job->queue->Next(job));
       job->queue->Remove(job);
       job->queue = nullptr;
       --queued_count_;
@@ -147,8 +164,9 @@ void StateMachine::Detach(Job* job) {
       WERK_CHECK(dead_.erase(job) == 1);
       break;
     case JobState::kReserved:
+      if (snap_) snap_->Leaving(job, reserved_list_.Next(job));
       job->reservation.reset();
-      --reserved_;
+      reserved_list_.Remove(job);
       break;
   }
 }
@@ -173,6 +191,8 @@ void StateMachine::CountProcessed(UnixNanos t, bool failed) {
 }
 
 void StateMachine::RemoveQueue(Queue* q) {
+  // The session's captured queues and cursors may point into it.
+  AbortSnapshot();
   // O(1): the queue leaves the map with its jobs still linked to it; they
   // stay in jobs_ as doomed entries until the graveyard frees them.
   ready_.erase(std::remove(ready_.begin(), ready_.end(), q), ready_.end());
@@ -272,6 +292,7 @@ OpStatus StateMachine::ApplyPush(UnixNanos t, const PushRecord& r) {
     --doomed_;
   }
   Job* job = Job::Create(r.job, next_seq_++).release();
+  if (snap_) job->snap_gen = snap_->gen();  // not in the snapshot's state
   jobs_.insert(job);
   if (r.job.at_ns > t) {
     AddToSet(job, JobState::kScheduled, r.job.at_ns, r.job.at_ns);
@@ -287,7 +308,7 @@ OpStatus StateMachine::ApplyReserve(UnixNanos t, const ReserveRecord& r) {
   Detach(job);
   job->state = JobState::kReserved;
   job->reservation = std::make_unique<Reservation>(Reservation{r.wid, t, r.expires_at});
-  ++reserved_;
+  reserved_list_.PushBack(job);
   Arm(job, r.expires_at);
   return OkStatus();
 }
@@ -378,7 +399,10 @@ OpStatus StateMachine::ApplyMutateSet(UnixNanos t, const MutateSetRecord& r) {
     const bool everything = MutatesEverything(r);
     MutateMatcher matcher(r.filter);
     for (Job* job : set)
-      if (everything || matcher.Matches(*job)) matched.push_back(job);
+      if (everything || matcher.Matches(*job)) {
+        Touch(job);
+        matched.push_back(job);
+      }
   }
   for (Job* job : matched) {
     switch (r.cmd) {
@@ -434,7 +458,9 @@ OpStatus StateMachine::ApplyQueue(MutationType type, const QueueRecord& r) {
 
 OpStatus StateMachine::ApplyFlush() {
   // O(1): every container is swapped for an empty one and the old ones go
-  // to the graveyard, which frees them a slice at a time.
+  // to the graveyard, which frees them a slice at a time. A snapshot being
+  // built walks those containers: it is dropped.
+  AbortSnapshot();
   auto f = std::make_unique<FlushedState>();
   f->jobs = std::exchange(jobs_, JobIndex());
   f->queues = std::exchange(queues_, QueueMap());
@@ -447,7 +473,8 @@ OpStatus StateMachine::ApplyFlush() {
   graveyard_.BuryFlushed(std::move(f), &jobs_, doomed_);
   doomed_ = 0;
   queued_count_ = 0;
-  reserved_ = 0;
+  // The flushed reserved jobs are freed with the rest, still linked.
+  reserved_list_.Forget();
   ready_.clear();
   processed_ = failures_ = 0;
   history_.clear();
@@ -479,7 +506,10 @@ uint64_t StateMachine::StateHash() const {
     buf.clear();
     AppendJobJson(buf, *job);
     buf.push_back(char(job->state));
-    buf.append(reinterpret_cast<const char*>(&job->set_key), sizeof job->set_key);
+    // A queued job's position is its place in the queue, hashed below as the
+    // queue's order (a version 1 image restores the order, not the numbers).
+    if (job->state != JobState::kQueued)
+      buf.append(reinterpret_cast<const char*>(&job->set_key), sizeof job->set_key);
     if (job->reservation) {
       buf.append(job->reservation->wid);
       buf.append(reinterpret_cast<const char*>(&job->reservation->expires_at),

@@ -77,7 +77,7 @@ class StateMachine final : public SnapshotSource {
   size_t scheduled_size() const { return scheduled_.size(); }
   size_t retries_size() const { return retries_.size(); }
   size_t dead_size() const { return dead_.size(); }
-  size_t reserved_size() const { return reserved_; }
+  size_t reserved_size() const { return reserved_list_.size(); }
   size_t job_count() const { return jobs_.size() - doomed_; }
   size_t queued_total() const;
   int64_t total_processed() const { return processed_; }
@@ -122,18 +122,35 @@ class StateMachine final : public SnapshotSource {
   // --- Checkpoints (core/snapshot.h) ---------------------------------------
   // Emits the whole state as items: counters, workers, queues, then jobs
   // (each queue's in FIFO order, then the sets in order, then reservations).
+  // A session run to its end in one go (core/snapshot_session.h).
   void Snapshot(const SnapshotSink& sink) const override;
+  std::unique_ptr<SnapshotSession> BeginSnapshot(SnapshotSink sink) const override;
+  // The open session, if any (for tests).
+  bool snapshot_open() const { return snap_ != nullptr; }
   size_t snapshot_bytes_hint() const override { return job_count() * 256; }
   // Applies one item to a state machine being rebuilt from a checkpoint.
   // False if the item is malformed. With `renumber`, a job item gets this
-  // state machine's next sequence number instead of its own (its items come
-  // from several state machines: core/repartition.h).
+  // state machine's next sequence number and queue position instead of its
+  // own (its items come from several state machines: core/repartition.h).
   bool RestoreItem(SnapshotItemType type, std::string_view body, bool renumber = false);
+  // Called once the last item is restored (before any record is replayed):
+  // puts each queue in position order, since items need not come in FIFO
+  // order (docs/wal-format.md "Checkpoints"). O(queues) when they did.
+  void FinishRestore();
+  // The position the next enqueued job gets (part of the state as of a
+  // checkpoint; not observable otherwise).
+  uint64_t next_queue_pos() const { return next_queue_pos_; }
   // Adds `other`'s counters and daily history to this one's.
   void AddCounters(const StateMachine& other);
 
  private:
+  friend class SnapshotSession;
+  // Every path that changes a job's fields or takes it out of its place goes
+  // through a Job* from MutableJob (or, for a set scan, Touch): while a
+  // snapshot session is open, the job is emitted as it still is first.
   Job* MutableJob(std::string_view jid);
+  void Touch(const Job* job) const;
+  void AbortSnapshot();
   Queue& GetOrCreateQueue(std::string_view name);
   JobSet& MutableSet(SetTarget t);
   void Enqueue(Job* job, UnixNanos enqueued_at);
@@ -168,10 +185,19 @@ class StateMachine final : public SnapshotSource {
   JobSet scheduled_;
   JobSet retries_;
   JobSet dead_;
-  size_t reserved_ = 0;
+  // Reserved jobs, linked through the queue hook (free while reserved), so a
+  // snapshot walks them without scanning jobs_.
+  IntrusiveList<Job, QueueTag> reserved_list_;
   size_t queued_count_ = 0;
   std::unique_ptr<TimerWheel> wheel_;  // replaced whole by a flush
   uint64_t next_seq_ = 1;
+  // Queue positions (Job::set_key while queued): FIFO order as a number, so
+  // a checkpoint's items may come in any order (FinishRestore sorts).
+  uint64_t next_queue_pos_ = 0;
+  // Restoring a version 1 image: its queued jobs get positions in item order.
+  bool restore_v1_ = false;
+  // Queues restored out of position order, sorted by FinishRestore.
+  absl::flat_hash_set<Queue*> unsorted_;
   int64_t processed_ = 0;
   int64_t failures_ = 0;
   absl::btree_map<int64_t, DayCounts> history_;  // UTC day number -> counts
@@ -179,6 +205,10 @@ class StateMachine final : public SnapshotSource {
   EpochHistory epochs_;
   absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq> worker_states_;  // non-running only
   std::vector<Queue*> ready_;
+  // The open snapshot session and the last session number (marks in jobs).
+  // Bookkeeping of the session, changed by the const walk.
+  mutable SnapshotSession* snap_ = nullptr;
+  mutable uint32_t snap_gen_ = 0;
   Graveyard graveyard_;  // after jobs_: destroyed before it
 };
 

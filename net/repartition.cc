@@ -57,6 +57,7 @@ absl::StatusOr<Recovered> RecoverOld(const ServerOptions& options, const core::C
   sinks.item = [sm](core::SnapshotItemType t, std::string_view body) {
     return sm->RestoreItem(t, body);
   };
+  sinks.items_done = [sm] { sm->FinishRestore(); };
   std::vector<std::string> skipped;
   sinks.record = [&](core::Lsn lsn, std::string_view body) {
     return ReplayOrSkip(options, shard, lsn.value(), body, *sm, &skipped);

@@ -68,6 +68,7 @@ absl::StatusOr<ShardStorage> OpenShardStorage(Shard& shard, const ServerOptions&
   sinks.item = [&shard](core::SnapshotItemType t, std::string_view body) {
     return shard.state().RestoreItem(t, body);
   };
+  sinks.items_done = [&shard] { shard.state().FinishRestore(); };
   sinks.record = [&](core::Lsn lsn, std::string_view body) {
     return ReplayOrSkip(options, shard_id, lsn.value(), body, shard.state(), &out.skipped_records);
   };

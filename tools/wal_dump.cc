@@ -99,6 +99,7 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
     auto st = wal::LoadCheckpoint(image, shard, &h, [&](core::SnapshotItemType t, std::string_view b) {
       return sm.RestoreItem(t, b);
     });
+    if (st.ok()) sm.FinishRestore();
     if (!st.ok() && vanished(path)) continue;
     if (st.ok()) {
       replay = std::move(loaded);

@@ -8,26 +8,36 @@
 
 namespace werk::wal {
 
-std::string BuildCheckpoint(const core::SnapshotSource& state, uint32_t shard, core::Lsn lsn,
-                            core::Epoch epoch, int64_t created_at) {
-  std::string out(kCheckpointHeaderBytes, '\0');
-  out.reserve(state.snapshot_bytes_hint() + 4096);
-  // A checkpoint's frames are numbered 1, 2, ... in their LSN field.
-  uint64_t n = 0;
-  state.Snapshot([&](core::SnapshotItemType type, std::string_view body) {
-    AppendFrame(out, core::Lsn(++n), epoch, uint16_t(type), body);
-  });
+CheckpointWriter::CheckpointWriter(core::Epoch epoch, size_t bytes_hint)
+    : epoch_(epoch), out_(kCheckpointHeaderBytes, '\0') {
+  // Reserved once: growing a large image later would copy it in one go,
+  // the very stall a sliced snapshot avoids.
+  out_.reserve(bytes_hint + 4096);
+}
+
+void CheckpointWriter::Add(core::SnapshotItemType type, std::string_view body) {
+  AppendFrame(out_, core::Lsn(++n_), epoch_, uint16_t(type), body);
+}
+
+std::string CheckpointWriter::Finish(uint32_t shard, core::Lsn lsn, int64_t created_at) && {
   std::string count;
-  core::ByteWriter(count).U64(n);
-  AppendFrame(out, core::Lsn(n + 1), epoch, uint16_t(RecordType::kEnd), count);
+  core::ByteWriter(count).U64(n_);
+  AppendFrame(out_, core::Lsn(n_ + 1), epoch_, uint16_t(RecordType::kEnd), count);
   CheckpointHeader h;
   h.shard = shard;
   h.lsn = lsn.value();
-  h.epoch = epoch.value();
+  h.epoch = epoch_.value();
   h.created_at = created_at;
-  h.item_count = n;
-  EncodeCheckpointHeader(h, out.data());
-  return out;
+  h.item_count = n_;
+  EncodeCheckpointHeader(h, out_.data());
+  return std::move(out_);
+}
+
+std::string BuildCheckpoint(const core::SnapshotSource& state, uint32_t shard, core::Lsn lsn,
+                            core::Epoch epoch, int64_t created_at) {
+  CheckpointWriter w(epoch, state.snapshot_bytes_hint());
+  state.Snapshot([&](core::SnapshotItemType type, std::string_view body) { w.Add(type, body); });
+  return std::move(w).Finish(shard, lsn, created_at);
 }
 
 absl::Status LoadCheckpoint(

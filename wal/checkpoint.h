@@ -15,7 +15,23 @@
 
 namespace werk::wal {
 
-// Serializes `state`, which reflects every record up to `lsn`.
+// An image built an item at a time (a snapshot taken in slices), then
+// sealed with its header.
+class CheckpointWriter {
+ public:
+  CheckpointWriter(core::Epoch epoch, size_t bytes_hint);
+  void Add(core::SnapshotItemType type, std::string_view body);
+  // The image of a state that reflects every record up to `lsn`.
+  std::string Finish(uint32_t shard, core::Lsn lsn, int64_t created_at) &&;
+  uint64_t items() const { return n_; }
+
+ private:
+  core::Epoch epoch_;
+  std::string out_;
+  uint64_t n_ = 0;  // a checkpoint's frames are numbered 1, 2, ... in their LSN field
+};
+
+// Serializes `state`, which reflects every record up to `lsn`, in one go.
 std::string BuildCheckpoint(const core::SnapshotSource& state, uint32_t shard, core::Lsn lsn,
                             core::Epoch epoch, int64_t created_at);
 

@@ -1,5 +1,9 @@
 #include "wal/checkpointer.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -30,8 +34,12 @@ void Checkpointer::OnStopped(core::ShardRuntime& runtime) {
   RequestNow();
   Poll(*source_);
   while (busy() && !wal_->failed()) {
-    runtime.reactor().Poll(10'000'000);
-    wal_->Commit();
+    // Nothing else runs any more: a snapshot under way is built without
+    // waiting between slices.
+    if (state_ != State::kBuilding) {
+      runtime.reactor().Poll(10'000'000);
+      wal_->Commit();
+    }
     Poll(*source_);
   }
 }
@@ -44,23 +52,101 @@ bool Checkpointer::Due() const {
   return clock_.MonotonicNow() - last_time_ns_ >= options_.interval_ns;
 }
 
-void Checkpointer::Poll(const core::SnapshotSource& state) {
-  if (wal_->failed()) return;
-  switch (state_) {
-    case State::kIdle: {
-      if (!Due()) return;
-      requested_ = false;
-      started_ns_ = clock_.MonotonicNow();
-      pending_lsn_ = wal_->appended_lsn().value();
-      log_bytes_at_last_ = wal_->bytes_appended();
-      last_time_ns_ = started_ns_;
-      image_ = std::make_shared<const std::string>(
-          BuildCheckpoint(state, options_.shard, core::Lsn(pending_lsn_), wal_->epoch(),
-                          clock_.WallNow()));
-      stats_.last_pause_ns = clock_.MonotonicNow() - started_ns_;
-      state_ = State::kWaitDurable;
-      [[fallthrough]];
+void Checkpointer::Begin(const core::SnapshotSource& state) {
+  requested_ = false;
+  started_ns_ = clock_.MonotonicNow();
+  created_at_ = clock_.WallNow();
+  // Between two loop iterations: every record up to here is applied (a
+  // command is applied, then logged), none after.
+  pending_lsn_ = wal_->appended_lsn().value();
+  log_bytes_at_last_ = wal_->bytes_appended();
+  last_time_ns_ = started_ns_;
+  stats_.last_pause_ns = 0;
+  stats_.last_slices = 0;
+  writer_ = std::make_unique<CheckpointWriter>(wal_->epoch(), state.snapshot_bytes_hint());
+  if (aborts_in_row_ < options_.aborts_before_whole) {
+    CheckpointWriter* w = writer_.get();
+    session_ = state.BeginSnapshot(
+        [w](core::SnapshotItemType type, std::string_view body) { w->Add(type, body); });
+  }
+  if (!session_) {
+    // In one go: the source cannot slice, or flushes keep aborting.
+    if (aborts_in_row_ > 0) ++stats_.whole;
+    state.Snapshot(
+        [this](core::SnapshotItemType type, std::string_view body) { writer_->Add(type, body); });
+  }
+  const int64_t now = clock_.MonotonicNow();
+  stats_.last_pause_ns = now - started_ns_;
+  stats_.last_slices = 1;
+  state_ = State::kBuilding;
+}
+
+bool Checkpointer::BuildSlice() {
+  if (session_) {
+    const int64_t t0 = clock_.MonotonicNow();
+    const auto status = session_->Step(options_.slice_jobs);
+    stats_.last_pause_ns = std::max(stats_.last_pause_ns, clock_.MonotonicNow() - t0);
+    ++stats_.last_slices;
+    if (status == core::SnapshotSession::Status::kRunning) return false;
+    session_.reset();
+    if (status == core::SnapshotSession::Status::kAborted) {
+      // A flush or a queue removal: the partial image goes, the next poll
+      // starts over (the checkpoint is still due).
+      ++aborts_in_row_;
+      ++stats_.aborted;
+      writer_.reset();
+      requested_ = true;
+      state_ = State::kIdle;
+      return false;
     }
+  }
+  aborts_in_row_ = 0;
+  image_ = std::make_shared<const std::string>(
+      std::move(*writer_).Finish(options_.shard, core::Lsn(pending_lsn_), created_at_));
+  writer_.reset();
+  state_ = State::kWaitDurable;
+  return true;
+}
+
+void Checkpointer::ReleaseSpentSlice() {
+  // The pages of the image's interior go back a slice at a time (the
+  // contents are not read again); freeing what is left is then cheap. Only
+  // once the storage let go of it.
+  if (spent_.use_count() > 1) return;
+  static constexpr size_t kSliceBytes = 8u << 20;
+  const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+  const auto base = reinterpret_cast<uintptr_t>(spent_->data());
+  const uintptr_t first = (base + page - 1) / page * page;
+  const uintptr_t end = (base + spent_->size()) / page * page;
+  const uintptr_t from = first + spent_done_;
+  if (from < end) {
+    const size_t n = std::min<size_t>(kSliceBytes, end - from);
+    (void)::madvise(reinterpret_cast<void*>(from), n, MADV_DONTNEED);
+    spent_done_ += n;
+    if (from + n < end) return;
+  }
+  spent_.reset();
+}
+
+void Checkpointer::Poll(const core::SnapshotSource& state) {
+  if (spent_) ReleaseSpentSlice();
+  if (wal_->failed()) {
+    // Nothing more can be durable: a snapshot under way would only grow.
+    session_.reset();
+    writer_.reset();
+    return;
+  }
+  switch (state_) {
+    case State::kIdle:
+      if (!Due()) return;
+      Begin(state);
+      // The first slice only on the next turn: beginning emitted the small
+      // items already.
+      if (session_) return;
+      [[fallthrough]];
+    case State::kBuilding:
+      if (!BuildSlice()) return;
+      [[fallthrough]];
     case State::kWaitDurable: {
       // A checkpoint must never be ahead of the durable log.
       if (wal_->durable_lsn().value() < pending_lsn_) return;
@@ -79,7 +165,8 @@ void Checkpointer::Poll(const core::SnapshotSource& state) {
 void Checkpointer::OnWritten(int32_t res) {
   state_ = State::kIdle;
   const uint64_t bytes = image_->size();
-  image_.reset();
+  spent_ = std::move(image_);
+  spent_done_ = 0;
   if (res < 0) {
     ++stats_.failed;
     spdlog::error("checkpoint at LSN {} failed: {}; the log keeps everything meanwhile",
@@ -90,8 +177,8 @@ void Checkpointer::OnWritten(int32_t res) {
   stats_.last_lsn = core::Lsn(pending_lsn_);
   stats_.last_bytes = bytes;
   stats_.last_total_ns = clock_.MonotonicNow() - started_ns_;
-  spdlog::info("checkpoint at LSN {}: {} bytes, {:.1f} ms pause, {:.1f} ms to durable",
-               pending_lsn_, bytes, double(stats_.last_pause_ns) / 1e6,
+  spdlog::info("checkpoint at LSN {}: {} bytes, {} slices, longest {:.2f} ms, {:.1f} ms to durable",
+               pending_lsn_, bytes, stats_.last_slices, double(stats_.last_pause_ns) / 1e6,
                double(stats_.last_total_ns) / 1e6);
   // The new checkpoint is durable: the previous one and the segments it
   // covered are redundant.

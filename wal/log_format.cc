@@ -100,7 +100,7 @@ HeaderStatus DecodeCheckpointHeader(std::string_view in, CheckpointHeader* h) {
   if (in.substr(0, 8) != kCheckpointMagic) return HeaderStatus::kBadMagic;
   if (Get<uint64_t>(in.data() + 56) != XXH3_64bits(in.data(), 56)) return HeaderStatus::kBadHash;
   h->version = Get<uint32_t>(in.data() + 8);
-  if (h->version != kCheckpointFormatVersion) return HeaderStatus::kBadVersion;
+  if (h->version < 1 || h->version > kCheckpointFormatVersion) return HeaderStatus::kBadVersion;
   h->shard = Get<uint32_t>(in.data() + 12);
   h->lsn = Get<uint64_t>(in.data() + 16);
   h->epoch = Get<uint64_t>(in.data() + 24);

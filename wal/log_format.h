@@ -16,11 +16,12 @@ inline constexpr std::string_view kSegmentMagic = "WERK-WAL";
 inline constexpr std::string_view kCheckpointMagic = "WERKCKPT";
 // Segments: version 2 adds the salt (bytes 48-55 of the header, zero in
 // version 1); version 3 begins every write with a write marker frame
-// (RecordType::kWrite). Checkpoints are still version 1. Readers accept
-// every segment version; the writer writes only the newest.
+// (RecordType::kWrite). Checkpoints: version 2 adds queue positions (the
+// counters item ends with the next one, a queued job's key is its position).
+// Readers accept every version; the writer writes only the newest.
 inline constexpr uint32_t kFormatVersion = 3;
 inline constexpr uint32_t kFormatVersionMarkers = 3;  // the first with write markers
-inline constexpr uint32_t kCheckpointFormatVersion = 1;
+inline constexpr uint32_t kCheckpointFormatVersion = 2;
 inline constexpr uint16_t kFrameVersion = 1;
 
 inline constexpr size_t kSegmentHeaderBytes = 64;

@@ -414,6 +414,7 @@ absl::Status CheckLogReachesCheckpoint(const Context& c) {
 absl::Status Run(Context& c) {
   if (auto st = SortFiles(c); !st.ok()) return st;             // R1, R7a
   if (auto st = LoadNewestCheckpoint(c); !st.ok()) return st;  // R13
+  if (c.sinks.items_done) c.sinks.items_done();
   Wal::Position& pos = c.result.position;
   pos.next_segment_id = c.segments.empty() ? 1 : c.segments.rbegin()->first + 1;
   if (auto st = FindTailAndCandidates(c); !st.ok()) return st;  // R4/R5

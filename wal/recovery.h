@@ -44,6 +44,9 @@ struct RecoverySinks {
   // A log record after the checkpoint, in LSN order. An error stops
   // recovery (R14): it is returned with the file, offset and LSN.
   std::function<absl::Status(core::Lsn lsn, std::string_view body)> record;
+  // After the checkpoint's last item, before the first record (when set):
+  // where the state machine finishes a restore (StateMachine::FinishRestore).
+  std::function<void()> items_done;
 };
 
 absl::StatusOr<RecoveryResult> Recover(Storage& storage, const RecoveryOptions& options,

@@ -40,6 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (wal::LoadCheckpoint(bytes, 0, &h, [&](core::SnapshotItemType t, std::string_view b) {
         return sm.RestoreItem(t, b);
       }).ok()) {
+    sm.FinishRestore();
     std::vector<const core::Job*> due;
     sm.DueJobs(INT64_MAX / 2'000'000, due, 1000);
     (void)sm.StateHash();

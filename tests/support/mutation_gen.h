@@ -24,6 +24,7 @@
 
 #include "core/global_ops.h"
 #include "core/mutation.h"
+#include "core/snapshot_session.h"
 #include "core/state_machine.h"
 
 namespace werk::testing {
@@ -195,8 +196,9 @@ class MutationGen {
 };
 
 // Drives a group of state machines with generated records, timer firings,
-// checkpoint round trips and global-operation roll-forwards, checking after
-// every step what must always hold. Aborts (with a message) on a violation.
+// checkpoint round trips, snapshots taken in slices and global-operation
+// roll-forwards, checking after every step what must always hold. Aborts
+// (with a message) on a violation.
 template <typename Source>
 void RunApplySequence(Source& src) {
   MutationGen<Source> gen(src);
@@ -212,10 +214,29 @@ void RunApplySequence(Source& src) {
     const size_t placed = sm.queued_total() + sm.scheduled_size() + sm.retries_size() +
                           sm.dead_size() + sm.reserved_size();
     if (placed != sm.job_count()) fail("a job is in no place or in two");
+    // Queue positions follow FIFO order, below the next one to be given.
+    for (const core::Queue* q : sm.SortedQueues()) {
+      const core::Job* prev = nullptr;
+      for (const core::Job* j = q->Front(); j; prev = j, j = q->Next(j)) {
+        if (prev && prev->set_key >= j->set_key) fail("queue positions out of FIFO order");
+        if (uint64_t(j->set_key) >= sm.next_queue_pos()) fail("a queue position not given yet");
+      }
+    }
+  };
+  // A snapshot in slices of one state machine, and what it must restore to.
+  std::unique_ptr<core::SnapshotSession> session;
+  std::vector<std::pair<core::SnapshotItemType, std::string>> items;
+  uint64_t expected = 0;
+  auto restored_hash = [&](const auto& image) {
+    core::StateMachine copy(0);
+    for (const auto& [t, b] : image)
+      if (!copy.RestoreItem(t, b)) fail("a snapshot item did not restore");
+    copy.FinishRestore();
+    return copy.StateHash();
   };
   for (int steps = 0; steps < 200 && !src.Done(); ++steps) {
     core::StateMachine& sm = *sms[src.Pick(shards)];
-    switch (src.Pick(9)) {
+    switch (src.Pick(10)) {
       default: {
         const core::Mutation m = gen.Plain();
         const std::string bytes = core::EncodeMutation(m);
@@ -272,7 +293,10 @@ void RunApplySequence(Source& src) {
           }
         });
         if (!ok) fail("a checkpoint item did not restore");
+        copy->FinishRestore();
         if (copy->StateHash() != sm.StateHash()) fail("checkpoint round trip changed the state");
+        if (copy->next_queue_pos() != sm.next_queue_pos())
+          fail("checkpoint round trip changed the next queue position");
         break;
       }
       case 7: {  // complete global operations as a restart would
@@ -289,6 +313,21 @@ void RunApplySequence(Source& src) {
         sm.Reclaim(src.Pick(64));
         if (sm.StateHash() != before || sm.job_count() != jobs)
           fail("reclaiming removed jobs changed the state");
+        break;
+      }
+      case 9: {  // a snapshot in slices: begun, or a slice of the open one
+        if (!session || session->status() != core::SnapshotSession::Status::kRunning) {
+          std::vector<std::pair<core::SnapshotItemType, std::string>> now;
+          sm.Snapshot([&](core::SnapshotItemType t, std::string_view b) { now.emplace_back(t, b); });
+          expected = restored_hash(now);
+          items.clear();
+          session = sm.BeginSnapshot(
+              [&](core::SnapshotItemType t, std::string_view b) { items.emplace_back(t, b); });
+          break;
+        }
+        if (session->Step(1 + src.Pick(4)) == core::SnapshotSession::Status::kDone &&
+            restored_hash(items) != expected)
+          fail("a snapshot taken in slices is not the state at its start");
         break;
       }
     }

@@ -95,6 +95,7 @@ std::unique_ptr<core::StateMachine> RecoverShard(const std::string& data_dir, ui
   auto sm = std::make_unique<core::StateMachine>(0);
   wal::RecoverySinks sinks;
   sinks.item = [&](core::SnapshotItemType t, std::string_view b) { return sm->RestoreItem(t, b); };
+  sinks.items_done = [&] { sm->FinishRestore(); };
   uint64_t bad = 0;
   sinks.record = [&](core::Lsn, std::string_view body) {
     auto m = core::DecodeMutation(body);

@@ -82,7 +82,10 @@ struct Sim {
         storage(seed * 7919 + 1),
         log(&storage, {.segment_bytes = 1024 + rng() % 4096,
                        .batch_bytes_max = 256 + rng() % 1024,
-                       .checkpoint_log_bytes = 512 + rng() % 8192}) {}
+                       .checkpoint_log_bytes = 512 + rng() % 8192,
+                       // Checkpoints in slices of a few jobs: crashes land
+                       // while one is being built, with records in between.
+                       .checkpoint_slice_jobs = 1 + rng() % 8}) {}
 
   std::mt19937_64 rng;
   MemStorage storage;
@@ -345,7 +348,7 @@ struct Sim {
 
 struct Totals {
   uint64_t crashes = 0, records = 0, acked_acks = 0, checkpoints = 0, recycled = 0, flips = 0,
-           idle_markers = 0;
+           idle_markers = 0, sliced = 0, aborted = 0;
 };
 
 void RunSeed(uint64_t seed, Totals* totals) {
@@ -363,6 +366,8 @@ void RunSeed(uint64_t seed, Totals* totals) {
     }
     sim.storage.set_faults({});
     totals->checkpoints += sim.log.checkpointer().stats().taken;
+    totals->sliced += sim.log.checkpointer().stats().last_slices > 2;
+    totals->aborted += sim.log.checkpointer().stats().aborted;
     totals->recycled += sim.log.wal().segments_recycled();
     totals->idle_markers += sim.log.wal().idle_markers();
     sim.CrashAndCheck();
@@ -389,17 +394,20 @@ TEST(CrashSimulation, InvariantsHoldAcrossRandomPowerLosses) {
       return;
     }
   }
-  std::printf("%llu seeds: %llu power losses, %llu records surviving, %llu checkpoints, %llu "
+  std::printf("%llu seeds: %llu power losses, %llu records surviving, %llu checkpoints (%llu "
+              "lives ending after one in slices, %llu aborted by a flush), %llu "
               "segments reused, %llu idle markers, %llu acknowledged ACKs checked, %llu flipped "
               "bits of synced data refused; 0 lost, 0 resurrected\n",
               (unsigned long long)n, (unsigned long long)totals.crashes,
               (unsigned long long)totals.records, (unsigned long long)totals.checkpoints,
+              (unsigned long long)totals.sliced, (unsigned long long)totals.aborted,
               (unsigned long long)totals.recycled, (unsigned long long)totals.idle_markers,
               (unsigned long long)totals.acked_acks,
               (unsigned long long)totals.flips);
   // Recycled segments (stale frames after the records) are what most
   // recoveries here read; the run must have exercised them.
   if (n >= 100) {
+    EXPECT_GT(totals.sliced, 0u);
     EXPECT_GT(totals.recycled, totals.crashes / 4);
     EXPECT_GT(totals.flips, totals.crashes / 10);
   }

@@ -23,6 +23,7 @@ struct LogFixtureOptions {
   uint64_t segment_bytes = 4096;
   size_t batch_bytes_max = 1024;
   uint64_t checkpoint_log_bytes = 1u << 30;  // only on request by default
+  size_t checkpoint_slice_jobs = 1024;
   bool repair = false;
   size_t follower_retained_bytes_max = wal::kFollowerRetainedBytesDefault;
   size_t recycled_segments_max = wal::kRecycledSegmentsMax;
@@ -48,6 +49,7 @@ class LogFixture {
     sinks.item = [this](core::SnapshotItemType t, std::string_view b) {
       return sm_->RestoreItem(t, b);
     };
+    sinks.items_done = [this] { sm_->FinishRestore(); };
     sinks.record = [this](core::Lsn lsn, std::string_view body) {
       auto m = core::DecodeMutation(body);
       if (!m || sm_->Apply(*m) != absl::OkStatus()) ++divergent_;
@@ -68,6 +70,7 @@ class LogFixture {
     wal_ = std::make_unique<wal::Wal>(storage_, clock_, wo, std::move(result_.position));
     wal::Checkpointer::Options co;
     co.min_log_bytes = o_.checkpoint_log_bytes;
+    co.slice_jobs = o_.checkpoint_slice_jobs;
     checkpointer_ = std::make_unique<wal::Checkpointer>(
         storage_, wal_.get(), clock_, co, result_.checkpoint_lsn, result_.checkpoint_bytes);
     return absl::OkStatus();
