@@ -174,7 +174,8 @@ TEST_F(ReplicationSocketTest, TheOwnersErrorEndsTheLinkAndLaterMessagesAreNotHan
   ASSERT_TRUE(a_.closed);
   EXPECT_EQ(a_.got.size(), 1u);
   EXPECT_EQ(a_.closed_with.message(), "the logs disagree at LSN 4");
-  wal::DecodeResult r = wal::DecodeMessage(Drain());
+  const std::string reply = Drain();  // the decoded message's views point into it
+  wal::DecodeResult r = wal::DecodeMessage(reply);
   ASSERT_EQ(r.outcome, wal::DecodeResult::Outcome::kMessage);
   EXPECT_EQ(std::get<wal::Error>(r.message.body).text, "the logs disagree at LSN 4");
 }
