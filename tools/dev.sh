@@ -98,7 +98,7 @@ case "${1:-}" in
     build build-fuzz -DWERK_BUILD_FUZZ=ON -DWERK_BUILD_BENCH=OFF -DWERK_BUILD_TESTS=OFF \
       -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
     for target in fuzz_apply fuzz_command_line fuzz_job_decoder fuzz_log_reader fuzz_manifest \
-        fuzz_mutation_decoder; do
+        fuzz_mutation_decoder fuzz_replication_frame; do
       mkdir -p "build-fuzz/corpus/$target"
       "build-fuzz/tests/fuzz/$target" -max_total_time="${WERK_FUZZ_SECONDS:-30}" \
         -print_final_stats=1 "build-fuzz/corpus/$target" "tests/fuzz/seeds/$target" 2>&1 |
