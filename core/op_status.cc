@@ -8,7 +8,12 @@ namespace werk::core {
 
 OpStatus LogFailed() { return absl::UnavailableError(std::string(kLogFailedMessage)); }
 
-OpStatus NotPrimary() { return absl::FailedPreconditionError(std::string(kStandbyMessage)); }
+OpStatus NotPrimary(std::string_view primary) {
+  if (primary.empty()) return absl::FailedPreconditionError(std::string(kStandbyMessage));
+  return absl::FailedPreconditionError(std::string(kStandbyMessage) +
+                                       " (its replication address is " + std::string(primary) +
+                                       ")");
+}
 
 OpStatus JobNotFound(std::string_view jid) {
   return absl::NotFoundError("Job not found " + std::string(jid));

@@ -38,7 +38,8 @@ OpStatus UnknownWorker(std::string_view wid);
 // A write sent to a standby (kFailedPrecondition): writes go to the primary.
 inline constexpr std::string_view kStandbyMessage =
     "werk is a standby: it takes no writes; send them to the primary";
-OpStatus NotPrimary();
+// `primary`: the primary's replication address, if known.
+OpStatus NotPrimary(std::string_view primary = {});
 // A request that can never succeed as given (kInvalidArgument).
 OpStatus InvalidRequest(std::string_view message);
 

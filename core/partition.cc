@@ -22,7 +22,7 @@ Partition::Partition(ShardRuntime* runtime, PartitionOptions options)
       rng_(std::random_device{}()) {}
 
 OpStatus Partition::CheckWritable() const {
-  if (role_ != Role::kPrimary) return NotPrimary();
+  if (role_ != Role::kPrimary) return NotPrimary(primary_);
   if (runtime_->journal().failed()) return LogFailed();
   return OkStatus();
 }

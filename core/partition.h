@@ -61,7 +61,12 @@ class Partition {
   OpStatus CheckWritable() const;
   bool writable() const { return CheckWritable().ok(); }
   Role role() const { return role_; }
-  void set_role(Role role) { role_ = role; }
+  // `primary`: on a standby, the primary's address its refusals name.
+  void set_role(Role role, std::string primary = {}) {
+    role_ = role;
+    primary_ = std::move(primary);
+  }
+  const std::string& primary() const { return primary_; }
 
   // Applies `m` and logs it; false (nothing logged) if the state machine
   // refused it (e.g. resuming a queue that is not paused). Only where
@@ -115,6 +120,7 @@ class Partition {
   ShardRuntime* runtime_;
   PartitionOptions options_;
   Role role_ = Role::kPrimary;
+  std::string primary_;
   StateMachine sm_;
   TimerStats timer_stats_;
   std::mt19937_64 rng_;

@@ -61,6 +61,30 @@ void ShardRuntime::Post(uint32_t target, std::function<void()> fn) {
   Submit(target, new PostTask(std::move(fn)));
 }
 
+void ShardRuntime::EnableForeignPosts() {
+  if (!waker_) waker_ = std::make_unique<EventfdWaker>(&reactor_);
+}
+
+void ShardRuntime::PostFromOtherThread(std::function<void()> fn) {
+  WERK_CHECK(waker_ != nullptr);
+  {
+    std::lock_guard<std::mutex> l(foreign_mu_);
+    foreign_.push_back(std::move(fn));
+    foreign_pending_.store(true, std::memory_order_release);
+  }
+  waker_->Wake();
+}
+
+void ShardRuntime::RunForeignPosts() {
+  std::vector<std::function<void()>> posts;
+  {
+    std::lock_guard<std::mutex> l(foreign_mu_);
+    posts.swap(foreign_);
+    foreign_pending_.store(false, std::memory_order_relaxed);
+  }
+  for (auto& fn : posts) fn();
+}
+
 // --- Results held for other shards ---------------------------------------------
 
 void ShardRuntime::HoldUntilDurable(CrossShardTask* task) {
@@ -144,6 +168,7 @@ void ShardRuntime::RunOnce(int64_t max_wait_ns) {
     box_->Awake();
     box_->Poll();  // tasks for this shard run before this iteration's commit
   }
+  if (foreign_pending_.load(std::memory_order_acquire)) RunForeignPosts();
   for (Participant* p : participants_) p->OnTurn();
   RunDeferred();
   // What the turns sent is in the rings: wake the shards it is for now.

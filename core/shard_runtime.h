@@ -38,6 +38,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "core/clock.h"
@@ -113,6 +114,13 @@ class ShardRuntime {
   // at once when `target` is this shard.
   void Post(uint32_t target, std::function<void()> fn);
 
+  // Any thread that is not a shard (the replication acceptor and
+  // connector): runs `fn` on this shard's thread at its next iteration.
+  // EnableForeignPosts() must have run on the shard's thread first.
+  void PostFromOtherThread(std::function<void()> fn);
+  // On the shard's thread, before the loop runs: lets other threads post.
+  void EnableForeignPosts();
+
   // Runs `fn` on a later iteration of this loop, once the journal is
   // durable up to `after` (or has failed).
   void Defer(std::function<void()> fn, Lsn after = Lsn(0));
@@ -143,6 +151,7 @@ class ShardRuntime {
   void RunDeferred();
   void CountBusy(int64_t ns);
   void PublishLocallyStopped();
+  void RunForeignPosts();
 
   const Clock& clock_;
   Reactor reactor_;
@@ -169,6 +178,11 @@ class ShardRuntime {
 
   bool stop_requested_ = false;
   bool stopping_ = false;
+
+  // PostFromOtherThread's queue; the flag spares the loop the lock.
+  std::mutex foreign_mu_;
+  std::vector<std::function<void()>> foreign_;
+  std::atomic<bool> foreign_pending_{false};
 };
 
 }  // namespace werk::core

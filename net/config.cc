@@ -69,7 +69,25 @@ core::OpStatus ReadLimit(const toml::table& t, std::string_view key, T* out,
 constexpr std::string_view kWerkKeys[] = {
     "shards",        "connections_max",           "line_bytes_max",    "job_bytes_max",
     "idle_timeout",  "handshake_connections_max", "handshake_timeout", "heartbeat_timeout",
+    "replica_of",    "replication_binding",
 };
+
+core::OpStatus ReadAddress(const toml::table& w, std::string_view key, std::string* out) {
+  const toml::node* n = w.get(key);
+  if (!n) return core::OkStatus();
+  std::optional<std::string> v = n->value<std::string>();
+  std::string host, port;
+  if (!v || !SplitHostPort(*v, &host, &port))
+    return absl::InvalidArgumentError("[werk] " + std::string(key) + " must be a \"host:port\" string");
+  *out = *v;
+  return core::OkStatus();
+}
+
+bool Loopback(const std::string& address) {
+  std::string host, port;
+  if (!SplitHostPort(address, &host, &port)) return false;
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
 
 core::OpStatus ReadWerkTable(const toml::table& w, ServerOptions* o, const FlagsGiven& given) {
   for (const auto& [key, value] : w) {
@@ -90,6 +108,9 @@ core::OpStatus ReadWerkTable(const toml::table& w, ServerOptions* o, const Flags
   read(given.handshake_timeout, "handshake_timeout", &o->handshake_timeout_s);
   read(given.idle_timeout, "idle_timeout", &o->idle_timeout_s, /*zero_ok=*/true);
   read(given.heartbeat_timeout, "heartbeat_timeout", &o->heartbeat_timeout_s);
+  if (st.ok() && !given.replica_of) st = ReadAddress(w, "replica_of", &o->replica_of);
+  if (st.ok() && !given.replication_binding)
+    st = ReadAddress(w, "replication_binding", &o->replication_binding);
   return st;
 }
 
@@ -229,6 +250,36 @@ bool SplitHostPort(const std::string& binding, std::string* host, std::string* p
   return true;
 }
 
+absl::Status CheckReplication(const ServerOptions& o) {
+  std::string host, port;
+  for (const auto& [name, address] :
+       {std::pair<const char*, const std::string*>{"--replica-of", &o.replica_of},
+        {"--replication-bind", &o.replication_binding}}) {
+    if (!address->empty() && !SplitHostPort(*address, &host, &port))
+      return absl::InvalidArgumentError(std::string(name) + ": invalid address '" + *address +
+                                        "' (expected host:port)");
+  }
+  if (!o.replica_of.empty() && !o.replication_binding.empty())
+    return absl::InvalidArgumentError(
+        "--replica-of and --replication-bind together: a standby does not serve a standby of "
+        "its own (one standby per primary)");
+  // The link is authenticated with the password: without one, anyone who
+  // reaches the port could read every job, or feed a standby.
+  if (o.password.empty()) {
+    if (!o.replication_binding.empty() && !Loopback(o.replication_binding))
+      return absl::InvalidArgumentError(
+          "--replication-bind " + o.replication_binding +
+          " needs a password (the replication link is authenticated with it); without one it "
+          "may only listen on a loopback address");
+    if (!o.replica_of.empty() && !Loopback(o.replica_of))
+      return absl::InvalidArgumentError(
+          "--replica-of " + o.replica_of +
+          " needs a password (the replication link is authenticated with it); without one the "
+          "primary may only be on a loopback address");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given,
                         std::vector<std::string>* warnings) {
   if (o->environment != "development" && o->environment != "staging" &&
@@ -324,6 +375,7 @@ absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given,
   std::string host, port;
   if (!SplitHostPort(o->binding, &host, &port))
     return absl::InvalidArgumentError("invalid binding '" + o->binding + "'");
+  if (auto st = CheckReplication(*o); !st.ok()) return st;
   return absl::OkStatus();
 }
 

@@ -24,6 +24,8 @@ struct FlagsGiven {
   bool handshake_timeout = false;
   bool idle_timeout = false;
   bool heartbeat_timeout = false;
+  bool replica_of = false;
+  bool replication_binding = false;
 };
 
 // Faktory's directories outside development (staging, production); in
@@ -45,6 +47,9 @@ std::string DefaultConfigDir(const std::string& environment);
 // not implement, such as [[cron]] or [statsd], unknown keys in [faktory] and
 // [web]) is not an error: each gets a line in `warnings`, naming the file it
 // came from, for the caller to log.
+// The replication settings agree with each other and with the password.
+absl::Status CheckReplication(const ServerOptions& o);
+
 absl::Status LoadConfig(ServerOptions* options, const FlagsGiven& given,
                         std::vector<std::string>* warnings = nullptr);
 

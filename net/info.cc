@@ -79,6 +79,20 @@ void AppendShard(std::string& o, const ShardSummary& s) {
     AppendField(o, "wakeups", int64_t(s.mailbox_wakeups));
     o.append("}");
   }
+  if (s.has_replication) {
+    const ReplicationSummary& r = s.replication;
+    o.append(",\"replication\":{\"role\":\"");
+    o.append(r.standby ? "standby" : "primary");
+    o.append(r.standby ? "\",\"primary\":" : "\",\"standby\":");
+    core::AppendJsonString(o, r.peer);
+    AppendField(o, "epoch", int64_t(r.epoch));
+    o.append(",\"linked\":");
+    o.append(r.linked ? "true" : "false");
+    AppendField(o, "acked_lsn", int64_t(r.acked_lsn));
+    AppendField(o, "lag", int64_t(r.lag));
+    AppendField(o, "sessions", int64_t(r.sessions));
+    o.append("}");
+  }
   if (s.has_checkpoint) {
     o.append(",\"checkpoint\":");
     AppendField(o, "taken", int64_t(s.checkpoints_taken), /*first=*/true);
@@ -174,7 +188,11 @@ std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& 
   AppendJsonInt(o, int64_t(t.commands));
   o.append(",\"used_memory_mb\":");
   AppendJsonInt(o, int64_t(ResidentMegabytes()));
-  o.append("},\"werk\":{\"shards\":[");
+  o.append("},\"werk\":{\"role\":\"");
+  o.append(!shards.empty() && shards[0].has_replication && shards[0].replication.standby
+               ? "standby"
+               : "primary");
+  o.append("\",\"shards\":[");
   for (size_t i = 0; i < shards.size(); ++i) {
     if (i) o.push_back(',');
     AppendShard(o, shards[i]);

@@ -16,6 +16,17 @@
 
 namespace werk::net {
 
+// A shard's replication, as INFO shows it (docs/replication.md "INFO").
+struct ReplicationSummary {
+  bool standby = false;   // the role: a standby, or the primary
+  uint64_t epoch = 0;
+  std::string peer;       // the primary (standby) or the standby (primary), host:port
+  bool linked = false;    // a session is up
+  uint64_t acked_lsn = 0;  // what the standby synced (as the primary heard / its own)
+  uint64_t lag = 0;        // records not acknowledged (primary) or not received (standby)
+  uint64_t sessions = 0;
+};
+
 struct ShardSummary {
   uint32_t id = 0;
   std::vector<std::pair<std::string, uint64_t>> queues;  // sorted by name
@@ -36,6 +47,8 @@ struct ShardSummary {
   int64_t loop_longest_ns = 0;
   std::vector<uint64_t> loop_busy;  // ShardStats::loop_busy
   EnterpriseFieldUses enterprise_fields;  // the jobs decoded on this shard
+  bool has_replication = false;
+  ReplicationSummary replication;
 };
 
 struct InfoContext {

@@ -191,7 +191,8 @@ std::string ShardList(const std::vector<uint32_t>& ids) {
 }  // namespace
 
 absl::StatusOr<Manifest> CheckDataDir(const std::string& data_dir, uint32_t shards,
-                                      std::vector<std::string>* notes) {
+                                      std::vector<std::string>* notes,
+                                      const std::string& cluster_id) {
   auto read = ReadManifest(data_dir);
   if (!read.ok()) return read.status();
   const std::vector<uint32_t> on_disk = ListShardDirs(data_dir);
@@ -208,6 +209,7 @@ absl::StatusOr<Manifest> CheckDataDir(const std::string& data_dir, uint32_t shar
       if (auto st = SyncPath(data_dir + "/wal"); !st.ok()) return st;
       if (auto st = SyncPath(data_dir); !st.ok()) return st;
       Manifest m = NewManifest(shards);
+      if (!cluster_id.empty()) m.cluster_id = cluster_id;
       if (auto st = WriteManifest(data_dir, m); !st.ok()) return st;
       notes->push_back("new data directory: cluster " + m.cluster_id + ", " +
                        std::to_string(shards) + " shards");
@@ -221,6 +223,7 @@ absl::StatusOr<Manifest> CheckDataDir(const std::string& data_dir, uint32_t shar
             "there is no MANIFEST to say how many there were; werk does not start");
     }
     Manifest m = NewManifest(uint32_t(on_disk.size()));
+    if (!cluster_id.empty()) m.cluster_id = cluster_id;
     if (auto st = WriteManifest(data_dir, m); !st.ok()) return st;
     notes->push_back("recorded the data directory's shape in a new MANIFEST: " +
                      std::to_string(on_disk.size()) + " shards, cluster " + m.cluster_id);

@@ -66,7 +66,10 @@ std::vector<uint32_t> ListShardDirsIn(const std::string& wal_dir);
 // 0..n-1). With one: wal/ must exist and hold exactly shards 0..n-1. Returns
 // the manifest in force (its shard count may differ from `shards`: the
 // caller re-partitions). `notes` says what was done.
+// `cluster_id`: what a new directory's manifest records (a new standby
+// adopts its primary's); empty: a new random one.
 absl::StatusOr<Manifest> CheckDataDir(const std::string& data_dir, uint32_t shards,
-                                      std::vector<std::string>* notes);
+                                      std::vector<std::string>* notes,
+                                      const std::string& cluster_id = {});
 
 }  // namespace werk::net

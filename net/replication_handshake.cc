@@ -41,6 +41,7 @@ absl::Status StandbyHandshake::OnMessage(const wal::Message& m, std::string& out
       primary_cluster_ = std::string(c->cluster_id);
       primary_nonce_ = std::string(c->nonce);
       primary_epoch_ = m.sender_epoch;
+      primary_shard_count_ = c->shard_count;
       // The proof binds the primary's cluster id: a primary of another
       // cluster refuses us after the proofs (authenticated); we need not
       // guess here.
@@ -64,6 +65,7 @@ absl::Status StandbyHandshake::OnMessage(const wal::Message& m, std::string& out
       if (!VerifyReplicationProof(password_, ReplicationRole::kPrimary, t, w->proof))
         return absl::UnauthenticatedError(
             "the primary's proof does not verify: it does not know this server's password");
+      authenticated_ = true;
       step_ = Step::kDone;
       WelcomeDecision d{w->decision, w->lsn, w->checkpoint_bytes, std::string(w->text)};
       if (d.decision == wal::WelcomeDecision::kRefused)
@@ -122,24 +124,40 @@ absl::Status PrimaryHandshake::OnMessage(const wal::Message& m, std::string& out
              "the standby runs " + std::to_string(standby_count) + " shards, this primary " +
                  std::to_string(shard_count_) + ": start it with --shards " +
                  std::to_string(shard_count_)};
+      } else if (shard_ >= shard_count_) {
+        d = {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
+             "no shard " + std::to_string(shard_) + " here (" + std::to_string(shard_count_) +
+                 " shards)"};
+      } else if (!decide_) {
+        step_ = Step::kProven;
+        return absl::OkStatus();
       } else {
         d = decide_(shard_, standby_);
       }
-      wal::AppendMessage(out, epoch_,
-                         wal::Welcome{ReplicationProof(password_, ReplicationRole::kPrimary, t),
-                                      d.decision, d.lsn, d.checkpoint_bytes, d.text});
-      decision_ = std::move(d);
-      step_ = decision_.decision == wal::WelcomeDecision::kRefused ? Step::kRefused
-                                                                   : Step::kDone;
+      Welcome(std::move(d), out);
       if (step_ == Step::kRefused)
         return absl::FailedPreconditionError("refused the standby: " + decision_.text);
       return absl::OkStatus();
     }
+    case Step::kProven:
     case Step::kDone:
     case Step::kRefused:
       break;
   }
   return Unexpected(m, "nothing");
+}
+
+ReplicationTranscript PrimaryHandshake::Transcript() const {
+  return ReplicationTranscript{standby_nonce_, nonce_, cluster_id_, shard_};
+}
+
+void PrimaryHandshake::Welcome(WelcomeDecision d, std::string& out) {
+  wal::AppendMessage(out, epoch_,
+                     wal::Welcome{ReplicationProof(password_, ReplicationRole::kPrimary,
+                                                   Transcript()),
+                                  d.decision, d.lsn, d.checkpoint_bytes, d.text});
+  decision_ = std::move(d);
+  step_ = decision_.decision == wal::WelcomeDecision::kRefused ? Step::kRefused : Step::kDone;
 }
 
 }  // namespace werk::net

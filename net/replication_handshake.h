@@ -23,6 +23,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include <absl/status/statusor.h>
@@ -66,6 +67,12 @@ class StandbyHandshake {
   // The primary's cluster id (a fresh standby adopts it) and epoch.
   const std::string& primary_cluster_id() const { return primary_cluster_; }
   core::Epoch primary_epoch() const { return primary_epoch_; }
+  // The primary's shard count, as CHALLENGE said (not authenticated: a
+  // wrong one only gets the standby refused later).
+  uint32_t primary_shard_count() const { return primary_shard_count_; }
+  // WELCOME's proof verified, whatever it decided (a probe's refusal is
+  // authenticated too: the cluster id is the primary's).
+  bool authenticated() const { return authenticated_; }
 
  private:
   enum class Step : uint8_t { kStart, kChallenge, kWelcome, kDone };
@@ -73,6 +80,8 @@ class StandbyHandshake {
   uint32_t shard_, shard_count_;
   StandbyPosition position_;
   core::Epoch epoch_, primary_epoch_{0};
+  uint32_t primary_shard_count_ = 0;
+  bool authenticated_ = false;
   std::string nonce_, primary_nonce_;
   Step step_ = Step::kStart;
   std::optional<WelcomeDecision> welcome_;
@@ -83,22 +92,35 @@ class PrimaryHandshake {
   // Decides for a standby that proved itself; called once.
   using Decide = std::function<WelcomeDecision(uint32_t shard, const StandbyPosition&)>;
 
+  // Without `decide`, the machine stops once the standby proved itself
+  // (proven()): the decision is made elsewhere (on the standby's shard's
+  // thread) and sent with Welcome().
   PrimaryHandshake(std::string password, std::string cluster_id, uint32_t shard_count,
-                   core::Epoch epoch, Decide decide);
+                   core::Epoch epoch, Decide decide = nullptr);
 
   // The next message from the standby; appends the answer to `out`. An
   // error ends the link (an ERROR for the peer is the caller's to send; for
-  // a bad proof it is kAuthentication).
+  // a bad proof it is kAuthentication). A refusal of another cluster or
+  // shard count, or a probe, appends WELCOME REFUSED and returns
+  // kFailedPrecondition.
   absl::Status OnMessage(const wal::Message& m, std::string& out);
+  // The standby proved itself, and no decision was made yet.
+  bool proven() const { return step_ == Step::kProven; }
+  // Appends WELCOME with `d` (after proven()).
+  void Welcome(WelcomeDecision d, std::string& out);
   // Done: WELCOME was sent with a decision other than REFUSED.
   bool done() const { return step_ == Step::kDone; }
+  // A fresh standby (no cluster id yet): it may be probing for the
+  // cluster and shard count (docs/replication.md "A fresh standby").
+  bool fresh() const { return standby_cluster_.empty(); }
   uint32_t shard() const { return shard_; }
   const StandbyPosition& standby() const { return standby_; }
   const WelcomeDecision& decision() const { return decision_; }
 
  private:
-  enum class Step : uint8_t { kHello, kProof, kDone, kRefused };
+  enum class Step : uint8_t { kHello, kProof, kProven, kDone, kRefused };
   std::string password_, cluster_id_;
+  ReplicationTranscript Transcript() const;
   uint32_t shard_count_;
   core::Epoch epoch_;
   Decide decide_;

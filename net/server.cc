@@ -16,6 +16,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/check.h"
 #include "core/global_ops.h"
 #include "core/limits.h"
 #include "core/op_status.h"
@@ -24,6 +25,8 @@
 #include "net/data_dir_lock.h"
 #include "net/manifest.h"
 #include "net/repartition.h"
+#include "net/replication_primary.h"
+#include "net/replication_standby.h"
 
 namespace werk::net {
 
@@ -34,11 +37,15 @@ struct Server::Slot {
   absl::Status error;
   bool journal_failed = false;
   std::vector<core::Mutation> roll_forward;  // global operations to complete first
+  std::unique_ptr<ReplicationPrimary> primary;  // with --replication-bind
+  std::unique_ptr<ReplicationStandby> standby;  // with --replica-of
 };
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
+  if (acceptor_) acceptor_->Stop();
+  if (connector_) connector_->Stop();
   {
     std::lock_guard<std::mutex> l(mu_);
     abort_ = true;
@@ -136,6 +143,10 @@ absl::Status Server::Start() {
     for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
       if (CPU_ISSET(cpu, &allowed)) cores_.push_back(cpu);
   }
+  const bool standby = !options_.replica_of.empty();
+  if (standby) {
+    if (auto st = AdoptPrimaryShape(); !st.ok()) return st;
+  }
   if (options_.shards) {
     shard_count_ = options_.shards;
   } else {
@@ -161,6 +172,15 @@ absl::Status Server::Start() {
   spdlog::info("data directory {}: cluster {}, created {}, {} shards on disk", options_.data_dir,
                manifest->cluster_id, manifest->created_at, manifest->shards);
   const uint32_t on_disk = manifest->shards;
+  cluster_id_ = manifest->cluster_id;
+  if (standby && on_disk != shard_count_) {
+    if (options_.shards)
+      return absl::FailedPreconditionError(
+          "a standby runs its primary's shard count: this data directory holds " +
+          std::to_string(on_disk) + " shards and --shards asks for " +
+          std::to_string(shard_count_));
+    shard_count_ = on_disk;
+  }
   if (on_disk != shard_count_) {
     spdlog::warn("the data directory holds {} shards and {} were asked for: re-partitioning",
                  on_disk, shard_count_);
@@ -185,6 +205,16 @@ absl::Status Server::Start() {
   core::OpResult<int> fd = Listen(options_.binding, &port_);
   if (!fd.ok()) return fd.status();
   listen_fd_ = *fd;
+  int replication_fd = -1;
+  if (!options_.replication_binding.empty()) {
+    int replication_port = 0;
+    core::OpResult<int> rfd = Listen(options_.replication_binding, &replication_port);
+    if (!rfd.ok()) return rfd.status();
+    replication_fd = *rfd;
+    spdlog::info("replication: listening for a standby on {} (replication port {}); writes wait for its "
+                 "acknowledgement",
+                 options_.replication_binding, replication_port);
+  }
   for (uint32_t i = 0; i < shard_count_; ++i) slots_.push_back(std::make_unique<Slot>());
   if (shard_count_ > 1) mailbox_ = std::make_unique<core::Mailbox>(shard_count_);
   for (uint32_t i = 0; i < shard_count_; ++i)
@@ -199,11 +229,50 @@ absl::Status Server::Start() {
       return slot->error;
     }
   // The shards wait for `go_`: their states can be read here.
-  std::vector<const core::StateMachine*> sms;
-  for (auto& slot : slots_) sms.push_back(&slot->shard->state());
-  core::RollForwardPlan plan = core::PlanRollForward(sms, core::SystemClock::Instance().WallNow());
-  for (const auto& n : plan.notes) spdlog::error("recovery: {}", n);
-  for (uint32_t i = 0; i < shard_count_; ++i) slots_[i]->roll_forward = std::move(plan.per_shard[i]);
+  uint64_t epoch = 1;
+  for (auto& slot : slots_) epoch = std::max(epoch, slot->storage.wal->epoch().value());
+  // A primary with a standby starts a new epoch at every start (below, in
+  // StartReplication).
+  epoch_ = options_.replication_binding.empty() ? epoch : epoch + 1;
+  if (standby) {
+    // A standby completes nothing itself: the primary's records will (and
+    // promotion completes what is left).
+    spdlog::info("replication: a standby of {}: writes are refused, the primary's log is "
+                 "applied as it comes",
+                 options_.replica_of);
+    ConnectSettings cs{options_.replica_of, options_.password, cluster_id_, shard_count_};
+    connector_ = std::make_unique<ReplicationConnector>(
+        std::move(cs), /*retry_ms=*/1000,
+        [this](uint32_t shard, ProvenPrimary link) {
+          auto held = std::make_shared<ProvenPrimary>(std::move(link));
+          Slot* slot = slots_[shard].get();
+          slot->shard->runtime().PostFromOtherThread(
+              [slot, held] { slot->standby->Attach(std::move(*held)); });
+        },
+        [this](const absl::Status& why) { StopFatally(why); });
+    connector_->Start();
+  } else {
+    std::vector<const core::StateMachine*> sms;
+    for (auto& slot : slots_) sms.push_back(&slot->shard->state());
+    core::RollForwardPlan plan =
+        core::PlanRollForward(sms, core::SystemClock::Instance().WallNow());
+    for (const auto& n : plan.notes) spdlog::error("recovery: {}", n);
+    for (uint32_t i = 0; i < shard_count_; ++i)
+      slots_[i]->roll_forward = std::move(plan.per_shard[i]);
+  }
+  if (replication_fd >= 0) {
+    ReplicationAcceptor::Settings rs{options_.password, cluster_id_, shard_count_};
+    acceptor_ = std::make_unique<ReplicationAcceptor>(
+        replication_fd, std::move(rs), [this] { return core::Epoch(epoch_.load()); },
+        [this](ProvenStandby link) {
+          const uint32_t shard = link.handshake->shard();
+          auto held = std::make_shared<ProvenStandby>(std::move(link));
+          Slot* slot = slots_[shard].get();
+          slot->shard->runtime().PostFromOtherThread(
+              [slot, held] { slot->primary->Attach(std::move(*held)); });
+        });
+    acceptor_->Start();
+  }
   go_ = true;
   cv_.notify_all();
   return absl::OkStatus();
@@ -223,6 +292,8 @@ void Server::ShardThread(uint32_t id) {
   }
   try {
     slot.shard = std::make_unique<Shard>(options_, core::SystemClock::Instance());
+    // The replication threads hand links to this shard from the start.
+    slot.shard->runtime().EnableForeignPosts();
     auto storage = OpenShardStorage(*slot.shard, options_, core::SystemClock::Instance(), id);
     if (!storage.ok()) {
       // Recovery names the file; the directory says which shard's.
@@ -246,6 +317,7 @@ void Server::ShardThread(uint32_t id) {
   std::vector<Shard*> peers;
   for (auto& s : slots_) peers.push_back(s->shard.get());
   slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_);
+  StartReplication(id);
   slot.shard->RollForward(slot.roll_forward);
   slot.shard->PublishStats();
   {
@@ -266,6 +338,123 @@ void Server::ShardThread(uint32_t id) {
   // One shard stopping (signal or log failure) stops them all.
   group_.stop = true;
   for (auto& s : slots_) s->shard->WakeFromOtherThread();
+}
+
+void Server::ReleaseShards() {
+  // The shards (and their rings) on this thread, in order.
+  for (auto& slot : slots_) {
+    slot->primary.reset();
+    slot->standby.reset();
+    slot->storage.checkpointer.reset();
+    slot->storage.gate.reset();
+    slot->storage.wal.reset();
+    slot->storage.storage.reset();
+    slot->shard.reset();
+  }
+}
+
+void Server::StartReplication(uint32_t id) {
+  Slot& slot = *slots_[id];
+  if (!options_.replication_binding.empty()) {
+    // Each run of a primary is a new epoch, logged as this shard's first
+    // record of the run. A standby may hold records this primary appended
+    // and then lost (sent before they were synced here, at a crash): the new
+    // run writes other records at those LSNs, and only the epoch tells them
+    // apart, so the standby is told it diverged instead of going on past them.
+    const core::Epoch epoch(epoch_.load());
+    wal::Wal* wal = slot.storage.wal.get();
+    wal->SetEpoch(epoch);
+    const bool logged = slot.shard->partition().Commit(core::Mutation::NewEpoch(
+        core::SystemClock::Instance().WallNow(),
+        core::EpochRecord{epoch.value(), wal->appended_lsn().next().value(),
+                          options_.replication_binding}));
+    WERK_CHECK(logged);
+    slot.primary = std::make_unique<ReplicationPrimary>(
+        id, &slot.shard->reactor(), slot.storage.wal.get(), slot.storage.gate.get(),
+        &slot.shard->state());
+    slot.shard->runtime().AddParticipant(slot.primary.get());
+    ReplicationPrimary* primary = slot.primary.get();
+    slot.shard->set_replication_reporter([primary, wal](ReplicationSummary* r) {
+      const PrimaryLinkStats st = primary->stats();
+      r->standby = false;
+      r->epoch = wal->epoch().value();
+      r->peer = st.standby;
+      r->linked = st.attached;
+      r->acked_lsn = st.acked_lsn;
+      r->lag = wal->appended_lsn().value() > st.acked_lsn
+                   ? wal->appended_lsn().value() - st.acked_lsn
+                   : 0;
+      r->sessions = st.sessions;
+    });
+  } else if (!options_.replica_of.empty()) {
+    slot.shard->set_role(core::Role::kStandby, options_.replica_of);
+    slot.standby = std::make_unique<ReplicationStandby>(
+        id, &slot.shard->reactor(), slot.storage.wal.get(), &slot.shard->partition(),
+        connector_.get(), [this](const absl::Status& why) { StopFatally(why); });
+    slot.shard->runtime().AddParticipant(slot.standby.get());
+    ReplicationStandby* standby = slot.standby.get();
+    wal::Wal* wal = slot.storage.wal.get();
+    slot.shard->set_replication_reporter([standby, wal, this](ReplicationSummary* r) {
+      const StandbyLinkStats st = standby->stats();
+      r->standby = true;
+      r->epoch = wal->epoch().value();
+      r->peer = options_.replica_of;
+      r->linked = st.linked;
+      r->acked_lsn = st.acked_lsn;
+      r->lag = st.primary_durable_lsn > st.applied_lsn ? st.primary_durable_lsn - st.applied_lsn
+                                                       : 0;
+      r->sessions = st.sessions;
+    });
+    slot.standby->Begin();
+  }
+}
+
+void Server::StopFatally(const absl::Status& why) {
+  {
+    std::lock_guard<std::mutex> l(fatal_mu_);
+    if (fatal_.empty()) fatal_ = std::string(why.message());
+  }
+  group_.stop = true;
+  for (auto& s : slots_)
+    if (s->shard) s->shard->WakeFromOtherThread();
+}
+
+absl::Status Server::AdoptPrimaryShape() {
+  auto manifest = ReadManifest(options_.data_dir);
+  if (!manifest.ok()) return manifest.status();
+  if (manifest->has_value()) return absl::OkStatus();
+  if (!ListShardDirs(options_.data_dir).empty())
+    return absl::FailedPreconditionError(
+        options_.data_dir + " holds shard logs but no MANIFEST: a standby starts from an empty "
+        "data directory or from one it made itself");
+  ConnectSettings cs{options_.replica_of, options_.password, "", 1};
+  // The primary may be starting too: it is given a minute.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  absl::StatusOr<PrimaryShape> shape;
+  for (;;) {
+    shape = ProbePrimary(cs);
+    if (shape.ok() || absl::IsUnauthenticated(shape.status()) ||
+        std::chrono::steady_clock::now() > give_up)
+      break;
+    spdlog::warn("replication: cannot reach the primary {} yet: {}", options_.replica_of,
+                 std::string(shape.status().message()));
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  if (!shape.ok())
+    return absl::Status(shape.status().code(),
+                        "a new standby must reach its primary " + options_.replica_of +
+                            " to learn its cluster: " + std::string(shape.status().message()));
+  if (options_.shards && options_.shards != shape->shard_count)
+    return absl::FailedPreconditionError(
+        "the primary runs " + std::to_string(shape->shard_count) +
+        " shards and --shards asks for " + std::to_string(options_.shards) +
+        ": a standby runs its primary's shard count");
+  std::vector<std::string> notes;
+  auto made = CheckDataDir(options_.data_dir, shape->shard_count, &notes, shape->cluster_id);
+  if (!made.ok()) return made.status();
+  spdlog::info("replication: a new standby of cluster {} ({} shards), from the primary {}",
+               shape->cluster_id, shape->shard_count, options_.replica_of);
+  return absl::OkStatus();
 }
 
 void Server::Report(uint32_t id) {
@@ -293,6 +482,18 @@ int Server::Run() {
                getpid(), shard_count_, shard_count_ == 1 ? "" : "s");
   for (auto& slot : slots_)
     if (slot->thread.joinable()) slot->thread.join();
+  if (acceptor_) acceptor_->Stop();
+  if (connector_) connector_->Stop();
+  std::string fatal;
+  {
+    std::lock_guard<std::mutex> l(fatal_mu_);
+    fatal = fatal_;
+  }
+  if (!fatal.empty()) {
+    ReleaseShards();
+    spdlog::critical("werk stopped: {}", fatal);
+    return 1;
+  }
   for (auto& slot : slots_) {
     if (slot->journal_failed) {
       spdlog::critical("werk stopped because a write-ahead log failed: {}",
@@ -300,14 +501,7 @@ int Server::Run() {
       return 1;
     }
   }
-  // Release the shards (and their rings) on this thread, in order.
-  for (auto& slot : slots_) {
-    slot->storage.checkpointer.reset();
-    slot->storage.gate.reset();
-    slot->storage.wal.reset();
-    slot->storage.storage.reset();
-    slot->shard.reset();
-  }
+  ReleaseShards();
   spdlog::info("werk stopped");
   return 0;
 }

@@ -16,6 +16,8 @@
 #include "core/journal.h"
 #include "core/mailbox.h"
 #include "net/data_dir_lock.h"
+#include "net/replication_acceptor.h"
+#include "net/replication_connector.h"
 #include "net/server_options.h"
 #include "net/shard.h"
 #include "net/shard_storage.h"
@@ -38,6 +40,15 @@ class Server {
   struct Slot;
   void ShardThread(uint32_t id);
   void Report(uint32_t id);
+  // --replica-of with a data directory that has no MANIFEST: adopt the
+  // primary's cluster id and shard count.
+  absl::Status AdoptPrimaryShape();
+  // Starts the replication side this server has (primary or standby) on
+  // shard `id`'s thread, before its loop runs.
+  void StartReplication(uint32_t id);
+  void ReleaseShards();
+  // Any thread: a standby cannot go on; the server stops with `why`.
+  void StopFatally(const absl::Status& why);
 
   ServerOptions options_;
   uint32_t shard_count_ = 1;
@@ -47,6 +58,12 @@ class Server {
   std::unique_ptr<core::Mailbox> mailbox_;
   GroupShared group_;
   std::unique_ptr<DataDirLock> lock_;  // held until the server is destroyed
+  std::string cluster_id_;
+  std::atomic<uint64_t> epoch_{1};  // the group's (the highest of its logs')
+  std::unique_ptr<ReplicationAcceptor> acceptor_;    // a primary with --replication-bind
+  std::unique_ptr<ReplicationConnector> connector_;  // a standby
+  std::mutex fatal_mu_;
+  std::string fatal_;  // why a standby stopped
   int listen_fd_ = -1;                 // shared by every shard
   int signal_fd_ = -1;
   int port_ = 0;

@@ -46,6 +46,11 @@ struct ServerOptions {
   uint32_t shards = 0;
   // How long shutdown waits for in-flight replies before closing sockets.
   int shutdown_grace_ms = 3000;
+  // Replication (docs/replication.md). A primary listens for its standby on
+  // replication_binding (empty: no standby); a standby names its primary's
+  // replication address in replica_of.
+  std::string replication_binding;
+  std::string replica_of;
   // How long a standby may leave the primary's writes unacknowledged
   // (docs/replication.md); also how long a stopping shard waits for it.
   int64_t standby_timeout_ms = 10'000;

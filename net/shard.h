@@ -158,7 +158,15 @@ class Shard final : public core::Participant, public core::WorkerListener {
   // commands below, and anything else that acts on jobs, call.
   core::JobService& service() { return service_; }
   // The group's role: a standby refuses every write (core::Partition).
-  void set_role(core::Role role) { partition_.set_role(role); }
+  void set_role(core::Role role, std::string primary = {}) {
+    partition_.set_role(role, std::move(primary));
+  }
+  core::Partition& partition() { return partition_; }
+  // Fills the replication part of this shard's INFO (the server's
+  // replication participant for this shard).
+  void set_replication_reporter(std::function<void(ReplicationSummary*)> report) {
+    replication_reporter_ = std::move(report);
+  }
   const ShardStats& stats() const { return stats_; }
   size_t connection_count() const { return ready_connections_; }
 
@@ -352,6 +360,7 @@ class Shard final : public core::Participant, public core::WorkerListener {
   core::JobService service_;
   core::Reclaimer reclaimer_;
   StatsPublisher stats_publisher_;
+  std::function<void(ReplicationSummary*)> replication_reporter_;
   core::TimerWheel conn_timers_;  // monotonic ms
   JobDecoder decoder_;
   EnterpriseFieldUses field_uses_;        // jobs decoded here, for INFO

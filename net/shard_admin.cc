@@ -101,6 +101,10 @@ void Shard::Summarize(ShardSummary* out) {
     s.mailbox_received = box->received();
     s.mailbox_wakeups = box->wakeups();
   }
+  if (replication_reporter_) {
+    s.has_replication = true;
+    replication_reporter_(&s.replication);
+  }
   if (checkpointer_) {
     const auto& cs = checkpointer_->stats();
     s.has_checkpoint = true;

@@ -107,6 +107,12 @@ int main(int argc, char** argv) {
   app.add_option("--checkpoint-interval", o.checkpoint_interval_s,
                  "take a checkpoint at least this often (seconds) when anything was logged")
       ->check(CLI::PositiveNumber);
+  auto* ro = app.add_option("--replica-of", o.replica_of,
+                            "run as the hot standby of the primary whose --replication-bind is "
+                            "HOST:PORT (docs/replication.md); [werk] replica_of");
+  auto* rb = app.add_option("--replication-bind", o.replication_binding,
+                            "listen for a hot standby on HOST:PORT (off unless set; writes then "
+                            "wait for the standby's acknowledgement); [werk] replication_binding");
   CLI11_PARSE(app, argc, argv);
   o.wal_direct_io = !buffered_io;
   for (const auto& v : skip_records) o.skip_records.push_back(*werk::net::ParseRecordRef(v));
@@ -129,6 +135,8 @@ int main(int argc, char** argv) {
   given.handshake_timeout = ht->count() > 0;
   given.idle_timeout = it->count() > 0;
   given.heartbeat_timeout = bt->count() > 0;
+  given.replica_of = ro->count() > 0;
+  given.replication_binding = rb->count() > 0;
   if (o.unsafe_no_fsync && o.environment == "production") {
     spdlog::critical("--unsafe-no-fsync is refused in production");
     return 2;

@@ -59,6 +59,8 @@ class ReplicationSender final : public LogListener {
   // A higher epoch was heard of: nothing more is acknowledged (the gate is
   // fenced); the caller deposes the shard.
   bool fenced() const { return fenced_; }
+  // Why the stream ended (OK while it runs): the owner closes the link.
+  const absl::Status& status() const { return ended_; }
 
   void OnReadable(LogCursor&) override;
 

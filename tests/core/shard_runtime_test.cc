@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -110,6 +111,29 @@ TEST_F(ShardRuntimeTest, DeferredCallsRunOnTheNextIterationNotAtOnce) {
   EXPECT_EQ(runs, 1);
   runtime_.RunOnce(0);
   EXPECT_EQ(runs, 2);
+}
+
+// A thread that is not a shard (the replication acceptor) hands work to
+// the loop: it runs on the loop's thread, in the order posted, and wakes a
+// loop that sleeps without a deadline.
+TEST_F(ShardRuntimeTest, PostsFromAnotherThreadRunOnTheLoopInOrderAndWakeIt) {
+  runtime_.EnableForeignPosts();
+  std::vector<int> ran;
+  std::atomic<bool> posted{false};
+  const std::thread::id loop_thread = std::this_thread::get_id();
+  std::thread other([&] {
+    for (int i = 0; i < 3; ++i)
+      runtime_.PostFromOtherThread([&, i] {
+        EXPECT_EQ(std::this_thread::get_id(), loop_thread);
+        ran.push_back(i);
+      });
+    posted = true;
+  });
+  while (!posted) std::this_thread::yield();
+  other.join();
+  // Sleeps until woken: the posts' wake-up ends the wait at once.
+  while (ran.size() < 3) runtime_.RunOnce(-1);
+  EXPECT_EQ(ran, (std::vector<int>{0, 1, 2}));
 }
 
 TEST_F(ShardRuntimeTest, LogFailureIsHeardOnceAndStopsTheShard) {

@@ -262,6 +262,42 @@ TEST_F(ConfigTest, FaktorysRedisDataInTheDataDirectoryIsWarnedAbout) {
                              "the jobs it holds are not served");
 }
 
+TEST_F(ConfigTest, ReplicationSettingsFromTomlAndTheirChecks) {
+  Write("a.toml", "[werk]\nreplica_of = \"127.0.0.1:7500\"\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  EXPECT_EQ(o.replica_of, "127.0.0.1:7500");
+  // A flag wins.
+  ServerOptions f;
+  f.config_dir = dir_;
+  f.replica_of = "127.0.0.1:7600";
+  FlagsGiven given;
+  given.replica_of = true;
+  ASSERT_TRUE(LoadConfig(&f, given).ok());
+  EXPECT_EQ(f.replica_of, "127.0.0.1:7600");
+  const std::string file = dir_ + "/conf.d/a.toml: ";
+  Write("a.toml", "[werk]\nreplication_binding = 7500\n");
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            file + "[werk] replication_binding must be a \"host:port\" string");
+  // Both roles at once, and a non-loopback address without a password.
+  Write("a.toml", "[werk]\nreplication_binding = \"127.0.0.1:7501\"\n");
+  ServerOptions both;
+  both.config_dir = dir_;
+  both.replica_of = "127.0.0.1:7500";
+  EXPECT_NE(LoadConfig(&both, {}).message().find("a standby does not serve a standby"),
+            absl::string_view::npos);
+  Write("a.toml", "[werk]\nreplication_binding = \"0.0.0.0:7501\"\n");
+  ServerOptions open;
+  open.config_dir = dir_;
+  EXPECT_NE(LoadConfig(&open, {}).message().find("needs a password"), absl::string_view::npos);
+  ::setenv("FAKTORY_PASSWORD", "pw", 1);
+  ServerOptions with_password;
+  with_password.config_dir = dir_;
+  EXPECT_TRUE(LoadConfig(&with_password, {}).ok());
+  ::unsetenv("FAKTORY_PASSWORD");
+}
+
 TEST(DefaultDirs, FaktorysPathsOutsideDevelopment) {
   EXPECT_EQ(DefaultDataDir("development"), "werk-data");
   EXPECT_EQ(DefaultConfigDir("development"), "werk-config");

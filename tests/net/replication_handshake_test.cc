@@ -145,5 +145,49 @@ TEST(ReplicationHandshake, MessagesOutOfOrderEndIt) {
   EXPECT_TRUE(out.empty());
 }
 
+// Without a decide callback the primary's machine stops once the standby
+// proved itself: the decision is made on the shard's thread and sent later.
+TEST(ReplicationHandshake, TheDecisionCanBeMadeAfterTheProof) {
+  StandbyHandshake s("pw", "c1", 1, 2, {core::Lsn(7), core::Epoch(1), core::Epoch(1)},
+                     core::Epoch(1));
+  PrimaryHandshake p("pw", "c1", 2, core::Epoch(1));
+  std::string hello, challenge, proof, welcome, none;
+  s.Start(hello);
+  ASSERT_TRUE(p.OnMessage(One(hello), challenge).ok());
+  ASSERT_TRUE(s.OnMessage(One(challenge), proof).ok());
+  ASSERT_TRUE(p.OnMessage(One(proof), welcome).ok());
+  EXPECT_TRUE(p.proven());
+  EXPECT_FALSE(p.done());
+  EXPECT_TRUE(welcome.empty());
+  p.Welcome({wal::WelcomeDecision::kContinue, core::Lsn(8)}, welcome);
+  EXPECT_TRUE(p.done());
+  ASSERT_TRUE(s.OnMessage(One(welcome), none).ok());
+  EXPECT_TRUE(s.authenticated());
+  EXPECT_EQ(s.welcome().lsn, core::Lsn(8));
+  EXPECT_EQ(s.primary_shard_count(), 2u);
+}
+
+// A fresh standby probing as a one-shard standby learns the cluster and
+// count from an authenticated refusal; an unknown shard is refused.
+TEST(ReplicationHandshake, AProbeLearnsTheShapeFromAnAuthenticatedRefusal) {
+  StandbyHandshake s("pw", "", 0, 1, {}, core::Epoch(1));
+  PrimaryHandshake p("pw", "c4", 3, core::Epoch(1));
+  const Outcome run = Handshake(s, p);
+  EXPECT_TRUE(absl::IsFailedPrecondition(run.standby)) << run.standby;
+  EXPECT_TRUE(s.authenticated());
+  EXPECT_EQ(s.primary_cluster_id(), "c4");
+  EXPECT_EQ(s.primary_shard_count(), 3u);
+
+  StandbyHandshake wrong_pw("nope", "", 0, 1, {}, core::Epoch(1));
+  PrimaryHandshake p2("pw", "c4", 3, core::Epoch(1));
+  Handshake(wrong_pw, p2);
+  EXPECT_FALSE(wrong_pw.authenticated());
+
+  StandbyHandshake beyond("pw", "c4", 2, 3, {}, core::Epoch(1));
+  PrimaryHandshake p3("pw", "c4", 2, core::Epoch(1));
+  const Outcome refused = Handshake(beyond, p3);
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.standby)) << refused.standby;
+}
+
 }  // namespace
 }  // namespace werk::net

@@ -1,0 +1,145 @@
+#include "net/replication_standby.h"
+
+#include <spdlog/spdlog.h>
+
+namespace werk::net {
+
+namespace {
+
+// What a reconnection cannot fix: the logs disagree, or this side is broken.
+bool Unrecoverable(const absl::Status& st) {
+  return absl::IsFailedPrecondition(st) || absl::IsInternal(st);
+}
+
+}  // namespace
+
+ReplicationStandby::ReplicationStandby(uint32_t shard, core::Reactor* reactor, wal::Wal* wal,
+                                       core::Partition* partition,
+                                       ReplicationConnector* connector, Fatal fatal)
+    : shard_(shard),
+      reactor_(reactor),
+      wal_(wal),
+      partition_(partition),
+      connector_(connector),
+      fatal_(std::move(fatal)) {}
+
+ReplicationStandby::~ReplicationStandby() = default;
+
+StandbyPosition ReplicationStandby::Position() const {
+  // A higher epoch is applied (SetEpoch) before its first record, so the
+  // log's epoch is its last record's.
+  return StandbyPosition{wal_->appended_lsn(), wal_->epoch(),
+                         std::max(wal_->epoch(), primary_epoch_)};
+}
+
+void ReplicationStandby::Begin() {
+  connector_->Request(shard_, Position(), wal_->epoch(), /*at_once=*/true);
+}
+
+void ReplicationStandby::Attach(ProvenPrimary link) {
+  if (stopping_) return;
+  const WelcomeDecision& w = link.welcome;
+  primary_epoch_ = std::max(primary_epoch_, link.primary_epoch);
+  const core::Lsn next = wal_->appended_lsn().next();
+  switch (w.decision) {
+    case wal::WelcomeDecision::kContinue:
+      break;
+    case wal::WelcomeDecision::kDiverged:
+      return Stop(absl::FailedPreconditionError(
+          "shard " + std::to_string(shard_) + ": this standby's log diverged from the primary's at "
+          "LSN " + std::to_string(w.lsn.value()) +
+          " (it holds records the primary does not have); rejoining after a divergence is not "
+          "built yet: move this data directory aside and start the standby empty"));
+    case wal::WelcomeDecision::kBootstrap:
+      return Stop(absl::FailedPreconditionError(
+          "shard " + std::to_string(shard_) +
+          ": the primary can only bootstrap this standby from a checkpoint, which is not built "
+          "yet: start the standby while the primary's log still holds its history"));
+    case wal::WelcomeDecision::kRefused:
+      return Stop(absl::FailedPreconditionError("the primary refused shard " +
+                                                std::to_string(shard_) + ": " + w.text));
+  }
+  if (w.lsn != next) {
+    spdlog::warn("replication: shard {}: the primary continues at LSN {}, this log at {}; "
+                 "reconnecting",
+                 shard_, w.lsn.value(), next.value());
+    connector_->Request(shard_, Position(), wal_->epoch(), false);
+    return;
+  }
+  ++sessions_;
+  live_ = std::make_unique<Session>();
+  Session* s = live_.get();
+  ReplicationSocket::Handler h;
+  h.on_message = [this, s](const wal::Message& m) -> absl::Status {
+    if (s != live_.get()) return absl::CancelledError("a retired session");
+    absl::Status st = s->receiver->OnMessage(m);
+    primary_epoch_ = std::max(primary_epoch_, s->receiver->primary_epoch());
+    return st;
+  };
+  h.on_writable = [] {};
+  h.on_closed = [this, s](const absl::Status& why) { OnClosed(s, why); };
+  s->socket = std::make_unique<ReplicationSocket>(reactor_, link.fd.release(), std::move(h),
+                                                  wal_->epoch());
+  s->receiver = std::make_unique<wal::ReplicaReceiver>(
+      wal_, [this](std::string_view body) { return partition_->ApplyReplicated(body); },
+      s->socket.get());
+  spdlog::info("replication: shard {}: following the primary from LSN {}", shard_, next.value());
+  s->socket->Start(std::move(link.rest));
+}
+
+void ReplicationStandby::OnClosed(Session* s, const absl::Status& why) {
+  if (s->receiver) {
+    records_ += s->receiver->records_received();
+    primary_durable_ = std::max(primary_durable_, s->receiver->primary_durable_lsn());
+  }
+  s->receiver.reset();
+  if (s != live_.get()) return;
+  closing_.push_back(std::move(live_));
+  if (stopping_) return;
+  if (Unrecoverable(why)) return Stop(why);
+  spdlog::warn("replication: shard {}: the link to the primary ended: {}; reconnecting", shard_,
+               std::string(why.message()));
+  connector_->Request(shard_, Position(), wal_->epoch(), false);
+}
+
+void ReplicationStandby::Stop(const absl::Status& why) {
+  spdlog::critical("replication: {}", std::string(why.message()));
+  stopping_ = true;
+  fatal_(why);
+}
+
+void ReplicationStandby::OnTurn() {
+  std::erase_if(closing_, [](const std::unique_ptr<Session>& c) { return c->socket->closed(); });
+}
+
+void ReplicationStandby::OnDurable(core::Lsn) {
+  if (live_ && live_->receiver) live_->receiver->Acknowledge();
+}
+
+void ReplicationStandby::OnStop() {
+  stopping_ = true;
+  if (live_) {
+    live_->receiver.reset();
+    Session* s = live_.get();
+    closing_.push_back(std::move(live_));
+    if (!s->socket->closing()) s->socket->Close(absl::UnavailableError("the standby is stopping"));
+  }
+}
+
+StandbyLinkStats ReplicationStandby::stats() const {
+  StandbyLinkStats st;
+  st.linked = live_ != nullptr;
+  st.applied_lsn = wal_->appended_lsn().value();
+  st.acked_lsn = wal_->durable_lsn().value();
+  st.records = records_;
+  st.primary_durable_lsn = primary_durable_.value();
+  if (live_ && live_->receiver) {
+    st.records += live_->receiver->records_received();
+    st.primary_durable_lsn =
+        std::max(st.primary_durable_lsn, live_->receiver->primary_durable_lsn().value());
+  }
+  st.sessions = sessions_;
+  return st;
+}
+
+}  // namespace werk::net

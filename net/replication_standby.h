@@ -1,0 +1,87 @@
+#pragma once
+// One shard's side of a standby (--replica-of; docs/replication.md): takes
+// the link the connector authenticated, applies and logs the primary's
+// records as they come (wal::ReplicaReceiver: the same Apply, the same
+// LSNs, its own log and syncs) and acknowledges what it synced. When the
+// link ends it asks the connector for a new one from where its log stops.
+//
+// What the standby cannot go on from ends the server with the reason:
+// records the state refuses (the logs disagree), a primary whose log
+// diverged from this one, or one that refuses it.
+//
+// Thread affinity: the shard's thread.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <absl/status/status.h>
+
+#include "core/participant.h"
+#include "core/partition.h"
+#include "core/reactor.h"
+#include "net/replication_connector.h"
+#include "net/replication_socket.h"
+#include "wal/replica_receiver.h"
+#include "wal/wal.h"
+
+namespace werk::net {
+
+// What INFO shows of a standby shard's link.
+struct StandbyLinkStats {
+  bool linked = false;
+  uint64_t applied_lsn = 0;
+  uint64_t acked_lsn = 0;
+  uint64_t primary_durable_lsn = 0;  // as last heard
+  uint64_t records = 0;
+  uint64_t sessions = 0;
+};
+
+class ReplicationStandby final : public core::Participant {
+ public:
+  using Fatal = std::function<void(const absl::Status& why)>;
+
+  ReplicationStandby(uint32_t shard, core::Reactor* reactor, wal::Wal* wal,
+                     core::Partition* partition, ReplicationConnector* connector, Fatal fatal);
+  ~ReplicationStandby() override;
+
+  // Asks the connector for the first link (after the shard joined the loop).
+  void Begin();
+  // The connector's link for this shard.
+  void Attach(ProvenPrimary link);
+
+  StandbyLinkStats stats() const;
+
+  void OnTurn() override;
+  void OnDurable(core::Lsn durable) override;
+  void OnStop() override;
+  bool Quiescent() const override { return !live_ && closing_.empty(); }
+  bool IoIdle() const override { return !live_ && closing_.empty(); }
+
+ private:
+  struct Session {
+    std::unique_ptr<ReplicationSocket> socket;
+    std::unique_ptr<wal::ReplicaReceiver> receiver;
+  };
+  StandbyPosition Position() const;
+  void OnClosed(Session* s, const absl::Status& why);
+  void Stop(const absl::Status& why);
+
+  uint32_t shard_;
+  core::Reactor* reactor_;
+  wal::Wal* wal_;
+  core::Partition* partition_;
+  ReplicationConnector* connector_;
+  Fatal fatal_;
+  std::unique_ptr<Session> live_;
+  std::vector<std::unique_ptr<Session>> closing_;
+  core::Epoch primary_epoch_{0};
+  core::Lsn primary_durable_{0};
+  uint64_t records_ = 0;
+  uint64_t sessions_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace werk::net

@@ -1,0 +1,199 @@
+// A primary and its hot standby as real processes (docs/replication.md):
+// what the primary acknowledged is in the standby's log, the standby takes
+// no writes, writes wait for the standby (required mode), and a standby that
+// cannot belong to the primary is refused with the reason.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+
+#include "tests/support/line_client.h"
+#include "tests/support/werkd_process.h"
+
+namespace werk::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The replication port a primary reported in its log.
+int ReplicationPort(const WerkdProcess& p) {
+  const std::regex re("\\(replication port ([0-9]+)\\)");
+  std::smatch m;
+  const std::string log = p.log();
+  if (!std::regex_search(log, m, re)) throw std::runtime_error("no replication port:\n" + log);
+  return std::stoi(m[1]);
+}
+
+std::unique_ptr<WerkdProcess> StartPrimary(std::vector<std::string> extra = {},
+                                           std::string data_dir = {}) {
+  std::vector<std::string> args = {"--replication-bind", "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return std::make_unique<WerkdProcess>(
+      WerkdProcess::Options{.args = std::move(args), .data_dir = std::move(data_dir)});
+}
+
+std::unique_ptr<WerkdProcess> StartStandby(int replication_port, std::string data_dir = {},
+                                           std::vector<std::string> extra = {}) {
+  std::vector<std::string> args = {"--replica-of",
+                                   "127.0.0.1:" + std::to_string(replication_port)};
+  args.insert(args.end(), extra.begin(), extra.end());
+  // Whatever count the suite runs with: a standby takes its primary's.
+  if (std::find(args.begin(), args.end(), "--shards") == args.end())
+    args.insert(args.end(), {"--shards", "0"});
+  return std::make_unique<WerkdProcess>(
+      WerkdProcess::Options{.args = std::move(args), .data_dir = std::move(data_dir)});
+}
+
+std::string Push(const std::string& jid, const std::string& queue = "default") {
+  return R"(PUSH {"jid":")" + jid + R"(","jobtype":"T","args":[1],"queue":")" + queue + R"("})";
+}
+
+// The size of `queue` in INFO once it reaches `want` (nullopt if it never
+// does within a bound meant only to end a hang).
+std::optional<int> WaitQueueSize(int port, const std::string& queue, int want) {
+  LineClient c = ReadyClient(port);
+  const std::regex re("\"" + queue + "\":([0-9]+)");
+  int last = -1;
+  for (auto deadline = std::chrono::steady_clock::now() + 60s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    const std::string info = c.Call("INFO");
+    std::smatch m;
+    last = std::regex_search(info, m, re) ? std::stoi(m[1]) : 0;
+    if (last == want) return last;
+  }
+  return last < 0 ? std::nullopt : std::optional<int>(last);
+}
+
+TEST(Replication, WhatThePrimaryAcknowledgedIsInTheStandbysLog) {
+  auto primary = StartPrimary();
+  auto standby = StartStandby(ReplicationPort(*primary));
+  LineClient c = ReadyClient(primary->port());
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(c.Call(Push("acked-" + std::to_string(i))), "+OK\r\n");
+  // A FETCH's reservation is a record too: the standby holds it.
+  const std::string fetched = c.Call("FETCH default");
+  ASSERT_NE(fetched.find("acked-0"), std::string::npos) << fetched;
+  EXPECT_EQ(WaitQueueSize(standby->port(), "default", 199), 199);
+  // Both gone at once; the standby's own log, recovered alone, holds every
+  // acknowledged job and the reservation.
+  const std::string standby_data = standby->data_dir();
+  primary->KillNine();
+  standby->KillNine();
+  WerkdProcess alone({.data_dir = standby_data});
+  EXPECT_EQ(WaitQueueSize(alone.port(), "default", 199), 199);
+  LineClient a = ReadyClient(alone.port());
+  const std::string info = a.Call("INFO");
+  EXPECT_NE(info.find("\"working\":1"), std::string::npos) << info;
+}
+
+TEST(Replication, TheStandbyRefusesWritesNamingThePrimary) {
+  auto primary = StartPrimary();
+  const int rport = ReplicationPort(*primary);
+  auto standby = StartStandby(rport);
+  LineClient p = ReadyClient(primary->port());
+  ASSERT_EQ(p.Call(Push("on-primary")), "+OK\r\n");
+  LineClient s = ReadyClient(standby->port());
+  const std::string where = "127.0.0.1:" + std::to_string(rport);
+  for (const std::string cmd :
+       {Push("on-standby"), std::string("FETCH default"),
+        std::string(R"(ACK {"jid":"on-primary"})"),
+        std::string(R"(FAIL {"jid":"on-primary","errtype":"E","message":"m"})"),
+        std::string("QUEUE PAUSE default"), std::string("FLUSH"),
+        std::string(R"(MUTATE {"cmd":"clear","target":"retries"})")}) {
+    const std::string reply = s.Call(cmd);
+    EXPECT_EQ(reply.rfind("-ERR werk is a standby", 0), 0u) << cmd << " -> " << reply;
+    EXPECT_NE(reply.find(where), std::string::npos) << cmd << " -> " << reply;
+  }
+  // Reads work, and say what the server is.
+  const std::string info = s.Call("INFO");
+  EXPECT_NE(info.find("\"role\":\"standby\""), std::string::npos) << info;
+  EXPECT_NE(info.find("\"primary\":\"" + where + "\""), std::string::npos) << info;
+  EXPECT_NE(p.Call("INFO").find("\"role\":\"primary\""), std::string::npos);
+}
+
+TEST(Replication, WritesWaitForTheStandbyAndGoOnWhenItComesBack) {
+  auto primary = StartPrimary();
+  const int rport = ReplicationPort(*primary);
+  LineClient c = ReadyClient(primary->port());
+  // No standby yet: the reply waits (required mode).
+  c.Send(Push("waits-1") + "\r\n");
+  EXPECT_EQ(c.Read(300), std::nullopt);
+  auto standby = StartStandby(rport);
+  EXPECT_EQ(c.ReadOrFail(60'000), "+OK\r\n");
+  ASSERT_EQ(c.Call(Push("waits-2")), "+OK\r\n");
+  // The standby dies: writes wait again, and go on once it is back where
+  // it stopped (its own log, caught up from there).
+  const std::string standby_data = standby->data_dir();
+  standby->KillNine();
+  c.Send(Push("waits-3") + "\r\n");
+  EXPECT_EQ(c.Read(300), std::nullopt);
+  auto again = StartStandby(rport, standby_data);
+  EXPECT_EQ(c.ReadOrFail(60'000), "+OK\r\n");
+  EXPECT_EQ(WaitQueueSize(again->port(), "default", 3), 3);
+}
+
+TEST(Replication, AStandbyWithTheWrongPasswordIsRefusedAndSaysWhy) {
+  auto primary = std::make_unique<WerkdProcess>(WerkdProcess::Options{
+      .args = {"--replication-bind", "127.0.0.1:0"}, .env = {{"FAKTORY_PASSWORD", "right"}}});
+  const int rport = ReplicationPort(*primary);
+  std::unique_ptr<WerkdProcess> standby;
+  try {
+    standby = std::make_unique<WerkdProcess>(WerkdProcess::Options{
+        .args = {"--replica-of", "127.0.0.1:" + std::to_string(rport)},
+        .env = {{"FAKTORY_PASSWORD", "wrong"}}});
+    standby->Wait(60'000);
+    FAIL() << "the standby started:\n" << standby->log();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("password"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Replication, AStandbyOfAnotherClusterIsRefused) {
+  auto primary = StartPrimary();
+  // A data directory made by another server.
+  std::string other_data;
+  {
+    WerkdProcess other;
+    other_data = other.data_dir();
+    LineClient c = ReadyClient(other.port());
+    ASSERT_EQ(c.Call(Push("elsewhere")), "+OK\r\n");
+    ASSERT_EQ(other.Stop(), 0);
+  }
+  std::string log;
+  try {
+    auto standby = StartStandby(ReplicationPort(*primary), other_data);
+    standby->Wait(60'000);
+    log = standby->log();
+  } catch (const std::runtime_error& e) {
+    log = e.what();
+  }
+  EXPECT_NE(log.find("belongs to cluster"), std::string::npos) << log;
+}
+
+TEST(Replication, TheStandbyRunsThePrimarysShardCount) {
+  auto primary = StartPrimary({"--shards", "2"});
+  auto standby = StartStandby(ReplicationPort(*primary));
+  LineClient s = ReadyClient(standby->port());
+  const std::string info = s.Call("INFO");
+  EXPECT_NE(info.find("\"id\":1"), std::string::npos) << info;
+  EXPECT_EQ(info.find("\"id\":2"), std::string::npos) << info;
+  // Asked for another count, a standby refuses to start.
+  try {
+    WerkdProcess wrong({.args = {"--replica-of",
+                                 "127.0.0.1:" + std::to_string(ReplicationPort(*primary)),
+                                 "--shards", "3"}});
+    wrong.Wait(60'000);
+    FAIL() << "started:\n" << wrong.log();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("shard count"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace werk::testing
