@@ -47,7 +47,9 @@ void ShardRuntime::JoinGroup(uint32_t id, std::vector<ShardRuntime*> peers, Mail
   if (peers_.size() <= 1) return;
   box_ = std::make_unique<ShardMailbox>(mailbox, id_);
   box_->set_hold_handler([this](CrossShardTask* t) { HoldUntilDurable(t); });
-  waker_ = std::make_unique<EventfdWaker>(&reactor_);
+  // One waker per loop: it keeps a read in the ring (EnableForeignPosts may
+  // have made it already).
+  if (!waker_) waker_ = std::make_unique<EventfdWaker>(&reactor_);
   mailbox->SetWaker(id_, waker_.get());
 }
 
