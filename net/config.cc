@@ -35,12 +35,6 @@ core::OpResult<std::string> ReadPasswordFile(const std::string& path) {
   return Trim(ss.str());
 }
 
-// Faktory: a password starting with '/' names a file holding it.
-core::OpResult<std::string> ResolvePassword(const std::string& value) {
-  if (value.empty() || value[0] != '/') return value;
-  return ReadPasswordFile(value);
-}
-
 bool TruthyEnv(const char* name) {
   const char* v = std::getenv(name);
   if (!v) return false;
@@ -224,6 +218,11 @@ core::OpStatus CheckTables(const toml::table& t, const ConfDoc& doc,
 }
 
 }  // namespace
+
+core::OpResult<std::string> ResolvePassword(const std::string& value) {
+  if (value.empty() || value[0] != '/') return value;
+  return ReadPasswordFile(value);
+}
 
 std::string DefaultDataDir(const std::string& environment) {
   return environment == "development" ? kDevelopmentDataDir : kFaktoryDataDir;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <absl/status/status.h>
+#include <absl/status/statusor.h>
 
 #include "net/server_options.h"
 
@@ -52,6 +53,12 @@ absl::Status CheckReplication(const ServerOptions& o);
 
 absl::Status LoadConfig(ServerOptions* options, const FlagsGiven& given,
                         std::vector<std::string>* warnings = nullptr);
+
+// Faktory: a password value starting with '/' names a file holding the
+// password (trimmed); any other value is the password itself. Used for
+// FAKTORY_PASSWORD and [faktory] password, and by werkctl for the same
+// variable. kInvalidArgument naming the file when it cannot be read.
+absl::StatusOr<std::string> ResolvePassword(const std::string& value);
 
 // Parses --skip-record's "SHARD:LSN" (both decimal, LSN >= 1).
 std::optional<ServerOptions::RecordRef> ParseRecordRef(const std::string& text);
