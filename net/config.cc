@@ -77,9 +77,12 @@ core::OpStatus ReadAddress(const toml::table& w, std::string_view key, std::stri
   return core::OkStatus();
 }
 
-bool Loopback(const std::string& address) {
+// `empty_is_loopback`: an address to connect to (an empty host dials
+// 127.0.0.1); to listen on, an empty host is every interface.
+bool Loopback(const std::string& address, bool empty_is_loopback) {
   std::string host, port;
   if (!SplitHostPort(address, &host, &port)) return false;
+  if (host.empty()) return empty_is_loopback;
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
@@ -265,12 +268,12 @@ absl::Status CheckReplication(const ServerOptions& o) {
   // The link is authenticated with the password: without one, anyone who
   // reaches the port could read every job, or feed a standby.
   if (o.password.empty()) {
-    if (!o.replication_binding.empty() && !Loopback(o.replication_binding))
+    if (!o.replication_binding.empty() && !Loopback(o.replication_binding, false))
       return absl::InvalidArgumentError(
           "--replication-bind " + o.replication_binding +
           " needs a password (the replication link is authenticated with it); without one it "
           "may only listen on a loopback address");
-    if (!o.replica_of.empty() && !Loopback(o.replica_of))
+    if (!o.replica_of.empty() && !Loopback(o.replica_of, true))
       return absl::InvalidArgumentError(
           "--replica-of " + o.replica_of +
           " needs a password (the replication link is authenticated with it); without one the "

@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -65,10 +67,19 @@ void ReplicationAcceptor::Loop() {
     const int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len,
                              SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-        spdlog::warn("replication port: accept: {}", std::strerror(errno));
+      const int err = errno;
+      if (err != EAGAIN && err != EINTR && err != ECONNABORTED) {
+        // Out of descriptors or memory: the connection stays in the backlog
+        // and poll says so at once; wait instead of spinning, say it once.
+        if (err != last_accept_error_)
+          spdlog::warn("replication port: accept: {} (retrying every 100 ms)",
+                       std::strerror(err));
+        last_accept_error_ = err;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
       continue;
     }
+    last_accept_error_ = 0;
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     Serve(UniqueFd(fd), PeerName(addr));
@@ -110,6 +121,20 @@ void ReplicationAcceptor::Serve(UniqueFd fd, std::string peer) {
       wal::AppendMessage(out, epoch_(), wal::Error{CodeFor(st), text});
       (void)link.Send(out);
     }
+    return;
+  }
+  if (hs->fresh()) {
+    // A new standby learning the cluster and shard count (its probe): the
+    // authenticated refusal tells it both. Never a shard's: it would take
+    // the place of the standby attached there.
+    out.clear();
+    hs->Welcome({wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
+                 "a new standby's probe: this primary runs " +
+                     std::to_string(settings_.shard_count) + " shards"},
+                out);
+    (void)link.Send(out);
+    spdlog::info("replication port: {} (a new standby) learned this primary's cluster and shape",
+                 peer);
     return;
   }
   spdlog::info("replication port: standby {} proved itself for shard {}", peer, hs->shard());

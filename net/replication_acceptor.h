@@ -68,6 +68,7 @@ class ReplicationAcceptor {
   Deliver deliver_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  int last_accept_error_ = 0;
 };
 
 }  // namespace werk::net

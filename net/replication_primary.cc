@@ -22,6 +22,17 @@ WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
             "the standby knows epoch " + std::to_string(at.highest_epoch.value()) +
                 ", newer than this primary's " + std::to_string(wal_->epoch().value())};
   }
+  // An epoch this primary never had: the standby's records of it are not
+  // ours, from a point this side cannot tell.
+  if (at.last_lsn.value() > 0 && at.last_epoch > core::Epoch(1)) {
+    bool known = false;
+    for (const core::EpochStart& e : state_->epochs().entries()) known |= e.epoch == at.last_epoch;
+    if (!known)
+      return {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
+              "the standby's last record (LSN " + std::to_string(at.last_lsn.value()) +
+                  ") is of epoch " + std::to_string(at.last_epoch.value()) +
+                  ", which this primary never had: its log is not a prefix of this one"};
+  }
   // Where the standby's epoch ended here: beyond that, its log is not ours.
   if (auto fork = state_->epochs().ForkAfter(at.last_epoch); fork && at.last_lsn >= *fork)
     return {wal::WelcomeDecision::kDiverged, *fork, 0, {}};
@@ -79,8 +90,9 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
                                                   wal_->epoch());
   s->socket->outbox() = std::move(out);
   s->sender = std::make_unique<wal::ReplicationSender>(wal_, gate_, s->socket.get());
-  // The standby has everything up to where it stands, synced.
-  gate_->SetAcked(at.last_lsn);
+  // Where the standby stands is not what it synced (its last records may
+  // still be on their way to its disk): the gate moves only with its ACKs,
+  // the first of which says what it has synced (wal::ReplicaReceiver).
   spdlog::info("replication: shard {}: standby {} attached, streaming from LSN {}", shard_, s->peer,
                d.lsn.value());
   absl::Status st = s->sender->Start(d.lsn);

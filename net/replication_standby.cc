@@ -66,6 +66,13 @@ void ReplicationStandby::Attach(ProvenPrimary link) {
     connector_->Request(shard_, Position(), wal_->epoch(), false);
     return;
   }
+  if (live_) {
+    // Not expected (one request per ended link), but never two sessions.
+    live_->receiver.reset();
+    Session* old = live_.get();
+    closing_.push_back(std::move(live_));
+    if (!old->socket->closing()) old->socket->Close(absl::UnavailableError("replaced"));
+  }
   ++sessions_;
   live_ = std::make_unique<Session>();
   Session* s = live_.get();

@@ -211,6 +211,9 @@ absl::Status Server::Start() {
     core::OpResult<int> rfd = Listen(options_.replication_binding, &replication_port);
     if (!rfd.ok()) return rfd.status();
     replication_fd = *rfd;
+    std::string host, unused;
+    SplitHostPort(options_.replication_binding, &host, &unused);
+    replication_address_ = host + ":" + std::to_string(replication_port);
     spdlog::info("replication: listening for a standby on {} (replication port {}); writes wait for its "
                  "acknowledgement",
                  options_.replication_binding, replication_port);
@@ -367,7 +370,7 @@ void Server::StartReplication(uint32_t id) {
     const bool logged = slot.shard->partition().Commit(core::Mutation::NewEpoch(
         core::SystemClock::Instance().WallNow(),
         core::EpochRecord{epoch.value(), wal->appended_lsn().next().value(),
-                          options_.replication_binding}));
+                          replication_address_}));
     WERK_CHECK(logged);
     slot.primary = std::make_unique<ReplicationPrimary>(
         id, &slot.shard->reactor(), slot.storage.wal.get(), slot.storage.gate.get(),

@@ -59,6 +59,7 @@ class Server {
   GroupShared group_;
   std::unique_ptr<DataDirLock> lock_;  // held until the server is destroyed
   std::string cluster_id_;
+  std::string replication_address_;  // --replication-bind, with the port bound
   std::atomic<uint64_t> epoch_{1};  // the group's (the highest of its logs')
   std::unique_ptr<ReplicationAcceptor> acceptor_;    // a primary with --replication-bind
   std::unique_ptr<ReplicationConnector> connector_;  // a standby

@@ -339,8 +339,9 @@ class Shard final : public core::Participant, public core::WorkerListener {
   void OnWorkerExpired(const std::string& wid) override;
 
   // Before serving: completes the global operations a crash left applied
-  // on other shards only (core::PlanRollForward), and returns once they are
-  // durable (or the log failed).
+  // on other shards only (core::PlanRollForward), and returns once they —
+  // and anything else appended before serving — are durable (or the log
+  // failed).
   void RollForward(const std::vector<core::Mutation>& ops);
 
  private:

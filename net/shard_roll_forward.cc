@@ -26,9 +26,9 @@ void Shard::RollForward(const std::vector<core::Mutation>& ops) {
                  id_, g.id, g.origin, what);
     WERK_CHECK(partition_.Commit(m));
   }
-  if (ops.empty()) return;
   // Durable before anything is served: otherwise a second crash could find
-  // this shard two operations behind.
+  // this shard two operations behind (or, on a primary with a standby,
+  // start the same epoch twice: net/server.cc StartReplication).
   // Locally durable, that is: this runs at start, before any standby is
   // attached, so the log itself is asked, not the gate in front of it.
   core::Journal& log = wal_ ? static_cast<core::Journal&>(*wal_) : *journal_;

@@ -8,7 +8,7 @@
 namespace werk::wal {
 
 ReplicaReceiver::ReplicaReceiver(Wal* wal, ApplyFn apply, ReplicationLink* link)
-    : wal_(wal), apply_(std::move(apply)), link_(link), acked_(wal->durable_lsn()) {}
+    : wal_(wal), apply_(std::move(apply)), link_(link) {}
 
 absl::Status ReplicaReceiver::OnMessage(const Message& m) {
   if (!ended_.ok()) return ended_;

@@ -64,6 +64,8 @@ class ReplicaReceiver final : public core::Participant {
   Wal* wal_;
   ApplyFn apply_;
   ReplicationLink* link_;
+  // The first acknowledgement of a session says what the log has synced,
+  // even if nothing arrived: the primary's gate moves only with ACKs.
   core::Lsn acked_{0};
   core::Lsn primary_durable_{0};
   core::Epoch primary_epoch_{0};
