@@ -39,8 +39,8 @@
 // A crash therefore leaves the old log with a shorter tail — never one that
 // lacks a record <= keep_through, never one recovery refuses — and a second
 // TruncateAfter cuts the rest. Segments are removed rather than renamed
-// `.free`: a recycled file would have to be zeroed anyway before the writer
-// reused its id (the salt follows from the id), and removal is one step.
+// `.free`: a diverged tail is rare, and the writer soon recycles covered
+// segments of its own.
 
 #include "wal/truncate.h"
 
