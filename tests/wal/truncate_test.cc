@@ -8,6 +8,7 @@
 #include "wal/truncate.h"
 
 #include <map>
+#include <set>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -52,14 +53,23 @@ struct Log {
   core::ManualClock clock;
   std::vector<core::Mutation> muts;  // muts[i] has LSN i + 1
 
-  void Build(int n, int per_write = 3, uint64_t epoch2_from = 0) {
+  // After the LSNs in `idle_after`, the log goes quiet and writes a marker
+  // alone vouching for them.
+  void Build(int n, int per_write = 3, uint64_t epoch2_from = 0,
+             const std::set<uint64_t>& idle_after = {}) {
     LogFixture f(&storage, FixtureOptions());
     ASSERT_TRUE(f.Open().ok());
     for (int i = 1; i <= n; ++i) {
       if (uint64_t(i) == epoch2_from) f.wal().SetEpoch(core::Epoch(2));
       muts.push_back(PushOf(clock, "job-" + std::to_string(i)));
       ASSERT_EQ(f.Commit(muts.back()), uint64_t(i));
-      if (i % per_write == 0) f.Flush();
+      if (i % per_write == 0 || idle_after.count(uint64_t(i))) f.Flush();
+      if (idle_after.count(uint64_t(i))) {
+        f.clock().Advance(kIdleMarkerNs + 1);
+        f.wal().WriteIdleMarkerIfDue();
+        f.Flush();
+        ASSERT_GT(f.wal().idle_markers(), 0u);
+      }
     }
     f.Flush();
   }
@@ -267,6 +277,28 @@ TEST(TruncateAfter, AgainOnTheCutLogIsANoOp) {
   ASSERT_TRUE(again.ok()) << again.status();
   EXPECT_EQ(again->records_dropped, 0u);
   EXPECT_EQ(log.Files(), after);
+}
+
+// A marker alone after keep_through vouches only for kept records: with
+// nothing else after it there is nothing to cut; before more records, the
+// cut begins at it.
+TEST(TruncateAfter, IdleMarkersAroundTheCut) {
+  Log log;
+  log.Build(60, 3, 0, {31, 60});
+  const auto before = log.Files();
+  auto none = TruncateAfter(log.storage, core::Lsn(60), CutOptions());
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->records_dropped, 0u);
+  EXPECT_EQ(log.Files(), before);
+  const TruncateReport r = CutAndCheck(log, 31);
+  SegmentHeader h;
+  const std::string data = before.at(r.cut_segment);
+  ASSERT_EQ(DecodeSegmentHeader(data, &h), HeaderStatus::kOk);
+  FrameHeader f;
+  ASSERT_TRUE(DecodeFrameHeader(std::string_view(data).substr(r.cut_offset), &f, h.salt));
+  EXPECT_EQ(f.type, uint16_t(RecordType::kWrite));
+  EXPECT_EQ(f.lsn, 32u);
+  EXPECT_EQ(f.body_bytes + kFrameHeaderBytes, kWriteMarkerFrameBytes);
 }
 
 // --- checkpoints -------------------------------------------------------------
