@@ -346,9 +346,10 @@ Plan MakePlan(Reading& r) {
   return p;
 }
 
-void Note(TruncateReport& rep, std::string line) {
-  if (rep.dry_run) line = "would have " + line;
-  rep.notes.push_back(std::move(line));
+// A note on what a step did, or, in a dry run, would do.
+void Note(TruncateReport& rep, const std::string& done, const std::string& would,
+          const std::string& what) {
+  rep.notes.push_back((rep.dry_run ? would : done) + " " + what);
 }
 
 // The steps, in the order the file's comment explains.
@@ -357,12 +358,12 @@ absl::Status Execute(Reading& r, const Plan& p) {
   for (const std::string& name : p.checkpoints) {  // 1
     if (!rep.dry_run)
       if (auto st = r.storage.Remove(name); !st.ok()) return st;
-    Note(rep, "removed " + name + " (past LSN " + L(r.keep) + ")");
+    Note(rep, "removed", "would remove", name + " (past LSN " + L(r.keep) + ")");
   }
   for (const std::string& name : p.files) {  // 2
     if (!rep.dry_run)
       if (auto st = r.storage.Remove(name); !st.ok()) return st;
-    Note(rep, "removed " + name);
+    Note(rep, "removed", "would remove", name);
   }
   uint64_t zeroed = 0;
   for (const auto& [from, to] : p.ranges) {  // 3
@@ -371,9 +372,9 @@ absl::Status Execute(Reading& r, const Plan& p) {
     zeroed += to - from;
   }
   if (!p.ranges.empty()) {
-    Note(rep, "zeroed " + rep.cut_segment + " from byte " + std::to_string(rep.cut_offset) + " (" +
-                  std::to_string(zeroed) + " bytes, " + std::to_string(p.ranges.size()) +
-                  " writes)");
+    Note(rep, "zeroed", "would zero",
+         rep.cut_segment + " from byte " + std::to_string(rep.cut_offset) + " (" +
+             std::to_string(zeroed) + " bytes, " + std::to_string(p.ranges.size()) + " writes)");
   }
   return absl::OkStatus();
 }

@@ -255,7 +255,7 @@ TEST(TruncateAfter, DryRunCountsAndWritesNothing) {
   EXPECT_EQ(log.Files(), before);
   EXPECT_TRUE(dry->dry_run);
   ASSERT_FALSE(dry->notes.empty());
-  EXPECT_EQ(dry->notes[0].rfind("would have ", 0), 0u) << dry->notes[0];
+  EXPECT_EQ(dry->notes[0].rfind("would remove ", 0), 0u) << dry->notes[0];
   auto real = TruncateAfter(log.storage, core::Lsn(keep), CutOptions());
   ASSERT_TRUE(real.ok()) << real.status();
   EXPECT_EQ(dry->records_dropped, real->records_dropped);
