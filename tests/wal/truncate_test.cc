@@ -15,6 +15,7 @@
 
 #include "tests/wal/log_fixture.h"
 #include "wal/checkpoint.h"
+#include "wal/log_reader.h"
 
 namespace werk::wal {
 namespace {
@@ -29,6 +30,13 @@ LogFixture::Options FixtureOptions() {
   return o;
 }
 
+// Where the non-zero bytes of a file end.
+size_t LastNonZero(const std::string& data) {
+  size_t end = data.size();
+  while (end > 0 && data[end - 1] == 0) --end;
+  return end;
+}
+
 TruncateOptions CutOptions() {
   TruncateOptions o;
   o.torn_window_bytes = kWritesInFlightMax * FixtureOptions().batch_bytes_max;
@@ -40,7 +48,10 @@ core::Mutation PushOf(const core::ManualClock& clock, const std::string& jid) {
   s.jid = jid;
   s.jobtype = "T";
   s.queue = jid.back() % 2 ? "odd" : "even";
-  s.args_json = "[\"" + jid + "\"]";
+  // Records of several sizes, so that a reused segment's records end
+  // before its earlier use's did.
+  s.args_json = "[\"" + jid + "\", \"" + std::string(std::hash<std::string>{}(jid) % 7 * 40, 'p') +
+                "\"]";
   s.created_at = "2026-11-22T00:00:00Z";
   return core::Mutation::Push(clock.WallNow(), s);
 }
@@ -55,8 +66,11 @@ struct Log {
 
   // After the LSNs in `idle_after`, the log goes quiet and writes a marker
   // alone vouching for them.
+  // After the LSNs in `checkpoint_after`, the checkpointer takes one (and
+  // the segments it covers are recycled, to be reused as later segments).
   void Build(int n, int per_write = 3, uint64_t epoch2_from = 0,
-             const std::set<uint64_t>& idle_after = {}) {
+             const std::set<uint64_t>& idle_after = {},
+             const std::set<uint64_t>& checkpoint_after = {}) {
     LogFixture f(&storage, FixtureOptions());
     ASSERT_TRUE(f.Open().ok());
     for (int i = 1; i <= n; ++i) {
@@ -69,6 +83,11 @@ struct Log {
         f.wal().WriteIdleMarkerIfDue();
         f.Flush();
         ASSERT_GT(f.wal().idle_markers(), 0u);
+      }
+      if (checkpoint_after.count(uint64_t(i))) {
+        f.Flush();
+        f.Checkpoint();
+        ASSERT_TRUE(storage.Exists(CheckpointName(uint64_t(i))));
       }
     }
     f.Flush();
@@ -301,6 +320,34 @@ TEST(TruncateAfter, IdleMarkersAroundTheCut) {
   EXPECT_EQ(f.body_bytes + kFrameHeaderBytes, kWriteMarkerFrameBytes);
 }
 
+// The checkpointer's own checkpoints, and segments reused from recycled
+// files: stale bytes of an earlier use after their records (older segments
+// and the cut one) neither stop the reading nor survive as frames.
+TEST(TruncateAfter, OnRecycledSegmentsAfterCheckpoints) {
+  Log log;
+  log.Build(320, 3, 0, {}, {60, 150});
+  bool reused = false;
+  for (const auto& [id, first] : log.Segments()) {
+    const std::string data = *log.storage.ReadAll(SegmentName(id));
+    SegmentHeader h;
+    ASSERT_EQ(DecodeSegmentHeader(data, &h), HeaderStatus::kOk);
+    LogReader::Options o;
+    o.expected_lsn = core::Lsn(first);
+    o.salt = h.salt;
+    o.newest = true;
+    o.write_markers = true;
+    LogReader reader(data, o);
+    Frame f;
+    while (reader.Next(&f) == ReadOutcome::kRecord) {
+    }
+    reused = reused || LastNonZero(data) > reader.offset();
+  }
+  EXPECT_TRUE(reused) << "a segment holds stale bytes of an earlier use";
+  const uint64_t keep = 230;
+  const TruncateReport r = CutAndCheck(log, keep);
+  EXPECT_EQ(r.start_lsn.value(), 150u);
+}
+
 // --- checkpoints -------------------------------------------------------------
 
 TEST(TruncateAfter, CheckpointBelowIsKept) {
@@ -512,6 +559,11 @@ TEST(TruncateAfterCrash, AtAWriteBoundary) {
   Log probe;
   setup(probe);
   CrashAtEveryStep(setup, probe.Segments()[1].second + 2, false);
+}
+
+TEST(TruncateAfterCrash, OnRecycledSegments) {
+  const BuildLog setup = [](Log& log) { log.Build(260, 3, 0, {}, {60, 150}); };
+  CrashAtEveryStep(setup, 190, false);
 }
 
 TEST(TruncateAfterCrash, WithCheckpointsOnBothSides) {
