@@ -11,8 +11,9 @@
 //     when it loads the newest, so a crash here followed by a plain restart
 //     can leave only one past keep_through: the next TruncateAfter then
 //     refuses, and the caller bootstraps. Nothing is lost or refused.)
-//     They go first because a checkpoint past the end of the log is a log
-//     recovery refuses ("the log ends before its checkpoint").
+//     They go first because a checkpoint past the end of the log would bring
+//     the dropped records' effects back at the next start, and the writer
+//     would continue after it, leaving a gap in the log (R9).
 //  2. Remove the files after the segment holding the cut, newest first: the
 //     spare, then the segments. Each removal leaves a log that ends at a
 //     segment boundary of the old one, which recovery reads to its clean end
@@ -326,13 +327,23 @@ Plan MakePlan(Reading& r) {
   for (auto it = r.checkpoints.rbegin(); it != r.checkpoints.rend() && it->first > r.keep; ++it)
     p.checkpoints.push_back(it->second);
   if (r.cut_id == 0) return p;  // no frame past keep_through: checkpoints only
-  // The cut segment goes whole when it holds no record to keep and a
-  // segment before it ends at keep_through (else it stays, header only, so
-  // the log keeps a segment that names where it continues).
-  const bool whole = !r.cut_keeps_records && r.before_cut_lsn == r.keep && r.before_cut_lsn != 0;
-  for (auto it = r.segments.rbegin(); it != r.segments.rend(); ++it) {
-    if (it->first < r.cut_id || (it->first == r.cut_id && !whole)) break;
+  // The cut segment goes whole when it holds no record to keep (a header
+  // alone would name the epoch it was started in, which may be newer than
+  // what the kept log carries). The segments before it then either end at
+  // keep_through, and stay, or — the log being read contiguous from the
+  // start — keep_through is the start checkpoint's LSN and they are covered
+  // by it: they go too, before it, so that no step leaves a covered segment
+  // as the newest, where the writer would continue after records older than
+  // the checkpoint (recovery accepts a log starting at or before the
+  // checkpoint's next LSN), and the cut log is the checkpoint alone.
+  const bool whole = !r.cut_keeps_records;
+  for (auto it = r.segments.rbegin(); it != r.segments.rend() && it->first > r.cut_id; ++it)
     p.files.push_back(it->second);
+  if (whole) {
+    if (r.before_cut_lsn != r.keep)
+      for (auto it = r.segments.begin(); it != r.segments.end() && it->first < r.cut_id; ++it)
+        p.files.push_back(it->second);
+    p.files.push_back(r.segments[r.cut_id]);
   }
   if (!whole) {
     const uint64_t cut = r.cut_frames.front().offset;

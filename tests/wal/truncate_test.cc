@@ -230,12 +230,34 @@ TEST(TruncateAfter, OnlyTheNewEpochDropped) {
   EXPECT_EQ(r.epochs_dropped, std::vector<core::Epoch>{core::Epoch(2)});
 }
 
-TEST(TruncateAfter, EverythingLeavesTheFirstSegmentEmpty) {
+TEST(TruncateAfter, EverythingLeavesAnEmptyLog) {
   Log log;
   log.Build(40);
-  const TruncateReport r = CutAndCheck(log, 0);
-  EXPECT_EQ(r.cut_segment, SegmentName(log.Segments()[0].first));
-  EXPECT_EQ(r.cut_offset, kSegmentHeaderBytes);
+  const auto segs = log.Segments();
+  auto r = TruncateAfter(log.storage, core::Lsn(0), CutOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->cut_segment.empty());
+  EXPECT_EQ(r->records_dropped, 40u);
+  EXPECT_TRUE(log.Segments().empty());
+  EXPECT_EQ(ExpectPrefix(log, true), 0u);
+}
+
+// The cut segment holds no record to keep, and the segments before it end
+// below the checkpoint that covers them: all go, the checkpoint stays alone.
+TEST(TruncateAfter, AtTheCheckpointLeavesTheCheckpointAlone) {
+  Log log;
+  log.Build(150);
+  const auto segs = log.Segments();
+  ASSERT_GE(segs.size(), 4u);
+  const uint64_t ckpt = segs[2].second - 1;
+  log.PutCheckpoint(ckpt);
+  ASSERT_TRUE(log.storage.Remove(SegmentName(segs[1].first)).ok());  // covered, released first
+  auto r = TruncateAfter(log.storage, core::Lsn(ckpt), CutOptions());
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->start_lsn.value(), ckpt);
+  EXPECT_EQ(r->segments_removed.back(), SegmentName(segs[2].first));
+  EXPECT_TRUE(log.Segments().empty());
+  EXPECT_EQ(ExpectPrefix(log, true), ckpt);
 }
 
 TEST(TruncateAfter, KeepingTheLastRecordWritesNothing) {
@@ -539,6 +561,8 @@ void CrashAtEveryStep(const BuildLog& setup, uint64_t keep, bool expect_checkpoi
         // one: the caller bootstraps instead.
         EXPECT_TRUE(expect_checkpoint_step);
         EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition);
+        // And the log it left goes on: the writer continues after it.
+        EXPECT_EQ(ExpectPrefix(log, true), got);
         continue;
       }
       ASSERT_TRUE(again.ok()) << again.status();
@@ -564,6 +588,18 @@ TEST(TruncateAfterCrash, AtAWriteBoundary) {
 TEST(TruncateAfterCrash, OnRecycledSegments) {
   const BuildLog setup = [](Log& log) { log.Build(260, 3, 0, {}, {60, 150}); };
   CrashAtEveryStep(setup, 190, false);
+}
+
+TEST(TruncateAfterCrash, AtTheCheckpointWithCoveredSegmentsBefore) {
+  const BuildLog setup = [](Log& log) {
+    log.Build(150, 4);
+    const auto segs = log.Segments();
+    log.PutCheckpoint(segs[2].second - 1);
+    ASSERT_TRUE(log.storage.Remove(SegmentName(segs[1].first)).ok());
+  };
+  Log probe;
+  setup(probe);
+  CrashAtEveryStep(setup, probe.Segments()[1].second - 1, false);
 }
 
 TEST(TruncateAfterCrash, WithCheckpointsOnBothSides) {
