@@ -47,8 +47,8 @@ struct TruncateReport {
   core::Lsn last_dropped{0};
   std::vector<core::Epoch> epochs_dropped;
   // Where the cut is: the segment kept with its tail zeroed from
-  // cut_offset (empty when the cut falls on a segment boundary), and the
-  // files removed.
+  // cut_offset (empty when no segment holds records on both sides of the
+  // cut: it falls on a segment boundary), and the files removed, in order.
   std::string cut_segment;
   uint64_t cut_offset = 0;
   std::vector<std::string> segments_removed;
