@@ -71,7 +71,6 @@ absl::Status Unreadable(const std::string& name, uint64_t offset, const std::str
 struct FrameAt {
   uint64_t offset;
   uint64_t bytes;
-  uint64_t lsn;
   bool marker;
 };
 
@@ -204,7 +203,7 @@ absl::Status CheckContinues(Reading& r, const std::string& name, const SegmentHe
 void NoteDropped(Reading& r, uint64_t id, const Frame& f, bool marker) {
   const uint64_t bytes = kFrameHeaderBytes + f.body.size();
   if (r.cut_id == 0) r.cut_id = id;
-  if (r.cut_id == id) r.cut_frames.push_back({f.offset, bytes, f.header.lsn, marker});
+  if (r.cut_id == id) r.cut_frames.push_back({f.offset, bytes, marker});
   r.report.bytes_dropped += bytes;
   if (marker) return;
   if (r.report.records_dropped++ == 0) r.report.first_dropped = core::Lsn(f.header.lsn);
@@ -411,9 +410,12 @@ absl::StatusOr<TruncateReport> TruncateAfter(Storage& storage, core::Lsn keep_th
                                        std::string(st.message()));
   }
   const TruncateReport& rep = r.report;
-  std::string what = "LSNs " + L(rep.first_dropped.value()) + ".." +
-                     L(rep.last_dropped.value()) + " (" + std::to_string(rep.records_dropped) +
-                     " records, " + std::to_string(rep.bytes_dropped) + " bytes)";
+  std::string what = rep.records_dropped == 0
+                         ? std::to_string(rep.checkpoints_removed.size()) + " checkpoints"
+                         : "LSNs " + L(rep.first_dropped.value()) + ".." +
+                               L(rep.last_dropped.value()) + " (" +
+                               std::to_string(rep.records_dropped) + " records, " +
+                               std::to_string(rep.bytes_dropped) + " bytes)";
   if (rep.dry_run) {
     spdlog::info("cutting the log after LSN {} would drop {}", r.keep, what);
   } else {
