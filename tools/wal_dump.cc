@@ -7,8 +7,10 @@
 //   werk-wal-dump werk-data                 (every shard under data/wal)
 //   werk-wal-dump werk-data/wal/shard-000 --records
 //   werk-wal-dump werk-data/wal/shard-001 --lsn 42
+//   werk-wal-dump werk-data --cut-after 41234   (what a rejoin's cut would drop)
 //
-// Exit status: 0 all verified, 1 corruption found, 2 usage or I/O error.
+// Exit status: 0 all verified, 1 corruption found, 2 usage or I/O error; with
+// --cut-after, 0 if every cut would proceed, 1 if one would be refused.
 // It never modifies anything (recovery at start does the truncating).
 //
 // A directory a running werkd holds (net/data_dir_lock.h) can be read: the
@@ -34,6 +36,8 @@
 #include "net/data_dir_lock.h"
 #include "wal/checkpoint.h"
 #include "wal/log_reader.h"
+#include "wal/truncate.h"
+#include "wal/uring_storage.h"
 
 namespace fs = std::filesystem;
 using namespace werk;
@@ -50,6 +54,7 @@ std::string ReadFile(const fs::path& p) {
 struct DumpOptions {
   bool records = false;  // print every record
   uint64_t lsn = 0;      // print only this record (0: none)
+  int64_t cut_after = -1;  // print what cutting after this LSN would drop (-1: no)
   bool live = false;     // a werkd holds the directory and writes to it
 };
 
@@ -234,6 +239,42 @@ bool DumpShard(const fs::path& dir, const DumpOptions& opts) {
   return ok;
 }
 
+// What wal::TruncateAfter would drop from `dir` (a dry run: nothing is
+// written). Returns false if it would refuse.
+bool PrintCut(const fs::path& dir, uint64_t keep_through) {
+  auto storage = wal::UringStorage::Open(dir.string(), nullptr, {});
+  if (!storage.ok()) {
+    std::printf("%s: %s\n", dir.c_str(), std::string(storage.status().message()).c_str());
+    return false;
+  }
+  wal::TruncateOptions o;
+  o.shard = ShardOf(dir);
+  o.dry_run = true;
+  auto r = wal::TruncateAfter(**storage, core::Lsn(keep_through), o);
+  if (!r.ok()) {
+    std::printf("%s: the cut would be refused: %s\n", dir.c_str(),
+                std::string(r.status().message()).c_str());
+    return false;
+  }
+  if (r->records_dropped == 0 && r->notes.empty()) {
+    std::printf("%s: nothing after LSN %llu to cut\n", dir.c_str(),
+                (unsigned long long)keep_through);
+    return true;
+  }
+  std::string epochs;
+  for (core::Epoch e : r->epochs_dropped)
+    epochs += (epochs.empty() ? "" : ", ") + std::to_string(e.value());
+  std::printf("%s: cutting after LSN %llu would drop %llu records (LSN %llu..%llu, %llu bytes, "
+              "epochs %s)\n",
+              dir.c_str(), (unsigned long long)keep_through,
+              (unsigned long long)r->records_dropped,
+              (unsigned long long)r->first_dropped.value(),
+              (unsigned long long)r->last_dropped.value(),
+              (unsigned long long)r->bytes_dropped, epochs.empty() ? "none" : epochs.c_str());
+  for (const std::string& note : r->notes) std::printf("  %s\n", note.c_str());
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -243,6 +284,9 @@ int main(int argc, char** argv) {
   app.add_option("path", path, "a data directory, or one shard's log directory")->required();
   app.add_flag("--records", opts.records, "print every record");
   app.add_option("--lsn", opts.lsn, "print the record with this LSN");
+  app.add_option("--cut-after", opts.cut_after,
+                 "print what cutting each log after this LSN would drop, as a rejoin's "
+                 "wal::TruncateAfter would (a dry run: nothing is written)");
   CLI11_PARSE(app, argc, argv);
   std::vector<fs::path> shards;
   std::error_code ec;
@@ -267,6 +311,10 @@ int main(int argc, char** argv) {
                 data_dir.c_str(), pid.c_str());
   }
   bool ok = true;
+  if (opts.cut_after >= 0) {
+    for (const auto& s : shards) ok = PrintCut(s, uint64_t(opts.cut_after)) && ok;
+    return ok ? 0 : 1;
+  }
   for (const auto& s : shards) ok = DumpShard(s, opts) && ok;
   std::printf("%s%s\n", ok ? "verified: OK" : "verification FAILED",
               opts.live ? " (a live directory: up to the writer's end)" : "");

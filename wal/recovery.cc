@@ -9,6 +9,7 @@
 #include "wal/checkpoint.h"
 #include "wal/log_reader.h"
 #include "wal/recovery_context.h"
+#include "wal/zero_range.h"
 
 namespace werk::wal {
 namespace recovery {
@@ -125,10 +126,7 @@ absl::Status RepairCut(Context& c, const LoadedSegment& s, uint64_t offset, cons
                ? " holding LSNs " + std::to_string(lost_from) + ".." + std::to_string(scan.max_lsn)
                : " (from LSN " + std::to_string(lost_from) + ")";
   }
-  if (end > offset) {
-    if (auto st = c.storage.Overwrite(s.name, offset, std::string(end - offset, '\0')); !st.ok())
-      return st;
-  }
+  if (auto st = ZeroRange(c.storage, s.name, offset, end); !st.ok()) return st;
   c.result.notes.push_back("REPAIR: cut " + s.name + " at byte " + std::to_string(offset) + " (" +
                            why + "), " + std::to_string(end - offset) + " bytes dropped" + lost +
                            "; every later record is lost");
@@ -265,10 +263,7 @@ void NoteTornWrite(Context& c, const std::string& name, const LogReader& reader)
 absl::Status TruncateTornTail(Context& c, const std::string& name, const LogReader& reader,
                               bool write_markers) {
   const uint64_t off = reader.offset();
-  if (reader.torn_bytes() > 0) {
-    if (auto st = c.storage.Overwrite(name, off, std::string(reader.torn_bytes(), '\0')); !st.ok())
-      return st;
-  }
+  if (auto st = ZeroRange(c.storage, name, off, off + reader.torn_bytes()); !st.ok()) return st;
   if (write_markers) {
     NoteTornWrite(c, name, reader);
   } else if (reader.cut_write()) {

@@ -7,6 +7,7 @@
 
 #include "wal/log_reader.h"
 #include "wal/recovery_context.h"
+#include "wal/zero_range.h"
 
 namespace werk::wal::recovery {
 
@@ -212,7 +213,7 @@ absl::Status RemoveUnborn(Context& c, const Context::UnbornAction& u) {
 absl::Status KeepAsSpare(Context& c, const Context::UnbornAction& u) {
   const std::string& name = c.segments[u.id];
   if (u.drop > 0) {
-    if (auto st = c.storage.Overwrite(name, 0, std::string(u.drop, '\0')); !st.ok()) return st;
+    if (auto st = ZeroRange(c.storage, name, 0, u.drop); !st.ok()) return st;
     c.result.notes.push_back("torn first write of " + name + ": " + std::to_string(u.drop) +
                              " bytes dropped (never synced" + u.lost + ")");
     spdlog::warn("{}", c.result.notes.back());
