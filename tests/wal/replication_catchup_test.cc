@@ -58,10 +58,7 @@ TEST(ReplicationCatchUp, AStandbyFarBehindCatchesUpFromTheFilesWhileThePrimaryAp
     ASSERT_TRUE(pair.StartAt(core::Lsn(1)).ok());
     EXPECT_TRUE(pair.sender().catching_up());
     EXPECT_EQ(pair.primary().wal().pins(), 1u);
-    Work(pair, rng, 200, jids);
-    // A checkpoint mid-way asks for the segments being read: they stay.
-    pair.primary().Checkpoint();
-    Work(pair, rng, 200, jids);
+    Work(pair, rng, 400, jids);
     ASSERT_TRUE(CatchUp(pair).ok());
 
     EXPECT_EQ(pair.sender().files_phases(), 1u + pair.sender().restarts());
@@ -88,6 +85,38 @@ TEST(ReplicationCatchUp, ALiveCursorFallingBehindRestartsTheFilesPhase) {
     EXPECT_GT(pair.sender().restarts(), 0u);
     EXPECT_EQ(pair.sender().files_phases(), 1u + pair.sender().restarts());
     ExpectSameState(pair);
+  }
+}
+
+// The checkpoint covers the segments being read and asks for them to go:
+// they stay (pinned) until the files phase is over, then go.
+TEST(ReplicationCatchUp, ACheckpointDuringTheCatchUpLeavesTheFilesBeingRead) {
+  for (uint64_t seed = 1; seed <= 3; ++seed) {
+    SCOPED_TRACE(seed);
+    Pair pair(FarBehind());
+    std::mt19937_64 rng(seed);
+    std::vector<std::string> jids;
+    Work(pair, rng, 600, jids);
+    const auto segments = pair.primary().wal().SegmentsFrom(core::Lsn(1));
+    pair.set_primary_ops_per_turn(2);  // a slow disk: the files take many turns
+    ASSERT_TRUE(pair.StartAt(core::Lsn(1)).ok());
+    pair.RequestCheckpoint();
+    bool taken_while_reading = false;
+    for (int i = 0; i < 1000 && pair.primary().checkpointer().stats().taken == 0; ++i) {
+      ASSERT_TRUE(pair.Turn().ok());
+      taken_while_reading =
+          pair.primary().checkpointer().stats().taken > 0 && pair.sender().catching_up();
+    }
+    ASSERT_TRUE(taken_while_reading);
+    ASSERT_GT(pair.primary().checkpointer().stats().last_lsn, segments[1].first_lsn);
+    EXPECT_TRUE(pair.primary_storage().Exists(segments[0].name));
+    Work(pair, rng, 200, jids);
+    pair.set_primary_ops_per_turn(SIZE_MAX);
+    ASSERT_TRUE(CatchUp(pair).ok());
+    ExpectSameState(pair);
+    // Caught up: the pin went, and the covered segments with it.
+    EXPECT_EQ(pair.primary().wal().pins(), 0u);
+    EXPECT_FALSE(pair.primary_storage().Exists(segments[0].name));
   }
 }
 

@@ -92,6 +92,7 @@ class Pair {
     primary_.wal().Commit();
     p_storage_.RunPending(primary_ops_per_turn_);
     primary_.wal().OnDurable(primary_.wal().durable_lsn());  // notifies the sender
+    if (checkpoints_) primary_.checkpointer().Poll(primary_.sm());
     if (!started_) return absl::OkStatus();
     if (auto st = sender_->Pump(); !st.ok()) return st;
     if (!standby_paused_) {
@@ -119,6 +120,12 @@ class Pair {
   // At most this many of the primary's I/O completions per turn (its
   // writes, and its reads of the files when a standby catches up).
   void set_primary_ops_per_turn(size_t n) { primary_ops_per_turn_ = n; }
+  // A checkpoint of the primary, taken over the next turns as a shard takes
+  // one (a slice per turn, written once durable).
+  void RequestCheckpoint() {
+    checkpoints_ = true;
+    primary_.checkpointer().RequestNow();
+  }
   wal::DurabilityGate& gate() { return *gate_; }
   wal::ReplicationSender& sender() { return *sender_; }
   wal::ReplicaReceiver& receiver() { return *receiver_; }
@@ -136,6 +143,7 @@ class Pair {
   std::unique_ptr<wal::ReplicaReceiver> receiver_;
   bool standby_paused_ = false;
   bool started_ = false;
+  bool checkpoints_ = false;
   size_t primary_ops_per_turn_ = SIZE_MAX;
 };
 
