@@ -64,6 +64,10 @@ class NullStorage final : public Storage {
   void RemoveAsync(const std::string&, IoDone done) override {
     pending_.push_back([done] { done(0); });
   }
+  void OpenRead(const std::string& name,
+                std::function<void(absl::StatusOr<std::unique_ptr<ReadableFile>>)> done) override {
+    pending_.push_back([done, name] { done(absl::NotFoundError(name)); });
+  }
 
  private:
   class File final : public SegmentFile {

@@ -12,8 +12,9 @@
 // follower that cannot take it now simply reads later. What the log keeps
 // for its followers is bounded (wal/log_followers.h): a cursor left further
 // behind than that, or one asking for records already let go, gets
-// kOutOfRange and must start over from a checkpoint — reading older records
-// back from the segment files is not done here.
+// kOutOfRange and must start over: older records are read back from the
+// segment files (wal/log_file_source.h), or from a checkpoint once those
+// are gone.
 //
 // Records are final when they are appended (wal/wal.h): a record's frame is
 // the bytes written to its segment, hashed with that segment's salt, so a

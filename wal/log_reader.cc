@@ -14,7 +14,7 @@ bool VersionAt(const char* p, uint64_t at) {
 }  // namespace
 
 LogReader::LogReader(std::string_view data, Options o)
-    : data_(data), o_(o), offset_(o.start_offset) {}
+    : data_(data), o_(o), offset_(o.start_offset), marker_(o.marker), write_end_(o.write_end) {}
 
 bool LogReader::ZeroFrom(uint64_t pos) const {
   for (uint64_t i = pos; i < data_.size(); ++i)

@@ -57,6 +57,12 @@ class LogReader {
     std::string later_evidence;
     // Versions 1 and 2 only: the most a crash can cut.
     size_t torn_window_bytes = kTornWindowBytes;
+    // Version 3, reading on where an earlier reader of the same segment
+    // stopped (a segment read back in pieces, wal/log_file_source.h): the
+    // last write marker it read, and where in `data` that marker's write
+    // ends (0: before `data` begins, so the next frame must be a marker).
+    WriteMarker marker;
+    uint64_t write_end = 0;
   };
 
   LogReader(std::string_view data, Options o);
@@ -85,6 +91,8 @@ class LogReader {
   // it is; the write it begins ends at marker_offset() + write_bytes.
   const WriteMarker& marker() const { return marker_; }
   uint64_t marker_offset() const { return marker_offset_; }
+  // Where that write ends (offset in `data`).
+  uint64_t write_end() const { return write_end_; }
   // For a torn tail: the LSNs of the records dropped with it, as far as
   // their frames can be read (last < first: no complete record among them).
   core::Lsn dropped_first_lsn() const { return core::Lsn(dropped_first_lsn_); }

@@ -4,6 +4,8 @@
 #include <string>
 #include <variant>
 
+#include "core/check.h"
+
 namespace werk::wal {
 
 ReplicationSender::ReplicationSender(Wal* wal, DurabilityGate* gate, ReplicationLink* link)
@@ -12,58 +14,130 @@ ReplicationSender::ReplicationSender(Wal* wal, DurabilityGate* gate, Replication
 ReplicationSender::~ReplicationSender() = default;
 
 absl::Status ReplicationSender::Start(core::Lsn from) {
-  auto cursor = wal_->Follow(from, {FollowOptions::Reach::kAppended, this});
-  if (!cursor.ok()) return cursor.status();
-  cursor_ = std::move(*cursor);
+  retired_.reset();
+  source_.reset();
+  cursor_.reset();
   ended_ = absl::OkStatus();
+  next_ = from.value();
+  auto cursor = wal_->Follow(from, {FollowOptions::Reach::kAppended, this});
+  if (cursor.ok()) {
+    cursor_ = std::move(*cursor);
+    return Pump();
+  }
+  if (!absl::IsOutOfRange(cursor.status())) return cursor.status();
+  // Older than the log keeps in memory: from the files.
+  if (auto st = StartFiles(from); !st.ok()) return ended_ = st;
   return Pump();
+}
+
+absl::Status ReplicationSender::StartFiles(core::Lsn from) {
+  // The live cursor first: at the durable LSN + 1 it is always allowed, and
+  // from then on the log keeps what it appends (up to its bound) while the
+  // files are read.
+  const core::Lsn durable = wal_->durable_lsn();
+  auto cursor = wal_->Follow(durable.next(), {FollowOptions::Reach::kAppended, this});
+  if (!cursor.ok()) return cursor.status();
+  std::unique_ptr<LogFileSource> source;
+  if (from <= durable) {
+    LogFileSource::Options o;
+    o.on_readable = [this] { OnFileReadable(); };
+    auto opened = LogFileSource::Open(wal_, from, durable, std::move(o));
+    if (!opened.ok()) return opened.status();
+    source = std::move(*opened);
+    ++files_phases_;
+  }
+  EndFiles();
+  // The log must not see a cursor destroyed while it tells listeners.
+  if (in_readable_) retired_ = std::move(cursor_);
+  cursor_ = std::move(*cursor);
+  source_ = std::move(source);
+  return absl::OkStatus();
+}
+
+void ReplicationSender::EndFiles() {
+  if (!source_) return;
+  file_bytes_read_ += source_->bytes_read();
+  source_.reset();  // its pin goes: the segments may be released
 }
 
 void ReplicationSender::OnReadable(LogCursor&) {
   // Errors are kept in ended_ and reported by the next Pump the link makes.
+  in_readable_ = true;
   (void)Pump();
+  in_readable_ = false;
+}
+
+void ReplicationSender::OnFileReadable() { (void)Pump(); }
+
+template <typename Source>
+absl::StatusOr<size_t> ReplicationSender::SendMessage(Source& source) {
+  // One salt per message: a batch that starts a new segment goes in a
+  // second message.
+  uint64_t salt = 0;
+  bool first = true;
+  std::string& out = link_->outbox();
+  const size_t before = out.size();
+  std::optional<RecordsEncoder> enc;
+  auto taken = source.Read(kRecordsMessageBytes, [&](const FollowedRecord& r) {
+    if (first) {
+      salt = r.salt;
+      first = false;
+      enc.emplace(out, wal_->epoch(), wal_->durable_lsn(), salt);
+    } else if (r.salt != salt) {
+      return false;
+    }
+    WERK_DCHECK(r.lsn.value() == next_);
+    enc->AddFrame(r.frame);
+    next_ = r.lsn.value() + 1;
+    return true;
+  });
+  if (enc) {
+    enc->Finish();
+    ++messages_sent_;
+    bytes_sent_ += out.size() - before;
+  }
+  return taken;
 }
 
 absl::Status ReplicationSender::Pump() {
+  if (!in_readable_) retired_.reset();
   if (!ended_.ok()) return ended_;
   if (!cursor_) return absl::FailedPreconditionError("the stream has not started");
-  bool sent = false;
+  const size_t before = link_->outbox().size();
+  absl::Status st;
   while (link_->unsent_bytes() < kSendWindowBytes) {
-    // One salt per message: a batch that starts a new segment goes in a
-    // second message.
-    uint64_t salt = 0;
-    bool first = true;
-    std::string& out = link_->outbox();
-    const size_t before = out.size();
-    std::optional<RecordsEncoder> enc;
-    auto taken = cursor_->Read(kRecordsMessageBytes, [&](const FollowedRecord& r) {
-      if (first) {
-        salt = r.salt;
-        first = false;
-        enc.emplace(out, wal_->epoch(), wal_->durable_lsn(), salt);
-      } else if (r.salt != salt) {
-        return false;
-      }
-      enc->AddFrame(r.frame);
-      return true;
-    });
-    if (enc) enc->Finish();
+    absl::StatusOr<size_t> taken = source_ ? SendMessage(*source_) : SendMessage(*cursor_);
     if (!taken.ok()) {
-      ended_ = taken.status();
-      if (sent || out.size() > before) link_->Flush();
-      return ended_;
+      st = taken.status();
+      break;
     }
-    if (*taken == 0) break;
-    ++messages_sent_;
-    bytes_sent_ += out.size() - before;
-    sent = true;
+    if (*taken > 0) continue;
+    if (source_ && source_->done()) {
+      EndFiles();  // on with the live cursor, which starts where they end
+      continue;
+    }
+    break;  // nothing readable now (a file read in flight, or nothing new)
   }
-  if (sent) link_->Flush();
-  if (link_->unsent_bytes() >= kSendWindowBytes) {
-    // Held back by the window: ask the cursor (taking nothing) whether the
-    // log has let go of what it had not read yet.
+  if (link_->outbox().size() > before) link_->Flush();
+  if (!st.ok()) {
+    EndFiles();
+    return ended_ = st;
+  }
+  if (source_ || link_->unsent_bytes() >= kSendWindowBytes) {
+    // The cursor is not being read (the files come first, or the window is
+    // full): ask it, taking nothing, whether the log let go of what it had
+    // not read yet.
     auto probe = cursor_->Read(0, [](const FollowedRecord&) { return false; });
-    if (!probe.ok()) return ended_ = probe.status();
+    if (!probe.ok()) {
+      if (!source_ || !absl::IsOutOfRange(probe.status())) {
+        EndFiles();
+        return ended_ = probe.status();
+      }
+      // The log appended more than it keeps while the files were read: read
+      // them again from the last LSN shipped, up to the new durable LSN.
+      ++restarts_;
+      if (auto restart = StartFiles(core::Lsn(next_)); !restart.ok()) return ended_ = restart;
+    }
   }
   return absl::OkStatus();
 }
@@ -86,7 +160,7 @@ absl::Status ReplicationSender::OnMessage(const Message& m) {
   if (const auto* ack = std::get_if<Ack>(&m.body)) {
     // An acknowledgement of what was never sent is a broken standby: it
     // must not release replies.
-    const core::Lsn sent = cursor_ ? core::Lsn(cursor_->next_lsn().value() - 1) : core::Lsn(0);
+    const core::Lsn sent(next_ > 0 ? next_ - 1 : 0);
     if (ack->synced_lsn > sent || ack->applied_lsn > sent)
       return ended_ = absl::InvalidArgumentError(
                  "the standby acknowledged LSN " + std::to_string(ack->synced_lsn.value()) +

@@ -6,10 +6,21 @@
 // acknowledgements into the durability gate's acked LSN, which releases the
 // replies that wait for them.
 //
+// Catching up from files: a standby that starts further behind than the
+// log keeps in memory is sent the records from its start to the log's
+// durable LSN D as read back from the segment files (wal/log_file_source.h),
+// then the live cursor's, which was opened at D + 1 first (always allowed),
+// so the log keeps what it appends meanwhile. If that cursor falls behind
+// before the files are sent, the files phase starts over from the last LSN
+// shipped with a new cursor at the new durable LSN + 1 (restarts() counts
+// it). If the segments it needs are gone, Start or Pump says kOutOfRange:
+// the standby needs a checkpoint bootstrap.
+//
 // Flow control: while more than kSendWindowBytes sit unsent in the link,
-// the sender reads nothing more; the log keeps what the cursor has not read
-// (up to its bound: a standby slower than that falls behind, and the sender
-// says so with kOutOfRange from Pump).
+// the sender reads nothing more, from the log or the files; the log keeps
+// what the cursor has not read (up to its bound: once live, a standby
+// slower than that falls behind, and the sender says so with kOutOfRange
+// from Pump).
 //
 // Thread affinity: the shard's thread.
 
@@ -20,6 +31,7 @@
 
 #include "core/types.h"
 #include "wal/durability_gate.h"
+#include "wal/log_file_source.h"
 #include "wal/log_follower.h"
 #include "wal/replication_link.h"
 #include "wal/replication_protocol.h"
@@ -38,12 +50,15 @@ class ReplicationSender final : public LogListener {
   ReplicationSender(Wal* wal, DurabilityGate* gate, ReplicationLink* link);
   ~ReplicationSender() override;
 
-  // Streams the log from `from` on. kOutOfRange if the log no longer keeps
-  // records that old in memory (the standby must catch up from files).
+  // Streams the log from `from` on: from the segment files first if the log
+  // no longer keeps records that old in memory. kOutOfRange if the files
+  // are gone too (the standby needs a checkpoint bootstrap).
   absl::Status Start(core::Lsn from);
   // Sends what the window allows. kOutOfRange: the standby fell behind
-  // what the log keeps; kFailedPrecondition: the log failed (every durable
-  // record was sent). Either ends the stream.
+  // what the log keeps, or the files it needed are gone; kFailedPrecondition:
+  // the log failed (every durable record was sent); a read of the files
+  // that failed, or frames there that do not verify, give the storage's
+  // error or kDataLoss. Any error ends the stream.
   absl::Status Pump();
   // A message from the standby. An error ends the stream (the link sends
   // ERROR and closes).
@@ -53,7 +68,14 @@ class ReplicationSender final : public LogListener {
   core::Lsn acked_lsn() const { return acked_; }
   core::Lsn applied_lsn() const { return applied_; }
   // The next LSN to send.
-  core::Lsn next_lsn() const { return cursor_ ? cursor_->next_lsn() : core::Lsn(0); }
+  core::Lsn next_lsn() const { return core::Lsn(next_); }
+  // Sending records read back from the segment files.
+  bool catching_up() const { return source_ != nullptr; }
+  // Files phases begun, and how many of them were restarts (the live cursor
+  // fell behind before the files were sent).
+  uint64_t files_phases() const { return files_phases_; }
+  uint64_t restarts() const { return restarts_; }
+  uint64_t file_bytes_read() const { return file_bytes_read_; }
   uint64_t messages_sent() const { return messages_sent_; }
   uint64_t bytes_sent() const { return bytes_sent_; }
   // A higher epoch was heard of: nothing more is acknowledged (the gate is
@@ -65,10 +87,29 @@ class ReplicationSender final : public LogListener {
   void OnReadable(LogCursor&) override;
 
  private:
+  void OnFileReadable();
+  // Opens the live cursor at the durable LSN + 1, then reads from..durable
+  // back from the files.
+  absl::Status StartFiles(core::Lsn from);
+  // One RECORDS message from the files or the cursor: how many records.
+  template <typename Source>
+  absl::StatusOr<size_t> SendMessage(Source& source);
+  // The files are sent: on with the live cursor.
+  void EndFiles();
+
   Wal* wal_;
   DurabilityGate* gate_;
   ReplicationLink* link_;
   std::unique_ptr<LogCursor> cursor_;
+  // A cursor replaced while the log was telling its listeners (which must
+  // not destroy one): destroyed at the next Pump.
+  std::unique_ptr<LogCursor> retired_;
+  bool in_readable_ = false;
+  std::unique_ptr<LogFileSource> source_;  // the files phase, while it lasts
+  uint64_t next_ = 0;
+  uint64_t files_phases_ = 0;
+  uint64_t restarts_ = 0;
+  uint64_t file_bytes_read_ = 0;
   core::Lsn acked_{0};
   core::Lsn applied_{0};
   bool fenced_ = false;

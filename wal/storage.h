@@ -33,6 +33,22 @@ class SegmentFile {
   virtual int concurrent_writes_max() const { return 1; }
 };
 
+// The bytes read, or why not (the message names the file and the offset).
+using ReadDone = std::function<void(absl::StatusOr<std::string> data)>;
+
+// A file opened for reading by the running shard (a standby catching up
+// reads the log's segments back: wal/log_file_source.h). It keeps reading
+// the file it opened if the name is later renamed or removed.
+class ReadableFile {
+ public:
+  virtual ~ReadableFile() = default;
+  // Reads up to `len` bytes at `offset`: fewer only at the end of the file
+  // (none at or past it). The completion owns the buffer, so a reader that
+  // goes away with a read in flight leaves nothing to write into; the file
+  // may be destroyed with reads in flight, which still complete.
+  virtual void ReadAt(uint64_t offset, size_t len, ReadDone done) = 0;
+};
+
 class Storage {
  public:
   virtual ~Storage() = default;
@@ -67,6 +83,10 @@ class Storage {
                            IoDone done) = 0;
   // Removes a file and syncs the directory.
   virtual void RemoveAsync(const std::string& name, IoDone done) = 0;
+  // Opens `name` for reading.
+  virtual void OpenRead(
+      const std::string& name,
+      std::function<void(absl::StatusOr<std::unique_ptr<ReadableFile>>)> done) = 0;
 };
 
 }  // namespace werk::wal

@@ -199,6 +199,44 @@ class DirectSegmentFile final : public SegmentFile, public core::IoCompletion {
   IoDone done_;
 };
 
+// A file read on the shard's ring. The descriptor is shared with the reads
+// in flight: it is closed only once the file and every read of it are done,
+// so a read submitted after the file went away never reads a descriptor
+// number reused by another file.
+class UringReadableFile final : public ReadableFile {
+ public:
+  struct Fd {
+    explicit Fd(int f) : fd(f) {}
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { ::close(fd); }
+    const int fd;
+  };
+  UringReadableFile(core::Reactor* r, int fd, std::string path)
+      : reactor_(r), fd_(std::make_shared<const Fd>(fd)), path_(std::move(path)) {}
+
+  void ReadAt(uint64_t offset, size_t len, ReadDone done) override {
+    auto buf = std::make_shared<std::string>(len, '\0');
+    io_uring_prep_read(Sqe(reactor_,
+                           [fd = fd_, buf, path = path_, offset, done](int32_t res) {
+                             if (res < 0) {
+                               return done(absl::Status(
+                                   absl::ErrnoToStatusCode(-res),
+                                   "cannot read " + path + " at byte " + std::to_string(offset) +
+                                       ": " + std::strerror(-res)));
+                             }
+                             buf->resize(size_t(res));
+                             done(std::move(*buf));
+                           }),
+                       fd_->fd, buf->data(), unsigned(len), offset);
+  }
+
+ private:
+  core::Reactor* reactor_;
+  std::shared_ptr<const Fd> fd_;
+  std::string path_;
+};
+
 // The segment writer for `path`: O_DIRECT when the file system supports it
 // (and it is not disabled), buffered writes + fdatasync otherwise.
 std::unique_ptr<SegmentFile> MakeSegmentFile(core::Reactor* r, const std::string& path,
@@ -466,6 +504,22 @@ void UringStorage::Reuse(const std::string& from, const std::string& to,
                              }),
                          AT_FDCWD, path->c_str(), O_RDWR | O_CLOEXEC, 0);
   });
+}
+
+void UringStorage::OpenRead(
+    const std::string& name,
+    std::function<void(absl::StatusOr<std::unique_ptr<ReadableFile>>)> done) {
+  auto path = std::make_shared<std::string>(Path(name));
+  io_uring_prep_openat(Sqe(reactor_,
+                           [this, path, done](int32_t fd) {
+                             if (fd < 0) {
+                               return done(absl::Status(absl::ErrnoToStatusCode(-fd),
+                                                        "cannot open " + *path + ": " +
+                                                            std::strerror(-fd)));
+                             }
+                             done(std::make_unique<UringReadableFile>(reactor_, fd, *path));
+                           }),
+                       AT_FDCWD, path->c_str(), O_RDONLY | O_CLOEXEC, 0);
 }
 
 void UringStorage::RemoveAsync(const std::string& name, IoDone done) {

@@ -1,7 +1,7 @@
 #pragma once
 // Storage on a directory of the local file system. The asynchronous calls go
-// through the shard's io_uring (openat, fallocate, write, fsync, renameat,
-// unlinkat), so the shard thread never blocks on the disk; the blocking
+// through the shard's io_uring (openat, fallocate, write, read, fsync,
+// renameat, unlinkat), so the shard thread never blocks on the disk; the blocking
 // calls are for startup and tools.
 
 #include <memory>
@@ -46,6 +46,8 @@ class UringStorage final : public Storage {
   void WriteAtomic(const std::string& name, std::shared_ptr<const std::string> data,
                    IoDone done) override;
   void RemoveAsync(const std::string& name, IoDone done) override;
+  void OpenRead(const std::string& name,
+                std::function<void(absl::StatusOr<std::unique_ptr<ReadableFile>>)> done) override;
 
   const std::string& dir() const { return dir_; }
 

@@ -293,9 +293,13 @@ void Wal::OnSpare(uint64_t id, absl::StatusOr<std::unique_ptr<SegmentFile>> file
 }
 
 void Wal::ReleaseThrough(core::Lsn through) {
-  const uint64_t lsn = through.value();
-  // Segment i is covered when the next one starts at or before lsn + 1.
-  while (segments_.size() >= 2 && segments_[1].second <= lsn + 1 &&
+  release_through_ = std::max(release_through_, through.value());
+  // Segment i is covered when the next one starts at or before lsn + 1,
+  // and free of pins when the next one starts at or before the lowest
+  // pinned LSN (all its records are older).
+  uint64_t limit = release_through_ + 1;
+  if (!pins_.empty()) limit = std::min(limit, *pins_.begin());
+  while (segments_.size() >= 2 && segments_[1].second <= limit &&
          segments_[0].first != current_id_) {
     const uint64_t id = segments_[0].first;
     const std::string name = SegmentName(id);
@@ -325,6 +329,50 @@ void Wal::ReleaseThrough(core::Lsn through) {
       if (res < 0) spdlog::warn("cannot remove {}: {}", name, std::strerror(-res));
     });
   }
+}
+
+SegmentPin Wal::Pin(core::Lsn lsn) {
+  SegmentPin pin;
+  pin.wal_ = this;
+  pin.alive_ = alive_;
+  pin.at_ = pins_.insert(lsn.value());
+  return pin;
+}
+
+void Wal::Unpin(std::multiset<uint64_t>::iterator at) {
+  const uint64_t lowest = *pins_.begin();
+  pins_.erase(at);
+  // What was held back for this pin goes now, if no other pin holds it.
+  if (release_through_ > 0 && (pins_.empty() || *pins_.begin() > lowest))
+    ReleaseThrough(core::Lsn(release_through_));
+}
+
+std::vector<Wal::SegmentRef> Wal::SegmentsFrom(core::Lsn lsn) const {
+  std::vector<SegmentRef> out;
+  for (size_t i = 0; i < segments_.size(); ++i) {
+    // Segment i holds records >= lsn unless the next one starts at or
+    // before it.
+    if (i + 1 < segments_.size() && segments_[i + 1].second <= lsn.value()) continue;
+    out.push_back({segments_[i].first, core::Lsn(segments_[i].second),
+                   SegmentName(segments_[i].first)});
+  }
+  return out;
+}
+
+SegmentPin& SegmentPin::operator=(SegmentPin&& other) noexcept {
+  if (this != &other) {
+    Release();
+    wal_ = std::exchange(other.wal_, nullptr);
+    alive_ = std::move(other.alive_);
+    at_ = other.at_;
+  }
+  return *this;
+}
+
+void SegmentPin::Release() {
+  if (!wal_) return;
+  Wal* wal = std::exchange(wal_, nullptr);
+  if (auto a = alive_.lock(); a && *a) wal->Unpin(at_);
 }
 
 void Wal::Fail(std::string why) {

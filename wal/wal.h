@@ -50,6 +50,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,6 +64,34 @@
 #include "wal/storage.h"
 
 namespace werk::wal {
+
+class Wal;
+
+// Keeps the segments holding records from an LSN on in place while a reader
+// reads them back (Wal::Pin): ReleaseThrough neither recycles them (a
+// recycled file is overwritten) nor removes them until the pin is gone;
+// what it was asked to release meanwhile is released then. Movable, not
+// copyable; it may outlive its log (it then does nothing).
+class SegmentPin {
+ public:
+  SegmentPin() = default;
+  SegmentPin(SegmentPin&& other) noexcept { *this = std::move(other); }
+  SegmentPin& operator=(SegmentPin&& other) noexcept;
+  SegmentPin(const SegmentPin&) = delete;
+  SegmentPin& operator=(const SegmentPin&) = delete;
+  ~SegmentPin() { Release(); }
+
+  bool held() const { return wal_ != nullptr; }
+  core::Lsn lsn() const { return core::Lsn(held() ? *at_ : 0); }
+  // Lets go now (as the destructor does).
+  void Release();
+
+ private:
+  friend class Wal;
+  Wal* wal_ = nullptr;
+  std::weak_ptr<bool> alive_;
+  std::multiset<uint64_t>::iterator at_;
+};
 
 // Also a participant of its shard's loop: after each commit it writes the
 // idle marker when one is due, and the loop sleeps no longer than that.
@@ -149,8 +178,26 @@ class Wal final : public core::Journal, public core::Participant {
   const LogFollowers& followers() const { return followers_; }
 
   // Removes segments whose every record has an LSN <= `lsn` (never the
-  // current one). Call only once a checkpoint at `lsn` is durable.
+  // current one, nor a pinned one: those go once no pin holds them). Call
+  // only once a checkpoint at `lsn` is durable.
   void ReleaseThrough(core::Lsn lsn);
+
+  // Keeps every segment holding records >= `lsn` from being recycled or
+  // removed while the pin lives (a standby catching up reads them back).
+  SegmentPin Pin(core::Lsn lsn);
+  size_t pins() const { return pins_.size(); }
+
+  // A segment file holding records, as a reader finds it.
+  struct SegmentRef {
+    uint64_t id = 0;
+    core::Lsn first_lsn;  // its first record's (the next one's, if it holds none)
+    std::string name;
+  };
+  // The segments holding records >= `lsn`, oldest first. If the first one
+  // starts after `lsn`, the records before it are gone from the files (a
+  // checkpoint covers them).
+  std::vector<SegmentRef> SegmentsFrom(core::Lsn lsn) const;
+  Storage* storage() const { return storage_; }
 
   // As a participant (core/participant.h): no idle marker once stopping;
   // followers hear of what they can read now.
@@ -202,6 +249,8 @@ class Wal final : public core::Journal, public core::Participant {
   void RequestSpare();
   void OnSpare(uint64_t id, absl::StatusOr<std::unique_ptr<SegmentFile>> file);
   void Fail(std::string why);
+  friend class SegmentPin;
+  void Unpin(std::multiset<uint64_t>::iterator at);
 
   Storage* storage_;
   const core::Clock& clock_;
@@ -223,6 +272,10 @@ class Wal final : public core::Journal, public core::Participant {
   size_t recycling_ = 0;               // renames to ".free" in flight
   uint64_t segments_recycled_ = 0;
   std::vector<std::pair<uint64_t, uint64_t>> segments_;
+  // LSNs pinned (SegmentPin), and the highest LSN ReleaseThrough was asked
+  // to release through (0: never), done once the pins allow.
+  std::multiset<uint64_t> pins_;
+  uint64_t release_through_ = 0;
   std::deque<LogBatch> batches_;  // oldest first: done/writing, then the open one
   int writes_inflight_ = 0;
   bool failed_ = false;

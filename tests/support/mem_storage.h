@@ -25,6 +25,7 @@ class MemStorage final : public wal::Storage {
     double write_error = 0;  // probability a WriteDurable fails with -EIO
     double sync_error = 0;   // probability its sync fails (the data may still land)
     double create_error = 0;
+    double read_error = 0;   // probability a ReadAt fails with -EIO
   };
 
   explicit MemStorage(uint64_t seed = 1) : rng_(seed) {}
@@ -184,7 +185,28 @@ class MemStorage final : public wal::Storage {
         nullptr);
   }
 
+  // Reads see the file as it is when they complete (as a disk read does
+  // when it runs), through the file opened: a rename or removal of its name
+  // later changes nothing for the reader, a write into it (a recycled
+  // segment) does.
+  void OpenRead(const std::string& name,
+                std::function<void(absl::StatusOr<std::unique_ptr<wal::ReadableFile>>)> done)
+      override {
+    auto it = files_.find(name);
+    if (it == files_.end()) {
+      Enqueue([done, name] { done(absl::NotFoundError("cannot open " + name)); }, nullptr);
+      return;
+    }
+    auto f = it->second;
+    Enqueue(
+        [this, f, name, done] {
+          done(std::unique_ptr<wal::ReadableFile>(new MemReadFile(this, f, name)));
+        },
+        nullptr);
+  }
+
   uint64_t writes() const { return writes_; }
+  uint64_t reads() const { return reads_; }
 
  private:
   struct File {
@@ -234,6 +256,35 @@ class MemStorage final : public wal::Storage {
     uint64_t gen_;
   };
 
+  class MemReadFile final : public wal::ReadableFile {
+   public:
+    MemReadFile(MemStorage* s, std::shared_ptr<File> f, std::string name)
+        : s_(s), f_(std::move(f)), name_(std::move(name)) {}
+    void ReadAt(uint64_t offset, size_t len, wal::ReadDone done) override {
+      ++s_->reads_;
+      if (s_->Coin(s_->faults_.read_error)) {
+        s_->Enqueue(
+            [done, name = name_, offset] {
+              done(absl::DataLossError("cannot read " + name + " at byte " +
+                                       std::to_string(offset) + ": injected I/O error"));
+            },
+            nullptr);
+        return;
+      }
+      s_->Enqueue(
+          [f = f_, offset, len, done] {
+            const std::string& data = f->live;
+            done(offset >= data.size() ? std::string() : data.substr(size_t(offset), len));
+          },
+          nullptr);
+    }
+
+   private:
+    MemStorage* s_;
+    std::shared_ptr<File> f_;
+    std::string name_;
+  };
+
   static void Write(std::string& file, uint64_t offset, std::string_view data) {
     if (file.size() < offset + data.size()) file.resize(offset + data.size(), '\0');
     std::copy(data.begin(), data.end(), file.begin() + long(offset));
@@ -271,6 +322,7 @@ class MemStorage final : public wal::Storage {
   std::deque<Op> pending_;
   uint64_t generation_ = 0;
   uint64_t writes_ = 0;
+  uint64_t reads_ = 0;
   bool shuffle_ = false;
 };
 
