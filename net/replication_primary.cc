@@ -39,14 +39,21 @@ WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
   // Records this primary does not have (it lost an unsynced tail the
   // standby had received): never acknowledged, so the standby drops them.
   if (at.last_lsn > last) return {wal::WelcomeDecision::kDiverged, last.next(), 0, {}};
-  // Can the log still give everything after the standby's last record?
-  auto probe = wal_->Follow(at.last_lsn.next());
-  if (!probe.ok()) {
-    return {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
-            "the standby stops at LSN " + std::to_string(at.last_lsn.value()) + " of shard " +
-                std::to_string(shard_) + ", and this primary's log no longer holds what follows (" +
-                std::string(probe.status().message()) +
-                ") and bootstrapping a standby from a checkpoint is not built yet"};
+  // Can the log still give everything after the standby's last record, from
+  // memory or from its segment files (the sender catches up from those)?
+  const core::Lsn from = at.last_lsn.next();
+  if (!wal_->Follow(from).ok()) {
+    const std::vector<wal::Wal::SegmentRef> files = wal_->SegmentsFrom(from);
+    if (files.empty() || files.front().first_lsn > from) {
+      return {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
+              "the standby stops at LSN " + std::to_string(at.last_lsn.value()) + " of shard " +
+                  std::to_string(shard_) + ", and this primary's log " +
+                  (files.empty() ? std::string("files no longer hold what follows")
+                                 : "files begin at LSN " +
+                                       std::to_string(files.front().first_lsn.value())) +
+                  " (a checkpoint covers the rest); bootstrapping a standby from a checkpoint "
+                  "is not built yet"};
+    }
   }
   return {wal::WelcomeDecision::kContinue, at.last_lsn.next(), 0, {}};
 }
