@@ -70,6 +70,10 @@ class CrashingStorage final : public Storage {
   void RemoveAsync(const std::string& name, IoDone done) override {
     inner_->RemoveAsync(name, std::move(done));
   }
+  void OpenRead(const std::string& name,
+                std::function<void(absl::StatusOr<std::unique_ptr<ReadableFile>>)> done) override {
+    inner_->OpenRead(name, std::move(done));
+  }
 
  private:
   static absl::Status Crashed() { return absl::UnavailableError("power lost"); }
