@@ -49,18 +49,20 @@ OpStatus Partition::Push(JobSpec job) {
 }
 
 OpStatus Partition::Ack(const std::string& jid) {
+  // First: a standby refuses every ACK, whatever it knows of the job (the
+  // worker must reach the primary, which holds the reservation).
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   const Job* job = sm_.FindJob(jid);
   // Faktory acknowledges a job it does not know (reference §2.4).
   if (!job || job->state != JobState::kReserved) return OkStatus();
-  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   Commit(Mutation::Ack(now(), jid));
   return OkStatus();
 }
 
 OpStatus Partition::Fail(FailRequest fail) {
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   const Job* job = sm_.FindJob(fail.jid);
   if (!job || job->state != JobState::kReserved) return JobNotFound(fail.jid);
-  if (OpStatus s = CheckWritable(); !s.ok()) return s;
   Commit(Mutation::Fail(now(), DecideFailure(*job, now(), FailCause::kFail,
                                              std::move(fail.errtype), std::move(fail.message),
                                              std::move(fail.backtrace), RetryJitter())));

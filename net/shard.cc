@@ -214,6 +214,13 @@ void Shard::Reply(Connection* c, std::string_view bytes) {
   AwaitRelease(c);
 }
 
+void Shard::ReplyIndependent(Connection* c, std::string_view bytes) {
+  if (c->closing()) return;
+  // Still behind any reply queued before it (the queue keeps order).
+  c->staged_.Append(bytes, core::Lsn(0));
+  AwaitRelease(c);
+}
+
 void Shard::AwaitRelease(Connection* c) {
   if (!c->awaiting_release_) {
     c->awaiting_release_ = true;

@@ -231,6 +231,9 @@ class Shard final : public core::Participant, public core::WorkerListener {
 
   // Replies.
   void Reply(Connection* c, std::string_view bytes);
+  // A reply that depends on no record (HELLO's +OK): released as soon as
+  // the replies before it, not held until everything appended is durable.
+  void ReplyIndependent(Connection* c, std::string_view bytes);
   void ReplyOk(Connection* c);
   void ReplyError(Connection* c, std::string_view message);
   void ReplyBulk(Connection* c, std::string_view data);

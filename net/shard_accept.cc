@@ -177,7 +177,9 @@ void Shard::Handshake(Connection* c, std::string_view line) {
   }
   if (hello.wid.empty()) {
     ArmIdle(c);  // a worker is judged by its BEATs instead
-    return ReplyOk(c);
+    // Depends on no record: not held behind what the log (or the standby)
+    // has not made durable yet.
+    return ReplyIndependent(c, kOkReply);
   }
   if (hello.wid.size() > core::kWidBytesMax) {
     ReplyOk(c);

@@ -3,6 +3,8 @@
 // no writes, writes wait for the standby (required mode), and a standby that
 // cannot belong to the primary is refused with the reason.
 
+#include <stdlib.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -51,8 +53,10 @@ std::unique_ptr<WerkdProcess> StartStandby(int replication_port, std::string dat
       WerkdProcess::Options{.args = std::move(args), .data_dir = std::move(data_dir)});
 }
 
-std::string Push(const std::string& jid, const std::string& queue = "default") {
-  return R"(PUSH {"jid":")" + jid + R"(","jobtype":"T","args":[1],"queue":")" + queue + R"("})";
+// `name` made into a jid long enough for Faktory's rule (at least 8 bytes).
+std::string Push(const std::string& name, const std::string& queue = "default") {
+  return R"(PUSH {"jid":"job-of-)" + name + R"(","jobtype":"T","args":[1],"queue":")" + queue +
+         R"("})";
 }
 
 // The size of `queue` in INFO once it reaches `want` (nullopt if it never
@@ -86,7 +90,7 @@ TEST(Replication, WhatThePrimaryAcknowledgedIsInTheStandbysLog) {
   for (int i = 0; i < 200; ++i) ASSERT_EQ(c.Call(Push("acked-" + std::to_string(i))), "+OK\r\n");
   // A FETCH's reservation is a record too: the standby holds it.
   const std::string fetched = c.Call("FETCH default");
-  ASSERT_NE(fetched.find("acked-0"), std::string::npos) << fetched;
+  ASSERT_NE(fetched.find("job-of-acked-"), std::string::npos) << fetched;
   // Both gone the moment the last reply arrived; the standby's own log,
   // recovered alone, holds every acknowledged job and the reservation.
   const std::string standby_data = standby->data_dir();
@@ -109,8 +113,8 @@ TEST(Replication, TheStandbyRefusesWritesNamingThePrimary) {
   const std::string where = "127.0.0.1:" + std::to_string(rport);
   for (const std::string& cmd :
        {Push("on-standby"), std::string("FETCH default"),
-        std::string(R"(ACK {"jid":"on-primary"})"),
-        std::string(R"(FAIL {"jid":"on-primary","errtype":"E","message":"m"})"),
+        std::string(R"(ACK {"jid":"job-of-on-primary"})"),
+        std::string(R"(FAIL {"jid":"job-of-on-primary","errtype":"E","message":"m"})"),
         std::string("QUEUE PAUSE default"), std::string("FLUSH"),
         std::string(R"(MUTATE {"cmd":"clear","target":"retries"})")}) {
     const std::string reply = s.Call(cmd);
@@ -191,11 +195,12 @@ TEST(Replication, AStandbyWithTheWrongPasswordIsRefusedAndSaysWhy) {
 
 TEST(Replication, AStandbyOfAnotherClusterIsRefused) {
   auto primary = StartPrimary();
-  // A data directory made by another server.
-  std::string other_data;
+  // A data directory made by another server (kept when that server goes).
+  char tmpl[] = "/tmp/werk-other-XXXXXX";
+  const std::string root = ::mkdtemp(tmpl);
+  const std::string other_data = root + "/data";
   {
-    WerkdProcess other;
-    other_data = other.data_dir();
+    WerkdProcess other({.data_dir = other_data});
     LineClient c = ReadyClient(other.port());
     ASSERT_EQ(c.Call(Push("elsewhere")), "+OK\r\n");
     ASSERT_EQ(other.Stop(), 0);
@@ -209,6 +214,8 @@ TEST(Replication, AStandbyOfAnotherClusterIsRefused) {
     log = e.what();
   }
   EXPECT_NE(log.find("belongs to cluster"), std::string::npos) << log;
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);
 }
 
 TEST(Replication, TheStandbyRunsThePrimarysShardCount) {
