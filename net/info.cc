@@ -188,18 +188,18 @@ std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& 
   AppendJsonInt(o, int64_t(t.commands));
   o.append(",\"used_memory_mb\":");
   AppendJsonInt(o, int64_t(ResidentMegabytes()));
-  o.append("},\"werk\":{\"role\":\"");
-  o.append(!shards.empty() && shards[0].has_replication && shards[0].replication.standby
-               ? "standby"
-               : "primary");
-  o.append("\",\"shards\":[");
+  o.append("},\"werk\":{\"shards\":[");
   for (size_t i = 0; i < shards.size(); ++i) {
     if (i) o.push_back(',');
     AppendShard(o, shards[i]);
   }
   // Pushed jobs (counted once decoded) that carried a Faktory Enterprise
   // field werk does not act on; every field is named, 0 when unused.
-  o.append("],\"unimplemented_job_fields\":");
+  o.append("],\"role\":\"");
+  o.append(!shards.empty() && shards[0].has_replication && shards[0].replication.standby
+               ? "standby"
+               : "primary");
+  o.append("\",\"unimplemented_job_fields\":");
   for (size_t i = 0; i < kEnterpriseFieldCount; ++i)
     AppendField(o, kEnterpriseFieldNames[i], int64_t(t.enterprise_fields.jobs[i]), i == 0);
   o.append("}}}");
