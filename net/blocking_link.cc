@@ -12,17 +12,14 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/clock.h"
 #include "net/config.h"
 
 namespace werk::net {
 
 namespace {
 
-int64_t NowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowNs() { return core::SystemClock::Instance().MonotonicNow(); }
 
 int RemainingMs(int64_t deadline_ns) {
   const int64_t left = deadline_ns - NowNs();

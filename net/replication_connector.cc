@@ -4,17 +4,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/clock.h"
 #include "net/blocking_link.h"
 
 namespace werk::net {
 
 namespace {
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t NowMs() { return core::SystemClock::Instance().MonotonicNow() / core::kNanosPerMilli; }
 
 constexpr int64_t kRelogMs = 30'000;
 

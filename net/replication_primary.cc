@@ -103,6 +103,8 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
   spdlog::info("replication: shard {}: standby {} attached, streaming from LSN {}", shard_, s->peer,
                d.lsn.value());
   absl::Status st = s->sender->Start(d.lsn);
+  // WELCOME leaves now, even when there is no record to send after it.
+  s->socket->Flush();
   s->socket->Start(std::move(link.rest));
   if (!st.ok() && !s->socket->closing()) s->socket->Close(st);
 }

@@ -83,6 +83,20 @@ bool Exited(WerkdProcess& p) {
   return false;
 }
 
+// Every shard of the standby at `port` has a live session with the
+// primary (false if not within a bound meant only to end a hang).
+bool WaitAllLinked(int port) {
+  LineClient c = ReadyClient(port);
+  for (auto deadline = std::chrono::steady_clock::now() + 60s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+    const std::string info = c.Call("INFO");
+    if (info.find("\"linked\":false") == std::string::npos &&
+        info.find("\"linked\":true") != std::string::npos)
+      return true;
+  }
+  return false;
+}
+
 TEST(Replication, WhatThePrimaryAcknowledgedIsInTheStandbysLog) {
   auto primary = StartPrimary();
   auto standby = StartStandby(ReplicationPort(*primary));
@@ -147,6 +161,11 @@ TEST(Replication, WritesWaitForTheStandbyAndGoOnWhenItComesBack) {
   auto again = StartStandby(rport, standby_data);
   EXPECT_EQ(c.ReadOrFail(60'000), "+OK\r\n");
   EXPECT_EQ(WaitQueueSize(again->port(), "default", 3), 3);
+  // Once more, with nothing new to send: every shard is welcomed and linked
+  // all the same.
+  EXPECT_EQ(again->Stop(), 0);
+  auto third = StartStandby(rport, standby_data);
+  EXPECT_TRUE(WaitAllLinked(third->port())) << third->log();
 }
 
 // The primary stops (SIGTERM) and starts again with its standby attached:
