@@ -63,7 +63,7 @@ core::OpStatus ReadLimit(const toml::table& t, std::string_view key, T* out,
 constexpr std::string_view kWerkKeys[] = {
     "shards",        "connections_max",           "line_bytes_max",    "job_bytes_max",
     "idle_timeout",  "handshake_connections_max", "handshake_timeout", "heartbeat_timeout",
-    "replica_of",    "replication_binding",
+    "replica_of",    "replication_bind",
 };
 
 core::OpStatus ReadAddress(const toml::table& w, std::string_view key, std::string* out) {
@@ -107,7 +107,7 @@ core::OpStatus ReadWerkTable(const toml::table& w, ServerOptions* o, const Flags
   read(given.heartbeat_timeout, "heartbeat_timeout", &o->heartbeat_timeout_s);
   if (st.ok() && !given.replica_of) st = ReadAddress(w, "replica_of", &o->replica_of);
   if (st.ok() && !given.replication_binding)
-    st = ReadAddress(w, "replication_binding", &o->replication_binding);
+    st = ReadAddress(w, "replication_bind", &o->replication_binding);
   return st;
 }
 

@@ -277,17 +277,17 @@ TEST_F(ConfigTest, ReplicationSettingsFromTomlAndTheirChecks) {
   ASSERT_TRUE(LoadConfig(&f, given).ok());
   EXPECT_EQ(f.replica_of, "127.0.0.1:7600");
   const std::string file = dir_ + "/conf.d/a.toml: ";
-  Write("a.toml", "[werk]\nreplication_binding = 7500\n");
+  Write("a.toml", "[werk]\nreplication_bind = 7500\n");
   EXPECT_EQ(LoadConfig(&o, {}).message(),
-            file + "[werk] replication_binding must be a \"host:port\" string");
+            file + "[werk] replication_bind must be a \"host:port\" string");
   // Both roles at once, and a non-loopback address without a password.
-  Write("a.toml", "[werk]\nreplication_binding = \"127.0.0.1:7501\"\n");
+  Write("a.toml", "[werk]\nreplication_bind = \"127.0.0.1:7501\"\n");
   ServerOptions both;
   both.config_dir = dir_;
   both.replica_of = "127.0.0.1:7500";
   EXPECT_NE(LoadConfig(&both, {}).message().find("a standby does not serve a standby"),
             absl::string_view::npos);
-  Write("a.toml", "[werk]\nreplication_binding = \"0.0.0.0:7501\"\n");
+  Write("a.toml", "[werk]\nreplication_bind = \"0.0.0.0:7501\"\n");
   ServerOptions open;
   open.config_dir = dir_;
   EXPECT_NE(LoadConfig(&open, {}).message().find("needs a password"), absl::string_view::npos);
