@@ -136,7 +136,10 @@ absl::Status ReplicationSender::Pump() {
       // The log appended more than it keeps while the files were read: read
       // them again from the last LSN shipped, up to the new durable LSN.
       ++restarts_;
-      if (auto restart = StartFiles(core::Lsn(next_)); !restart.ok()) return ended_ = restart;
+      if (auto restart = StartFiles(core::Lsn(next_)); !restart.ok()) {
+        EndFiles();  // its pin must not outlive the stream
+        return ended_ = restart;
+      }
     }
   }
   return absl::OkStatus();
