@@ -27,6 +27,12 @@ class Journal {
   virtual bool commit_pending() const { return durable_lsn() < appended_lsn(); }
   // No request of the journal is in flight (the process may exit).
   virtual bool io_idle() const { return true; }
+  // True while the shard refuses every write because what it appends cannot
+  // be acknowledged (a primary whose standby is gone, in required mode).
+  // Then nothing a reply or a result says depends on a record that is not
+  // durable — writes are refused, and what the shard logs itself (timers) is
+  // shown only once durable — so replies and results need not wait.
+  virtual bool writes_refused() const { return false; }
 };
 
 // Keeps nothing: every record is "durable" as soon as Commit() runs. For unit

@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "core/spsc_ring.h"
+#include <absl/status/status.h>
+
 #include "core/types.h"
 
 namespace werk::core {
@@ -39,6 +41,13 @@ class CrossShardTask {
   // Run() logged will never be durable. The result must say so (no success
   // may reach a client); the task then goes home as usual.
   virtual void Abandon() {}
+  // On the target, instead of waiting for `hold_lsn`: what Run() logged will
+  // not be acknowledged, for the reason `why` (an error). The result becomes
+  // that error where it can hold one; otherwise as Abandon().
+  virtual void Refuse(const absl::Status& why) {
+    (void)why;
+    Abandon();
+  }
 
   uint32_t origin = 0;
   uint32_t target = 0;

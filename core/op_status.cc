@@ -15,6 +15,11 @@ OpStatus NotPrimary(std::string_view primary) {
                                        ")");
 }
 
+OpStatus NoStandby(std::string_view why) {
+  return absl::UnavailableError(std::string(kNoStandbyMessage) + " (" + std::string(why) +
+                                "); writes resume once it is back");
+}
+
 OpStatus JobNotFound(std::string_view jid) {
   return absl::NotFoundError("Job not found " + std::string(jid));
 }

@@ -40,6 +40,12 @@ inline constexpr std::string_view kStandbyMessage =
     "werk is a standby: it takes no writes; send them to the primary";
 // `primary`: the primary's replication address, if known.
 OpStatus NotPrimary(std::string_view primary = {});
+// A write on a primary whose standby has not acknowledged for the standby
+// timeout, in required mode (kUnavailable): nothing is acknowledged until the
+// standby is back. `why` says what the standby did (docs/replication.md).
+inline constexpr std::string_view kNoStandbyMessage =
+    "werk cannot acknowledge writes: its standby is gone and the standby policy is required";
+OpStatus NoStandby(std::string_view why);
 // A request that can never succeed as given (kInvalidArgument).
 OpStatus InvalidRequest(std::string_view message);
 

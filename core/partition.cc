@@ -24,7 +24,7 @@ Partition::Partition(ShardRuntime* runtime, PartitionOptions options)
 OpStatus Partition::CheckWritable() const {
   if (role_ != Role::kPrimary) return NotPrimary(primary_);
   if (runtime_->journal().failed()) return LogFailed();
-  return OkStatus();
+  return refusal_;
 }
 
 bool Partition::Commit(const Mutation& m) {

@@ -57,7 +57,8 @@ class Partition {
   const TimerStats& timer_stats() const { return timer_stats_; }
   // Whether this partition may write, checked by every operation below in
   // this one place: not on a standby (NotPrimary), not once the journal
-  // failed (LogFailed: nothing more can be acknowledged).
+  // failed (LogFailed: nothing more can be acknowledged), not while a
+  // refusal is set (a primary whose standby is gone in required mode).
   OpStatus CheckWritable() const;
   bool writable() const { return CheckWritable().ok(); }
   Role role() const { return role_; }
@@ -67,6 +68,10 @@ class Partition {
     primary_ = std::move(primary);
   }
   const std::string& primary() const { return primary_; }
+  // Refuses every write with `why` (not OK) until cleared with OkStatus().
+  // Records the primary logs itself (timers, its replication records) go on.
+  void set_write_refusal(OpStatus why) { refusal_ = std::move(why); }
+  const OpStatus& write_refusal() const { return refusal_; }
 
   // Applies `m` and logs it; false (nothing logged) if the state machine
   // refused it (e.g. resuming a queue that is not paused). Only where
@@ -121,6 +126,7 @@ class Partition {
   PartitionOptions options_;
   Role role_ = Role::kPrimary;
   std::string primary_;
+  OpStatus refusal_;  // OK: writes are not refused (set_write_refusal)
   StateMachine sm_;
   TimerStats timer_stats_;
   std::mt19937_64 rng_;

@@ -10,6 +10,9 @@
 // durable there, so what the origin learns never depends on a record that a
 // crash could still take back. If the target's log fails first the task is
 // abandoned: `done` gets `abandoned == true` and must not report success.
+// If the target refuses what it logged instead (ShardRuntime::RefuseHeld), a
+// result that can hold a status becomes the refusal. While the target's
+// journal says writes are refused, nothing is held.
 
 #include <optional>
 #include <type_traits>
@@ -40,10 +43,19 @@ class CallTask final : public CrossShardTask {
 
   void Run() override {
     result_.emplace(run_());
-    if (hold_(*result_)) hold_lsn = journal_->appended_lsn();
+    if (hold_(*result_) && !journal_->writes_refused()) hold_lsn = journal_->appended_lsn();
   }
   void Done() override { done_(std::move(*result_), abandoned_); }
   void Abandon() override { abandoned_ = true; }
+  void Refuse(const absl::Status& why) override {
+    if constexpr (std::is_same_v<Result, absl::Status>) {
+      result_.emplace(why);
+    } else if constexpr (requires(Result r) { r.status(); r.ok(); }) {
+      result_.emplace(Result(why));
+    } else {
+      abandoned_ = true;
+    }
+  }
 
  private:
   const Journal* journal_;

@@ -111,6 +111,17 @@ void ShardRuntime::ReturnDurableHolds() {
   if (any) box_->Flush();
 }
 
+void ShardRuntime::RefuseHeld(const absl::Status& why) {
+  if (!box_ || held_.empty()) return;
+  ReturnDurableHolds();  // what may go as it is, goes first
+  for (CrossShardTask* t : held_) {
+    t->Refuse(why);
+    box_->Return(t);
+  }
+  held_.clear();
+  box_->Flush();
+}
+
 // --- Deferred calls ----------------------------------------------------------------
 
 void ShardRuntime::Defer(std::function<void()> fn, Lsn after) {

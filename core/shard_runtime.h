@@ -121,6 +121,11 @@ class ShardRuntime {
   // On the shard's thread, before the loop runs: lets other threads post.
   void EnableForeignPosts();
 
+  // The results held here for other shards will not be made durable in
+  // time (the shard now refuses writes: Journal::writes_refused): each goes
+  // home at once as the error `why` (CrossShardTask::Refuse).
+  void RefuseHeld(const absl::Status& why);
+
   // Runs `fn` on a later iteration of this loop, once the journal is
   // durable up to `after` (or has failed).
   void Defer(std::function<void()> fn, Lsn after = Lsn(0));

@@ -63,7 +63,7 @@ core::OpStatus ReadLimit(const toml::table& t, std::string_view key, T* out,
 constexpr std::string_view kWerkKeys[] = {
     "shards",        "connections_max",           "line_bytes_max",    "job_bytes_max",
     "idle_timeout",  "handshake_connections_max", "handshake_timeout", "heartbeat_timeout",
-    "replica_of",    "replication_bind",
+    "replica_of",    "replication_bind",          "standby_policy",    "standby_timeout",
 };
 
 core::OpStatus ReadAddress(const toml::table& w, std::string_view key, std::string* out) {
@@ -108,6 +108,25 @@ core::OpStatus ReadWerkTable(const toml::table& w, ServerOptions* o, const Flags
   if (st.ok() && !given.replica_of) st = ReadAddress(w, "replica_of", &o->replica_of);
   if (st.ok() && !given.replication_binding)
     st = ReadAddress(w, "replication_bind", &o->replication_binding);
+  if (st.ok() && !given.standby_policy) {
+    if (const toml::node* n = w.get("standby_policy")) {
+      std::optional<std::string> v = n->value<std::string>();
+      std::optional<wal::StandbyPolicy> p = v ? ParseStandbyPolicy(*v) : std::nullopt;
+      if (!p)
+        return absl::InvalidArgumentError(
+            "[werk] standby_policy must be \"required\" or \"degrade\"");
+      o->standby_policy = *p;
+    }
+  }
+  if (st.ok() && !given.standby_timeout) {
+    if (const toml::node* n = w.get("standby_timeout")) {
+      std::optional<double> v = n->value<double>();
+      if (!v || !(*v >= kStandbyTimeoutMinS && *v <= kStandbyTimeoutMaxS))
+        return absl::InvalidArgumentError(
+            "[werk] standby_timeout must be a number of seconds from 0.1 to 3600");
+      o->standby_timeout_ms = int64_t(*v * 1000);
+    }
+  }
   return st;
 }
 
@@ -250,6 +269,12 @@ bool SplitHostPort(const std::string& binding, std::string* host, std::string* p
   }
   if (port->empty() || !std::all_of(port->begin(), port->end(), ::isdigit)) return false;
   return true;
+}
+
+std::optional<wal::StandbyPolicy> ParseStandbyPolicy(std::string_view name) {
+  if (name == "required") return wal::StandbyPolicy::kRequired;
+  if (name == "degrade") return wal::StandbyPolicy::kDegrade;
+  return std::nullopt;
 }
 
 absl::Status CheckReplication(const ServerOptions& o) {

@@ -27,6 +27,8 @@ struct FlagsGiven {
   bool heartbeat_timeout = false;
   bool replica_of = false;
   bool replication_binding = false;
+  bool standby_policy = false;
+  bool standby_timeout = false;
 };
 
 // Faktory's directories outside development (staging, production); in
@@ -50,6 +52,11 @@ std::string DefaultConfigDir(const std::string& environment);
 // came from, for the caller to log.
 // The replication settings agree with each other and with the password.
 absl::Status CheckReplication(const ServerOptions& o);
+// "required" or "degrade" (--standby-policy, [werk] standby_policy).
+std::optional<wal::StandbyPolicy> ParseStandbyPolicy(std::string_view name);
+// --standby-timeout and [werk] standby_timeout, in seconds.
+inline constexpr double kStandbyTimeoutMinS = 0.1;
+inline constexpr double kStandbyTimeoutMaxS = 3600;
 
 absl::Status LoadConfig(ServerOptions* options, const FlagsGiven& given,
                         std::vector<std::string>* warnings = nullptr);

@@ -91,6 +91,13 @@ void AppendShard(std::string& o, const ShardSummary& s) {
     AppendField(o, "acked_lsn", int64_t(r.acked_lsn));
     AppendField(o, "lag", int64_t(r.lag));
     AppendField(o, "sessions", int64_t(r.sessions));
+    if (!r.standby) {
+      o.append(",\"policy\":");
+      core::AppendJsonString(o, r.policy);
+      o.append(",\"state\":");
+      core::AppendJsonString(o, r.state);
+      AppendField(o, "waiting_ms", r.waiting_ms);
+    }
     o.append("}");
   }
   if (s.has_checkpoint) {
@@ -199,7 +206,21 @@ std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& 
   o.append(!shards.empty() && shards[0].has_replication && shards[0].replication.standby
                ? "standby"
                : "primary");
-  o.append("\",\"unimplemented_job_fields\":");
+  o.append("\"");
+  // The primary's standby state, the worst of its shards': one shard alone
+  // is a failover that would lose writes.
+  std::string_view standby_state;
+  for (const ShardSummary& sh : shards) {
+    if (!sh.has_replication || sh.replication.standby) continue;
+    const std::string& st = sh.replication.state;
+    if (st == "alone" || (st == "refusing" && standby_state != "alone") || standby_state.empty())
+      standby_state = st;
+  }
+  if (!standby_state.empty()) {
+    o.append(",\"standby_state\":");
+    core::AppendJsonString(o, standby_state);
+  }
+  o.append(",\"unimplemented_job_fields\":");
   for (size_t i = 0; i < kEnterpriseFieldCount; ++i)
     AppendField(o, kEnterpriseFieldNames[i], int64_t(t.enterprise_fields.jobs[i]), i == 0);
   o.append("}}}");

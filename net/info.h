@@ -25,6 +25,13 @@ struct ReplicationSummary {
   uint64_t acked_lsn = 0;  // what the standby synced (as the primary heard / its own)
   uint64_t lag = 0;        // records not acknowledged (primary) or not received (standby)
   uint64_t sessions = 0;
+  // The primary's standby policy (docs/replication.md): "required" or
+  // "degrade"; its state: "sync" (writes wait for the standby), "refusing"
+  // (required, timed out) or "alone" (degrade, timed out); how long the
+  // oldest write has waited for the standby.
+  std::string policy;
+  std::string state;
+  int64_t waiting_ms = 0;
 };
 
 struct ShardSummary {

@@ -4,16 +4,26 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/op_status.h"
+#include "net/shard.h"
+
 namespace werk::net {
 
-ReplicationPrimary::ReplicationPrimary(uint32_t shard, core::Reactor* reactor, wal::Wal* wal,
-                                       wal::DurabilityGate* gate, const core::StateMachine* state)
-    : shard_(shard), reactor_(reactor), wal_(wal), gate_(gate), state_(state) {
-  // Required mode: nothing is acknowledged to a client before a standby has it.
+ReplicationPrimary::ReplicationPrimary(Shard* shard, wal::Wal* wal, wal::DurabilityGate* gate,
+                                       StandbyPolicyOptions policy)
+    : shard_(shard),
+      id_(shard->id()),
+      wal_(wal),
+      gate_(gate),
+      watch_(policy.policy, policy.timeout_ms) {
+  // Nothing is acknowledged to a client before a standby has it, until the
+  // policy says otherwise.
   gate_->SetMode(wal::DurabilityGate::Mode::kSync);
 }
 
 ReplicationPrimary::~ReplicationPrimary() = default;
+
+int64_t ReplicationPrimary::mono_ms() const { return shard_->runtime().mono_ms(); }
 
 WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
   const core::Lsn last = wal_->appended_lsn();
@@ -26,7 +36,7 @@ WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
   // ours, from a point this side cannot tell.
   if (at.last_lsn.value() > 0 && at.last_epoch > core::Epoch(1)) {
     bool known = false;
-    for (const core::EpochStart& e : state_->epochs().entries()) known |= e.epoch == at.last_epoch;
+    for (const core::EpochStart& e : shard_->state().epochs().entries()) known |= e.epoch == at.last_epoch;
     if (!known)
       return {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
               "the standby's last record (LSN " + std::to_string(at.last_lsn.value()) +
@@ -34,7 +44,7 @@ WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
                   ", which this primary never had: its log is not a prefix of this one"};
   }
   // Where the standby's epoch ended here: beyond that, its log is not ours.
-  if (auto fork = state_->epochs().ForkAfter(at.last_epoch); fork && at.last_lsn >= *fork)
+  if (auto fork = shard_->state().epochs().ForkAfter(at.last_epoch); fork && at.last_lsn >= *fork)
     return {wal::WelcomeDecision::kDiverged, *fork, 0, {}};
   // Records this primary does not have (it lost an unsynced tail the
   // standby had received): never acknowledged, so the standby drops them.
@@ -47,7 +57,7 @@ WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
     if (files.empty() || files.front().first_lsn > from) {
       return {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
               "the standby stops at LSN " + std::to_string(at.last_lsn.value()) + " of shard " +
-                  std::to_string(shard_) + ", and this primary's log " +
+                  std::to_string(id_) + ", and this primary's log " +
                   (files.empty() ? std::string("files no longer hold what follows")
                                  : "files begin at LSN " +
                                        std::to_string(files.front().first_lsn.value())) +
@@ -61,7 +71,19 @@ WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
 void ReplicationPrimary::Attach(ProvenStandby link) {
   if (stopping_) return;  // the fd closes with `link`
   if (live_) {
-    spdlog::warn("replication: shard {}: a new link from {} replaces the one from {}", shard_,
+    // Heard from within a second: another standby, or this one reconnecting
+    // faster than this side saw the old link end. Either way the new link
+    // waits; the standby's connector retries.
+    if (mono_ms() - live_->liveness.heard_ms() < 1000) {
+      const std::string why = "another standby (" + live_->peer +
+                              ") is linked and live; a primary serves one standby";
+      spdlog::warn("replication: shard {}: turned {} away: {}", id_, link.peer, why);
+      std::string out;
+      wal::AppendMessage(out, wal_->epoch(), wal::Error{wal::ErrorCode::kUnavailable, why});
+      (void)!::send(link.fd.get(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      return;
+    }
+    spdlog::warn("replication: shard {}: a new link from {} replaces the quiet one from {}", id_,
                  link.peer, live_->peer);
     Retire(absl::UnavailableError("replaced by a newer link from the standby"));
   }
@@ -70,7 +92,7 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
   std::string out;
   link.handshake->Welcome(d, out);
   if (d.decision != wal::WelcomeDecision::kContinue) {
-    spdlog::warn("replication: shard {}: standby {} at LSN {} (epoch {}): {} {}", shard_, link.peer,
+    spdlog::warn("replication: shard {}: standby {} at LSN {} (epoch {}): {} {}", id_, link.peer,
                  at.last_lsn.value(), at.last_epoch.value(),
                  d.decision == wal::WelcomeDecision::kDiverged ? "diverged at LSN" : "refused:",
                  d.decision == wal::WelcomeDecision::kDiverged ? std::to_string(d.lsn.value())
@@ -86,6 +108,7 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
   ReplicationSocket::Handler h;
   h.on_message = [this, s](const wal::Message& m) -> absl::Status {
     if (s != live_.get()) return absl::CancelledError("a retired session");
+    s->liveness.Heard(mono_ms());
     return s->sender->OnMessage(m);
   };
   h.on_writable = [this, s] {
@@ -93,14 +116,15 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
     if (absl::Status st = s->sender->Pump(); !st.ok()) Retire(st);
   };
   h.on_closed = [this, s](const absl::Status& why) { OnClosed(s, why); };
-  s->socket = std::make_unique<ReplicationSocket>(reactor_, link.fd.release(), std::move(h),
-                                                  wal_->epoch());
+  s->socket = std::make_unique<ReplicationSocket>(&shard_->reactor(), link.fd.release(),
+                                                  std::move(h), wal_->epoch());
+  s->liveness.Start(mono_ms());
   s->socket->outbox() = std::move(out);
   s->sender = std::make_unique<wal::ReplicationSender>(wal_, gate_, s->socket.get());
   // Where the standby stands is not what it synced (its last records may
   // still be on their way to its disk): the gate moves only with its ACKs,
   // the first of which says what it has synced (wal::ReplicaReceiver).
-  spdlog::info("replication: shard {}: standby {} attached, streaming from LSN {}", shard_, s->peer,
+  spdlog::info("replication: shard {}: standby {} attached, streaming from LSN {}", id_, s->peer,
                d.lsn.value());
   absl::Status st = s->sender->Start(d.lsn);
   // WELCOME leaves now, even when there is no record to send after it.
@@ -112,6 +136,9 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
 void ReplicationPrimary::Retire(absl::Status why) {
   if (!live_) return;
   Session* s = live_.get();
+  if (!stopping_)
+    spdlog::warn("replication: shard {}: gave up the link from the standby {}: {}", id_, s->peer,
+                 std::string(why.message()));
   s->sender.reset();  // hears nothing more, moves the gate no more
   closing_.push_back(std::move(live_));
   if (!s->socket->closing()) s->socket->Close(why);
@@ -119,9 +146,11 @@ void ReplicationPrimary::Retire(absl::Status why) {
 
 void ReplicationPrimary::OnClosed(Session* s, const absl::Status& why) {
   if (s == live_.get()) {
-    spdlog::warn("replication: shard {}: standby {} detached: {}{}", shard_, s->peer,
+    spdlog::warn("replication: shard {}: standby {} detached: {}{}", id_, s->peer,
                  std::string(why.message()),
-                 stopping_ ? "" : " (writes wait for a standby: required mode)");
+                 stopping_ || watch_.state() != wal::StandbyWatch::State::kWaiting
+                     ? ""
+                     : " (writes wait for a standby, at most the standby timeout)");
     s->sender.reset();
     // Freed on a later turn: the socket is still calling us.
     closing_.push_back(std::move(live_));
@@ -136,6 +165,13 @@ void ReplicationPrimary::OnTurn() {
   // The stream ended between the link's calls (the log let go of what the
   // standby had not read, or failed): the link goes too.
   if (live_ && !live_->sender->status().ok()) Retire(live_->sender->status());
+  if (live_ && live_->liveness.Silent(mono_ms()))
+    Retire(absl::UnavailableError("the standby sent nothing for " +
+                                  std::to_string(LinkLiveness::kSilenceMs / 1000) + " s"));
+  if (live_)
+    live_->liveness.Beat(mono_ms(), live_->socket.get(), wal_->epoch(), wal_->durable_lsn(),
+                         wal_->appended_lsn());
+  if (!stopping_) Watch();
   // A stopping primary keeps the link until the standby has acknowledged
   // what its clients wait for (or the gate gave up on it).
   if (stopping_ && live_ && (gate_->unacknowledged() == 0 || gate_->failed()))
@@ -143,6 +179,71 @@ void ReplicationPrimary::OnTurn() {
 }
 
 void ReplicationPrimary::OnStop() { stopping_ = true; }
+
+int64_t ReplicationPrimary::WaitBudgetNs() {
+  int64_t at = watch_.deadline_ms();
+  if (live_) at = at < 0 ? live_->liveness.next_ms() : std::min(at, live_->liveness.next_ms());
+  if (at < 0) return core::kNoDeadline;
+  return std::max<int64_t>(0, (at - mono_ms()) * core::kNanosPerMilli);
+}
+
+std::string ReplicationPrimary::WhyGone(int64_t since) const {
+  const std::string waited =
+      since < 0 ? std::string() : " for " + std::to_string(mono_ms() - since) + " ms";
+  if (!live_) return "no standby has been linked" + waited;
+  return "the standby " + live_->peer + " has acknowledged nothing new" + waited;
+}
+
+void ReplicationPrimary::Watch() {
+  using State = wal::StandbyWatch::State;
+  const State before = watch_.state();
+  const int64_t since = watch_.waiting_since_ms();
+  const auto action =
+      watch_.Observe(mono_ms(), wal_->durable_lsn(), gate_->acked_lsn(), live_ != nullptr);
+  if (action == wal::StandbyWatch::Action::kNone) return;
+  const std::string why = WhyGone(since);
+  switch (action) {
+    case wal::StandbyWatch::Action::kNone:
+      return;
+    case wal::StandbyWatch::Action::kRefuse:
+      spdlog::error(
+          "replication: shard {}: {} (the standby timeout is {} ms): REFUSING WRITES (standby "
+          "policy required); the replies still waiting get an error, and writes resume once a "
+          "standby is linked and caught up",
+          id_, why, watch_.timeout_ms());
+      gate_->set_writes_refused(true);
+      shard_->RefuseWrites(core::NoStandby(why));
+      return;
+    case wal::StandbyWatch::Action::kGoAlone: {
+      const core::Lsn from = gate_->acked_lsn().next();
+      gate_->SetMode(wal::DurabilityGate::Mode::kLocal);
+      const bool logged = shard_->partition().Commit(core::Mutation::Replication(
+          shard_->runtime().now(), core::ReplicationRecord{true, from.value()}));
+      spdlog::error(
+          "replication: shard {}: {} (the standby timeout is {} ms): CONTINUING ALONE (standby "
+          "policy degrade): writes from LSN {} on are acknowledged with no standby, and a "
+          "failover now would lose them{}",
+          id_, why, watch_.timeout_ms(), from.value(), logged ? "" : " (the record of it failed)");
+      return;
+    }
+    case wal::StandbyWatch::Action::kResume:
+      if (before == State::kRefusing) {
+        gate_->set_writes_refused(false);
+        shard_->AcceptWrites();
+        spdlog::warn("replication: shard {}: the standby {} is back and caught up: writes resume",
+                     id_, live_ ? live_->peer : std::string("?"));
+      } else {
+        gate_->SetMode(wal::DurabilityGate::Mode::kSync);
+        (void)shard_->partition().Commit(core::Mutation::Replication(
+            shard_->runtime().now(), core::ReplicationRecord{false, gate_->acked_lsn().value()}));
+        spdlog::warn(
+            "replication: shard {}: the standby {} is back and caught up (LSN {}): writes wait "
+            "for it again",
+            id_, live_ ? live_->peer : std::string("?"), gate_->acked_lsn().value());
+      }
+      return;
+  }
+}
 
 PrimaryLinkStats ReplicationPrimary::stats() const {
   PrimaryLinkStats st;
@@ -152,6 +253,9 @@ PrimaryLinkStats ReplicationPrimary::stats() const {
   if (live_ && live_->sender && live_->sender->next_lsn().value() > 0)
     st.sent_lsn = live_->sender->next_lsn().value() - 1;
   st.sessions = sessions_;
+  st.state = watch_.state();
+  st.policy = watch_.policy();
+  if (const int64_t since = watch_.waiting_since_ms(); since >= 0) st.waiting_ms = mono_ms() - since;
   return st;
 }
 

@@ -6,12 +6,22 @@
 // acknowledgements move the shard's durability gate, which releases the
 // replies waiting for them.
 //
-// Required mode (the only one built so far): the gate is in sync mode from
-// the start, so with no standby attached writes wait for one; the answer
-// after --standby-timeout comes with the standby policy.
+// The gate is in sync mode from the start: with no standby attached, writes
+// wait for one. When a write has waited for the standby for
+// --standby-timeout (wal/standby_watch.h), the standby policy decides:
+//   required  the shard refuses writes, and the replies still waiting get an
+//             error naming why (Shard::RefuseWrites), until a standby is
+//             linked and caught up;
+//   degrade   the gate goes local (the shard acknowledges alone), a
+//             kReplication record says so from which LSN, and once a
+//             standby is linked and caught up the gate waits for it again
+//             (another kReplication record).
+// Both are logged loudly and shown in INFO.
 //
-// One standby session at a time: a new one (the standby reconnected)
-// replaces the old.
+// Heartbeats both ways (net/link_liveness.h) end a link that went silent.
+// One standby at a time: a new link replaces the live one only if that one
+// has gone quiet (the same standby reconnecting before this side noticed);
+// a second standby is turned away with an error it retries on.
 //
 // Thread affinity: the shard's thread.
 
@@ -21,15 +31,23 @@
 #include <vector>
 
 #include "core/participant.h"
-#include "core/reactor.h"
-#include "core/state_machine.h"
+#include "net/link_liveness.h"
 #include "net/replication_acceptor.h"
 #include "net/replication_socket.h"
 #include "wal/durability_gate.h"
 #include "wal/replication_sender.h"
+#include "wal/standby_watch.h"
 #include "wal/wal.h"
 
 namespace werk::net {
+
+class Shard;
+
+// What a primary does when its standby is gone (docs/replication.md).
+struct StandbyPolicyOptions {
+  wal::StandbyPolicy policy = wal::StandbyPolicy::kRequired;
+  int64_t timeout_ms = 10'000;
+};
 
 // What INFO shows of a shard's standby.
 struct PrimaryLinkStats {
@@ -38,12 +56,15 @@ struct PrimaryLinkStats {
   uint64_t acked_lsn = 0;
   uint64_t sent_lsn = 0;
   uint64_t sessions = 0;
+  wal::StandbyWatch::State state = wal::StandbyWatch::State::kWaiting;
+  wal::StandbyPolicy policy = wal::StandbyPolicy::kRequired;
+  int64_t waiting_ms = 0;  // how long the oldest write has waited for the standby
 };
 
 class ReplicationPrimary final : public core::Participant {
  public:
-  ReplicationPrimary(uint32_t shard, core::Reactor* reactor, wal::Wal* wal,
-                     wal::DurabilityGate* gate, const core::StateMachine* state);
+  ReplicationPrimary(Shard* shard, wal::Wal* wal, wal::DurabilityGate* gate,
+                     StandbyPolicyOptions policy);
   ~ReplicationPrimary() override;
 
   // A standby proved itself for this shard: decide, welcome, stream.
@@ -53,6 +74,7 @@ class ReplicationPrimary final : public core::Participant {
 
   void OnTurn() override;
   void OnStop() override;
+  int64_t WaitBudgetNs() override;
   bool Quiescent() const override { return !live_ && closing_.empty(); }
   bool IoIdle() const override { return !live_ && closing_.empty(); }
 
@@ -61,18 +83,24 @@ class ReplicationPrimary final : public core::Participant {
     std::unique_ptr<ReplicationSocket> socket;
     std::unique_ptr<wal::ReplicationSender> sender;
     std::string peer;
+    LinkLiveness liveness;
   };
   // Where the standby at `at` goes on from.
   WelcomeDecision Decide(const StandbyPosition& at) const;
   // Ends the live session: its socket closes (and is freed once closed).
   void Retire(absl::Status why);
   void OnClosed(Session* s, const absl::Status& why);
+  // The standby policy's turn: acts on what the watch says.
+  void Watch();
+  // Why the watch timed out: the oldest record waited since `since_ms`.
+  std::string WhyGone(int64_t since_ms) const;
+  int64_t mono_ms() const;
 
-  uint32_t shard_;
-  core::Reactor* reactor_;
+  Shard* shard_;
+  uint32_t id_;
   wal::Wal* wal_;
   wal::DurabilityGate* gate_;
-  const core::StateMachine* state_;
+  wal::StandbyWatch watch_;
   std::unique_ptr<Session> live_;
   std::vector<std::unique_ptr<Session>> closing_;  // until their sockets closed
   uint64_t sessions_ = 0;

@@ -13,11 +13,11 @@ bool Unrecoverable(const absl::Status& st) {
 
 }  // namespace
 
-ReplicationStandby::ReplicationStandby(uint32_t shard, core::Reactor* reactor, wal::Wal* wal,
+ReplicationStandby::ReplicationStandby(uint32_t shard, core::ShardRuntime* runtime, wal::Wal* wal,
                                        core::Partition* partition,
                                        ReplicationConnector* connector, Fatal fatal)
     : shard_(shard),
-      reactor_(reactor),
+      runtime_(runtime),
       wal_(wal),
       partition_(partition),
       connector_(connector),
@@ -79,14 +79,16 @@ void ReplicationStandby::Attach(ProvenPrimary link) {
   ReplicationSocket::Handler h;
   h.on_message = [this, s](const wal::Message& m) -> absl::Status {
     if (s != live_.get()) return absl::CancelledError("a retired session");
+    s->liveness.Heard(runtime_->mono_ms());
     absl::Status st = s->receiver->OnMessage(m);
     primary_epoch_ = std::max(primary_epoch_, s->receiver->primary_epoch());
     return st;
   };
   h.on_writable = [] {};
   h.on_closed = [this, s](const absl::Status& why) { OnClosed(s, why); };
-  s->socket = std::make_unique<ReplicationSocket>(reactor_, link.fd.release(), std::move(h),
-                                                  wal_->epoch());
+  s->socket = std::make_unique<ReplicationSocket>(&runtime_->reactor(), link.fd.release(),
+                                                  std::move(h), wal_->epoch());
+  s->liveness.Start(runtime_->mono_ms());
   s->receiver = std::make_unique<wal::ReplicaReceiver>(
       wal_, [this](std::string_view body) { return partition_->ApplyReplicated(body); },
       s->socket.get());
@@ -117,6 +119,22 @@ void ReplicationStandby::Stop(const absl::Status& why) {
 
 void ReplicationStandby::OnTurn() {
   std::erase_if(closing_, [](const std::unique_ptr<Session>& c) { return c->socket->closed(); });
+  if (!live_ || live_->socket->closing()) return;
+  const int64_t now = runtime_->mono_ms();
+  if (live_->liveness.Silent(now)) {
+    // OnClosed asks for a new link once the socket has let go.
+    live_->socket->Close(absl::UnavailableError(
+        "the primary sent nothing for " + std::to_string(LinkLiveness::kSilenceMs / 1000) + " s"));
+    return;
+  }
+  live_->liveness.Beat(now, live_->socket.get(), wal_->epoch(), wal_->durable_lsn(),
+                       wal_->appended_lsn());
+}
+
+int64_t ReplicationStandby::WaitBudgetNs() {
+  if (!live_ || live_->socket->closing()) return core::kNoDeadline;
+  return std::max<int64_t>(0, (live_->liveness.next_ms() - runtime_->mono_ms()) *
+                                  core::kNanosPerMilli);
 }
 
 void ReplicationStandby::OnDurable(core::Lsn) {

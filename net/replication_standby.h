@@ -3,7 +3,8 @@
 // the link the connector authenticated, applies and logs the primary's
 // records as they come (wal::ReplicaReceiver: the same Apply, the same
 // LSNs, its own log and syncs) and acknowledges what it synced. When the
-// link ends it asks the connector for a new one from where its log stops.
+// link ends (or goes silent: net/link_liveness.h) it asks the connector for a
+// new one from where its log stops.
 //
 // What the standby cannot go on from ends the server with the reason:
 // records the state refuses (the logs disagree), a primary whose log
@@ -21,7 +22,8 @@
 
 #include "core/participant.h"
 #include "core/partition.h"
-#include "core/reactor.h"
+#include "core/shard_runtime.h"
+#include "net/link_liveness.h"
 #include "net/replication_connector.h"
 #include "net/replication_socket.h"
 #include "wal/replica_receiver.h"
@@ -43,7 +45,7 @@ class ReplicationStandby final : public core::Participant {
  public:
   using Fatal = std::function<void(const absl::Status& why)>;
 
-  ReplicationStandby(uint32_t shard, core::Reactor* reactor, wal::Wal* wal,
+  ReplicationStandby(uint32_t shard, core::ShardRuntime* runtime, wal::Wal* wal,
                      core::Partition* partition, ReplicationConnector* connector, Fatal fatal);
   ~ReplicationStandby() override;
 
@@ -57,6 +59,7 @@ class ReplicationStandby final : public core::Participant {
   void OnTurn() override;
   void OnDurable(core::Lsn durable) override;
   void OnStop() override;
+  int64_t WaitBudgetNs() override;
   bool Quiescent() const override { return !live_ && closing_.empty(); }
   bool IoIdle() const override { return !live_ && closing_.empty(); }
 
@@ -64,13 +67,14 @@ class ReplicationStandby final : public core::Participant {
   struct Session {
     std::unique_ptr<ReplicationSocket> socket;
     std::unique_ptr<wal::ReplicaReceiver> receiver;
+    LinkLiveness liveness;
   };
   StandbyPosition Position() const;
   void OnClosed(Session* s, const absl::Status& why);
   void Stop(const absl::Status& why);
 
   uint32_t shard_;
-  core::Reactor* reactor_;
+  core::ShardRuntime* runtime_;
   wal::Wal* wal_;
   core::Partition* partition_;
   ReplicationConnector* connector_;

@@ -373,8 +373,8 @@ void Server::StartReplication(uint32_t id) {
                           replication_address_}));
     WERK_CHECK(logged);
     slot.primary = std::make_unique<ReplicationPrimary>(
-        id, &slot.shard->reactor(), slot.storage.wal.get(), slot.storage.gate.get(),
-        &slot.shard->state());
+        slot.shard.get(), slot.storage.wal.get(), slot.storage.gate.get(),
+        StandbyPolicyOptions{options_.standby_policy, options_.standby_timeout_ms});
     slot.shard->runtime().AddParticipant(slot.primary.get());
     ReplicationPrimary* primary = slot.primary.get();
     slot.shard->set_replication_reporter([primary, wal](ReplicationSummary* r) {
@@ -388,11 +388,16 @@ void Server::StartReplication(uint32_t id) {
                    ? wal->appended_lsn().value() - st.acked_lsn
                    : 0;
       r->sessions = st.sessions;
+      r->policy = std::string(wal::StandbyPolicyName(st.policy));
+      r->state = st.state == wal::StandbyWatch::State::kAlone      ? "alone"
+                 : st.state == wal::StandbyWatch::State::kRefusing ? "refusing"
+                                                                    : "sync";
+      r->waiting_ms = st.waiting_ms;
     });
   } else if (!options_.replica_of.empty()) {
     slot.shard->set_role(core::Role::kStandby, options_.replica_of);
     slot.standby = std::make_unique<ReplicationStandby>(
-        id, &slot.shard->reactor(), slot.storage.wal.get(), &slot.shard->partition(),
+        id, &slot.shard->runtime(), slot.storage.wal.get(), &slot.shard->partition(),
         connector_.get(), [this](const absl::Status& why) { StopFatally(why); });
     slot.shard->runtime().AddParticipant(slot.standby.get());
     ReplicationStandby* standby = slot.standby.get();

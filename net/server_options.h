@@ -9,6 +9,7 @@
 
 #include "core/limits.h"
 #include "wal/log_format.h"
+#include "wal/standby_watch.h"
 
 namespace werk::net {
 
@@ -51,8 +52,11 @@ struct ServerOptions {
   // replication address in replica_of.
   std::string replication_binding;
   std::string replica_of;
-  // How long a standby may leave the primary's writes unacknowledged
-  // (docs/replication.md); also how long a stopping shard waits for it.
+  // What a primary's writes do when its standby is gone for
+  // standby_timeout_ms (docs/replication.md): refused (required) or
+  // acknowledged alone (degrade). The timeout is also how long a stopping
+  // shard waits for the standby's acknowledgements.
+  wal::StandbyPolicy standby_policy = wal::StandbyPolicy::kRequired;
   int64_t standby_timeout_ms = 10'000;
 
   // --- Write-ahead log ------------------------------------------------------

@@ -209,9 +209,37 @@ void Shard::OnStopped(core::ShardRuntime&) {
 void Shard::Reply(Connection* c, std::string_view bytes) {
   if (c->closing()) return;
   // Nothing a client sees may depend on a record that is not durable yet, so
-  // every reply waits for everything appended so far.
-  c->staged_.Append(bytes, journal_->appended_lsn());
+  // every reply waits for everything appended so far. While writes are
+  // refused, no reply depends on one: what the shard logs then (timers) is
+  // not shown before it is acknowledged (INFO shows the gated state), and
+  // nothing it logged before is shown by a refusal.
+  c->staged_.Append(bytes,
+                    journal_->writes_refused() ? core::Lsn(0) : journal_->appended_lsn());
   AwaitRelease(c);
+}
+
+void Shard::RefuseWrites(const core::OpStatus& why) {
+  partition_.set_write_refusal(why);
+  // Results other shards wait for, and the replies here, that wait for the
+  // standby: what may go, goes first; the rest becomes the refusal.
+  runtime_.RefuseHeld(why);
+  ReleaseReplies();
+  std::string error;
+  AppendError(error, std::string(why.message()));
+  for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
+    if (c->closing() || c->staged_.empty()) continue;
+    if (c->staged_.holes() > 0) {
+      // A forwarded command's answer is still to come and has its place in
+      // the queue: the connection closes without a word.
+      c->staged_.Clear();
+      CloseConnection(c);
+      continue;
+    }
+    c->staged_.Clear();
+    c->out_.append(error);
+    StartSend(c);
+    CloseAfterFlush(c);
+  }
 }
 
 void Shard::ReplyIndependent(Connection* c, std::string_view bytes) {

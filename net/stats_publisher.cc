@@ -28,13 +28,18 @@ void StatsPublisher::OnDurable(core::Lsn durable) {
   const int64_t mono_ms = runtime_->mono_ms();
   if (appended != built_lsn_ || activity != built_activity_ ||
       mono_ms - built_mono_ms_ >= kRefreshMillis) {
-    pending_.push_back({appended, Build()});
+    if (pending_.size() < kPendingMax) {
+      pending_.push_back({appended, Build()});
+    } else {
+      pending_.back().lsn = appended;
+      build_(&pending_.back().summary);
+    }
     built_lsn_ = appended;
     built_activity_ = activity;
     built_mono_ms_ = mono_ms;
   }
   // The newest snapshot whose state is all durable.
-  if (pending_.empty() || pending_.front().lsn > durable) return;
+  if (pending_.empty() || pending_.front().lsn > durable) return RefreshStale(mono_ms);
   while (pending_.size() > 1 && pending_[1].lsn <= durable) {
     Retire(std::move(pending_.front().summary));
     pending_.pop_front();
@@ -42,8 +47,17 @@ void StatsPublisher::OnDurable(core::Lsn durable) {
   // Publish() hands back the value it replaces; it refuses only while
   // readers linger in every other slot, and then the next turn tries again.
   if (!published_.Publish(pending_.front().summary)) return;
+  published_mono_ms_ = mono_ms;
   Retire(std::move(pending_.front().summary));
   pending_.pop_front();
+}
+
+void StatsPublisher::RefreshStale(int64_t mono_ms) {
+  if (pending_.empty() || mono_ms - published_mono_ms_ < kRefreshMillis) return;
+  std::optional<ShardSummary> current = published_.Read();
+  if (!current) return;
+  current->replication = pending_.back().summary.replication;
+  if (published_.Publish(*current)) published_mono_ms_ = mono_ms;
 }
 
 void StatsPublisher::PublishNow() {

@@ -16,6 +16,12 @@
 //
 // Snapshots are recycled: the one a publication replaces is built into
 // again, so an iteration's snapshot costs no allocation.
+//
+// While nothing new becomes durable for long (a primary waiting for its
+// standby, or refusing writes without one), at most kPendingMax snapshots
+// wait (the newest is rebuilt in place), and the published one keeps its
+// durable state but has its replication figures — which no record changes
+// and which say why nothing moves — refreshed every kRefreshMillis.
 
 #include <cstdint>
 #include <deque>
@@ -33,6 +39,7 @@ namespace werk::net {
 class StatsPublisher final : public core::Participant {
  public:
   static constexpr int64_t kRefreshMillis = 100;
+  static constexpr size_t kPendingMax = 16;
 
   // `build` fills a snapshot in (reusing what it holds); `activity` moves
   // whenever a figure that no record changes does (a command served, a
@@ -55,6 +62,9 @@ class StatsPublisher final : public core::Participant {
   };
   ShardSummary Build();
   void Retire(ShardSummary summary);
+  // Nothing new is durable: the published snapshot with the newest
+  // replication figures, at most every kRefreshMillis.
+  void RefreshStale(int64_t mono_ms);
 
   core::ShardRuntime* runtime_;
   std::function<void(ShardSummary*)> build_;
@@ -65,6 +75,7 @@ class StatsPublisher final : public core::Participant {
   core::Lsn built_lsn_{0};
   uint64_t built_activity_ = 0;
   int64_t built_mono_ms_ = 0;
+  int64_t published_mono_ms_ = 0;
 };
 
 }  // namespace werk::net

@@ -113,7 +113,21 @@ int main(int argc, char** argv) {
   auto* rb = app.add_option("--replication-bind", o.replication_binding,
                             "listen for a hot standby on HOST:PORT (off unless set; writes then "
                             "wait for the standby's acknowledgement); [werk] replication_bind");
+  std::string standby_policy = "required";
+  auto* sp = app.add_option("--standby-policy", standby_policy,
+                            "what a primary's writes do once its standby has not acknowledged "
+                            "them for --standby-timeout: required (refused with an error until "
+                            "it is back) or degrade (acknowledged alone); [werk] standby_policy")
+                 ->check(CLI::IsMember({"required", "degrade"}));
+  double standby_timeout_s = 10;
+  auto* sto = app.add_option("--standby-timeout", standby_timeout_s,
+                            "seconds a write waits for the standby before the policy applies "
+                            "(default 10); [werk] standby_timeout")
+                 ->check(CLI::Range(werk::net::kStandbyTimeoutMinS,
+                                    werk::net::kStandbyTimeoutMaxS));
   CLI11_PARSE(app, argc, argv);
+  o.standby_policy = *werk::net::ParseStandbyPolicy(standby_policy);
+  o.standby_timeout_ms = int64_t(standby_timeout_s * 1000);
   o.wal_direct_io = !buffered_io;
   for (const auto& v : skip_records) o.skip_records.push_back(*werk::net::ParseRecordRef(v));
 
@@ -137,6 +151,8 @@ int main(int argc, char** argv) {
   given.heartbeat_timeout = bt->count() > 0;
   given.replica_of = ro->count() > 0;
   given.replication_binding = rb->count() > 0;
+  given.standby_policy = sp->count() > 0;
+  given.standby_timeout = sto->count() > 0;
   if (o.unsafe_no_fsync && o.environment == "production") {
     spdlog::critical("--unsafe-no-fsync is refused in production");
     return 2;

@@ -57,6 +57,11 @@ class DurabilityGate final : public core::Journal, public core::Participant {
   bool commit_pending() const override { return log_->commit_pending(); }
   bool io_idle() const override { return log_->io_idle(); }
 
+  bool writes_refused() const override { return writes_refused_; }
+  // The shard refuses writes (required mode, the standby gone): see
+  // core::Journal::writes_refused. What is held stays held.
+  void set_writes_refused(bool refused) { writes_refused_ = refused; }
+
   Mode mode() const { return mode_; }
   // kSync: from now on nothing more is released until the standby has it.
   // kLocal: the log alone decides (the standby is gone and the policy says
@@ -97,6 +102,7 @@ class DurabilityGate final : public core::Journal, public core::Participant {
   // What was released before the last switch to kSync, or at the fence.
   core::Lsn floor_{0};
   bool fenced_ = false;
+  bool writes_refused_ = false;
   bool abandoned_ = false;
   std::string abandon_reason_;
   int64_t stop_at_ns_ = -1;

@@ -298,6 +298,41 @@ TEST_F(ConfigTest, ReplicationSettingsFromTomlAndTheirChecks) {
   ::unsetenv("FAKTORY_PASSWORD");
 }
 
+TEST_F(ConfigTest, StandbyPolicyAndTimeoutFromToml) {
+  ServerOptions d;
+  d.config_dir = dir_;
+  ASSERT_TRUE(LoadConfig(&d, {}).ok());
+  EXPECT_EQ(d.standby_policy, wal::StandbyPolicy::kRequired);
+  EXPECT_EQ(d.standby_timeout_ms, 10'000);
+  Write("a.toml", "[werk]\nstandby_policy = \"degrade\"\nstandby_timeout = 2.5\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  EXPECT_EQ(o.standby_policy, wal::StandbyPolicy::kDegrade);
+  EXPECT_EQ(o.standby_timeout_ms, 2500);
+  // Flags win.
+  ServerOptions f;
+  f.config_dir = dir_;
+  f.standby_timeout_ms = 700;
+  FlagsGiven given;
+  given.standby_policy = given.standby_timeout = true;
+  ASSERT_TRUE(LoadConfig(&f, given).ok());
+  EXPECT_EQ(f.standby_policy, wal::StandbyPolicy::kRequired);
+  EXPECT_EQ(f.standby_timeout_ms, 700);
+  const std::string file = dir_ + "/conf.d/a.toml: ";
+  Write("a.toml", "[werk]\nstandby_policy = \"sometimes\"\n");
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            file + "[werk] standby_policy must be \"required\" or \"degrade\"");
+  for (const char* bad : {"0", "-1", "\"10s\"", "100000"}) {
+    Write("a.toml", std::string("[werk]\nstandby_timeout = ") + bad + "\n");
+    EXPECT_EQ(LoadConfig(&o, {}).message(),
+              file + "[werk] standby_timeout must be a number of seconds from 0.1 to 3600")
+        << bad;
+  }
+  EXPECT_EQ(ParseStandbyPolicy("degrade"), wal::StandbyPolicy::kDegrade);
+  EXPECT_EQ(ParseStandbyPolicy("Degrade"), std::nullopt);
+}
+
 TEST(DefaultDirs, FaktorysPathsOutsideDevelopment) {
   EXPECT_EQ(DefaultDataDir("development"), "werk-data");
   EXPECT_EQ(DefaultConfigDir("development"), "werk-config");
