@@ -7,10 +7,21 @@
 namespace werk::net {
 
 ReplicationPrimary::ReplicationPrimary(uint32_t shard, core::Reactor* reactor, wal::Wal* wal,
-                                       wal::DurabilityGate* gate, const core::StateMachine* state)
-    : shard_(shard), reactor_(reactor), wal_(wal), gate_(gate), state_(state) {
-  // Required mode: nothing is acknowledged to a client before a standby has it.
-  gate_->SetMode(wal::DurabilityGate::Mode::kSync);
+                                       wal::DurabilityGate* gate, const core::StateMachine* state,
+                                       bool alone, OnLinked on_linked)
+    : shard_(shard),
+      reactor_(reactor),
+      wal_(wal),
+      gate_(gate),
+      state_(state),
+      alone_(alone),
+      on_linked_(std::move(on_linked)) {
+  // Required mode: nothing is acknowledged to a client before a standby has
+  // it. Except on a primary that starts alone (it was just promoted and has
+  // no standby): its clients are answered from its own log until a standby
+  // links (Attach), or every write would wait for a standby that may never
+  // come.
+  if (!alone_) gate_->SetMode(wal::DurabilityGate::Mode::kSync);
 }
 
 ReplicationPrimary::~ReplicationPrimary() = default;
@@ -102,6 +113,17 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
   // the first of which says what it has synced (wal::ReplicaReceiver).
   spdlog::info("replication: shard {}: standby {} attached, streaming from LSN {}", shard_, s->peer,
                d.lsn.value());
+  if (alone_) {
+    // Not alone any more: from here on a reply waits for the standby again
+    // (what it releases first is what the standby acknowledges as it
+    // catches up).
+    alone_ = false;
+    gate_->SetMode(wal::DurabilityGate::Mode::kSync);
+    spdlog::warn("replication: shard {}: standby {} linked: writes wait for its acknowledgement "
+                 "again",
+                 shard_, s->peer);
+    if (on_linked_) on_linked_();
+  }
   absl::Status st = s->sender->Start(d.lsn);
   // WELCOME leaves now, even when there is no record to send after it.
   s->socket->Flush();

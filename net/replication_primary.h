@@ -10,12 +10,18 @@
 // the start, so with no standby attached writes wait for one; the answer
 // after --standby-timeout comes with the standby policy.
 //
+// A promoted primary starts alone (docs/replication.md "Promotion"): it had
+// no standby when it took over, and its clients must not wait for one. Its
+// gate stays in local mode until a standby links; then it moves to sync
+// mode and `on_linked` logs that writes are no longer acknowledged alone.
+//
 // One standby session at a time: a new one (the standby reconnected)
 // replaces the old.
 //
 // Thread affinity: the shard's thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,8 +48,14 @@ struct PrimaryLinkStats {
 
 class ReplicationPrimary final : public core::Participant {
  public:
+  // Called on the shard's thread when a standby links to a primary that was
+  // alone, as the gate enters sync mode.
+  using OnLinked = std::function<void()>;
+
+  // `alone`: a promoted primary (see above); `on_linked` only then.
   ReplicationPrimary(uint32_t shard, core::Reactor* reactor, wal::Wal* wal,
-                     wal::DurabilityGate* gate, const core::StateMachine* state);
+                     wal::DurabilityGate* gate, const core::StateMachine* state,
+                     bool alone = false, OnLinked on_linked = nullptr);
   ~ReplicationPrimary() override;
 
   // A standby proved itself for this shard: decide, welcome, stream.
@@ -77,6 +89,8 @@ class ReplicationPrimary final : public core::Participant {
   std::vector<std::unique_ptr<Session>> closing_;  // until their sockets closed
   uint64_t sessions_ = 0;
   bool stopping_ = false;
+  bool alone_ = false;
+  OnLinked on_linked_;
 };
 
 }  // namespace werk::net

@@ -1,4 +1,4 @@
-// INFO, FLUSH, MUTATE and QUEUE: the commands that act on every shard.
+// INFO, FLUSH, MUTATE, QUEUE and PROMOTE: the commands that act on every shard.
 
 #include <algorithm>
 #include <memory>
@@ -193,6 +193,23 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
       if (seen.insert(name).second) rec.names.push_back(name);  // (views into `names`)
   }
   AnswerInOrder<core::OpStatus>(c, service_.QueueOp(type, std::move(rec)),
+                                [this, c](core::OpStatus s) { ReplyStatus(c, s); });
+}
+
+// --- PROMOTE ---------------------------------------------------------------------------------
+
+void Shard::CmdPromote(Connection* c, std::string_view arg) {
+  if (!arg.empty()) return ReplyError(c, "PROMOTE takes no argument");
+  if (!promote_) return ReplyError(c, "PROMOTE is not available on this server");
+  // The server runs the promotion on every shard (this one included) and
+  // answers here once every shard's epoch record is durable; the
+  // connection reads nothing further meanwhile.
+  core::Promise<core::OpStatus> promise;
+  core::Pending<core::OpStatus> result = promise.pending();
+  std::optional<core::OpStatus> refused =
+      promote_([promise](core::OpStatus s) mutable { promise.Set(std::move(s)); });
+  if (refused) return ReplyStatus(c, *refused);
+  AnswerInOrder<core::OpStatus>(c, std::move(result),
                                 [this, c](core::OpStatus s) { ReplyStatus(c, s); });
 }
 

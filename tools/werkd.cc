@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
                             "HOST:PORT (docs/replication.md); [werk] replica_of");
   auto* rb = app.add_option("--replication-bind", o.replication_binding,
                             "listen for a hot standby on HOST:PORT (off unless set; writes then "
-                            "wait for the standby's acknowledgement); [werk] replication_bind");
+                            "wait for the standby's acknowledgement; on a standby: once promoted); [werk] "
+                            "replication_bind");
   CLI11_PARSE(app, argc, argv);
   o.wal_direct_io = !buffered_io;
   for (const auto& v : skip_records) o.skip_records.push_back(*werk::net::ParseRecordRef(v));
