@@ -268,8 +268,6 @@ absl::Status Server::Start() {
   return absl::OkStatus();
 }
 
-// Each shard lives entirely on its own thread: its io_uring must be used by
-// the thread that created it.
 core::RollForwardPlan Server::PlanRollForward() {
   std::vector<const core::StateMachine*> sms;
   for (auto& slot : slots_) sms.push_back(&slot->shard->state());
@@ -292,6 +290,8 @@ void Server::StartAcceptor() {
   acceptor_->Start();
 }
 
+// Each shard lives entirely on its own thread: its io_uring must be used by
+// the thread that created it.
 void Server::ShardThread(uint32_t id) {
   Slot& slot = *slots_[id];
   if (shard_count_ > 1 && !cores_.empty()) {

@@ -199,8 +199,12 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
 // --- PROMOTE ---------------------------------------------------------------------------------
 
 void Shard::CmdPromote(Connection* c, std::string_view arg) {
-  if (!arg.empty()) return ReplyError(c, "PROMOTE takes no argument");
-  if (!promote_) return ReplyError(c, "PROMOTE is not available on this server");
+  if (!arg.empty())
+    return ReplyIndependent(c, StatusReply(core::InvalidRequest("PROMOTE takes no argument")));
+  if (!promote_) {
+    return ReplyIndependent(
+        c, StatusReply(absl::FailedPreconditionError("PROMOTE is not available on this server")));
+  }
   // The server runs the promotion on every shard (this one included) and
   // answers here once every shard's epoch record is durable; the
   // connection reads nothing further meanwhile.
@@ -208,7 +212,9 @@ void Shard::CmdPromote(Connection* c, std::string_view arg) {
   core::Pending<core::OpStatus> result = promise.pending();
   std::optional<core::OpStatus> refused =
       promote_([promise](core::OpStatus s) mutable { promise.Set(std::move(s)); });
-  if (refused) return ReplyStatus(c, *refused);
+  // A refusal depends on no record: it does not wait for the standby (a
+  // primary in required mode with none attached would hold it forever).
+  if (refused) return ReplyIndependent(c, StatusReply(*refused));
   AnswerInOrder<core::OpStatus>(c, std::move(result),
                                 [this, c](core::OpStatus s) { ReplyStatus(c, s); });
 }
