@@ -13,9 +13,9 @@
 // password, or answered with an error (one line on stderr naming the
 // address); 2 usage errors: bad flags, a malformed URL.
 //
-// The server's answer to a command is printed as it comes: werkctl does not
-// interpret PROMOTE's reply, so what the server says about a promotion
-// (success, or why not) reaches the operator without a change here.
+// The server's answer to a command is printed as it comes: what the server
+// says about a promotion (success, or why not) reaches the operator as is;
+// after a success werkctl only adds what INFO then says.
 
 #include <chrono>
 #include <cmath>
