@@ -24,6 +24,7 @@
 #include "net/cpu_quota.h"
 #include "net/data_dir_lock.h"
 #include "net/manifest.h"
+#include "net/promotion_marker.h"
 #include "net/repartition.h"
 #include "net/replication_primary.h"
 #include "net/replication_standby.h"
@@ -137,6 +138,14 @@ absl::Status Server::Start() {
   }
   const bool standby = !options_.replica_of.empty();
   if (standby) {
+    auto promoted = ReadPromotionMarker(options_.data_dir);
+    if (!promoted.ok()) return promoted.status();
+    if (promoted->has_value()) {
+      return absl::FailedPreconditionError(
+          PromotionMarkerPath(options_.data_dir) + ": this data directory was " + **promoted +
+          ". It is a primary now: start it without --replica-of. To make it a standby again, "
+          "move it aside and start from an empty data directory (rejoining is not built yet)");
+    }
     if (auto st = AdoptPrimaryShape(); !st.ok()) return st;
   }
   if (options_.shards) {

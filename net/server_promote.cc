@@ -9,6 +9,7 @@
 //
 //   1. The link to the old primary ends (no record is appended, no ACK
 //      leaves after it); the shard reports the highest epoch it knows.
+//      The data directory is marked promoted (net/promotion_marker.h).
 //   2. The new epoch — the highest over the shards, plus one — is set on
 //      the log and logged as an epoch record (Partition::CommitEpoch: the
 //      shard is still a standby). Every shard's epoch record sits right
@@ -35,6 +36,8 @@
 
 #include "core/check.h"
 #include "core/clock.h"
+#include "core/time_format.h"
+#include "net/promotion_marker.h"
 #include "net/replication_primary.h"
 #include "net/replication_standby.h"
 #include "net/server.h"
@@ -187,6 +190,18 @@ core::OpStatus Server::RunPromotion() {
   for (const uint64_t e : st->known_epoch) highest = std::max(highest, e);
   st->next_epoch = highest + 1;
   epoch_ = st->next_epoch;
+  // Before any epoch record: a data directory that may hold one of its own
+  // never starts as a standby again (net/promotion_marker.h).
+  if (absl::Status w = WritePromotionMarker(
+          options_.data_dir, st->next_epoch, options_.replica_of,
+          core::FormatRfc3339Nano(core::SystemClock::Instance().WallNow()));
+      !w.ok()) {
+    st->barrier.Abandon();
+    spdlog::critical("PROMOTE failed: {}", std::string(w.message()));
+    return absl::InternalError("the promotion failed before the new epoch (" +
+                               std::string(w.message()) +
+                               "); this standby no longer follows its primary: restart it");
+  }
   st->barrier.Release(1);
   if (!st->barrier.WaitAll(2, stopping)) return gave_up();
   // Every shard is parked: their states stand still while they are read.

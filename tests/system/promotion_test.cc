@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -206,6 +207,19 @@ TEST(Promotion, TwiceAndAfterARestartThePromotedNodeStaysPrimary) {
   const std::string data = standby->data_dir();
   s.Close();
   EXPECT_EQ(standby->Stop(), 0) << standby->log();
+  // Not as a standby again: its log holds writes of its own.
+  try {
+    WerkdProcess as_standby({.args = {"--shards", "2", "--replica-of", "127.0.0.1:1"},
+                             .data_dir = data});
+    ADD_FAILURE() << "a promoted data directory started as a standby:\n" << as_standby.log();
+  } catch (const std::runtime_error& e) {
+    const std::string why = e.what();
+    EXPECT_NE(why.find("this data directory was promoted to primary at epoch " +
+                       std::to_string(epoch)),
+              std::string::npos)
+        << why;
+    EXPECT_NE(why.find("start it without --replica-of"), std::string::npos) << why;
+  }
   WerkdProcess restarted({.args = kTwoShards, .data_dir = data});
   EXPECT_EQ(WaitQueueSize(restarted.port(), "default", 11), 11);
   LineClient r = ReadyClient(restarted.port());
