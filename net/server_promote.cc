@@ -106,12 +106,13 @@ class StepBarrier {
 // one side before a barrier step and read by the other after it.
 struct PromotionState {
   explicit PromotionState(uint32_t shards)
-      : barrier(shards), known_epoch(shards, 0), log_failed(shards, false) {}
+      : barrier(shards), known_epoch(shards, 0), log_failed(shards, 0) {}
   StepBarrier barrier;
   std::vector<uint64_t> known_epoch;  // step 1, per shard
   uint64_t next_epoch = 0;            // before step 1's release
   core::RollForwardPlan plan;         // before step 2's release
-  std::vector<bool> log_failed;       // step 3, per shard
+  std::vector<char> log_failed;       // step 3, per shard (not vector<bool>: one
+                                      // byte each, written by different threads)
 };
 
 }  // namespace
@@ -179,7 +180,7 @@ core::OpStatus Server::RunPromotion() {
       core::ShardRuntime& runtime = shard.runtime();
       runtime.Defer(
           [st, i, &runtime] {
-            st->log_failed[i] = runtime.journal().failed();
+            st->log_failed[i] = runtime.journal().failed() ? 1 : 0;
             st->barrier.Arrive(3);
           },
           wal->appended_lsn());
@@ -208,7 +209,7 @@ core::OpStatus Server::RunPromotion() {
   st->plan = PlanRollForward();
   st->barrier.Release(2);
   if (!st->barrier.WaitAll(3, stopping)) return gave_up();
-  for (const bool failed : st->log_failed)
+  for (const char failed : st->log_failed)
     if (failed) return core::LogFailed();
   promotion_ = Promotion::kDone;
   if (replication_fd_ >= 0) StartAcceptor();
