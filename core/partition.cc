@@ -36,6 +36,15 @@ bool Partition::Commit(const Mutation& m) {
   return true;
 }
 
+bool Partition::CommitEpoch(const EpochRecord& rec) {
+  const Mutation m = Mutation::NewEpoch(now(), rec);
+  if (!sm_.Apply(m).ok()) return false;
+  encode_scratch_.clear();
+  EncodeMutation(m, encode_scratch_);
+  runtime_->journal().Append(encode_scratch_);
+  return true;
+}
+
 OpStatus Partition::ApplyReplicated(std::string_view body) {
   WERK_DCHECK(role_ == Role::kStandby);
   return ApplyReplicatedRecord(sm_, runtime_->journal(), body);

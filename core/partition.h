@@ -77,6 +77,13 @@ class Partition {
   // refused it (e.g. resuming a queue that is not paused). Only where
   // CheckWritable() passed.
   bool Commit(const Mutation& m);
+  // Promotion (docs/replication.md "Promotion"): applies and logs the new
+  // epoch's record on a standby that is becoming the primary, before its
+  // role changes — the one record logged here whatever the role. The
+  // caller has stopped the replication receiver and called SetEpoch on the
+  // log; `rec.first_lsn` is the record's own LSN. False if the state
+  // machine refused it (an epoch that does not go up).
+  bool CommitEpoch(const EpochRecord& rec);
 
   // PUSH of a job validated by ValidateJob: JidInUse if a live job has its
   // jid.

@@ -286,10 +286,9 @@ absl::Status CheckReplication(const ServerOptions& o) {
       return absl::InvalidArgumentError(std::string(name) + ": invalid address '" + *address +
                                         "' (expected host:port)");
   }
-  if (!o.replica_of.empty() && !o.replication_binding.empty())
-    return absl::InvalidArgumentError(
-        "--replica-of and --replication-bind together: a standby does not serve a standby of "
-        "its own (one standby per primary)");
+  // Both together: a standby binds --replication-bind at start and listens
+  // there for a standby of its own only once promoted (docs/replication.md
+  // "Promotion"); until then it serves no standby (one standby per primary).
   // The link is authenticated with the password: without one, anyone who
   // reaches the port could read every job, or feed a standby.
   if (o.password.empty()) {

@@ -10,15 +10,19 @@
 namespace werk::net {
 
 ReplicationPrimary::ReplicationPrimary(Shard* shard, wal::Wal* wal, wal::DurabilityGate* gate,
-                                       StandbyPolicyOptions policy)
+                                       StandbyPolicyOptions policy, bool alone)
     : shard_(shard),
       id_(shard->id()),
       wal_(wal),
       gate_(gate),
-      watch_(policy.policy, policy.timeout_ms) {
+      watch_(policy.policy, policy.timeout_ms,
+             alone ? wal::StandbyWatch::State::kAlone : wal::StandbyWatch::State::kWaiting) {
   // Nothing is acknowledged to a client before a standby has it, until the
-  // policy says otherwise.
-  gate_->SetMode(wal::DurabilityGate::Mode::kSync);
+  // policy says otherwise. Except on a primary that starts alone (it was just
+  // promoted and has no standby): its clients are answered from its own log
+  // until a standby is linked and caught up (Watch), or every write would
+  // wait for a standby that may never come.
+  gate_->SetMode(alone ? wal::DurabilityGate::Mode::kLocal : wal::DurabilityGate::Mode::kSync);
 }
 
 ReplicationPrimary::~ReplicationPrimary() = default;

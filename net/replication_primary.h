@@ -22,10 +22,15 @@
 // One standby at a time: a new link replaces the live one only if that one
 // has gone quiet (the same standby reconnecting before this side noticed);
 // a second standby is turned away with an error it retries on.
+// A promoted primary starts alone (docs/replication.md "Promotion"): it had
+// no standby when it took over, and its clients must not wait for one. Its
+// gate stays local until a standby is linked and caught up, as after a
+// degrade timeout.
 //
 // Thread affinity: the shard's thread.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,8 +68,9 @@ struct PrimaryLinkStats {
 
 class ReplicationPrimary final : public core::Participant {
  public:
+  // `alone`: a promoted primary (see above).
   ReplicationPrimary(Shard* shard, wal::Wal* wal, wal::DurabilityGate* gate,
-                     StandbyPolicyOptions policy);
+                     StandbyPolicyOptions policy, bool alone = false);
   ~ReplicationPrimary() override;
 
   // A standby proved itself for this shard: decide, welcome, stream.

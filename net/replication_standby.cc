@@ -151,6 +151,14 @@ void ReplicationStandby::OnStop() {
   }
 }
 
+core::Epoch ReplicationStandby::StopForPromotion() {
+  if (!stopping_)
+    spdlog::warn("replication: shard {}: promotion: the link to the primary ends at LSN {}", shard_,
+                 wal_->appended_lsn().value());
+  OnStop();
+  return std::max(wal_->epoch(), primary_epoch_);
+}
+
 StandbyLinkStats ReplicationStandby::stats() const {
   StandbyLinkStats st;
   st.linked = live_ != nullptr;

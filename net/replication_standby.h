@@ -56,6 +56,13 @@ class ReplicationStandby final : public core::Participant {
 
   StandbyLinkStats stats() const;
 
+  // Promotion (docs/replication.md "Promotion"): the link ends for good —
+  // the receiver goes first, so no record is appended and no ACK leaves
+  // after this call — and links the connector still hands over are closed.
+  // Returns the highest epoch this shard knows (its log's, or the
+  // primary's as last heard). Idempotent.
+  core::Epoch StopForPromotion();
+
   void OnTurn() override;
   void OnDurable(core::Lsn durable) override;
   void OnStop() override;

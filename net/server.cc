@@ -24,26 +24,18 @@
 #include "net/cpu_quota.h"
 #include "net/data_dir_lock.h"
 #include "net/manifest.h"
+#include "net/promotion_marker.h"
 #include "net/repartition.h"
 #include "net/replication_primary.h"
 #include "net/replication_standby.h"
+#include "net/server_slot.h"
 
 namespace werk::net {
-
-struct Server::Slot {
-  std::thread thread;
-  std::unique_ptr<Shard> shard;
-  ShardStorage storage;
-  absl::Status error;
-  bool journal_failed = false;
-  std::vector<core::Mutation> roll_forward;  // global operations to complete first
-  std::unique_ptr<ReplicationPrimary> primary;  // with --replication-bind
-  std::unique_ptr<ReplicationStandby> standby;  // with --replica-of
-};
 
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
+  if (promote_thread_.joinable()) promote_thread_.join();
   if (acceptor_) acceptor_->Stop();
   if (connector_) connector_->Stop();
   {
@@ -54,6 +46,7 @@ Server::~Server() {
   for (auto& slot : slots_)
     if (slot->thread.joinable()) slot->thread.join();
   if (listen_fd_ >= 0) ::close(listen_fd_);
+  if (replication_fd_ >= 0 && !acceptor_) ::close(replication_fd_);
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
@@ -145,6 +138,14 @@ absl::Status Server::Start() {
   }
   const bool standby = !options_.replica_of.empty();
   if (standby) {
+    auto promoted = ReadPromotionMarker(options_.data_dir);
+    if (!promoted.ok()) return promoted.status();
+    if (promoted->has_value()) {
+      return absl::FailedPreconditionError(
+          PromotionMarkerPath(options_.data_dir) + ": this data directory was " + **promoted +
+          ". It is a primary now: start it without --replica-of. To make it a standby again, "
+          "move it aside and start from an empty data directory (rejoining is not built yet)");
+    }
     if (auto st = AdoptPrimaryShape(); !st.ok()) return st;
   }
   if (options_.shards) {
@@ -205,18 +206,25 @@ absl::Status Server::Start() {
   core::OpResult<int> fd = Listen(options_.binding, &port_);
   if (!fd.ok()) return fd.status();
   listen_fd_ = *fd;
-  int replication_fd = -1;
   if (!options_.replication_binding.empty()) {
+    // A standby binds it too, at start (an address in use is found now, not
+    // at the promotion), and listens on it once promoted.
     int replication_port = 0;
     core::OpResult<int> rfd = Listen(options_.replication_binding, &replication_port);
     if (!rfd.ok()) return rfd.status();
-    replication_fd = *rfd;
+    replication_fd_ = *rfd;
     std::string host, unused;
     SplitHostPort(options_.replication_binding, &host, &unused);
     replication_address_ = host + ":" + std::to_string(replication_port);
-    spdlog::info("replication: listening for a standby on {} (replication port {}); writes wait for its "
-                 "acknowledgement",
-                 options_.replication_binding, replication_port);
+    if (standby) {
+      spdlog::info("replication: {} (replication port {}) is where this standby will listen for a "
+                   "standby of its own once promoted",
+                   options_.replication_binding, replication_port);
+    } else {
+      spdlog::info("replication: listening for a standby on {} (replication port {}); writes wait "
+                   "for its acknowledgement",
+                   options_.replication_binding, replication_port);
+    }
   }
   for (uint32_t i = 0; i < shard_count_; ++i) slots_.push_back(std::make_unique<Slot>());
   if (shard_count_ > 1) mailbox_ = std::make_unique<core::Mailbox>(shard_count_);
@@ -236,7 +244,7 @@ absl::Status Server::Start() {
   for (auto& slot : slots_) epoch = std::max(epoch, slot->storage.wal->epoch().value());
   // A primary with a standby starts a new epoch at every start (below, in
   // StartReplication).
-  epoch_ = options_.replication_binding.empty() ? epoch : epoch + 1;
+  epoch_ = standby || options_.replication_binding.empty() ? epoch : epoch + 1;
   if (standby) {
     // A standby completes nothing itself: the primary's records will (and
     // promotion completes what is left).
@@ -252,33 +260,43 @@ absl::Status Server::Start() {
           slot->shard->runtime().PostFromOtherThread(
               [slot, held] { slot->standby->Attach(std::move(*held)); });
         },
-        [this](const absl::Status& why) { StopFatally(why); });
+        [this](const absl::Status& why) {
+          // Once a promotion began, the link to the old primary is over:
+          // what the connector says of it no longer stops this server.
+          if (promotion_.load() == Promotion::kNone) StopFatally(why);
+        });
     connector_->Start();
   } else {
-    std::vector<const core::StateMachine*> sms;
-    for (auto& slot : slots_) sms.push_back(&slot->shard->state());
-    core::RollForwardPlan plan =
-        core::PlanRollForward(sms, core::SystemClock::Instance().WallNow());
-    for (const auto& n : plan.notes) spdlog::error("recovery: {}", n);
+    core::RollForwardPlan plan = PlanRollForward();
     for (uint32_t i = 0; i < shard_count_; ++i)
       slots_[i]->roll_forward = std::move(plan.per_shard[i]);
   }
-  if (replication_fd >= 0) {
-    ReplicationAcceptor::Settings rs{options_.password, cluster_id_, shard_count_};
-    acceptor_ = std::make_unique<ReplicationAcceptor>(
-        replication_fd, std::move(rs), [this] { return core::Epoch(epoch_.load()); },
-        [this](ProvenStandby link) {
-          const uint32_t shard = link.handshake->shard();
-          auto held = std::make_shared<ProvenStandby>(std::move(link));
-          Slot* slot = slots_[shard].get();
-          slot->shard->runtime().PostFromOtherThread(
-              [slot, held] { slot->primary->Attach(std::move(*held)); });
-        });
-    acceptor_->Start();
-  }
+  if (replication_fd_ >= 0 && !standby) StartAcceptor();
   go_ = true;
   cv_.notify_all();
   return absl::OkStatus();
+}
+
+core::RollForwardPlan Server::PlanRollForward() {
+  std::vector<const core::StateMachine*> sms;
+  for (auto& slot : slots_) sms.push_back(&slot->shard->state());
+  core::RollForwardPlan plan = core::PlanRollForward(sms, core::SystemClock::Instance().WallNow());
+  for (const auto& n : plan.notes) spdlog::error("recovery: {}", n);
+  return plan;
+}
+
+void Server::StartAcceptor() {
+  ReplicationAcceptor::Settings rs{options_.password, cluster_id_, shard_count_};
+  acceptor_ = std::make_unique<ReplicationAcceptor>(
+      replication_fd_, std::move(rs), [this] { return core::Epoch(epoch_.load()); },
+      [this](ProvenStandby link) {
+        const uint32_t shard = link.handshake->shard();
+        auto held = std::make_shared<ProvenStandby>(std::move(link));
+        Slot* slot = slots_[shard].get();
+        slot->shard->runtime().PostFromOtherThread(
+            [slot, held] { slot->primary->Attach(std::move(*held)); });
+      });
+  acceptor_->Start();
 }
 
 // Each shard lives entirely on its own thread: its io_uring must be used by
@@ -321,6 +339,9 @@ void Server::ShardThread(uint32_t id) {
   for (auto& s : slots_) peers.push_back(s->shard.get());
   slot.shard->JoinGroup(id, std::move(peers), mailbox_.get(), &group_);
   StartReplication(id);
+  slot.shard->set_promote_handler([this, id](std::function<void(core::OpStatus)> done) {
+    return Promote(id, std::move(done));
+  });
   slot.shard->RollForward(slot.roll_forward);
   slot.shard->PublishStats();
   {
@@ -358,7 +379,7 @@ void Server::ReleaseShards() {
 
 void Server::StartReplication(uint32_t id) {
   Slot& slot = *slots_[id];
-  if (!options_.replication_binding.empty()) {
+  if (!options_.replication_binding.empty() && options_.replica_of.empty()) {
     // Each run of a primary is a new epoch, logged as this shard's first
     // record of the run. A standby may hold records this primary appended
     // and then lost (sent before they were synced here, at a crash): the new
@@ -372,28 +393,7 @@ void Server::StartReplication(uint32_t id) {
         core::EpochRecord{epoch.value(), wal->appended_lsn().next().value(),
                           replication_address_}));
     WERK_CHECK(logged);
-    slot.primary = std::make_unique<ReplicationPrimary>(
-        slot.shard.get(), slot.storage.wal.get(), slot.storage.gate.get(),
-        StandbyPolicyOptions{options_.standby_policy, options_.standby_timeout_ms});
-    slot.shard->runtime().AddParticipant(slot.primary.get());
-    ReplicationPrimary* primary = slot.primary.get();
-    slot.shard->set_replication_reporter([primary, wal](ReplicationSummary* r) {
-      const PrimaryLinkStats st = primary->stats();
-      r->standby = false;
-      r->epoch = wal->epoch().value();
-      r->peer = st.standby;
-      r->linked = st.attached;
-      r->acked_lsn = st.acked_lsn;
-      r->lag = wal->appended_lsn().value() > st.acked_lsn
-                   ? wal->appended_lsn().value() - st.acked_lsn
-                   : 0;
-      r->sessions = st.sessions;
-      r->policy = std::string(wal::StandbyPolicyName(st.policy));
-      r->state = st.state == wal::StandbyWatch::State::kAlone      ? "alone"
-                 : st.state == wal::StandbyWatch::State::kRefusing ? "refusing"
-                                                                    : "sync";
-      r->waiting_ms = st.waiting_ms;
-    });
+    AttachPrimary(id, /*alone=*/false);
   } else if (!options_.replica_of.empty()) {
     slot.shard->set_role(core::Role::kStandby, options_.replica_of);
     slot.standby = std::make_unique<ReplicationStandby>(
@@ -415,6 +415,33 @@ void Server::StartReplication(uint32_t id) {
     });
     slot.standby->Begin();
   }
+}
+
+void Server::AttachPrimary(uint32_t id, bool alone) {
+  Slot& slot = *slots_[id];
+  wal::Wal* wal = slot.storage.wal.get();
+  slot.primary = std::make_unique<ReplicationPrimary>(
+      slot.shard.get(), wal, slot.storage.gate.get(),
+      StandbyPolicyOptions{options_.standby_policy, options_.standby_timeout_ms}, alone);
+  slot.shard->runtime().AddParticipant(slot.primary.get());
+  ReplicationPrimary* primary = slot.primary.get();
+  slot.shard->set_replication_reporter([primary, wal](ReplicationSummary* r) {
+    const PrimaryLinkStats st = primary->stats();
+    r->standby = false;
+    r->epoch = wal->epoch().value();
+    r->peer = st.standby;
+    r->linked = st.attached;
+    r->acked_lsn = st.acked_lsn;
+    r->lag = wal->appended_lsn().value() > st.acked_lsn
+                 ? wal->appended_lsn().value() - st.acked_lsn
+                 : 0;
+    r->sessions = st.sessions;
+    r->policy = std::string(wal::StandbyPolicyName(st.policy));
+    r->state = st.state == wal::StandbyWatch::State::kAlone      ? "alone"
+               : st.state == wal::StandbyWatch::State::kRefusing ? "refusing"
+                                                                  : "sync";
+    r->waiting_ms = st.waiting_ms;
+  });
 }
 
 void Server::StopFatally(const absl::Status& why) {
@@ -490,6 +517,8 @@ int Server::Run() {
                getpid(), shard_count_, shard_count_ == 1 ? "" : "s");
   for (auto& slot : slots_)
     if (slot->thread.joinable()) slot->thread.join();
+  // A promotion under way sees the shards stopped and gives up.
+  if (promote_thread_.joinable()) promote_thread_.join();
   if (acceptor_) acceptor_->Stop();
   if (connector_) connector_->Stop();
   std::string fatal;

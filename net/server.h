@@ -4,8 +4,10 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,8 +15,10 @@
 #include <absl/status/status.h>
 
 #include "core/clock.h"
+#include "core/global_ops.h"
 #include "core/journal.h"
 #include "core/mailbox.h"
+#include "core/op_status.h"
 #include "net/data_dir_lock.h"
 #include "net/replication_acceptor.h"
 #include "net/replication_connector.h"
@@ -49,6 +53,25 @@ class Server {
   void ReleaseShards();
   // Any thread: a standby cannot go on; the server stops with `why`.
   void StopFatally(const absl::Status& why);
+  // The global operations a crash (or a primary's death) left applied on
+  // some shards only, planned over the shards' states, which nothing
+  // changes meanwhile: at start, before the shards run, and at a
+  // promotion, with every shard parked.
+  core::RollForwardPlan PlanRollForward();
+  // Shard `id`'s side of a primary with --replication-bind: its
+  // ReplicationPrimary and INFO's replication part. `alone`: a promoted
+  // primary (net/replication_primary.h). On the shard's thread.
+  void AttachPrimary(uint32_t id, bool alone);
+  // The replication port's acceptor, handing standbys to the shards.
+  void StartAcceptor();
+
+  // Promotion (server_promote.cc; docs/replication.md "Promotion").
+  // PROMOTE on shard `from`'s thread: a refusal at once, or nullopt and
+  // `done` later on that thread.
+  std::optional<core::OpStatus> Promote(uint32_t from, std::function<void(core::OpStatus)> done);
+  // On the promotion's own thread: every shard becomes the primary.
+  core::OpStatus RunPromotion();
+  enum class Promotion : uint8_t { kNone, kRunning, kDone };
 
   ServerOptions options_;
   uint32_t shard_count_ = 1;
@@ -65,6 +88,9 @@ class Server {
   std::unique_ptr<ReplicationConnector> connector_;  // a standby
   std::mutex fatal_mu_;
   std::string fatal_;  // why a standby stopped
+  int replication_fd_ = -1;  // --replication-bind, until the acceptor owns it
+  std::atomic<Promotion> promotion_{Promotion::kNone};
+  std::thread promote_thread_;
   int listen_fd_ = -1;                 // shared by every shard
   int signal_fd_ = -1;
   int port_ = 0;

@@ -176,6 +176,13 @@ class Shard final : public core::Participant, public core::WorkerListener {
   void set_replication_reporter(std::function<void(ReplicationSummary*)> report) {
     replication_reporter_ = std::move(report);
   }
+  // PROMOTE (shard_admin.cc) hands the promotion to the server, which
+  // either refuses at once (the status returned) or starts it (nullopt) and
+  // later calls `done` on this shard's thread with the outcome. Without a
+  // handler the command is refused.
+  using PromoteHandler = std::function<std::optional<core::OpStatus>(
+      std::function<void(core::OpStatus)> done)>;
+  void set_promote_handler(PromoteHandler handler) { promote_ = std::move(handler); }
   const ShardStats& stats() const { return stats_; }
   size_t connection_count() const { return ready_connections_; }
 
@@ -278,6 +285,7 @@ class Shard final : public core::Participant, public core::WorkerListener {
   void CmdEnd(Connection* c, std::string_view arg);
   void CmdMutate(Connection* c, std::string_view arg);
   void CmdQueue(Connection* c, std::string_view arg);
+  void CmdPromote(Connection* c, std::string_view arg);
   // QUEUE LATENCY's reply: per name, seconds since `oldest` (0: none queued).
   void ReplyLatency(Connection* c, const std::vector<std::string>& names,
                     const std::vector<core::UnixNanos>& oldest);
@@ -355,6 +363,9 @@ class Shard final : public core::Participant, public core::WorkerListener {
   // and anything else appended before serving — are durable (or the log
   // failed).
   void RollForward(const std::vector<core::Mutation>& ops);
+  // RollForward's first half, for a promotion (the shard is serving: the
+  // loop makes them durable, the caller waits for that).
+  void CommitRollForward(const std::vector<core::Mutation>& ops);
 
  private:
   // This shard's part of INFO (published by stats_publisher_).
@@ -374,6 +385,7 @@ class Shard final : public core::Participant, public core::WorkerListener {
   core::Reclaimer reclaimer_;
   StatsPublisher stats_publisher_;
   std::function<void(ReplicationSummary*)> replication_reporter_;
+  PromoteHandler promote_;
   core::TimerWheel conn_timers_;  // monotonic ms
   JobDecoder decoder_;
   EnterpriseFieldUses field_uses_;        // jobs decoded here, for INFO

@@ -1,4 +1,4 @@
-// INFO, FLUSH, MUTATE and QUEUE: the commands that act on every shard.
+// INFO, FLUSH, MUTATE, QUEUE and PROMOTE: the commands that act on every shard.
 
 #include <algorithm>
 #include <memory>
@@ -193,6 +193,29 @@ void Shard::CmdQueue(Connection* c, std::string_view rest) {
       if (seen.insert(name).second) rec.names.push_back(name);  // (views into `names`)
   }
   AnswerInOrder<core::OpStatus>(c, service_.QueueOp(type, std::move(rec)),
+                                [this, c](core::OpStatus s) { ReplyStatus(c, s); });
+}
+
+// --- PROMOTE ---------------------------------------------------------------------------------
+
+void Shard::CmdPromote(Connection* c, std::string_view arg) {
+  if (!arg.empty())
+    return ReplyIndependent(c, StatusReply(core::InvalidRequest("PROMOTE takes no argument")));
+  if (!promote_) {
+    return ReplyIndependent(
+        c, StatusReply(absl::FailedPreconditionError("PROMOTE is not available on this server")));
+  }
+  // The server runs the promotion on every shard (this one included) and
+  // answers here once every shard's epoch record is durable; the
+  // connection reads nothing further meanwhile.
+  core::Promise<core::OpStatus> promise;
+  core::Pending<core::OpStatus> result = promise.pending();
+  std::optional<core::OpStatus> refused =
+      promote_([promise](core::OpStatus s) mutable { promise.Set(std::move(s)); });
+  // A refusal depends on no record: it does not wait for the standby (a
+  // primary in required mode with none attached would hold it forever).
+  if (refused) return ReplyIndependent(c, StatusReply(*refused));
+  AnswerInOrder<core::OpStatus>(c, std::move(result),
                                 [this, c](core::OpStatus s) { ReplyStatus(c, s); });
 }
 

@@ -48,6 +48,8 @@ const Shard::Command Shard::kCommands[] = {
     {"FLUSH", &Shard::CmdFlush, Command::Arg::kAfterSpace},
     {"MUTATE", &Shard::CmdMutate, Command::Arg::kAfterSpace},
     {"QUEUE", &Shard::CmdQueue, Command::Arg::kRest},
+    // werk's own (docs/compatibility.md).
+    {"PROMOTE", &Shard::CmdPromote, Command::Arg::kAfterSpace},
     // Faktory Enterprise's: known, refused with a clear error.
     {"BATCH", nullptr, Command::Arg::kAfterSpace},
     {"TRACK", nullptr, Command::Arg::kAfterSpace},

@@ -12,7 +12,7 @@
 
 namespace werk::net {
 
-void Shard::RollForward(const std::vector<core::Mutation>& ops) {
+void Shard::CommitRollForward(const std::vector<core::Mutation>& ops) {
   for (const auto& m : ops) {
     const auto& g = std::get<core::GlobalOpRecord>(m.body);
     std::string what;
@@ -26,6 +26,10 @@ void Shard::RollForward(const std::vector<core::Mutation>& ops) {
                  id_, g.id, g.origin, what);
     WERK_CHECK(partition_.Commit(m));
   }
+}
+
+void Shard::RollForward(const std::vector<core::Mutation>& ops) {
+  CommitRollForward(ops);
   // Durable before anything is served: otherwise a second crash could find
   // this shard two operations behind (or, on a primary with a standby,
   // start the same epoch twice: net/server.cc StartReplication).

@@ -112,7 +112,8 @@ int main(int argc, char** argv) {
                             "HOST:PORT (docs/replication.md); [werk] replica_of");
   auto* rb = app.add_option("--replication-bind", o.replication_binding,
                             "listen for a hot standby on HOST:PORT (off unless set; writes then "
-                            "wait for the standby's acknowledgement); [werk] replication_bind");
+                            "wait for the standby's acknowledgement; on a standby: once promoted); [werk] "
+                            "replication_bind");
   std::string standby_policy = "required";
   auto* sp = app.add_option("--standby-policy", standby_policy,
                             "what a primary's writes do once its standby has not acknowledged "

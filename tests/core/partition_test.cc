@@ -142,5 +142,37 @@ TEST_F(PartitionTest, AStandbyRefusesEveryWriteAndFiresNoTimers) {
   EXPECT_TRUE(partition_.Push(Job("job-00003")).ok());
 }
 
+// Promotion: the epoch record is logged while the partition is still a
+// standby; an epoch that does not go up is refused and not logged. Once
+// primary, the reservation the old primary made expires here.
+TEST_F(PartitionTest, CommitEpochLogsTheNewEpochOnAStandby) {
+  ASSERT_TRUE(partition_.Push(Job("job-00001", "default", 60)).ok());
+  ASSERT_TRUE(partition_.Reserve({"default"}, "w")->has_value());
+  partition_.set_role(Role::kStandby, "10.0.0.1:7500");
+  const Lsn before = journal_.appended_lsn();
+  ASSERT_TRUE(partition_.CommitEpoch(EpochRecord{2, before.next().value(), "10.0.0.2:7500"}));
+  EXPECT_EQ(journal_.appended_lsn(), before.next());
+  EXPECT_EQ(partition_.state().epochs().current(), Epoch(2));
+  ASSERT_EQ(partition_.state().epochs().entries().size(), 1u);
+  EXPECT_EQ(partition_.state().epochs().entries()[0].first_lsn, before.next());
+  EXPECT_EQ(partition_.state().epochs().entries()[0].node, "10.0.0.2:7500");
+  // Still a standby: only the epoch record gets through.
+  EXPECT_EQ(partition_.role(), Role::kStandby);
+  EXPECT_FALSE(partition_.Push(Job("job-00002")).ok());
+  // The same epoch again, or a lower one: refused, nothing logged.
+  const Lsn after = journal_.appended_lsn();
+  EXPECT_FALSE(partition_.CommitEpoch(EpochRecord{2, after.next().value(), ""}));
+  EXPECT_FALSE(partition_.CommitEpoch(EpochRecord{1, after.next().value(), ""}));
+  EXPECT_EQ(journal_.appended_lsn(), after);
+  EXPECT_EQ(partition_.state().epochs().current(), Epoch(2));
+  // Primary: the timers resume, and the overdue reservation expires.
+  partition_.set_role(Role::kPrimary);
+  clock_.Advance(61 * kNanosPerSecond);
+  Iterate();
+  partition_.FireTimers();
+  EXPECT_EQ(partition_.timer_stats().reservations_expired, 1u);
+  EXPECT_TRUE(partition_.Push(Job("job-00002")).ok());
+}
+
 }  // namespace
 }  // namespace werk::core

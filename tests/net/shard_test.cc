@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <optional>
+
 #include "core/time_format.h"
 #include "tests/support/shard_harness.h"
 
@@ -208,6 +211,34 @@ TEST(ShardTest, PipelinedRepliesStayInOrder) {
   EXPECT_EQ(c.Read(), "+OK\r\n");
   EXPECT_EQ(c.Read(), "-ERR unknown command bogus\r\n");
   EXPECT_EQ(h.state().total_processed(), 1);
+}
+
+// PROMOTE hands the promotion to the server's handler: its refusal is the
+// reply, else the reply waits for the outcome, and the connection's next
+// command waits behind it.
+TEST(ShardTest, PromoteAnswersWithTheServersOutcomeInOrder) {
+  ShardHarness h;
+  HarnessClient c = h.Connect();
+  ASSERT_EQ(c.Hello(), "+OK\r\n");
+  EXPECT_EQ(c.Call("PROMOTE"), "-ERR PROMOTE is not available on this server\r\n");
+  std::function<void(core::OpStatus)> outcome;
+  h.shard().set_promote_handler(
+      [&](std::function<void(core::OpStatus)> done) -> std::optional<core::OpStatus> {
+        if (outcome) return absl::FailedPreconditionError("a promotion is already under way");
+        outcome = std::move(done);
+        return std::nullopt;
+      });
+  EXPECT_EQ(c.Call("PROMOTE now"), "-ERR PROMOTE takes no argument\r\n");
+  c.Send("PROMOTE\r\nbogus\r\n");
+  EXPECT_EQ(c.Read(50), std::nullopt);
+  ASSERT_TRUE(outcome);
+  // Another connection is refused at once.
+  HarnessClient d = h.Connect();
+  ASSERT_EQ(d.Hello(), "+OK\r\n");
+  EXPECT_EQ(d.Call("PROMOTE"), "-ERR a promotion is already under way\r\n");
+  outcome(core::OkStatus());
+  EXPECT_EQ(c.Read(), "+OK\r\n");
+  EXPECT_EQ(c.Read(), "-ERR unknown command bogus\r\n");
 }
 
 TEST(ShardTest, ShutdownAnswersBlockedFetchAndCloses) {

@@ -17,7 +17,8 @@
 #include <thread>
 
 #include "tests/support/line_client.h"
-#include "tests/system/replication_processes.h"
+#include "tests/support/replication_pair.h"
+#include "tests/support/werkd_process.h"
 
 namespace werk::testing {
 namespace {

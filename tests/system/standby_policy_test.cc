@@ -13,10 +13,12 @@
 
 #include "tests/support/fault_proxy.h"
 #include "tests/support/line_client.h"
-#include "tests/system/replication_processes.h"
+#include "tests/support/replication_pair.h"
 
 namespace werk::testing {
 namespace {
+
+using namespace std::chrono_literals;
 
 // INFO's werk.standby_state once it is `want` (the last seen otherwise,
 // after a bound meant only to end a hang).

@@ -191,7 +191,8 @@ TEST(Werkctl, PromotePrintsTheServersErrorAndExitsOne) {
   EXPECT_EQ(r.exit_code, 1) << Diagnose(r);
   EXPECT_TRUE(r.out.empty()) << r.out;
   EXPECT_EQ(r.err, "werkctl: 127.0.0.1:" + std::to_string(server.port()) +
-                       ": the server refused PROMOTE: ERR unknown command PROMOTE\n");
+                       ": the server refused PROMOTE: ERR werk is already the primary "
+                       "(epoch 1)\n");
 }
 
 // A server that accepts and never answers: werkctl gives up after --timeout.

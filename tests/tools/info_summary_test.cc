@@ -55,6 +55,20 @@ TEST(InfoSummary, FaktoryInfoAndMissingFields) {
   EXPECT_EQ(*s, "server:      server\n");
 }
 
+// `werkctl promote`'s last line: the role, and the highest epoch of the
+// shards (they agree once a promotion is done).
+TEST(InfoSummary, DescribeRoleNamesTheRoleAndEpoch) {
+  auto promoted = DescribeRole(
+      R"({"werk":{"shards":[{"id":0,"replication":{"role":"primary","epoch":3}},)"
+      R"({"id":1,"replication":{"role":"primary","epoch":3}}],"role":"primary"}})");
+  ASSERT_TRUE(promoted.ok()) << promoted.status();
+  EXPECT_EQ(*promoted, "the primary, epoch 3");
+  // No replication: the role alone; nothing known: nothing said.
+  EXPECT_EQ(*DescribeRole(R"({"werk":{"shards":[{"id":0}],"role":"primary"}})"), "the primary");
+  EXPECT_EQ(*DescribeRole(R"({"faktory":{}})"), "");
+  EXPECT_FALSE(DescribeRole("not json").ok());
+}
+
 TEST(InfoSummary, NotJsonIsAnError) {
   EXPECT_FALSE(SummarizeInfo("not json").ok());
   EXPECT_FALSE(SummarizeInfo("[1,2]").ok());

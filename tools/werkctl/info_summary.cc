@@ -170,4 +170,25 @@ absl::StatusOr<std::string> SummarizeInfo(std::string_view info_json) {
   return out;
 }
 
+absl::StatusOr<std::string> DescribeRole(std::string_view info_json) {
+  dom::parser parser;
+  dom::element doc;
+  if (const auto err = parser.parse(info_json.data(), info_json.size()).get(doc); err)
+    return absl::UnavailableError(std::string("the INFO reply is not JSON: ") +
+                                  simdjson::error_message(err));
+  std::string out;
+  if (std::optional<std::string> role = At(doc, "/werk/role")) out = "the " + *role;
+  std::optional<int64_t> epoch;
+  dom::array shards;
+  if (doc.at_pointer("/werk/shards").get(shards) == simdjson::SUCCESS) {
+    for (dom::element shard : shards) {
+      int64_t e = 0;
+      if (shard.at_pointer("/replication/epoch").get_int64().get(e) == simdjson::SUCCESS)
+        epoch = std::max(epoch.value_or(e), e);
+    }
+  }
+  if (epoch) out += (out.empty() ? "" : ", ") + std::string("epoch ") + std::to_string(*epoch);
+  return out;
+}
+
 }  // namespace werk::ctl

@@ -17,6 +17,11 @@ namespace werk::ctl {
 
 absl::StatusOr<std::string> SummarizeInfo(std::string_view info_json);
 
+// What INFO says the server is, for `werkctl promote`: "the primary, epoch
+// 3" (werk.role and the highest epoch of werk.shards[].replication; either
+// left out when absent). JSON that does not parse is an error.
+absl::StatusOr<std::string> DescribeRole(std::string_view info_json);
+
 // "3d 4h 5m 6s", "2m 0s", "7s".
 std::string FormatUptime(int64_t seconds);
 

@@ -4,16 +4,18 @@
 //
 //   werkctl info            a summary of INFO: version, uptime, queues, totals
 //   werkctl info --json     the INFO document as the server sent it
-//   werkctl promote         PROMOTE (a werk extension): make a standby the primary
+//   werkctl promote         PROMOTE (a werk extension): make a standby the primary,
+//                           then print what INFO says it is ("… is now the primary,
+//                           epoch 3")
 //   werkctl --url tcp://:PASSWORD@host:7419 info
 //
 // Exit status: 0 done; 1 the server could not be reached, refused the
 // password, or answered with an error (one line on stderr naming the
 // address); 2 usage errors: bad flags, a malformed URL.
 //
-// The server's answer to a command is printed as it comes: werkctl does not
-// interpret PROMOTE's reply, so what the server says about a promotion
-// (success, or why not) reaches the operator without a change here.
+// The server's answer to a command is printed as it comes: what the server
+// says about a promotion (success, or why not) reaches the operator as is;
+// after a success werkctl only adds what INFO then says.
 
 #include <chrono>
 #include <cmath>
@@ -85,6 +87,16 @@ int Promote(FaktoryClient& client, const std::string& address) {
           {Reply::Type::kSimple, Reply::Type::kBulk, Reply::Type::kInteger});
   if (!reply) return kExitFailure;
   PrintLine(reply->text);
+  // What the server is now, as its INFO says (the promotion is done either
+  // way: a failure here is only reported).
+  const std::optional<Reply> info = Run(client, address, "INFO", {Reply::Type::kBulk});
+  if (!info) return 0;
+  auto role = werk::ctl::DescribeRole(info->text);
+  if (!role.ok()) {
+    Fail(address, std::string(role.status().message()));
+    return 0;
+  }
+  if (!role->empty()) PrintLine(address + " is now " + *role);
   return 0;
 }
 

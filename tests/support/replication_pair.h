@@ -1,6 +1,8 @@
 #pragma once
-// A primary and its standby as real processes, for the system tests of
-// replication (docs/replication.md).
+// A primary and its hot standby as real processes (tests/system/): starting
+// them, the replication port a server reported, and waits on what INFO
+// says. Each wait has a bound meant only to end a hang, never a timing
+// assertion.
 
 #include <algorithm>
 #include <chrono>
@@ -17,7 +19,10 @@
 
 namespace werk::testing {
 
-using namespace std::chrono_literals;
+// How long a wait goes on before it gives up (only to end a hang), and how
+// often it looks.
+inline constexpr std::chrono::seconds kWaitBound{60};
+inline constexpr std::chrono::milliseconds kWaitStep{20};
 
 // The replication port a primary reported in its log.
 inline int ReplicationPort(const WerkdProcess& p) {
@@ -41,8 +46,9 @@ inline std::unique_ptr<WerkdProcess> StartPrimary(std::vector<std::string> extra
       WerkdProcess::Options{.args = std::move(args), .data_dir = std::move(data_dir)});
 }
 
-inline std::unique_ptr<WerkdProcess> StartStandby(int replication_port, std::string data_dir = {},
-                                           std::vector<std::string> extra = {}) {
+inline std::unique_ptr<WerkdProcess> StartStandby(int replication_port,
+                                                  std::string data_dir = {},
+                                                  std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"--replica-of",
                                    "127.0.0.1:" + std::to_string(replication_port)};
   args.insert(args.end(), extra.begin(), extra.end());
@@ -65,8 +71,8 @@ inline std::optional<int> WaitQueueSize(int port, const std::string& queue, int 
   LineClient c = ReadyClient(port);
   const std::regex re("\"" + queue + "\":([0-9]+)");
   int last = -1;
-  for (auto deadline = std::chrono::steady_clock::now() + 60s;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+  for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(kWaitStep)) {
     const std::string info = c.Call("INFO");
     std::smatch m;
     last = std::regex_search(info, m, re) ? std::stoi(m[1]) : 0;
@@ -77,8 +83,8 @@ inline std::optional<int> WaitQueueSize(int port, const std::string& queue, int 
 
 // Waits for `p` to exit by itself (a bound that only ends a hang).
 inline bool Exited(WerkdProcess& p) {
-  for (auto deadline = std::chrono::steady_clock::now() + 60s;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms))
+  for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(kWaitStep))
     if (!p.Alive()) return true;
   return false;
 }
@@ -87,8 +93,8 @@ inline bool Exited(WerkdProcess& p) {
 // primary (false if not within a bound meant only to end a hang).
 inline bool WaitAllLinked(int port) {
   LineClient c = ReadyClient(port);
-  for (auto deadline = std::chrono::steady_clock::now() + 60s;
-       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(20ms)) {
+  for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(kWaitStep)) {
     const std::string info = c.Call("INFO");
     if (info.find("\"linked\":false") == std::string::npos &&
         info.find("\"linked\":true") != std::string::npos)

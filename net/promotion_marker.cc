@@ -1,0 +1,36 @@
+#include "net/promotion_marker.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "net/durable_files.h"
+
+namespace werk::net {
+
+std::string PromotionMarkerPath(const std::string& data_dir) {
+  return (data_dir.empty() ? std::string(".") : data_dir) + "/PROMOTED";
+}
+
+absl::Status WritePromotionMarker(const std::string& data_dir, uint64_t epoch,
+                                  const std::string& was_standby_of, const std::string& when) {
+  const std::string text = "promoted to primary at epoch " + std::to_string(epoch) + " on " +
+                           when + "; it was the standby of " + was_standby_of + "\n";
+  return ReplaceAtomically(PromotionMarkerPath(data_dir), text,
+                           data_dir.empty() ? std::string(".") : data_dir);
+}
+
+absl::StatusOr<std::optional<std::string>> ReadPromotionMarker(const std::string& data_dir) {
+  const std::string path = PromotionMarkerPath(data_dir);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec) && !ec) return std::optional<std::string>();
+  std::ifstream in(path);
+  if (!in) return absl::FailedPreconditionError("cannot read " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return std::optional<std::string>(std::move(text));
+}
+
+}  // namespace werk::net

@@ -1,0 +1,29 @@
+#pragma once
+// The data directory's record that its server was promoted from standby to
+// primary (docs/replication.md "Promotion"): a file, PROMOTED, written
+// durably when a promotion begins, before the new epoch is logged. A server
+// started with --replica-of refuses a promoted data directory: its log
+// holds writes of its own, and following a primary again (rejoin) is not
+// built yet; it could otherwise append another primary's records after
+// them unnoticed (both may use the same epoch number).
+//
+// Blocking file-system calls: at start, and on the promotion's thread.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+
+namespace werk::net {
+
+std::string PromotionMarkerPath(const std::string& data_dir);
+// Written atomically and synced, with the directory: the epoch the
+// promotion starts, the primary it was the standby of, and when.
+absl::Status WritePromotionMarker(const std::string& data_dir, uint64_t epoch,
+                                  const std::string& was_standby_of, const std::string& when);
+// The marker's text, or nullopt without one.
+absl::StatusOr<std::optional<std::string>> ReadPromotionMarker(const std::string& data_dir);
+
+}  // namespace werk::net
