@@ -28,6 +28,7 @@ class ReplyQueue {
   struct Mark {
     size_t end;  // bytes of the queue up to and including this mark's
     uint64_t lsn;
+    uint32_t replies = 1;  // replies in this mark (those of one LSN share it)
   };
   using Hole = Mark*;
 
@@ -36,6 +37,7 @@ class ReplyQueue {
     bytes_.append(bytes);
     if (!marks_.empty() && marks_.back().lsn == lsn.value()) {
       marks_.back().end = bytes_.size();
+      ++marks_.back().replies;
     } else {
       marks_.push_back({bytes_.size(), lsn.value()});
     }
@@ -82,6 +84,27 @@ class ReplyQueue {
     }
     for (Mark& m : marks_) m.end -= upto;
     return true;
+  }
+
+  // Every staged reply that waits for an LSN above `durable` will never be
+  // released (the shard refuses writes: the standby is gone): each becomes
+  // `error`, in its place, and may leave at once. Holes stay (their answers
+  // come from other shards, which decide for themselves).
+  void Refuse(core::Lsn durable, std::string_view error) {
+    std::string out;
+    size_t start = 0;
+    for (Mark& m : marks_) {
+      const size_t end = m.end;
+      if (m.lsn != kUnfilled && m.lsn > durable.value()) {
+        for (uint32_t i = 0; i < m.replies; ++i) out.append(error);
+        m.lsn = 0;
+      } else {
+        out.append(bytes_, start, end - start);
+      }
+      start = end;
+      m.end = out.size();
+    }
+    bytes_.swap(out);
   }
 
   // Staged bytes (filled holes included).

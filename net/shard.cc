@@ -220,26 +220,20 @@ void Shard::Reply(Connection* c, std::string_view bytes) {
 
 void Shard::RefuseWrites(const core::OpStatus& why) {
   partition_.set_write_refusal(why);
-  // Results other shards wait for, and the replies here, that wait for the
-  // standby: what may go, goes first; the rest becomes the refusal.
+  // Results other shards wait for here, and the replies here, that wait for
+  // the standby: what may go, goes first; each of the rest becomes the
+  // refusal, in its place.
   runtime_.RefuseHeld(why);
   ReleaseReplies();
   std::string error;
   AppendError(error, std::string(why.message()));
+  const core::Lsn durable = journal_->durable_lsn();
   for (Connection* c = connections_.Next(nullptr); c; c = connections_.Next(c)) {
     if (c->closing() || c->staged_.empty()) continue;
-    if (c->staged_.holes() > 0) {
-      // A forwarded command's answer is still to come and has its place in
-      // the queue: the connection closes without a word.
-      c->staged_.Clear();
-      CloseConnection(c);
-      continue;
-    }
-    c->staged_.Clear();
-    c->out_.append(error);
-    StartSend(c);
-    CloseAfterFlush(c);
+    c->staged_.Refuse(durable, error);
+    AwaitRelease(c);
   }
+  ReleaseReplies();
 }
 
 void Shard::ReplyIndependent(Connection* c, std::string_view bytes) {

@@ -165,10 +165,8 @@ class Shard final : public core::Participant, public core::WorkerListener {
   // Required mode with the standby gone (net/replication_primary.h, which
   // also tells the journal: core::Journal::writes_refused): refuses every
   // write with `why` until AcceptWrites(). Results other shards wait for
-  // here go home as `why`. The replies here that wait for the standby will
-  // never leave: each such connection gets one error line naming `why`
-  // instead and is closed (its client cannot tell which of its pipelined
-  // commands were done, so it must not go on as if in step).
+  // here go home as `why`, and each reply here that waits for the standby
+  // becomes `why` (net/reply_queue.h: Refuse), in its place.
   void RefuseWrites(const core::OpStatus& why);
   void AcceptWrites() { partition_.set_write_refusal(core::OkStatus()); }
   // Fills the replication part of this shard's INFO (the server's

@@ -29,6 +29,21 @@ TEST(ReplyQueueTest, RepliesLeaveInOrderOnceDurable) {
   EXPECT_TRUE(q.empty());
 }
 
+TEST(ReplyQueueTest, RefusedRepliesBecomeOneErrorEachInTheirPlace) {
+  ReplyQueue q;
+  q.Append("ok1 ", Lsn(2));   // durable: stays
+  q.Append("ok2 ", Lsn(7));   // two replies of one LSN above the durable one
+  q.Append("ok3 ", Lsn(7));
+  ReplyQueue::Hole h = q.OpenHole();  // another shard's answer: stays a hole
+  q.Append("info ", Lsn(0));  // independent: stays
+  q.Append("ok4 ", Lsn(9));
+  q.Refuse(Lsn(5), "E ");
+  EXPECT_EQ(ReleaseAll(q, 5), "ok1 E E ");
+  q.Fill(h, "remote ", Lsn(0));
+  EXPECT_EQ(ReleaseAll(q, 5), "remote info E ");
+  EXPECT_TRUE(q.empty());
+}
+
 TEST(ReplyQueueTest, NothingPassesAnUnfilledHole) {
   ReplyQueue q;
   q.Append("1", Lsn(1));

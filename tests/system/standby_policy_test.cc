@@ -47,17 +47,30 @@ bool PushUntilAcknowledged(int port, const std::string& name) {
   return false;
 }
 
+// A primary with a 1 s standby timeout and `policy`, its standby linked
+// through a proxy, and one job acknowledged through both.
+struct PairThroughProxy {
+  explicit PairThroughProxy(const std::string& policy)
+      : primary(StartPrimary({"--standby-policy", policy, "--standby-timeout", "1"})),
+        link(uint16_t(ReplicationPort(*primary))),
+        standby(StartStandby(link.port())) {}
+  // The first job's +OK, then every shard linked.
+  bool Ready(LineClient& c) {
+    return c.Call(Push("before"), 60'000) == "+OK\r\n" && WaitAllLinked(standby->port());
+  }
+  std::unique_ptr<WerkdProcess> primary;
+  FaultProxy link;
+  std::unique_ptr<WerkdProcess> standby;
+};
+
 TEST(StandbyPolicy, RequiredRefusesWritesOnceTheStandbyIsGoneAndResumesWhenItIsBack) {
-  auto primary = StartPrimary({"--standby-timeout", "1"});
-  FaultProxy link(uint16_t(ReplicationPort(*primary)));
-  auto standby = StartStandby(link.port());
+  PairThroughProxy pair("required");
+  auto& [primary, link, standby] = pair;
   LineClient c = ReadyClient(primary->port());
-  ASSERT_EQ(c.Call(Push("before"), 60'000), "+OK\r\n");
-  ASSERT_TRUE(WaitAllLinked(standby->port())) << standby->log();
+  ASSERT_TRUE(pair.Ready(c)) << standby->log();
 
   // The link stalls: the write waits for the timeout, then gets an error
-  // naming the policy instead of a +OK. (Its connection is closed when it is
-  // on the shard that refuses: its replies there cannot be told apart.)
+  // naming the policy instead of a +OK, and the connection goes on.
   link.Pause();
   c.Send(Push("waited") + "\r\n");
   const std::string refused = c.ReadOrFail(60'000);
@@ -67,8 +80,10 @@ TEST(StandbyPolicy, RequiredRefusesWritesOnceTheStandbyIsGoneAndResumesWhenItIsB
   LineClient d = ReadyClient(primary->port());
   const std::string again = d.Call(Push("refused"));
   EXPECT_EQ(again.rfind("-ERR werk cannot acknowledge writes", 0), 0u) << again;
+  // (A shard whose own wait has not timed out yet holds an INFO behind what
+  // waits there, and refuses it too when it does: the wait asks again.)
+  EXPECT_EQ(WaitStandbyState(primary->port(), "refusing"), "refusing");
   const std::string info = d.Call("INFO");
-  EXPECT_NE(info.find("\"standby_state\":\"refusing\""), std::string::npos) << info;
   EXPECT_NE(info.find("\"policy\":\"required\""), std::string::npos) << info;
 
   // The link comes back (both sides gave the silent one up and the standby
@@ -84,12 +99,10 @@ TEST(StandbyPolicy, RequiredRefusesWritesOnceTheStandbyIsGoneAndResumesWhenItIsB
 }
 
 TEST(StandbyPolicy, DegradeGoesOnAloneSaysSoAndWaitsForTheStandbyAgainOnceCaughtUp) {
-  auto primary = StartPrimary({"--standby-policy", "degrade", "--standby-timeout", "1"});
-  FaultProxy link(uint16_t(ReplicationPort(*primary)));
-  auto standby = StartStandby(link.port());
+  PairThroughProxy pair("degrade");
+  auto& [primary, link, standby] = pair;
   LineClient c = ReadyClient(primary->port());
-  ASSERT_EQ(c.Call(Push("before"), 60'000), "+OK\r\n");
-  ASSERT_TRUE(WaitAllLinked(standby->port())) << standby->log();
+  ASSERT_TRUE(pair.Ready(c)) << standby->log();
 
   link.Pause();
   // Acknowledged after the timeout, alone; then at once.
