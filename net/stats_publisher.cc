@@ -1,25 +1,12 @@
 #include "net/stats_publisher.h"
 
-#include <utility>
-
 namespace werk::net {
 
-namespace {
-constexpr size_t kSparesMax = 4;
-}  // namespace
-
-ShardSummary StatsPublisher::Build() {
-  ShardSummary s;
-  if (!spare_.empty()) {
-    s = std::move(spare_.back());
-    spare_.pop_back();
-  }
-  build_(&s);
-  return s;
-}
-
-void StatsPublisher::Retire(ShardSummary summary) {
-  if (spare_.size() < kSparesMax) spare_.push_back(std::move(summary));
+void StatsPublisher::BuildPending(core::Lsn lsn) {
+  if (pending_count_ < kPendingMax) ++pending_count_;
+  Pending& p = pending(pending_count_ - 1);
+  p.lsn = lsn;
+  build_(&p.summary);
 }
 
 void StatsPublisher::OnDurable(core::Lsn durable) {
@@ -28,53 +15,41 @@ void StatsPublisher::OnDurable(core::Lsn durable) {
   const int64_t mono_ms = runtime_->mono_ms();
   if (appended != built_lsn_ || activity != built_activity_ ||
       mono_ms - built_mono_ms_ >= kRefreshMillis) {
-    if (pending_.size() < kPendingMax) {
-      pending_.push_back({appended, Build()});
-    } else {
-      pending_.back().lsn = appended;
-      build_(&pending_.back().summary);
-    }
+    BuildPending(appended);
     built_lsn_ = appended;
     built_activity_ = activity;
     built_mono_ms_ = mono_ms;
   }
   // The newest snapshot whose state is all durable.
-  if (pending_.empty() || pending_.front().lsn > durable) return RefreshStale(mono_ms);
-  while (pending_.size() > 1 && pending_[1].lsn <= durable) {
-    Retire(std::move(pending_.front().summary));
-    pending_.pop_front();
-  }
-  // Publish() hands back the value it replaces; it refuses only while
-  // readers linger in every other slot, and then the next turn tries again.
-  if (!published_.Publish(pending_.front().summary)) return;
+  if (pending_count_ == 0 || pending(0).lsn > durable) return RefreshStale(mono_ms);
+  while (pending_count_ > 1 && pending(1).lsn <= durable) PopPending();
+  // Publish() swaps the value it replaces into the slot; it refuses only
+  // while readers linger in every other slot, and then the next turn tries
+  // again.
+  if (!published_.Publish(pending(0).summary)) return;
   published_mono_ms_ = mono_ms;
-  Retire(std::move(pending_.front().summary));
-  pending_.pop_front();
+  PopPending();
 }
 
 void StatsPublisher::RefreshStale(int64_t mono_ms) {
-  if (pending_.empty() || mono_ms - published_mono_ms_ < kRefreshMillis) return;
+  if (pending_count_ == 0 || mono_ms - published_mono_ms_ < kRefreshMillis) return;
   std::optional<ShardSummary> current = published_.Read();
   if (!current) return;
-  current->replication = pending_.back().summary.replication;
+  current->replication = pending(pending_count_ - 1).summary.replication;
   if (published_.Publish(*current)) published_mono_ms_ = mono_ms;
 }
 
 void StatsPublisher::PublishNow() {
-  for (Pending& p : pending_) Retire(std::move(p.summary));
-  pending_.clear();
+  head_ = 0;
+  pending_count_ = 0;
   built_lsn_ = runtime_->journal().appended_lsn();
   built_activity_ = activity_();
   built_mono_ms_ = runtime_->mono_ms();
-  ShardSummary s = Build();
+  BuildPending(built_lsn_);
   // Before the loop runs, or on its thread between turns: a reader inside
   // every other slot at once is possible only in theory; then the value is
   // published by the next turn.
-  if (published_.Publish(s)) {
-    Retire(std::move(s));
-  } else {
-    pending_.push_back({built_lsn_, std::move(s)});
-  }
+  if (published_.Publish(pending(0).summary)) PopPending();
 }
 
 }  // namespace werk::net

@@ -14,8 +14,10 @@
 // Figures that no record changes (commands, connections, the loop's and the
 // log's own counters) are refreshed at least every kRefreshMillis.
 //
-// Snapshots are recycled: the one a publication replaces is built into
-// again, so an iteration's snapshot costs no allocation.
+// Snapshots are recycled: they live in a ring of kPendingMax slots, built in
+// place, and a publication swaps the one it replaces into the slot, to be
+// built into again; so an iteration's snapshot costs no allocation and no
+// move of a ShardSummary.
 //
 // While nothing new becomes durable for long (a primary waiting for its
 // standby, or refusing writes without one), at most kPendingMax snapshots
@@ -23,11 +25,10 @@
 // durable state but has its replication figures — which no record changes
 // and which say why nothing moves — refreshed every kRefreshMillis.
 
+#include <array>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <optional>
-#include <vector>
 
 #include "core/participant.h"
 #include "core/published.h"
@@ -60,8 +61,15 @@ class StatsPublisher final : public core::Participant {
     core::Lsn lsn;
     ShardSummary summary;
   };
-  ShardSummary Build();
-  void Retire(ShardSummary summary);
+  // The i-th oldest snapshot waiting for durability.
+  Pending& pending(size_t i) { return ring_[(head_ + i) % kPendingMax]; }
+  // Builds a snapshot tagged `lsn`: into a new slot, or, with every slot
+  // waiting, into the newest again.
+  void BuildPending(core::Lsn lsn);
+  void PopPending() {
+    head_ = (head_ + 1) % kPendingMax;
+    --pending_count_;
+  }
   // Nothing new is durable: the published snapshot with the newest
   // replication figures, at most every kRefreshMillis.
   void RefreshStale(int64_t mono_ms);
@@ -70,8 +78,9 @@ class StatsPublisher final : public core::Participant {
   std::function<void(ShardSummary*)> build_;
   std::function<uint64_t()> activity_;
   core::Published<ShardSummary> published_;
-  std::deque<Pending> pending_;  // built, waiting for durability; LSN order
-  std::vector<ShardSummary> spare_;  // to build into again
+  std::array<Pending, kPendingMax> ring_;  // built, waiting for durability; LSN order
+  size_t head_ = 0;
+  size_t pending_count_ = 0;
   core::Lsn built_lsn_{0};
   uint64_t built_activity_ = 0;
   int64_t built_mono_ms_ = 0;
