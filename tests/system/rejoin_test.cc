@@ -1,0 +1,185 @@
+// Rejoin after a failover, on real processes (docs/replication.md "Rejoin"):
+// the old primary, restarted with --replica-of its successor, hears that
+// its log diverged, drops its tail (kept aside in a copy) and follows. In
+// required mode that tail was never acknowledged, so it goes without asking;
+// in degrade mode it may hold acknowledged writes, so the rejoin refuses,
+// naming how many records it would drop, until --discard-diverged.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/support/fault_proxy.h"
+#include "tests/support/line_client.h"
+#include "tests/support/replication_pair.h"
+#include "tests/support/subprocess.h"
+#include "tests/support/werkd_process.h"
+
+namespace werk::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+size_t Count(const std::string& text, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+// `part` appears `times` times in the log (false if not within a bound
+// meant only to end a hang).
+bool WaitLog(const WerkdProcess& p, const std::string& part, size_t times = 1) {
+  for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(kWaitStep))
+    if (Count(p.log(), part) >= times) return true;
+  return false;
+}
+
+ProcessResult WerkctlPromote(int port) {
+  return RunProcess({WERKCTL_PATH, "promote"},
+                    {{"FAKTORY_URL", "tcp://127.0.0.1:" + std::to_string(port)}}, {"FAKTORY_"});
+}
+
+// The forensic copies in a data directory: diverged-e<E>-<time>/shard-NNN.
+std::vector<std::string> Copies(const std::string& data_dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(data_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("diverged-e", 0) != 0) continue;
+    for (const auto& s : fs::directory_iterator(e.path(), ec))
+      out.push_back(name + "/" + s.path().filename().string());
+  }
+  return out;
+}
+
+// A primary with `policy` whose standby is linked through a proxy, and
+// listens for a standby of its own once promoted.
+struct Pair {
+  explicit Pair(const std::string& policy, const std::string& timeout)
+      : primary(StartPrimary({"--standby-policy", policy, "--standby-timeout", timeout})),
+        link(uint16_t(ReplicationPort(*primary))),
+        standby(StartStandby(link.port(), {}, {"--replication-bind", "127.0.0.1:0"})) {}
+  std::unique_ptr<WerkdProcess> primary;  // kept to the end: it owns the data directory
+  FaultProxy link;
+  std::unique_ptr<WerkdProcess> standby;
+};
+
+// The standby is promoted and the primary dies; returns the new primary's
+// replication port.
+int FailOver(Pair& pair) {
+  const ProcessResult r = WerkctlPromote(pair.standby->port());
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << pair.standby->log();
+  pair.primary->KillNine();
+  return ReplicationPort(*pair.standby);
+}
+
+// The old primary's second run is up, on the port its first run bound.
+void ExpectRestartedAndLinked(const WerkdProcess& p) {
+  ASSERT_TRUE(WaitLog(p, "the rejoin's cuts are done")) << p.log();
+  ASSERT_TRUE(WaitLog(p, "werk listening on", 2)) << p.log();
+  const std::string log = p.log();
+  const std::regex port_re("\\(port ([0-9]+)\\)");
+  std::vector<int> ports;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), port_re);
+       it != std::sregex_iterator(); ++it)
+    ports.push_back(std::stoi((*it)[1]));
+  ASSERT_GE(ports.size(), 2u) << log;
+  EXPECT_EQ(ports.front(), ports.back()) << log;
+  EXPECT_TRUE(WaitAllLinked(p.port())) << log;
+}
+
+TEST(Rejoin, RequiredModeTheOldPrimaryDropsItsUnacknowledgedTailAndFollows) {
+  Pair pair("required", "2");
+  auto& [primary, link, standby] = pair;
+  ASSERT_TRUE(WaitAllLinked(standby->port())) << standby->log();
+  LineClient c = ReadyClient(primary->port());
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(c.Call(Push("acked-" + std::to_string(i)), 60'000), "+OK\r\n");
+  ASSERT_EQ(WaitQueueSize(standby->port(), "default", 4), 4);
+
+  // The link stalls: these are logged on the primary and wait for the
+  // standby until they are refused — never acknowledged.
+  link.Pause();
+  std::string batch;
+  for (int i = 0; i < 6; ++i) batch += Push("never-acked-" + std::to_string(i)) + "\r\n";
+  c.Send(batch);
+  for (int i = 0; i < 6; ++i) {
+    const std::string r = c.ReadOrFail(60'000);
+    ASSERT_EQ(r.rfind("-ERR werk cannot acknowledge writes", 0), 0u) << r;
+  }
+  const int new_primary = FailOver(pair);
+
+  auto rejoined = StartStandby(new_primary, primary->data_dir());
+  ExpectRestartedAndLinked(*rejoined);
+  const std::string log = rejoined->log();
+  EXPECT_NE(log.find("none was acknowledged"), std::string::npos) << log;
+  EXPECT_NE(log.find("cut the log after LSN"), std::string::npos) << log;
+  EXPECT_FALSE(Copies(primary->data_dir()).empty()) << log;
+  EXPECT_FALSE(fs::exists(primary->data_dir() + "/REJOIN"));
+
+  // Both hold what was acknowledged, and nothing else.
+  EXPECT_EQ(WaitQueueSize(standby->port(), "default", 4), 4);
+  EXPECT_EQ(WaitQueueSize(rejoined->port(), "default", 4), 4);
+  // It follows the new primary.
+  LineClient s = ReadyClient(standby->port());
+  ASSERT_EQ(s.Call(Push("after-rejoin"), 60'000), "+OK\r\n");
+  EXPECT_EQ(WaitQueueSize(rejoined->port(), "default", 5), 5) << rejoined->log();
+  // The jobs the old primary never acknowledged were not resurrected.
+  for (int i = 0; i < 5; ++i) {
+    const std::string job = s.Call("FETCH default", 10'000);
+    EXPECT_EQ(job.find("never-acked"), std::string::npos) << job;
+    EXPECT_NE(job.find("job-of-"), std::string::npos) << job;
+  }
+  EXPECT_EQ(s.Call("FETCH default", 10'000), "$-1\r\n");
+}
+
+TEST(Rejoin, DegradeModeRefusesToDropWhatMayHaveBeenAcknowledgedUnlessTold) {
+  Pair pair("degrade", "1");
+  auto& [primary, link, standby] = pair;
+  ASSERT_TRUE(WaitAllLinked(standby->port())) << standby->log();
+  LineClient c = ReadyClient(primary->port());
+  ASSERT_EQ(c.Call(Push("synced"), 60'000), "+OK\r\n");
+  ASSERT_EQ(WaitQueueSize(standby->port(), "default", 1), 1);
+
+  // Acknowledged by the primary alone, after the standby timeout.
+  link.Pause();
+  ASSERT_EQ(c.Call(Push("alone-1"), 60'000), "+OK\r\n");
+  ASSERT_EQ(c.Call(Push("alone-2"), 60'000), "+OK\r\n");
+  const int new_primary = FailOver(pair);
+
+  // Without the flag: it stops, naming the count, the range and the flag,
+  // and changes nothing.
+  auto refused = StartStandby(new_primary, primary->data_dir());
+  ASSERT_TRUE(Exited(*refused)) << refused->log();
+  EXPECT_EQ(WEXITSTATUS(refused->exit_status()), 1);
+  const std::string why = refused->log();
+  EXPECT_TRUE(std::regex_search(why, std::regex("[0-9]+ records? \\(LSN [0-9]+\\.\\.[0-9]+\\)")))
+      << why;
+  EXPECT_NE(why.find("--discard-diverged"), std::string::npos) << why;
+  EXPECT_NE(why.find("may have been acknowledged"), std::string::npos) << why;
+  EXPECT_TRUE(Copies(primary->data_dir()).empty());
+  EXPECT_FALSE(fs::exists(primary->data_dir() + "/REJOIN"));
+
+  // With it: the tail goes (a copy is kept), and it follows.
+  auto rejoined = StartStandby(new_primary, primary->data_dir(), {"--discard-diverged"});
+  ExpectRestartedAndLinked(*rejoined);
+  EXPECT_NE(rejoined->log().find("as --discard-diverged asks"), std::string::npos)
+      << rejoined->log();
+  EXPECT_FALSE(Copies(primary->data_dir()).empty());
+  EXPECT_EQ(WaitQueueSize(standby->port(), "default", 1), 1);
+  EXPECT_EQ(WaitQueueSize(rejoined->port(), "default", 1), 1);
+  LineClient s = ReadyClient(standby->port());
+  ASSERT_EQ(s.Call(Push("after-rejoin"), 60'000), "+OK\r\n");
+  EXPECT_EQ(WaitQueueSize(rejoined->port(), "default", 2), 2) << rejoined->log();
+}
+
+}  // namespace
+}  // namespace werk::testing
