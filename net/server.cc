@@ -347,6 +347,7 @@ void Server::ShardThread(uint32_t id) {
                                                     std::string(storage.status().message()));
     } else {
       slot.storage = std::move(*storage);
+      if (slot.storage.checkpointer) slot.storage.checkpointer->set_hold(&hold_checkpoints_);
       Report(id);
     }
   } catch (const std::exception& e) {
@@ -483,6 +484,9 @@ void Server::StopFatally(const absl::Status& why) {
 }
 
 void Server::OnDiverged(uint32_t shard, core::Lsn fork, std::optional<core::Lsn> alone_since) {
+  // Whether it refuses or cuts, this log must stay cuttable: a checkpoint
+  // past the fork (the stop takes one) could release what the cut keeps.
+  hold_checkpoints_ = true;
   // Blocking reads of the shard's files: this shard follows nothing more.
   core::Epoch epoch{0};
   const DivergedTail tail =

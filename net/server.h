@@ -102,6 +102,9 @@ class Server {
   std::mutex fatal_mu_;
   std::string fatal_;  // why a standby stopped
   std::atomic<bool> restart_{false};
+  // A shard heard DIVERGED: no checkpoint begins any more, the stop's
+  // included (wal::Checkpointer::set_hold), so the log can still be cut.
+  std::atomic<bool> hold_checkpoints_{false};
   std::optional<RejoinPlan> rejoin_plan_;  // the cuts decided in this run (fatal_mu_)
   core::Epoch min_primary_epoch_{0};  // a promoted directory's: its promotion's + 1
   int replication_port_ = 0;
