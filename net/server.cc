@@ -492,7 +492,10 @@ void Server::OnDiverged(uint32_t shard, core::Lsn fork, std::optional<core::Lsn>
   const DivergedTail tail =
       InspectDivergedTail(options_.data_dir, shard, fork, alone_since, &epoch);
   const RejoinDecision d = DecideRejoin(tail, options_.discard_diverged);
-  if (!d.discard) return StopFatally(absl::FailedPreconditionError(d.message));
+  if (!d.discard) {
+    spdlog::critical("rejoin: {}", d.message);
+    return StopFatally(absl::FailedPreconditionError(d.message));
+  }
   if (d.possibly_acknowledged) {
     spdlog::error("rejoin: {}", d.message);
   } else {
