@@ -164,11 +164,12 @@ absl::Status FinishPendingCuts(const std::string& data_dir, std::vector<std::str
     o.shard = c.shard;
     auto report = wal::TruncateAfter(**storage, core::Lsn(c.fork.value() - 1), o);
     if (!report.ok()) {
+      const std::string what = "shard " + std::to_string(c.shard) +
+                               ": cutting the diverged log after LSN " +
+                               std::to_string(c.fork.value() - 1) + " (" +
+                               RejoinMarkerPath(data_dir) + "): ";
       return absl::Status(report.status().code(),
-                          "shard " + std::to_string(c.shard) + ": cutting the diverged log after "
-                          "LSN " + std::to_string(c.fork.value() - 1) + " (" +
-                              RejoinMarkerPath(data_dir) + "): " +
-                              std::string(report.status().message()));
+                          what + std::string(report.status().message()));
     }
     std::string what = report->records_dropped == 0
                            ? "nothing left to drop"

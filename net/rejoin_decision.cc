@@ -25,8 +25,8 @@ std::string WhyAcknowledged(const DivergedTail& t) {
 RejoinDecision DecideRejoin(const DivergedTail& t, bool discard_diverged) {
   RejoinDecision d;
   const std::string shard = "shard " + std::to_string(t.shard);
-  const std::string fork = "its log diverged from the primary's at LSN " +
-                           std::to_string(t.fork.value());
+  const std::string fork =
+      "its log diverged from the primary's at LSN " + std::to_string(t.fork.value());
   if (!t.cut_refused.empty()) {
     d.message = shard + ": " + fork + ", and it cannot be cut there: " + t.cut_refused +
                 ". Bootstrapping a standby from the primary's checkpoint is not built yet: "
@@ -47,7 +47,8 @@ RejoinDecision DecideRejoin(const DivergedTail& t, bool discard_diverged) {
   if (d.possibly_acknowledged) {
     d.message = shard + ": " + fork + ": discarding " + Range(t) +
                 " as --discard-diverged asks, although some may have been acknowledged to "
-                "clients (" + why + "); a copy of the log is kept aside";
+                "clients (" +
+                why + "); a copy of the log is kept aside";
   } else {
     d.message = shard + ": " + fork + ": discarding " + Range(t) +
                 " the primary never had; none was acknowledged to a client (they were written "

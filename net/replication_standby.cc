@@ -47,7 +47,7 @@ void ReplicationStandby::Attach(ProvenPrimary link) {
   if (w.decision != wal::WelcomeDecision::kRefused && link.primary_epoch < min_primary_epoch_) {
     return Stop(absl::FailedPreconditionError(
         "shard " + std::to_string(shard_) + ": this data directory was promoted to primary at "
-"epoch " + std::to_string(min_primary_epoch_.value() - 1) + ", and the primary is at "
+        "epoch " + std::to_string(min_primary_epoch_.value() - 1) + ", and the primary is at "
         "epoch " + std::to_string(link.primary_epoch.value()) +
         ": not a primary that took over after this one. Start it without --replica-of, or "
         "follow the primary of the newest epoch"));

@@ -85,8 +85,7 @@ TEST(RejoinDecision, ACutTheLogCannotMakeIsRefusedWithOrWithoutTheFlag) {
 }
 
 TEST(RejoinPlan, FormatsAndParsesBack) {
-  RejoinPlan plan{"diverged-e2-1700000000",
-                  {{0, core::Lsn(7), true}, {3, core::Lsn(1), false}}};
+  RejoinPlan plan{"diverged-e2-1700000000", {{0, core::Lsn(7), true}, {3, core::Lsn(1), false}}};
   auto back = ParseRejoinPlan(FormatRejoinPlan(plan));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, plan);
@@ -94,9 +93,10 @@ TEST(RejoinPlan, FormatsAndParsesBack) {
 
 TEST(RejoinPlan, RefusesDamagedText) {
   for (const char* text :
-       {"", "werk rejoin 1\n", "werk rejoin 1\ncopy x\n", "werk rejoin 2\ncopy x\ncut 0 5 pending\n",
-        "werk rejoin 1\ncopy ../x\ncut 0 5 pending\n", "werk rejoin 1\ncopy x\ncut 0 0 pending\n",
-        "werk rejoin 1\ncopy x\ncut 0 5 maybe\n", "werk rejoin 1\ncopy x\ncut 0 5 pending 9\n"}) {
+       {"", "werk rejoin 1\n", "werk rejoin 1\ncopy x\n",
+        "werk rejoin 2\ncopy x\ncut 0 5 pending\n", "werk rejoin 1\ncopy ../x\ncut 0 5 pending\n",
+        "werk rejoin 1\ncopy x\ncut 0 0 pending\n", "werk rejoin 1\ncopy x\ncut 0 5 maybe\n",
+        "werk rejoin 1\ncopy x\ncut 0 5 pending 9\n"}) {
     EXPECT_FALSE(ParseRejoinPlan(text).ok()) << text;
   }
 }

@@ -10,12 +10,14 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "net/rejoin.h"
 #include "tests/support/fault_proxy.h"
 #include "tests/support/line_client.h"
 #include "tests/support/replication_pair.h"
@@ -179,6 +181,43 @@ TEST(Rejoin, DegradeModeRefusesToDropWhatMayHaveBeenAcknowledgedUnlessTold) {
   LineClient s = ReadyClient(standby->port());
   ASSERT_EQ(s.Call(Push("after-rejoin"), 60'000), "+OK\r\n");
   EXPECT_EQ(WaitQueueSize(rejoined->port(), "default", 2), 2) << rejoined->log();
+}
+
+// A crash during the copy leaves an incomplete copy and a REJOIN file that
+// does not record it: the next start makes the copy again, cuts, and
+// removes the file. (FinishPendingCuts is what a start with --replica-of
+// runs before recovery.)
+TEST(Rejoin, APendingCutInterruptedDuringTheCopyIsFinishedByTheNextStart) {
+  auto first = std::make_unique<WerkdProcess>(WerkdProcess::Options{.args = {"--shards", "1"}});
+  const std::string data = first->data_dir();
+  LineClient c = ReadyClient(first->port());
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(c.Call(Push("logged-" + std::to_string(i))), "+OK\r\n");
+  first->KillNine();  // LSNs 1..3 in shard 0's log, no checkpoint
+
+  const net::RejoinPlan plan{"diverged-e1-100", {{0, core::Lsn(2), false}}};
+  ASSERT_TRUE(net::WriteRejoinMarker(data, plan).ok());
+  fs::create_directories(data + "/diverged-e1-100/shard-000");
+  { std::ofstream(data + "/diverged-e1-100/shard-000/half-copied") << "x"; }
+
+  // Without --replica-of a pending cut is refused, naming the file.
+  try {
+    WerkdProcess refused(WerkdProcess::Options{.args = {"--shards", "1"}, .data_dir = data});
+    ADD_FAILURE() << "started with a pending cut:\n" << refused.log();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("REJOIN"), std::string::npos) << e.what();
+  }
+
+  std::vector<std::string> notes;
+  ASSERT_TRUE(net::FinishPendingCuts(data, &notes).ok());
+  EXPECT_FALSE(fs::exists(data + "/REJOIN"));
+  EXPECT_FALSE(fs::exists(data + "/diverged-e1-100/shard-000/half-copied"));
+  EXPECT_FALSE(fs::is_empty(data + "/diverged-e1-100/shard-000"));
+  // Run again, it finds nothing to do.
+  ASSERT_TRUE(net::FinishPendingCuts(data, &notes).ok());
+
+  // The log keeps LSN 1 only: one job.
+  WerkdProcess after(WerkdProcess::Options{.args = {"--shards", "1"}, .data_dir = data});
+  EXPECT_EQ(WaitQueueSize(after.port(), "default", 1), 1) << after.log();
 }
 
 }  // namespace
