@@ -93,6 +93,10 @@ absl::Status WriteRejoinMarker(const std::string& data_dir, const RejoinPlan& pl
   return ReplaceAtomically(RejoinMarkerPath(data_dir), FormatRejoinPlan(plan), Dir(data_dir));
 }
 
+absl::Status ClearRejoinMarker(const std::string& data_dir) {
+  return RemoveTree(RejoinMarkerPath(data_dir), Dir(data_dir));
+}
+
 absl::StatusOr<std::optional<RejoinPlan>> ReadRejoinMarker(const std::string& data_dir) {
   const std::string path = RejoinMarkerPath(data_dir);
   std::error_code ec;
@@ -180,7 +184,7 @@ absl::Status FinishPendingCuts(const std::string& data_dir, std::vector<std::str
                      std::to_string(c.fork.value() - 1) + ": " + what);
   }
   // 3. Done: the log is the primary's prefix; the shards recover from it.
-  if (auto st = RemoveTree(RejoinMarkerPath(data_dir), Dir(data_dir)); !st.ok()) return st;
+  if (auto st = ClearRejoinMarker(data_dir); !st.ok()) return st;
   notes->push_back("the rejoin's cuts are done; the copies are in " + Dir(data_dir) + "/" +
                    plan.copy_dir);
   return absl::OkStatus();

@@ -49,6 +49,8 @@ absl::StatusOr<RejoinPlan> ParseRejoinPlan(std::string_view text);
 
 // Written atomically and synced, with the directory.
 absl::Status WriteRejoinMarker(const std::string& data_dir, const RejoinPlan& plan);
+// Removes it (no-op without one), and syncs the directory.
+absl::Status ClearRejoinMarker(const std::string& data_dir);
 // nullopt without one.
 absl::StatusOr<std::optional<RejoinPlan>> ReadRejoinMarker(const std::string& data_dir);
 

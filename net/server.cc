@@ -494,6 +494,18 @@ void Server::OnDiverged(uint32_t shard, core::Lsn fork, std::optional<core::Lsn>
   const RejoinDecision d = DecideRejoin(tail, options_.discard_diverged);
   if (!d.discard) {
     spdlog::critical("rejoin: {}", d.message);
+    {
+      // A cut another shard decided in this run is not made either: a
+      // refusal leaves the data directory as it was (nothing is cut before
+      // the next start).
+      std::lock_guard<std::mutex> l(fatal_mu_);
+      if (fatal_.empty()) fatal_ = d.message;
+      if (rejoin_plan_) {
+        rejoin_plan_.reset();
+        if (auto st = ClearRejoinMarker(options_.data_dir); !st.ok())
+          spdlog::error("rejoin: {}", std::string(st.message()));
+      }
+    }
     return StopFatally(absl::FailedPreconditionError(d.message));
   }
   if (d.possibly_acknowledged) {
@@ -503,6 +515,7 @@ void Server::OnDiverged(uint32_t shard, core::Lsn fork, std::optional<core::Lsn>
   }
   {
     std::lock_guard<std::mutex> l(fatal_mu_);
+    if (!fatal_.empty()) return;  // stopping for good: nothing is cut
     if (!rejoin_plan_) {
       const int64_t now_s = core::SystemClock::Instance().WallNow() / core::kNanosPerSecond;
       rejoin_plan_ = RejoinPlan{
@@ -510,9 +523,8 @@ void Server::OnDiverged(uint32_t shard, core::Lsn fork, std::optional<core::Lsn>
     }
     rejoin_plan_->cuts.push_back({shard, fork, false});
     // Durable before anything stops: the next start cuts what it names.
-    if (auto st = WriteRejoinMarker(options_.data_dir, *rejoin_plan_); !st.ok()) {
-      if (fatal_.empty()) fatal_ = "rejoin: " + std::string(st.message());
-    }
+    if (auto st = WriteRejoinMarker(options_.data_dir, *rejoin_plan_); !st.ok())
+      fatal_ = "rejoin: " + std::string(st.message());  // Run stops for good
   }
   RequestRestart("shard " + std::to_string(shard) + " cuts its diverged log after LSN " +
                  std::to_string(fork.value() - 1));
