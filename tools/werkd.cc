@@ -204,6 +204,7 @@ int main(int argc, char** argv) {
     if (!o.replication_binding.empty())
       o.replication_binding = WithPort(o.replication_binding, replication_port);
     spdlog::warn("werk starts again on {}{}", o.binding,
-                 o.replication_binding.empty() ? "" : " (replication " + o.replication_binding + ")");
+                 o.replication_binding.empty() ? std::string()
+                                               : " (replication " + o.replication_binding + ")");
   }
 }
