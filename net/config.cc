@@ -64,6 +64,7 @@ constexpr std::string_view kWerkKeys[] = {
     "shards",        "connections_max",           "line_bytes_max",    "job_bytes_max",
     "idle_timeout",  "handshake_connections_max", "handshake_timeout", "heartbeat_timeout",
     "replica_of",    "replication_bind",          "standby_policy",    "standby_timeout",
+    "discard_diverged",
 };
 
 core::OpStatus ReadAddress(const toml::table& w, std::string_view key, std::string* out) {
@@ -116,6 +117,13 @@ core::OpStatus ReadWerkTable(const toml::table& w, ServerOptions* o, const Flags
         return absl::InvalidArgumentError(
             "[werk] standby_policy must be \"required\" or \"degrade\"");
       o->standby_policy = *p;
+    }
+  }
+  if (st.ok() && !given.discard_diverged) {
+    if (const toml::node* n = w.get("discard_diverged")) {
+      std::optional<bool> v = n->value<bool>();
+      if (!v) return absl::InvalidArgumentError("[werk] discard_diverged must be true or false");
+      o->discard_diverged = *v;
     }
   }
   if (st.ok() && !given.standby_timeout) {

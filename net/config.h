@@ -29,6 +29,7 @@ struct FlagsGiven {
   bool replication_binding = false;
   bool standby_policy = false;
   bool standby_timeout = false;
+  bool discard_diverged = false;
 };
 
 // Faktory's directories outside development (staging, production); in

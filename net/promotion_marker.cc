@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "net/durable_files.h"
 
@@ -18,6 +19,19 @@ absl::Status WritePromotionMarker(const std::string& data_dir, uint64_t epoch,
                            when + "; it was the standby of " + was_standby_of + "\n";
   return ReplaceAtomically(PromotionMarkerPath(data_dir), text,
                            data_dir.empty() ? std::string(".") : data_dir);
+}
+
+std::optional<uint64_t> PromotionMarkerEpoch(const std::string& text) {
+  constexpr std::string_view kAt = "at epoch ";
+  const size_t at = text.find(kAt);
+  if (at == std::string::npos) return std::nullopt;
+  size_t i = at + kAt.size();
+  uint64_t epoch = 0;
+  const size_t begin = i;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9' && i - begin < 19; ++i)
+    epoch = epoch * 10 + uint64_t(text[i] - '0');
+  if (i == begin || epoch == 0) return std::nullopt;
+  return epoch;
 }
 
 absl::StatusOr<std::optional<std::string>> ReadPromotionMarker(const std::string& data_dir) {

@@ -2,10 +2,12 @@
 // The data directory's record that its server was promoted from standby to
 // primary (docs/replication.md "Promotion"): a file, PROMOTED, written
 // durably when a promotion begins, before the new epoch is logged. A server
-// started with --replica-of refuses a promoted data directory: its log
-// holds writes of its own, and following a primary again (rejoin) is not
-// built yet; it could otherwise append another primary's records after
-// them unnoticed (both may use the same epoch number).
+// started with --replica-of on a promoted data directory follows only a
+// primary of a newer epoch than the promotion's (docs/replication.md
+// "Rejoin"): its log holds writes of its own, and a primary of the same
+// epoch number (an old primary restarted: every start of a primary begins
+// an epoch of its own) is not its successor; its records would otherwise be
+// appended after them unnoticed.
 //
 // Blocking file-system calls: at start, and on the promotion's thread.
 
@@ -23,6 +25,8 @@ std::string PromotionMarkerPath(const std::string& data_dir);
 // promotion starts, the primary it was the standby of, and when.
 absl::Status WritePromotionMarker(const std::string& data_dir, uint64_t epoch,
                                   const std::string& was_standby_of, const std::string& when);
+// The epoch a marker's text names, or nullopt if it names none.
+std::optional<uint64_t> PromotionMarkerEpoch(const std::string& text);
 // The marker's text, or nullopt without one.
 absl::StatusOr<std::optional<std::string>> ReadPromotionMarker(const std::string& data_dir);
 

@@ -15,13 +15,16 @@ bool Unrecoverable(const absl::Status& st) {
 
 ReplicationStandby::ReplicationStandby(uint32_t shard, core::ShardRuntime* runtime, wal::Wal* wal,
                                        core::Partition* partition,
-                                       ReplicationConnector* connector, Fatal fatal)
+                                       ReplicationConnector* connector, Fatal fatal,
+                                       Diverged diverged, core::Epoch min_primary_epoch)
     : shard_(shard),
       runtime_(runtime),
       wal_(wal),
       partition_(partition),
       connector_(connector),
-      fatal_(std::move(fatal)) {}
+      fatal_(std::move(fatal)),
+      diverged_(std::move(diverged)),
+      min_primary_epoch_(min_primary_epoch) {}
 
 ReplicationStandby::~ReplicationStandby() = default;
 
@@ -41,15 +44,28 @@ void ReplicationStandby::Attach(ProvenPrimary link) {
   const WelcomeDecision& w = link.welcome;
   primary_epoch_ = std::max(primary_epoch_, link.primary_epoch);
   const core::Lsn next = wal_->appended_lsn().next();
+  if (w.decision != wal::WelcomeDecision::kRefused && link.primary_epoch < min_primary_epoch_) {
+    return Stop(absl::FailedPreconditionError(
+        "shard " + std::to_string(shard_) + ": this data directory was promoted to primary at "
+        "epoch " + std::to_string(min_primary_epoch_.value() - 1) + ", and the primary is at "
+        "epoch " + std::to_string(link.primary_epoch.value()) +
+        ": not a primary that took over after this one. Start it without --replica-of, or "
+        "follow the primary of the newest epoch"));
+  }
   switch (w.decision) {
     case wal::WelcomeDecision::kContinue:
       break;
     case wal::WelcomeDecision::kDiverged:
-      return Stop(absl::FailedPreconditionError(
-          "shard " + std::to_string(shard_) + ": this standby's log diverged from the primary's at "
-          "LSN " + std::to_string(w.lsn.value()) +
-          " (it holds records the primary does not have); rejoining after a divergence is not "
-          "built yet: move this data directory aside and start the standby empty"));
+      spdlog::warn("replication: shard {}: the primary says this log diverged from its own at "
+                   "LSN {} (this log ends at LSN {})",
+                   shard_, w.lsn.value(), wal_->appended_lsn().value());
+      stopping_ = true;
+      if (!diverged_)
+        return Stop(absl::FailedPreconditionError(
+            "shard " + std::to_string(shard_) + ": this standby's log diverged from the "
+            "primary's at LSN " + std::to_string(w.lsn.value())));
+      diverged_(shard_, w.lsn, partition_->state().epochs().alone_since());
+      return;
     case wal::WelcomeDecision::kBootstrap:
       return Stop(absl::FailedPreconditionError(
           "shard " + std::to_string(shard_) +

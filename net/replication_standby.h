@@ -7,14 +7,22 @@
 // new one from where its log stops.
 //
 // What the standby cannot go on from ends the server with the reason:
-// records the state refuses (the logs disagree), a primary whose log
-// diverged from this one, or one that refuses it.
+// records the state refuses (the logs disagree), or a primary that refuses
+// it. A primary whose log diverged from this one (DIVERGED) is handed to
+// the server (Diverged), which decides whether the tail may be cut
+// (docs/replication.md "Rejoin"); the shard follows nothing more either way.
+// A data directory that was promoted follows only a primary of a newer
+// epoch than its promotion's (min_primary_epoch): one of the same epoch is
+// not its successor (an old primary restarted has a new epoch of its own,
+// which may be numbered the same), and its records would be appended after
+// this log's own writes unnoticed.
 //
 // Thread affinity: the shard's thread.
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,9 +52,14 @@ struct StandbyLinkStats {
 class ReplicationStandby final : public core::Participant {
  public:
   using Fatal = std::function<void(const absl::Status& why)>;
+  // The primary answered DIVERGED at `fork`; `alone_since` is the state's
+  // (core::EpochHistory). On the shard's thread.
+  using Diverged =
+      std::function<void(uint32_t shard, core::Lsn fork, std::optional<core::Lsn> alone_since)>;
 
   ReplicationStandby(uint32_t shard, core::ShardRuntime* runtime, wal::Wal* wal,
-                     core::Partition* partition, ReplicationConnector* connector, Fatal fatal);
+                     core::Partition* partition, ReplicationConnector* connector, Fatal fatal,
+                     Diverged diverged = {}, core::Epoch min_primary_epoch = core::Epoch(0));
   ~ReplicationStandby() override;
 
   // Asks the connector for the first link (after the shard joined the loop).
@@ -86,6 +99,8 @@ class ReplicationStandby final : public core::Participant {
   core::Partition* partition_;
   ReplicationConnector* connector_;
   Fatal fatal_;
+  Diverged diverged_;
+  core::Epoch min_primary_epoch_;
   std::unique_ptr<Session> live_;
   std::vector<std::unique_ptr<Session>> closing_;
   core::Epoch primary_epoch_{0};

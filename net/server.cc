@@ -25,6 +25,8 @@
 #include "net/data_dir_lock.h"
 #include "net/manifest.h"
 #include "net/promotion_marker.h"
+#include "net/rejoin.h"
+#include "wal/diverged_copy.h"
 #include "net/repartition.h"
 #include "net/replication_primary.h"
 #include "net/replication_standby.h"
@@ -141,10 +143,18 @@ absl::Status Server::Start() {
     auto promoted = ReadPromotionMarker(options_.data_dir);
     if (!promoted.ok()) return promoted.status();
     if (promoted->has_value()) {
-      return absl::FailedPreconditionError(
-          PromotionMarkerPath(options_.data_dir) + ": this data directory was " + **promoted +
-          ". It is a primary now: start it without --replica-of. To make it a standby again, "
-          "move it aside and start from an empty data directory (rejoining is not built yet)");
+      // Promoted once, and now a standby again (deposed): it follows only a
+      // primary of a newer epoch than its promotion's, and cuts what it
+      // wrote that its new primary does not have (docs/replication.md
+      // "Rejoin").
+      const std::optional<uint64_t> epoch = PromotionMarkerEpoch(**promoted);
+      if (!epoch)
+        return absl::FailedPreconditionError(PromotionMarkerPath(options_.data_dir) +
+                                             ": names no epoch: " + **promoted);
+      min_primary_epoch_ = core::Epoch(*epoch + 1);
+      spdlog::warn("replication: this data directory was {}; as a standby it follows only a "
+                   "primary of epoch {} or newer",
+                   **promoted, *epoch + 1);
     }
     if (auto st = AdoptPrimaryShape(); !st.ok()) return st;
   }
@@ -174,6 +184,20 @@ absl::Status Server::Start() {
                manifest->cluster_id, manifest->created_at, manifest->shards);
   const uint32_t on_disk = manifest->shards;
   cluster_id_ = manifest->cluster_id;
+  // A rejoin's cut decided by the last run, before any shard recovers.
+  auto rejoin = ReadRejoinMarker(options_.data_dir);
+  if (!rejoin.ok()) return rejoin.status();
+  if (rejoin->has_value()) {
+    if (!standby)
+      return absl::FailedPreconditionError(
+          RejoinMarkerPath(options_.data_dir) + ": a rejoin as a standby is half done (the "
+          "diverged tail of a shard is still to be cut): start with --replica-of to finish it, "
+          "or remove that file to keep the log whole");
+    std::vector<std::string> rejoin_notes;
+    absl::Status st = FinishPendingCuts(options_.data_dir, &rejoin_notes);
+    for (const auto& n : rejoin_notes) spdlog::warn("rejoin: {}", n);
+    if (!st.ok()) return st;
+  }
   if (standby && on_disk != shard_count_) {
     if (options_.shards)
       return absl::FailedPreconditionError(
@@ -209,7 +233,7 @@ absl::Status Server::Start() {
   if (!options_.replication_binding.empty()) {
     // A standby binds it too, at start (an address in use is found now, not
     // at the promotion), and listens on it once promoted.
-    int replication_port = 0;
+    int& replication_port = replication_port_;
     core::OpResult<int> rfd = Listen(options_.replication_binding, &replication_port);
     if (!rfd.ok()) return rfd.status();
     replication_fd_ = *rfd;
@@ -323,6 +347,7 @@ void Server::ShardThread(uint32_t id) {
                                                     std::string(storage.status().message()));
     } else {
       slot.storage = std::move(*storage);
+      if (slot.storage.checkpointer) slot.storage.checkpointer->set_hold(&hold_checkpoints_);
       Report(id);
     }
   } catch (const std::exception& e) {
@@ -398,7 +423,11 @@ void Server::StartReplication(uint32_t id) {
     slot.shard->set_role(core::Role::kStandby, options_.replica_of);
     slot.standby = std::make_unique<ReplicationStandby>(
         id, &slot.shard->runtime(), slot.storage.wal.get(), &slot.shard->partition(),
-        connector_.get(), [this](const absl::Status& why) { StopFatally(why); });
+        connector_.get(), [this](const absl::Status& why) { StopFatally(why); },
+        [this](uint32_t shard, core::Lsn fork, std::optional<core::Lsn> alone_since) {
+          OnDiverged(shard, fork, alone_since);
+        },
+        min_primary_epoch_);
     slot.shard->runtime().AddParticipant(slot.standby.get());
     ReplicationStandby* standby = slot.standby.get();
     wal::Wal* wal = slot.storage.wal.get();
@@ -449,6 +478,60 @@ void Server::StopFatally(const absl::Status& why) {
     std::lock_guard<std::mutex> l(fatal_mu_);
     if (fatal_.empty()) fatal_ = std::string(why.message());
   }
+  group_.stop = true;
+  for (auto& s : slots_)
+    if (s->shard) s->shard->WakeFromOtherThread();
+}
+
+void Server::OnDiverged(uint32_t shard, core::Lsn fork, std::optional<core::Lsn> alone_since) {
+  // Whether it refuses or cuts, this log must stay cuttable: a checkpoint
+  // past the fork (the stop takes one) could release what the cut keeps.
+  hold_checkpoints_ = true;
+  // Blocking reads of the shard's files: this shard follows nothing more.
+  core::Epoch epoch{0};
+  const DivergedTail tail =
+      InspectDivergedTail(options_.data_dir, shard, fork, alone_since, &epoch);
+  const RejoinDecision d = DecideRejoin(tail, options_.discard_diverged);
+  if (!d.discard) {
+    spdlog::critical("rejoin: {}", d.message);
+    {
+      // A cut another shard decided in this run is not made either: a
+      // refusal leaves the data directory as it was (nothing is cut before
+      // the next start).
+      std::lock_guard<std::mutex> l(fatal_mu_);
+      if (fatal_.empty()) fatal_ = d.message;
+      if (rejoin_plan_) {
+        rejoin_plan_.reset();
+        if (auto st = ClearRejoinMarker(options_.data_dir); !st.ok())
+          spdlog::error("rejoin: {}", std::string(st.message()));
+      }
+    }
+    return StopFatally(absl::FailedPreconditionError(d.message));
+  }
+  if (d.possibly_acknowledged) {
+    spdlog::error("rejoin: {}", d.message);
+  } else {
+    spdlog::warn("rejoin: {}", d.message);
+  }
+  {
+    std::lock_guard<std::mutex> l(fatal_mu_);
+    if (!fatal_.empty()) return;  // stopping for good: nothing is cut
+    if (!rejoin_plan_) {
+      const int64_t now_s = core::SystemClock::Instance().WallNow() / core::kNanosPerSecond;
+      rejoin_plan_ = RejoinPlan{
+          wal::DivergedDirName(std::max(epoch, core::Epoch(1)), now_s), {}};
+    }
+    rejoin_plan_->cuts.push_back({shard, fork, false});
+    // Durable before anything stops: the next start cuts what it names.
+    if (auto st = WriteRejoinMarker(options_.data_dir, *rejoin_plan_); !st.ok())
+      fatal_ = "rejoin: " + std::string(st.message());  // Run stops for good
+  }
+  RequestRestart("shard " + std::to_string(shard) + " cuts its diverged log after LSN " +
+                 std::to_string(fork.value() - 1));
+}
+
+void Server::RequestRestart(const std::string& why) {
+  if (!restart_.exchange(true)) spdlog::warn("werk restarts: {}", why);
   group_.stop = true;
   for (auto& s : slots_)
     if (s->shard) s->shard->WakeFromOtherThread();
@@ -530,6 +613,11 @@ int Server::Run() {
     ReleaseShards();
     spdlog::critical("werk stopped: {}", fatal);
     return 1;
+  }
+  if (restart_.load()) {
+    ReleaseShards();
+    spdlog::warn("werk stopped, to start again");
+    return 0;
   }
   for (auto& slot : slots_) {
     if (slot->journal_failed) {

@@ -20,6 +20,7 @@
 #include "core/mailbox.h"
 #include "core/op_status.h"
 #include "net/data_dir_lock.h"
+#include "net/rejoin.h"
 #include "net/replication_acceptor.h"
 #include "net/replication_connector.h"
 #include "net/server_options.h"
@@ -39,6 +40,13 @@ class Server {
   // Serves until a stop signal, then shuts down cleanly. Returns the exit code.
   int Run();
   int port() const { return port_; }
+  // The replication port bound (--replication-bind), or 0.
+  int replication_port() const { return replication_port_; }
+  // Run returned because this server must be built again from the same
+  // options (a standby that cut nothing yet but will at the next start:
+  // docs/replication.md "Rejoin"). The caller re-binds the ports this run
+  // bound.
+  bool restart_requested() const { return restart_.load(); }
 
  private:
   struct Slot;
@@ -53,6 +61,11 @@ class Server {
   void ReleaseShards();
   // Any thread: a standby cannot go on; the server stops with `why`.
   void StopFatally(const absl::Status& why);
+  // A standby shard heard DIVERGED (net/rejoin.h): refuse (stop), or record
+  // the cut and restart. On the shard's thread.
+  void OnDiverged(uint32_t shard, core::Lsn fork, std::optional<core::Lsn> alone_since);
+  // Any thread: the shards stop and Run returns for a restart.
+  void RequestRestart(const std::string& why);
   // The global operations a crash (or a primary's death) left applied on
   // some shards only, planned over the shards' states, which nothing
   // changes meanwhile: at start, before the shards run, and at a
@@ -88,6 +101,13 @@ class Server {
   std::unique_ptr<ReplicationConnector> connector_;  // a standby
   std::mutex fatal_mu_;
   std::string fatal_;  // why a standby stopped
+  std::atomic<bool> restart_{false};
+  // A shard heard DIVERGED: no checkpoint begins any more, the stop's
+  // included (wal::Checkpointer::set_hold), so the log can still be cut.
+  std::atomic<bool> hold_checkpoints_{false};
+  std::optional<RejoinPlan> rejoin_plan_;  // the cuts decided in this run (fatal_mu_)
+  core::Epoch min_primary_epoch_{0};  // a promoted directory's: its promotion's + 1
+  int replication_port_ = 0;
   int replication_fd_ = -1;  // --replication-bind, until the acceptor owns it
   std::atomic<Promotion> promotion_{Promotion::kNone};
   std::thread promote_thread_;

@@ -58,6 +58,10 @@ struct ServerOptions {
   // shard waits for the standby's acknowledgements.
   wal::StandbyPolicy standby_policy = wal::StandbyPolicy::kRequired;
   int64_t standby_timeout_ms = 10'000;
+  // A standby whose log diverged from its primary's (a former primary
+  // rejoining) drops its tail even when some of it may have been
+  // acknowledged to clients (docs/replication.md "Rejoin").
+  bool discard_diverged = false;
 
   // --- Write-ahead log ------------------------------------------------------
   // Cut a damaged log at the first bad byte instead of refusing to start.

@@ -22,6 +22,14 @@ std::string DefaultEnvironment() {
   return env && *env ? env : "development";
 }
 
+// `binding` with `port` instead of its own (a port 0 made the one bound).
+std::string WithPort(const std::string& binding, int port) {
+  std::string host, unused;
+  if (!werk::net::SplitHostPort(binding, &host, &unused)) return binding;
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(port);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -126,6 +134,11 @@ int main(int argc, char** argv) {
                             "(default 10); [werk] standby_timeout")
                  ->check(CLI::Range(werk::net::kStandbyTimeoutMinS,
                                     werk::net::kStandbyTimeoutMaxS));
+  auto* dd = app.add_flag("--discard-diverged", o.discard_diverged,
+                          "a standby whose log diverged from its primary's drops its tail even "
+                          "when some of it may have been acknowledged to clients (degrade mode, "
+                          "or a promoted server); a copy is kept aside (docs/replication.md "
+                          "\"Rejoin\"); [werk] discard_diverged");
   CLI11_PARSE(app, argc, argv);
   o.standby_policy = *werk::net::ParseStandbyPolicy(standby_policy);
   o.standby_timeout_ms = int64_t(standby_timeout_s * 1000);
@@ -154,6 +167,7 @@ int main(int argc, char** argv) {
   given.replication_binding = rb->count() > 0;
   given.standby_policy = sp->count() > 0;
   given.standby_timeout = sto->count() > 0;
+  given.discard_diverged = dd->count() > 0;
   if (o.unsafe_no_fsync && o.environment == "production") {
     spdlog::critical("--unsafe-no-fsync is refused in production");
     return 2;
@@ -167,10 +181,30 @@ int main(int argc, char** argv) {
   spdlog::info("werk {} starting: environment {}, data {}, config {}{}", werk::net::kWerkVersion,
                o.environment, o.data_dir, o.config_dir,
                o.password.empty() ? ", no password" : ", password required");
-  werk::net::Server server(o);
-  if (absl::Status st = server.Start(); !st.ok()) {
-    spdlog::critical("{}", std::string(st.message()));
-    return 1;
+  // A server may ask to be built again from the same options (a standby
+  // that must cut its diverged log before it recovers: docs/replication.md
+  // "Rejoin"). It comes back on the ports it bound, so that port 0 keeps
+  // meaning the port clients were told.
+  for (;;) {
+    int rc = 0;
+    int port = 0;
+    int replication_port = 0;
+    {
+      werk::net::Server server(o);
+      if (absl::Status st = server.Start(); !st.ok()) {
+        spdlog::critical("{}", std::string(st.message()));
+        return 1;
+      }
+      rc = server.Run();
+      if (rc != 0 || !server.restart_requested()) return rc;
+      port = server.port();
+      replication_port = server.replication_port();
+    }
+    o.binding = WithPort(o.binding, port);
+    if (!o.replication_binding.empty())
+      o.replication_binding = WithPort(o.replication_binding, replication_port);
+    spdlog::warn("werk starts again on {}{}", o.binding,
+                 o.replication_binding.empty() ? std::string()
+                                               : " (replication " + o.replication_binding + ")");
   }
-  return server.Run();
 }

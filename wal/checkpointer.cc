@@ -31,7 +31,8 @@ Checkpointer::~Checkpointer() { *alive_ = false; }
 
 void Checkpointer::OnStopped(core::ShardRuntime& runtime) {
   if (!source_ || wal_->failed()) return;
-  RequestNow();
+  if (held() && !busy()) return;
+  if (!held()) RequestNow();
   Poll(*source_);
   while (busy() && !wal_->failed()) {
     // Nothing else runs any more: a snapshot under way is built without
@@ -138,7 +139,7 @@ void Checkpointer::Poll(const core::SnapshotSource& state) {
   }
   switch (state_) {
     case State::kIdle:
-      if (!Due()) return;
+      if (held() || !Due()) return;
       Begin(state);
       // The first slice only on the next turn: beginning emitted the small
       // items already.

@@ -16,6 +16,7 @@
 // serialized in one go (a pause of ~0.37 µs per live job), so a client
 // flushing or removing queues in a loop cannot put checkpoints off forever.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -74,6 +75,11 @@ class Checkpointer final : public core::Participant {
   }
   // Takes a checkpoint at the next Poll() regardless of the thresholds.
   void RequestNow() { requested_ = true; }
+  // While *hold is true (set from any thread), no checkpoint begins, the
+  // stop's included; one under way still finishes. A standby whose log is
+  // about to be cut sets it (net/rejoin.h): a checkpoint past the cut would
+  // release the segments the cut log starts from.
+  void set_hold(const std::atomic<bool>* hold) { hold_ = hold; }
   bool busy() const { return state_ != State::kIdle; }
   // No request of the checkpointer is in flight in the ring.
   bool io_idle() const { return state_ != State::kWriting && removals_pending_ == 0; }
@@ -112,6 +118,8 @@ class Checkpointer final : public core::Participant {
   int removals_pending_ = 0;
   std::shared_ptr<bool> alive_;
   const core::SnapshotSource* source_ = nullptr;
+  const std::atomic<bool>* hold_ = nullptr;
+  bool held() const { return hold_ && hold_->load(std::memory_order_acquire); }
 };
 
 }  // namespace werk::wal

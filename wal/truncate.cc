@@ -206,6 +206,7 @@ void NoteDropped(Reading& r, uint64_t id, const Frame& f, bool marker) {
   if (r.cut_id == id) r.cut_frames.push_back({f.offset, bytes, marker});
   r.report.bytes_dropped += bytes;
   if (marker) return;
+  if (r.options.on_dropped) r.options.on_dropped(core::Lsn(f.header.lsn), f.body);
   if (r.report.records_dropped++ == 0) r.report.first_dropped = core::Lsn(f.header.lsn);
   r.report.last_dropped = core::Lsn(f.header.lsn);
   r.epochs.insert(f.header.epoch);

@@ -16,7 +16,9 @@
 // wal/truncate.cc and docs/wal-format.md.
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <absl/status/statusor.h>
@@ -33,6 +35,9 @@ struct TruncateOptions {
   bool dry_run = false;
   // Versions 1 and 2 only: the most a crash can cut (RecoveryOptions's).
   size_t torn_window_bytes = kTornWindowBytes;
+  // Called with each record the cut drops (LSN and body, in log order),
+  // dry run or not: the rejoin looks in the tail for what it may not drop.
+  std::function<void(core::Lsn lsn, std::string_view body)> on_dropped;
 };
 
 struct TruncateReport {

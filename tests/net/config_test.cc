@@ -334,6 +334,30 @@ TEST_F(ConfigTest, StandbyPolicyAndTimeoutFromToml) {
   EXPECT_EQ(ParseStandbyPolicy("Degrade"), std::nullopt);
 }
 
+TEST_F(ConfigTest, DiscardDiverged) {
+  ServerOptions d;
+  d.config_dir = dir_;
+  ASSERT_TRUE(LoadConfig(&d, {}).ok());
+  EXPECT_FALSE(d.discard_diverged);
+  Write("a.toml", "[werk]\ndiscard_diverged = true\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  EXPECT_TRUE(o.discard_diverged);
+  // The flag, given, wins (it can only say true).
+  Write("a.toml", "[werk]\ndiscard_diverged = false\n");
+  ServerOptions f;
+  f.config_dir = dir_;
+  f.discard_diverged = true;
+  FlagsGiven given;
+  given.discard_diverged = true;
+  ASSERT_TRUE(LoadConfig(&f, given).ok());
+  EXPECT_TRUE(f.discard_diverged);
+  Write("a.toml", "[werk]\ndiscard_diverged = \"yes\"\n");
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            dir_ + "/conf.d/a.toml: [werk] discard_diverged must be true or false");
+}
+
 TEST(DefaultDirs, FaktorysPathsOutsideDevelopment) {
   EXPECT_EQ(DefaultDataDir("development"), "werk-data");
   EXPECT_EQ(DefaultConfigDir("development"), "werk-config");

@@ -201,5 +201,23 @@ TEST(Checkpoint, AnyDamageIsDetected) {
                }).ok());  // another shard's
 }
 
+// A rejoin about to cut the log holds checkpoints (net/rejoin.h): none
+// begins while the hold is set, not even one asked for; then they resume.
+TEST(Checkpoint, NoneBeginsWhileHeld) {
+  testing::MemStorage storage;
+  testing::LogFixture log(&storage);
+  ASSERT_TRUE(log.Open().ok());
+  for (int i = 0; i < 5; ++i) ASSERT_GT(log.Push("held-job-" + std::to_string(i)), 0u);
+  log.Flush();
+  std::atomic<bool> hold{true};
+  log.checkpointer().set_hold(&hold);
+  log.Checkpoint();
+  EXPECT_EQ(log.checkpointer().stats().taken, 0u);
+  hold = false;
+  log.Checkpoint();
+  EXPECT_EQ(log.checkpointer().stats().taken, 1u);
+  EXPECT_EQ(log.checkpointer().stats().last_lsn, core::Lsn(5));
+}
+
 }  // namespace
 }  // namespace werk::wal
