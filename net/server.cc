@@ -36,6 +36,7 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
   if (promote_thread_.joinable()) promote_thread_.join();
+  if (notifier_) notifier_->Stop();
   if (acceptor_) acceptor_->Stop();
   if (connector_) connector_->Stop();
   {
@@ -148,6 +149,7 @@ absl::Status Server::Start() {
     }
     if (auto st = AdoptPrimaryShape(); !st.ok()) return st;
   }
+  if (auto st = CheckDeposedMarker(standby); !st.ok()) return st;
   if (options_.shards) {
     shard_count_ = options_.shards;
   } else {
@@ -423,6 +425,9 @@ void Server::AttachPrimary(uint32_t id, bool alone) {
   slot.primary = std::make_unique<ReplicationPrimary>(
       slot.shard.get(), wal, slot.storage.gate.get(),
       StandbyPolicyOptions{options_.standby_policy, options_.standby_timeout_ms}, alone);
+  slot.primary->set_depose([this](core::Epoch by, std::string holder) {
+    Depose(by, std::move(holder));
+  });
   slot.shard->runtime().AddParticipant(slot.primary.get());
   ReplicationPrimary* primary = slot.primary.get();
   slot.shard->set_replication_reporter([primary, wal](ReplicationSummary* r) {
@@ -519,6 +524,7 @@ int Server::Run() {
     if (slot->thread.joinable()) slot->thread.join();
   // A promotion under way sees the shards stopped and gives up.
   if (promote_thread_.joinable()) promote_thread_.join();
+  if (notifier_) notifier_->Stop();
   if (acceptor_) acceptor_->Stop();
   if (connector_) connector_->Stop();
   std::string fatal;

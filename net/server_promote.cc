@@ -23,7 +23,8 @@
 //
 // PROMOTE is answered +OK once everything each shard logged in the
 // promotion is durable; then the connector (the link to the old primary)
-// is stopped and joined.
+// is stopped and joined. The notifier (net/epoch_notifier.h) starts
+// telling the old primary of the new epoch.
 
 #include <array>
 #include <chrono>
@@ -123,6 +124,7 @@ std::optional<core::OpStatus> Server::Promote(uint32_t from,
     return absl::FailedPreconditionError("werk is already the primary (epoch " +
                                          std::to_string(epoch_.load()) + ")");
   };
+  if (core::OpStatus deposed = DeposedStatus(); !deposed.ok()) return deposed;
   if (options_.replica_of.empty()) return already();
   Promotion expected = Promotion::kNone;
   if (!promotion_.compare_exchange_strong(expected, Promotion::kRunning)) {
@@ -213,6 +215,9 @@ core::OpStatus Server::RunPromotion() {
     if (failed) return core::LogFailed();
   promotion_ = Promotion::kDone;
   if (replication_fd_ >= 0) StartAcceptor();
+  // The old primary may still be running, cut off: it is told it is
+  // deposed, for as long as it takes (docs/replication.md "Fencing").
+  StartNotifier(core::Epoch(st->next_epoch));
   spdlog::warn("PROMOTED: werk is now the PRIMARY, epoch {}; it has NO STANDBY: writes are "
                "acknowledged from its own log alone{}",
                st->next_epoch,
