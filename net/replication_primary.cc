@@ -101,9 +101,13 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
                   "primary is DEPOSED",
                   id_, link.peer, link.handshake->standby().highest_epoch.value(),
                   holder.empty() ? std::string("a server it did not name") : holder);
-    gate_->Fence();  // at once: nothing more leaves this shard
+    // At once on this shard (its gate fenced, its link ended); then the
+    // server deposes every shard.
+    Deposed(link.handshake->standby().highest_epoch);
     if (depose_) depose_(link.handshake->standby().highest_epoch, holder);
   } else if (deposed_by_ > core::Epoch(0)) {
+    // Deposed before: no standby is taken (its records would never be
+    // acknowledged anyway).
     fenced = WelcomeDecision{wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
                              "this primary is deposed by epoch " +
                                  std::to_string(deposed_by_.value()) + " and takes no standby"};
