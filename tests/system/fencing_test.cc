@@ -9,10 +9,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <regex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/support/fault_proxy.h"
@@ -70,13 +72,17 @@ TEST(Fencing, ACutOffPrimaryAcknowledgesNothingAfterThePromotionAndIsDeposedByTh
     for (int i = 0; i < kPushes; ++i) EXPECT_EQ(client->ReadOrFail(120'000), deposed);
   // New writes are refused at once; INFO says what the server is.
   LineClient d = ReadyClient(primary->port());
-  EXPECT_EQ(d.Call(Push("after-the-notice")), deposed);
-  EXPECT_EQ(d.Call("ACK {\"jid\":\"job-of-acked-0\"}"), deposed);
-  const std::string info = d.Call("INFO");
-  EXPECT_NE(info.find("\"role\":\"deposed\",\"deposed_by\":" + std::to_string(epoch) +
-                      ",\"new_primary\":\"" + new_primary + "\""),
-            std::string::npos)
-      << info;
+  EXPECT_EQ(d.Call(Push("after-the-notice"), 60'000), deposed);
+  EXPECT_EQ(d.Call("ACK {\"jid\":\"job-of-acked-0\"}", 60'000), deposed);
+  // (Each shard publishes its INFO figures on its own next turn.)
+  const std::string said = "\"role\":\"deposed\",\"deposed_by\":" + std::to_string(epoch) +
+                           ",\"new_primary\":\"" + new_primary + "\"";
+  std::string info;
+  for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
+       std::chrono::steady_clock::now() < deadline && info.find(said) == std::string::npos;
+       std::this_thread::sleep_for(kWaitStep))
+    info = d.Call("INFO", 60'000);
+  EXPECT_NE(info.find(said), std::string::npos) << info;
   EXPECT_NE(primary->log().find("DEPOSED"), std::string::npos) << primary->log();
   EXPECT_NE(standby->log().find("knows it is deposed by epoch"), std::string::npos)
       << standby->log();
