@@ -539,6 +539,14 @@ int Server::Run() {
   }
   for (auto& slot : slots_) {
     if (slot->journal_failed) {
+      // Not the log: what was held for the standby was given up at the stop
+      // (the standby silent, or this server deposed).
+      if (slot->storage.gate && slot->storage.gate->abandoned() &&
+          !(slot->storage.wal && slot->storage.wal->failed())) {
+        spdlog::critical("werk stopped with replies it never sent: {}",
+                         slot->storage.gate->abandon_reason());
+        return 1;
+      }
       spdlog::critical("werk stopped because a write-ahead log failed: {}",
                        slot->storage.wal ? slot->storage.wal->failure() : std::string("unknown"));
       return 1;
