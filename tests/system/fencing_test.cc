@@ -91,7 +91,7 @@ TEST(Fencing, ACutOffPrimaryAcknowledgesNothingAfterThePromotionAndIsDeposedByTh
   // Everything the old primary acknowledged is on the new one (and only
   // that: nothing it took after the cut was acknowledged, nor got there).
   EXPECT_EQ(WaitQueueSize(standby->port(), "default", kAcknowledged), kAcknowledged);
-  EXPECT_EQ(s.Call(Push("on-the-new-primary")), "+OK\r\n");
+  EXPECT_EQ(s.Call(Push("on-the-new-primary"), 60'000), "+OK\r\n");
 
   // Restarted without --replica-of, the deposed server refuses to start,
   // naming the new primary and the way back.
