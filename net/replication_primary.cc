@@ -241,7 +241,7 @@ void ReplicationPrimary::OnTurn() {
 void ReplicationPrimary::Deposed(core::Epoch by) {
   if (by <= deposed_by_) return;
   deposed_by_ = by;
-  gate_->Fence();  // the server fenced it already; fenced is final
+  gate_->Fence();  // final: no mode change or acknowledgement moves it again
   Retire(absl::FailedPreconditionError("this primary is deposed by epoch " +
                                        std::to_string(by.value())));
 }
