@@ -20,6 +20,13 @@ OpStatus NoStandby(std::string_view why) {
                                 "); writes resume once it is back");
 }
 
+OpStatus Deposed(uint64_t epoch, std::string_view primary) {
+  return absl::FailedPreconditionError(
+      std::string(kDeposedMessage) + std::to_string(epoch) + ": it takes no writes; " +
+      (primary.empty() ? std::string("the new primary's address is unknown")
+                       : "the primary is " + std::string(primary) + " (its replication address)"));
+}
+
 OpStatus JobNotFound(std::string_view jid) {
   return absl::NotFoundError("Job not found " + std::string(jid));
 }

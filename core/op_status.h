@@ -10,6 +10,7 @@
 // codes and messages are defined once. A message is what a Faktory client
 // reads after "-ERR " (faktory-reference.md §2.14).
 
+#include <cstdint>
 #include <string_view>
 #include <type_traits>
 
@@ -46,6 +47,12 @@ OpStatus NotPrimary(std::string_view primary = {});
 inline constexpr std::string_view kNoStandbyMessage =
     "werk cannot acknowledge writes: its standby is gone and the standby policy is required";
 OpStatus NoStandby(std::string_view why);
+// A write on a primary that learned of a newer epoch (kFailedPrecondition):
+// another server was promoted and is the primary now; nothing this one
+// writes is acknowledged any more (docs/replication.md "Fencing").
+// `primary`: the new primary's replication address, if known.
+inline constexpr std::string_view kDeposedMessage = "werk is deposed by epoch ";
+OpStatus Deposed(uint64_t epoch, std::string_view primary);
 // A request that can never succeed as given (kInvalidArgument).
 OpStatus InvalidRequest(std::string_view message);
 

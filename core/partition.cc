@@ -22,6 +22,7 @@ Partition::Partition(ShardRuntime* runtime, PartitionOptions options)
       rng_(std::random_device{}()) {}
 
 OpStatus Partition::CheckWritable() const {
+  if (role_ == Role::kDeposed) return Deposed(deposed_by_.value(), primary_);
   if (role_ != Role::kPrimary) return NotPrimary(primary_);
   if (runtime_->journal().failed()) return LogFailed();
   return refusal_;

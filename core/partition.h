@@ -27,8 +27,11 @@
 namespace werk::core {
 
 // A shard group is the primary, which serves writes, or a standby, which
-// takes none (it will apply what the primary's log streams to it).
-enum class Role : uint8_t { kPrimary, kStandby };
+// takes none (it will apply what the primary's log streams to it), or a
+// deposed primary: one that learned of a newer epoch (another server was
+// promoted), takes no writes and fires no timers (docs/replication.md
+// "Fencing").
+enum class Role : uint8_t { kPrimary, kStandby, kDeposed };
 
 struct PartitionOptions {
   JobLimits limits;
@@ -58,7 +61,8 @@ class Partition {
   // Whether this partition may write, checked by every operation below in
   // this one place: not on a standby (NotPrimary), not once the journal
   // failed (LogFailed: nothing more can be acknowledged), not while a
-  // refusal is set (a primary whose standby is gone in required mode).
+  // refusal is set (a primary whose standby is gone in required mode), not
+  // once deposed (Deposed, naming the epoch and the new primary).
   OpStatus CheckWritable() const;
   bool writable() const { return CheckWritable().ok(); }
   Role role() const { return role_; }
@@ -68,6 +72,18 @@ class Partition {
     primary_ = std::move(primary);
   }
   const std::string& primary() const { return primary_; }
+  // A newer epoch `by` exists, held by `primary` (its replication address,
+  // if known): from now on every write is refused, for good, and the
+  // timers stop. The caller fences the journal (nothing more is
+  // acknowledged). A later, newer epoch replaces an older one.
+  void Depose(Epoch by, std::string primary) {
+    if (role_ == Role::kDeposed && by <= deposed_by_) return;
+    role_ = Role::kDeposed;
+    deposed_by_ = by;
+    primary_ = std::move(primary);
+  }
+  // The epoch that deposed this partition (0 unless deposed).
+  Epoch deposed_by() const { return deposed_by_; }
   // Refuses every write with `why` (not OK) until cleared with OkStatus().
   // Records the primary logs itself (timers, its replication records) go on.
   void set_write_refusal(OpStatus why) { refusal_ = std::move(why); }
@@ -133,6 +149,7 @@ class Partition {
   PartitionOptions options_;
   Role role_ = Role::kPrimary;
   std::string primary_;
+  Epoch deposed_by_{0};
   OpStatus refusal_;  // OK: writes are not refused (set_write_refusal)
   StateMachine sm_;
   TimerStats timer_stats_;

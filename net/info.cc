@@ -82,7 +82,7 @@ void AppendShard(std::string& o, const ShardSummary& s) {
   if (s.has_replication) {
     const ReplicationSummary& r = s.replication;
     o.append(",\"replication\":{\"role\":\"");
-    o.append(r.standby ? "standby" : "primary");
+    o.append(r.deposed ? "deposed" : r.standby ? "standby" : "primary");
     o.append(r.standby ? "\",\"primary\":" : "\",\"standby\":");
     core::AppendJsonString(o, r.peer);
     AppendField(o, "epoch", int64_t(r.epoch));
@@ -97,6 +97,11 @@ void AppendShard(std::string& o, const ShardSummary& s) {
       o.append(",\"state\":");
       core::AppendJsonString(o, r.state);
       AppendField(o, "waiting_ms", r.waiting_ms);
+    }
+    if (r.deposed) {
+      AppendField(o, "deposed_by", int64_t(r.deposed_by));
+      o.append(",\"new_primary\":");
+      core::AppendJsonString(o, r.new_primary);
     }
     o.append("}");
   }
@@ -203,10 +208,18 @@ std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& 
   // Pushed jobs (counted once decoded) that carried a Faktory Enterprise
   // field werk does not act on; every field is named, 0 when unused.
   o.append("],\"role\":\"");
-  o.append(!shards.empty() && shards[0].has_replication && shards[0].replication.standby
-               ? "standby"
-               : "primary");
+  const ReplicationSummary* shard0 =
+      !shards.empty() && shards[0].has_replication ? &shards[0].replication : nullptr;
+  o.append(shard0 && shard0->deposed   ? "deposed"
+           : shard0 && shard0->standby ? "standby"
+                                       : "primary");
   o.append("\"");
+  if (shard0 && shard0->deposed) {
+    // Deposition is server-wide: every shard's is the same (shard 0 says it).
+    AppendField(o, "deposed_by", int64_t(shard0->deposed_by));
+    o.append(",\"new_primary\":");
+    core::AppendJsonString(o, shard0->new_primary);
+  }
   // The primary's standby state, the worst of its shards': one shard alone
   // is a failover that would lose writes.
   std::string_view standby_state;

@@ -32,6 +32,11 @@ struct ReplicationSummary {
   std::string policy;
   std::string state;
   int64_t waiting_ms = 0;
+  // A deposed primary (docs/replication.md "Fencing"): the epoch that
+  // deposed it and the new primary's replication address.
+  bool deposed = false;
+  uint64_t deposed_by = 0;
+  std::string new_primary;
 };
 
 struct ShardSummary {

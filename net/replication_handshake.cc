@@ -1,5 +1,7 @@
 #include "net/replication_handshake.h"
 
+#include <algorithm>
+
 #include <absl/status/status.h>
 
 namespace werk::net {
@@ -48,6 +50,11 @@ absl::Status StandbyHandshake::OnMessage(const wal::Message& m, std::string& out
       const ReplicationTranscript t{nonce_, primary_nonce_, primary_cluster_, shard_};
       wal::AppendMessage(out, epoch_,
                          wal::Proof{ReplicationProof(password_, ReplicationRole::kStandby, t)});
+      // A primary older than what this standby knows is told, after the
+      // proof: it has been deposed, and by whom.
+      if (const core::Epoch known = std::max(position_.highest_epoch, epoch_);
+          known > primary_epoch_)
+        wal::AppendMessage(out, epoch_, wal::EpochNotice{known, epoch_holder_});
       step_ = Step::kWelcome;
       return absl::OkStatus();
     }
@@ -128,16 +135,21 @@ absl::Status PrimaryHandshake::OnMessage(const wal::Message& m, std::string& out
         d = {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
              "no shard " + std::to_string(shard_) + " here (" + std::to_string(shard_count_) +
                  " shards)"};
-      } else if (!decide_) {
-        step_ = Step::kProven;
+      } else if (knows_newer_epoch()) {
+        step_ = Step::kNotice;  // its EPOCH_NOTICE comes next
         return absl::OkStatus();
       } else {
-        d = decide_(shard_, standby_);
+        return Proven(out);
       }
       Welcome(std::move(d), out);
-      if (step_ == Step::kRefused)
-        return absl::FailedPreconditionError("refused the standby: " + decision_.text);
-      return absl::OkStatus();
+      return absl::FailedPreconditionError("refused the standby: " + decision_.text);
+    }
+    case Step::kNotice: {
+      const auto* n = std::get_if<wal::EpochNotice>(&m.body);
+      if (!n) return Unexpected(m, "EPOCH_NOTICE");
+      standby_.highest_epoch = std::max(standby_.highest_epoch, n->epoch);
+      epoch_holder_ = std::string(n->address);
+      return Proven(out);
     }
     case Step::kProven:
     case Step::kDone:
@@ -145,6 +157,17 @@ absl::Status PrimaryHandshake::OnMessage(const wal::Message& m, std::string& out
       break;
   }
   return Unexpected(m, "nothing");
+}
+
+absl::Status PrimaryHandshake::Proven(std::string& out) {
+  if (!decide_) {
+    step_ = Step::kProven;
+    return absl::OkStatus();
+  }
+  Welcome(decide_(shard_, standby_), out);
+  if (step_ == Step::kRefused)
+    return absl::FailedPreconditionError("refused the standby: " + decision_.text);
+  return absl::OkStatus();
 }
 
 ReplicationTranscript PrimaryHandshake::Transcript() const {

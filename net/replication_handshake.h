@@ -7,8 +7,17 @@
 //   HELLO (nonce S, where its log ends) →
 //                                    ← CHALLENGE (nonce P, cluster, shard count)
 //   PROOF (standby's HMAC)          →
+//   [EPOCH_NOTICE (epoch, holder)]  →  only if CHALLENGE's epoch is older
+//                                      than the standby knows of
 //                                    ← WELCOME (primary's HMAC, the decision)
 //                                      or ERROR (authentication) and close
+//
+// A standby that knows a newer epoch than the primary's (it follows a
+// promoted server, or it is one telling its old primary: net/epoch_notifier.h)
+// says so after its proof, so the notice is from a peer that proved itself,
+// with the address of the server holding that epoch. The primary's shard
+// then deposes the server and refuses the standby in WELCOME
+// (docs/replication.md "Fencing").
 //
 // The primary refuses — in a WELCOME, so the refusal is authenticated — a
 // standby of another cluster or another shard count. The standby verifies
@@ -55,6 +64,9 @@ class StandbyHandshake {
   StandbyHandshake(std::string password, std::string cluster_id, uint32_t shard,
                    uint32_t shard_count, StandbyPosition position, core::Epoch epoch);
 
+  // The address EPOCH_NOTICE names as the holder of the newest epoch this
+  // standby knows, if the primary turns out to be older (see above).
+  void set_epoch_holder(std::string address) { epoch_holder_ = std::move(address); }
   // The first message (HELLO), appended to `out`.
   void Start(std::string& out);
   // The next message from the primary. Appends the answer (PROOF) to `out`
@@ -76,7 +88,7 @@ class StandbyHandshake {
 
  private:
   enum class Step : uint8_t { kStart, kChallenge, kWelcome, kDone };
-  std::string password_, cluster_id_, primary_cluster_;
+  std::string password_, cluster_id_, primary_cluster_, epoch_holder_;
   uint32_t shard_, shard_count_;
   StandbyPosition position_;
   core::Epoch epoch_, primary_epoch_{0};
@@ -104,8 +116,14 @@ class PrimaryHandshake {
   // shard count, or a probe, appends WELCOME REFUSED and returns
   // kFailedPrecondition.
   absl::Status OnMessage(const wal::Message& m, std::string& out);
-  // The standby proved itself, and no decision was made yet.
+  // The standby proved itself (and sent its EPOCH_NOTICE, if it knows a
+  // newer epoch), and no decision was made yet.
   bool proven() const { return step_ == Step::kProven; }
+  // The standby knows a newer epoch than this primary's: someone was
+  // promoted (standby().highest_epoch), held by the server its
+  // EPOCH_NOTICE named (empty if it named none).
+  bool knows_newer_epoch() const { return standby_.highest_epoch > epoch_; }
+  const std::string& epoch_holder() const { return epoch_holder_; }
   // Appends WELCOME with `d` (after proven()).
   void Welcome(WelcomeDecision d, std::string& out);
   // Done: WELCOME was sent with a decision other than REFUSED.
@@ -118,8 +136,10 @@ class PrimaryHandshake {
   const WelcomeDecision& decision() const { return decision_; }
 
  private:
-  enum class Step : uint8_t { kHello, kProof, kProven, kDone, kRefused };
-  std::string password_, cluster_id_;
+  enum class Step : uint8_t { kHello, kProof, kNotice, kProven, kDone, kRefused };
+  // The standby is proven (and its notice heard): decide, or stop here.
+  absl::Status Proven(std::string& out);
+  std::string password_, cluster_id_, epoch_holder_;
   ReplicationTranscript Transcript() const;
   uint32_t shard_count_;
   core::Epoch epoch_;

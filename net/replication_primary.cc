@@ -29,13 +29,30 @@ ReplicationPrimary::~ReplicationPrimary() = default;
 
 int64_t ReplicationPrimary::mono_ms() const { return shard_->runtime().mono_ms(); }
 
+std::optional<WelcomeDecision> DecideEpoch(core::Epoch own, const StandbyPosition& at,
+                                           std::string_view holder) {
+  if (at.highest_epoch <= own) return std::nullopt;
+  return WelcomeDecision{
+      wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
+      "the standby knows epoch " + std::to_string(at.highest_epoch.value()) +
+          ", newer than this primary's " + std::to_string(own.value()) +
+          ": this primary is deposed and takes no standby; the primary is " +
+          (holder.empty() ? std::string("unknown here") : std::string(holder))};
+}
+
+std::string HolderAddress(std::string_view holder, std::string_view peer) {
+  const size_t colon = holder.rfind(':');
+  if (colon == std::string_view::npos) return std::string(holder);
+  const std::string_view host = holder.substr(0, colon);
+  if (!host.empty() && host != "0.0.0.0" && host != "::" && host != "[::]")
+    return std::string(holder);
+  const size_t peer_colon = peer.rfind(':');
+  if (peer_colon == std::string_view::npos || peer_colon == 0) return std::string(holder);
+  return std::string(peer.substr(0, peer_colon)) + std::string(holder.substr(colon));
+}
+
 WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
   const core::Lsn last = wal_->appended_lsn();
-  if (at.highest_epoch > wal_->epoch()) {
-    return {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
-            "the standby knows epoch " + std::to_string(at.highest_epoch.value()) +
-                ", newer than this primary's " + std::to_string(wal_->epoch().value())};
-  }
   // An epoch this primary never had: the standby's records of it are not
   // ours, from a point this side cannot tell.
   if (at.last_lsn.value() > 0 && at.last_epoch > core::Epoch(1)) {
@@ -74,6 +91,34 @@ WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
 
 void ReplicationPrimary::Attach(ProvenStandby link) {
   if (stopping_) return;  // the fd closes with `link`
+  // First the epochs: a standby that knows a newer one deposes this primary
+  // (whatever else is linked), and a deposed primary takes no standby.
+  const std::string holder = HolderAddress(link.handshake->epoch_holder(), link.peer);
+  std::optional<WelcomeDecision> fenced =
+      DecideEpoch(wal_->epoch(), link.handshake->standby(), holder);
+  if (fenced) {
+    spdlog::error("replication: shard {}: {} (authenticated) knows epoch {}, held by {}: this "
+                  "primary is DEPOSED",
+                  id_, link.peer, link.handshake->standby().highest_epoch.value(),
+                  holder.empty() ? std::string("a server it did not name") : holder);
+    // At once on this shard (its gate fenced, its link ended); then the
+    // server deposes every shard.
+    Deposed(link.handshake->standby().highest_epoch);
+    if (depose_) depose_(link.handshake->standby().highest_epoch, holder);
+  } else if (deposed_by_ > core::Epoch(0)) {
+    // Deposed before: no standby is taken (its records would never be
+    // acknowledged anyway).
+    fenced = WelcomeDecision{wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
+                             "this primary is deposed by epoch " +
+                                 std::to_string(deposed_by_.value()) + " and takes no standby"};
+  }
+  if (fenced) {
+    std::string out;
+    link.handshake->Welcome(*fenced, out);
+    // Best effort: the peer reads WELCOME (authenticated), then the close.
+    (void)!::send(link.fd.get(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return;
+  }
   if (live_) {
     // Heard from within a second: another standby, or this one reconnecting
     // faster than this side saw the old link end. Either way the new link
@@ -113,7 +158,17 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
   h.on_message = [this, s](const wal::Message& m) -> absl::Status {
     if (s != live_.get()) return absl::CancelledError("a retired session");
     s->liveness.Heard(mono_ms());
-    return s->sender->OnMessage(m);
+    absl::Status st = s->sender->OnMessage(m);
+    if (s->sender->fenced() && deposed_by_ < s->sender->fenced_by()) {
+      // The sender fenced this shard's gate; the server deposes them all.
+      const std::string by_holder = HolderAddress(s->sender->fenced_holder(), s->peer);
+      spdlog::error("replication: shard {}: the standby {} knows epoch {} (held by {}): this "
+                    "primary is DEPOSED",
+                    id_, s->peer, s->sender->fenced_by().value(),
+                    by_holder.empty() ? std::string("a server it did not name") : by_holder);
+      if (depose_) depose_(s->sender->fenced_by(), by_holder);
+    }
+    return st;
   };
   h.on_writable = [this, s] {
     if (s != live_.get()) return;
@@ -175,11 +230,20 @@ void ReplicationPrimary::OnTurn() {
   if (live_)
     live_->liveness.Beat(mono_ms(), live_->socket.get(), wal_->epoch(), wal_->durable_lsn(),
                          wal_->appended_lsn());
-  if (!stopping_) Watch();
+  // A deposed primary waits for no standby: its policy no longer applies.
+  if (!stopping_ && deposed_by_ == core::Epoch(0)) Watch();
   // A stopping primary keeps the link until the standby has acknowledged
   // what its clients wait for (or the gate gave up on it).
   if (stopping_ && live_ && (gate_->unacknowledged() == 0 || gate_->failed()))
     Retire(absl::UnavailableError("the primary is stopping"));
+}
+
+void ReplicationPrimary::Deposed(core::Epoch by) {
+  if (by <= deposed_by_) return;
+  deposed_by_ = by;
+  gate_->Fence();  // final: no mode change or acknowledgement moves it again
+  Retire(absl::FailedPreconditionError("this primary is deposed by epoch " +
+                                       std::to_string(by.value())));
 }
 
 void ReplicationPrimary::OnStop() { stopping_ = true; }

@@ -27,9 +27,19 @@
 // gate stays local until a standby is linked and caught up, as after a
 // degrade timeout.
 //
+// Fencing (docs/replication.md "Fencing"): a standby that knows a newer
+// epoch than this primary's — in its handshake (HELLO, and the EPOCH_NOTICE
+// after its proof) or on the link (any message of a newer epoch, or an
+// EPOCH_NOTICE) — deposes the server: this shard asks the server to depose
+// every shard (Depose below), which fences the gates, so nothing more is
+// acknowledged. A deposed primary takes no standby and stops its standby
+// watch.
+//
 // Thread affinity: the shard's thread.
 
 #include <cstdint>
+#include <optional>
+#include <string_view>
 #include <functional>
 #include <memory>
 #include <string>
@@ -66,15 +76,36 @@ struct PrimaryLinkStats {
   int64_t waiting_ms = 0;  // how long the oldest write has waited for the standby
 };
 
+// Decide's first question, before anything else about the standby: one
+// that knows a newer epoch than `own` deposes this primary. The WELCOME
+// refusal it gets then (naming the epoch and `holder`, the server holding
+// it), or nullopt.
+std::optional<WelcomeDecision> DecideEpoch(core::Epoch own, const StandbyPosition& at,
+                                           std::string_view holder);
+// The address an EPOCH_NOTICE named, with a wildcard or empty host (a
+// server bound to 0.0.0.0 names itself so) replaced by the host the notice
+// came from (`peer`, host:port).
+std::string HolderAddress(std::string_view holder, std::string_view peer);
+
 class ReplicationPrimary final : public core::Participant {
  public:
+  // Deposes the server (every shard): the newer epoch and the replication
+  // address of the server holding it (empty if unknown). Called on this
+  // shard's thread.
+  using Depose = std::function<void(core::Epoch by, std::string holder)>;
+
   // `alone`: a promoted primary (see above).
   ReplicationPrimary(Shard* shard, wal::Wal* wal, wal::DurabilityGate* gate,
                      StandbyPolicyOptions policy, bool alone = false);
   ~ReplicationPrimary() override;
 
+  void set_depose(Depose depose) { depose_ = std::move(depose); }
   // A standby proved itself for this shard: decide, welcome, stream.
   void Attach(ProvenStandby link);
+  // The server is deposed (the server calls it on this shard's thread,
+  // after fencing the gate): the standby's session ends, the standby watch
+  // stops, and later standbys are refused.
+  void Deposed(core::Epoch by);
 
   PrimaryLinkStats stats() const;
 
@@ -111,6 +142,8 @@ class ReplicationPrimary final : public core::Participant {
   std::vector<std::unique_ptr<Session>> closing_;  // until their sockets closed
   uint64_t sessions_ = 0;
   bool stopping_ = false;
+  Depose depose_;
+  core::Epoch deposed_by_{0};  // 0: not deposed
 };
 
 }  // namespace werk::net

@@ -38,6 +38,7 @@ Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
   if (promote_thread_.joinable()) promote_thread_.join();
+  if (notifier_) notifier_->Stop();
   if (acceptor_) acceptor_->Stop();
   if (connector_) connector_->Stop();
   {
@@ -158,6 +159,7 @@ absl::Status Server::Start() {
     }
     if (auto st = AdoptPrimaryShape(); !st.ok()) return st;
   }
+  if (auto st = CheckDeposedMarker(standby); !st.ok()) return st;
   if (options_.shards) {
     shard_count_ = options_.shards;
   } else {
@@ -452,6 +454,9 @@ void Server::AttachPrimary(uint32_t id, bool alone) {
   slot.primary = std::make_unique<ReplicationPrimary>(
       slot.shard.get(), wal, slot.storage.gate.get(),
       StandbyPolicyOptions{options_.standby_policy, options_.standby_timeout_ms}, alone);
+  slot.primary->set_depose([this](core::Epoch by, std::string holder) {
+    Depose(by, std::move(holder));
+  });
   slot.shard->runtime().AddParticipant(slot.primary.get());
   ReplicationPrimary* primary = slot.primary.get();
   slot.shard->set_replication_reporter([primary, wal](ReplicationSummary* r) {
@@ -602,6 +607,7 @@ int Server::Run() {
     if (slot->thread.joinable()) slot->thread.join();
   // A promotion under way sees the shards stopped and gives up.
   if (promote_thread_.joinable()) promote_thread_.join();
+  if (notifier_) notifier_->Stop();
   if (acceptor_) acceptor_->Stop();
   if (connector_) connector_->Stop();
   std::string fatal;
@@ -621,6 +627,14 @@ int Server::Run() {
   }
   for (auto& slot : slots_) {
     if (slot->journal_failed) {
+      // Not the log: what was held for the standby was given up at the stop
+      // (the standby silent, or this server deposed).
+      if (slot->storage.gate && slot->storage.gate->abandoned() &&
+          !(slot->storage.wal && slot->storage.wal->failed())) {
+        spdlog::critical("werk stopped with replies it never sent: {}",
+                         slot->storage.gate->abandon_reason());
+        return 1;
+      }
       spdlog::critical("werk stopped because a write-ahead log failed: {}",
                        slot->storage.wal ? slot->storage.wal->failure() : std::string("unknown"));
       return 1;

@@ -20,6 +20,7 @@
 #include "core/mailbox.h"
 #include "core/op_status.h"
 #include "net/data_dir_lock.h"
+#include "net/epoch_notifier.h"
 #include "net/rejoin.h"
 #include "net/replication_acceptor.h"
 #include "net/replication_connector.h"
@@ -86,6 +87,21 @@ class Server {
   core::OpStatus RunPromotion();
   enum class Promotion : uint8_t { kNone, kRunning, kDone };
 
+  // Fencing (server_fencing.cc; docs/replication.md "Fencing").
+  // Any thread: a newer epoch `by` exists, held by `holder` (its
+  // replication address, empty if unknown). Every shard is deposed (its
+  // gate fenced, its writes and the replies waiting for the standby
+  // refused), loudly, and the data directory is marked DEPOSED.
+  void Depose(core::Epoch by, std::string holder);
+  // The deposed error (OK unless deposed).
+  core::OpStatus DeposedStatus();
+  // At start: a deposed data directory refuses to start as a primary; a
+  // start with --replica-of (a rejoin) removes the marker.
+  absl::Status CheckDeposedMarker(bool standby);
+  // After a promotion: tell the old primary (--replica-of) of the new
+  // epoch, until it has heard (net/epoch_notifier.h).
+  void StartNotifier(core::Epoch epoch);
+
   ServerOptions options_;
   uint32_t shard_count_ = 1;
   uint32_t joined_ = 0;  // shards ready to serve (see ShardThread)
@@ -111,6 +127,10 @@ class Server {
   int replication_fd_ = -1;  // --replication-bind, until the acceptor owns it
   std::atomic<Promotion> promotion_{Promotion::kNone};
   std::thread promote_thread_;
+  std::unique_ptr<EpochNotifier> notifier_;  // started by a promotion
+  std::mutex depose_mu_;
+  uint64_t deposed_by_ = 0;  // 0: not deposed
+  std::string new_primary_;
   int listen_fd_ = -1;                 // shared by every shard
   int signal_fd_ = -1;
   int port_ = 0;

@@ -23,7 +23,8 @@
 //
 // PROMOTE is answered +OK once everything each shard logged in the
 // promotion is durable; then the connector (the link to the old primary)
-// is stopped and joined.
+// is stopped and joined. The notifier (net/epoch_notifier.h) starts
+// telling the old primary of the new epoch.
 
 #include <array>
 #include <chrono>
@@ -37,6 +38,7 @@
 #include "core/check.h"
 #include "core/clock.h"
 #include "core/time_format.h"
+#include "net/deposition_marker.h"
 #include "net/promotion_marker.h"
 #include "net/replication_primary.h"
 #include "net/replication_standby.h"
@@ -123,6 +125,7 @@ std::optional<core::OpStatus> Server::Promote(uint32_t from,
     return absl::FailedPreconditionError("werk is already the primary (epoch " +
                                          std::to_string(epoch_.load()) + ")");
   };
+  if (core::OpStatus deposed = DeposedStatus(); !deposed.ok()) return deposed;
   if (options_.replica_of.empty()) return already();
   Promotion expected = Promotion::kNone;
   if (!promotion_.compare_exchange_strong(expected, Promotion::kRunning)) {
@@ -203,6 +206,11 @@ core::OpStatus Server::RunPromotion() {
                                std::string(w.message()) +
                                "); this standby no longer follows its primary: restart it");
   }
+  // A standby that was a deposed primary once is a primary again by
+  // promotion, the one legitimate way (net/deposition_marker.h).
+  if (absl::Status r = RemoveDeposedMarker(options_.data_dir); !r.ok())
+    spdlog::warn("PROMOTE: {} (a later start without --replica-of will refuse this directory)",
+                 std::string(r.message()));
   st->barrier.Release(1);
   if (!st->barrier.WaitAll(2, stopping)) return gave_up();
   // Every shard is parked: their states stand still while they are read.
@@ -213,6 +221,9 @@ core::OpStatus Server::RunPromotion() {
     if (failed) return core::LogFailed();
   promotion_ = Promotion::kDone;
   if (replication_fd_ >= 0) StartAcceptor();
+  // The old primary may still be running, cut off: it is told it is
+  // deposed, for as long as it takes (docs/replication.md "Fencing").
+  StartNotifier(core::Epoch(st->next_epoch));
   spdlog::warn("PROMOTED: werk is now the PRIMARY, epoch {}; it has NO STANDBY: writes are "
                "acknowledged from its own log alone{}",
                st->next_epoch,

@@ -236,6 +236,11 @@ void Shard::RefuseWrites(const core::OpStatus& why) {
   ReleaseReplies();
 }
 
+void Shard::Depose(core::Epoch by, std::string primary) {
+  partition_.Depose(by, std::move(primary));
+  RefuseWrites(partition_.CheckWritable());
+}
+
 void Shard::ReplyIndependent(Connection* c, std::string_view bytes) {
   if (c->closing()) return;
   // Still behind any reply queued before it (the queue keeps order).

@@ -169,6 +169,11 @@ class Shard final : public core::Participant, public core::WorkerListener {
   // becomes `why` (net/reply_queue.h: Refuse), in its place.
   void RefuseWrites(const core::OpStatus& why);
   void AcceptWrites() { partition_.set_write_refusal(core::OkStatus()); }
+  // A newer epoch `by` exists, held by `primary` (docs/replication.md
+  // "Fencing"): the partition is deposed, and every write and every reply
+  // still waiting for the standby gets the deposed error, as RefuseWrites
+  // does. The caller has fenced the journal first.
+  void Depose(core::Epoch by, std::string primary);
   // Fills the replication part of this shard's INFO (the server's
   // replication participant for this shard).
   void set_replication_reporter(std::function<void(ReplicationSummary*)> report) {

@@ -105,6 +105,12 @@ void Shard::Summarize(ShardSummary* out) {
     s.has_replication = true;
     replication_reporter_(&s.replication);
   }
+  if (partition_.role() == core::Role::kDeposed) {
+    s.has_replication = true;
+    s.replication.deposed = true;
+    s.replication.deposed_by = partition_.deposed_by().value();
+    s.replication.new_primary = partition_.primary();
+  }
   if (checkpointer_) {
     const auto& cs = checkpointer_->stats();
     s.has_checkpoint = true;

@@ -1,5 +1,6 @@
 #include "wal/replication_sender.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <variant>
@@ -150,6 +151,11 @@ absl::Status ReplicationSender::OnMessage(const Message& m) {
     // A standby that knows a newer epoch: someone was promoted. Nothing
     // this primary writes may be acknowledged any more (design I6).
     fenced_ = true;
+    fenced_by_ = m.sender_epoch;
+    if (const auto* notice = std::get_if<EpochNotice>(&m.body)) {
+      fenced_by_ = std::max(fenced_by_, notice->epoch);
+      fenced_holder_ = std::string(notice->address);
+    }
     if (gate_) gate_->Fence();
     ended_ = absl::FailedPreconditionError("the standby knows epoch " +
                                            std::to_string(m.sender_epoch.value()) +
@@ -177,6 +183,8 @@ absl::Status ReplicationSender::OnMessage(const Message& m) {
   if (const auto* notice = std::get_if<EpochNotice>(&m.body)) {
     if (notice->epoch <= wal_->epoch()) return absl::OkStatus();
     fenced_ = true;
+    fenced_by_ = notice->epoch;
+    fenced_holder_ = std::string(notice->address);
     if (gate_) gate_->Fence();
     return ended_ = absl::FailedPreconditionError(
                "epoch " + std::to_string(notice->epoch.value()) + " is held by " +

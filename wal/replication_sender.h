@@ -26,6 +26,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include <absl/status/status.h>
 
@@ -81,6 +82,10 @@ class ReplicationSender final : public LogListener {
   // A higher epoch was heard of: nothing more is acknowledged (the gate is
   // fenced); the caller deposes the shard.
   bool fenced() const { return fenced_; }
+  // Once fenced: the newer epoch, and the server holding it as an
+  // EPOCH_NOTICE named it (empty if the epoch came on another message).
+  core::Epoch fenced_by() const { return fenced_by_; }
+  const std::string& fenced_holder() const { return fenced_holder_; }
   // Why the stream ended (OK while it runs): the owner closes the link.
   const absl::Status& status() const { return ended_; }
 
@@ -113,6 +118,8 @@ class ReplicationSender final : public LogListener {
   core::Lsn acked_{0};
   core::Lsn applied_{0};
   bool fenced_ = false;
+  core::Epoch fenced_by_{0};
+  std::string fenced_holder_;
   absl::Status ended_;  // why the stream ended (OK while it runs)
   uint64_t messages_sent_ = 0;
   uint64_t bytes_sent_ = 0;

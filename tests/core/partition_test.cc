@@ -174,5 +174,33 @@ TEST_F(PartitionTest, CommitEpochLogsTheNewEpochOnAStandby) {
   EXPECT_TRUE(partition_.Push(Job("job-00002")).ok());
 }
 
+TEST_F(PartitionTest, ADeposedPrimaryRefusesEveryWriteNamingTheEpochAndThePrimary) {
+  ASSERT_TRUE(partition_.Push(Job("job-00001", "default", 60)).ok());
+  ASSERT_TRUE(partition_.Reserve({"default"}, "w")->has_value());
+  partition_.Depose(Epoch(4), "10.0.0.2:7500");
+  EXPECT_EQ(partition_.role(), Role::kDeposed);
+  EXPECT_EQ(partition_.deposed_by(), Epoch(4));
+  const Lsn before = journal_.appended_lsn();
+  const OpStatus push = partition_.Push(Job("job-00002"));
+  EXPECT_EQ(push.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(push.message(),
+            "werk is deposed by epoch 4: it takes no writes; the primary is 10.0.0.2:7500 (its "
+            "replication address)");
+  EXPECT_EQ(partition_.Ack("job-00001"), push);
+  // An older epoch does not replace the newer one; a newer one does.
+  partition_.Depose(Epoch(3), "10.0.0.3:7500");
+  EXPECT_EQ(partition_.CheckWritable(), push);
+  partition_.Depose(Epoch(6), "");
+  EXPECT_EQ(partition_.CheckWritable().message(),
+            "werk is deposed by epoch 6: it takes no writes; the new primary's address is "
+            "unknown");
+  // No timer fires: the reservation stays as it is, and nothing is logged.
+  clock_.Advance(61 * kNanosPerSecond);
+  Iterate();
+  partition_.FireTimers();
+  EXPECT_EQ(partition_.timer_stats().reservations_expired, 0u);
+  EXPECT_EQ(journal_.appended_lsn(), before);
+}
+
 }  // namespace
 }  // namespace werk::core

@@ -9,6 +9,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
 
 namespace werk::net {
 namespace {
@@ -187,6 +190,81 @@ TEST(ReplicationHandshake, AProbeLearnsTheShapeFromAnAuthenticatedRefusal) {
   PrimaryHandshake p3("pw", "c4", 2, core::Epoch(1));
   const Outcome refused = Handshake(beyond, p3);
   EXPECT_TRUE(absl::IsFailedPrecondition(refused.standby)) << refused.standby;
+}
+
+// Every message in `bytes`, in order (the caller keeps `bytes` alive).
+std::vector<wal::Message> All(const std::string& bytes) {
+  std::vector<wal::Message> out;
+  std::string_view rest(bytes);
+  while (!rest.empty()) {
+    wal::DecodeResult r = wal::DecodeMessage(rest);
+    EXPECT_EQ(r.outcome, wal::DecodeResult::Outcome::kMessage);
+    if (r.outcome != wal::DecodeResult::Outcome::kMessage) break;
+    out.push_back(r.message);
+    rest.remove_prefix(r.bytes);
+  }
+  return out;
+}
+
+TEST(ReplicationHandshake, AStandbyThatKnowsANewerEpochNamesItsHolderAfterItsProof) {
+  StandbyHandshake s("pw", "c1", 0, 2, {core::Lsn(0), core::Epoch(0), core::Epoch(5)},
+                     core::Epoch(5));
+  s.set_epoch_holder("10.0.0.2:7500");
+  PrimaryHandshake p("pw", "c1", 2, core::Epoch(3));
+  std::string hello, challenge, proof_and_notice, none;
+  s.Start(hello);
+  ASSERT_TRUE(p.OnMessage(One(hello), challenge).ok());
+  ASSERT_TRUE(s.OnMessage(One(challenge), proof_and_notice).ok());
+  const std::vector<wal::Message> sent = All(proof_and_notice);
+  ASSERT_EQ(sent.size(), 2u);
+  ASSERT_EQ(sent[1].type(), wal::MessageType::kEpochNotice);
+  EXPECT_EQ(std::get<wal::EpochNotice>(sent[1].body).epoch, core::Epoch(5));
+  // Proven only once the notice is heard, and it is believed only after
+  // the proof.
+  ASSERT_TRUE(p.OnMessage(sent[0], none).ok());
+  EXPECT_FALSE(p.proven());
+  ASSERT_TRUE(p.OnMessage(sent[1], none).ok());
+  ASSERT_TRUE(p.proven());
+  EXPECT_TRUE(p.knows_newer_epoch());
+  EXPECT_EQ(p.standby().highest_epoch, core::Epoch(5));
+  EXPECT_EQ(p.epoch_holder(), "10.0.0.2:7500");
+  // The shard refuses it (deposed): the refusal is authenticated.
+  std::string welcome;
+  p.Welcome({wal::WelcomeDecision::kRefused, core::Lsn(0), 0, "deposed"}, welcome);
+  const absl::Status st = s.OnMessage(One(welcome), none);
+  EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
+  EXPECT_TRUE(s.authenticated());
+}
+
+TEST(ReplicationHandshake, ANewerEpochFromAPeerWithoutThePasswordIsNeverHeard) {
+  StandbyHandshake s("wrong", "c1", 0, 2, {core::Lsn(0), core::Epoch(0), core::Epoch(5)},
+                     core::Epoch(5));
+  s.set_epoch_holder("10.0.0.9:7500");
+  PrimaryHandshake p("pw", "c1", 2, core::Epoch(3));
+  std::string hello, challenge, proof_and_notice, none;
+  s.Start(hello);
+  ASSERT_TRUE(p.OnMessage(One(hello), challenge).ok());
+  ASSERT_TRUE(s.OnMessage(One(challenge), proof_and_notice).ok());
+  const std::vector<wal::Message> sent = All(proof_and_notice);
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_TRUE(absl::IsUnauthenticated(p.OnMessage(sent[0], none)));
+  EXPECT_FALSE(p.proven());
+  EXPECT_EQ(p.epoch_holder(), "");
+}
+
+TEST(ReplicationHandshake, NoNoticeForAPrimaryThatIsNotOlder) {
+  StandbyHandshake s("pw", "c1", 0, 2, {core::Lsn(7), core::Epoch(3), core::Epoch(3)},
+                     core::Epoch(3));
+  s.set_epoch_holder("10.0.0.2:7500");
+  PrimaryHandshake p("pw", "c1", 2, core::Epoch(3));
+  std::string hello, challenge, proof, none;
+  s.Start(hello);
+  ASSERT_TRUE(p.OnMessage(One(hello), challenge).ok());
+  ASSERT_TRUE(s.OnMessage(One(challenge), proof).ok());
+  ASSERT_EQ(All(proof).size(), 1u);
+  ASSERT_TRUE(p.OnMessage(One(proof), none).ok());
+  EXPECT_TRUE(p.proven());
+  EXPECT_FALSE(p.knows_newer_epoch());
 }
 
 }  // namespace

@@ -164,6 +164,9 @@ TEST(Replication, ANewerEpochFromTheStandbyFencesThePrimary) {
   EXPECT_FALSE(pair.sender().OnMessage(notice).ok());
   EXPECT_TRUE(pair.sender().fenced());
   EXPECT_TRUE(pair.gate().fenced());
+  // What the server's deposition names: the epoch and its holder.
+  EXPECT_EQ(pair.sender().fenced_by(), core::Epoch(2));
+  EXPECT_EQ(pair.sender().fenced_holder(), "127.0.0.1:2");
   // Even an acknowledgement arriving later releases nothing more.
   pair.gate().SetAcked(core::Lsn(2));
   EXPECT_EQ(pair.gate().durable_lsn(), core::Lsn(1));
