@@ -103,12 +103,22 @@ void EpochNotifier::Loop() {
       return;
     }
     if (r.ok()) {
-      spdlog::warn("fencing: {} runs epoch {}, not older than this server's {}: nothing to tell "
-                   "it{}",
-                   settings_.target, peer.value(), settings_.epoch.value(),
-                   peer > settings_.epoch ? " (a NEWER epoch: check which server is the primary)"
-                                          : "");
-      return;
+      // Unproven (the CHALLENGE comes before any proof), and it may be the
+      // old primary restarted at an epoch number this server also took:
+      // keep trying, at the longest interval.
+      failures = std::max<uint32_t>(failures, 32);
+      const std::string why = "it runs epoch " + std::to_string(peer.value()) +
+                              ", not older than this server's " +
+                              std::to_string(settings_.epoch.value());
+      if (why != last_error || NowMs() - logged_ms >= kRelogMs) {
+        spdlog::warn("fencing: {}: {}{}; trying again every {} ms", settings_.target, why,
+                     peer > settings_.epoch ? " (a NEWER epoch: check which server is the primary)"
+                                            : "",
+                     backoff_.max_ms);
+        last_error = why;
+        logged_ms = NowMs();
+      }
+      continue;
     }
     ++failures;
     const std::string why(r.status().message());

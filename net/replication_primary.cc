@@ -231,7 +231,7 @@ void ReplicationPrimary::OnTurn() {
     live_->liveness.Beat(mono_ms(), live_->socket.get(), wal_->epoch(), wal_->durable_lsn(),
                          wal_->appended_lsn());
   // A deposed primary waits for no standby: its policy no longer applies.
-  if (!stopping_ && deposed_by_ == core::Epoch(0)) Watch();
+  if (!stopping_ && deposed_by_ == core::Epoch(0) && !gate_->fenced()) Watch();
   // A stopping primary keeps the link until the standby has acknowledged
   // what its clients wait for (or the gate gave up on it).
   if (stopping_ && live_ && (gate_->unacknowledged() == 0 || gate_->failed()))
@@ -283,10 +283,13 @@ void ReplicationPrimary::Watch() {
       shard_->RefuseWrites(core::NoStandby(why));
       return;
     case wal::StandbyWatch::Action::kGoAlone: {
+      // The record first, then the gate: nothing is acknowledged alone
+      // before the record saying so is durable, so a rejoin that finds no
+      // such record may drop the tail (net/rejoin_decision.h).
       const core::Lsn from = gate_->acked_lsn().next();
-      gate_->SetMode(wal::DurabilityGate::Mode::kLocal);
       const bool logged = shard_->partition().Commit(core::Mutation::Replication(
           shard_->runtime().now(), core::ReplicationRecord{true, from.value()}));
+      gate_->SetMode(wal::DurabilityGate::Mode::kLocal, wal_->appended_lsn());
       spdlog::error(
           "replication: shard {}: {} (the standby timeout is {} ms): CONTINUING ALONE (standby "
           "policy degrade): writes from LSN {} on are acknowledged with no standby, and a "

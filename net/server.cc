@@ -620,6 +620,12 @@ int Server::Run() {
     spdlog::critical("werk stopped: {}", fatal);
     return 1;
   }
+  if (restart_.load() && group_.signalled.load()) {
+    // The operator's stop wins over a rejoin's restart: the pending cut
+    // (the REJOIN file) runs at the next start.
+    restart_ = false;
+    spdlog::warn("werk stopped by a signal; the restart it was making is left to the next start");
+  }
   if (restart_.load()) {
     ReleaseShards();
     spdlog::warn("werk stopped, to start again");

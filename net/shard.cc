@@ -101,6 +101,7 @@ void Shard::StopOp::Complete(int32_t res, uint32_t) {
       return;
     }
     spdlog::info("received signal {}, shutting down", int(info.ssi_signo));
+    shard->group_->signalled = true;  // a restart under way does not start again
   } else if (res == -EINTR || res == -EAGAIN) {
     io_uring_prep_read(shard->reactor().Sqe(this), fd, buf, sizeof buf, 0);
     return;

@@ -76,6 +76,7 @@ struct ShardStats {
 // What the shards of a group share; any thread.
 struct GroupShared {
   std::atomic<bool> stop{false};        // one shard stopping stops them all
+  std::atomic<bool> signalled{false};   // a SIGTERM or SIGINT stopped them (not a restart)
   std::atomic<int64_t> connections{0};  // client connections past the handshake
   std::atomic<int64_t> sockets{0};      // accepted sockets, handshake or not
   std::atomic<int64_t> handshakes{0};   // sockets still in the handshake

@@ -137,6 +137,16 @@ void Checkpointer::Poll(const core::SnapshotSource& state) {
     writer_.reset();
     return;
   }
+  if (held() && (state_ == State::kBuilding || state_ == State::kWaitDurable)) {
+    // Held (net/rejoin.h): a checkpoint under way is abandoned, not
+    // finished — it would be past the cut and release what the cut keeps.
+    session_.reset();
+    writer_.reset();
+    image_.reset();
+    state_ = State::kIdle;
+    spdlog::info("checkpoint at LSN {} abandoned: checkpoints are held", pending_lsn_);
+    return;
+  }
   switch (state_) {
     case State::kIdle:
       if (held() || !Due()) return;
@@ -181,6 +191,15 @@ void Checkpointer::OnWritten(int32_t res) {
   spdlog::info("checkpoint at LSN {}: {} bytes, {} slices, longest {:.2f} ms, {:.1f} ms to durable",
                pending_lsn_, bytes, stats_.last_slices, double(stats_.last_pause_ns) / 1e6,
                double(stats_.last_total_ns) / 1e6);
+  if (held()) {
+    // Its write was under way when checkpoints were held: it stays a file
+    // (a cut removes checkpoints past it), and nothing it covers is
+    // released, so the log before it is still there for the cut.
+    spdlog::info("checkpoint at LSN {}: written while checkpoints are held; the previous one and "
+                 "the log it covers are kept",
+                 pending_lsn_);
+    return;
+  }
   // The new checkpoint is durable: the previous one and the segments it
   // covered are redundant.
   if (!previous_name_.empty()) {

@@ -76,7 +76,9 @@ class Checkpointer final : public core::Participant {
   // Takes a checkpoint at the next Poll() regardless of the thresholds.
   void RequestNow() { requested_ = true; }
   // While *hold is true (set from any thread), no checkpoint begins, the
-  // stop's included; one under way still finishes. A standby whose log is
+  // stop's included; one being built is abandoned, and one whose write is
+  // under way releases nothing (neither the previous checkpoint nor the
+  // log it covers). A standby whose log is
   // about to be cut sets it (net/rejoin.h): a checkpoint past the cut would
   // release the segments the cut log starts from.
   void set_hold(const std::atomic<bool>* hold) { hold_ = hold; }

@@ -10,13 +10,14 @@ DurabilityGate::DurabilityGate(core::Journal* log, const core::Clock& clock,
 
 core::Lsn DurabilityGate::Gated() const {
   const core::Lsn local = log_->durable_lsn();
-  if (mode_ == Mode::kLocal) return local;
+  if (mode_ == Mode::kLocal && local >= local_from_) return local;
   return std::max(floor_, std::min(local, acked_));
 }
 
 core::Lsn DurabilityGate::durable_lsn() const { return fenced_ ? floor_ : Gated(); }
 
-void DurabilityGate::SetMode(Mode mode) {
+void DurabilityGate::SetMode(Mode mode, core::Lsn local_from) {
+  local_from_ = mode == Mode::kLocal ? local_from : core::Lsn(0);
   // Fenced is final: no mode change may move the floor again.
   if (mode == mode_ || fenced_) {
     mode_ = mode;

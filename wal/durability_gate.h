@@ -65,8 +65,12 @@ class DurabilityGate final : public core::Journal, public core::Participant {
   Mode mode() const { return mode_; }
   // kSync: from now on nothing more is released until the standby has it.
   // kLocal: the log alone decides (the standby is gone and the policy says
-  // continue alone, or none was ever configured).
-  void SetMode(Mode mode);
+  // continue alone, or none was ever configured). `local_from`: kLocal
+  // takes effect only once the log is durable up to there — the record
+  // that says the shard goes on alone — and until then the gate still
+  // waits for the standby; since the log is made durable in order, no
+  // write is acknowledged alone before that record is on disk.
+  void SetMode(Mode mode, core::Lsn local_from = core::Lsn(0));
   // The standby has synced every record up to `lsn` (only ever grows).
   void SetAcked(core::Lsn lsn) { acked_ = std::max(acked_, lsn); }
   core::Lsn acked_lsn() const { return acked_; }
@@ -91,13 +95,15 @@ class DurabilityGate final : public core::Journal, public core::Participant {
   // Something locally durable is held back (by the standby, or for good).
   bool Waiting() const {
     if (fenced_) return floor_ < log_->appended_lsn();
-    return mode_ == Mode::kSync && acked_ < log_->durable_lsn();
+    return (mode_ == Mode::kSync || log_->durable_lsn() < local_from_) &&
+           acked_ < log_->durable_lsn();
   }
 
   core::Journal* log_;
   const core::Clock& clock_;
   int64_t stop_grace_ns_;
   Mode mode_ = Mode::kLocal;
+  core::Lsn local_from_{0};  // kLocal: the log alone decides from this durable LSN on
   core::Lsn acked_{0};
   // What was released before the last switch to kSync, or at the fence.
   core::Lsn floor_{0};

@@ -219,5 +219,29 @@ TEST(Checkpoint, NoneBeginsWhileHeld) {
   EXPECT_EQ(log.checkpointer().stats().last_lsn, core::Lsn(5));
 }
 
+// Held while one is being built (a rejoin's DIVERGED arrived): it is
+// abandoned, not finished, so nothing past the cut is written or released.
+TEST(Checkpoint, OneUnderWayIsAbandonedWhenHeld) {
+  testing::MemStorage storage;
+  testing::LogFixture log(&storage, {.checkpoint_slice_jobs = 2});
+  ASSERT_TRUE(log.Open().ok());
+  for (int i = 0; i < 40; ++i) ASSERT_GT(log.Push("held-job-" + std::to_string(100 + i)), 0u);
+  log.Flush();
+  std::atomic<bool> hold{false};
+  log.checkpointer().set_hold(&hold);
+  log.checkpointer().RequestNow();
+  log.checkpointer().Poll(log.sm());  // begins: 40 jobs take 20 slices
+  log.checkpointer().Poll(log.sm());
+  ASSERT_TRUE(log.checkpointer().busy());
+  hold = true;
+  log.Flush();
+  EXPECT_FALSE(log.checkpointer().busy());
+  EXPECT_EQ(log.checkpointer().stats().taken, 0u);
+  hold = false;
+  log.Checkpoint();
+  EXPECT_EQ(log.checkpointer().stats().taken, 1u);
+  EXPECT_EQ(log.checkpointer().stats().last_lsn, core::Lsn(40));
+}
+
 }  // namespace
 }  // namespace werk::wal

@@ -67,6 +67,23 @@ TEST(DurabilityGate, ModeChangesNeverTakeBackWhatWasReleased) {
   EXPECT_EQ(f.gate.durable_lsn(), core::Lsn(6));
 }
 
+// Going alone (degrade): nothing is released alone before the record that
+// says so is durable, so a log that lacks the record acknowledged nothing
+// alone (what a rejoin relies on).
+TEST(DurabilityGate, LocalFromAnLsnReleasesNothingAloneBeforeIt) {
+  Fixture f;
+  f.gate.SetMode(DurabilityGate::Mode::kSync);
+  f.AppendAndCommit(5);
+  f.gate.SetAcked(core::Lsn(2));
+  const core::Lsn record = f.gate.Append("alone");  // LSN 6, not yet durable
+  f.gate.SetMode(DurabilityGate::Mode::kLocal, record);
+  EXPECT_EQ(f.gate.durable_lsn(), core::Lsn(2));
+  f.gate.Commit();
+  EXPECT_EQ(f.gate.durable_lsn(), core::Lsn(6));
+  f.AppendAndCommit(1);
+  EXPECT_EQ(f.gate.durable_lsn(), core::Lsn(7));
+}
+
 TEST(DurabilityGate, AFenceFreezesWhatIsReleasedWhateverComesLater) {
   Fixture f;
   f.gate.SetMode(DurabilityGate::Mode::kSync);
