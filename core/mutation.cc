@@ -195,7 +195,9 @@ bool InRange(uint8_t v, E lo, E hi) {
 void EncodeMutation(const Mutation& m, std::string& out) {
   ByteWriter w(out);
   w.U8(uint8_t(m.type));
-  w.U8(kMutationFormatVersion);
+  const bool epoch_id =
+      m.type == MutationType::kEpoch && std::get<EpochRecord>(m.body).id != 0;
+  w.U8(epoch_id ? kEpochRecordIdVersion : kMutationFormatVersion);
   w.I64(m.time);
   switch (m.type) {
     case MutationType::kPush:
@@ -272,6 +274,7 @@ void EncodeMutation(const Mutation& m, std::string& out) {
       w.U64(r.epoch);
       w.U64(r.first_lsn);
       w.Bytes(r.node);
+      if (r.id != 0) w.U64(r.id);  // version 2 (above)
       break;
     }
     case MutationType::kReplication: {
@@ -295,7 +298,10 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
   const uint8_t type = r.U8();
   const uint8_t version = r.U8();
   m.time = r.I64();
-  if (!r.ok() || version != kMutationFormatVersion) return std::nullopt;
+  if (!r.ok()) return std::nullopt;
+  if (version != kMutationFormatVersion &&
+      !(version == kEpochRecordIdVersion && type == uint8_t(MutationType::kEpoch)))
+    return std::nullopt;
   if (!InRange(type, MutationType::kPush, MutationType::kReplication)) return std::nullopt;
   m.type = MutationType(type);
   switch (m.type) {
@@ -411,6 +417,10 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
       e.epoch = r.U64();
       e.first_lsn = r.U64();
       e.node = r.Bytes();
+      if (version == kEpochRecordIdVersion) {
+        e.id = r.U64();
+        if (e.id == 0) return std::nullopt;  // version 1 says "no id"
+      }
       if (!r.ok() || e.epoch == 0 || e.first_lsn == 0) return std::nullopt;
       m.body = std::move(e);
       break;

@@ -142,13 +142,18 @@ struct GlobalOpRecord {
   bool operator==(const GlobalOpRecord&) const = default;
 };
 
-// A new epoch begins on this shard (a promotion): logged once per shard by
-// the new primary, as the first record it writes in that epoch. Apply knows
-// no LSNs, so the record names its own (docs/replication.md "Epochs").
+// A primary begins writing this shard's log: a promotion (a new epoch
+// number) or a start of a primary with a standby port (the same number, a
+// new run). Logged once per shard as the first record the run writes. Apply
+// knows no LSNs, so the record names its own (docs/replication.md "Epochs").
+// `id` is drawn at random when the run begins: two runs that took the same
+// number (a primary restarted while its standby was promoted) are told
+// apart by it. 0 only in logs written before ids existed.
 struct EpochRecord {
   uint64_t epoch = 0;
   uint64_t first_lsn = 0;
   std::string node;  // the new primary's replication address
+  uint64_t id = 0;
   bool operator==(const EpochRecord&) const = default;
 };
 
@@ -188,6 +193,10 @@ struct Mutation {
 
 // Binary form: [type u8][version u8][time zigzag-varint][fields...].
 constexpr uint8_t kMutationFormatVersion = 1;
+// An epoch record with its run's id (EpochRecord::id) is version 2; one
+// without (logs from before ids) stays version 1. No other record has a
+// version 2.
+constexpr uint8_t kEpochRecordIdVersion = 2;
 void EncodeMutation(const Mutation& m, std::string& out);
 std::string EncodeMutation(const Mutation& m);
 // Returns nullopt for anything malformed, truncated, of an unknown type or

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "core/epoch_history.h"
 #include "core/time_format.h"
 
 namespace werk::core {
@@ -84,6 +85,7 @@ std::string DescribeMutation(const Mutation& m) {
       const auto& r = std::get<EpochRecord>(m.body);
       s += " epoch=" + std::to_string(r.epoch) + " from LSN " + std::to_string(r.first_lsn) +
            " node=" + r.node;
+      if (r.id != 0) s += " run=" + EpochRunName(r.id);
       break;
     }
     case MutationType::kReplication: {

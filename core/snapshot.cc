@@ -76,16 +76,21 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
     case SnapshotItemType::kEpochs: {
       EpochHistory h;
       const uint64_t n = r.Count();
+      std::vector<EpochStart> entries;
       for (uint64_t i = 0; i < n && r.ok(); ++i) {
         EpochStart e;
         e.epoch = Epoch(r.U64());
         e.first_lsn = Lsn(r.U64());
         e.node = r.Bytes();
-        if (!r.ok() || !h.Begin(std::move(e)).ok()) return false;
+        entries.push_back(std::move(e));
       }
       const uint8_t alone = r.U8();
       const uint64_t since = r.U64();
+      if (!r.at_end())  // the runs' ids (absent in checkpoints from before them)
+        for (EpochStart& e : entries) e.id = r.U64();
       if (!r.ok() || !r.at_end() || alone > 1) return false;
+      for (EpochStart& e : entries)
+        if (!h.Begin(std::move(e)).ok()) return false;
       if (alone) h.SetAloneSince(Lsn(since));
       // LSNs are a log's: a re-partitioned state starts new logs, and its
       // history (of the old logs) no longer applies.

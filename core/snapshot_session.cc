@@ -52,6 +52,12 @@ SnapshotSession::SnapshotSession(const StateMachine& sm, uint32_t gen, SnapshotS
     }
     w.U8(sm.epochs_.alone_since() ? 1 : 0);
     w.U64(sm.epochs_.alone_since() ? sm.epochs_.alone_since()->value() : 0);
+    // The runs' ids follow, one per entry, when any has one (a checkpoint
+    // of a log from before ids ends above, as it always did).
+    bool ids = false;
+    for (const EpochStart& e : sm.epochs_.entries()) ids |= e.id != 0;
+    if (ids)
+      for (const EpochStart& e : sm.epochs_.entries()) w.U64(e.id);
     sink_(SnapshotItemType::kEpochs, buf_);
   }
   start_queue_pos_ = sm.next_queue_pos_;

@@ -267,7 +267,7 @@ OpStatus StateMachine::Apply(const Mutation& m) {
       return OkStatus();
     case MutationType::kEpoch: {
       const auto& r = std::get<EpochRecord>(m.body);
-      return epochs_.Begin({Epoch(r.epoch), Lsn(r.first_lsn), r.node});
+      return epochs_.Begin({Epoch(r.epoch), Lsn(r.first_lsn), r.node, r.id});
     }
     case MutationType::kReplication: {
       const auto& r = std::get<ReplicationRecord>(m.body);
@@ -537,7 +537,7 @@ uint64_t StateMachine::StateHash() const {
     buf.append(std::to_string(origin) + "#" + std::to_string(g.id) + ",");
   for (const EpochStart& e : epochs_.entries())
     buf.append("e" + std::to_string(e.epoch.value()) + "@" + std::to_string(e.first_lsn.value()) +
-               "=" + e.node + ",");
+               "=" + e.node + "#" + std::to_string(e.id) + ",");
   if (epochs_.alone_since()) buf.append("alone@" + std::to_string(epochs_.alone_since()->value()));
   return h ^ XXH3_64bits(buf.data(), buf.size());
 }

@@ -48,6 +48,13 @@ std::string MakeReplicationNonce() {
   return nonce;
 }
 
+uint64_t MakeEpochRunId() {
+  uint64_t id = 0;
+  while (id == 0)
+    WERK_CHECK(RAND_bytes(reinterpret_cast<unsigned char*>(&id), int(sizeof id)) == 1);
+  return id;
+}
+
 std::string ReplicationProof(std::string_view password, ReplicationRole role,
                              const ReplicationTranscript& t) {
   WERK_CHECK(NoncesValid(t));

@@ -43,6 +43,9 @@ struct ReplicationTranscript {
 
 // kReplicationNonceBytes from the system's CSPRNG.
 std::string MakeReplicationNonce();
+// A new run's id for its epoch record (core/epoch_history.h): random, so
+// two servers that begin runs of one epoch number never share one; not 0.
+uint64_t MakeEpochRunId();
 
 // The proof `role` sends (kReplicationProofBytes). The nonces must have
 // their size (checked).

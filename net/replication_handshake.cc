@@ -17,6 +17,18 @@ absl::Status Unexpected(const wal::Message& m, std::string_view expected) {
 
 }  // namespace
 
+StandbyPosition PositionOf(core::Lsn last_lsn, core::Epoch last_epoch, core::Epoch highest_epoch,
+                           const core::EpochHistory& history) {
+  StandbyPosition p{last_lsn, last_epoch, highest_epoch, std::vector<core::EpochStart>{}, false};
+  const std::vector<core::EpochStart>& all = history.entries();
+  const size_t skip = all.size() > wal::kHelloEpochsMax ? all.size() - wal::kHelloEpochsMax : 0;
+  p.epochs_truncated = skip > 0;
+  p.epochs->reserve(all.size() - skip);
+  for (size_t i = skip; i < all.size(); ++i)
+    p.epochs->push_back({all[i].epoch, all[i].first_lsn, std::string(), all[i].id});
+  return p;
+}
+
 StandbyHandshake::StandbyHandshake(std::string password, std::string cluster_id, uint32_t shard,
                                    uint32_t shard_count, StandbyPosition position,
                                    core::Epoch epoch)
@@ -31,7 +43,8 @@ StandbyHandshake::StandbyHandshake(std::string password, std::string cluster_id,
 void StandbyHandshake::Start(std::string& out) {
   wal::AppendMessage(out, epoch_,
                      wal::Hello{cluster_id_, shard_, shard_count_, nonce_, position_.last_lsn,
-                                position_.last_epoch, position_.highest_epoch});
+                                position_.last_epoch, position_.highest_epoch, position_.epochs,
+                                position_.epochs_truncated});
   step_ = Step::kChallenge;
 }
 
@@ -104,7 +117,7 @@ absl::Status PrimaryHandshake::OnMessage(const wal::Message& m, std::string& out
       shard_ = h->shard;
       standby_cluster_ = std::string(h->cluster_id);
       standby_nonce_ = std::string(h->nonce);
-      standby_ = {h->last_lsn, h->last_epoch, h->highest_epoch};
+      standby_ = {h->last_lsn, h->last_epoch, h->highest_epoch, h->epochs, h->epochs_truncated};
       standby_.highest_epoch = std::max(standby_.highest_epoch, m.sender_epoch);
       wal::AppendMessage(out, epoch_, wal::Challenge{nonce_, cluster_id_, shard_count_});
       // The standby's count is checked after its proof (a refusal then

@@ -34,9 +34,11 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include <absl/status/statusor.h>
 
+#include "core/epoch_history.h"
 #include "core/types.h"
 #include "net/replication_auth.h"
 #include "wal/replication_protocol.h"
@@ -48,7 +50,16 @@ struct StandbyPosition {
   core::Lsn last_lsn{0};
   core::Epoch last_epoch{0};
   core::Epoch highest_epoch{1};
+  // The standby's epoch history (wal::Hello::epochs); nullopt from a
+  // standby that sent none.
+  std::optional<std::vector<core::EpochStart>> epochs;
+  bool epochs_truncated = false;
 };
+
+// A shard's position as its HELLO tells it: its history's newest entries
+// (all of them unless there are more than HELLO carries).
+StandbyPosition PositionOf(core::Lsn last_lsn, core::Epoch last_epoch, core::Epoch highest_epoch,
+                           const core::EpochHistory& history);
 
 // A decision the primary's shard makes for a standby that proved itself.
 struct WelcomeDecision {

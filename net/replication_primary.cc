@@ -53,23 +53,33 @@ std::string HolderAddress(std::string_view holder, std::string_view peer) {
 
 WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
   const core::Lsn last = wal_->appended_lsn();
-  // An epoch this primary never had: the standby's records of it are not
-  // ours, from a point this side cannot tell.
-  if (at.last_lsn.value() > 0 && at.last_epoch > core::Epoch(1)) {
-    bool known = false;
-    for (const core::EpochStart& e : shard_->state().epochs().entries()) known |= e.epoch == at.last_epoch;
-    if (!known)
-      return {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
-              "the standby's last record (LSN " + std::to_string(at.last_lsn.value()) +
-                  ") is of epoch " + std::to_string(at.last_epoch.value()) +
-                  ", which this primary never had: its log is not a prefix of this one"};
+  const core::EpochHistory& history = shard_->state().epochs();
+  std::optional<core::Lsn> fork;
+  if (at.epochs) {
+    // Where the two logs part, from the runs each holds: a run of a number
+    // both have but another id (a primary restarted while its standby was
+    // promoted) parts them as surely as a newer epoch.
+    fork = history.ForkOf(*at.epochs, at.epochs_truncated, at.last_lsn);
+  } else {
+    // A standby that sends no history: by its last record's epoch alone.
+    // An epoch this primary never had: the standby's records of it are not
+    // ours, from a point this side cannot tell.
+    if (at.last_lsn.value() > 0 && at.last_epoch > core::Epoch(1)) {
+      bool known = false;
+      for (const core::EpochStart& e : history.entries()) known |= e.epoch == at.last_epoch;
+      if (!known)
+        return {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
+                "the standby's last record (LSN " + std::to_string(at.last_lsn.value()) +
+                    ") is of epoch " + std::to_string(at.last_epoch.value()) +
+                    ", which this primary never had: its log is not a prefix of this one"};
+    }
+    // Where the standby's epoch ended here: beyond that, its log is not ours.
+    if (auto f = history.ForkAfter(at.last_epoch); f && at.last_lsn >= *f) fork = f;
   }
-  // Where the standby's epoch ended here: beyond that, its log is not ours.
-  if (auto fork = shard_->state().epochs().ForkAfter(at.last_epoch); fork && at.last_lsn >= *fork)
-    return {wal::WelcomeDecision::kDiverged, *fork, 0, {}};
   // Records this primary does not have (it lost an unsynced tail the
   // standby had received): never acknowledged, so the standby drops them.
-  if (at.last_lsn > last) return {wal::WelcomeDecision::kDiverged, last.next(), 0, {}};
+  if (at.last_lsn > last && (!fork || last.next() < *fork)) fork = last.next();
+  if (fork) return {wal::WelcomeDecision::kDiverged, *fork, 0, {}};
   // Can the log still give everything after the standby's last record, from
   // memory or from its segment files (the sender catches up from those)?
   const core::Lsn from = at.last_lsn.next();
@@ -104,7 +114,6 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
     // At once on this shard (its gate fenced, its link ended); then the
     // server deposes every shard.
     Deposed(link.handshake->standby().highest_epoch);
-    if (depose_) depose_(link.handshake->standby().highest_epoch, holder);
   } else if (deposed_by_ > core::Epoch(0)) {
     // Deposed before: no standby is taken (its records would never be
     // acknowledged anyway).
@@ -114,6 +123,18 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
   }
   if (fenced) {
     std::string out;
+    // The authenticated refusal tells a promoted server's notifier it was
+    // heard, and it stops telling: only once a restart of this server
+    // cannot serve as a primary again. Until then it is told to try again
+    // (the marker is written again at each try).
+    if (depose_ && !depose_(std::max(link.handshake->standby().highest_epoch, deposed_by_),
+                            holder)) {
+      wal::AppendMessage(out, wal_->epoch(),
+                         wal::Error{wal::ErrorCode::kUnavailable,
+                                    "deposed, but the data directory could not be marked yet"});
+      (void)!::send(link.fd.get(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      return;
+    }
     link.handshake->Welcome(*fenced, out);
     // Best effort: the peer reads WELCOME (authenticated), then the close.
     (void)!::send(link.fd.get(), out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -91,8 +91,9 @@ class ReplicationPrimary final : public core::Participant {
  public:
   // Deposes the server (every shard): the newer epoch and the replication
   // address of the server holding it (empty if unknown). Called on this
-  // shard's thread.
-  using Depose = std::function<void(core::Epoch by, std::string holder)>;
+  // shard's thread. Returns whether the deposition is durable (the data
+  // directory marked): until it is, a peer is not told it was heard.
+  using Depose = std::function<bool(core::Epoch by, std::string holder)>;
 
   // `alone`: a promoted primary (see above).
   ReplicationPrimary(Shard* shard, wal::Wal* wal, wal::DurabilityGate* gate,

@@ -31,8 +31,8 @@ ReplicationStandby::~ReplicationStandby() = default;
 StandbyPosition ReplicationStandby::Position() const {
   // A higher epoch is applied (SetEpoch) before its first record, so the
   // log's epoch is its last record's.
-  return StandbyPosition{wal_->appended_lsn(), wal_->epoch(),
-                         std::max(wal_->epoch(), primary_epoch_)};
+  return PositionOf(wal_->appended_lsn(), wal_->epoch(), std::max(wal_->epoch(), primary_epoch_),
+                    partition_->state().epochs());
 }
 
 void ReplicationStandby::Begin() {

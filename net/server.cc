@@ -267,9 +267,9 @@ absl::Status Server::Start() {
   // The shards wait for `go_`: their states can be read here.
   uint64_t epoch = 1;
   for (auto& slot : slots_) epoch = std::max(epoch, slot->storage.wal->epoch().value());
-  // A primary with a standby starts a new epoch at every start (below, in
-  // StartReplication).
-  epoch_ = standby || options_.replication_binding.empty() ? epoch : epoch + 1;
+  // A primary with a standby port begins a new run of its epoch at every
+  // start (below, in StartReplication); only a promotion begins a new epoch.
+  epoch_ = epoch;
   if (standby) {
     // A standby completes nothing itself: the primary's records will (and
     // promotion completes what is left).
@@ -406,18 +406,21 @@ void Server::ReleaseShards() {
 void Server::StartReplication(uint32_t id) {
   Slot& slot = *slots_[id];
   if (!options_.replication_binding.empty() && options_.replica_of.empty()) {
-    // Each run of a primary is a new epoch, logged as this shard's first
-    // record of the run. A standby may hold records this primary appended
-    // and then lost (sent before they were synced here, at a crash): the new
-    // run writes other records at those LSNs, and only the epoch tells them
-    // apart, so the standby is told it diverged instead of going on past them.
+    // Each run of a primary is logged as this shard's first record of the
+    // run: its epoch and a random id. A standby may hold records this
+    // primary appended and then lost (sent before they were synced here, at
+    // a crash): the new run writes other records at those LSNs, and only
+    // the run tells them apart, so the standby is told it diverged instead
+    // of going on past them. The number stays: numbers order promotions,
+    // and a restart that took a new one could outrank the promotion of its
+    // own standby (docs/replication.md "Epochs").
     const core::Epoch epoch(epoch_.load());
     wal::Wal* wal = slot.storage.wal.get();
     wal->SetEpoch(epoch);
     const bool logged = slot.shard->partition().Commit(core::Mutation::NewEpoch(
         core::SystemClock::Instance().WallNow(),
         core::EpochRecord{epoch.value(), wal->appended_lsn().next().value(),
-                          replication_address_}));
+                          replication_address_, run_id_}));
     WERK_CHECK(logged);
     AttachPrimary(id, /*alone=*/false);
   } else if (!options_.replica_of.empty()) {
@@ -454,7 +457,7 @@ void Server::AttachPrimary(uint32_t id, bool alone) {
       slot.shard.get(), wal, slot.storage.gate.get(),
       StandbyPolicyOptions{options_.standby_policy, options_.standby_timeout_ms}, alone);
   slot.primary->set_depose([this](core::Epoch by, std::string holder) {
-    Depose(by, std::move(holder));
+    return Depose(by, std::move(holder));
   });
   slot.shard->runtime().AddParticipant(slot.primary.get());
   ReplicationPrimary* primary = slot.primary.get();

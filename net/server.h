@@ -23,6 +23,7 @@
 #include "net/epoch_notifier.h"
 #include "net/rejoin.h"
 #include "net/replication_acceptor.h"
+#include "net/replication_auth.h"
 #include "net/replication_connector.h"
 #include "net/server_options.h"
 #include "net/shard.h"
@@ -92,7 +93,11 @@ class Server {
   // replication address, empty if unknown). Every shard is deposed (its
   // gate fenced, its writes and the replies waiting for the standby
   // refused), loudly, and the data directory is marked DEPOSED.
-  void Depose(core::Epoch by, std::string holder);
+  // Deposes every shard by `by` (once per newer epoch) and marks the data
+  // directory (again, if an earlier try failed). Returns whether it is
+  // marked.
+  bool Depose(core::Epoch by, std::string holder);
+  bool MarkDeposed();  // under depose_mu_
   // The deposed error (OK unless deposed).
   core::OpStatus DeposedStatus();
   // At start: a deposed data directory refuses to start as a primary; a
@@ -113,6 +118,7 @@ class Server {
   std::string cluster_id_;
   std::string replication_address_;  // --replication-bind, with the port bound
   std::atomic<uint64_t> epoch_{1};  // the group's (the highest of its logs')
+  const uint64_t run_id_ = MakeEpochRunId();  // this run's, if it is a primary's
   std::unique_ptr<ReplicationAcceptor> acceptor_;    // a primary with --replication-bind
   std::unique_ptr<ReplicationConnector> connector_;  // a standby
   std::mutex fatal_mu_;
@@ -131,6 +137,7 @@ class Server {
   std::mutex depose_mu_;
   uint64_t deposed_by_ = 0;  // 0: not deposed
   std::string new_primary_;
+  bool deposed_marked_ = false;  // the DEPOSED marker is written
   int listen_fd_ = -1;                 // shared by every shard
   int signal_fd_ = -1;
   int port_ = 0;

@@ -23,9 +23,9 @@
 
 namespace werk::net {
 
-void Server::Depose(core::Epoch by, std::string holder) {
+bool Server::Depose(core::Epoch by, std::string holder) {
   std::lock_guard<std::mutex> l(depose_mu_);
-  if (by.value() <= deposed_by_) return;
+  if (by.value() <= deposed_by_) return deposed_marked_ || MarkDeposed();
   deposed_by_ = by.value();
   new_primary_ = holder;
   spdlog::critical(
@@ -48,12 +48,21 @@ void Server::Depose(core::Epoch by, std::string holder) {
   }
   // A promoted server that is deposed in turn has nothing to tell any more.
   if (notifier_) notifier_->RequestStop();
-  const DeposedMarker marker{by.value(), holder,
+  deposed_marked_ = false;
+  return MarkDeposed();
+}
+
+bool Server::MarkDeposed() {
+  const DeposedMarker marker{deposed_by_, new_primary_,
                              core::FormatRfc3339Nano(core::SystemClock::Instance().WallNow())};
-  if (absl::Status w = WriteDeposedMarker(options_.data_dir, marker); !w.ok())
+  if (absl::Status w = WriteDeposedMarker(options_.data_dir, marker); !w.ok()) {
     spdlog::critical("DEPOSED, but the data directory could not be marked ({}): do NOT restart "
                      "this server without --replica-of",
                      std::string(w.message()));
+    return false;
+  }
+  deposed_marked_ = true;
+  return true;
 }
 
 core::OpStatus Server::DeposedStatus() {

@@ -112,6 +112,7 @@ struct PromotionState {
   StepBarrier barrier;
   std::vector<uint64_t> known_epoch;  // step 1, per shard
   uint64_t next_epoch = 0;            // before step 1's release
+  const uint64_t run_id = MakeEpochRunId();  // the new epoch's first run
   core::RollForwardPlan plan;         // before step 2's release
   std::vector<char> log_failed;       // step 3, per shard (not vector<bool>: one
                                       // byte each, written by different threads)
@@ -162,7 +163,7 @@ core::OpStatus Server::RunPromotion() {
       const core::Epoch epoch(st->next_epoch);
       wal->SetEpoch(epoch);
       WERK_CHECK(shard.partition().CommitEpoch(core::EpochRecord{
-          epoch.value(), wal->appended_lsn().next().value(), replication_address_}));
+          epoch.value(), wal->appended_lsn().next().value(), replication_address_, st->run_id}));
       if (!st->barrier.ArriveAndWait(2)) return;
       // 3. The primary. Alone: its own log decides what is durable.
       shard.set_role(core::Role::kPrimary);

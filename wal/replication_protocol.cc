@@ -70,6 +70,18 @@ void EncodePayload(core::ByteWriter& w, const Hello& m) {
   w.U64(m.last_lsn.value());
   w.U64(m.last_epoch.value());
   w.U64(m.highest_epoch.value());
+  if (m.epochs) {
+    WERK_CHECK(m.epochs->size() <= kHelloEpochsMax);
+    w.U8(m.epochs_truncated ? 1 : 0);
+    w.U64(m.epochs->size());
+    for (const core::EpochStart& e : *m.epochs) {
+      w.U64(e.epoch.value());
+      w.U64(e.id);
+      w.U64(e.first_lsn.value());
+    }
+  } else {
+    WERK_CHECK(!m.epochs_truncated);
+  }
 }
 
 void EncodePayload(core::ByteWriter& w, const Challenge& m) {
@@ -183,6 +195,7 @@ class PayloadReader {
     return v;
   }
   std::string_view Rest() const { return r_.rest(); }
+  bool AtEnd() const { return r_.at_end(); }
   // Something wrong that the reads above cannot see (a field's value
   // against another's); a truncation found earlier still wins.
   void Bad(ProtocolError e) {
@@ -206,6 +219,29 @@ void DecodePayload(PayloadReader& r, Hello* m) {
   m->highest_epoch = core::Epoch(r.U64());
   // The shard must lie in the group: a standby cannot be shard 5 of 2.
   if (m->shard >= m->shard_count) r.Bad(ProtocolError::kBadField);
+  if (r.AtEnd()) return;  // a standby from before epoch histories
+  m->epochs_truncated = r.EnumIn(0, 1) == 1;
+  const uint64_t n = r.U64();
+  if (n > kHelloEpochsMax) r.Bad(ProtocolError::kBadField);
+  // Each entry takes at least 3 bytes: a count beyond what is left is
+  // refused before anything is reserved for it.
+  if (n > r.Rest().size() / 3) r.Bad(ProtocolError::kTruncatedPayload);
+  if (r.error()) return;
+  m->epochs.emplace();
+  m->epochs->reserve(n);
+  for (uint64_t i = 0; i < n && !r.error(); ++i) {
+    core::EpochStart e;
+    e.epoch = core::Epoch(r.U64());
+    e.id = r.U64();
+    e.first_lsn = core::Lsn(r.U64());
+    // The history as Begin accepts it: no epoch or LSN 0, LSNs rising,
+    // epochs never falling.
+    const core::EpochStart* last = m->epochs->empty() ? nullptr : &m->epochs->back();
+    if (e.epoch.value() == 0 || e.first_lsn.value() == 0 ||
+        (last && (e.epoch < last->epoch || e.first_lsn <= last->first_lsn)))
+      r.Bad(ProtocolError::kBadField);
+    m->epochs->push_back(e);
+  }
 }
 
 void DecodePayload(PayloadReader& r, Challenge* m) {

@@ -26,10 +26,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
+#include "core/epoch_history.h"
 #include "core/types.h"
 #include "wal/log_format.h"
 
@@ -56,6 +59,9 @@ inline constexpr size_t kClusterIdBytesMax = 64;
 inline constexpr size_t kAddressBytesMax = 256;       // EPOCH_NOTICE's host:port
 inline constexpr size_t kMessageTextBytesMax = 4096;  // REFUSED and ERROR text
 inline constexpr uint32_t kReplicationShardsMax = 1024;
+// HELLO's epoch history: one entry per promotion or primary start, so
+// years of them fit; at most ~1.5 MiB.
+inline constexpr size_t kHelloEpochsMax = 1u << 16;
 
 enum class MessageType : uint16_t {
   kHello = 1,
@@ -83,6 +89,13 @@ struct Hello {
   core::Lsn last_lsn;           // the standby's last record (0: none)
   core::Epoch last_epoch;       // that record's epoch
   core::Epoch highest_epoch;    // the highest epoch the standby has seen
+  // The standby's epoch history (core/epoch_history.h), oldest first, the
+  // nodes left out; only the newest kHelloEpochsMax entries, with
+  // `epochs_truncated`, if it has more. The primary finds where the two
+  // logs part from it. Absent (nullopt) from a standby of a version before
+  // it: the primary then judges by `last_epoch` alone.
+  std::optional<std::vector<core::EpochStart>> epochs;
+  bool epochs_truncated = false;
   bool operator==(const Hello&) const = default;
 };
 

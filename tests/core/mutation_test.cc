@@ -66,6 +66,7 @@ std::vector<Mutation> AllKinds() {
       Mutation::Global(16, GlobalOpRecord{0, 1, {}}),
       Mutation::NewEpoch(17, EpochRecord{2, 1234, "10.0.0.2:7420"}),
       Mutation::NewEpoch(18, EpochRecord{7, 1, ""}),
+      Mutation::NewEpoch(21, EpochRecord{3, 77, "10.0.0.3:7420", 0x9e3779b97f4a7c15}),
       Mutation::Replication(19, ReplicationRecord{true, 55}),
       Mutation::Replication(20, ReplicationRecord{false, 0}),
   };
@@ -106,6 +107,22 @@ TEST(Mutation, AnEpochRecordNeedsAnEpochAndItsLsn) {
   std::string bytes = EncodeMutation(Mutation::Replication(1, ReplicationRecord{true, 9}));
   bytes[3] = char(2);  // "alone" is a flag (after type, version and a 1-byte time)
   EXPECT_FALSE(DecodeMutation(bytes));
+}
+
+TEST(Mutation, AnEpochRecordsRunIdIsItsVersionTwo) {
+  // With an id: version 2, and the id must be there and not 0.
+  std::string with = EncodeMutation(Mutation::NewEpoch(1, EpochRecord{3, 5, "n", 0x42}));
+  EXPECT_EQ(uint8_t(with[1]), kEpochRecordIdVersion);
+  with.back() = char(0);  // the id, a one-byte varint
+  EXPECT_FALSE(DecodeMutation(with));
+  // Without (a log from before ids): version 1, read as id 0.
+  const std::string without = EncodeMutation(Mutation::NewEpoch(1, EpochRecord{3, 5, "n"}));
+  EXPECT_EQ(uint8_t(without[1]), kMutationFormatVersion);
+  EXPECT_EQ(std::get<EpochRecord>(DecodeMutation(without)->body).id, 0u);
+  // Version 2 is the epoch record's only.
+  std::string flush = EncodeMutation(Mutation::Flush(1));
+  flush[1] = char(kEpochRecordIdVersion);
+  EXPECT_FALSE(DecodeMutation(flush));
 }
 
 TEST(Mutation, RandomBytesNeverCrash) {

@@ -393,13 +393,19 @@ TEST_F(StateMachineTest, EpochRecordsBuildTheHistoryAndRefuseGoingBack) {
   EXPECT_EQ(sm.epochs().ForkAfter(Epoch(2)), Lsn(40));
   EXPECT_EQ(sm.epochs().ForkAfter(Epoch(4)), Lsn(40));
   EXPECT_EQ(sm.epochs().ForkAfter(Epoch(5)), std::nullopt);
+  // A restart of the primary: the same number, a new run (an id).
+  ASSERT_EQ(sm.Apply(Mutation::NewEpoch(kT0, {5, 50, "b:1", 0x77})), absl::OkStatus());
+  EXPECT_EQ(sm.epochs().current(), Epoch(5));
+  ASSERT_EQ(sm.epochs().entries().size(), 3u);
+  ASSERT_EQ(sm.Apply(Mutation::NewEpoch(kT0, {5, 60, "b:1", 0x78})), absl::OkStatus());
+  ASSERT_EQ(sm.epochs().entries().size(), 4u);
   // Alone from the first "alone" until a standby has everything again.
   ASSERT_EQ(sm.Apply(Mutation::Replication(kT0, {true, 61})), absl::OkStatus());
   ASSERT_EQ(sm.Apply(Mutation::Replication(kT0, {true, 70})), absl::OkStatus());
   EXPECT_EQ(sm.epochs().alone_since(), Lsn(61));
   // FLUSH wipes jobs, not the log's history.
   ASSERT_EQ(sm.Apply(Mutation::Flush(kT0)), absl::OkStatus());
-  EXPECT_EQ(sm.epochs().entries().size(), 2u);
+  EXPECT_EQ(sm.epochs().entries().size(), 4u);
   EXPECT_EQ(sm.epochs().alone_since(), Lsn(61));
   // The checkpoint keeps all of it.
   StateMachine back(kT0 / kNanosPerMilli);

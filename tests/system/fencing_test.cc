@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <regex>
 #include <stdexcept>
@@ -110,6 +111,42 @@ TEST(Fencing, ACutOffPrimaryAcknowledgesNothingAfterThePromotionAndIsDeposedByTh
     EXPECT_NE(why.find("deposed by epoch " + std::to_string(epoch)), std::string::npos) << why;
     EXPECT_NE(why.find("restart it with --replica-of " + new_primary), std::string::npos) << why;
   }
+}
+
+// The notice is only taken as heard once the old primary's data directory
+// says it is deposed: while the marker cannot be written (here a directory
+// stands in its way), the old primary answers "try again", the notifier
+// keeps trying, and the next try after the way is clear marks it.
+TEST(Fencing, TheNoticeCountsAsHeardOnlyOnceTheDepositionIsMarked) {
+  auto primary = StartPrimary();
+  FaultProxy link(uint16_t(ReplicationPort(*primary)));
+  auto standby = StartStandby(link.port(), {}, {"--replication-bind", "127.0.0.1:0"});
+  ASSERT_TRUE(WaitAllLinked(standby->port())) << standby->log();
+  link.Cut(FaultProxy::NewConnections::kRefuse);
+  const std::filesystem::path blocker =
+      std::filesystem::path(primary->data_dir()) / "DEPOSED" / "in-the-way";
+  std::filesystem::create_directories(blocker);
+
+  LineClient s = ReadyClient(standby->port());
+  ASSERT_EQ(s.Call("PROMOTE", 60'000), "+OK\r\n") << standby->log();
+  link.Pass();
+  auto wait_log = [](const WerkdProcess& p, const std::string& part) {
+    for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
+         std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(kWaitStep))
+      if (p.log().find(part) != std::string::npos) return true;
+    return false;
+  };
+  ASSERT_TRUE(wait_log(*primary, "the data directory could not be marked")) << primary->log();
+  ASSERT_TRUE(wait_log(*standby, "could not be marked yet")) << standby->log();
+  EXPECT_EQ(standby->log().find("knows it is deposed by epoch"), std::string::npos)
+      << standby->log();
+  // Deposed all the same: writes are refused.
+  LineClient c = ReadyClient(primary->port());
+  EXPECT_EQ(c.Call(Push("refused"), 60'000).rfind("-ERR werk is deposed by epoch", 0), 0u);
+
+  std::filesystem::remove_all(blocker.parent_path());
+  EXPECT_TRUE(wait_log(*standby, "knows it is deposed by epoch")) << standby->log();
+  EXPECT_TRUE(std::filesystem::is_regular_file(blocker.parent_path())) << primary->log();
 }
 
 }  // namespace

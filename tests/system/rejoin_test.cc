@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -233,6 +234,72 @@ TEST(Rejoin, APendingCutInterruptedDuringTheCopyIsFinishedByTheNextStart) {
   // The log keeps LSN 1 only: one job.
   WerkdProcess after(WerkdProcess::Options{.args = {"--shards", "1"}, .data_dir = data});
   EXPECT_EQ(WaitQueueSize(after.port(), "default", 1), 1) << after.log();
+}
+
+
+// The old primary restarted as a primary before it heard of the promotion:
+// its restart is a new run of its old epoch, which the new primary never
+// had, so a later rejoin cuts everything from where the two logs part —
+// even where both logs reach the same LSNs with records of one epoch
+// number (docs/replication.md "Epochs": runs, not numbers, tell logs apart).
+TEST(Rejoin, AnOldPrimaryRestartedBeforeItHeardOfThePromotionIsCutWhereTheLogsPart) {
+  Pair pair("required", "600");
+  auto& [primary, link, standby] = pair;
+  ASSERT_TRUE(WaitAllLinked(standby->port())) << standby->log();
+  LineClient c = ReadyClient(primary->port());
+  for (int i = 0; i < 4; ++i)
+    ASSERT_EQ(c.Call(Push("acked-" + std::to_string(i)), 60'000), "+OK\r\n");
+  ASSERT_EQ(WaitQueueSize(standby->port(), "default", 4), 4);
+
+  // Cut off for good (the promoted server's notice never arrives), then
+  // the failover; the new primary takes writes alone.
+  link.Cut(FaultProxy::NewConnections::kRefuse);
+  const int new_primary = FailOver(pair);
+  LineClient s = ReadyClient(standby->port());
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(s.Call(Push("new-" + std::to_string(i)), 60'000), "+OK\r\n");
+
+  // The old primary comes back as a primary, writes (none acknowledged:
+  // it has no standby) and dies again.
+  {
+    auto again = StartPrimary({"--standby-policy", "required"}, primary->data_dir());
+    LineClient a = ReadyClient(again->port());
+    std::string batch;
+    for (int i = 0; i < 8; ++i) batch += Push("restart-" + std::to_string(i)) + "\r\n";
+    a.Send(batch);
+    std::string dump;
+    for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
+         std::chrono::steady_clock::now() < deadline &&
+         Count(dump = DumpRecords(primary->data_dir()), "jid=job-of-restart-") < 8;)
+      std::this_thread::sleep_for(kWaitStep);
+    ASSERT_EQ(Count(dump, "jid=job-of-restart-"), 8u) << dump;
+    EXPECT_FALSE(a.Read(0)) << "a write acknowledged without its standby";
+    // Two runs of epoch 1 (the first start and this one), each with its own
+    // id, on every shard.
+    const std::regex run_re("epoch=1 from LSN [0-9]+ node=[^ ]* run=([0-9a-f]{16})");
+    std::set<std::string> runs;
+    for (auto it = std::sregex_iterator(dump.begin(), dump.end(), run_re);
+         it != std::sregex_iterator(); ++it)
+      runs.insert((*it)[1]);
+    EXPECT_EQ(runs.size(), 2u) << dump;
+    again->KillNine();
+  }
+
+  // It rejoins: the restart's records go, and it holds the new primary's.
+  auto rejoined = StartStandby(new_primary, primary->data_dir());
+  ExpectRestartedAndLinked(*rejoined);
+  EXPECT_NE(rejoined->log().find("cut the log after LSN"), std::string::npos) << rejoined->log();
+  EXPECT_EQ(WaitQueueSize(rejoined->port(), "default", 7), 7) << rejoined->log();
+  ASSERT_EQ(s.Call(Push("after-rejoin"), 60'000), "+OK\r\n");
+  EXPECT_EQ(WaitQueueSize(rejoined->port(), "default", 8), 8) << rejoined->log();
+  LineClient r = ReadyClient(rejoined->port());
+  const std::string info = r.Call("INFO");
+  EXPECT_NE(info.find("\"role\":\"standby\""), std::string::npos) << info;
+  for (int i = 0; i < 8; ++i) {
+    const std::string job = s.Call("FETCH default", 10'000);
+    EXPECT_EQ(job.find("restart-"), std::string::npos) << job;
+    EXPECT_NE(job.find("job-of-"), std::string::npos) << job;
+  }
 }
 
 }  // namespace
