@@ -78,12 +78,18 @@ TEST(StandbyPolicy, RequiredRefusesWritesOnceTheStandbyIsGoneAndResumesWhenItIsB
   EXPECT_NE(refused.find("required"), std::string::npos) << refused;
   // New writes are refused at once; reads work and say why.
   LineClient d = ReadyClient(primary->port());
-  const std::string again = d.Call(Push("refused"));
+  const std::string again = d.Call(Push("refused"), 60'000);
   EXPECT_EQ(again.rfind("-ERR werk cannot acknowledge writes", 0), 0u) << again;
   // (A shard whose own wait has not timed out yet holds an INFO behind what
-  // waits there, and refuses it too when it does: the wait asks again.)
+  // waits there, and refuses it too when it does: INFO is asked again until
+  // every shard answers it.)
   EXPECT_EQ(WaitStandbyState(primary->port(), "refusing"), "refusing");
-  const std::string info = d.Call("INFO");
+  std::string info;
+  for (auto deadline = std::chrono::steady_clock::now() + 60s;
+       std::chrono::steady_clock::now() < deadline &&
+       (info = d.Call("INFO", 30'000)).rfind("-ERR", 0) == 0;
+       std::this_thread::sleep_for(20ms)) {
+  }
   EXPECT_NE(info.find("\"policy\":\"required\""), std::string::npos) << info;
 
   // The link comes back (both sides gave the silent one up and the standby
