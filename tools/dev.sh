@@ -48,6 +48,16 @@ has_option() {
   return 1
 }
 
+# stage <title>: says how long the stage before took, then starts this one.
+stage_started=""
+stage() {
+  local now
+  now=$(date +%s)
+  [ -z "$stage_started" ] || echo "   (took $(( now - stage_started )) s)"
+  stage_started=$now
+  [ -z "${1:-}" ] || echo "== $1"
+}
+
 build() {  # build <dir> [cmake args...]
   local dir="$1"
   shift
@@ -68,22 +78,22 @@ case "${1:-}" in
   test)
     install_missing "${packages[@]}" "${test_packages[@]}"
     start=$(date +%s)
-    echo "== build (RelWithDebInfo, -Werror)"
+    stage "build (RelWithDebInfo, -Werror)"
     build build -DWERK_WERROR=ON
-    echo "== tests"
+    stage "tests"
     (cd build && ctest --output-on-failure -j "$jobs" --timeout 600)
-    echo "== system tests with 1 and 4 shards (the suite above ran with one per core)"
+    stage "system tests with 1 and 4 shards (the suite above ran with one per core)"
     for n in 1 4; do
       WERK_TEST_SHARDS=$n build/tests/werk_system_test --gtest_brief=1 \
         --gtest_filter='-Shards/*:CrashTest.*:StressTest.*'
     done
-    echo "== ASan+UBSan build and tests"
+    stage "ASan+UBSan build and tests"
     build build-asan -DWERK_WERROR=ON -DWERK_SANITIZE=address -DWERK_BUILD_BENCH=OFF \
       -DCMAKE_BUILD_TYPE=Debug
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --output-on-failure -j "$jobs" --timeout 900 -LE compat)
-    echo "== ThreadSanitizer: the cross-shard rings and mailbox, the published stats, and werkd with 4 shards (replication, promotion and the standby policy included)"
+    stage "ThreadSanitizer: the cross-shard rings and mailbox, the published stats, and werkd with 4 shards (replication, promotion and the standby policy included)"
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERK_WERROR=ON \
       -DWERK_SANITIZE=thread -DWERK_BUILD_BENCH=OFF >/dev/null
     cmake --build build-tsan -j "$jobs" --target werk_core_test werkd werk_system_test
@@ -94,17 +104,21 @@ case "${1:-}" in
     TSAN_OPTIONS=halt_on_error=1:exitcode=66 WERK_STRESS_JOBS=500 WERK_TEST_SHARDS=4 \
       build-tsan/tests/werk_system_test --gtest_brief=1 \
       --gtest_filter='StressTest.*:Shards/ProtocolTest.*/4:Shards/LongCommands.*/4:BadInput.*:Handshake.*:Replication.*:Promotion.*:StandbyPolicy.*'
-    echo "== fuzzing (libFuzzer, clang 14)"
-    build build-fuzz -DWERK_BUILD_FUZZ=ON -DWERK_BUILD_BENCH=OFF -DWERK_BUILD_TESTS=OFF \
-      -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14
-    for target in fuzz_apply fuzz_command_line fuzz_job_decoder fuzz_log_reader fuzz_manifest \
-        fuzz_mutation_decoder fuzz_replication_frame; do
+    stage "fuzzing (libFuzzer, clang 14)"
+    fuzzers=(fuzz_apply fuzz_command_line fuzz_job_decoder fuzz_log_reader fuzz_manifest
+      fuzz_mutation_decoder fuzz_replication_frame)
+    cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERK_BUILD_FUZZ=ON \
+      -DWERK_BUILD_BENCH=OFF -DWERK_BUILD_TESTS=OFF \
+      -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
+    cmake --build build-fuzz -j "$jobs" --target "${fuzzers[@]}"
+    for target in "${fuzzers[@]}"; do
       mkdir -p "build-fuzz/corpus/$target"
       "build-fuzz/tests/fuzz/$target" -max_total_time="${WERK_FUZZ_SECONDS:-30}" \
         -print_final_stats=1 "build-fuzz/corpus/$target" "tests/fuzz/seeds/$target" 2>&1 |
         grep -E "stat::number_of_executed_units|ERROR|SUMMARY" || true
       [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "fuzzer $target failed"; exit 1; }
     done
+    stage
     echo "== all tests passed in $(( $(date +%s) - start )) s"
     ;;
   *)
