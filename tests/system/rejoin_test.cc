@@ -110,6 +110,23 @@ std::string DumpRecords(const std::string& data_dir) {
   return out;
 }
 
+// Sends `n` pushes named `prefix`<i> on `c` to a primary with no standby
+// to acknowledge them, and waits until its log files hold them all; none
+// may be acknowledged. Returns the log's records as last dumped.
+std::string PushUnacknowledged(LineClient& c, const std::string& data_dir,
+                               const std::string& prefix, size_t n) {
+  std::string batch;
+  for (size_t i = 0; i < n; ++i) batch += Push(prefix + std::to_string(i)) + "\r\n";
+  c.Send(batch);
+  std::string dump;
+  for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
+       std::chrono::steady_clock::now() < deadline &&
+       Count(dump = DumpRecords(data_dir), "jid=job-of-" + prefix) < n;)
+    std::this_thread::sleep_for(kWaitStep);
+  EXPECT_FALSE(c.Read(0)) << "a write acknowledged without its standby";
+  return dump;
+}
+
 TEST(Rejoin, RequiredModeTheOldPrimaryDropsItsUnacknowledgedTailAndFollows) {
   Pair pair("required", "600");
   auto& [primary, link, standby] = pair;
@@ -123,16 +140,8 @@ TEST(Rejoin, RequiredModeTheOldPrimaryDropsItsUnacknowledgedTailAndFollows) {
   // standby — never acknowledged. Once the primary's log files hold them,
   // it dies.
   link.Pause();
-  std::string batch;
-  for (int i = 0; i < 6; ++i) batch += Push("never-acked-" + std::to_string(i)) + "\r\n";
-  c.Send(batch);
-  std::string dump;
-  for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
-       std::chrono::steady_clock::now() < deadline &&
-       Count(dump = DumpRecords(primary->data_dir()), "jid=job-of-never-acked-") < 6;)
-    std::this_thread::sleep_for(kWaitStep);
+  const std::string dump = PushUnacknowledged(c, primary->data_dir(), "never-acked-", 6);
   ASSERT_EQ(Count(dump, "jid=job-of-never-acked-"), 6u) << dump;
-  EXPECT_FALSE(c.Read(0)) << "a write acknowledged without its standby";
   const int new_primary = FailOver(pair);
 
   auto rejoined = StartStandby(new_primary, primary->data_dir());
@@ -264,16 +273,8 @@ TEST(Rejoin, AnOldPrimaryRestartedBeforeItHeardOfThePromotionIsCutWhereTheLogsPa
   {
     auto again = StartPrimary({"--standby-policy", "required"}, primary->data_dir());
     LineClient a = ReadyClient(again->port());
-    std::string batch;
-    for (int i = 0; i < 8; ++i) batch += Push("restart-" + std::to_string(i)) + "\r\n";
-    a.Send(batch);
-    std::string dump;
-    for (auto deadline = std::chrono::steady_clock::now() + kWaitBound;
-         std::chrono::steady_clock::now() < deadline &&
-         Count(dump = DumpRecords(primary->data_dir()), "jid=job-of-restart-") < 8;)
-      std::this_thread::sleep_for(kWaitStep);
+    const std::string dump = PushUnacknowledged(a, primary->data_dir(), "restart-", 8);
     ASSERT_EQ(Count(dump, "jid=job-of-restart-"), 8u) << dump;
-    EXPECT_FALSE(a.Read(0)) << "a write acknowledged without its standby";
     // Two runs of epoch 1 (the first start and this one), each with its own
     // id, on every shard.
     const std::regex run_re("epoch=1 from LSN [0-9]+ node=[^ ]* run=([0-9a-f]{16})");
