@@ -142,6 +142,8 @@ TEST(Bootstrap, WritesAcknowledgedDuringABootstrapAreOnTheStandby) {
   });
   pusher.join();
   EXPECT_EQ(WaitQueueSize(standby->port(), "during", 30), 30) << standby->log();
+  EXPECT_NE(standby->log().find("bootstrapping from its checkpoint"), std::string::npos)
+      << standby->log();
   const std::string want = Jobs(FreshInfo(primary->port()));
   std::string last;
   EXPECT_TRUE(WaitHolds(standby->port(), want, &last)) << want << "\n" << last;
