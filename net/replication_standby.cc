@@ -249,7 +249,8 @@ core::Epoch ReplicationStandby::StopForPromotion() {
 
 StandbyLinkStats ReplicationStandby::stats() const {
   StandbyLinkStats st;
-  st.linked = live_ != nullptr;
+  // A bootstrap's session is not following the log yet.
+  st.linked = live_ != nullptr && !live_->checkpoint;
   st.applied_lsn = wal_->appended_lsn().value();
   st.acked_lsn = wal_->durable_lsn().value();
   st.records = records_;
