@@ -54,7 +54,7 @@ void Server::OnDiverged(uint32_t shard, core::Lsn fork, std::optional<core::Lsn>
       rejoin_plan_ = RejoinPlan{
           wal::DivergedDirName(std::max(epoch, core::Epoch(1)), now_s), {}};
     }
-    rejoin_plan_->cuts.push_back({shard, fork, false});
+    rejoin_plan_->cuts.push_back({shard, fork, false, d.bootstrap});
     // Durable before anything stops: the next start cuts what it names.
     if (auto st = WriteRejoinMarker(options_.data_dir, *rejoin_plan_); !st.ok())
       fatal_ = "rejoin: " + std::string(st.message());  // Run stops for good

@@ -75,17 +75,32 @@ TEST(RejoinDecision, TheFlagDiscardsWhatMayHaveBeenAcknowledgedAndSaysSo) {
 
 TEST(RejoinDecision, ACutTheLogCannotMakeIsRefusedWithOrWithoutTheFlag) {
   DivergedTail t = Tail();
-  t.cut_refused = "the newest checkpoint is at LSN 130";
+  t.cut_refused = "cannot read the segment";
   for (bool flag : {false, true}) {
     const RejoinDecision d = DecideRejoin(t, flag);
     EXPECT_FALSE(d.discard);
-    EXPECT_TRUE(Has(d.message, "the newest checkpoint is at LSN 130")) << d.message;
-    EXPECT_TRUE(Has(d.message, "not built yet")) << d.message;
+    EXPECT_TRUE(Has(d.message, "cannot read the segment")) << d.message;
   }
 }
 
+TEST(RejoinDecision, ACutPastItsCheckpointBootstrapsOnlyWithTheFlag) {
+  DivergedTail t = Tail();
+  t.cut_refused = "the newest checkpoint is at LSN 130; bootstrap from the primary instead";
+  t.needs_bootstrap = true;
+  const RejoinDecision refused = DecideRejoin(t, false);
+  EXPECT_FALSE(refused.discard);
+  EXPECT_TRUE(Has(refused.message, "--discard-diverged")) << refused.message;
+  EXPECT_TRUE(Has(refused.message, "only in that checkpoint")) << refused.message;
+  const RejoinDecision d = DecideRejoin(t, true);
+  EXPECT_TRUE(d.discard);
+  EXPECT_TRUE(d.bootstrap);
+  EXPECT_TRUE(d.possibly_acknowledged);
+  EXPECT_TRUE(Has(d.message, "bootstrapping from the primary's checkpoint")) << d.message;
+}
+
 TEST(RejoinPlan, FormatsAndParsesBack) {
-  RejoinPlan plan{"diverged-e2-1700000000", {{0, core::Lsn(7), true}, {3, core::Lsn(1), false}}};
+  RejoinPlan plan{"diverged-e2-1700000000",
+                  {{0, core::Lsn(7), true}, {3, core::Lsn(1), false}, {4, core::Lsn(9), true, true}}};
   auto back = ParseRejoinPlan(FormatRejoinPlan(plan));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, plan);
