@@ -9,7 +9,9 @@
 #   SHARDS=1 JOBS=1000000 bash bench/scripts/bootstrap.sh <build> [rounds]
 # The primary runs the degrade policy with a short timeout so that its INFO
 # answers before a standby is there (a required-mode primary's reads wait for
-# its standby); nothing is written during the measurement.
+# its standby); nothing is written during the measurement. It prints the
+# primary's turns by busy milliseconds (INFO busy_ms_buckets) too; PERF=<file>
+# records the primary (perf record -g) for 6 s from the standby's start.
 set -euo pipefail
 build="$1"
 rounds="${2:-3}"
@@ -41,6 +43,7 @@ info() {  # info <port>: INFO's JSON, or nothing while the server restarts
   printf '%s' "$body"
 }
 longest() { grep -o '"longest_ms":[0-9.]*' | cut -d: -f2 | sort -g | tail -1; }
+buckets() { grep -o '"busy_ms_buckets":\[[0-9,]*\]' | cut -d: -f2 | tr '\n' ' '; }
 lsns() { grep -o '"appended_lsn":[0-9]*' | cut -d: -f2 | tr '\n' ' '; }
 rm -rf "$dir/p"
 "$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/p" --shards "$shards" -l info > "$dir/load.log" 2>&1 &
@@ -62,6 +65,9 @@ for i in $(seq "$rounds"); do
     > "$dir/s.log" 2>&1 &
   s=$!
   sp=$(port "$dir/s.log")
+  if [ -n "${PERF:-}" ]; then
+    perf record -g -o "$PERF" -p "$p" -- sleep 6 > /dev/null 2>&1 &
+  fi
   for _ in $(seq 12000); do
     got=$(info "$sp")
     # The primary logs a record when the standby catches up (its gate back
@@ -76,7 +82,8 @@ for i in $(seq "$rounds"); do
   after=$(info "$pp")
   echo "round $i: $(awk -v d="$((t1 - t0))" 'BEGIN{printf "%.2f", d/1e9}') s from the standby's" \
     "start to caught up; primary longest turn $(printf '%s' "$before" | longest) ms before," \
-    "$(printf '%s' "$after" | longest) ms after; checkpoint" \
+    "$(printf '%s' "$after" | longest) ms after (turns by busy ms, 0/1/2-3/4-7/...:" \
+    "$(printf '%s' "$before" | buckets)before, $(printf '%s' "$after" | buckets)after); checkpoint" \
     "$(grep -o 'checkpoint at LSN [0-9]* ([0-9]* bytes)' "$dir/s.log" | head -1)"
   kill -TERM "$s"; wait "$s" || true; s=""
   kill -TERM "$p"; wait "$p" || true; p=""
