@@ -166,7 +166,8 @@ TEST_F(ReceiverRefuses, AChunkOutOfOrder) {
 }
 
 TEST_F(ReceiverRefuses, AStreamCutShortStagesNothing) {
-  for (size_t i = 0; i + 1 < wire_.size(); ++i) ASSERT_TRUE(receiver_->Take(Decoded(wire_[i])).ok());
+  for (size_t i = 0; i + 1 < wire_.size(); ++i)
+    ASSERT_TRUE(receiver_->Take(Decoded(wire_[i])).ok());
   EXPECT_FALSE(receiver_->complete());
   EXPECT_FALSE(std::filesystem::exists(receiver_->path()));
 }
