@@ -58,7 +58,7 @@ std::string FormatRejoinPlan(const RejoinPlan& plan) {
   out += "\ncopy " + plan.copy_dir + "\n";
   for (const PendingCut& c : plan.cuts) {
     out += "cut " + std::to_string(c.shard) + " " + std::to_string(c.fork.value()) +
-           (c.copied ? " copied\n" : " pending\n");
+           (c.copied ? " copied" : " pending") + (c.bootstrap ? " bootstrap\n" : "\n");
   }
   return out;
 }
@@ -78,12 +78,14 @@ absl::StatusOr<RejoinPlan> ParseRejoinPlan(std::string_view text) {
     return bad("a copy directory outside the data directory");
   while (std::getline(in, line)) {
     std::istringstream l(line);
-    std::string word, state, extra;
+    std::string word, state, how, extra;
     uint64_t shard = 0, fork = 0;
-    if (!(l >> word >> shard >> fork >> state) || word != "cut" || (l >> extra) || fork == 0 ||
+    if (!(l >> word >> shard >> fork >> state) || word != "cut" || fork == 0 ||
         shard > UINT32_MAX || (state != "copied" && state != "pending"))
       return bad("line '" + line + "'");
-    plan.cuts.push_back({uint32_t(shard), core::Lsn(fork), state == "copied"});
+    const bool bootstrap = bool(l >> how);
+    if ((bootstrap && how != "bootstrap") || (l >> extra)) return bad("line '" + line + "'");
+    plan.cuts.push_back({uint32_t(shard), core::Lsn(fork), state == "copied", bootstrap});
   }
   if (plan.cuts.empty()) return bad("no cut");
   return plan;
@@ -139,6 +141,9 @@ DivergedTail InspectDivergedTail(const std::string& data_dir, uint32_t shard, co
   auto report = wal::TruncateAfter(**storage, core::Lsn(fork.value() - 1), o);
   if (!report.ok()) {
     t.cut_refused = std::string(report.status().message());
+    // wal/truncate.h: no consistent start after a cut there.
+    t.needs_bootstrap = absl::IsFailedPrecondition(report.status()) &&
+                        t.cut_refused.find("bootstrap from the primary") != std::string::npos;
     return t;
   }
   t.records = report->records_dropped;
@@ -162,6 +167,20 @@ absl::Status FinishPendingCuts(const std::string& data_dir, std::vector<std::str
   }
   // 2. The cuts (re-runnable: a second cut at the same LSN writes nothing).
   for (const PendingCut& c : plan.cuts) {
+    if (c.bootstrap) {
+      // The whole log goes (re-runnable): the shard starts empty, and its
+      // primary bootstraps it.
+      const std::string dir = ShardLogDir(Dir(data_dir), c.shard);
+      const std::string parent = Dir(data_dir) + "/wal";
+      if (auto st = RemoveTree(dir, parent); !st.ok()) return st;
+      std::error_code ec;
+      std::filesystem::create_directories(dir, ec);
+      if (ec) return absl::InternalError("create " + dir + ": " + ec.message());
+      if (auto st = SyncPath(parent); !st.ok()) return st;
+      notes->push_back("shard " + std::to_string(c.shard) + ": emptied its log, to be "
+                       "bootstrapped from the primary's checkpoint");
+      continue;
+    }
     auto storage = OpenLog(data_dir, c.shard);
     if (!storage.ok()) return storage.status();
     wal::TruncateOptions o;

@@ -34,6 +34,9 @@ struct PendingCut {
   uint32_t shard = 0;
   core::Lsn fork{0};    // the first LSN to drop
   bool copied = false;  // the forensic copy of this shard is complete
+  // Not a cut: the shard's log is emptied and bootstrapped from the
+  // primary's checkpoint (net/bootstrap.h).
+  bool bootstrap = false;
   bool operator==(const PendingCut&) const = default;
 };
 

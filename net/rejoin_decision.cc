@@ -27,10 +27,33 @@ RejoinDecision DecideRejoin(const DivergedTail& t, bool discard_diverged) {
   const std::string shard = "shard " + std::to_string(t.shard);
   const std::string fork =
       "its log diverged from the primary's at LSN " + std::to_string(t.fork.value());
-  if (!t.cut_refused.empty()) {
+  if (!t.cut_refused.empty() && !t.needs_bootstrap) {
     d.message = shard + ": " + fork + ", and it cannot be cut there: " + t.cut_refused +
-                ". Bootstrapping a standby from the primary's checkpoint is not built yet: "
-                "move this data directory aside and start the standby from an empty one";
+                ". Move this data directory aside and start the standby from an empty one";
+    return d;
+  }
+  if (t.needs_bootstrap) {
+    // Records from the fork to the checkpoint are only in its state: no
+    // log says how they were acknowledged.
+    d.possibly_acknowledged = true;
+    const std::string why =
+        t.alone_since ? WhyAcknowledged(t)
+                      : "the records from the fork to its checkpoint are only in that "
+                        "checkpoint, so whether some were acknowledged with no standby cannot "
+                        "be read";
+    if (!discard_diverged) {
+      d.message = shard + ": " + fork + ", and it cannot be cut there (" + t.cut_refused +
+                  "): rejoining means dropping this shard's whole log and bootstrapping from "
+                  "the primary's checkpoint, and " + why +
+                  ". Refusing: start with --discard-diverged to do it (a copy of the log is kept "
+                  "aside in the data directory), or without --replica-of to keep the log";
+      return d;
+    }
+    d.discard = true;
+    d.bootstrap = true;
+    d.message = shard + ": " + fork + ": dropping this shard's whole log (it cannot be cut "
+                "there: " + t.cut_refused + ") and bootstrapping from the primary's checkpoint, "
+                "as --discard-diverged asks, although " + why + "; a copy of the log is kept aside";
     return d;
   }
   const std::string why = WhyAcknowledged(t);

@@ -19,6 +19,13 @@
 // primary that lost it may hold that primary's `replication` records, and
 // is then refused like an acknowledged one.
 //
+// A cut the log cannot make (a checkpoint past the fork, the log before it
+// released) means dropping the whole log and bootstrapping from the
+// primary. The records from the fork to that checkpoint are then only in
+// the checkpoint's state, which keeps no history of alone periods: whether
+// one of them was acknowledged alone cannot be read, so this takes
+// --discard-diverged too.
+//
 // Pure: no I/O, no clock.
 
 #include <cstdint>
@@ -44,12 +51,19 @@ struct DivergedTail {
   std::optional<core::Lsn> replication_record;
   // Why the log cannot be cut after fork - 1 (empty: it can).
   std::string cut_refused;
+  // It cannot because a checkpoint of its own lies past fork - 1 and the log
+  // before it is gone: only a bootstrap from the primary's checkpoint
+  // rejoins (net/bootstrap.h).
+  bool needs_bootstrap = false;
 };
 
 struct RejoinDecision {
   bool discard = false;
   // Some dropped record may have been acknowledged to a client.
   bool possibly_acknowledged = false;
+  // Discarding means the whole log: the shard starts empty and is
+  // bootstrapped from the primary's checkpoint.
+  bool bootstrap = false;
   // What to log (discard) or stop with (refuse), naming the shard, the
   // count and the LSN range.
   std::string message;

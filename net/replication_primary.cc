@@ -86,14 +86,20 @@ WelcomeDecision ReplicationPrimary::Decide(const StandbyPosition& at) const {
   if (!wal_->Follow(from).ok()) {
     const std::vector<wal::Wal::SegmentRef> files = wal_->SegmentsFrom(from);
     if (files.empty() || files.front().first_lsn > from) {
+      // A checkpoint covers the rest: the standby starts again from the
+      // newest one (docs/replication.md "Bootstrap"), whose log after it is
+      // kept (released only through a checkpoint's LSN).
+      const wal::Checkpointer* ck = shard_->checkpointer();
+      const wal::Checkpointer::Newest newest = ck ? ck->newest() : wal::Checkpointer::Newest{};
+      if (!newest.name.empty() && newest.lsn >= at.last_lsn)
+        return {wal::WelcomeDecision::kBootstrap, newest.lsn, newest.bytes, {}};
       return {wal::WelcomeDecision::kRefused, core::Lsn(0), 0,
               "the standby stops at LSN " + std::to_string(at.last_lsn.value()) + " of shard " +
                   std::to_string(id_) + ", and this primary's log " +
                   (files.empty() ? std::string("files no longer hold what follows")
                                  : "files begin at LSN " +
                                        std::to_string(files.front().first_lsn.value())) +
-                  " (a checkpoint covers the rest); bootstrapping a standby from a checkpoint "
-                  "is not built yet"};
+                  ", with no checkpoint to bootstrap it from"};
     }
   }
   return {wal::WelcomeDecision::kContinue, at.last_lsn.next(), 0, {}};
@@ -161,7 +167,8 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
   const WelcomeDecision d = Decide(at);
   std::string out;
   link.handshake->Welcome(d, out);
-  if (d.decision != wal::WelcomeDecision::kContinue) {
+  if (d.decision != wal::WelcomeDecision::kContinue &&
+      d.decision != wal::WelcomeDecision::kBootstrap) {
     spdlog::warn("replication: shard {}: standby {} at LSN {} (epoch {}): {} {}", id_, link.peer,
                  at.last_lsn.value(), at.last_epoch.value(),
                  d.decision == wal::WelcomeDecision::kDiverged ? "diverged at LSN" : "refused:",
@@ -204,9 +211,19 @@ void ReplicationPrimary::Attach(ProvenStandby link) {
   // Where the standby stands is not what it synced (its last records may
   // still be on their way to its disk): the gate moves only with its ACKs,
   // the first of which says what it has synced (wal::ReplicaReceiver).
-  spdlog::info("replication: shard {}: standby {} attached, streaming from LSN {}", id_, s->peer,
-               d.lsn.value());
-  absl::Status st = s->sender->Start(d.lsn);
+  absl::Status st;
+  if (d.decision == wal::WelcomeDecision::kBootstrap) {
+    const wal::Checkpointer::Newest newest = shard_->checkpointer()->newest();
+    spdlog::warn("replication: shard {}: standby {} at LSN {} is behind this log's oldest file: "
+                 "bootstrapping it from the checkpoint {} (LSN {}, {} bytes), then the log",
+                 id_, s->peer, at.last_lsn.value(), newest.name, newest.lsn.value(),
+                 newest.bytes);
+    st = s->sender->StartBootstrap(newest.name, newest.lsn, newest.bytes);
+  } else {
+    spdlog::info("replication: shard {}: standby {} attached, streaming from LSN {}", id_,
+                 s->peer, d.lsn.value());
+    st = s->sender->Start(d.lsn);
+  }
   // WELCOME leaves now, even when there is no record to send after it.
   s->socket->Flush();
   s->socket->Start(std::move(link.rest));

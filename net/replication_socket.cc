@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -13,6 +14,11 @@ namespace werk::net {
 
 namespace {
 constexpr size_t kRecvBytes = 64u << 10;
+// At most this much per send: a send is issued inline when the ring is
+// entered, and the kernel copies (over loopback: delivers) all it can of
+// it there, on the shard's thread; a bootstrap's megabytes in one send
+// stalled the loop for tens of ms.
+constexpr size_t kSendSliceBytes = 256u << 10;
 }  // namespace
 
 ReplicationSocket::ReplicationSocket(core::Reactor* reactor, int fd, Handler handler,
@@ -113,7 +119,7 @@ void ReplicationSocket::Flush() {
   }
   send_inflight_ = true;
   io_uring_prep_send(reactor_->Sqe(&send_op_), fd_, sending_.data() + sent_,
-                     sending_.size() - sent_, MSG_NOSIGNAL);
+                     std::min(sending_.size() - sent_, kSendSliceBytes), MSG_NOSIGNAL);
 }
 
 void ReplicationSocket::OnSend(int32_t res) {

@@ -67,10 +67,12 @@ void ReplicationStandby::Attach(ProvenPrimary link) {
       diverged_(shard_, w.lsn, partition_->state().epochs().alone_since());
       return;
     case wal::WelcomeDecision::kBootstrap:
-      return Stop(absl::FailedPreconditionError(
-          "shard " + std::to_string(shard_) +
-          ": the primary can only bootstrap this standby from a checkpoint, which is not built "
-          "yet: start the standby while the primary's log still holds its history"));
+      if (bootstrap_.staging_dir.empty())
+        return Stop(absl::FailedPreconditionError(
+            "shard " + std::to_string(shard_) +
+            ": the primary can only bootstrap this standby from a checkpoint, and this "
+            "standby cannot take one"));
+      return BeginBootstrap(std::move(link));
     case wal::WelcomeDecision::kRefused:
       return Stop(absl::FailedPreconditionError("the primary refused shard " +
                                                 std::to_string(shard_) + ": " + w.text));
@@ -82,9 +84,24 @@ void ReplicationStandby::Attach(ProvenPrimary link) {
     connector_->Request(shard_, Position(), wal_->epoch(), false);
     return;
   }
+  Session* s = StartSession(link, [this](Session* s, const wal::Message& m) {
+    absl::Status st = s->receiver->OnMessage(m);
+    primary_epoch_ = std::max(primary_epoch_, s->receiver->primary_epoch());
+    return st;
+  });
+  s->receiver = std::make_unique<wal::ReplicaReceiver>(
+      wal_, [this](std::string_view body) { return partition_->ApplyReplicated(body); },
+      s->socket.get());
+  spdlog::info("replication: shard {}: following the primary from LSN {}", shard_, next.value());
+  s->socket->Start(std::move(link.rest));
+}
+
+ReplicationStandby::Session* ReplicationStandby::StartSession(ProvenPrimary& link,
+                                                              OnSessionMessage on_message) {
   if (live_) {
     // Not expected (one request per ended link), but never two sessions.
     live_->receiver.reset();
+    live_->checkpoint.reset();
     Session* old = live_.get();
     closing_.push_back(std::move(live_));
     if (!old->socket->closing()) old->socket->Close(absl::UnavailableError("replaced"));
@@ -93,26 +110,80 @@ void ReplicationStandby::Attach(ProvenPrimary link) {
   live_ = std::make_unique<Session>();
   Session* s = live_.get();
   ReplicationSocket::Handler h;
-  h.on_message = [this, s](const wal::Message& m) -> absl::Status {
+  h.on_message = [this, s, on_message](const wal::Message& m) -> absl::Status {
     if (s != live_.get()) return absl::CancelledError("a retired session");
     s->liveness.Heard(runtime_->mono_ms());
-    absl::Status st = s->receiver->OnMessage(m);
-    primary_epoch_ = std::max(primary_epoch_, s->receiver->primary_epoch());
-    return st;
+    return on_message(s, m);
   };
   h.on_writable = [] {};
   h.on_closed = [this, s](const absl::Status& why) { OnClosed(s, why); };
   s->socket = std::make_unique<ReplicationSocket>(&runtime_->reactor(), link.fd.release(),
                                                   std::move(h), wal_->epoch());
   s->liveness.Start(runtime_->mono_ms());
-  s->receiver = std::make_unique<wal::ReplicaReceiver>(
-      wal_, [this](std::string_view body) { return partition_->ApplyReplicated(body); },
-      s->socket.get());
-  spdlog::info("replication: shard {}: following the primary from LSN {}", shard_, next.value());
+  return s;
+}
+
+void ReplicationStandby::BeginBootstrap(ProvenPrimary link) {
+  const core::Lsn lsn = link.welcome.lsn;
+  const uint64_t bytes = link.welcome.checkpoint_bytes;
+  spdlog::warn("replication: shard {}: this log ends at LSN {}, before the primary's oldest "
+               "file: bootstrapping from its checkpoint at LSN {} ({} bytes) into {}",
+               shard_, wal_->appended_lsn().value(), lsn.value(), bytes, bootstrap_.staging_dir);
+  auto receiver = wal::CheckpointReceiver::Open({bootstrap_.staging_dir, shard_, lsn, bytes});
+  if (!receiver.ok()) return Stop(receiver.status());
+  if (!bootstrapping_ && bootstrap_.begin) bootstrap_.begin(shard_);
+  bootstrapping_ = true;
+  Session* s = StartSession(link, [this](Session* s, const wal::Message& m) {
+    if (!s->checkpoint) return absl::Status(absl::CancelledError("the bootstrap ended"));
+    return OnCheckpointMessage(s, m);
+  });
+  s->checkpoint = std::move(*receiver);
+  s->checkpoint_lsn = lsn;
   s->socket->Start(std::move(link.rest));
 }
 
+absl::Status ReplicationStandby::OnCheckpointMessage(Session* s, const wal::Message& m) {
+  primary_epoch_ = std::max(primary_epoch_, m.sender_epoch);
+  if (const auto* chunk = std::get_if<wal::CheckpointChunk>(&m.body)) {
+    if (absl::Status st = s->checkpoint->Take(*chunk); !st.ok()) {
+      spdlog::error("replication: shard {}: {}; nothing is installed", shard_,
+                    std::string(st.message()));
+      return st;
+    }
+    if (!s->checkpoint->complete()) return absl::OkStatus();
+    spdlog::warn("replication: shard {}: the checkpoint at LSN {} is staged and verified ({} "
+                 "bytes); it is installed at the next start",
+                 shard_, s->checkpoint_lsn.value(), s->checkpoint->bytes_received());
+    // This run follows nothing more: the state it holds is not the
+    // checkpoint's.
+    stopping_ = true;
+    bootstrapping_ = false;
+    s->checkpoint.reset();
+    if (!s->socket->closing())
+      s->socket->Close(absl::CancelledError("bootstrapped: the standby restarts"));
+    if (bootstrap_.end) bootstrap_.end(shard_, s->checkpoint_lsn);
+    return absl::OkStatus();
+  }
+  if (std::holds_alternative<wal::Heartbeat>(m.body) ||
+      std::holds_alternative<wal::EpochNotice>(m.body))
+    return absl::OkStatus();
+  if (const auto* error = std::get_if<wal::Error>(&m.body))
+    return absl::UnavailableError("the primary closed the stream: " + std::string(error->text));
+  return absl::InvalidArgumentError("shard " + std::to_string(shard_) +
+                                    ": unexpected message from the primary during a bootstrap "
+                                    "(type " + std::to_string(int(m.type())) + ")");
+}
+
 void ReplicationStandby::OnClosed(Session* s, const absl::Status& why) {
+  if (s->checkpoint) {
+    // A bootstrap the link cut short: the staging file is not used; the
+    // next link starts one again.
+    s->checkpoint.reset();
+    if (bootstrapping_) {
+      bootstrapping_ = false;
+      if (bootstrap_.end) bootstrap_.end(shard_, std::nullopt);
+    }
+  }
   if (s->receiver) {
     records_ += s->receiver->records_received();
     primary_durable_ = std::max(primary_durable_, s->receiver->primary_durable_lsn());
@@ -161,6 +232,7 @@ void ReplicationStandby::OnStop() {
   stopping_ = true;
   if (live_) {
     live_->receiver.reset();
+    live_->checkpoint.reset();
     Session* s = live_.get();
     closing_.push_back(std::move(live_));
     if (!s->socket->closing()) s->socket->Close(absl::UnavailableError("the standby is stopping"));
@@ -177,7 +249,8 @@ core::Epoch ReplicationStandby::StopForPromotion() {
 
 StandbyLinkStats ReplicationStandby::stats() const {
   StandbyLinkStats st;
-  st.linked = live_ != nullptr;
+  // A bootstrap's session is not following the log yet.
+  st.linked = live_ != nullptr && !live_->checkpoint;
   st.applied_lsn = wal_->appended_lsn().value();
   st.acked_lsn = wal_->durable_lsn().value();
   st.records = records_;

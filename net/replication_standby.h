@@ -17,6 +17,12 @@
 // which may be numbered the same), and its records would be appended after
 // this log's own writes unnoticed.
 //
+// A primary that answers BOOTSTRAP sends its newest checkpoint: the shard
+// stages it (wal::CheckpointReceiver, in Bootstrap::staging_dir), and once
+// it is whole and verified tells the server (Bootstrap::done), which
+// installs it at the next start (net/bootstrap.h). The shard follows
+// nothing more in this run.
+//
 // Thread affinity: the shard's thread.
 
 #include <cstdint>
@@ -34,6 +40,7 @@
 #include "net/link_liveness.h"
 #include "net/replication_connector.h"
 #include "net/replication_socket.h"
+#include "wal/checkpoint_receiver.h"
 #include "wal/replica_receiver.h"
 #include "wal/wal.h"
 
@@ -62,6 +69,17 @@ class ReplicationStandby final : public core::Participant {
                      Diverged diverged = {}, core::Epoch min_primary_epoch = core::Epoch(0));
   ~ReplicationStandby() override;
 
+  // Bootstrapping from the primary's checkpoint (docs/replication.md
+  // "Bootstrap"). begin: a bootstrap started; end: it ended, with the
+  // checkpoint's LSN once staged whole and verified (nullopt: it failed, and
+  // the shard asks for a new link). On the shard's thread.
+  struct Bootstrap {
+    std::string staging_dir;
+    std::function<void(uint32_t shard)> begin;
+    std::function<void(uint32_t shard, std::optional<core::Lsn> staged)> end;
+  };
+  void set_bootstrap(Bootstrap b) { bootstrap_ = std::move(b); }
+
   // Asks the connector for the first link (after the shard joined the loop).
   void Begin();
   // The connector's link for this shard.
@@ -87,8 +105,17 @@ class ReplicationStandby final : public core::Participant {
   struct Session {
     std::unique_ptr<ReplicationSocket> socket;
     std::unique_ptr<wal::ReplicaReceiver> receiver;
+    // A bootstrap's checkpoint, while it comes (instead of records).
+    std::unique_ptr<wal::CheckpointReceiver> checkpoint;
+    core::Lsn checkpoint_lsn{0};
     LinkLiveness liveness;
   };
+  // WELCOME said BOOTSTRAP: a session that takes the checkpoint.
+  void BeginBootstrap(ProvenPrimary link);
+  absl::Status OnCheckpointMessage(Session* s, const wal::Message& m);
+  using OnSessionMessage = std::function<absl::Status(Session*, const wal::Message&)>;
+  // A new live session on `link`'s socket (not started yet).
+  Session* StartSession(ProvenPrimary& link, OnSessionMessage on_message);
   StandbyPosition Position() const;
   void OnClosed(Session* s, const absl::Status& why);
   void Stop(const absl::Status& why);
@@ -100,6 +127,8 @@ class ReplicationStandby final : public core::Participant {
   ReplicationConnector* connector_;
   Fatal fatal_;
   Diverged diverged_;
+  Bootstrap bootstrap_;
+  bool bootstrapping_ = false;  // begin told, end not yet
   core::Epoch min_primary_epoch_;
   std::unique_ptr<Session> live_;
   std::vector<std::unique_ptr<Session>> closing_;

@@ -185,20 +185,7 @@ absl::Status Server::Start() {
                manifest->cluster_id, manifest->created_at, manifest->shards);
   const uint32_t on_disk = manifest->shards;
   cluster_id_ = manifest->cluster_id;
-  // A rejoin's cut decided by the last run, before any shard recovers.
-  auto rejoin = ReadRejoinMarker(options_.data_dir);
-  if (!rejoin.ok()) return rejoin.status();
-  if (rejoin->has_value()) {
-    if (!standby)
-      return absl::FailedPreconditionError(
-          RejoinMarkerPath(options_.data_dir) + ": a rejoin as a standby is half done (the "
-          "diverged tail of a shard is still to be cut): start with --replica-of to finish it, "
-          "or remove that file to keep the log whole");
-    std::vector<std::string> rejoin_notes;
-    absl::Status st = FinishPendingCuts(options_.data_dir, &rejoin_notes);
-    for (const auto& n : rejoin_notes) spdlog::warn("rejoin: {}", n);
-    if (!st.ok()) return st;
-  }
+  if (auto st = FinishPendingInstalls(standby); !st.ok()) return st;
   if (standby && on_disk != shard_count_) {
     if (options_.shards)
       return absl::FailedPreconditionError(
@@ -432,6 +419,7 @@ void Server::StartReplication(uint32_t id) {
           OnDiverged(shard, fork, alone_since);
         },
         min_primary_epoch_);
+    slot.standby->set_bootstrap(StandbyBootstrap(id));
     slot.shard->runtime().AddParticipant(slot.standby.get());
     ReplicationStandby* standby = slot.standby.get();
     wal::Wal* wal = slot.storage.wal.get();

@@ -21,7 +21,9 @@
 #include "core/op_status.h"
 #include "net/data_dir_lock.h"
 #include "net/epoch_notifier.h"
+#include "net/bootstrap.h"
 #include "net/rejoin.h"
+#include "net/replication_standby.h"
 #include "net/replication_acceptor.h"
 #include "net/replication_auth.h"
 #include "net/replication_connector.h"
@@ -66,6 +68,13 @@ class Server {
   // A standby shard heard DIVERGED (net/rejoin.h): refuse (stop), or record
   // the cut and restart. On the shard's thread.
   void OnDiverged(uint32_t shard, core::Lsn fork, std::optional<core::Lsn> alone_since);
+  // At start, before any shard recovers: a rejoin's cuts and a bootstrap's
+  // installs the last run decided (net/rejoin.h, net/bootstrap.h).
+  absl::Status FinishPendingInstalls(bool standby);
+  // A standby shard's bootstrap hooks: the checkpoints staged are written
+  // down (BOOTSTRAP) and the server restarts once no shard is still
+  // receiving one.
+  ReplicationStandby::Bootstrap StandbyBootstrap(uint32_t id);
   // Any thread: the shards stop and Run returns for a restart.
   void RequestRestart(const std::string& why);
   // The global operations a crash (or a primary's death) left applied on
@@ -128,6 +137,9 @@ class Server {
   // included (wal::Checkpointer::set_hold), so the log can still be cut.
   std::atomic<bool> hold_checkpoints_{false};
   std::optional<RejoinPlan> rejoin_plan_;  // the cuts decided in this run (fatal_mu_)
+  // Bootstraps under way and staged in this run (fatal_mu_).
+  int bootstraps_running_ = 0;
+  std::vector<PendingBootstrap> bootstraps_staged_;
   core::Epoch min_primary_epoch_{0};  // a promoted directory's: its promotion's + 1
   int replication_port_ = 0;
   int replication_fd_ = -1;  // --replication-bind, until the acceptor owns it

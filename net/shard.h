@@ -105,6 +105,8 @@ class Shard final : public core::Participant, public core::WorkerListener {
   void AdoptRecoveredWorkers();
   core::Reactor& reactor() { return runtime_.reactor(); }
   core::ShardRuntime& runtime() { return runtime_; }
+  // Null until AttachWal.
+  const wal::Checkpointer* checkpointer() const { return checkpointer_; }
   // True once the journal failed: the shard closed every connection and stops.
   bool journal_failed() const { return runtime_.log_failed(); }
 

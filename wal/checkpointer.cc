@@ -24,7 +24,11 @@ Checkpointer::Checkpointer(Storage* storage, Wal* wal, const core::Clock& clock,
       alive_(std::make_shared<bool>(true)) {
   stats_.last_lsn = recovered_lsn;
   stats_.last_bytes = recovered_bytes;
-  if (recovered_lsn > core::Lsn(0)) previous_name_ = CheckpointName(recovered_lsn.value());
+  if (recovered_lsn > core::Lsn(0)) {
+    previous_name_ = CheckpointName(recovered_lsn.value());
+    newest_lsn_ = recovered_lsn;
+    newest_bytes_ = recovered_bytes;
+  }
 }
 
 Checkpointer::~Checkpointer() { *alive_ = false; }
@@ -212,6 +216,8 @@ void Checkpointer::OnWritten(int32_t res) {
     });
   }
   previous_name_ = CheckpointName(pending_lsn_);
+  newest_lsn_ = core::Lsn(pending_lsn_);
+  newest_bytes_ = bytes;
   wal_->ReleaseThrough(core::Lsn(pending_lsn_));
 }
 

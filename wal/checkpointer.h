@@ -86,6 +86,17 @@ class Checkpointer final : public core::Participant {
   // No request of the checkpointer is in flight in the ring.
   bool io_idle() const { return state_ != State::kWriting && removals_pending_ == 0; }
   const Stats& stats() const { return stats_; }
+  // The newest checkpoint file that is durable and not yet removed (what a
+  // standby is bootstrapped from: docs/replication.md "Bootstrap"): its
+  // name, LSN and size; an empty name if there is none. A newer checkpoint
+  // may remove it once this returns: a reader opens it at once, and an
+  // open file keeps reading (wal/storage.h ReadableFile).
+  struct Newest {
+    std::string name;
+    core::Lsn lsn{0};
+    uint64_t bytes = 0;
+  };
+  Newest newest() const { return {previous_name_, newest_lsn_, newest_bytes_}; }
 
  private:
   enum class State : uint8_t { kIdle, kBuilding, kWaitDurable, kWriting };
@@ -115,7 +126,9 @@ class Checkpointer final : public core::Participant {
   std::shared_ptr<const std::string> spent_;
   size_t spent_done_ = 0;
   void ReleaseSpentSlice();
-  std::string previous_name_;
+  std::string previous_name_;  // the newest checkpoint file (Newest)
+  core::Lsn newest_lsn_{0};
+  uint64_t newest_bytes_ = 0;
   Stats stats_;
   int removals_pending_ = 0;
   std::shared_ptr<bool> alive_;

@@ -18,17 +18,74 @@ absl::Status ReplicationSender::Start(core::Lsn from) {
   retired_.reset();
   source_.reset();
   cursor_.reset();
+  chunks_.reset();
   ended_ = absl::OkStatus();
+  if (auto st = OpenStream(from); !st.ok()) return ended_ = st;
+  return Pump();
+}
+
+absl::Status ReplicationSender::OpenStream(core::Lsn from) {
   next_ = from.value();
   auto cursor = wal_->Follow(from, {FollowOptions::Reach::kAppended, this});
   if (cursor.ok()) {
+    if (in_readable_) retired_ = std::move(cursor_);
     cursor_ = std::move(*cursor);
-    return Pump();
+    return absl::OkStatus();
   }
   if (!absl::IsOutOfRange(cursor.status())) return cursor.status();
   // Older than the log keeps in memory: from the files.
-  if (auto st = StartFiles(from); !st.ok()) return ended_ = st;
+  return StartFiles(from);
+}
+
+absl::Status ReplicationSender::StartBootstrap(const std::string& name, core::Lsn lsn,
+                                               uint64_t bytes) {
+  retired_.reset();
+  source_.reset();
+  cursor_.reset();
+  ended_ = absl::OkStatus();
+  // The log after the checkpoint stays until the stream reads it (a newer
+  // checkpoint would release it meanwhile).
+  bootstrap_pin_ = wal_->Pin(lsn.next());
+  next_ = lsn.next().value();
+  chunks_ = std::make_unique<CheckpointChunkSource>(wal_->storage(), name, bytes,
+                                                    [this] { OnFileReadable(); });
   return Pump();
+}
+
+absl::Status ReplicationSender::PumpChunks() {
+  std::string& out = link_->outbox();
+  const size_t before = out.size();
+  absl::Status st;
+  // One chunk per turn at most is read (the source holds one): the loop
+  // copies at most a chunk per call into the link.
+  while (chunks_ && link_->unsent_bytes() < kSendWindowBytes) {
+    absl::StatusOr<bool> sent = chunks_->Take([&](const CheckpointChunkSource::Chunk& c) {
+      AppendMessage(out, wal_->epoch(), CheckpointChunk{c.offset, c.data, c.last});
+      ++messages_sent_;
+      checkpoint_bytes_sent_ += c.data.size();
+    });
+    if (!sent.ok()) {
+      st = sent.status();
+      break;
+    }
+    if (!*sent) break;  // a read is in flight
+    if (chunks_->done()) {
+      chunks_.reset();
+      // On with the log after the checkpoint; the stream's own pin (or its
+      // cursor) holds it from now on.
+      st = OpenStream(core::Lsn(next_));
+      bootstrap_pin_.Release();
+      break;
+    }
+  }
+  bytes_sent_ += out.size() - before;
+  if (out.size() > before) link_->Flush();
+  if (!st.ok()) {
+    chunks_.reset();
+    bootstrap_pin_.Release();
+    return ended_ = st;
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ReplicationSender::StartFiles(core::Lsn from) {
@@ -103,6 +160,10 @@ absl::StatusOr<size_t> ReplicationSender::SendMessage(Source& source) {
 absl::Status ReplicationSender::Pump() {
   if (!in_readable_) retired_.reset();
   if (!ended_.ok()) return ended_;
+  if (chunks_) {
+    if (auto st = PumpChunks(); !st.ok()) return st;
+    if (chunks_) return absl::OkStatus();
+  }
   if (!cursor_) return absl::FailedPreconditionError("the stream has not started");
   const size_t before = link_->outbox().size();
   absl::Status st;

@@ -16,6 +16,12 @@
 // it). If the segments it needs are gone, Start or Pump says kOutOfRange:
 // the standby needs a checkpoint bootstrap.
 //
+// Bootstrap: a standby further behind than the oldest segment is sent the
+// newest checkpoint first (StartBootstrap: CHECKPOINT_CHUNK messages read
+// from the file a chunk at a time, wal/checkpoint_chunk_source.h), with the
+// segments from the checkpoint's LSN + 1 on pinned meanwhile, then the log
+// from there as above.
+//
 // Flow control: while more than kSendWindowBytes sit unsent in the link,
 // the sender reads nothing more, from the log or the files; the log keeps
 // what the cursor has not read (up to its bound: once live, a standby
@@ -31,6 +37,7 @@
 #include <absl/status/status.h>
 
 #include "core/types.h"
+#include "wal/checkpoint_chunk_source.h"
 #include "wal/durability_gate.h"
 #include "wal/log_file_source.h"
 #include "wal/log_follower.h"
@@ -55,6 +62,9 @@ class ReplicationSender final : public LogListener {
   // no longer keeps records that old in memory. kOutOfRange if the files
   // are gone too (the standby needs a checkpoint bootstrap).
   absl::Status Start(core::Lsn from);
+  // Sends the checkpoint file `name` (of `bytes` bytes, the state as of
+  // `lsn`) in chunks, then the log from lsn + 1 as Start does.
+  absl::Status StartBootstrap(const std::string& name, core::Lsn lsn, uint64_t bytes);
   // Sends what the window allows. kOutOfRange: the standby fell behind
   // what the log keeps, or the files it needed are gone; kFailedPrecondition:
   // the log failed (every durable record was sent); a read of the files
@@ -71,7 +81,10 @@ class ReplicationSender final : public LogListener {
   // The next LSN to send.
   core::Lsn next_lsn() const { return core::Lsn(next_); }
   // Sending records read back from the segment files.
-  bool catching_up() const { return source_ != nullptr; }
+  bool catching_up() const { return source_ != nullptr || chunks_ != nullptr; }
+  // Sending the checkpoint of a bootstrap.
+  bool bootstrapping() const { return chunks_ != nullptr; }
+  uint64_t checkpoint_bytes_sent() const { return checkpoint_bytes_sent_; }
   // Files phases begun, and how many of them were restarts (the live cursor
   // fell behind before the files were sent).
   uint64_t files_phases() const { return files_phases_; }
@@ -93,6 +106,10 @@ class ReplicationSender final : public LogListener {
 
  private:
   void OnFileReadable();
+  // Opens the stream at `from` (the live cursor, or the files first).
+  absl::Status OpenStream(core::Lsn from);
+  // The checkpoint's chunks while the window allows; then the stream.
+  absl::Status PumpChunks();
   // Opens the live cursor at the durable LSN + 1, then reads from..durable
   // back from the files.
   absl::Status StartFiles(core::Lsn from);
@@ -111,6 +128,11 @@ class ReplicationSender final : public LogListener {
   std::unique_ptr<LogCursor> retired_;
   bool in_readable_ = false;
   std::unique_ptr<LogFileSource> source_;  // the files phase, while it lasts
+  // A bootstrap's checkpoint, while it is sent, and the pin that keeps the
+  // log after it.
+  std::unique_ptr<CheckpointChunkSource> chunks_;
+  SegmentPin bootstrap_pin_;
+  uint64_t checkpoint_bytes_sent_ = 0;
   uint64_t next_ = 0;
   uint64_t files_phases_ = 0;
   uint64_t restarts_ = 0;

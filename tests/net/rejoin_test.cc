@@ -75,17 +75,34 @@ TEST(RejoinDecision, TheFlagDiscardsWhatMayHaveBeenAcknowledgedAndSaysSo) {
 
 TEST(RejoinDecision, ACutTheLogCannotMakeIsRefusedWithOrWithoutTheFlag) {
   DivergedTail t = Tail();
-  t.cut_refused = "the newest checkpoint is at LSN 130";
+  t.cut_refused = "cannot read the segment";
   for (bool flag : {false, true}) {
     const RejoinDecision d = DecideRejoin(t, flag);
     EXPECT_FALSE(d.discard);
-    EXPECT_TRUE(Has(d.message, "the newest checkpoint is at LSN 130")) << d.message;
-    EXPECT_TRUE(Has(d.message, "not built yet")) << d.message;
+    EXPECT_TRUE(Has(d.message, "cannot read the segment")) << d.message;
   }
 }
 
+TEST(RejoinDecision, ACutPastItsCheckpointBootstrapsOnlyWithTheFlag) {
+  DivergedTail t = Tail();
+  t.cut_refused = "the newest checkpoint is at LSN 130; bootstrap from the primary instead";
+  t.needs_bootstrap = true;
+  const RejoinDecision refused = DecideRejoin(t, false);
+  EXPECT_FALSE(refused.discard);
+  EXPECT_TRUE(Has(refused.message, "--discard-diverged")) << refused.message;
+  EXPECT_TRUE(Has(refused.message, "only in that checkpoint")) << refused.message;
+  const RejoinDecision d = DecideRejoin(t, true);
+  EXPECT_TRUE(d.discard);
+  EXPECT_TRUE(d.bootstrap);
+  EXPECT_TRUE(d.possibly_acknowledged);
+  EXPECT_TRUE(Has(d.message, "bootstrapping from the primary's checkpoint")) << d.message;
+}
+
 TEST(RejoinPlan, FormatsAndParsesBack) {
-  RejoinPlan plan{"diverged-e2-1700000000", {{0, core::Lsn(7), true}, {3, core::Lsn(1), false}}};
+  RejoinPlan plan{"diverged-e2-1700000000",
+                  {{0, core::Lsn(7), true},
+                   {3, core::Lsn(1), false},
+                   {4, core::Lsn(9), true, true}}};
   auto back = ParseRejoinPlan(FormatRejoinPlan(plan));
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, plan);
@@ -113,6 +130,26 @@ TEST(RejoinPlan, TheMarkerIsWrittenReadAndAbsentWithoutOne) {
   ASSERT_TRUE(read->has_value());
   EXPECT_EQ(**read, plan);
   EXPECT_FALSE(std::filesystem::exists(RejoinMarkerPath(dir.path()) + ".tmp"));
+}
+
+// A cut marked `bootstrap` empties the shard's log after the copy (and is
+// re-runnable): the next start recovers an empty shard, which its primary
+// bootstraps.
+TEST(RejoinPlan, ABootstrapCutEmptiesTheShardAfterTheCopy) {
+  testing::TempDir dir;
+  const std::string shard = dir.path() + "/wal/shard-000";
+  std::filesystem::create_directories(shard);
+  std::ofstream(shard + "/checkpoint-00000000000000000130.ckpt") << "state";
+  const RejoinPlan plan{"diverged-e3-1", {{0, core::Lsn(12), false, true}}};
+  ASSERT_TRUE(WriteRejoinMarker(dir.path(), plan).ok());
+  std::vector<std::string> notes;
+  const absl::Status st = FinishPendingCuts(dir.path(), &notes);
+  ASSERT_TRUE(st.ok()) << st;
+  EXPECT_TRUE(std::filesystem::is_directory(shard));
+  EXPECT_TRUE(std::filesystem::is_empty(shard));
+  EXPECT_TRUE(std::filesystem::exists(
+      dir.path() + "/diverged-e3-1/shard-000/checkpoint-00000000000000000130.ckpt"));
+  EXPECT_FALSE(std::filesystem::exists(RejoinMarkerPath(dir.path())));
 }
 
 TEST(PromotionMarker, NamesItsEpoch) {
