@@ -151,8 +151,11 @@ class Sim {
   // gate waits for the standby unless there is none to wait for.
   void StartPrimary(bool alone) {
     SimNode& n = *nodes_[p_];
+    // What it acknowledged alone before the restart is still only here.
+    const uint64_t alone_released = primary_.alone_released;
     primary_ = Serving{&n, std::make_unique<wal::DurabilityGate>(&n.log.wal(), n.log.clock(),
                                                                    10 * core::kNanosPerSecond)};
+    primary_.alone_released = alone_released;
     const core::Epoch epoch(std::max(n.log.wal().epoch(), n.heard_epoch).value() + 1);
     n.log.wal().SetEpoch(epoch);
     ASSERT_NE(n.Commit(EpochMutation(Now(), epoch, n.log.wal().appended_lsn().next(),
@@ -360,6 +363,7 @@ class Sim {
         ASSERT_EQ(d.lsn, last.next());
         session_ = std::make_unique<SimSession>(&P(), primary_.gate.get(), &s);
         ++t_->sessions;
+        Say("sessions");
         const absl::Status st = session_->Start(d.lsn);
         ASSERT_TRUE(st.ok()) << st;
         t_->files += session_->sender().catching_up();
@@ -369,6 +373,7 @@ class Sim {
         return CutDiverged(d.lsn);
       default:
         ++t_->refused;
+        Say("refused");
         return Discard();
     }
   }
@@ -379,8 +384,21 @@ class Sim {
   void CutDiverged(core::Lsn fork) {
     SimNode& s = S();
     ++t_->diverged;
+    Say("diverged");
     s.log.Flush();
     const core::Lsn keep(fork.value() - 1);
+    if (std::getenv("WERK_SIM_DEBUG")) {
+      for (const auto& name : s.storage.List()) {
+        const std::string d = *s.storage.ReadAll(name);
+        wal::SegmentHeader h;
+        if (wal::DecodeSegmentHeader(d, &h) == wal::HeaderStatus::kOk)
+          std::printf("  %s: first LSN %llu id %llu, %zu bytes\n", name.c_str(),
+                      (unsigned long long)h.first_lsn, (unsigned long long)h.segment_id,
+                      d.size());
+        else
+          std::printf("  %s: %zu bytes\n", name.c_str(), d.size());
+      }
+    }
     auto cut = wal::TruncateAfter(s.storage, keep);
     if (absl::IsFailedPrecondition(cut.status())) return Discard();
     ASSERT_TRUE(cut.ok()) << cut.status();
@@ -394,6 +412,7 @@ class Sim {
   // reaches back to LSN 1, no standby can follow (bootstrap is not built).
   void Discard() {
     ++t_->discarded;
+    Say("discarded");
     if (S().records.empty()) {
       standby_ = Standby::kGone;
       if (primary_.gate->mode() == wal::DurabilityGate::Mode::kSync) GoAlone();
@@ -428,6 +447,20 @@ class Sim {
     ExpectReplays(n, "recovered");
   }
 
+  // WERK_SIM_DEBUG=1: what happens, for a failing seed.
+  void Say(const std::string& what) {
+    if (!std::getenv("WERK_SIM_DEBUG")) return;
+    std::printf("[%s] P=node%d (appended %llu durable %llu gate %llu epoch %llu) S=node%d "
+                "(appended %llu durable %llu epoch %llu) %s\n",
+                what.c_str(), p_, (unsigned long long)P().log.wal().appended_lsn().value(),
+                (unsigned long long)P().log.wal().durable_lsn().value(),
+                (unsigned long long)(primary_.gate ? primary_.gate->durable_lsn().value() : 0),
+                (unsigned long long)P().log.wal().epoch().value(), 1 - p_,
+                (unsigned long long)S().log.wal().appended_lsn().value(),
+                (unsigned long long)S().log.wal().durable_lsn().value(),
+                (unsigned long long)S().log.wal().epoch().value(), session_ ? "linked" : "");
+  }
+
   void Event() {
     if (deposed_) EndDeposition();
     if (Fatal()) return;
@@ -437,10 +470,12 @@ class Sim {
       PrimaryPowerLoss(following && Coin(25));
     } else if (e < 50 && following) {
       ++t_->standby_losses;
+      Say("standby_losses");
       session_.reset();
       PowerLoss(S());
     } else if (e < 70) {
       ++t_->cuts;
+      Say("cuts");
       session_.reset();
     } else if (e < 82 && following && session_ && Promotable()) {
       PromoteAlive();
@@ -463,6 +498,7 @@ class Sim {
 
   void PrimaryPowerLoss(bool both) {
     ++t_->primary_losses;
+    Say("primary_losses");
     session_.reset();
     primary_.held.clear();  // those clients see their connection close
     SimNode& old = P();
@@ -472,6 +508,7 @@ class Sim {
     old.up = false;
     if (both) {
       ++t_->standby_losses;
+      Say("standby_losses");
       PowerLoss(S());
       if (Fatal()) return;
     }
@@ -480,10 +517,12 @@ class Sim {
       if (Fatal()) return;
       if (Coin(70)) {  // the old primary restarts as the new one's standby
         ++t_->rejoins;
+        Say("rejoins");
         Recover(old, durable);
       } else {
         nodes_[1 - p_] = NewNode();
         ++t_->discarded;
+        Say("discarded");
       }
       standby_ = Standby::kFollowing;
       return;
@@ -498,6 +537,7 @@ class Sim {
   // received; the primary, alone until a standby has caught up.
   void Promote() {
     ++t_->promotions;
+    Say("promotions");
     p_ = 1 - p_;
     SimNode& n = *nodes_[p_];
     primary_ = Serving{&n, std::make_unique<wal::DurabilityGate>(&n.log.wal(), n.log.clock(),
@@ -522,6 +562,7 @@ class Sim {
   // it: clients that still reach the old one get nothing acknowledged.
   void PromoteAlive() {
     ++t_->alive;
+    Say("alive");
     session_.reset();
     deposed_ = std::make_unique<Serving>(std::move(primary_));
     deposed_last_ = S().log.wal().appended_lsn().value();
@@ -547,6 +588,7 @@ class Sim {
       old.log.Flush();
     }
     ++t_->rejoins;
+    Say("rejoins");
     Recover(old, durable);
     standby_ = Standby::kFollowing;
   }
