@@ -25,6 +25,12 @@ Checkpointer::Checkpointer(Storage* storage, Wal* wal, const core::Clock& clock,
   stats_.last_lsn = recovered_lsn;
   stats_.last_bytes = recovered_bytes;
   if (recovered_lsn > core::Lsn(0)) previous_name_ = CheckpointName(recovered_lsn.value());
+  // A crash may have cut short the release of the segments the recovered
+  // checkpoint covers, leaving some of them around one already gone:
+  // recovery accepts that, but the log would list those files as holding
+  // every record from the first one on (Wal::SegmentsFrom), and a standby
+  // catching up from them would meet the hole. The release is finished.
+  if (recovered_lsn > core::Lsn(0)) wal_->ReleaseThrough(recovered_lsn);
 }
 
 Checkpointer::~Checkpointer() { *alive_ = false; }
