@@ -43,6 +43,11 @@
 //     caught up; a primary whose standby cannot come back) are lost by a
 //     promotion before the standby has them, so the simulation promotes
 //     only a standby that holds every write its primary released alone;
+//   - a primary acknowledging alone that is cut off by a promotion goes on
+//     acknowledging alone until it hears of the new epoch (a second writer,
+//     plan §4 "Degrade mode breaks step 1 by design"), so the promotion with
+//     the old primary running is made only while its gate waits for the
+//     standby (sync), where the fencing argument holds;
 //   - a primary restarted while its standby is promoted takes the same epoch
 //     number (the epoch identity fixes this, plan §7); here an old primary
 //     always comes back as a standby;
@@ -63,6 +68,7 @@
 #include <unordered_set>
 
 #include "tests/wal/replication_sim.h"
+#include "wal/log_reader.h"
 #include "wal/truncate.h"
 
 namespace werk::testing {
@@ -301,6 +307,7 @@ class Sim {
       if (!st.ok()) {
         // The sender gave up (the standby fell behind what the log keeps):
         // the transport ends the link; the standby asks again.
+        if (!absl::IsOutOfRange(st)) DumpFiles(P());
         ASSERT_TRUE(absl::IsOutOfRange(st)) << st;
         session_.reset();
       }
@@ -387,18 +394,7 @@ class Sim {
     Say("diverged");
     s.log.Flush();
     const core::Lsn keep(fork.value() - 1);
-    if (std::getenv("WERK_SIM_DEBUG")) {
-      for (const auto& name : s.storage.List()) {
-        const std::string d = *s.storage.ReadAll(name);
-        wal::SegmentHeader h;
-        if (wal::DecodeSegmentHeader(d, &h) == wal::HeaderStatus::kOk)
-          std::printf("  %s: first LSN %llu id %llu, %zu bytes\n", name.c_str(),
-                      (unsigned long long)h.first_lsn, (unsigned long long)h.segment_id,
-                      d.size());
-        else
-          std::printf("  %s: %zu bytes\n", name.c_str(), d.size());
-      }
-    }
+    DumpFiles(s);
     auto cut = wal::TruncateAfter(s.storage, keep);
     if (absl::IsFailedPrecondition(cut.status())) return Discard();
     ASSERT_TRUE(cut.ok()) << cut.status();
@@ -461,6 +457,30 @@ class Sim {
                 (unsigned long long)S().log.wal().epoch().value(), session_ ? "linked" : "");
   }
 
+  void DumpFiles(SimNode& n) {
+    if (!std::getenv("WERK_SIM_DEBUG")) return;
+    for (const auto& name : n.storage.List()) {
+      const std::string d = *n.storage.ReadAll(name);
+      wal::SegmentHeader h;
+      if (wal::DecodeSegmentHeader(d, &h) != wal::HeaderStatus::kOk) {
+        std::printf("  %s: %zu bytes\n", name.c_str(), d.size());
+        continue;
+      }
+      wal::LogReader r(d, {.expected_lsn = core::Lsn(h.first_lsn), .salt = h.salt,
+                           .newest = true, .write_markers = true});
+      wal::Frame f;
+      uint64_t last = 0;
+      wal::ReadOutcome o;
+      while ((o = r.Next(&f)) == wal::ReadOutcome::kRecord) last = f.header.lsn;
+      std::printf("  %s: id %llu LSNs %llu..%llu (outcome %d at byte %llu), %zu bytes\n",
+                  name.c_str(), (unsigned long long)h.segment_id, (unsigned long long)h.first_lsn,
+                  (unsigned long long)last, int(o), (unsigned long long)r.offset(), d.size());
+    }
+    for (const auto& ref : n.log.wal().SegmentsFrom(core::Lsn(1)))
+      std::printf("  listed: %s id %llu from LSN %llu\n", ref.name.c_str(),
+                  (unsigned long long)ref.id, (unsigned long long)ref.first_lsn.value());
+  }
+
   void Event() {
     if (deposed_) EndDeposition();
     if (Fatal()) return;
@@ -477,7 +497,8 @@ class Sim {
       ++t_->cuts;
       Say("cuts");
       session_.reset();
-    } else if (e < 82 && following && session_ && Promotable()) {
+    } else if (e < 82 && following && session_ && Promotable() &&
+               primary_.gate->mode() == wal::DurabilityGate::Mode::kSync) {
       PromoteAlive();
     }
   }
