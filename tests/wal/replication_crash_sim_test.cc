@@ -42,7 +42,7 @@
 //   - writes acknowledged alone (a promoted primary until its standby has
 //     caught up; a primary whose standby cannot come back) are lost by a
 //     promotion before the standby has them, so the simulation promotes
-//     only a standby that holds every write its primary released alone;
+//     only a standby that has synced every write its primary released alone;
 //   - a primary acknowledging alone that is cut off by a promotion goes on
 //     acknowledging alone until it hears of the new epoch (a second writer,
 //     plan §4 "Degrade mode breaks step 1 by design"), so the promotion with
@@ -503,15 +503,15 @@ class Sim {
     }
   }
 
-  // The standby holds every write the primary acknowledged alone (in sync
-  // mode nothing is acknowledged that it does not hold).
+  // The standby has synced every write the primary acknowledged alone (in
+  // sync mode nothing is acknowledged that it has not synced).
   // And it knows the primary's epoch number: one that never heard of it
   // would take that same number for its own (plan §7, "Two servers, one
   // epoch number"), which the epoch identity fixes; until then such a
   // promotion is not made (kPromoteUnawareStandby).
   bool Promotable() {
     if (standby_ != Standby::kFollowing || !S().up ||
-        S().log.wal().appended_lsn().value() < primary_.alone_released)
+        S().log.wal().durable_lsn().value() < primary_.alone_released)
       return false;
     return kPromoteUnawareStandby ||
            std::max(S().log.wal().epoch(), S().heard_epoch) >= P().log.wal().epoch();
