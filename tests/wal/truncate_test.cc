@@ -318,5 +318,25 @@ TEST(TruncateAfter, AHoleLeftByAnInterruptedReleaseIsRefusedAsNeedingABootstrap)
   EXPECT_EQ(log.Files(), before);
 }
 
+// The spare after the last segment as a crash can leave it: a reused file
+// whose new header write was torn (neither zero nor its earlier use's
+// header), with that use's stale bytes after it. Recovery keeps it as the
+// spare; the cut, run after recovery (a rejoin's), must accept what
+// recovery left. (Found by the replicated crash simulation.)
+TEST(TruncateAfter, AfterRecoveryKeptASpareWithATornHeader) {
+  Log log;
+  log.Build(120);
+  const auto segs = log.Segments();
+  std::string spare(64 << 10, '\x5a');
+  for (size_t i = 0; i < kSegmentHeaderBytes; i += 3) spare[i] = char(i);
+  log.storage.Put(SegmentName(segs.back().first + 1), spare);
+  {
+    LogFixture f(&log.storage, FixtureOptions());
+    ASSERT_TRUE(f.Open().ok());
+    EXPECT_EQ(f.result().last_lsn, core::Lsn(120));
+  }
+  CutAndCheck(log, segs[1].second + 4);
+}
+
 }  // namespace
 }  // namespace werk::wal::truncate_test
