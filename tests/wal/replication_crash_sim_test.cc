@@ -67,33 +67,16 @@
 #include <set>
 #include <unordered_set>
 
-#include "tests/wal/replication_sim.h"
-#include "wal/log_reader.h"
+#include "tests/wal/replication_sim_clients.h"
 #include "wal/truncate.h"
 
 namespace werk::testing {
 namespace {
 
-constexpr int64_t kMs = core::kNanosPerMilli;
 constexpr uint64_t kCatchUpSlack = 256;  // wal::StandbyWatch's
 // Promote a standby that never heard of its primary's newest epoch (see
 // Promotable): true once epochs have an identity.
 constexpr bool kPromoteUnawareStandby = false;
-
-enum class Kind { kPush, kReserve, kAck, kFail };
-struct Reply {
-  uint64_t lsn;
-  Kind kind;
-  std::string jid, body;
-};
-
-// A node serving clients: its gate and the replies it holds.
-struct Serving {
-  SimNode* node = nullptr;
-  std::unique_ptr<wal::DurabilityGate> gate;
-  std::vector<Reply> held;
-  uint64_t alone_released = 0;  // the highest LSN released while alone
-};
 
 struct Totals {
   uint64_t primary_losses = 0, standby_losses = 0, cuts = 0, promotions = 0, alive = 0,
@@ -183,102 +166,11 @@ class Sim {
 
   // One client command or timer turn on a serving node, then a loop turn.
   void Step() {
-    Work(primary_);
-    if (deposed_ && Coin(50)) Work(*deposed_);
+    clients_.Work(primary_, [this](int64_t ns) { Advance(ns); });
+    if (deposed_ && Coin(50)) clients_.Work(*deposed_, nullptr);
     if (!session_ && standby_ == Standby::kFollowing && S().up && Coin(30)) Connect();
     if (Fatal()) return;
     Turn();
-  }
-
-  void Work(Serving& s) {
-    SimNode& n = *s.node;
-    core::StateMachine& sm = n.log.sm();
-    const core::UnixNanos now = n.log.clock().WallNow();
-    const int op = int(rng_() % 100);
-    auto client = [&](Kind kind, const std::string& jid, const core::Mutation& m) {
-      if (const uint64_t lsn = n.Commit(m))
-        s.held.push_back({lsn, kind, jid, core::EncodeMutation(m)});
-    };
-    auto pick = [&](core::JobState state) -> const core::Job* {
-      std::vector<const core::Job*> c;
-      for (const auto& [jid, body] : live_) {
-        const core::Job* j = sm.FindJob(jid);
-        if (j && j->state == state) c.push_back(j);
-        if (c.size() > 40) break;
-      }
-      return c.empty() ? nullptr : c[rng_() % c.size()];
-    };
-    if (op < 35) {
-      core::JobSpec j;
-      j.jid = "job-" + std::to_string(1'000'000 + next_job_++);
-      j.jobtype = "T";
-      j.queue = std::string("q") + char('a' + rng_() % 3);
-      j.args_json = "[" + std::to_string(rng_() % 1000) + "]";
-      j.created_at = "2026-11-22T00:00:00Z";
-      j.retry = int64_t(rng_() % 5) - 1;
-      if (Coin(10)) j.at_ns = now + int64_t(rng_() % 30'000) * kMs;
-      live_[j.jid] = 1;
-      client(Kind::kPush, j.jid, core::Mutation::Push(now, j));
-    } else if (op < 52) {
-      if (const core::Job* j = pick(core::JobState::kQueued))
-        client(Kind::kReserve, std::string(j->jid()),
-               core::Mutation::Reserve(now, std::string(j->jid()), "w",
-                                       now + int64_t(60'000 + rng_() % 60'000) * kMs));
-    } else if (op < 67) {
-      // A worker ACKs a job it was told it holds, or one it was fetched.
-      std::string jid;
-      if (!holds_.empty() && Coin(50)) {
-        auto it = holds_.begin();
-        std::advance(it, long(rng_() % holds_.size()));
-        jid = it->first;
-      } else if (const core::Job* j = pick(core::JobState::kReserved)) {
-        jid = j->jid();
-      }
-      const core::Job* j = jid.empty() ? nullptr : sm.FindJob(jid);
-      if (j && j->state == core::JobState::kReserved)
-        client(Kind::kAck, jid, core::Mutation::Ack(now, jid));
-    } else if (op < 77) {
-      if (const core::Job* j = pick(core::JobState::kReserved))
-        client(Kind::kFail, std::string(j->jid()),
-               core::Mutation::Fail(now, core::DecideFailure(*j, now, core::FailCause::kFail, "E",
-                                                             "m", {}, int(rng_() % 30))));
-    } else if (op < 80) {
-      core::MutateSetRecord r;
-      r.cmd = core::MutateCmd(1 + rng_() % 4);
-      r.target = core::SetTarget(1 + rng_() % 3);
-      if (Coin(60) && !live_.empty()) r.filter = core::MutateFilter{{live_.begin()->first}, "", ""};
-      n.Commit(core::Mutation::MutateSet(now, r));
-    } else if (op < 83) {
-      n.Commit(core::Mutation::Queue(
-          now, Coin(50) ? core::MutationType::kQueuePause : core::MutationType::kQueueResume,
-          {{std::string("q") + char('a' + rng_() % 3)}, false}));
-    } else if (op < 84 && Coin(10)) {
-      n.Commit(core::Mutation::Flush(now));
-    } else {
-      if (&s == &primary_) Advance(int64_t(rng_() % 20'000) * kMs);
-      FireTimers(n);
-    }
-  }
-
-  // What a primary's shard does with expired timers.
-  void FireTimers(SimNode& n) {
-    const core::UnixNanos now = n.log.clock().WallNow();
-    std::vector<const core::Job*> due;
-    n.log.sm().DueJobs(now / kMs, due, 100000);
-    std::vector<std::string> enqueue, purge;
-    std::vector<core::FailRecord> expired;
-    for (const core::Job* j : due) {
-      if (j->state == core::JobState::kScheduled || j->state == core::JobState::kRetry)
-        enqueue.emplace_back(j->jid());
-      else if (j->state == core::JobState::kDead)
-        purge.emplace_back(j->jid());
-      else if (j->state == core::JobState::kReserved)
-        expired.push_back(core::DecideFailure(*j, now, core::FailCause::kReservationExpired,
-                                              "ReservationExpired", "x", {}, int(rng_() % 30)));
-    }
-    for (auto& f : expired) n.Commit(core::Mutation::Fail(now, f));
-    if (!enqueue.empty()) n.Commit(core::Mutation::EnqueueDue(now, enqueue));
-    if (!purge.empty()) n.Commit(core::Mutation::PurgeDead(now, purge));
   }
 
   // ---- one loop iteration of every running node -----------------------
@@ -314,9 +206,9 @@ class Sim {
     } else if (standby_ == Standby::kFollowing && S().up) {
       LogWork(S(), settle ? SIZE_MAX : rng_() % 4);
     }
-    Release(primary_);
+    clients_.Release(primary_);
     if (deposed_) {
-      Release(*deposed_);
+      clients_.Release(*deposed_);
       // What the standby acknowledged before the link ended may still be
       // released (the new primary has it); nothing beyond its last record,
       // and nothing at all once the gate is fenced.
@@ -336,23 +228,6 @@ class Sim {
       g.SetMode(wal::DurabilityGate::Mode::kSync);
       P().Commit(core::Mutation::Replication(Now(), {false, g.acked_lsn().value()}));
     }
-  }
-
-  // What the gate lets the clients hear.
-  void Release(Serving& s) {
-    const uint64_t d = s.gate->durable_lsn().value();
-    if (s.gate->mode() == wal::DurabilityGate::Mode::kLocal && !s.gate->fenced())
-      s.alone_released = std::max(s.alone_released, d);
-    std::erase_if(s.held, [&](const Reply& r) {
-      if (r.lsn > d) return false;
-      switch (r.kind) {
-        case Kind::kPush: acked_push_[r.jid] = r.body; break;
-        case Kind::kReserve: holds_[r.jid] = r.body; break;
-        case Kind::kAck: acked_ack_[r.jid] = r.body; holds_.erase(r.jid); break;
-        case Kind::kFail: holds_.erase(r.jid); break;
-      }
-      return true;
-    });
   }
 
   // ---- the link -------------------------------------------------------
@@ -457,30 +332,6 @@ class Sim {
                 (unsigned long long)S().log.wal().epoch().value(), session_ ? "linked" : "");
   }
 
-  void DumpFiles(SimNode& n) {
-    if (!std::getenv("WERK_SIM_DEBUG")) return;
-    for (const auto& name : n.storage.List()) {
-      const std::string d = *n.storage.ReadAll(name);
-      wal::SegmentHeader h;
-      if (wal::DecodeSegmentHeader(d, &h) != wal::HeaderStatus::kOk) {
-        std::printf("  %s: %zu bytes\n", name.c_str(), d.size());
-        continue;
-      }
-      wal::LogReader r(d, {.expected_lsn = core::Lsn(h.first_lsn), .salt = h.salt,
-                           .newest = true, .write_markers = true});
-      wal::Frame f;
-      uint64_t last = 0;
-      wal::ReadOutcome o;
-      while ((o = r.Next(&f)) == wal::ReadOutcome::kRecord) last = f.header.lsn;
-      std::printf("  %s: id %llu LSNs %llu..%llu (outcome %d at byte %llu), %zu bytes\n",
-                  name.c_str(), (unsigned long long)h.segment_id, (unsigned long long)h.first_lsn,
-                  (unsigned long long)last, int(o), (unsigned long long)r.offset(), d.size());
-    }
-    for (const auto& ref : n.log.wal().SegmentsFrom(core::Lsn(1)))
-      std::printf("  listed: %s id %llu from LSN %llu\n", ref.name.c_str(),
-                  (unsigned long long)ref.id, (unsigned long long)ref.first_lsn.value());
-  }
-
   void Event() {
     if (deposed_) EndDeposition();
     if (Fatal()) return;
@@ -573,7 +424,7 @@ class Sim {
     // A job fetched before the promotion is still reserved here, ACKable
     // (Check: its reservation's record is in this log, and the state is its
     // replay); the workload ACKs some of them.
-    for (const auto& [jid, body] : holds_) {
+    for (const auto& [jid, body] : clients_.holds) {
       const core::Job* j = n.log.sm().FindJob(jid);
       t_->held_across += j && j->state == core::JobState::kReserved;
     }
@@ -597,7 +448,7 @@ class Sim {
     deposed_->gate->Fence();
     deposed_fenced_at_ = deposed_->gate->durable_lsn().value();
     for (int i = 0; i < 5 && !Fatal(); ++i) {
-      Work(*deposed_);
+      clients_.Work(*deposed_, nullptr);
       Turn();
     }
     SimNode& old = *deposed_->node;
@@ -616,37 +467,18 @@ class Sim {
 
   // ---- checks ---------------------------------------------------------
 
-  static std::unique_ptr<core::StateMachine> Replay(const std::vector<std::string>& records) {
-    auto sm = std::make_unique<core::StateMachine>(0);
-    for (size_t i = 0; i < records.size(); ++i) {
-      const auto m = core::DecodeMutation(records[i]);
-      EXPECT_TRUE(m && sm->Apply(*m).ok()) << "LSN " << i + 1 << " does not replay";
-    }
-    return sm;
-  }
-  void ExpectReplays(SimNode& n, const char* what) {
-    const auto shadow = Replay(n.records);
-    ASSERT_EQ(n.log.sm().StateHash(), shadow->StateHash())
-        << what << " state is not a replay of its log (" << n.records.size() << " records)";
-    std::vector<const core::Job*> due;
-    shadow->DueJobs(INT64_MAX / kMs / 2, due, 1'000'000);
-    size_t reserved_due = 0;
-    for (const core::Job* j : due) reserved_due += j->state == core::JobState::kReserved;
-    ASSERT_EQ(reserved_due, n.log.sm().reserved_size()) << "I3: a reservation has no timer";
-  }
-
   void Check() {
     SimNode& p = P();
     ExpectReplays(p, "the primary's");
     if (Fatal()) return;
     const std::unordered_set<std::string_view> log(p.records.begin(), p.records.end());
-    for (const auto& [jid, body] : acked_push_)
+    for (const auto& [jid, body] : clients_.acked_push)
       ASSERT_TRUE(log.count(body)) << "I1: the acknowledged push of " << jid << " is lost";
-    for (const auto& [jid, body] : acked_ack_) {
+    for (const auto& [jid, body] : clients_.acked_ack) {
       ASSERT_TRUE(log.count(body)) << "I2: the acknowledged ACK of " << jid << " is lost";
       ASSERT_EQ(p.log.sm().FindJob(jid), nullptr) << "I2: " << jid << " exists again";
     }
-    for (const auto& [jid, body] : holds_)
+    for (const auto& [jid, body] : clients_.holds)
       ASSERT_TRUE(log.count(body)) << "I3: the reservation of " << jid << " a worker holds is lost";
     if (standby_ != Standby::kFollowing || !S().up) return;
     SimNode& s = S();
@@ -672,8 +504,8 @@ class Sim {
     }
     if (Fatal()) return;
     Check();
-    t_->acked_pushes += acked_push_.size();
-    t_->acked_acks += acked_ack_.size();
+    t_->acked_pushes += clients_.acked_push.size();
+    t_->acked_acks += clients_.acked_ack.size();
     t_->records += P().records.size();
     if (standby_ != Standby::kFollowing) return;
     ASSERT_TRUE(session_ != nullptr) << "the standby did not link again";
@@ -694,10 +526,7 @@ class Sim {
   uint64_t deposed_last_ = 0;       // the promoted standby's last LSN then
   uint64_t deposed_fenced_at_ = 0;  // what its gate had released when fenced
   std::unique_ptr<SimSession> session_;
-  // What clients were told: pushes and ACKs acknowledged, reservations held.
-  std::map<std::string, std::string> acked_push_, acked_ack_, holds_;
-  std::map<std::string, int> live_;  // jids pushed, for the workload's picks
-  uint64_t next_job_ = 0;
+  SimClients clients_{rng_};  // what they sent, and were told
 };
 
 void RunSeed(uint64_t seed, Totals* totals) {

@@ -8,12 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/replay.h"
 #include "tests/wal/replication_pair.h"
+#include "wal/log_reader.h"
 
 namespace werk::testing {
 
@@ -72,6 +75,51 @@ inline SimDecision SimDecide(SimNode& primary, core::Lsn last_lsn, core::Epoch l
     if (files.empty() || files.front().first_lsn > from) return {wal::WelcomeDecision::kRefused};
   }
   return {wal::WelcomeDecision::kContinue, from};
+}
+
+// A replay of a node's records from LSN 1.
+inline std::unique_ptr<core::StateMachine> Replay(const std::vector<std::string>& records) {
+  auto sm = std::make_unique<core::StateMachine>(0);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const auto m = core::DecodeMutation(records[i]);
+    EXPECT_TRUE(m && sm->Apply(*m).ok()) << "LSN " << i + 1 << " does not replay";
+  }
+  return sm;
+}
+inline void ExpectReplays(SimNode& n, const char* what) {
+  const auto shadow = Replay(n.records);
+  ASSERT_EQ(n.log.sm().StateHash(), shadow->StateHash())
+      << what << " state is not a replay of its log (" << n.records.size() << " records)";
+  std::vector<const core::Job*> due;
+  shadow->DueJobs(INT64_MAX / core::kNanosPerMilli / 2, due, 1'000'000);
+  size_t reserved_due = 0;
+  for (const core::Job* j : due) reserved_due += j->state == core::JobState::kReserved;
+  ASSERT_EQ(reserved_due, n.log.sm().reserved_size()) << "I3: a reservation has no timer";
+}
+
+// WERK_SIM_DEBUG: the node's files and what the log lists of them.
+inline void DumpFiles(SimNode& n) {
+  if (!std::getenv("WERK_SIM_DEBUG")) return;
+  for (const auto& name : n.storage.List()) {
+    const std::string d = *n.storage.ReadAll(name);
+    wal::SegmentHeader h;
+    if (wal::DecodeSegmentHeader(d, &h) != wal::HeaderStatus::kOk) {
+      std::printf("  %s: %zu bytes\n", name.c_str(), d.size());
+      continue;
+    }
+    wal::LogReader r(d, {.expected_lsn = core::Lsn(h.first_lsn), .salt = h.salt,
+                         .newest = true, .write_markers = true});
+    wal::Frame f;
+    uint64_t last = 0;
+    wal::ReadOutcome o;
+    while ((o = r.Next(&f)) == wal::ReadOutcome::kRecord) last = f.header.lsn;
+    std::printf("  %s: id %llu LSNs %llu..%llu (outcome %d at byte %llu), %zu bytes\n",
+                name.c_str(), (unsigned long long)h.segment_id, (unsigned long long)h.first_lsn,
+                (unsigned long long)last, int(o), (unsigned long long)r.offset(), d.size());
+  }
+  for (const auto& ref : n.log.wal().SegmentsFrom(core::Lsn(1)))
+    std::printf("  listed: %s id %llu from LSN %llu\n", ref.name.c_str(),
+                (unsigned long long)ref.id, (unsigned long long)ref.first_lsn.value());
 }
 
 // One link session: the primary's sender, the standby's receiver, and the
