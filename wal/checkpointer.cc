@@ -28,6 +28,12 @@ Checkpointer::Checkpointer(Storage* storage, Wal* wal, const core::Clock& clock,
     previous_name_ = CheckpointName(recovered_lsn.value());
     newest_lsn_ = recovered_lsn;
     newest_bytes_ = recovered_bytes;
+    // A crash may have cut short the release of the segments the recovered
+    // checkpoint covers, leaving some of them around one already gone:
+    // recovery accepts that, but the log would list those files as holding
+    // every record from the first one on (Wal::SegmentsFrom), and a standby
+    // catching up from them would meet the hole. The release is finished.
+    wal_->ReleaseThrough(recovered_lsn);
   }
 }
 

@@ -167,7 +167,15 @@ bool JudgeBySize(Context& c, uint64_t id, const FrameScan& scan, Context::Unborn
     c.bad_header[id] = "segment header invalid";
     return false;
   }
-  action->drop = last == UINT64_MAX ? 0 : last + kFrameHeaderBytes;
+  // No frame of this use: a recycled file's stale bytes, kept as they are
+  // behind its earlier use's header, but a header that does not decode (the
+  // new one's write torn) is zeroed: what reads the log after recovery
+  // (wal::TruncateAfter) takes any other header for damage.
+  SegmentHeader h;
+  const bool torn_header = DecodeSegmentHeader(c.data_of[id], &h) != HeaderStatus::kOk;
+  action->drop = last != UINT64_MAX ? last + kFrameHeaderBytes
+                 : torn_header      ? kSegmentHeaderBytes
+                                    : 0;
   return true;
 }
 

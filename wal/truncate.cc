@@ -168,14 +168,16 @@ absl::Status ChooseStart(Reading& r) {
   return absl::OkStatus();
 }
 
-absl::Status NoStart(const Reading& r, uint64_t log_from) {
+// `gap`: what the log lacks (default: its start is past the cut log's).
+absl::Status NoStart(const Reading& r, uint64_t log_from, std::string gap = {}) {
   const uint64_t newest = r.checkpoints.empty() ? 0 : r.checkpoints.rbegin()->first;
   std::string why = r.start == 0 ? "no checkpoint at or below it"
                                  : "checkpoint-" + L(r.start) + " is the newest at or below it";
+  if (gap.empty())
+    gap = "starts at LSN " + L(log_from) + ", not at or before LSN " + L(r.start + 1);
   return absl::FailedPreconditionError(
       "cannot cut the log after LSN " + L(r.keep) + ": the newest checkpoint is at LSN " +
-      L(newest) + ", " + why + ", and the log starts at LSN " + L(log_from) +
-      ", not at or before LSN " + L(r.start + 1) +
+      L(newest) + ", " + why + ", and the log " + gap +
       ": the cut log would have no consistent start; bootstrap from the primary instead");
 }
 
@@ -192,6 +194,14 @@ absl::Status CheckContinues(Reading& r, const std::string& name, const SegmentHe
   if (r.expected == 0) {
     if (!covered) return NoStart(r, h.first_lsn);
   } else if (h.first_lsn != r.expected && !covered) {
+    // A hole a checkpoint past keep_through covers: segments it released,
+    // some of them only (a crash cut the release short). Recovery accepts
+    // that log, from the checkpoint on; the cut log, without it, would
+    // start before the hole.
+    const uint64_t newest = r.checkpoints.empty() ? 0 : r.checkpoints.rbegin()->first;
+    if (h.first_lsn > r.expected && h.first_lsn <= newest + 1)
+      return NoStart(r, r.expected, "has no records from LSN " + L(r.expected) + " to " +
+                                        L(h.first_lsn - 1) + " (released under that checkpoint)");
     return Unreadable(name, 0, "segment starts at LSN " + L(h.first_lsn) + ", " + L(r.expected) +
                                    " expected");
   }

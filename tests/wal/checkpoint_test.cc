@@ -7,6 +7,7 @@
 #include "core/state_machine.h"
 #include "tests/support/mem_storage.h"
 #include "tests/wal/log_fixture.h"
+#include "tests/wal/truncate_log.h"
 
 namespace werk::wal {
 namespace {
@@ -241,6 +242,36 @@ TEST(Checkpoint, OneUnderWayIsAbandonedWhenHeld) {
   log.Checkpoint();
   EXPECT_EQ(log.checkpointer().stats().taken, 1u);
   EXPECT_EQ(log.checkpointer().stats().last_lsn, core::Lsn(40));
+}
+
+// A crash cut short the release of the segments a checkpoint covers: one in
+// the middle is gone, those around it are still there. Recovery starts from
+// the checkpoint; the restarted log finishes the release, so it no longer
+// lists files with a hole in them as holding every record from LSN 1 (a
+// standby catching up from there would find the hole: the sender's files
+// phase failed with "the data ends where durable LSN n was expected", and
+// the primary answered CONTINUE to every retry). Found by the replicated
+// crash simulation.
+TEST(Checkpointer, ARestartFinishesARelease) {
+  truncate_test::Log log;
+  log.Build(150);
+  const auto segs = log.Segments();
+  ASSERT_GE(segs.size(), 5u);
+  const uint64_t ckpt = segs[3].second + 1;
+  log.PutCheckpoint(ckpt);
+  ASSERT_TRUE(log.storage.Remove(SegmentName(segs[1].first)).ok());
+  testing::LogFixture f(&log.storage, truncate_test::FixtureOptions());
+  ASSERT_TRUE(f.Open().ok());
+  ASSERT_EQ(f.result().checkpoint_lsn, core::Lsn(ckpt));
+  f.Flush();
+  const auto files = f.wal().SegmentsFrom(core::Lsn(1));
+  ASSERT_FALSE(files.empty());
+  EXPECT_EQ(files.front().id, segs[3].first) << "the first file holding LSN " << ckpt + 1;
+  EXPECT_FALSE(log.storage.Exists(SegmentName(segs[0].first)));
+  EXPECT_FALSE(log.storage.Exists(SegmentName(segs[2].first)));
+  // And the log still recovers to the same records.
+  ASSERT_TRUE(f.Open().ok());
+  EXPECT_EQ(f.result().last_lsn, core::Lsn(150));
 }
 
 }  // namespace

@@ -292,5 +292,51 @@ TEST(TruncateAfter, AnOlderCheckpointTheLogNoLongerReachesIsRefused) {
   EXPECT_EQ(log.Files(), before);
 }
 
+// A checkpoint's release of the segments it covers, cut short by a crash:
+// one segment in the middle is gone, the ones around it are still there.
+// Recovery accepts that log (it starts from the checkpoint); cutting it
+// before the checkpoint leaves no consistent start, which is a bootstrap,
+// not corruption. (Found by the replicated crash simulation.)
+TEST(TruncateAfter, AHoleLeftByAnInterruptedReleaseIsRefusedAsNeedingABootstrap) {
+  Log log;
+  log.Build(150);
+  const auto segs = log.Segments();
+  ASSERT_GE(segs.size(), 4u);
+  const uint64_t keep = segs[2].second + 4;
+  log.PutCheckpoint(segs[3].second + 1);
+  ASSERT_TRUE(log.storage.Remove(SegmentName(segs[1].first)).ok());  // released before the crash
+  {
+    LogFixture f(&log.storage, FixtureOptions());
+    ASSERT_TRUE(f.Open().ok()) << "recovery accepts the log";
+  }
+  const auto before = log.Files();
+  auto r = TruncateAfter(log.storage, core::Lsn(keep), CutOptions());
+  ASSERT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  const std::string msg(r.status().message());
+  EXPECT_NE(msg.find("no consistent start"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("bootstrap"), std::string::npos) << msg;
+  EXPECT_EQ(log.Files(), before);
+}
+
+// The spare after the last segment as a crash can leave it: a reused file
+// whose new header write was torn (neither zero nor its earlier use's
+// header), with that use's stale bytes after it. Recovery keeps it as the
+// spare; the cut, run after recovery (a rejoin's), must accept what
+// recovery left. (Found by the replicated crash simulation.)
+TEST(TruncateAfter, AfterRecoveryKeptASpareWithATornHeader) {
+  Log log;
+  log.Build(120);
+  const auto segs = log.Segments();
+  std::string spare(64 << 10, '\x5a');
+  for (size_t i = 0; i < kSegmentHeaderBytes; i += 3) spare[i] = char(i);
+  log.storage.Put(SegmentName(segs.back().first + 1), spare);
+  {
+    LogFixture f(&log.storage, FixtureOptions());
+    ASSERT_TRUE(f.Open().ok());
+    EXPECT_EQ(f.result().last_lsn, core::Lsn(120));
+  }
+  CutAndCheck(log, segs[1].second + 4);
+}
+
 }  // namespace
 }  // namespace werk::wal::truncate_test
