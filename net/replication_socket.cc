@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "core/check.h"
+#include "wal/replication_sender.h"
 
 namespace werk::net {
 
@@ -19,6 +20,9 @@ constexpr size_t kRecvBytes = 64u << 10;
 // it there, on the shard's thread; a bootstrap's megabytes in one send
 // stalled the loop for tens of ms.
 constexpr size_t kSendSliceBytes = 256u << 10;
+constexpr size_t kKeepSendBytes = 2 * wal::kSendWindowBytes;
+constexpr size_t kKeepRecvBytes = 4u << 20;
+static_assert(kKeepRecvBytes > wal::kCheckpointChunkBytesMax + wal::kMessageOverheadBytes + 64);
 }  // namespace
 
 ReplicationSocket::ReplicationSocket(core::Reactor* reactor, int fd, Handler handler,
@@ -101,8 +105,9 @@ void ReplicationSocket::HandleInput() {
     std::memmove(in_.data(), in_.data() + at, in_used_ - at);
     in_used_ -= at;
   }
-  // Do not keep a large message's buffer once it is handled.
-  if (in_.size() > (1u << 20) && in_used_ < kRecvBytes && need_ <= kRecvBytes) {
+  // Do not keep a large message's buffer once it is handled (a
+  // checkpoint's chunks, a megabyte each, are not large: they keep coming).
+  if (in_.size() > kKeepRecvBytes && in_used_ < kRecvBytes && need_ <= kRecvBytes) {
     in_.resize(kRecvBytes);
     in_.shrink_to_fit();
   }
@@ -137,7 +142,11 @@ void ReplicationSocket::OnSend(int32_t res) {
   if (sent_ == sending_.size()) {
     sending_.clear();
     sent_ = 0;
-    if (sending_.capacity() > (4u << 20)) std::string().swap(sending_);
+    // Kept up to twice the sender's window: a bootstrap or a catch-up
+    // fills it again at once, and a buffer grown afresh for each window
+    // faults its pages in again on the shard's thread. Beyond that (one
+    // huge record), it goes.
+    if (sending_.capacity() > kKeepSendBytes) std::string().swap(sending_);
   }
   Flush();
   if (!send_inflight_ && handler_.on_writable) handler_.on_writable();

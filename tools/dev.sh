@@ -93,7 +93,7 @@ case "${1:-}" in
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --output-on-failure -j "$jobs" --timeout 900 -LE compat)
-    stage "ThreadSanitizer: the cross-shard rings and mailbox, the published stats, and werkd with 4 shards (replication, promotion and the standby policy included)"
+    stage "ThreadSanitizer: the cross-shard rings and mailbox, the published stats, and werkd with 4 shards (replication, promotion, the standby policy, fencing and rejoin included)"
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERK_WERROR=ON \
       -DWERK_SANITIZE=thread -DWERK_BUILD_BENCH=OFF >/dev/null
     cmake --build build-tsan -j "$jobs" --target werk_core_test werkd werk_system_test
@@ -103,7 +103,7 @@ case "${1:-}" in
     # exit non-zero, which the tests see.
     TSAN_OPTIONS=halt_on_error=1:exitcode=66 WERK_STRESS_JOBS=500 WERK_TEST_SHARDS=4 \
       build-tsan/tests/werk_system_test --gtest_brief=1 \
-      --gtest_filter='StressTest.*:Shards/ProtocolTest.*/4:Shards/LongCommands.*/4:BadInput.*:Handshake.*:Replication.*:Promotion.*:StandbyPolicy.*'
+      --gtest_filter='StressTest.*:Shards/ProtocolTest.*/4:Shards/LongCommands.*/4:BadInput.*:Handshake.*:Replication.*:Promotion.*:StandbyPolicy.*:Fencing.*:Rejoin.*'
     stage "fuzzing (libFuzzer, clang 14)"
     fuzzers=(fuzz_apply fuzz_command_line fuzz_job_decoder fuzz_log_reader fuzz_manifest
       fuzz_mutation_decoder fuzz_replication_frame)

@@ -7,11 +7,12 @@
 // ACKs, FAILs, scheduled jobs and retries, timers, MUTATE, pauses) runs on
 // the primary, and at random points:
 //   - the primary loses power, or the standby does, or both; a node restarts
-//     through recovery; a primary's restart begins a new epoch (as a
-//     primary's start does in net/server.cc);
+//     through recovery; a primary's restart begins a new run of its epoch
+//     (a random id, the same number, as a primary's start does in
+//     net/server.cc);
 //   - the link is cut; the standby reconnects with its log's last LSN and
-//     epoch and gets CONTINUE or DIVERGED (the primary's decision mirrors
-//     net::ReplicationPrimary::Decide); DIVERGED cuts the standby's log
+//     history of runs and gets CONTINUE or DIVERGED (the primary's decision
+//     mirrors net::ReplicationPrimary::Decide: core::EpochHistory::ForkOf); DIVERGED cuts the standby's log
 //     (wal::TruncateAfter) and it recovers, as a rejoin does;
 //   - after a primary power loss, the standby is promoted (a new epoch and
 //     its record, alone until a standby has caught up, as
@@ -48,9 +49,9 @@
 //     plan §4 "Degrade mode breaks step 1 by design"), so the promotion with
 //     the old primary running is made only while its gate waits for the
 //     standby (sync), where the fencing argument holds;
-//   - a primary restarted while its standby is promoted takes the same epoch
-//     number (the epoch identity fixes this, plan §7); here an old primary
-//     always comes back as a standby;
+//   - an old primary restarted as a primary after its standby's promotion
+//     (the runs tell the logs apart: tests/system/rejoin_test.cc); here an
+//     old primary always comes back as a standby;
 //   - the standby side of the handshake and sockets (net/), bootstrap from a
 //     checkpoint (not built: a standby the primary's files no longer reach is
 //     discarded), the degrade policy's timeout, and bit flips of synced data
@@ -76,9 +77,6 @@ namespace werk::testing {
 namespace {
 
 constexpr uint64_t kCatchUpSlack = 256;  // wal::StandbyWatch's
-// Promote a standby that never heard of its primary's newest epoch (see
-// Promotable): true once epochs have an identity.
-constexpr bool kPromoteUnawareStandby = false;
 
 struct Totals {
   uint64_t primary_losses = 0, standby_losses = 0, cuts = 0, promotions = 0, alive = 0,
@@ -122,6 +120,7 @@ class Sim {
  private:
   static bool Fatal() { return ::testing::Test::HasFatalFailure(); }
   bool Coin(int percent) { return int(rng_() % 100) < percent; }
+  uint64_t RunId() { return rng_() | 1; }  // random, never 0
   SimNode& P() { return *primary_.node; }
   SimNode& S() { return *nodes_[1 - p_]; }
   core::UnixNanos Now() { return P().log.clock().WallNow(); }
@@ -153,10 +152,11 @@ class Sim {
     primary_ = Serving{&n, std::make_unique<wal::DurabilityGate>(&n.log.wal(), n.log.clock(),
                                                                    10 * core::kNanosPerSecond)};
     primary_.alone_released = alone_released;
-    const core::Epoch epoch(std::max(n.log.wal().epoch(), n.heard_epoch).value() + 1);
-    n.log.wal().SetEpoch(epoch);
+    // A new run of the epoch its log has (net/server.cc): only a promotion
+    // takes a new number.
+    const core::Epoch epoch = n.log.wal().epoch();
     ASSERT_NE(n.Commit(EpochMutation(Now(), epoch, n.log.wal().appended_lsn().next(),
-                                     "node-" + std::to_string(p_))),
+                                     "node-" + std::to_string(p_), RunId())),
               0u);
     if (alone || standby_ == Standby::kGone) {
       GoAlone();
@@ -252,7 +252,7 @@ class Sim {
     const core::Epoch epoch = s.log.wal().epoch();
     ASSERT_LE(std::max(epoch, s.heard_epoch), P().log.wal().epoch())
         << "a standby knows an epoch newer than its primary's";
-    const SimDecision d = SimDecide(P(), last, epoch);
+    const SimDecision d = SimDecide(P(), last, s.log.sm().epochs());
     s.heard_epoch = std::max(s.heard_epoch, P().log.wal().epoch());  // CHALLENGE's
     switch (d.decision) {
       case wal::WelcomeDecision::kContinue: {
@@ -369,17 +369,19 @@ class Sim {
   }
 
   // The standby has synced every write the primary acknowledged alone (in
-  // sync mode nothing is acknowledged that it has not synced).
-  // And it knows the primary's epoch number: one that never heard of it
-  // would take that same number for its own (plan §7, "Two servers, one
-  // epoch number"), which the epoch identity fixes; until then such a
-  // promotion is not made (kPromoteUnawareStandby).
+  // sync mode nothing is acknowledged that it has not synced): its log
+  // reaches that LSN and is the primary's up to there. (A standby that
+  // never followed the primary's newest run — a rejoined old primary not
+  // yet linked — holds other records at those LSNs: promoting it is the
+  // operator's mistake the runbook warns of, not modelled.)
   bool Promotable() {
-    if (standby_ != Standby::kFollowing || !S().up ||
-        S().log.wal().durable_lsn().value() < primary_.alone_released)
-      return false;
-    return kPromoteUnawareStandby ||
-           std::max(S().log.wal().epoch(), S().heard_epoch) >= P().log.wal().epoch();
+    if (standby_ != Standby::kFollowing || !S().up) return false;
+    const uint64_t alone = primary_.alone_released;
+    if (alone == 0) return true;
+    if (S().log.wal().durable_lsn().value() < alone) return false;
+    const std::optional<core::Lsn> fork = P().log.sm().epochs().ForkOf(
+        S().log.sm().epochs().entries(), false, S().log.wal().appended_lsn());
+    return !fork || fork->value() > alone;
   }
 
   void PrimaryPowerLoss(bool both) {
@@ -431,7 +433,7 @@ class Sim {
     const core::Epoch epoch(std::max(n.log.wal().epoch(), n.heard_epoch).value() + 1);
     n.log.wal().SetEpoch(epoch);
     ASSERT_NE(n.Commit(EpochMutation(Now(), epoch, n.log.wal().appended_lsn().next(),
-                                     "node-" + std::to_string(p_))),
+                                     "node-" + std::to_string(p_), RunId())),
               0u);
     n.Commit(core::Mutation::Replication(Now(), {true, n.log.wal().appended_lsn().next().value()}));
     primary_.gate->SetMode(wal::DurabilityGate::Mode::kLocal);
@@ -497,9 +499,11 @@ class Sim {
     if (standby_ != Standby::kFollowing || !S().up) return;
     SimNode& s = S();
     ExpectReplays(s, "the standby's");
-    // A prefix of the primary's, up to where the standby's epoch ended there.
+    // A prefix of the primary's, up to where their runs part (what the
+    // next handshake cuts).
     uint64_t n = std::min(s.records.size(), p.records.size());
-    if (auto fork = p.log.sm().epochs().ForkAfter(s.log.wal().epoch()))
+    if (auto fork = p.log.sm().epochs().ForkOf(s.log.sm().epochs().entries(), false,
+                                               s.log.wal().appended_lsn()))
       n = std::min<uint64_t>(n, fork->value() - 1);
     for (uint64_t i = 0; i < n; ++i)
       ASSERT_EQ(s.records[i], p.records[i]) << "the standby's LSN " << i + 1 << " differs";

@@ -46,8 +46,9 @@ struct SimNode {
 // The epoch record a promotion, or a primary's start, logs (as
 // Partition::CommitEpoch does): the one place the simulation builds one.
 inline core::Mutation EpochMutation(core::UnixNanos t, core::Epoch epoch, core::Lsn first,
-                                    const std::string& node) {
-  return core::Mutation::NewEpoch(t, core::EpochRecord{epoch.value(), first.value(), node});
+                                    const std::string& node, uint64_t run_id) {
+  return core::Mutation::NewEpoch(t,
+                                  core::EpochRecord{epoch.value(), first.value(), node, run_id});
 }
 
 // What the primary's shard answers a standby's HELLO with (the logic of
@@ -58,17 +59,13 @@ struct SimDecision {
   core::Lsn lsn{0};
 };
 
-inline SimDecision SimDecide(SimNode& primary, core::Lsn last_lsn, core::Epoch last_epoch) {
+inline SimDecision SimDecide(SimNode& primary, core::Lsn last_lsn,
+                             const core::EpochHistory& standby_epochs) {
   const core::EpochHistory& epochs = primary.log.sm().epochs();
   const core::Lsn last = primary.log.wal().appended_lsn();
-  if (last_lsn.value() > 0 && last_epoch > core::Epoch(1)) {
-    bool known = false;
-    for (const core::EpochStart& e : epochs.entries()) known |= e.epoch == last_epoch;
-    if (!known) return {wal::WelcomeDecision::kRefused};
-  }
-  if (auto fork = epochs.ForkAfter(last_epoch); fork && last_lsn >= *fork)
-    return {wal::WelcomeDecision::kDiverged, *fork};
-  if (last_lsn > last) return {wal::WelcomeDecision::kDiverged, last.next()};
+  std::optional<core::Lsn> fork = epochs.ForkOf(standby_epochs.entries(), false, last_lsn);
+  if (last_lsn > last && (!fork || last.next() < *fork)) fork = last.next();
+  if (fork) return {wal::WelcomeDecision::kDiverged, *fork};
   const core::Lsn from = last_lsn.next();
   if (!primary.log.wal().Follow(from).ok()) {
     const auto files = primary.log.wal().SegmentsFrom(from);
