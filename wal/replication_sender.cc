@@ -48,7 +48,8 @@ absl::Status ReplicationSender::StartBootstrap(const std::string& name, core::Ls
   bootstrap_pin_ = wal_->Pin(lsn.next());
   next_ = lsn.next().value();
   chunks_ = std::make_unique<CheckpointChunkSource>(wal_->storage(), name, bytes,
-                                                    [this] { OnFileReadable(); });
+                                                    [this] { OnFileReadable(); },
+                                                    kBootstrapChunkBytes);
   return Pump();
 }
 

@@ -48,6 +48,12 @@
 namespace werk::wal {
 
 inline constexpr size_t kSendWindowBytes = 8u << 20;
+// A bootstrap's checkpoint goes out in chunks of this size, one per loop
+// turn: each is read, copied into a message and handed to the socket on
+// the shard's thread. 1 MiB chunks stalled the primary's loop for up to
+// 15 ms per turn on a 2-core VM, 128 KiB ones for 4–11 ms, and the whole
+// bootstrap of 1M jobs took 2.6 s instead of 5 (docs/benchmarks.md).
+inline constexpr size_t kBootstrapChunkBytes = 128u << 10;
 // At most this much of frames per RECORDS message.
 inline constexpr size_t kRecordsMessageBytes = 1u << 20;
 
