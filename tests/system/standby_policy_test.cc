@@ -63,6 +63,17 @@ struct PairThroughProxy {
   std::unique_ptr<WerkdProcess> standby;
 };
 
+// INFO shows durable state only, so it does not wait for a standby: a
+// primary that has never had one answers it at once (its own start's
+// epoch record waits for the standby; INFO does not).
+TEST(StandbyPolicy, APrimaryWaitingForItsFirstStandbyAnswersInfo) {
+  auto primary = StartPrimary();
+  LineClient c = ReadyClient(primary->port());
+  const std::string info = c.Call("INFO", 60'000);
+  EXPECT_NE(info.find("\"role\":\"primary\""), std::string::npos) << info;
+  EXPECT_NE(info.find("\"standby_state\""), std::string::npos) << info;
+}
+
 TEST(StandbyPolicy, RequiredRefusesWritesOnceTheStandbyIsGoneAndResumesWhenItIsBack) {
   PairThroughProxy pair("required");
   auto& [primary, link, standby] = pair;
