@@ -7,9 +7,10 @@
 # primary's LSN), and the primary's longest loop turn (INFO loop.longest_ms,
 # the worst shard) before and after.
 #   SHARDS=1 JOBS=1000000 bash bench/scripts/bootstrap.sh <build> [rounds]
-# The primary runs the degrade policy with a short timeout so that its INFO
-# answers before a standby is there (a required-mode primary's reads wait for
-# its standby); nothing is written during the measurement. It prints the
+# The primary runs the degrade policy with a short timeout (chosen when a
+# required-mode primary's INFO waited for its standby; kept so the figures in
+# docs/benchmarks.md stay comparable); nothing is written during the
+# measurement. It prints the
 # primary's turns by busy milliseconds (INFO busy_ms_buckets) too; PERF=<file>
 # records the primary (perf record -g) for 6 s from the standby's start.
 set -euo pipefail
