@@ -129,7 +129,9 @@ TEST(Bootstrap, AFreshStandbyOfARestartedPrimaryHoldsItsJobs) {
 TEST(Bootstrap, WritesAcknowledgedDuringABootstrapAreOnTheStandby) {
   auto first = std::make_unique<WerkdProcess>(WerkdProcess::Options{.args = kSmallLog});
   const std::string data = first->data_dir();
-  MakeJobs(first->port(), 400);
+  // Enough that every shard's log outgrows a segment, at any shard count
+  // the suite runs with (jobs are spread over the shards by jid).
+  MakeJobs(first->port(), 1600);
   ASSERT_EQ(first->Stop(), 0) << first->log();
   auto primary = StartPrimary(kSmallLog, data);
   auto standby = StartStandby(ReplicationPort(*primary));
