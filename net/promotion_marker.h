@@ -5,9 +5,9 @@
 // started with --replica-of on a promoted data directory follows only a
 // primary of a newer epoch than the promotion's (docs/replication.md
 // "Rejoin"): its log holds writes of its own, and a primary of the same
-// epoch number (an old primary restarted: every start of a primary begins
-// an epoch of its own) is not its successor; its records would otherwise be
-// appended after them unnoticed.
+// epoch number (an old primary restarted, which keeps its number, or a
+// second server promoted from the same epoch) is not its successor; its
+// records would otherwise be appended after them unnoticed.
 //
 // Blocking file-system calls: at start, and on the promotion's thread.
 
