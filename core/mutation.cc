@@ -46,6 +46,9 @@ Mutation Mutation::NewEpoch(UnixNanos t, EpochRecord r) {
 Mutation Mutation::Replication(UnixNanos t, ReplicationRecord r) {
   return {t, MutationType::kReplication, r};
 }
+Mutation Mutation::CronPush(UnixNanos t, CronPushRecord r) {
+  return {t, MutationType::kCronPush, std::move(r)};
+}
 
 std::string_view MutationTypeName(MutationType t) {
   switch (t) {
@@ -66,6 +69,7 @@ std::string_view MutationTypeName(MutationType t) {
     case MutationType::kGlobalOp: return "global";
     case MutationType::kEpoch: return "epoch";
     case MutationType::kReplication: return "replication";
+    case MutationType::kCronPush: return "cron-push";
   }
   return "unknown";
 }
@@ -283,6 +287,13 @@ void EncodeMutation(const Mutation& m, std::string& out) {
       w.U64(r.lsn);
       break;
     }
+    case MutationType::kCronPush: {
+      const auto& r = std::get<CronPushRecord>(m.body);
+      w.U64(r.entry);
+      w.I64(r.tick);
+      WriteJobSpec(w, r.job);
+      break;
+    }
   }
 }
 
@@ -302,7 +313,7 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
   if (version != kMutationFormatVersion &&
       !(version == kEpochRecordIdVersion && type == uint8_t(MutationType::kEpoch)))
     return std::nullopt;
-  if (!InRange(type, MutationType::kPush, MutationType::kReplication)) return std::nullopt;
+  if (!InRange(type, MutationType::kPush, MutationType::kCronPush)) return std::nullopt;
   m.type = MutationType(type);
   switch (m.type) {
     case MutationType::kPush: {
@@ -432,6 +443,14 @@ std::optional<Mutation> DecodeMutation(std::string_view bytes) {
       if (!r.ok() || alone > 1) return std::nullopt;
       p.alone = alone == 1;
       m.body = p;
+      break;
+    }
+    case MutationType::kCronPush: {
+      CronPushRecord p;
+      p.entry = r.U64();
+      p.tick = r.I64();
+      if (!ReadJobSpec(r, &p.job) || p.entry == 0) return std::nullopt;
+      m.body = std::move(p);
       break;
     }
   }

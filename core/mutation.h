@@ -37,6 +37,7 @@ enum class MutationType : uint8_t {
   kGlobalOp = 15,
   kEpoch = 16,
   kReplication = 17,
+  kCronPush = 18,
 };
 
 struct PushRecord {
@@ -166,12 +167,23 @@ struct ReplicationRecord {
   bool operator==(const ReplicationRecord&) const = default;
 };
 
+// Cron (cron/): the push of entry `entry`'s tick at `tick` (unix seconds)
+// and the fact that it fired, in one record (invariant I5). The job's jid is
+// derived from (entry, tick), so the record lands on the shard owning it.
+struct CronPushRecord {
+  uint64_t entry = 0;  // never 0
+  int64_t tick = 0;
+  JobSpec job;
+  bool operator==(const CronPushRecord&) const = default;
+};
+
 struct Mutation {
   UnixNanos time = 0;
   MutationType type = MutationType::kFlush;
   std::variant<PushRecord, ReserveRecord, AckRecord, FailRecord, EnqueueDueRecord,
                PurgeDeadRecord, MutateSetRecord, QueueRecord, FlushRecord, WorkerStateRecord,
-               WorkerForgetRecord, GlobalOpRecord, EpochRecord, ReplicationRecord>
+               WorkerForgetRecord, GlobalOpRecord, EpochRecord, ReplicationRecord,
+               CronPushRecord>
       body;
   bool operator==(const Mutation&) const = default;
 
@@ -189,6 +201,7 @@ struct Mutation {
   static Mutation Global(UnixNanos t, GlobalOpRecord r);
   static Mutation NewEpoch(UnixNanos t, EpochRecord r);
   static Mutation Replication(UnixNanos t, ReplicationRecord r);
+  static Mutation CronPush(UnixNanos t, CronPushRecord r);
 };
 
 // Binary form: [type u8][version u8][time zigzag-varint][fields...].

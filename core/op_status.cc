@@ -35,6 +35,10 @@ OpStatus JidInUse(std::string_view jid) {
   return absl::AlreadyExistsError("jid " + std::string(jid) + " is already in use by a live job");
 }
 
+OpStatus CronTickFired(std::string_view jid) {
+  return absl::AlreadyExistsError("cron tick " + std::string(jid) + " has fired already");
+}
+
 OpStatus UnknownWorker(std::string_view wid) {
   return absl::NotFoundError("unknown worker " + std::string(wid));
 }

@@ -34,6 +34,8 @@ OpStatus LogFailed();
 OpStatus JobNotFound(std::string_view jid);
 // PUSH of a jid a live job has (kAlreadyExists).
 OpStatus JidInUse(std::string_view jid);
+// Cron: the tick of this jid, or a later one of its entry, fired already.
+OpStatus CronTickFired(std::string_view jid);
 // BEAT of a process the server does not know (kNotFound): "unknown worker <wid>".
 OpStatus UnknownWorker(std::string_view wid);
 // A write sent to a standby (kFailedPrecondition): writes go to the primary.

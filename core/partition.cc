@@ -58,6 +58,16 @@ OpStatus Partition::Push(JobSpec job) {
   return OkStatus();
 }
 
+OpStatus Partition::CronPush(CronPushRecord rec) {
+  if (OpStatus s = CheckWritable(); !s.ok()) return s;
+  const auto& fired = sm_.cron_fired();
+  if (auto it = fired.find(rec.entry); it != fired.end() && rec.tick <= it->second)
+    return CronTickFired(rec.job.jid);
+  if (sm_.FindJob(rec.job.jid)) return JidInUse(rec.job.jid);
+  Commit(Mutation::CronPush(now(), std::move(rec)));
+  return OkStatus();
+}
+
 OpStatus Partition::Ack(const std::string& jid) {
   // First: a standby refuses every ACK, whatever it knows of the job (the
   // worker must reach the primary, which holds the reservation).

@@ -104,6 +104,11 @@ class Partition {
   // PUSH of a job validated by ValidateJob: JidInUse if a live job has its
   // jid.
   OpStatus Push(JobSpec job);
+  // Cron's push of `rec.entry`'s tick (invariant I5): the job validated by
+  // ValidateJob, its jid the tick's (cron::TickJid). CronTickFired if this
+  // shard fired that tick or a later one of the entry; JidInUse if a live
+  // job has the jid.
+  OpStatus CronPush(CronPushRecord rec);
   // ACK: OK for a job that is not reserved too (Faktory's behaviour).
   OpStatus Ack(const std::string& jid);
   // FAIL of a reserved job (cleansed by CleanseFailure): the retry policy

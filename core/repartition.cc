@@ -24,6 +24,11 @@ bool Repartition(const std::vector<const StateMachine*>& from, uint32_t to, int6
           break;  // brought level before (core/global_ops.h); new shards start afresh
         case SnapshotItemType::kEpochs:
           break;  // LSNs of the old logs: the new ones start afresh (the epoch is kept)
+        case SnapshotItemType::kCronFired:
+          // Every new shard refuses every tick fired before (a tick's jid,
+          // and so its shard, depends on the shard count).
+          for (auto& sm : *out) ok = ok && sm->RestoreItem(type, body);
+          break;
         case SnapshotItemType::kWorker: {
           const std::string_view wid = r.Bytes();
           ok = r.ok() && (*out)[ShardOf(wid, to)]->RestoreItem(type, body);

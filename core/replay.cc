@@ -2,6 +2,8 @@
 
 #include <limits>
 
+#include <absl/strings/str_cat.h>
+
 #include "core/epoch_history.h"
 #include "core/time_format.h"
 
@@ -31,6 +33,13 @@ std::string DescribeMutation(const Mutation& m) {
       s += " jid=" + j.jid + " queue=" + j.queue + " jobtype=" + j.jobtype +
            " bytes=" + std::to_string(j.args_json.size());
       if (j.at_ns) s += " at=" + j.at;
+      break;
+    }
+    case MutationType::kCronPush: {
+      const auto& r = std::get<CronPushRecord>(m.body);
+      s += " entry=" + absl::StrCat(absl::Hex(r.entry, absl::kZeroPad16)) +
+           " tick=" + FormatRfc3339Nano(SecondsToNanos(r.tick)) + " jid=" + r.job.jid +
+           " queue=" + r.job.queue + " jobtype=" + r.job.jobtype;
       break;
     }
     case MutationType::kReserve: {

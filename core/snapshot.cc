@@ -97,6 +97,19 @@ bool StateMachine::RestoreItem(SnapshotItemType type, std::string_view body, boo
       if (!renumber) epochs_ = std::move(h);
       return true;
     }
+    case SnapshotItemType::kCronFired: {
+      // Merged (the latest tick wins): re-partitioning restores every old
+      // shard's item into each new one.
+      const uint64_t n = r.Count();
+      for (uint64_t i = 0; i < n && r.ok(); ++i) {
+        const uint64_t entry = r.U64();
+        const int64_t tick = r.I64();
+        if (entry == 0) return false;
+        auto [it, fresh] = cron_fired_.try_emplace(entry, tick);
+        if (!fresh) it->second = std::max(it->second, tick);
+      }
+      return r.ok() && r.at_end();
+    }
     case SnapshotItemType::kQueue: {
       std::string name(r.Bytes());
       const uint8_t paused = r.U8();

@@ -19,6 +19,7 @@ enum class SnapshotItemType : uint16_t {
   kWorker = 104,    // a worker's quiet/terminate state
   kGlobalOp = 105,  // the last global operation applied from one origin shard
   kEpochs = 106,    // the epoch history and since when alone (only if any)
+  kCronFired = 107,  // the latest tick fired of each cron entry (only if any)
 };
 
 using SnapshotSink = std::function<void(SnapshotItemType, std::string_view body)>;

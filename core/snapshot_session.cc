@@ -60,6 +60,16 @@ SnapshotSession::SnapshotSession(const StateMachine& sm, uint32_t gen, SnapshotS
       for (const EpochStart& e : sm.epochs_.entries()) w.U64(e.id);
     sink_(SnapshotItemType::kEpochs, buf_);
   }
+  if (!sm.cron_fired_.empty()) {
+    buf_.clear();
+    ByteWriter w(buf_);
+    w.U64(sm.cron_fired_.size());
+    for (const auto& [entry, tick] : sm.cron_fired_) {
+      w.U64(entry);
+      w.I64(tick);
+    }
+    sink_(SnapshotItemType::kCronFired, buf_);
+  }
   start_queue_pos_ = sm.next_queue_pos_;
   queues_ = sm.SortedQueues();
   for (const Queue* q : queues_) {

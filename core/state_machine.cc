@@ -217,7 +217,7 @@ void StateMachine::Reclaim(size_t max_jobs) {
 
 OpStatus StateMachine::Apply(const Mutation& m) {
   switch (m.type) {
-    case MutationType::kPush: return ApplyPush(m.time, std::get<PushRecord>(m.body));
+    case MutationType::kPush: return ApplyPush(m.time, std::get<PushRecord>(m.body).job);
     case MutationType::kReserve: return ApplyReserve(m.time, std::get<ReserveRecord>(m.body));
     case MutationType::kAck: return ApplyAck(m.time, std::get<AckRecord>(m.body));
     case MutationType::kFail: return ApplyFail(m.time, std::get<FailRecord>(m.body));
@@ -279,26 +279,36 @@ OpStatus StateMachine::Apply(const Mutation& m) {
         epochs_.SetAloneSince(Lsn(r.lsn));
       return OkStatus();
     }
+    case MutationType::kCronPush: return ApplyCronPush(m.time, std::get<CronPushRecord>(m.body));
   }
   WERK_UNREACHABLE();
 }
 
-OpStatus StateMachine::ApplyPush(UnixNanos t, const PushRecord& r) {
-  if (auto it = jobs_.find(r.job.jid); it != jobs_.end()) {
+OpStatus StateMachine::ApplyPush(UnixNanos t, const JobSpec& spec) {
+  if (auto it = jobs_.find(spec.jid); it != jobs_.end()) {
     if (!Doomed(*it)) return AlreadyThere();
     // A job of a removed queue not freed yet: the new job takes its entry
     // (the graveyard still frees the old one).
     jobs_.erase(it);
     --doomed_;
   }
-  Job* job = Job::Create(r.job, next_seq_++).release();
+  Job* job = Job::Create(spec, next_seq_++).release();
   if (snap_) job->snap_gen = snap_->gen();  // not in the snapshot's state
   jobs_.insert(job);
-  if (r.job.at_ns > t) {
-    AddToSet(job, JobState::kScheduled, r.job.at_ns, r.job.at_ns);
+  if (spec.at_ns > t) {
+    AddToSet(job, JobState::kScheduled, spec.at_ns, spec.at_ns);
   } else {
     Enqueue(job, t);
   }
+  return OkStatus();
+}
+
+OpStatus StateMachine::ApplyCronPush(UnixNanos t, const CronPushRecord& r) {
+  // Fired already: the same tick again, or an earlier one after a later one.
+  if (auto it = cron_fired_.find(r.entry); it != cron_fired_.end() && r.tick <= it->second)
+    return AlreadyThere();
+  if (OpStatus s = ApplyPush(t, r.job); !s.ok()) return s;
+  cron_fired_[r.entry] = r.tick;
   return OkStatus();
 }
 
@@ -539,6 +549,8 @@ uint64_t StateMachine::StateHash() const {
     buf.append("e" + std::to_string(e.epoch.value()) + "@" + std::to_string(e.first_lsn.value()) +
                "=" + e.node + "#" + std::to_string(e.id) + ",");
   if (epochs_.alone_since()) buf.append("alone@" + std::to_string(epochs_.alone_since()->value()));
+  for (const auto& [entry, tick] : cron_fired_)
+    buf.append("c" + std::to_string(entry) + "@" + std::to_string(tick) + ",");
   return h ^ XXH3_64bits(buf.data(), buf.size());
 }
 

@@ -94,6 +94,10 @@ class StateMachine final : public SnapshotSource {
   const absl::btree_map<uint32_t, GlobalOpRecord>& last_global_ops() const {
     return last_global_ops_;
   }
+  // Cron (invariant I5): the latest tick fired here of each entry (by entry
+  // id), from cron-push records. A tick at or before it is refused. FLUSH
+  // keeps it: it records what fired, not a job.
+  const absl::btree_map<uint64_t, int64_t>& cron_fired() const { return cron_fired_; }
 
   // --- Timers ------------------------------------------------------------
   // Jobs whose timer has expired at `now_ms`, at most `max` per call. Each is
@@ -162,7 +166,8 @@ class StateMachine final : public SnapshotSource {
   void RemoveQueue(Queue* q);
   void MarkReady(Queue& q);
 
-  OpStatus ApplyPush(UnixNanos t, const PushRecord& r);
+  OpStatus ApplyPush(UnixNanos t, const JobSpec& job);
+  OpStatus ApplyCronPush(UnixNanos t, const CronPushRecord& r);
   OpStatus ApplyReserve(UnixNanos t, const ReserveRecord& r);
   OpStatus ApplyAck(UnixNanos t, const AckRecord& r);
   OpStatus ApplyFail(UnixNanos t, const FailRecord& r);
@@ -203,6 +208,7 @@ class StateMachine final : public SnapshotSource {
   absl::btree_map<int64_t, DayCounts> history_;  // UTC day number -> counts
   absl::btree_map<uint32_t, GlobalOpRecord> last_global_ops_;  // by origin shard
   EpochHistory epochs_;
+  absl::btree_map<uint64_t, int64_t> cron_fired_;  // entry id -> latest tick
   absl::flat_hash_map<std::string, WorkerState, StringHash, StringEq> worker_states_;  // non-running only
   std::vector<Queue*> ready_;
   // The open snapshot session and the last session number (marks in jobs).
