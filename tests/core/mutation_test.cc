@@ -69,6 +69,8 @@ std::vector<Mutation> AllKinds() {
       Mutation::NewEpoch(21, EpochRecord{3, 77, "10.0.0.3:7420", 0x9e3779b97f4a7c15}),
       Mutation::Replication(19, ReplicationRecord{true, 55}),
       Mutation::Replication(20, ReplicationRecord{false, 0}),
+      Mutation::CronPush(22, CronPushRecord{0x9e3779b97f4a7c15, 1'795'362'300, SampleJob()}),
+      Mutation::CronPush(23, CronPushRecord{1, -60, JobSpec{}}),
   };
 }
 
@@ -79,6 +81,16 @@ TEST(Mutation, RoundTripsEveryKind) {
     ASSERT_TRUE(back.has_value()) << MutationTypeName(m.type);
     EXPECT_EQ(*back, m) << MutationTypeName(m.type);
   }
+}
+
+TEST(Mutation, ACronPushNeedsAnEntry) {
+  std::string bytes =
+      EncodeMutation(Mutation::CronPush(1, CronPushRecord{7, 60, SampleJob()}));
+  ASSERT_TRUE(DecodeMutation(bytes));
+  // The entry id follows type, version and the time (one varint byte).
+  ASSERT_EQ(uint8_t(bytes[3]), 7);
+  bytes[3] = 0;
+  EXPECT_FALSE(DecodeMutation(bytes));
 }
 
 TEST(Mutation, EveryTruncationIsRejected) {
