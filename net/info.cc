@@ -236,7 +236,12 @@ std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& 
   o.append(",\"unimplemented_job_fields\":");
   for (size_t i = 0; i < kEnterpriseFieldCount; ++i)
     AppendField(o, kEnterpriseFieldNames[i], int64_t(t.enterprise_fields.jobs[i]), i == 0);
-  o.append("}}}");
+  o.append("}}");
+  if (ctx.cron) {
+    o.append(",\"cron\":");
+    AppendCronInfo(o, *ctx.cron);
+  }
+  o.append("}");
   return o;
 }
 

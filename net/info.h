@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/types.h"
+#include "cron/view.h"
 #include "net/enterprise_fields.h"
 
 namespace werk::net {
@@ -66,7 +67,11 @@ struct ShardSummary {
 struct InfoContext {
   core::UnixNanos now = 0;
   core::UnixNanos started_at = 0;
+  const cron::View* cron = nullptr;  // the cron block, if the server has a driver
 };
+
+// INFO's "cron" object (docs/cron.md "Watching it").
+void AppendCronInfo(std::string& out, const cron::View& view);
 
 // The INFO JSON document for the whole server.
 std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& shards);

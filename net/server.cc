@@ -369,7 +369,10 @@ void Server::ShardThread(uint32_t id) {
   // Every shard accepts on the one socket; each new socket goes to the shards
   // in turn (Shard::OnAccept).
   slot.shard->AddListener(listen_fd_, Shard::Listener::kShared);
-  if (id == 0) slot.shard->WatchStopFd(signal_fd_);
+  if (id == 0) {
+    slot.shard->WatchStopFd(signal_fd_);
+    slot.shard->EnableCron(options_.cron);
+  }
   slot.shard->Run();
   slot.journal_failed = slot.shard->journal_failed();
   // One shard stopping (signal or log failure) stops them all.

@@ -96,7 +96,7 @@ void Shard::StopOp::Complete(int32_t res, uint32_t) {
     signalfd_siginfo info;
     std::memcpy(&info, buf, sizeof info);
     if (info.ssi_signo == SIGHUP) {
-      spdlog::warn("SIGHUP: reloading configuration is not supported yet; ignoring");
+      shard->ReloadConfig();
       io_uring_prep_read(shard->reactor().Sqe(this), fd, buf, sizeof buf, 0);
       return;
     }

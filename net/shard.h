@@ -45,6 +45,7 @@
 #include "core/state_machine.h"
 #include "core/string_hash.h"
 #include "core/timer_wheel.h"
+#include "cron/driver.h"
 #include "net/connection.h"
 #include "net/command_decoders.h"
 #include "net/info.h"
@@ -81,6 +82,8 @@ struct GroupShared {
   std::atomic<int64_t> sockets{0};      // accepted sockets, handshake or not
   std::atomic<int64_t> handshakes{0};   // sockets still in the handshake
   std::atomic<uint64_t> accepts{0};     // sockets dealt to the shards in turn
+  // The cron driver (on the first shard), for INFO on any shard.
+  std::atomic<const cron::Driver*> cron{nullptr};
 };
 
 class Shard final : public core::Participant, public core::WorkerListener {
@@ -120,6 +123,13 @@ class Shard final : public core::Participant, public core::WorkerListener {
   void AddListener(int listen_fd, Listener kind);
   // Also wakes on `fd` readable (a signalfd) and calls `on_readable`.
   void WatchStopFd(int fd);
+  // This shard fires the cron table (cron/driver.h; the server's first
+  // shard, after JoinGroup, before the loop runs). Null: no table.
+  void EnableCron(std::shared_ptr<const cron::Table> table);
+  const cron::Driver* cron() const { return cron_.get(); }
+  // SIGHUP: reads conf.d again and applies what can change while running
+  // (the cron table); an invalid conf.d changes nothing (net/shard_reload.cc).
+  void ReloadConfig();
   // Runs the loop until a stop was requested and every connection is closed
   // (or the shutdown grace period ran out).
   void Run() { runtime_.Run(); }
@@ -420,6 +430,7 @@ class Shard final : public core::Participant, public core::WorkerListener {
   std::vector<Shard*> peers_;
   GroupShared own_group_;
   GroupShared* group_ = &own_group_;
+  std::unique_ptr<cron::Driver> cron_;
 
   int64_t catch_up_until_ms_ = 0;  // timers are held until then (0: not catching up)
   uint32_t catch_up_answers_pending_ = 0;

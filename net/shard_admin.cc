@@ -38,8 +38,11 @@ void Shard::CmdInfo(Connection* c, std::string_view) {
   // The snapshots show durable state only, so the answer waits for nothing
   // this shard appended since — a primary whose writes wait for a standby
   // still answers INFO at once.
+  std::optional<cron::View> cron;
+  if (const cron::Driver* d = group_->cron.load()) cron = d->Read();
   std::string out;
-  AppendBulk(out, RenderInfo(InfoContext{now(), started_at_}, ReadSummaries()));
+  AppendBulk(out, RenderInfo(InfoContext{now(), started_at_, cron ? &*cron : nullptr},
+                             ReadSummaries()));
   ReplyIndependent(c, out);
 }
 
