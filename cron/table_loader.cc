@@ -2,14 +2,15 @@
 // key is checked; the first problem stops the load with a message naming
 // the file and line, the entry, the field and why.
 
-#include <initializer_list>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "core/job_validation.h"
 #include "core/limits.h"
+#include "core/time_format.h"
 #include "cron/entry.h"
 #include "cron/entry_identity.h"
 #include "cron/toml_json.h"
@@ -18,9 +19,9 @@ namespace werk::cron {
 
 namespace {
 
-constexpr std::initializer_list<std::string_view> kEntryKeys = {
+constexpr std::string_view kEntryKeys[] = {
     "schedule", "job", "timezone", "name", "catch_up", "grace"};
-constexpr std::initializer_list<std::string_view> kJobKeys = {
+constexpr std::string_view kJobKeys[] = {
     "type", "queue", "args", "retry", "reserve_for", "priority", "custom"};
 
 // A job's instant for validation at load: its created_at is as long as any
@@ -58,7 +59,7 @@ class EntryReader {
   }
 
  private:
-  absl::Status CheckKeys(const toml::table& t, std::initializer_list<std::string_view> known,
+  absl::Status CheckKeys(const toml::table& t, std::span<const std::string_view> known,
                          std::string_view prefix) const {
     for (const auto& [key, value] : t) {
       bool found = false;
@@ -197,6 +198,8 @@ absl::StatusOr<Entry> EntryReader::Read(const core::JobLimits& limits,
   // Validated as a tick will push it; stored without the tick's fields.
   core::JobSpec probe = e.job;
   probe.jid = TickJid(e.id, kValidationTickS);
+  // Filled in here, not by ValidateJob, so that the size check counts it.
+  probe.created_at = core::FormatRfc3339Nano(kValidationNow);
   if (absl::Status st = core::ValidateJob(probe, kValidationNow, limits); !st.ok())
     return Error(job, "job", std::string(st.message()));
   probe.jid.clear();
