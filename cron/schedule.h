@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include <absl/status/statusor.h>
+#include <absl/time/civil_time.h>
 #include <absl/time/time.h>
 
 namespace werk::cron {
@@ -52,6 +53,18 @@ class Schedule {
 
  private:
   Schedule() = default;
+  // schedule_walk.cc: matching civil minutes, and their instants.
+  bool DayMatches(absl::CivilDay d) const;
+  // The first matching civil minute in [from, limit), or the last one in
+  // (limit, from]; nullopt if there is none.
+  std::optional<absl::CivilMinute> NextMatch(absl::CivilMinute from,
+                                             absl::CivilMinute limit) const;
+  std::optional<absl::CivilMinute> PrevMatch(absl::CivilMinute from,
+                                             absl::CivilMinute limit) const;
+  // The tick of a matching civil minute: its first occurrence, or the
+  // transition when the zone skips it.
+  int64_t TickOf(absl::CivilMinute m) const;
+
   std::string expression_;
   std::string zone_name_;
   absl::TimeZone zone_;

@@ -13,6 +13,7 @@
 #include <toml++/toml.h>
 
 #include "core/op_status.h"
+#include "cron/entry.h"
 
 namespace werk::net {
 
@@ -184,10 +185,55 @@ core::OpResult<ConfDoc> ReadConfD(const fs::path& confd) {
   return doc;
 }
 
+// conf.d read and parsed: the document, and where its lines came from.
+struct ParsedConfD {
+  ConfDoc doc;
+  toml::table table;
+};
+
+// An absent conf.d (or one without .toml files) is an empty document.
+core::OpResult<ParsedConfD> ParseConfD(const std::string& config_dir) {
+  ParsedConfD parsed;
+  const fs::path confd = fs::path(config_dir) / "conf.d";
+  std::error_code ec;
+  if (config_dir.empty() || !fs::is_directory(confd, ec)) return parsed;
+  core::OpResult<ConfDoc> doc = ReadConfD(confd);
+  if (!doc.ok()) return doc.status();
+  parsed.doc = std::move(*doc);
+  if (parsed.doc.text.empty()) return parsed;
+  try {
+    parsed.table = toml::parse(parsed.doc.text, (confd / "*.toml").string());
+  } catch (const toml::parse_error& e) {
+    const auto [file, line] = parsed.doc.Locate(e.source().begin.line);
+    std::ostringstream msg;
+    msg << "cannot parse " << file << ": " << e.description() << " at line " << line
+        << " (the files of " << confd.string()
+        << " are read in order and parsed as one document)";
+    return absl::InvalidArgumentError(msg.str());
+  }
+  return parsed;
+}
+
+// The [[cron]] entries of a parsed conf.d; errors and warnings name
+// "<file>:<line>".
+core::OpResult<std::shared_ptr<const cron::Table>> LoadCron(const ParsedConfD& parsed,
+                                                             const core::JobLimits& limits,
+                                                             std::vector<std::string>* warnings) {
+  const ConfDoc& doc = parsed.doc;
+  const cron::SourceNamer where = [&doc](const toml::source_region& region) {
+    const auto [file, line] = doc.Locate(region.begin.line);
+    return file + ":" + std::to_string(line);
+  };
+  core::OpResult<cron::Table> table = cron::LoadTable(parsed.table, where, limits);
+  if (!table.ok()) return table.status();
+  if (warnings)
+    warnings->insert(warnings->end(), table->warnings.begin(), table->warnings.end());
+  return std::make_shared<const cron::Table>(std::move(*table));
+}
+
 // Faktory's tables werk knows of but does not implement, and what an
 // operator loses with them.
 std::string_view UnimplementedEffect(std::string_view table) {
-  if (table == "cron") return "cron jobs will not run";
   if (table == "statsd") return "no metrics are sent to statsd";
   if (table == "throttles") return "queues are not throttled";
   return {};
@@ -229,6 +275,7 @@ core::OpStatus CheckTables(const toml::table& t, const ConfDoc& doc,
       }
       continue;
     }
+    if (name == "cron") continue;  // cron::LoadTable reads it, and refuses what it cannot run
     const std::string_view effect = UnimplementedEffect(name);
     const std::string shown = node.is_array_of_tables() ? "[[" + name + "]]"
                               : node.is_table()         ? "[" + name + "]"
@@ -324,35 +371,23 @@ absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given,
   const bool development = o->environment == "development";
   std::string toml_password;
   bool toml_job_bytes_max = false;
-  const fs::path confd = fs::path(o->config_dir) / "conf.d";
   std::error_code ec;
-  if (!o->config_dir.empty() && fs::is_directory(confd, ec)) {
-    core::OpResult<ConfDoc> doc = ReadConfD(confd);
-    if (!doc.ok()) return doc.status();
-    if (!doc->text.empty()) {
-      toml::table t;
-      try {
-        t = toml::parse(doc->text, (confd / "*.toml").string());
-      } catch (const toml::parse_error& e) {
-        const auto [file, line] = doc->Locate(e.source().begin.line);
-        std::ostringstream msg;
-        msg << "cannot parse " << file << ": " << e.description() << " at line " << line
-            << " (the files of " << confd.string()
-            << " are read in order and parsed as one document)";
-        return absl::InvalidArgumentError(msg.str());
-      }
-      if (auto st = CheckTables(t, *doc, warnings); !st.ok()) return st;
-      if (auto v = t["faktory"]["password"].value<std::string>()) toml_password = *v;
-      if (!given.binding)
-        if (auto v = t["faktory"]["binding"].value<std::string>()) o->binding = *v;
-      if (!given.web_binding)
-        if (auto v = t["web"]["binding"].value<std::string>()) o->web_binding = *v;
-      if (const toml::table* w = t["werk"].as_table()) {
-        if (auto st = ReadWerkTable(*w, o, given); !st.ok())
-          return absl::InvalidArgumentError(doc->FileOf(w->source()) + ": " +
-                                            std::string(st.message()));
-        toml_job_bytes_max = w->contains("job_bytes_max");
-      }
+  core::OpResult<ParsedConfD> parsed = ParseConfD(o->config_dir);
+  if (!parsed.ok()) return parsed.status();
+  {
+    const toml::table& t = parsed->table;
+    const ConfDoc& doc = parsed->doc;
+    if (auto st = CheckTables(t, doc, warnings); !st.ok()) return st;
+    if (auto v = t["faktory"]["password"].value<std::string>()) toml_password = *v;
+    if (!given.binding)
+      if (auto v = t["faktory"]["binding"].value<std::string>()) o->binding = *v;
+    if (!given.web_binding)
+      if (auto v = t["web"]["binding"].value<std::string>()) o->web_binding = *v;
+    if (const toml::table* w = t["werk"].as_table()) {
+      if (auto st = ReadWerkTable(*w, o, given); !st.ok())
+        return absl::InvalidArgumentError(doc.FileOf(w->source()) + ": " +
+                                          std::string(st.message()));
+      toml_job_bytes_max = w->contains("job_bytes_max");
     }
   }
   const char* env = std::getenv("FAKTORY_PASSWORD");
@@ -410,7 +445,20 @@ absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given,
   if (!SplitHostPort(o->binding, &host, &port))
     return absl::InvalidArgumentError("invalid binding '" + o->binding + "'");
   if (auto st = CheckReplication(*o); !st.ok()) return st;
+  // Last: a cron job is validated against the job limit as finally set.
+  core::OpResult<std::shared_ptr<const cron::Table>> table =
+      LoadCron(*parsed, core::JobLimits{.job_bytes_max = o->job_bytes_max}, warnings);
+  if (!table.ok()) return table.status();
+  o->cron = std::move(*table);
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const cron::Table>> LoadCronTable(
+    const std::string& config_dir, const core::JobLimits& limits,
+    std::vector<std::string>* warnings) {
+  core::OpResult<ParsedConfD> parsed = ParseConfD(config_dir);
+  if (!parsed.ok()) return parsed.status();
+  return LoadCron(*parsed, limits, warnings);
 }
 
 std::optional<ServerOptions::RecordRef> ParseRecordRef(const std::string& text) {

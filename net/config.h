@@ -2,6 +2,7 @@
 // Configuration from conf.d/*.toml and the environment, layered under the
 // command-line flags (docs/configuration.md).
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -9,6 +10,8 @@
 #include <absl/status/status.h>
 #include <absl/status/statusor.h>
 
+#include "core/job_validation.h"
+#include "cron/entry.h"
 #include "net/server_options.h"
 
 namespace werk::net {
@@ -48,9 +51,10 @@ std::string DefaultConfigDir(const std::string& environment);
 // FAKTORY_SKIP_PASSWORD and, outside development when neither sets a
 // password, options->password_file_fallback. An error (kInvalidArgument) says
 // what is wrong. Whatever is configured but not acted on (tables werk does
-// not implement, such as [[cron]] or [statsd], unknown keys in [faktory] and
-// [web]) is not an error: each gets a line in `warnings`, naming the file it
-// came from, for the caller to log.
+// not implement, such as [statsd], unknown keys in [faktory] and [web]) is
+// not an error: each gets a line in `warnings`, naming the file it came from,
+// for the caller to log. [[cron]] is loaded into options->cron (with the
+// job limits just read); an entry werk cannot run refuses the start.
 // The replication settings agree with each other and with the password.
 absl::Status CheckReplication(const ServerOptions& o);
 // "required" or "degrade" (--standby-policy, [werk] standby_policy).
@@ -61,6 +65,14 @@ inline constexpr double kStandbyTimeoutMaxS = 3600;
 
 absl::Status LoadConfig(ServerOptions* options, const FlagsGiven& given,
                         std::vector<std::string>* warnings = nullptr);
+
+// The [[cron]] entries of `<config_dir>/conf.d/*.toml`, read as LoadConfig
+// reads them: for SIGHUP, which replaces the table whole or, on an error,
+// keeps the one it has. No conf.d: an empty table. The table's warnings are
+// appended to `warnings`.
+absl::StatusOr<std::shared_ptr<const cron::Table>> LoadCronTable(
+    const std::string& config_dir, const core::JobLimits& limits,
+    std::vector<std::string>* warnings);
 
 // Faktory: a password value starting with '/' names a file holding the
 // password (trimmed); any other value is the password itself. Used for

@@ -4,12 +4,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/limits.h"
 #include "wal/log_format.h"
 #include "wal/standby_watch.h"
+
+namespace werk::cron {
+struct Table;  // cron/entry.h
+}  // namespace werk::cron
 
 namespace werk::net {
 
@@ -42,6 +47,9 @@ struct ServerOptions {
   int64_t reserve_for_min_s = core::kReserveForSecondsMin;
   size_t line_bytes_max = core::kLineBytesDefault;
   size_t job_bytes_max = core::kJobBytesDefault;
+  // The [[cron]] entries of conf.d (docs/cron.md): never null after
+  // LoadConfig, empty when there are none. Replaced whole on SIGHUP.
+  std::shared_ptr<const cron::Table> cron;
   // Shards (threads, each with its own io_uring, state and log). 0 = one per
   // core this process may run on.
   uint32_t shards = 0;

@@ -165,17 +165,82 @@ TEST_F(ConfigTest, TablesWerkDoesNotImplementAreWarnedAboutWithTheirFile) {
   ASSERT_TRUE(LoadConfig(&o, {}, &warnings).ok());
   EXPECT_EQ(o.password, "pw");
   const std::string confd = dir_ + "/conf.d/";
-  ASSERT_EQ(warnings.size(), 5u);
-  EXPECT_EQ(warnings[0],
-            confd + "cron.toml: [[cron]] is not implemented by werk yet (cron jobs will not run)");
-  EXPECT_EQ(warnings[1], confd +
+  // [[cron]] is implemented: loaded, not warned about.
+  ASSERT_EQ(warnings.size(), 4u);
+  EXPECT_EQ(warnings[0], confd +
                              "statsd.toml: [statsd] is not implemented by werk yet (no metrics are "
                              "sent to statsd)");
-  EXPECT_EQ(warnings[2], confd +
+  EXPECT_EQ(warnings[1], confd +
                              "throttles.toml: [throttles] is not implemented by werk yet (queues "
                              "are not throttled)");
-  EXPECT_EQ(warnings[3], confd + "zz.toml: [mystery] is not a Faktory or werk setting (ignored)");
-  EXPECT_EQ(warnings[4], confd + "zz.toml: [[more]] is not a Faktory or werk setting (ignored)");
+  EXPECT_EQ(warnings[2], confd + "zz.toml: [mystery] is not a Faktory or werk setting (ignored)");
+  EXPECT_EQ(warnings[3], confd + "zz.toml: [[more]] is not a Faktory or werk setting (ignored)");
+  ASSERT_NE(o.cron, nullptr);
+  ASSERT_EQ(o.cron->entries.size(), 2u);
+  EXPECT_EQ(o.cron->entries[0].job.jobtype, "FiveMinuteReport");
+  EXPECT_EQ(o.cron->entries[0].origin, confd + "cron.toml:1");
+  EXPECT_EQ(o.cron->entries[1].schedule.expression(), "12 * * * *");
+  EXPECT_EQ(o.cron->entries[1].origin, confd + "cron.toml:6");
+}
+
+TEST_F(ConfigTest, NoCronEntriesIsAnEmptyTable) {
+  ServerOptions o;
+  o.config_dir = dir_;
+  ASSERT_TRUE(LoadConfig(&o, {}).ok());
+  ASSERT_NE(o.cron, nullptr);
+  EXPECT_TRUE(o.cron->entries.empty());
+  ServerOptions none;  // no config directory at all
+  ASSERT_TRUE(LoadConfig(&none, {}).ok());
+  ASSERT_NE(none.cron, nullptr);
+  EXPECT_TRUE(none.cron->entries.empty());
+}
+
+TEST_F(ConfigTest, ACronEntryWerkCannotRunRefusesTheStartWithItsFileAndLine) {
+  Write("a.toml", "[faktory]\npassword = \"pw\"\n");
+  Write("cron.toml",
+        "[[cron]]\nschedule = \"0 12 27 * *\"\n  [cron.job]\n  type = \"Invoice\"\n\n"
+        "[[cron]]\nschedule = \"0 12 32 * *\"\n  [cron.job]\n  type = \"Broken\"\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  EXPECT_EQ(LoadConfig(&o, {}).message(),
+            dir_ + "/conf.d/cron.toml:7: [[cron]] entry 2 (0 12 32 * *): schedule: day-of-month: "
+                   "32 is out of range 1-31");
+}
+
+TEST_F(ConfigTest, CronJobsAreValidatedAgainstTheJobLimit) {
+  Write("a.toml", "[werk]\njob_bytes_max = 200\n");
+  Write("cron.toml",
+        "[[cron]]\nschedule = \"@daily\"\n  [cron.job]\n  type = \"Big\"\n  args = [\"" +
+            std::string(200, 'x') + "\"]\n");
+  ServerOptions o;
+  o.config_dir = dir_;
+  const std::string message(LoadConfig(&o, {}).message());
+  EXPECT_EQ(message.rfind(dir_ + "/conf.d/cron.toml:3: [[cron]] entry 1 (@daily): job: job is "
+                                 "too large: ",
+                          0),
+            0u)
+      << message;
+}
+
+TEST_F(ConfigTest, LoadCronTableRereadsConfD) {
+  Write("cron.toml",
+        "[[cron]]\nschedule = \"@hourly\"\n  [cron.job]\n  type = \"A\"\n  priority = 3\n");
+  std::vector<std::string> warnings;
+  auto table = LoadCronTable(dir_, {}, &warnings);
+  ASSERT_TRUE(table.ok()) << table.status();
+  ASSERT_EQ((*table)->entries.size(), 1u);
+  EXPECT_EQ((*table)->entries[0].job.jobtype, "A");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], dir_ + "/conf.d/cron.toml:5: [[cron]] entry 1 (@hourly): job.priority "
+                                "has no effect (Faktory's jobs have no priority)");
+  Write("cron.toml", "[[cron]]\nschedule = \"@hourly\"\n");
+  table = LoadCronTable(dir_, {}, nullptr);
+  EXPECT_EQ(table.status().message(),
+            dir_ + "/conf.d/cron.toml:1: [[cron]] entry 1 (@hourly): job: missing (a [cron.job] "
+                   "table with the job's type)");
+  auto none = LoadCronTable(dir_ + "/nowhere", {}, nullptr);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE((*none)->entries.empty());
 }
 
 TEST_F(ConfigTest, UnknownKeysOfFaktoryAndWebAreWarnedAbout) {
