@@ -41,6 +41,7 @@ class Driver final : public core::Participant {
   // Any thread: the latest published view (none before the first turn).
   std::optional<View> Read() const { return published_.Read(); }
 
+  const Table* table() const { return table_.get(); }
   const Scheduler& scheduler() const { return scheduler_; }
   bool active() const { return active_; }
 

@@ -44,7 +44,7 @@ class CronDriverTest : public core::ServiceGroupTest {
   void SetTime(const std::string& rfc3339, int64_t plus_ms = 0) {
     clock_.SetWall(Unix(rfc3339) * kNanosPerSecond + plus_ms * core::kNanosPerMilli);
   }
-  uint64_t Id(size_t i = 0) const { return driver_->scheduler().table()->entries[i].id; }
+  uint64_t Id(size_t i = 0) const { return driver_->table()->entries[i].id; }
   // Where the tick's job is: the owner's state holds it (or nullptr).
   const core::Job* TickJob(uint64_t id, int64_t tick) {
     const std::string jid = TickJid(id, tick);
@@ -107,7 +107,7 @@ TEST_P(CronDriverTest, AStandbyFiresNothingAndItsPromotionContinuesFromTheReplic
   const int64_t t1 = Unix("2026-12-01T12:01:00Z"), t2 = Unix("2026-12-01T12:02:00Z");
   // The primary's record of 12:01 arrives by the stream (applied as is).
   const uint64_t id = Id();
-  core::JobSpec job = driver_->scheduler().table()->entries[0].job;
+  core::JobSpec job = driver_->table()->entries[0].job;
   job.jid = TickJid(id, t1);
   job.created_at = "2026-12-01T12:01:00Z";
   const uint32_t owner = At(0).OwnerOf(job.jid);
@@ -159,7 +159,7 @@ TEST_P(CronDriverTest, ATickTheOwnerHasAlreadyCountsAsFiredAndIsNotPushedTwice) 
   const int64_t t1 = Unix("2026-12-01T12:01:00Z");
   // The tick's record is on its shard, but the driver never heard (its
   // answer was lost): it pushes again and is refused, and counts it fired.
-  core::JobSpec job = driver_->scheduler().table()->entries[0].job;
+  core::JobSpec job = driver_->table()->entries[0].job;
   job.jid = TickJid(id, t1);
   job.created_at = "2026-12-01T12:01:00Z";
   ASSERT_TRUE(nodes_[At(0).OwnerOf(job.jid)]->partition.CronPush({id, t1, job}).ok());
