@@ -4,6 +4,8 @@
 //
 //   werkctl info            a summary of INFO: version, uptime, queues, totals
 //   werkctl info --json     the INFO document as the server sent it
+//   werkctl cron            the cron entries: schedule, zone, next run, last fired
+//                           tick and its jid (INFO's cron block; --json for it as is)
 //   werkctl promote         PROMOTE (a werk extension): make a standby the primary,
 //                           then print what INFO says it is ("… is now the primary,
 //                           epoch 3")
@@ -27,6 +29,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "tools/werkctl/cron_table.h"
 #include "tools/werkctl/faktory_client.h"
 #include "tools/werkctl/info_summary.h"
 #include "tools/werkctl/server_url.h"
@@ -81,6 +84,19 @@ int Info(FaktoryClient& client, const std::string& address, bool json) {
   return 0;
 }
 
+int Cron(FaktoryClient& client, const std::string& address, bool json) {
+  const std::optional<Reply> reply = Run(client, address, "INFO", {Reply::Type::kBulk});
+  if (!reply) return kExitFailure;
+  auto out = json ? werk::ctl::CronJson(reply->text) : werk::ctl::FormatCronTable(reply->text);
+  if (!out.ok()) return Fail(address, std::string(out.status().message()));
+  if (json) {
+    PrintLine(*out);
+  } else {
+    std::fputs(out->c_str(), stdout);
+  }
+  return 0;
+}
+
 int Promote(FaktoryClient& client, const std::string& address) {
   const std::optional<Reply> reply =
       Run(client, address, "PROMOTE",
@@ -118,6 +134,9 @@ int main(int argc, char** argv) {
   bool json = false;
   CLI::App* info = app.add_subcommand("info", "print a summary of the server's INFO");
   info->add_flag("--json", json, "print the INFO document itself (JSON)");
+  CLI::App* cron = app.add_subcommand(
+      "cron", "list the cron entries: schedule, zone, next run, last fired tick and its jid");
+  cron->add_flag("--json", json, "print INFO's cron block itself (JSON)");
   CLI::App* promote = app.add_subcommand(
       "promote", "make this server (a standby) the primary; prints the server's answer");
   try {
@@ -142,6 +161,7 @@ int main(int argc, char** argv) {
   }
   int status = kExitFailure;
   if (info->parsed()) status = Info(*client, address, json);
+  if (cron->parsed()) status = Cron(*client, address, json);
   if (promote->parsed()) status = Promote(*client, address);
   client->End();
   return status;
