@@ -1,6 +1,8 @@
 // Schedule::Parse: the five fields of an expression into bitsets, and the
 // zone. The walk over civil time is in schedule_walk.cc.
 
+#include "cron/schedule.h"
+
 #include <absl/time/civil_time.h>
 
 #include <array>
@@ -9,8 +11,6 @@
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "cron/schedule.h"
 
 namespace werk::cron {
 
@@ -28,7 +28,8 @@ std::string Upper(std::string_view s) {
 bool SmallNumber(std::string_view s, int* out) {
   if (s.empty() || s.size() > 4) return false;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
-  return ec == std::errc() && end == s.data() + s.size() && std::isdigit(static_cast<unsigned char>(s[0]));
+  return ec == std::errc() && end == s.data() + s.size() &&
+         std::isdigit(static_cast<unsigned char>(s[0]));
 }
 
 std::vector<std::string_view> Split(std::string_view s, std::string_view separators,
@@ -58,11 +59,11 @@ struct Field {
   const std::array<std::string_view, 12>* names;
 };
 
-constexpr std::array<std::string_view, 12> kMonthNames = {
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+constexpr std::array<std::string_view, 12> kMonthNames = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                                          "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
 // SUN..SAT are 0..6; the rest of the array is unused.
 constexpr std::array<std::string_view, 12> kWeekdayNames = {"SUN", "MON", "TUE", "WED",
-                                                           "THU", "FRI", "SAT"};
+                                                            "THU", "FRI", "SAT"};
 
 // Day-of-week takes 0-7: 7 is Sunday too, folded into bit 0 after parsing.
 constexpr Field kFields[5] = {
@@ -84,8 +85,7 @@ absl::StatusOr<int> ParseValue(const Field& f, std::string_view text) {
   if (std::isdigit(static_cast<unsigned char>(text[0]))) {
     if (!SmallNumber(text, &v)) return FieldError(f, "'" + std::string(text) + "' is not a number");
   } else {
-    if (f.names == nullptr)
-      return FieldError(f, "'" + std::string(text) + "' is not a number");
+    if (f.names == nullptr) return FieldError(f, "'" + std::string(text) + "' is not a number");
     const std::string upper = Upper(text);
     int found = -1;
     for (size_t i = 0; i < f.names->size(); ++i)
@@ -164,8 +164,8 @@ bool PlausibleZoneName(std::string_view name) {
   if (name.empty() || name.size() > 64 || name[0] == '/' || name.find("..") != name.npos)
     return false;
   for (char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' &&
-        c != '+' && c != '-')
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '/' && c != '_' && c != '+' &&
+        c != '-')
       return false;
   }
   return true;

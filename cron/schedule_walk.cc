@@ -116,8 +116,7 @@ int64_t Schedule::TickOf(absl::CivilMinute m) const {
 std::optional<int64_t> Schedule::NextAfter(int64_t unix_s) const {
   if (unix_s < kUnixSecondsMin || unix_s >= kUnixSecondsMax) return std::nullopt;
   absl::CivilMinute m(zone_.At(absl::FromUnixSeconds(unix_s)).cs);
-  const absl::CivilMinute limit(m.year() + kHorizonYears, m.month(), m.day(), m.hour(),
-                                m.minute());
+  const absl::CivilMinute limit(m.year() + kHorizonYears, m.month(), m.day(), m.hour(), m.minute());
   // Minutes whose instant is not after unix_s are passed over: the rest of
   // unix_s's own minute, and in the second pass of a repeated hour the
   // minutes that already ticked in the first.
@@ -140,11 +139,11 @@ std::optional<int64_t> Schedule::LatestAtOrBefore(int64_t unix_s) const {
   const absl::TimeZone::TimeInfo ti = zone_.At(ci.cs);
   if (ti.kind == absl::TimeZone::TimeInfo::REPEATED && at >= ti.trans)
     m = absl::CivilMinute(zone_.At(ti.trans - absl::Seconds(1)).cs);
-  const absl::CivilMinute limit(m.year() - kHorizonYears, m.month(), m.day(), m.hour(),
-                                m.minute());
+  const absl::CivilMinute limit(m.year() - kHorizonYears, m.month(), m.day(), m.hour(), m.minute());
   while (std::optional<absl::CivilMinute> c = PrevMatch(m, limit)) {
     const int64_t tick = TickOf(*c);
-    if (tick <= unix_s) return tick >= kUnixSecondsMin ? std::optional<int64_t>(tick) : std::nullopt;
+    if (tick <= unix_s)
+      return tick >= kUnixSecondsMin ? std::optional<int64_t>(tick) : std::nullopt;
     m = *c - 1;
   }
   return std::nullopt;

@@ -19,10 +19,10 @@ namespace werk::cron {
 
 namespace {
 
-constexpr std::string_view kEntryKeys[] = {
-    "schedule", "job", "timezone", "name", "catch_up", "grace"};
-constexpr std::string_view kJobKeys[] = {
-    "type", "queue", "args", "retry", "reserve_for", "priority", "custom"};
+constexpr std::string_view kEntryKeys[] = {"schedule", "job",      "timezone",
+                                           "name",     "catch_up", "grace"};
+constexpr std::string_view kJobKeys[] = {"type",        "queue",    "args",  "retry",
+                                         "reserve_for", "priority", "custom"};
 
 // A job's instant for validation at load: its created_at is as long as any
 // the tick will write (a nanosecond fraction without trailing zeros).
@@ -99,7 +99,8 @@ class EntryReader {
 absl::StatusOr<Schedule> EntryReader::ReadSchedule() const {
   absl::StatusOr<std::optional<std::string>> expr = String(t_, "schedule", "schedule");
   if (!expr.ok()) return expr.status();
-  if (!*expr) return Error(nullptr, "schedule", "missing (a cron expression such as \"0 12 * * *\")");
+  if (!*expr)
+    return Error(nullptr, "schedule", "missing (a cron expression such as \"0 12 * * *\")");
   absl::StatusOr<std::optional<std::string>> zone = String(t_, "timezone", "timezone");
   if (!zone.ok()) return zone.status();
   // The expression alone first, so that an error names the right field.

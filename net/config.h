@@ -46,6 +46,14 @@ inline constexpr char kDevelopmentConfigDir[] = "werk-config";
 std::string DefaultDataDir(const std::string& environment);
 std::string DefaultConfigDir(const std::string& environment);
 
+// The replication settings agree with each other and with the password.
+absl::Status CheckReplication(const ServerOptions& o);
+// "required" or "degrade" (--standby-policy, [werk] standby_policy).
+std::optional<wal::StandbyPolicy> ParseStandbyPolicy(std::string_view name);
+// --standby-timeout and [werk] standby_timeout, in seconds.
+inline constexpr double kStandbyTimeoutMinS = 0.1;
+inline constexpr double kStandbyTimeoutMaxS = 3600;
+
 // Reads `<config_dir>/conf.d/*.toml` (alphabetical order, concatenated and
 // parsed as one document, as Faktory does), FAKTORY_PASSWORD,
 // FAKTORY_SKIP_PASSWORD and, outside development when neither sets a
@@ -55,14 +63,6 @@ std::string DefaultConfigDir(const std::string& environment);
 // not an error: each gets a line in `warnings`, naming the file it came from,
 // for the caller to log. [[cron]] is loaded into options->cron (with the
 // job limits just read); an entry werk cannot run refuses the start.
-// The replication settings agree with each other and with the password.
-absl::Status CheckReplication(const ServerOptions& o);
-// "required" or "degrade" (--standby-policy, [werk] standby_policy).
-std::optional<wal::StandbyPolicy> ParseStandbyPolicy(std::string_view name);
-// --standby-timeout and [werk] standby_timeout, in seconds.
-inline constexpr double kStandbyTimeoutMinS = 0.1;
-inline constexpr double kStandbyTimeoutMaxS = 3600;
-
 absl::Status LoadConfig(ServerOptions* options, const FlagsGiven& given,
                         std::vector<std::string>* warnings = nullptr);
 
