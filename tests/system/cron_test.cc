@@ -154,7 +154,7 @@ TEST(Cron, ABadEntryRefusesTheStartNamingFileEntryAndField) {
     FAIL() << "werkd started with a bad cron entry";
   } catch (const std::runtime_error& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("cron.toml:1"), std::string::npos) << what;
+    EXPECT_NE(what.find("cron.toml:2: [[cron]] entry 1 (0 12 32 * *): schedule: day-of-month"), std::string::npos) << what;
     EXPECT_NE(what.find("day-of-month"), std::string::npos) << what;
   }
 }
@@ -189,7 +189,7 @@ TEST(Cron, SighupReloadsTheTableAndKeepsItWhenTheNewOneIsBad) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const std::string log = server.log();
   EXPECT_NE(log.find("was not reloaded"), std::string::npos) << log;
-  EXPECT_NE(log.find("cron.toml:1"), std::string::npos) << log;
+  EXPECT_NE(log.find("cron.toml:2: [[cron]] entry 1 (* * * *): schedule:"), std::string::npos) << log;
   EXPECT_TRUE(InfoShows(server.port(), R"("name":"nightly")"));
   EXPECT_TRUE(server.Alive());
 }
