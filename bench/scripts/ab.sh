@@ -12,6 +12,9 @@
 # with --replica-of B's replication port; policy required): A against B is
 # then "alone" against "with a standby" when both builds are the same; the
 # standby's CPU per job is printed too.
+# B_CONF_D=<conf.d directory> starts B with that configuration (e.g. a cron
+# table from bench/scripts/cron_table.sh): A against B is then "without"
+# against "with" it when both builds are the same.
 set -euo pipefail
 a_build="$1"
 b_build="$2"
@@ -27,6 +30,11 @@ s=""
 trap 'kill $a $b $s 2>/dev/null; wait $a $b $s 2>/dev/null || true; rm -rf "$dir"' EXIT
 b_extra=()
 [ "$standby" = 1 ] && b_extra=(--replication-bind 127.0.0.1:0 --standby-policy required)
+if [ -n "${B_CONF_D:-}" ]; then
+  mkdir -p "$dir/b-config"
+  cp -r "$B_CONF_D" "$dir/b-config/conf.d"
+  b_extra+=(-c "$dir/b-config")
+fi
 "$a_build/tools/werkd" -b 127.0.0.1:0 -d "$dir/a" --shards "$shards" -l info > "$dir/a.log" 2>&1 &
 a=$!
 "$b_build/tools/werkd" -b 127.0.0.1:0 -d "$dir/b" --shards "$shards" -l info "${b_extra[@]}" \
