@@ -23,6 +23,8 @@ Driver::Driver(core::ShardRuntime* runtime, core::JobService* service, core::Job
 
 void Driver::SetTable(std::shared_ptr<const Table> table) {
   table_ = std::move(table);
+  const int64_t now_ms = ToMs(runtime_->clock().WallNow());  // the loop may not have run yet
+  for (const Entry& e : table_->entries) loaded_ms_.try_emplace(e.id, now_ms);
   if (scheduler_.started()) scheduler_.Replace(table_, ToMs(runtime_->now()));
   dirty_ = true;
 }
@@ -68,7 +70,7 @@ void Driver::Gather() {
         if (!fresh) it->second = std::max(it->second, tick);
       }
     if (!service_->partition().writable()) return;  // tried again next turn
-    scheduler_.Start(table_, fired, ToMs(runtime_->now()));
+    scheduler_.Start(table_, fired, ToMs(runtime_->now()), loaded_ms_);
     active_ = true;
     dirty_ = true;
     spdlog::info("cron: firing {} entries", table_->entries.size());
@@ -100,10 +102,17 @@ void Driver::FireDue() {
     }
     core::Pending<core::OpStatus> result = service_->OnOwner<core::OpStatus>(
         f.jid, [rec = std::move(rec)](core::Partition& p) { return p.CronPush(rec); });
-    if (result.ready())
-      Done(f, result.value());
-    else
+    if (result.ready()) {
+      // Pushed here: it counts once this shard's log has it (the journal
+      // may still fail first).
+      runtime_->Defer(
+          [this, f, status = result.value()] {
+            Done(f, runtime_->log_failed() ? core::LogFailed() : status);
+          },
+          runtime_->journal().appended_lsn());
+    } else {
       result.Then([this, f](core::OpStatus s) { Done(f, s); });
+    }
     dirty_ = true;
   }
 }

@@ -63,6 +63,8 @@ class Driver final : public core::Participant {
   core::JobService* service_;
   core::JobLimits limits_;
   std::shared_ptr<const Table> table_;
+  // When each entry (by id) was first in a table here (unix ms).
+  absl::flat_hash_map<uint64_t, int64_t> loaded_ms_;
   Scheduler scheduler_;
   bool active_ = false;     // firing
   bool gathering_ = false;  // a Gather is under way

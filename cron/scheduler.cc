@@ -18,7 +18,8 @@ void Scheduler::Requeue(uint64_t id, EntryState& st) {
 }
 
 void Scheduler::Start(std::shared_ptr<const Table> table,
-                      const absl::flat_hash_map<uint64_t, int64_t>& fired, int64_t now_ms) {
+                      const absl::flat_hash_map<uint64_t, int64_t>& fired, int64_t now_ms,
+                      const absl::flat_hash_map<uint64_t, int64_t>& loaded_ms) {
   const int64_t now_s = FloorDiv(now_ms, 1000);
   absl::flat_hash_map<uint64_t, EntryState> states;
   entries_.clear();
@@ -30,7 +31,15 @@ void Scheduler::Start(std::shared_ptr<const Table> table,
     st.due_ms = -1;
     if (auto it = fired.find(e.id); it != fired.end() && (!st.last || *st.last < it->second))
       st.last = it->second;
-    if (!st.in_flight) st.next = e.schedule.NextAfter(st.last ? *st.last : now_s);
+    if (!st.in_flight) {
+      int64_t from = now_s;
+      if (st.last) {
+        from = *st.last;
+      } else if (auto it = loaded_ms.find(e.id); it != loaded_ms.end()) {
+        from = std::min(now_s, FloorDiv(it->second, 1000));
+      }
+      st.next = e.schedule.NextAfter(from);
+    }
     states.emplace(e.id, std::move(st));
   }
   states_ = std::move(states);

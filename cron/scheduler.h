@@ -54,10 +54,13 @@ class Scheduler {
 
   // A start (process start, promotion, a write refusal lifted): `table`'s
   // entries continue from `fired` (entry id -> latest tick fired, from the
-  // shards' logs); an entry with none starts at its first tick after now.
-  // Ticks in flight stay in flight.
+  // shards' logs); an entry with none starts at its first tick after it was
+  // loaded (`loaded_ms`, by id; now if absent) — so a standby promoted after
+  // a tick of an entry the primary never fired treats that tick as missed,
+  // like any other. Ticks in flight stay in flight.
   void Start(std::shared_ptr<const Table> table,
-             const absl::flat_hash_map<uint64_t, int64_t>& fired, int64_t now_ms);
+             const absl::flat_hash_map<uint64_t, int64_t>& fired, int64_t now_ms,
+             const absl::flat_hash_map<uint64_t, int64_t>& loaded_ms = {});
   // A reload: entries that stay keep their state; new ones start at their
   // first tick after now (ticks before an entry was in the table were never
   // scheduled, so they are not missed). Unchanged ids keep in-flight ticks.

@@ -32,9 +32,9 @@ for ((m = 0; m < minutes; m++)); do
   "$build/tools/werkctl" --url "tcp://127.0.0.1:$port" cron --json |
     python3 -c 'import json,sys
 for e in json.load(sys.stdin)["entries"]:
-    if e["last"]: print(e["last"], e["last_late_ms"])' >> "$dir/late"
+    if e["last"]: print(e["id"], e["last"], e["last_late_ms"])' >> "$dir/late"
 done
-sort -u "$dir/late" | awk '{print $2}' | sort -n | awk -v e="$entries" -v m="$minutes" '
+sort -u "$dir/late" | awk '{print $3}' | sort -n | awk -v e="$entries" -v m="$minutes" '
   { v[NR] = $1; sum += $1 }
   END {
     if (NR == 0) { print "no ticks"; exit 1 }

@@ -144,6 +144,25 @@ TEST_F(SchedulerTest, AnEntryThatNeverFiredStartsAtItsFirstTickAfterNow) {
   EXPECT_EQ(s_.NextDueMs(), Ms("2026-12-01T13:00:00Z"));
 }
 
+TEST_F(SchedulerTest, ANeverFiredEntryOfAPromotedStandbyCountsTicksSinceItWasLoaded) {
+  auto table = Load(Entry("* * * * *"));
+  const uint64_t id = table->entries[0].id;
+  // Loaded at 12:00:30 on the standby; the primary never fired 12:01 (or
+  // its record never arrived); promoted at 12:01:20.
+  s_.Start(table, {}, Ms("2026-12-01T12:01:20Z"), {{id, Ms("2026-12-01T12:00:30Z")}});
+  EXPECT_EQ(Run(Ms("2026-12-01T12:01:20Z")), std::vector<int64_t>{Unix("2026-12-01T12:01:00Z")});
+  // An hourly entry promoted long after its ticks: the policy decides
+  // (skip: nothing fires, the ticks are reported).
+  auto hourly = Load(Entry("0 * * * *"));
+  Scheduler later;
+  later.Start(hourly, {}, Ms("2026-12-01T15:30:00Z"),
+              {{hourly->entries[0].id, Ms("2026-12-01T12:00:30Z")}});
+  std::vector<Scheduler::Miss> missed;
+  EXPECT_TRUE(later.Due(Ms("2026-12-01T15:30:00Z"), &missed).empty());
+  ASSERT_EQ(missed.size(), 1u);
+  EXPECT_EQ(missed[0].count, 3u);  // 13:00, 14:00, 15:00
+}
+
 TEST_F(SchedulerTest, AFailedPushIsTriedAgainLaterAndStillFiresOnce) {
   s_.Start(Load(Entry("* * * * *")), {}, Ms("2026-12-01T12:00:30Z"));
   std::vector<Scheduler::Fire> fires = s_.Due(Ms("2026-12-01T12:01:00Z"));

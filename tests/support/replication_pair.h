@@ -36,27 +36,32 @@ inline int ReplicationPort(const WerkdProcess& p) {
 // A primary listening for a standby on a free port. Unless `extra` sets
 // one, its standby timeout is long: a slow machine must not turn a write
 // that waits for a standby still starting into an error.
+using ConfigFiles = std::vector<std::pair<std::string, std::string>>;
 inline std::unique_ptr<WerkdProcess> StartPrimary(std::vector<std::string> extra = {},
-                                                  std::string data_dir = {}) {
+                                                  std::string data_dir = {},
+                                                  ConfigFiles config_files = {}) {
   std::vector<std::string> args = {"--replication-bind", "127.0.0.1:0"};
   args.insert(args.end(), extra.begin(), extra.end());
   if (std::find(args.begin(), args.end(), "--standby-timeout") == args.end())
     args.insert(args.end(), {"--standby-timeout", "600"});
-  return std::make_unique<WerkdProcess>(
-      WerkdProcess::Options{.args = std::move(args), .data_dir = std::move(data_dir)});
+  return std::make_unique<WerkdProcess>(WerkdProcess::Options{
+      .args = std::move(args), .config_files = std::move(config_files),
+      .data_dir = std::move(data_dir)});
 }
 
 inline std::unique_ptr<WerkdProcess> StartStandby(int replication_port,
                                                   std::string data_dir = {},
-                                                  std::vector<std::string> extra = {}) {
+                                                  std::vector<std::string> extra = {},
+                                                  ConfigFiles config_files = {}) {
   std::vector<std::string> args = {"--replica-of",
                                    "127.0.0.1:" + std::to_string(replication_port)};
   args.insert(args.end(), extra.begin(), extra.end());
   // Whatever count the suite runs with: a standby takes its primary's.
   if (std::find(args.begin(), args.end(), "--shards") == args.end())
     args.insert(args.end(), {"--shards", "0"});
-  return std::make_unique<WerkdProcess>(
-      WerkdProcess::Options{.args = std::move(args), .data_dir = std::move(data_dir)});
+  return std::make_unique<WerkdProcess>(WerkdProcess::Options{
+      .args = std::move(args), .config_files = std::move(config_files),
+      .data_dir = std::move(data_dir)});
 }
 
 // `name` made into a jid long enough for Faktory's rule (at least 8 bytes).

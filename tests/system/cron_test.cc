@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "tests/support/line_client.h"
+#include "tests/support/replication_pair.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/werkd_process.h"
 
@@ -117,6 +118,34 @@ TEST(CronClock, KillNineAroundMinuteBoundariesFiresEachTickExactlyOnce) {
       << info;
   server.reset();
   std::filesystem::remove_all(root);
+}
+
+// Only the primary fires; its standby, promoted just after a tick whose
+// record may or may not have reached it, fires that tick if it did not:
+// exactly once either way.
+TEST(CronClock, APromotedStandbyFiresTheTickInFlightExactlyOnce) {
+  const ConfigFiles files = {{"cron.toml", kEveryMinute}};
+  while (NowS() % 60 < 3 || NowS() % 60 > 45) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  auto primary = StartPrimary({}, {}, files);
+  auto standby = StartStandby(ReplicationPort(*primary), {}, {}, files);
+  ASSERT_TRUE(WaitAllLinked(primary->port())) << primary->log();
+  const int64_t b0 = (NowS() / 60 + 1) * 60;
+  {
+    LineClient s = Connect(standby->port());
+    EXPECT_NE(s.Call("INFO").find(R"("cron":{"active":false,)"), std::string::npos);
+  }
+  SleepUntil(b0, 50);
+  primary->KillNine();
+  {
+    LineClient s = Connect(standby->port());
+    ASSERT_EQ(s.Call("PROMOTE", 60'000), "+OK\r\n") << standby->log();
+  }
+  SleepUntil(b0, 2500);
+  std::map<int64_t, int> fetched;
+  for (const std::string& jid : Drain(standby->port())) ++fetched[TickOf(jid)];
+  EXPECT_EQ(fetched, (std::map<int64_t, int>{{b0, 1}})) << standby->log();
+  LineClient s = Connect(standby->port());
+  EXPECT_NE(s.Call("INFO").find(R"("cron":{"active":true,)"), std::string::npos);
 }
 
 TEST(Cron, InfoShowsTheTableAndWerkctlListsIt) {
