@@ -15,6 +15,16 @@ void AppendKey(std::string& o, std::string_view key, bool first = false) {
   o.push_back(':');
 }
 
+void AppendString(std::string& o, std::string_view key, std::string_view value) {
+  AppendKey(o, key);
+  core::AppendJsonString(o, value);
+}
+
+void AppendInt(std::string& o, std::string_view key, int64_t value) {
+  AppendKey(o, key);
+  core::AppendJsonInt(o, value);
+}
+
 void AppendTick(std::string& o, std::string_view key, const std::optional<int64_t>& tick) {
   AppendKey(o, key);
   if (!tick) {
@@ -32,44 +42,30 @@ void AppendCronInfo(std::string& o, const cron::View& v) {
   o.push_back('{');
   AppendKey(o, "active", /*first=*/true);
   o.append(v.active ? "true" : "false");
-  AppendKey(o, "fired");
-  core::AppendJsonInt(o, int64_t(v.fired_total));
-  AppendKey(o, "missed");
-  core::AppendJsonInt(o, int64_t(v.missed_total));
-  AppendKey(o, "failed");
-  core::AppendJsonInt(o, int64_t(v.failed_total));
+  AppendInt(o, "fired", int64_t(v.fired_total));
+  AppendInt(o, "missed", int64_t(v.missed_total));
+  AppendInt(o, "failed", int64_t(v.failed_total));
   AppendKey(o, "entries");
   o.push_back('[');
   for (size_t i = 0; i < v.entries.size(); ++i) {
     const cron::EntryView& e = v.entries[i];
     if (i) o.push_back(',');
     o.push_back('{');
-    AppendKey(o, "id", true);
+    AppendKey(o, "id", /*first=*/true);
     core::AppendJsonString(o, absl::StrCat(absl::Hex(e.id, absl::kZeroPad16)));
-    AppendKey(o, "name");
-    core::AppendJsonString(o, e.label);
-    AppendKey(o, "schedule");
-    core::AppendJsonString(o, e.schedule);
-    AppendKey(o, "timezone");
-    core::AppendJsonString(o, e.timezone);
-    AppendKey(o, "catch_up");
-    core::AppendJsonString(o, e.catch_up);
-    AppendKey(o, "grace");
-    core::AppendJsonInt(o, e.grace_s);
-    AppendKey(o, "jobtype");
-    core::AppendJsonString(o, e.jobtype);
-    AppendKey(o, "queue");
-    core::AppendJsonString(o, e.queue);
+    AppendString(o, "name", e.label);
+    AppendString(o, "schedule", e.schedule);
+    AppendString(o, "timezone", e.timezone);
+    AppendString(o, "catch_up", e.catch_up);
+    AppendInt(o, "grace", e.grace_s);
+    AppendString(o, "jobtype", e.jobtype);
+    AppendString(o, "queue", e.queue);
     AppendTick(o, "next", e.next);
     AppendTick(o, "last", e.last);
-    AppendKey(o, "last_jid");
-    core::AppendJsonString(o, e.last_jid);
-    AppendKey(o, "last_late_ms");
-    core::AppendJsonInt(o, e.last_late_ms);
-    AppendKey(o, "fired");
-    core::AppendJsonInt(o, int64_t(e.fired));
-    AppendKey(o, "missed");
-    core::AppendJsonInt(o, int64_t(e.missed));
+    AppendString(o, "last_jid", e.last_jid);
+    AppendInt(o, "last_late_ms", e.last_late_ms);
+    AppendInt(o, "fired", int64_t(e.fired));
+    AppendInt(o, "missed", int64_t(e.missed));
     o.push_back('}');
   }
   o.append("]}");

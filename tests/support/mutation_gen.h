@@ -118,7 +118,7 @@ class MutationGen {
 
   core::Mutation Plain(int depth = 0) {
     const int64_t t = Time();
-    switch (src_.Pick(17)) {
+    switch (src_.Pick(18)) {
       case 0:
       case 1: return core::Mutation::Push(t, Spec());
       case 2: return core::Mutation::Reserve(t, Jid(), Wid(), Time());
@@ -167,6 +167,9 @@ class MutationGen {
                                             uint64_t(1 + src_.Pick(1000)), Text(8)});
       case 13:
         return core::Mutation::Replication(t, {src_.Pick(2) == 0, uint64_t(src_.Pick(1000))});
+      case 14:  // ticks again and out of order too: Apply must refuse those
+        return core::Mutation::CronPush(
+            t, {1 + src_.Pick(3), int64_t(src_.Pick(6)) * 60 - 60, Spec()});
       default: {
         if (depth > 0) return core::Mutation::Ack(t, Jid());
         core::GlobalOpRecord g;
