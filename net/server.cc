@@ -177,6 +177,9 @@ absl::Status Server::Start() {
     return absl::InvalidArgumentError("at most " + std::to_string(core::kShardsMax) + " shards");
   std::vector<std::string> notes;
   if (auto st = FinishLayoutSwitch(options_.data_dir, &notes); !st.ok()) return st;
+  // Before the shape is checked: an install a crash cut short between its
+  // two renames leaves a shard's log directory missing until it is done.
+  if (auto st = FinishPendingInstalls(standby); !st.ok()) return st;
   std::vector<std::string> shape_notes;
   auto manifest = CheckDataDir(options_.data_dir, shard_count_, &shape_notes);
   if (!manifest.ok()) return manifest.status();
@@ -185,7 +188,6 @@ absl::Status Server::Start() {
                manifest->cluster_id, manifest->created_at, manifest->shards);
   const uint32_t on_disk = manifest->shards;
   cluster_id_ = manifest->cluster_id;
-  if (auto st = FinishPendingInstalls(standby); !st.ok()) return st;
   if (standby && on_disk != shard_count_) {
     if (options_.shards)
       return absl::FailedPreconditionError(

@@ -103,7 +103,7 @@ case "${1:-}" in
     # exit non-zero, which the tests see.
     TSAN_OPTIONS=halt_on_error=1:exitcode=66 WERK_STRESS_JOBS=500 WERK_TEST_SHARDS=4 \
       build-tsan/tests/werk_system_test --gtest_brief=1 \
-      --gtest_filter='StressTest.*:Shards/ProtocolTest.*/4:Shards/LongCommands.*/4:BadInput.*:Handshake.*:Replication.*:Promotion.*:StandbyPolicy.*:Fencing.*:Rejoin.*'
+      --gtest_filter='StressTest.*:Shards/ProtocolTest.*/4:Shards/LongCommands.*/4:BadInput.*:Handshake.*:Replication.*:Promotion.*:StandbyPolicy.*:Fencing.*:Rejoin.*:Cron.*'
     stage "fuzzing (libFuzzer, clang 14)"
     fuzzers=(fuzz_apply fuzz_command_line fuzz_job_decoder fuzz_log_reader fuzz_manifest
       fuzz_mutation_decoder fuzz_replication_frame fuzz_cron_expression fuzz_cron_table)

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "net/bootstrap.h"
+#include "wal/log_format.h"
 #include "tests/support/line_client.h"
 #include "tests/support/replication_pair.h"
 #include "tests/support/werkd_process.h"
@@ -179,6 +181,36 @@ TEST(Bootstrap, AStandbyDownWhileThePrimaryCheckpointsCatchesUp) {
 // kill -9 of the standby as soon as its checkpoint is staged (during the
 // install or just before it): its next start finishes the install, or
 // bootstraps again, and holds the primary's jobs.
+// The install's crash point between its two renames, made by hand: the
+// shard's log directory is then missing (renamed to .old) and the staged
+// checkpoint not yet in its place. The next start finishes the install
+// before it checks the data directory's shape.
+TEST(Bootstrap, AStartFinishesAnInstallCutBetweenItsRenames) {
+  auto first = std::make_unique<WerkdProcess>(WerkdProcess::Options{.args = {"--shards", "1"}});
+  const std::string data = first->data_dir();
+  MakeJobs(first->port(), 20);
+  const std::string want = Jobs(FreshInfo(first->port()));
+  ASSERT_EQ(first->Stop(), 0) << first->log();  // ends with a checkpoint
+  const std::string live = data + "/wal/shard-000";
+  const std::string staged = net::BootstrapStagingDir(data, 0);
+  uint64_t lsn = 0;
+  for (const auto& e : std::filesystem::directory_iterator(live)) {
+    uint64_t l = 0;
+    if (wal::ParseCheckpointName(e.path().filename().string(), &l)) lsn = std::max(lsn, l);
+  }
+  ASSERT_GT(lsn, 0u);
+  std::filesystem::create_directories(staged);
+  std::filesystem::copy_file(live + "/" + wal::CheckpointName(lsn),
+                             staged + "/" + wal::CheckpointName(lsn));
+  ASSERT_TRUE(net::WriteBootstrapMarker(data, {{0, core::Lsn(lsn)}}).ok());
+  std::filesystem::rename(live, live + ".old");
+  WerkdProcess again({.args = {"--shards", "1"}, .data_dir = data});
+  EXPECT_EQ(Jobs(FreshInfo(again.port())), want) << again.log();
+  EXPECT_FALSE(std::filesystem::exists(data + "/BOOTSTRAP"));
+  EXPECT_FALSE(std::filesystem::exists(live + ".old"));
+  EXPECT_FALSE(std::filesystem::exists(staged));
+}
+
 TEST(Bootstrap, AStandbyKilledDuringTheInstallRecovers) {
   auto first = std::make_unique<WerkdProcess>(WerkdProcess::Options{.args = kSmallLog});
   const std::string data = first->data_dir();
