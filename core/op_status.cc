@@ -39,6 +39,11 @@ OpStatus CronTickFired(std::string_view jid) {
   return absl::AlreadyExistsError("cron tick " + std::string(jid) + " has fired already");
 }
 
+OpStatus CronJidTaken(std::string_view jid) {
+  return absl::FailedPreconditionError("the jid " + std::string(jid) +
+                                       " of a cron tick is held by a job a client pushed");
+}
+
 OpStatus UnknownWorker(std::string_view wid) {
   return absl::NotFoundError("unknown worker " + std::string(wid));
 }

@@ -36,6 +36,8 @@ OpStatus JobNotFound(std::string_view jid);
 OpStatus JidInUse(std::string_view jid);
 // Cron: the tick of this jid, or a later one of its entry, fired already.
 OpStatus CronTickFired(std::string_view jid);
+// Cron: a job a client pushed holds the jid of a tick that has not fired.
+OpStatus CronJidTaken(std::string_view jid);
 // BEAT of a process the server does not know (kNotFound): "unknown worker <wid>".
 OpStatus UnknownWorker(std::string_view wid);
 // A write sent to a standby (kFailedPrecondition): writes go to the primary.

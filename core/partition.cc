@@ -63,7 +63,9 @@ OpStatus Partition::CronPush(CronPushRecord rec) {
   const auto& fired = sm_.cron_fired();
   if (auto it = fired.find(rec.entry); it != fired.end() && rec.tick <= it->second)
     return CronTickFired(rec.job.jid);
-  if (sm_.FindJob(rec.job.jid)) return JidInUse(rec.job.jid);
+  // A live job with the tick's jid that the ledger does not account for
+  // was pushed by a client: not this tick (which has not fired).
+  if (sm_.FindJob(rec.job.jid)) return CronJidTaken(rec.job.jid);
   Commit(Mutation::CronPush(now(), std::move(rec)));
   return OkStatus();
 }

@@ -106,8 +106,9 @@ class Partition {
   OpStatus Push(JobSpec job);
   // Cron's push of `rec.entry`'s tick (invariant I5): the job validated by
   // ValidateJob, its jid the tick's (cron::TickJid). CronTickFired if this
-  // shard fired that tick or a later one of the entry; JidInUse if a live
-  // job has the jid.
+  // shard fired that tick or a later one of the entry; CronJidTaken if a
+  // live job (a client's: the ledger would account for a tick's) has the
+  // jid — the driver tries again.
   OpStatus CronPush(CronPushRecord rec);
   // ACK: OK for a job that is not reserved too (Faktory's behaviour).
   OpStatus Ack(const std::string& jid);

@@ -24,7 +24,13 @@ Driver::Driver(core::ShardRuntime* runtime, core::JobService* service, core::Job
 void Driver::SetTable(std::shared_ptr<const Table> table) {
   table_ = std::move(table);
   const int64_t now_ms = ToMs(runtime_->clock().WallNow());  // the loop may not have run yet
-  for (const Entry& e : table_->entries) loaded_ms_.try_emplace(e.id, now_ms);
+  // An entry removed and added again is new again.
+  absl::flat_hash_map<uint64_t, int64_t> loaded;
+  for (const Entry& e : table_->entries) {
+    auto it = loaded_ms_.find(e.id);
+    loaded[e.id] = it != loaded_ms_.end() ? it->second : now_ms;
+  }
+  loaded_ms_ = std::move(loaded);
   if (scheduler_.started()) scheduler_.Replace(table_, ToMs(runtime_->now()));
   dirty_ = true;
 }
@@ -88,9 +94,10 @@ void Driver::FireDue() {
   std::vector<Scheduler::Miss> missed;
   std::vector<Scheduler::Fire> fires = scheduler_.Due(now_ms, &missed);
   for (const Scheduler::Miss& m : missed)
-    spdlog::warn("cron: {} ({}): {} tick{} up to {} did not fire (catch_up = {}, grace {} s)",
-                 m.entry->label, m.entry->origin, m.count, m.count == 1 ? "" : "s",
-                 TickName(m.latest), CatchUpName(m.entry->catch_up), m.entry->grace_s);
+    spdlog::warn("cron: {} ({}): {}{} tick{} up to {} did not fire (catch_up = {}, grace {} s)",
+                 m.entry->label, m.entry->origin, m.at_least ? "at least " : "", m.count,
+                 m.count == 1 ? "" : "s", TickName(m.latest), CatchUpName(m.entry->catch_up),
+                 m.entry->grace_s);
   if (!missed.empty()) dirty_ = true;
   for (Scheduler::Fire& f : fires) {
     core::CronPushRecord rec{f.entry->id, f.tick, f.entry->job};
@@ -119,15 +126,19 @@ void Driver::FireDue() {
 
 void Driver::Done(const Scheduler::Fire& f, const core::OpStatus& status) {
   const int64_t now_ms = ToMs(runtime_->now());
-  // Refused as fired already (the tick, or its jid, is on its shard): it
-  // did fire, once.
+  // Refused as fired already (the owner's ledger has the tick): it did
+  // fire, once.
   if (status.ok() || absl::IsAlreadyExists(status)) {
     if (status.ok()) ++fired_total_;
+    if (failing_.erase(f.entry_id))
+      spdlog::info("cron: {} pushes again ({} fired)", f.label, TickName(f.tick));
     scheduler_.Fired(f.entry_id, f.tick, f.jid, now_ms - f.tick * 1000);
   } else {
     ++failed_total_;
-    spdlog::warn("cron: {} tick {} ({}) was not pushed: {}; trying again", f.label,
-                 TickName(f.tick), f.jid, std::string(status.message()));
+    // Said once per entry until it pushes again (it is tried every kRetryMs).
+    if (failing_.insert(f.entry_id).second)
+      spdlog::warn("cron: {} tick {} ({}) was not pushed: {}; trying again every {} ms",
+                   f.label, TickName(f.tick), f.jid, std::string(status.message()), kRetryMs);
     scheduler_.Failed(f.entry_id, f.tick, now_ms + kRetryMs);
   }
   dirty_ = true;

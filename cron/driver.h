@@ -18,6 +18,8 @@
 #include <memory>
 #include <optional>
 
+#include <absl/container/flat_hash_set.h>
+
 #include "core/job_service.h"
 #include "core/participant.h"
 #include "core/published.h"
@@ -70,6 +72,7 @@ class Driver final : public core::Participant {
   bool gathering_ = false;  // a Gather is under way
   bool stopped_ = false;
   bool dirty_ = true;       // the view is out of date
+  absl::flat_hash_set<uint64_t> failing_;  // entries whose last push failed (logged)
   uint64_t fired_total_ = 0;
   uint64_t failed_total_ = 0;
   // Bumped by every activation: results of an older one only update state.

@@ -7,6 +7,12 @@ namespace {
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
+// Where an entry's next tick is looked for after: its last tick, or when
+// its ticks began to count, whichever is later.
+int64_t From(const EntryState& st) {
+  return st.last ? std::max(*st.last, st.since) : st.since;
+}
+
 }  // namespace
 
 void Scheduler::Requeue(uint64_t id, EntryState& st) {
@@ -31,15 +37,13 @@ void Scheduler::Start(std::shared_ptr<const Table> table,
     st.due_ms = -1;
     if (auto it = fired.find(e.id); it != fired.end() && (!st.last || *st.last < it->second))
       st.last = it->second;
-    if (!st.in_flight) {
-      int64_t from = now_s;
-      if (st.last) {
-        from = *st.last;
-      } else if (auto it = loaded_ms.find(e.id); it != loaded_ms.end()) {
-        from = std::min(now_s, FloorDiv(it->second, 1000));
-      }
-      st.next = e.schedule.NextAfter(from);
+    // One that never fired: its ticks count from when it was loaded (one
+    // that did continues from its last tick).
+    if (!st.last && st.since == INT64_MIN) {
+      auto it = loaded_ms.find(e.id);
+      st.since = it != loaded_ms.end() ? std::min(now_s, FloorDiv(it->second, 1000)) : now_s;
     }
+    if (!st.in_flight) st.next = e.schedule.NextAfter(From(st));
     states.emplace(e.id, std::move(st));
   }
   states_ = std::move(states);
@@ -63,8 +67,12 @@ void Scheduler::Replace(std::shared_ptr<const Table> table, int64_t now_ms) {
       // start after now, so no tick of the new schedule counts as missed.
       const bool moved = before->schedule.expression() != e.schedule.expression() ||
                          before->schedule.zone_name() != e.schedule.zone_name();
-      if (moved && !st.in_flight) st.next = e.schedule.NextAfter(now_s);
+      if (moved) {
+        st.since = now_s;
+        if (!st.in_flight) st.next = e.schedule.NextAfter(now_s);
+      }
     } else {
+      st.since = now_s;
       st.next = e.schedule.NextAfter(now_s);
     }
     st.due_ms = -1;
@@ -76,11 +84,15 @@ void Scheduler::Replace(std::shared_ptr<const Table> table, int64_t now_ms) {
   for (auto& [id, st] : states_) Requeue(id, st);
 }
 
-uint64_t Scheduler::CountTicks(const Entry& e, int64_t from, int64_t to) {
+uint64_t Scheduler::CountTicks(const Entry& e, int64_t from, int64_t to, uint64_t* budget,
+                               bool* at_least) {
   uint64_t n = 0;
-  for (std::optional<int64_t> t = from; t && *t < to && n < kMissCountMax;
-       t = e.schedule.NextAfter(*t))
+  std::optional<int64_t> t = from;
+  for (; t && *t < to && n < kMissCountMax && *budget > 0; t = e.schedule.NextAfter(*t)) {
     ++n;
+    --*budget;
+  }
+  if (t && *t < to) *at_least = true;
   return n;
 }
 
@@ -88,6 +100,7 @@ std::vector<Scheduler::Fire> Scheduler::Due(int64_t now_ms, std::vector<Miss>* m
   std::vector<Fire> fires;
   if (!table_) return fires;
   const int64_t now_s = FloorDiv(now_ms, 1000);
+  uint64_t budget = kMissCountBudget;
   while (!waiting_.empty() && waiting_.begin()->first <= now_ms) {
     const uint64_t id = waiting_.begin()->second;
     waiting_.erase(waiting_.begin());
@@ -101,23 +114,28 @@ std::vector<Scheduler::Fire> Scheduler::Due(int64_t now_ms, std::vector<Miss>* m
     if (std::optional<int64_t> latest = e.schedule.LatestAtOrBefore(now_s))
       tick = std::max(tick, *latest);
     const int64_t late_ms = now_ms - tick * 1000;
+    bool at_least = false;
     if (late_ms > e.grace_s * 1000 && e.catch_up == CatchUp::kSkip) {
-      const uint64_t n = CountTicks(e, waited, tick) + 1;
+      const uint64_t n = CountTicks(e, waited, tick, &budget, &at_least) + 1;
       st.missed += n;
       missed_total_ += n;
-      if (missed) missed->push_back({&e, tick, n});
+      if (missed) missed->push_back({&e, tick, n, at_least});
+      // Passed over for good: a later start does not look at them again.
+      st.since = now_s;
       st.next = e.schedule.NextAfter(now_s);
       Requeue(id, st);
       continue;
     }
     if (tick > waited) {
-      const uint64_t n = CountTicks(e, waited, tick);
+      const uint64_t n = CountTicks(e, waited, tick, &budget, &at_least);
       st.missed += n;
       missed_total_ += n;
       if (missed) {
         std::optional<int64_t> before = e.schedule.LatestAtOrBefore(tick - 1);
-        missed->push_back({&e, before.value_or(waited), n});
+        missed->push_back({&e, before.value_or(waited), n, at_least});
       }
+      // Counted once: a retry of `tick` does not count them again.
+      st.next = tick;
     }
     st.in_flight = true;
     st.retry_at_ms = 0;
@@ -137,10 +155,8 @@ void Scheduler::Fired(uint64_t entry, int64_t tick, std::string jid, int64_t lat
     st.last_late_ms = late_ms;
   }
   ++st.fired;
-  const Entry& e = *entries_[entry];
-  std::optional<int64_t> next = e.schedule.NextAfter(tick);
-  if (next && st.next && *st.next > *next) next = st.next;  // a reload moved it on
-  st.next = next;
+  // From the tick, or from when a reload changed the schedule meanwhile.
+  st.next = entries_[entry]->schedule.NextAfter(std::max(tick, st.since));
   Requeue(entry, st);
 }
 

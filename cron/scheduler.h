@@ -38,6 +38,10 @@ struct EntryState {
   uint64_t fired = 0;               // ticks fired here since start
   uint64_t missed = 0;              // ticks that did not fire (late, or skipped)
   int64_t retry_at_ms = 0;          // after a failed push: not before then
+  // Ticks at or before this (unix seconds) are not the entry's to fire: it
+  // was not in the table then, its schedule changed since, or they were
+  // already passed over (skipped). INT64_MIN: from its last tick.
+  int64_t since = INT64_MIN;
   int64_t due_ms = -1;              // its key in the queue of waiting entries (-1: none)
 };
 
@@ -71,9 +75,14 @@ class Scheduler {
   struct Miss {
     const Entry* entry;
     int64_t latest;  // the latest tick missed
-    uint64_t count;  // how many (counted up to kMissCountMax)
+    uint64_t count;  // how many (at least, when `at_least`)
+    bool at_least;   // the count stopped at a bound
   };
-  static constexpr uint64_t kMissCountMax = 10'000;
+  // Counting missed ticks walks the schedule: at most this many steps per
+  // entry, and per Due call in all (after a long outage with many entries
+  // the counts are lower bounds rather than a stall of the loop).
+  static constexpr uint64_t kMissCountMax = 1'000;
+  static constexpr uint64_t kMissCountBudget = 20'000;
 
   // The ticks to push now, each entry's in flight from here on; the ticks
   // passed over go to `missed` (for the log), if given.
@@ -95,8 +104,10 @@ class Scheduler {
   // Queues `st` (of entry `id`) to wait for its next tick, if it has one
   // and nothing in flight; takes it out of the queue first.
   void Requeue(uint64_t id, EntryState& st);
-  // How many ticks of `e` lie in [from, to) (up to kMissCountMax).
-  static uint64_t CountTicks(const Entry& e, int64_t from, int64_t to);
+  // How many ticks of `e` lie in [from, to), spending at most `*budget`
+  // steps (and kMissCountMax); `*at_least` when it stopped early.
+  static uint64_t CountTicks(const Entry& e, int64_t from, int64_t to, uint64_t* budget,
+                             bool* at_least);
 
   std::shared_ptr<const Table> table_;
   absl::flat_hash_map<uint64_t, const Entry*> entries_;  // of table_, by id

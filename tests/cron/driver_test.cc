@@ -170,6 +170,33 @@ TEST_P(CronDriverTest, ATickTheOwnerHasAlreadyCountsAsFiredAndIsNotPushedTwice) 
   EXPECT_EQ(driver_->Read()->fired_total, 0u);
 }
 
+TEST_P(CronDriverTest, AClientJobHoldingATicksJidDelaysTheTickUntilItIsGone) {
+  StartDriver(Load(kEveryMinute));
+  Turn();
+  const uint64_t id = Id();
+  const int64_t t1 = Unix("2026-12-01T12:01:00Z");
+  const std::string jid = TickJid(id, t1);
+  core::Outcome<core::OpStatus> pushed(At(0).Push(Job(jid, "default")));
+  Turn();
+  ASSERT_TRUE(pushed.has_value() && pushed->ok());
+  SetTime("2026-12-01T12:01:00Z");
+  Turn();
+  // Not fired: the ledger does not have it, and it is tried again.
+  auto& owner = nodes_[At(0).OwnerOf(jid)]->partition;
+  EXPECT_EQ(owner.state().cron_fired().count(id), 0u);
+  EXPECT_EQ(driver_->Read()->failed_total, 1u);
+  EXPECT_EQ(TickJob(id, t1)->jobtype(), "T");
+  // The client's job is done; the tick fires at the next try, late.
+  const core::UnixNanos now = clock_.WallNow();
+  ASSERT_TRUE(owner.Commit(core::Mutation::Reserve(now, jid, "w", now + kNanosPerSecond)));
+  ASSERT_TRUE(owner.Commit(core::Mutation::Ack(now, jid)));
+  SetTime("2026-12-01T12:01:01Z", 500);
+  Turn();
+  ASSERT_NE(TickJob(id, t1), nullptr);
+  EXPECT_EQ(TickJob(id, t1)->jobtype(), "Tick");
+  EXPECT_EQ(owner.state().cron_fired().at(id), t1);
+}
+
 TEST_P(CronDriverTest, AReloadAddsRemovesAndKeepsEntries) {
   const std::string other =
       "[[cron]]\nschedule = \"*/2 * * * *\"\n[cron.job]\ntype = \"Other\"\n";

@@ -202,6 +202,61 @@ TEST_F(SchedulerTest, ANamedEntryWithANewScheduleKeepsItsHistoryButStartsAfterNo
   EXPECT_EQ(s_.missed_total(), 0u);
 }
 
+TEST_F(SchedulerTest, ANewScheduleStillStartsAfterTheReloadAtTheNextStart) {
+  const std::string named = "name = \"report\"\ncatch_up = \"once\"\n";
+  auto table = Load(Entry("0 0 1 * *", named));
+  const uint64_t id = table->entries[0].id;
+  s_.Start(table, {{id, Unix("2026-12-01T00:00:00Z")}}, Ms("2026-12-02T12:00:00Z"));
+  // Wednesday the 2nd: the schedule becomes Mondays at 06:00.
+  s_.Replace(Load(Entry("0 6 * * 1", named)), Ms("2026-12-02T12:00:00Z"));
+  // The server stops writing and starts again (a refusal lifted, a
+  // promotion) on Thursday: Monday the 30th of November, before the
+  // reload, is not a tick of this entry.
+  s_.Start(Load(Entry("0 6 * * 1", named)), {{id, Unix("2026-12-01T00:00:00Z")}},
+           Ms("2026-12-03T12:00:00Z"));
+  EXPECT_TRUE(Run(Ms("2026-12-03T12:00:00Z")).empty());
+  EXPECT_EQ(s_.NextDueMs(), Ms("2026-12-07T06:00:00Z"));
+  EXPECT_TRUE(missed_.empty());
+}
+
+TEST_F(SchedulerTest, MissedTicksAreCountedOnce) {
+  auto table = Load(Entry("0 * * * *", "catch_up = \"skip\"\n"));
+  const uint64_t id = table->entries[0].id;
+  s_.Start(table, {{id, Unix("2026-12-01T10:00:00Z")}}, Ms("2026-12-01T12:30:00Z"));
+  EXPECT_TRUE(Run(Ms("2026-12-01T12:30:00Z")).empty());
+  EXPECT_EQ(s_.state(id)->missed, 2u);
+  // A later start (the ledger still says 10:00) does not count them again.
+  s_.Start(table, {{id, Unix("2026-12-01T10:00:00Z")}}, Ms("2026-12-01T12:40:00Z"));
+  EXPECT_TRUE(Run(Ms("2026-12-01T12:40:00Z")).empty());
+  EXPECT_EQ(s_.state(id)->missed, 2u);
+  EXPECT_EQ(s_.NextDueMs(), Ms("2026-12-01T13:00:00Z"));
+  // A push that fails and is tried again does not count the ticks before
+  // it again either.
+  Scheduler other;
+  auto every = Load(Entry("* * * * *"));
+  const uint64_t e = every->entries[0].id;
+  other.Start(every, {{e, Unix("2026-12-01T12:00:00Z")}}, Ms("2026-12-01T12:05:10Z"));
+  std::vector<Scheduler::Fire> fires = other.Due(Ms("2026-12-01T12:05:10Z"));
+  ASSERT_EQ(fires.size(), 1u);
+  EXPECT_EQ(other.state(e)->missed, 4u);  // 12:01 .. 12:04
+  other.Failed(e, fires[0].tick, Ms("2026-12-01T12:05:11Z"));
+  fires = other.Due(Ms("2026-12-01T12:05:11Z"));
+  ASSERT_EQ(fires.size(), 1u);
+  EXPECT_EQ(fires[0].tick, Unix("2026-12-01T12:05:00Z"));
+  EXPECT_EQ(other.state(e)->missed, 4u);
+}
+
+TEST_F(SchedulerTest, AScheduleChangedWhileATickIsInFlightStartsAfterTheReload) {
+  const std::string named = "name = \"report\"\ncatch_up = \"once\"\n";
+  s_.Start(Load(Entry("0 * * * *", named)), {}, Ms("2026-12-01T11:59:00Z"));
+  const uint64_t id = Id();
+  std::vector<Scheduler::Fire> fires = s_.Due(Ms("2026-12-01T12:00:00Z"));
+  ASSERT_EQ(fires.size(), 1u);
+  s_.Replace(Load(Entry("*/10 * * * *", named)), Ms("2026-12-01T12:21:00Z"));
+  s_.Fired(id, fires[0].tick, fires[0].jid, 0);
+  EXPECT_EQ(s_.NextDueMs(), Ms("2026-12-01T12:30:00Z"));
+}
+
 TEST_F(SchedulerTest, AResultForAnEntryRemovedMeanwhileIsIgnored) {
   s_.Start(Load(Entry("* * * * *")), {}, Ms("2026-12-01T12:00:30Z"));
   std::vector<Scheduler::Fire> fires = s_.Due(Ms("2026-12-01T12:01:00Z"));
