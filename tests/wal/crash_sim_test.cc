@@ -31,6 +31,7 @@
 #include "core/job_json.h"
 #include "core/state_machine.h"
 #include "tests/wal/log_fixture.h"
+#include "tests/wal/sim_seeds.h"
 #include "wal/log_reader.h"
 
 namespace werk::testing {
@@ -381,19 +382,8 @@ void RunSeed(uint64_t seed, Totals* totals) {
 
 TEST(CrashSimulation, InvariantsHoldAcrossRandomPowerLosses) {
   Totals totals;
-  if (const char* one = std::getenv("WERK_SIM_SEED")) {
-    RunSeed(std::strtoull(one, nullptr, 10), &totals);
-    return;
-  }
-  const char* n_env = std::getenv("WERK_SIM_SEEDS");
-  const uint64_t n = n_env ? std::strtoull(n_env, nullptr, 10) : 500;
-  for (uint64_t seed = 1; seed <= n; ++seed) {
-    RunSeed(seed, &totals);
-    if (HasFatalFailure()) {
-      ADD_FAILURE() << "failing seed: " << seed;
-      return;
-    }
-  }
+  const uint64_t n = RunSimSeeds(500, [&](uint64_t seed) { RunSeed(seed, &totals); });
+  if (n == 0) return;
   std::printf("%llu seeds: %llu power losses, %llu records surviving, %llu checkpoints (%llu "
               "lives ending after one in slices, %llu aborted by a flush), %llu "
               "segments reused, %llu idle markers, %llu acknowledged ACKs checked, %llu flipped "

@@ -28,6 +28,7 @@
 #include "cron/scheduler.h"
 #include "tests/cron/cron_toml.h"
 #include "tests/wal/log_fixture.h"
+#include "tests/wal/sim_seeds.h"
 
 namespace werk::testing {
 namespace {
@@ -241,19 +242,8 @@ void RunSeed(uint64_t seed, Totals* totals) {
 
 TEST(CronCrashSimulation, EachTickFiresExactlyOnceAcrossPowerLosses) {
   Totals totals;
-  if (const char* one = std::getenv("WERK_SIM_SEED")) {
-    RunSeed(std::strtoull(one, nullptr, 10), &totals);
-    return;
-  }
-  const char* n_env = std::getenv("WERK_SIM_SEEDS");
-  const uint64_t n = n_env ? std::strtoull(n_env, nullptr, 10) : 300;
-  for (uint64_t seed = 1; seed <= n; ++seed) {
-    RunSeed(seed, &totals);
-    if (HasFatalFailure()) {
-      ADD_FAILURE() << "failing seed: " << seed;
-      return;
-    }
-  }
+  const uint64_t n = RunSimSeeds(300, [&](uint64_t seed) { RunSeed(seed, &totals); });
+  if (n == 0) return;
   std::printf("%llu seeds: %llu power losses (%llu ticks in flight lost and fired again, %llu "
               "survived), %llu ticks fired once each, %llu reported missed, "
               "%llu second attempts refused by the ledger, %llu checkpoints\n",

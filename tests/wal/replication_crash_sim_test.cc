@@ -71,6 +71,7 @@
 #include <unordered_set>
 
 #include "tests/wal/replication_sim_clients.h"
+#include "tests/wal/sim_seeds.h"
 #include "wal/truncate.h"
 
 namespace werk::testing {
@@ -565,19 +566,8 @@ TEST(ReplicationCrashSimulation, InvariantsHoldAcrossPowerLossesLinkCutsAndPromo
     ~Restore() { spdlog::set_level(level); }
   } restore{level};
   Totals t;
-  if (const char* one = std::getenv("WERK_SIM_SEED")) {
-    RunSeed(std::strtoull(one, nullptr, 10), &t);
-    return;
-  }
-  const char* n_env = std::getenv("WERK_SIM_SEEDS");
-  const uint64_t n = n_env ? std::strtoull(n_env, nullptr, 10) : kDefaultSeeds;
-  for (uint64_t seed = 1; seed <= n; ++seed) {
-    RunSeed(seed, &t);
-    if (HasFailure()) {
-      ADD_FAILURE() << "failing seed: " << seed;
-      return;
-    }
-  }
+  const uint64_t n = RunSimSeeds(kDefaultSeeds, [&](uint64_t seed) { RunSeed(seed, &t); });
+  if (n == 0) return;
   std::printf("%llu seeds: %llu primary and %llu standby power losses, %llu link cuts, %llu "
               "promotions (%llu with the old primary running; %llu reservations held across), "
               "%llu rejoins, %llu diverged logs cut, %llu refused, %llu standbys discarded, %llu sessions "
