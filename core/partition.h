@@ -64,7 +64,10 @@ class Partition {
   // refusal is set (a primary whose standby is gone in required mode), not
   // once deposed (Deposed, naming the epoch and the new primary).
   OpStatus CheckWritable() const;
-  bool writable() const { return CheckWritable().ok(); }
+  // The same answer without building the error (asked every loop turn).
+  bool writable() const {
+    return role_ == Role::kPrimary && !runtime_->journal().failed() && refusal_.ok();
+  }
   Role role() const { return role_; }
   // `primary`: on a standby, the primary's address its refusals name.
   void set_role(Role role, std::string primary = {}) {
