@@ -55,6 +55,7 @@ OpStatus Partition::Push(JobSpec job) {
   if (OpStatus s = CheckWritable(); !s.ok()) return s;
   if (sm_.FindJob(job.jid)) return JidInUse(job.jid);
   Commit(Mutation::Push(now(), std::move(job)));
+  ++stats_.pushed;
   return OkStatus();
 }
 
@@ -67,6 +68,7 @@ OpStatus Partition::CronPush(CronPushRecord rec) {
   // was pushed by a client: not this tick (which has not fired).
   if (sm_.FindJob(rec.job.jid)) return CronJidTaken(rec.job.jid);
   Commit(Mutation::CronPush(now(), std::move(rec)));
+  ++stats_.pushed;
   return OkStatus();
 }
 

@@ -48,6 +48,12 @@ struct TimerStats {
   uint64_t reservations_expired = 0;
 };
 
+// What this partition took since the process started (not the state's
+// durable totals: a counter for /metrics, reset by a restart).
+struct PartitionStats {
+  uint64_t pushed = 0;  // jobs stored by a push (PUSH, PUSHB, cron)
+};
+
 class Partition {
  public:
   Partition(ShardRuntime* runtime, PartitionOptions options);
@@ -58,6 +64,7 @@ class Partition {
   const StateMachine& state() const { return sm_; }
   const PartitionOptions& options() const { return options_; }
   const TimerStats& timer_stats() const { return timer_stats_; }
+  const PartitionStats& stats() const { return stats_; }
   // Whether this partition may write, checked by every operation below in
   // this one place: not on a standby (NotPrimary), not once the journal
   // failed (LogFailed: nothing more can be acknowledged), not while a
@@ -162,6 +169,7 @@ class Partition {
   OpStatus refusal_;  // OK: writes are not refused (set_write_refusal)
   StateMachine sm_;
   TimerStats timer_stats_;
+  PartitionStats stats_;
   std::mt19937_64 rng_;
   std::string encode_scratch_;
   std::vector<const Job*> due_scratch_;

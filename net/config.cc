@@ -240,7 +240,7 @@ std::string_view UnimplementedEffect(std::string_view table) {
 }
 
 constexpr std::string_view kFaktoryKeys[] = {"password", "binding"};
-// The web UI is not served yet; its settings are accepted as Faktory's.
+// Faktory's [web] settings: the UI's binding, and its own password.
 constexpr std::string_view kWebKeys[] = {"password", "binding"};
 
 template <size_t N>
@@ -383,6 +383,13 @@ absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given,
       if (auto v = t["faktory"]["binding"].value<std::string>()) o->binding = *v;
     if (!given.web_binding)
       if (auto v = t["web"]["binding"].value<std::string>()) o->web_binding = *v;
+    if (auto v = t["web"]["password"].value<std::string>()) {
+      core::OpResult<std::string> web_password = ResolvePassword(*v);
+      if (!web_password.ok())
+        return absl::InvalidArgumentError("[web] password: " +
+                                          std::string(web_password.status().message()));
+      o->web_password = std::move(*web_password);
+    }
     if (const toml::table* w = t["werk"].as_table()) {
       if (auto st = ReadWerkTable(*w, o, given); !st.ok())
         return absl::InvalidArgumentError(doc.FileOf(w->source()) + ": " +

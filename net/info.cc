@@ -52,7 +52,7 @@ void AppendShard(std::string& o, const ShardSummary& s) {
   AppendField(o, "connections", int64_t(s.connections));
   AppendField(o, "commands", int64_t(s.commands));
   uint64_t queued = 0;
-  for (const auto& [name, size] : s.queues) queued += size;
+  for (const QueueSummary& q : s.queues) queued += q.size;
   AppendField(o, "queued", int64_t(queued));
   o.append(",\"loop\":{\"longest_ms\":");
   core::AppendJsonDouble(o, double(s.loop_longest_ns) / 1e6);
@@ -125,7 +125,7 @@ std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& 
   ShardSummary t;  // totals
   std::map<std::string_view, uint64_t> queues;
   for (const ShardSummary& s : shards) {
-    for (const auto& [name, size] : s.queues) queues[name] += size;
+    for (const QueueSummary& q : s.queues) queues[q.name] += q.size;
     t.dead += s.dead;
     t.retries += s.retries;
     t.scheduled += s.scheduled;

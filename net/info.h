@@ -40,11 +40,19 @@ struct ReplicationSummary {
   std::string new_primary;
 };
 
+struct QueueSummary {
+  std::string name;
+  uint64_t size = 0;
+  core::UnixNanos oldest_enqueued_at = 0;  // of the job FETCH would take first; 0: empty
+  bool paused = false;
+};
+
 struct ShardSummary {
   uint32_t id = 0;
-  std::vector<std::pair<std::string, uint64_t>> queues;  // sorted by name
+  std::vector<QueueSummary> queues;  // sorted by name
   uint64_t dead = 0, retries = 0, scheduled = 0, working = 0;
   int64_t total_failures = 0, total_processed = 0;
+  uint64_t jobs_pushed = 0;  // since start (core::PartitionStats)
   uint64_t commands = 0, connections = 0, workers = 0;
   uint64_t timer_cycles = 0, reservations_expired = 0, retries_enqueued = 0;
   uint64_t scheduled_enqueued = 0, workers_reaped = 0;

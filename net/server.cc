@@ -36,6 +36,7 @@ namespace werk::net {
 Server::Server(ServerOptions options) : options_(std::move(options)) {}
 
 Server::~Server() {
+  if (web_) web_->Stop();
   if (promote_thread_.joinable()) promote_thread_.join();
   if (notifier_) notifier_->Stop();
   if (acceptor_) acceptor_->Stop();
@@ -220,6 +221,7 @@ absl::Status Server::Start() {
   core::OpResult<int> fd = Listen(options_.binding, &port_);
   if (!fd.ok()) return fd.status();
   listen_fd_ = *fd;
+  if (absl::Status st = StartWeb(); !st.ok()) return st;
   if (!options_.replication_binding.empty()) {
     // A standby binds it too, at start (an address in use is found now, not
     // at the promotion), and listens on it once promoted.
@@ -286,6 +288,11 @@ absl::Status Server::Start() {
       slots_[i]->roll_forward = std::move(plan.per_shard[i]);
   }
   if (replication_fd_ >= 0 && !standby) StartAcceptor();
+  if (web_backend_) {
+    std::vector<Shard*> shards;
+    for (auto& slot : slots_) shards.push_back(slot->shard.get());
+    web_backend_->SetShards(std::move(shards));
+  }
   go_ = true;
   cv_.notify_all();
   return absl::OkStatus();
@@ -380,6 +387,25 @@ void Server::ShardThread(uint32_t id) {
   // One shard stopping (signal or log failure) stops them all.
   group_.stop = true;
   for (auto& s : slots_) s->shard->WakeFromOtherThread();
+}
+
+absl::Status Server::StartWeb() {
+  if (web::WebServer::Disabled(options_.web_binding)) {
+    spdlog::info("web UI disabled (-w :0)");
+    return absl::OkStatus();
+  }
+  web_backend_ = std::make_unique<ServerWebBackend>(&group_, shard_count_, started_at_);
+  web::WebOptions wo;
+  wo.binding = options_.web_binding;
+  wo.password = options_.web_password.empty() ? options_.password : options_.web_password;
+  web_ = std::make_unique<web::WebServer>(std::move(wo), web_backend_.get());
+  if (absl::Status st = web_->Start(); !st.ok()) return st;
+  std::string host, unused;
+  SplitHostPort(options_.web_binding, &host, &unused);
+  if (host.empty()) host = "0.0.0.0";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  spdlog::info("web UI on http://{}:{}/ (web port {})", host, web_->port(), web_->port());
+  return absl::OkStatus();
 }
 
 void Server::ReleaseShards() {
@@ -546,6 +572,8 @@ int Server::Run() {
                getpid(), shard_count_, shard_count_ == 1 ? "" : "s");
   for (auto& slot : slots_)
     if (slot->thread.joinable()) slot->thread.join();
+  // The web server reads the shards: it stops before they are released.
+  if (web_) web_->Stop();
   // A promotion under way sees the shards stopped and gives up.
   if (promote_thread_.joinable()) promote_thread_.join();
   if (notifier_) notifier_->Stop();

@@ -28,8 +28,10 @@
 #include "net/replication_auth.h"
 #include "net/replication_connector.h"
 #include "net/server_options.h"
+#include "net/server_web.h"
 #include "net/shard.h"
 #include "net/shard_storage.h"
+#include "net/web/web_server.h"
 
 namespace werk::net {
 
@@ -46,6 +48,8 @@ class Server {
   int port() const { return port_; }
   // The replication port bound (--replication-bind), or 0.
   int replication_port() const { return replication_port_; }
+  // The web UI's port bound (-w), or 0 (disabled).
+  int web_port() const { return web_ ? web_->port() : 0; }
   // Run returned because this server must be built again from the same
   // options (a standby that cut nothing yet but will at the next start:
   // docs/replication.md "Rejoin"). The caller re-binds the ports this run
@@ -63,6 +67,8 @@ class Server {
   // shard `id`'s thread, before its loop runs.
   void StartReplication(uint32_t id);
   void ReleaseShards();
+  // Binds -w and serves the web UI (unless disabled with ":0").
+  absl::Status StartWeb();
   // Any thread: a standby cannot go on; the server stops with `why`.
   void StopFatally(const absl::Status& why);
   // A standby shard heard DIVERGED (net/rejoin.h): refuse (stop), or record
@@ -150,6 +156,11 @@ class Server {
   uint64_t deposed_by_ = 0;  // 0: not deposed
   std::string new_primary_;
   bool deposed_marked_ = false;  // the DEPOSED marker is written
+  // The web UI, /metrics and the probes (-w), on threads of their own; it
+  // reads the shards' snapshots, so it stops before they are released.
+  std::unique_ptr<ServerWebBackend> web_backend_;
+  std::unique_ptr<web::WebServer> web_;
+  const core::UnixNanos started_at_ = core::SystemClock::Instance().WallNow();
   int listen_fd_ = -1;                 // shared by every shard
   int signal_fd_ = -1;
   int port_ = 0;

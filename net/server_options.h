@@ -26,6 +26,9 @@ struct ServerOptions {
   std::string environment = "development";
   std::string log_level = "info";
   std::string password;  // empty = no authentication
+  // [web] password: the web UI's, if it differs from the server's (empty:
+  // the server's).
+  std::string web_password;
   // Faktory's last resort outside development: when neither FAKTORY_PASSWORD
   // nor [faktory] password is set, this file (trimmed) holds the password if
   // it exists. Not a flag; tests point it elsewhere.

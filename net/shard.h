@@ -116,6 +116,8 @@ class Shard final : public core::Participant, public core::WorkerListener {
   // Publishes the shard's stats at once (after recovery, before serving:
   // INFO on any shard reads every shard's snapshot).
   void PublishStats() { stats_publisher_.PublishNow(); }
+  // Any thread: the latest published snapshot (none before the first).
+  std::optional<ShardSummary> ReadStats() const { return stats_publisher_.Read(); }
   // Starts accepting on a listening socket (owned by the caller). Shared by
   // every shard of the group (the server's one socket): the sockets accepted
   // are dealt to the shards in turn. Not shared: they stay here.

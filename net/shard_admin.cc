@@ -71,13 +71,17 @@ void Shard::Summarize(ShardSummary* out) {
   }
   s.queues.clear();
   s.queues.reserve(sorted_queues_.size());
-  for (const core::Queue* q : sorted_queues_) s.queues.emplace_back(q->name(), q->size());
+  for (const core::Queue* q : sorted_queues_) {
+    s.queues.push_back(QueueSummary{q->name(), q->size(),
+                                    q->empty() ? 0 : q->Front()->enqueued_at, q->paused()});
+  }
   s.dead = partition_.state().dead_size();
   s.retries = partition_.state().retries_size();
   s.scheduled = partition_.state().scheduled_size();
   s.working = partition_.state().reserved_size();
   s.total_failures = partition_.state().total_failures();
   s.total_processed = partition_.state().total_processed();
+  s.jobs_pushed = partition_.stats().pushed;
   s.commands = stats_.commands;
   s.enterprise_fields = field_uses_;
   s.connections = ready_connections_;

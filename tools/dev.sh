@@ -17,8 +17,10 @@ cd "$(dirname "$0")/.."
 jobs="$(nproc)"
 packages=(build-essential cmake ninja-build pkg-config liburing-dev libabsl-dev
   libsimdjson-dev libxxhash-dev libspdlog-dev libtomlplusplus-dev libcli11-dev
-  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev)
-test_packages=(clang-14 libclang-rt-14-dev)
+  libssl-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev)
+# promtool (prometheus) checks /metrics in a test; the Web UI's browser test
+# drives Debian's chromium.
+test_packages=(clang-14 libclang-rt-14-dev prometheus chromium)
 
 install_missing() {
   local want=("$@") missing=()
@@ -92,7 +94,7 @@ case "${1:-}" in
       -DCMAKE_BUILD_TYPE=Debug
     (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      ctest --output-on-failure -j "$jobs" --timeout 900 -LE compat)
+      ctest --output-on-failure -j "$jobs" --timeout 900 -LE "compat|browser")
     stage "ThreadSanitizer: the cross-shard rings and mailbox, the published stats, and werkd with 4 shards (replication, promotion, the standby policy, fencing and rejoin included)"
     cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERK_WERROR=ON \
       -DWERK_SANITIZE=thread -DWERK_BUILD_BENCH=OFF >/dev/null
@@ -103,10 +105,11 @@ case "${1:-}" in
     # exit non-zero, which the tests see.
     TSAN_OPTIONS=halt_on_error=1:exitcode=66 WERK_STRESS_JOBS=500 WERK_TEST_SHARDS=4 \
       build-tsan/tests/werk_system_test --gtest_brief=1 \
-      --gtest_filter='StressTest.*:Shards/ProtocolTest.*/4:Shards/LongCommands.*/4:BadInput.*:Handshake.*:Replication.*:Promotion.*:StandbyPolicy.*:Fencing.*:Rejoin.*:Cron.*'
+      --gtest_filter='StressTest.*:Shards/ProtocolTest.*/4:Shards/LongCommands.*/4:BadInput.*:Handshake.*:Replication.*:Promotion.*:StandbyPolicy.*:Fencing.*:Rejoin.*:Cron.*:Web.*'
     stage "fuzzing (libFuzzer, clang 14)"
     fuzzers=(fuzz_apply fuzz_command_line fuzz_job_decoder fuzz_log_reader fuzz_manifest
-      fuzz_mutation_decoder fuzz_replication_frame fuzz_cron_expression fuzz_cron_table)
+      fuzz_mutation_decoder fuzz_replication_frame fuzz_cron_expression fuzz_cron_table
+      fuzz_web_request)
     cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERK_BUILD_FUZZ=ON \
       -DWERK_BUILD_BENCH=OFF -DWERK_BUILD_TESTS=OFF \
       -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null

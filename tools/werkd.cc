@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
                                            werk::net::kFaktoryProtocolVersion + ")");
   auto* b = app.add_option("-b,--binding", o.binding, "command port binding (host:port)");
   auto* w = app.add_option("-w,--web-binding", o.web_binding,
-                           "web UI binding (host:port; reserved, the UI is not served yet)");
+                           "web UI, /metrics, /health and /ready (host:port; :0 disables it)");
   app.add_option("-d,--data-dir", o.data_dir,
                  "data directory (default ./werk-data in development, /var/lib/faktory/db in "
                  "staging and production, as Faktory)");
@@ -189,6 +189,7 @@ int main(int argc, char** argv) {
     int rc = 0;
     int port = 0;
     int replication_port = 0;
+    int web_port = 0;
     {
       werk::net::Server server(o);
       if (absl::Status st = server.Start(); !st.ok()) {
@@ -199,8 +200,10 @@ int main(int argc, char** argv) {
       if (rc != 0 || !server.restart_requested()) return rc;
       port = server.port();
       replication_port = server.replication_port();
+      web_port = server.web_port();
     }
     o.binding = WithPort(o.binding, port);
+    if (web_port != 0) o.web_binding = WithPort(o.web_binding, web_port);
     if (!o.replication_binding.empty())
       o.replication_binding = WithPort(o.replication_binding, replication_port);
     spdlog::warn("werk starts again on {}{}", o.binding,

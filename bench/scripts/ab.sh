@@ -15,6 +15,9 @@
 # B_CONF_D=<conf.d directory> starts B with that configuration (e.g. a cron
 # table from bench/scripts/cron_table.sh): A against B is then "without"
 # against "with" it when both builds are the same.
+# B_WEB_LOAD=1 keeps B's web port busy during B's rounds as an operator's
+# tools would: /metrics scraped every second (Prometheus) and the dashboard
+# open (its /stats poll every 5 s, the page itself reloaded every 5 s).
 set -euo pipefail
 a_build="$1"
 b_build="$2"
@@ -35,9 +38,9 @@ if [ -n "${B_CONF_D:-}" ]; then
   cp -r "$B_CONF_D" "$dir/b-config/conf.d"
   b_extra+=(-c "$dir/b-config")
 fi
-"$a_build/tools/werkd" -b 127.0.0.1:0 -d "$dir/a" --shards "$shards" -l info > "$dir/a.log" 2>&1 &
+"$a_build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/a" --shards "$shards" -l info > "$dir/a.log" 2>&1 &
 a=$!
-"$b_build/tools/werkd" -b 127.0.0.1:0 -d "$dir/b" --shards "$shards" -l info "${b_extra[@]}" \
+"$b_build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/b" --shards "$shards" -l info "${b_extra[@]}" \
   > "$dir/b.log" 2>&1 &
 b=$!
 port() {  # port <log> [word before "port"]
@@ -52,20 +55,38 @@ port() {  # port <log> [word before "port"]
 pa=$(port "$dir/a.log"); pb=$(port "$dir/b.log")
 if [ "$standby" = 1 ]; then
   rb_port=$(port "$dir/b.log" "replication ")
-  "$b_build/tools/werkd" -b 127.0.0.1:0 -d "$dir/s" -l info --replica-of "127.0.0.1:$rb_port" \
+  "$b_build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/s" -l info --replica-of "127.0.0.1:$rb_port" \
     > "$dir/s.log" 2>&1 &
   s=$!
   port "$dir/s.log" > /dev/null
 fi
+web_load() {  # web_load <web port>: a scraper and an open dashboard, until killed
+  local i=0
+  while :; do
+    curl -sf -o /dev/null "http://127.0.0.1:$1/metrics" || echo "scrape failed" >&2
+    if [ $((i % 5)) = 0 ]; then
+      curl -sf -o /dev/null "http://127.0.0.1:$1/stats" || true
+      curl -sf -o /dev/null "http://127.0.0.1:$1/" || true
+    fi
+    i=$((i + 1))
+    sleep 1
+  done
+}
 ticks() { [ -n "$1" ] && awk '{print $14+$15}' "/proc/$1/stat" || echo 0; }
 hz=$(getconf CLK_TCK)
 run() {  # run <pid> <port> [werkbench args]: "jobs_per_sec cpu_us_per_job p99_us standby_us_per_job"
   local pid="$1" port="$2" c0 c1 s0 s1 out other=""
   shift 2
   [ "$pid" = "$b" ] && other="$s"
+  local web=""
+  if [ "$pid" = "$b" ] && [ "${B_WEB_LOAD:-0}" = 1 ]; then
+    web_load "$(port "$dir/b.log" "web ")" &
+    web=$!
+  fi
   c0=$(ticks "$pid"); s0=$(ticks "$other")
   out=$("$b_build/tools/werkbench" --port "$port" "$@")
   c1=$(ticks "$pid"); s1=$(ticks "$other")
+  if [ -n "$web" ]; then kill "$web"; wait "$web" 2>/dev/null || true; fi
   echo "$out" | grep -q '"verified":true' || { echo "run failed: $out" >&2; exit 1; }
   local rate n p99
   rate=$(echo "$out" | grep -o '"per_sec":[0-9]*' | head -1 | cut -d: -f2)

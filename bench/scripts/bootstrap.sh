@@ -47,7 +47,7 @@ longest() { grep -o '"longest_ms":[0-9.]*' | cut -d: -f2 | sort -g | tail -1; }
 buckets() { grep -o '"busy_ms_buckets":\[[0-9,]*\]' | cut -d: -f2 | tr '\n' ' '; }
 lsns() { grep -o '"appended_lsn":[0-9]*' | cut -d: -f2 | tr '\n' ' '; }
 rm -rf "$dir/p"
-"$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/p" --shards "$shards" -l info > "$dir/load.log" 2>&1 &
+"$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/p" --shards "$shards" -l info > "$dir/load.log" 2>&1 &
 p=$!
 pp=$(port "$dir/load.log")
 "$build/tools/werkbench" --port "$pp" --scenario push --connections 16 --jobs "$jobs" \
@@ -55,14 +55,14 @@ pp=$(port "$dir/load.log")
 kill -TERM "$p"; wait "$p"; p=""
 for i in $(seq "$rounds"); do
   rm -rf "$dir/s"
-  "$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/p" --shards "$shards" -l info \
+  "$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/p" --shards "$shards" -l info \
     --replication-bind 127.0.0.1:0 --standby-policy degrade --standby-timeout 0.1 \
     > "$dir/p.log" 2>&1 &
   p=$!
   pp=$(port "$dir/p.log"); rp=$(port "$dir/p.log" "replication ")
   until before=$(info "$pp") && [ -n "$before" ]; do sleep 0.1; done
   t0=$(now_ns)
-  "$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/s" -l info --replica-of "127.0.0.1:$rp" \
+  "$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/s" -l info --replica-of "127.0.0.1:$rp" \
     > "$dir/s.log" 2>&1 &
   s=$!
   sp=$(port "$dir/s.log")

@@ -15,7 +15,7 @@ pid=""
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 mkdir -p "$dir/config/conf.d"
 bash "$(dirname "$0")/cron_table.sh" "$entries" minutely > "$dir/config/conf.d/cron.toml"
-"$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/data" -c "$dir/config" -l info "$@" \
+"$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/data" -c "$dir/config" -l info "$@" \
   > "$dir/werkd.log" 2>&1 &
 pid=$!
 port=""

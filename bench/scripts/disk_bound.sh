@@ -7,7 +7,7 @@ set -euo pipefail
 build="${1:-build}"
 duration="${2:-600}"
 dir="$(mktemp -d /tmp/werk-disk-XXXXXX)"
-"$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/data" -l info > "$dir/werkd.log" 2>&1 &
+"$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/data" -l info > "$dir/werkd.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do port=$(grep -o '(port [0-9]*)' "$dir/werkd.log" | grep -o '[0-9]*' || true); [ -n "$port" ] && break; sleep 0.05; done

@@ -11,9 +11,9 @@ shift 2 || true
 args=("$@")
 [ "${#args[@]}" -gt 0 ] || args=(--scenario push --connections 64 --jobs 200000)
 dir="$(mktemp -d /tmp/werk-ratio-XXXXXX)"
-"$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/durable" ${WERKD_ARGS:-} -l info > "$dir/a.log" 2>&1 &
+"$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/durable" ${WERKD_ARGS:-} -l info > "$dir/a.log" 2>&1 &
 a=$!
-"$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/nosync" -l info --unsafe-no-fsync > "$dir/b.log" 2>&1 &
+"$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/nosync" -l info --unsafe-no-fsync > "$dir/b.log" 2>&1 &
 b=$!
 trap 'kill $a $b 2>/dev/null; wait $a $b 2>/dev/null || true; rm -rf "$dir"' EXIT
 port() { for _ in $(seq 100); do p=$(grep -o '(port [0-9]*)' "$1" | grep -o '[0-9]*' || true); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.05; done; }

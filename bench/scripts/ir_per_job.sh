@@ -19,7 +19,7 @@ ir() {  # ir <jobs>: prints werkd's total instructions for a run of <jobs> jobs
   local jobs="$1" pid port
   rm -rf "$dir/data"
   valgrind --tool=callgrind --callgrind-out-file="$dir/out.%p" \
-    "$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/data" --shards "$shards" -l info \
+    "$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/data" --shards "$shards" -l info \
     > "$dir/log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do

@@ -35,11 +35,11 @@ push_one() {  # push_one <port>: one PUSH over a plain connection; fails unless 
 times=()
 for i in $(seq "$rounds"); do
   rm -rf "$dir/p" "$dir/s"
-  "$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/p" --shards "$shards" \
+  "$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/p" --shards "$shards" \
     --replication-bind 127.0.0.1:0 -l info > "$dir/p.log" 2>&1 &
   p=$!
   pp=$(port "$dir/p.log"); rp=$(port "$dir/p.log" "replication ")
-  "$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/s" -l info --replica-of "127.0.0.1:$rp" \
+  "$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/s" -l info --replica-of "127.0.0.1:$rp" \
     > "$dir/s.log" 2>&1 &
   s=$!
   sp=$(port "$dir/s.log")

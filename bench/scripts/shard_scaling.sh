@@ -22,9 +22,9 @@ args=("$@")
 [ "${#args[@]}" -gt 0 ] ||
   args=(--scenario lifecycle --producers 32 --workers 256 --pipeline 16 --jobs 300000)
 dir="$(mktemp -d /tmp/werk-shards-XXXXXX)"
-"$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/one" --shards 1 -l info > "$dir/a.log" 2>&1 &
+"$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/one" --shards 1 -l info > "$dir/a.log" 2>&1 &
 a=$!
-"$build/tools/werkd" -b 127.0.0.1:0 -d "$dir/two" --shards 2 -l info > "$dir/b.log" 2>&1 &
+"$build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/two" --shards 2 -l info > "$dir/b.log" 2>&1 &
 b=$!
 trap 'kill $a $b 2>/dev/null; wait $a $b 2>/dev/null || true; rm -rf "$dir"' EXIT
 port() { for _ in $(seq 100); do p=$(grep -o '(port [0-9]*)' "$1" | grep -o '[0-9]*' || true); [ -n "$p" ] && { echo "$p"; return; }; sleep 0.05; done; }

@@ -17,7 +17,7 @@ fi
 data="$(mktemp -d /tmp/werk-compat-XXXXXX)"
 log="$data/werkd.log"
 password="compat-$RANDOM-secret"
-FAKTORY_PASSWORD="$password" "$WERKD" -b 127.0.0.1:0 -d "$data/data" -c "$data/config" \
+FAKTORY_PASSWORD="$password" "$WERKD" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$data/data" -c "$data/config" \
   > "$log" 2>&1 &
 pid=$!
 cleanup() {

@@ -44,6 +44,13 @@ class WerkdProcess {
   }
 
   int port() const { return port_; }
+  // The web UI's port, from the log (0: none reported).
+  int web_port() const {
+    const std::regex re("\\(web port ([0-9]+)\\)");
+    std::smatch m;
+    const std::string text = log();
+    return std::regex_search(text, m, re) ? std::stoi(m[1]) : 0;
+  }
   pid_t pid() const { return pid_; }
   const std::string& dir() const { return dir_; }
   const std::string& data_dir() const { return data_dir_; }
@@ -92,6 +99,10 @@ class WerkdProcess {
     const std::string binding = opts_.binding.empty() ? "127.0.0.1:0" : opts_.binding;
     std::vector<std::string> argv = {WERKD_PATH, "-b", binding, "-d", data_dir_,
                                      "-c", dir_ + "/config", "-l", "info"};
+    // The web UI on a free port too (its default, 7420, would be shared by
+    // every server of a suite), unless the test chose one.
+    if (std::find(opts_.args.begin(), opts_.args.end(), "-w") == opts_.args.end())
+      argv.insert(argv.end(), {"-w", "127.0.0.1:0"});
     argv.insert(argv.end(), opts_.args.begin(), opts_.args.end());
     // WERK_TEST_SHARDS runs every server of a suite with that many shards,
     // unless the test chose its own.

@@ -1,0 +1,164 @@
+// werk's Web UI in a real browser (Debian's headless Chromium, driven by
+// playwright-core): every page renders with the server's data, every
+// action changes the server's state (checked over the Faktory protocol
+// with the faktory-worker client), Basic authentication is enforced, an
+// action without the page's CSRF token is refused, and a client's strings
+// show as text. A screenshot of each page goes to $SCREENSHOTS.
+'use strict';
+
+const assert = require('node:assert/strict');
+const path = require('node:path');
+const faktory = require('faktory-worker');
+const { chromium } = require('playwright-core');
+
+const port = process.env.WERK_PORT;
+const webPort = process.env.WERK_WEB_PORT;
+const password = process.env.WERK_PASSWORD;
+const shots = process.env.SCREENSHOTS;
+const base = `http://127.0.0.1:${webPort}`;
+const url = `tcp://:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// A bound only to end a hang: the pages show what is durable, published
+// within a loop turn or two.
+async function until(what, fn, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fn()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+async function shoot(page, name) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+// The page's text after loading `p` (reloading until `want` shows).
+async function pageShowing(page, p, want) {
+  await until(`${p} to show ${want}`, async () => {
+    await page.goto(base + p);
+    return (await page.textContent('main')).includes(want);
+  });
+}
+
+async function checkAuth(browser) {
+  // (Chromium ends a navigation answered 401 with an error page of its own,
+  // so the statuses are read through the context's requests.)
+  const anonymous = await browser.newContext();
+  const res = await anonymous.request.get(base + '/');
+  assert.equal(res.status(), 401, 'the UI asks for the password');
+  assert.match(res.headers()['www-authenticate'] || '', /^Basic/);
+  const probe = await anonymous.request.get(base + '/health');
+  assert.equal(probe.status(), 200, '/health answers without it');
+  await assert.rejects((await anonymous.newPage()).goto(base + '/'), /AUTH/,
+    'the browser gets no page without the password');
+  await anonymous.close();
+  const wrong = await browser.newContext({ httpCredentials: { username: 'ops', password: 'nope' } });
+  const res2 = await wrong.request.get(base + '/queues');
+  assert.equal(res2.status(), 401, 'a wrong password is refused');
+  await wrong.close();
+}
+
+async function checkDashboard(page, client) {
+  await pageShowing(page, '/', 'Dashboard');
+  assert.ok(await page.isVisible('canvas#live-chart'), 'the live chart is there');
+  assert.ok(await page.isVisible('svg#history'), 'the history is there');
+  // The live chart polls /stats: the summary bar follows the server.
+  const before = Number((await page.textContent('#sum-enqueued')).replace(/,/g, ''));
+  await client.job('Later', 'live').push();
+  await until('the summary bar to follow', async () => {
+    const now = Number((await page.textContent('#sum-enqueued')).replace(/,/g, ''));
+    return now === before + 1;
+  });
+  await until('the chart to have points', async () =>
+    Number(await page.textContent('#live-ticks')) >= 1);
+  await shoot(page, 'dashboard');
+}
+
+async function checkQueues(page, client) {
+  for (let i = 0; i < 3; i++) await client.job('Add', i).push();
+  await client.push({ jobtype: 'Mail', args: [1], queue: 'mailers' });
+  await pageShowing(page, '/queues', 'mailers');
+  const row = (q) => page.locator(`tr[data-queue="${q}"]`);
+  assert.match(await row('mailers').textContent(), /mailers\s*1/);
+  await shoot(page, 'queues');
+
+  // Pause: FETCH no longer takes from it; Resume: it does again.
+  await row('mailers').locator('button', { hasText: 'Pause' }).click();
+  await until('mailers paused', async () => (await row('mailers').textContent()).includes('paused'));
+  assert.equal(await client.fetch('mailers'), null, 'a paused queue gives nothing');
+  await row('mailers').locator('button', { hasText: 'Resume' }).click();
+  await until('mailers active', async () => (await row('mailers').textContent()).includes('active'));
+  const job = await client.fetch('mailers');
+  assert.ok(job && job.jobtype === 'Mail', 'a resumed queue gives its job');
+  await client.ack(job.jid);
+
+  // Clear (confirmed): the queue and its jobs are gone.
+  await client.push({ jobtype: 'Mail', args: [2], queue: 'mailers' });
+  await until('a job in mailers', async () => ((await client.info()).faktory.queues.mailers || 0) === 1);
+  await pageShowing(page, '/queues', 'mailers');
+  page.once('dialog', (d) => d.accept());
+  await row('mailers').locator('button', { hasText: 'Clear' }).click();
+  await until('mailers cleared', async () => !((await client.info()).faktory.queues.mailers > 0));
+}
+
+async function checkCsrf(context, client) {
+  // A POST without the page's token (as a forged form would send) is refused.
+  const res = await context.request.post(base + '/queues', {
+    form: { queue: 'default', action: 'pause' },
+  });
+  assert.equal(res.status(), 403, 'an action without the token is refused');
+  const fetched = await client.fetch('default');
+  assert.ok(fetched, 'default was not paused');
+  await client.ack(fetched.jid);
+}
+
+async function checkServerPages(page) {
+  await pageShowing(page, '/cluster', 'primary');
+  await shoot(page, 'cluster');
+  await pageShowing(page, '/storage', 'durable LSN');
+  assert.equal(await page.locator('table#storage tbody tr').count(), 2, 'a row per shard');
+  await shoot(page, 'storage');
+  await pageShowing(page, '/cron', 'nightly report');
+  assert.match(await page.textContent('table#cron'), /Europe\/Berlin/);
+  await shoot(page, 'cron');
+}
+
+async function main() {
+  const client = new faktory.Client({ url });
+  await client.connect();
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    await checkAuth(browser);
+    const context = await browser.newContext({
+      httpCredentials: { username: 'ops', password },
+      viewport: { width: 1280, height: 800 },
+    });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    await checkDashboard(page, client);
+    await checkQueues(page, client);
+    await checkCsrf(context, client);
+    await checkServerPages(page);
+    assert.deepEqual(errors, [], 'no script errors on any page');
+  } finally {
+    await browser.close();
+    await client.close();
+  }
+  console.log('browser: every page rendered, every action checked; screenshots in', shots);
+}
+
+main().catch((err) => {
+  console.error('browser test failed:', err);
+  process.exit(1);
+});
