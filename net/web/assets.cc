@@ -68,6 +68,11 @@ std::string_view ScriptText() {
       if (!window.confirm(form.dataset.confirm)) e.preventDefault();
     });
   });
+  document.querySelectorAll("button[data-confirm]").forEach((button) => {
+    button.addEventListener("click", (e) => {
+      if (!window.confirm(button.dataset.confirm)) e.preventDefault();
+    });
+  });
   document.querySelectorAll("input[data-select-all]").forEach((box) => {
     box.addEventListener("change", () => {
       const form = box.closest("form");

@@ -16,5 +16,8 @@ void RouteAssets(httplib::Server& http);
 void RouteDashboard(httplib::Server& http, WebBackend* backend);
 void RouteQueues(httplib::Server& http, WebBackend* backend);
 void RouteServerPages(httplib::Server& http, WebBackend* backend);  // cluster, storage, cron
+void RouteSets(httplib::Server& http, WebBackend* backend);    // retries, scheduled, dead
+void RouteJobs(httplib::Server& http, WebBackend* backend);    // a queue's jobs, a job
+void RouteBusy(httplib::Server& http, WebBackend* backend);    // worker processes
 
 }  // namespace werk::net::web

@@ -62,9 +62,10 @@ void RouteQueues(httplib::Server& http, WebBackend* backend) {
     for (const auto& [name, r] : rows) {
       o.append("<tr data-queue=\"");
       AppendEscaped(o, name);
-      o.append("\"><td class=\"mono\">");
+      o.append("\"><td class=\"mono\"><a href=\"").append(Href(ctx, "/queues/" + UrlEncoded(name)));
+      o.append("\">");
       AppendEscaped(o, name);
-      o.append("</td><td class=\"num\">").append(Count(r.size)).append("</td><td class=\"num\">");
+      o.append("</a></td><td class=\"num\">").append(Count(r.size)).append("</td><td class=\"num\">");
       o.append(r.oldest == 0 || ctx.now < r.oldest
                    ? "0s"
                    : Duration((ctx.now - r.oldest) / core::kNanosPerSecond));

@@ -1,6 +1,8 @@
 #include "net/web/web_server.h"
 
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <spdlog/spdlog.h>
 
@@ -65,7 +67,31 @@ absl::Status WebServer::Start() {
   if (port_text.empty() || port > 65535)
     return absl::InvalidArgumentError("invalid web binding '" + options_.binding + "': bad port");
   if (host.empty()) host = "0.0.0.0";
-  http_ = std::make_unique<httplib::Server>();
+  if (!options_.tls_cert_file.empty()) {
+    const std::string key = options_.tls_key_file, cert = options_.tls_cert_file;
+    std::string error;
+    auto https = std::make_unique<httplib::SSLServer>([&](SSL_CTX& ctx) {
+      SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION);
+      SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+      if (SSL_CTX_use_certificate_chain_file(&ctx, cert.c_str()) != 1) {
+        error = cert + ": not a usable certificate";
+        return false;
+      }
+      if (SSL_CTX_use_PrivateKey_file(&ctx, key.c_str(), SSL_FILETYPE_PEM) != 1 ||
+          SSL_CTX_check_private_key(&ctx) != 1) {
+        error = key + ": not the key of " + cert;
+        return false;
+      }
+      return true;
+    });
+    ERR_clear_error();
+    if (!https->is_valid())
+      return absl::FailedPreconditionError("web UI (HTTPS): " +
+                                           (error.empty() ? std::string("no TLS context") : error));
+    http_ = std::move(https);
+  } else {
+    http_ = std::make_unique<httplib::Server>();
+  }
   const int threads = options_.threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
   http_->set_read_timeout(kReadTimeoutSeconds);

@@ -30,6 +30,10 @@ struct WebOptions {
   std::string password;
   // Threads serving requests (each holds one connection at a time).
   int threads = 4;
+  // HTTPS with this key and certificate chain (PEM files; both or neither),
+  // as the command port's TLS (net/tls_context.h): at least TLS 1.2.
+  std::string tls_key_file;
+  std::string tls_cert_file;
 };
 
 class WebServer {

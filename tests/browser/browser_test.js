@@ -76,6 +76,38 @@ async function checkDashboard(page, client) {
   });
   await until('the chart to have points', async () =>
     Number(await page.textContent('#live-ticks')) >= 1);
+}
+
+// Jobs pushed, worked and some failed: done before the dashboard loads (its
+// history by day shows them) and while it is open at the fastest poll (its
+// chart shows them). The screenshot is the README's picture.
+async function work(client, n, round) {
+  for (let i = 0; i < n; i++) await client.job('Report', round, i).push();
+  for (;;) {
+    const job = await client.fetch('default');
+    if (!job) break;
+    if (job.jobtype === 'Report' && job.args[1] % 7 === 3) {
+      await client.fail(job.jid, new Error('report generator timed out'));
+    } else {
+      await client.ack(job.jid);
+    }
+  }
+}
+
+async function dashboardAtWork(page, client) {
+  await work(client, 40, 0);
+  await page.goto(base + '/');
+  const history = await page.textContent('table.history');
+  assert.ok(!history.includes('nothing processed'), `the history has today: ${history}`);
+  await page.locator('#poll-interval').fill('2');
+  assert.equal(await page.textContent('#poll-label'), '2 s');
+  for (let round = 1; round <= 6; round++) {
+    await work(client, 8 + 5 * round, round);
+    await sleep(2100);
+  }
+  await until('the chart to draw', async () => Number(await page.textContent('#live-ticks')) >= 4);
+  const processed = Number((await page.textContent('#sum-processed')).replace(/,/g, ''));
+  assert.ok(processed >= 100, `the summary bar shows the work (${processed})`);
   await shoot(page, 'dashboard');
 }
 
@@ -150,6 +182,7 @@ async function main() {
     await checkQueues(page, client);
     await checkCsrf(context, client);
     await checkServerPages(page);
+    await dashboardAtWork(page, client);
     assert.deepEqual(errors, [], 'no script errors on any page');
   } finally {
     await browser.close();
