@@ -58,37 +58,35 @@ bool Shard::DecryptTls(Connection* c) {
     if (r != TlsResult::kOk) break;
     c->in_.Produced(n);
   }
+  if (r == TlsResult::kFailed) {
+    // Not TLS (a plaintext client), a version below 1.2, a client that
+    // refused our certificate, or a corrupted record.
+    spdlog::debug("connection {} ({}): TLS: {}", c->id_, c->peer_, tls.error());
+    if (c->closing() || c->flushing()) return false;
+    if (c->state_ == Connection::State::kHandshake) {
+      // The alert saying why goes out before the FIN; the greeting never will.
+      c->out_.clear();
+      StartSend(c);
+      CloseAfterFlush(c);
+    } else {
+      // Replies owed can no longer be encrypted.
+      CloseConnection(c);
+    }
+    return false;
+  }
   // Handshake records, or the greeting once the handshake is done.
   if (tls.output_bytes() > 0 || (!c->out_.empty() && tls.handshake_done())) StartSend(c);
-  switch (r) {
-    case TlsResult::kOk:
-    case TlsResult::kWantInput:
+  if (r == TlsResult::kClosed) {
+    // close_notify: the client's end of input, as a FIN is for plaintext
+    // (OnRecv); the commands before it still run.
+    if (c->state_ == Connection::State::kReady) {
+      c->state_ = Connection::State::kInputEnded;
       return true;
-    case TlsResult::kClosed:
-      // close_notify: the client's end of input, as a FIN is for plaintext
-      // (OnRecv); the commands before it still run.
-      if (c->state_ == Connection::State::kReady) {
-        c->state_ = Connection::State::kInputEnded;
-        return true;
-      }
-      if (!c->flushing()) CloseConnection(c);
-      return false;
-    case TlsResult::kFailed:
-      break;
+    }
+    if (!c->flushing()) CloseConnection(c);
+    return false;
   }
-  // Not TLS (a plaintext client), a version below 1.2, a client that
-  // refused our certificate, or a corrupted record.
-  spdlog::debug("connection {} ({}): TLS: {}", c->id_, c->peer_, tls.error());
-  if (c->state_ == Connection::State::kHandshake && !c->closing()) {
-    // The alert saying why goes out; the greeting never will.
-    c->out_.clear();
-    StartSend(c);
-    CloseAfterFlush(c);
-  } else {
-    // Replies owed can no longer be encrypted.
-    CloseConnection(c);
-  }
-  return false;
+  return true;
 }
 
 bool Shard::EncryptTls(Connection* c) {

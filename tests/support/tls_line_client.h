@@ -12,6 +12,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -27,8 +28,12 @@ class TlsLineClient {
   // `ca_pem` and expecting the certificate to name `host` (a DNS name, or
   // an IP address checked as one). ok() says whether it worked, error() why
   // not.
-  TlsLineClient(int port, const std::string& ca_pem, const std::string& host = "localhost") {
+  // `configure`, if given, adjusts the client's context first (e.g. the
+  // protocol versions it offers).
+  TlsLineClient(int port, const std::string& ca_pem, const std::string& host = "localhost",
+                const std::function<void(SSL_CTX*)>& configure = nullptr) {
     ctx_ = TestCerts::ClientContext(ca_pem);
+    if (configure) configure(ctx_);
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;

@@ -137,6 +137,20 @@ TEST(Tls, ClientTrustingAnotherCaFailsVerification) {
   EXPECT_FALSE(named.ok());
 }
 
+TEST(Tls, OldProtocolVersionIsRefusedWithAnAlert) {
+  const TestCerts certs = TestCerts::Make();
+  WerkdProcess server(TlsServer(certs));
+  TlsLineClient c(server.port(), certs.ca_cert, "localhost", [](SSL_CTX* ctx) {
+    // TLS 1.1 at most, allowed at this end only for the test.
+    SSL_CTX_set_security_level(ctx, 0);
+    SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_1_VERSION);
+  });
+  EXPECT_FALSE(c.ok());
+  // The server said why before closing.
+  EXPECT_NE(c.error().find("alert protocol version"), std::string::npos) << c.error();
+}
+
 TEST(Tls, BadKeyRefusesToStartNamingTheFile) {
   const TestCerts certs = TestCerts::Make();
   WerkdProcess::Options o = TlsServer(certs);
