@@ -14,6 +14,7 @@
 
 #include "core/op_status.h"
 #include "cron/entry.h"
+#include "net/tls_context.h"
 
 namespace werk::net {
 
@@ -452,6 +453,12 @@ absl::Status LoadConfig(ServerOptions* o, const FlagsGiven& given,
   if (!SplitHostPort(o->binding, &host, &port))
     return absl::InvalidArgumentError("invalid binding '" + o->binding + "'");
   if (auto st = CheckReplication(*o); !st.ok()) return st;
+  // TLS on the command port when the config directory has the key and the
+  // certificate; a bad one refuses the start, naming the file.
+  absl::StatusOr<std::shared_ptr<const TlsContext>> tls =
+      TlsContext::LoadFromConfigDir(o->config_dir, warnings);
+  if (!tls.ok()) return tls.status();
+  o->tls = std::move(*tls);
   // Last: a cron job is validated against the job limit as finally set.
   core::OpResult<std::shared_ptr<const cron::Table>> table =
       LoadCron(*parsed, core::JobLimits{.job_bytes_max = o->job_bytes_max}, warnings);

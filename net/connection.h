@@ -21,6 +21,7 @@
 #include "core/types.h"
 #include "net/input_buffer.h"
 #include "net/reply_queue.h"
+#include "net/tls_session.h"
 
 namespace werk::net {
 
@@ -95,6 +96,13 @@ class Connection final : public core::ListHook<AllConnectionsTag>,
   std::string sending_;  // owned by the in-flight send
   size_t sent_ = 0;      // bytes of sending_ already sent
   ReplyQueue staged_;    // replies waiting for durability or for their owner
+
+  // --- TLS (net/shard_tls.cc); null on a plaintext port -------------------
+  // Between the socket and in_/out_: recv brings ciphertext into the
+  // session, which decrypts into in_; out_ is encrypted into sending_.
+  std::unique_ptr<TlsSession> tls_;
+  bool tls_reading_ = false;  // inside Shard::ReadTls (a nested call asks for another round)
+  bool tls_again_ = false;    // ... and one did
 
   size_t pending_output_bytes() const {
     return out_.size() + (sending_.size() - sent_) + staged_.bytes();

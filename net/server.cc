@@ -1,4 +1,5 @@
 #include "net/server.h"
+#include "net/tls_context.h"
 
 #include <netdb.h>
 #include <sched.h>
@@ -398,13 +399,18 @@ absl::Status Server::StartWeb() {
   web::WebOptions wo;
   wo.binding = options_.web_binding;
   wo.password = options_.web_password.empty() ? options_.password : options_.web_password;
+  if (options_.tls) {  // the UI is HTTPS with the command port's key and certificate
+    wo.tls_key_file = options_.tls->key_path();
+    wo.tls_cert_file = options_.tls->cert_path();
+  }
   web_ = std::make_unique<web::WebServer>(std::move(wo), web_backend_.get());
   if (absl::Status st = web_->Start(); !st.ok()) return st;
   std::string host, unused;
   SplitHostPort(options_.web_binding, &host, &unused);
   if (host.empty()) host = "0.0.0.0";
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  spdlog::info("web UI on http://{}:{}/ (web port {})", host, web_->port(), web_->port());
+  spdlog::info("web UI on {}://{}:{}/ (web port {})", options_.tls ? "https" : "http", host,
+               web_->port(), web_->port());
   return absl::OkStatus();
 }
 

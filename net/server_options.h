@@ -18,6 +18,8 @@ struct Table;  // cron/entry.h
 
 namespace werk::net {
 
+class TlsContext;  // net/tls_context.h
+
 struct ServerOptions {
   std::string binding = "127.0.0.1:7419";
   std::string web_binding = "127.0.0.1:7420";
@@ -53,6 +55,11 @@ struct ServerOptions {
   // The [[cron]] entries of conf.d (docs/cron.md): never null after
   // LoadConfig, empty when there are none. Replaced whole on SIGHUP.
   std::shared_ptr<const cron::Table> cron;
+  // TLS on the command port (net/tls_context.h): set by LoadConfig when the
+  // config directory holds private.key.pem and public.cert.pem; null means
+  // plaintext. Read-only and shared by every shard; the web server serves
+  // the same key and certificate (its paths are in it).
+  std::shared_ptr<const TlsContext> tls;
   // Shards (threads, each with its own io_uring, state and log). 0 = one per
   // core this process may run on.
   uint32_t shards = 0;

@@ -246,6 +246,19 @@ class Shard final : public core::Participant, public core::WorkerListener {
   void CloseConnection(Connection* c);
   void CloseAfterFlush(Connection* c);
   void MaybeFinishClose(Connection* c);
+  // TLS connections (shard_tls.cc). ArmRecv's last step once the
+  // connection may read: plaintext the session holds comes first, the
+  // socket is read only when it has none.
+  void ReadTls(Connection* c);
+  // Decrypts what fits into the input buffer and sends what the handshake
+  // produced; false when the connection is closing or its input ended.
+  bool DecryptTls(Connection* c);
+  // StartSend's first step: encrypts out_ (once the handshake is done) and
+  // moves the session's ciphertext into sending_; false when there is none.
+  bool EncryptTls(Connection* c);
+  // Before the lingering close: queues close_notify; true while it is
+  // being sent (MaybeFinishClose comes back when it is).
+  bool FinishTls(Connection* c);
   void Handshake(Connection* c, std::string_view line);
   // The socket no longer counts as one in the handshake (HELLO accepted, or
   // closing); a no-op after the first call.

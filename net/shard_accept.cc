@@ -17,6 +17,7 @@
 #include "net/password.h"
 #include "net/resp.h"
 #include "net/shard.h"
+#include "net/tls_context.h"
 
 namespace werk::net {
 
@@ -108,6 +109,9 @@ void Shard::TakeSocket(int fd) {
   group_->sockets.fetch_add(1, std::memory_order_relaxed);
   auto* c = new Connection(this, fd, next_conn_id_++);
   c->peer_ = PeerAddress(fd);
+  if (options_.tls) {
+    c->tls_ = std::make_unique<TlsSession>(options_.tls->ctx(), TlsSession::Side::kServer);
+  }
   connections_.PushBack(c);
   handshaking_.PushBack(c);
   group_->handshakes.fetch_add(1, std::memory_order_relaxed);
@@ -123,9 +127,9 @@ void Shard::TakeSocket(int fd) {
   }
   hi += "}\r\n";
   c->out_ = std::move(hi);
-  StartSend(c);
+  StartSend(c);  // over TLS, once the handshake is done
   // Counted from accept and never pushed back: bytes trickling in do not
-  // extend it.
+  // extend it. It covers the TLS handshake too.
   c->deadline_.kind = ConnTimer::Kind::kHandshake;
   conn_timers_.Arm(&c->deadline_, mono_ms() + options_.handshake_timeout_s * 1000);
   ArmRecv(c);

@@ -87,6 +87,7 @@ void Shard::ArmRecv(Connection* c) {
     }
     return;
   }
+  if (c->tls_) return ReadTls(c);
   c->recv_inflight_ = true;
   ++c->inflight_;
   io_uring_prep_recv(reactor().Sqe(&c->recv_op_), c->fd_, c->in_.write_ptr(), c->in_.writable(),
@@ -127,6 +128,11 @@ void Shard::OnRecv(Connection* c, int32_t res) {
     return;
   }
   ++stats_.reads_with_data;
+  if (c->tls_) {
+    // Ciphertext: decrypted into in_ by ReadTls, if the connection may read.
+    c->tls_->Feed(size_t(res));
+    return ArmRecv(c);
+  }
   c->in_.Produced(size_t(res));
   ProcessInput(c);
 }
@@ -178,9 +184,13 @@ void Shard::ProcessInput(Connection* c) {
 void Shard::StartSend(Connection* c) {
   if (c->send_inflight_ || c->closing()) return;
   if (c->sent_ == c->sending_.size()) {
-    if (c->out_.empty()) return;
-    c->sending_.clear();
-    c->sending_.swap(c->out_);
+    if (c->tls_) {
+      if (!EncryptTls(c)) return;
+    } else {
+      if (c->out_.empty()) return;
+      c->sending_.clear();
+      c->sending_.swap(c->out_);
+    }
     c->sent_ = 0;
   }
   c->send_inflight_ = true;
@@ -270,6 +280,8 @@ void Shard::MaybeFinishClose(Connection* c) {
         CloseConnection(c);
         return;
       }
+      // TLS: the close_notify goes before the FIN.
+      if (c->tls_ && FinishTls(c)) return;
       // A lingering close: send FIN, then read and drop whatever the client
       // is still sending. Closing with unread input would make the kernel
       // answer with a reset, which can destroy the reply (e.g. "line too

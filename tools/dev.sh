@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 jobs="$(nproc)"
 packages=(build-essential cmake ninja-build pkg-config liburing-dev libabsl-dev
   libsimdjson-dev libxxhash-dev libspdlog-dev libtomlplusplus-dev libcli11-dev
-  libssl-dev libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev)
+  libssl-dev openssl libcpp-httplib-dev libgtest-dev libgmock-dev libbenchmark-dev)
 # promtool (prometheus) checks /metrics in a test; the Web UI's browser test
 # drives Debian's chromium.
 test_packages=(clang-14 libclang-rt-14-dev prometheus chromium)

@@ -13,6 +13,7 @@
 
 #include "net/config.h"
 #include "net/server.h"
+#include "net/tls_context.h"
 #include "net/version.h"
 
 namespace {
@@ -181,6 +182,15 @@ int main(int argc, char** argv) {
   spdlog::info("werk {} starting: environment {}, data {}, config {}{}", werk::net::kWerkVersion,
                o.environment, o.data_dir, o.config_dir,
                o.password.empty() ? ", no password" : ", password required");
+  if (o.tls) {
+    spdlog::info("TLS on the command port (TLS 1.2 and later only, no plaintext): certificate "
+                 "{}, subject {}, valid until {}",
+                 o.tls->cert_path(), o.tls->subject(), o.tls->not_after());
+    if (o.tls->expired())
+      spdlog::warn("the certificate in {} expired on {}: clients that check it will refuse "
+                   "to connect",
+                   o.tls->cert_path(), o.tls->not_after());
+  }
   // A server may ask to be built again from the same options (a standby
   // that must cut its diverged log before it recovers: docs/replication.md
   // "Rejoin"). It comes back on the ports it bound, so that port 0 keeps

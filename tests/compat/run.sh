@@ -3,7 +3,13 @@
 # client) against a real werkd. Installs the client from the npm registry
 # into the build tree on first use, starts werkd on a free loopback port with
 # a password, runs compat_test.js, and stops the server by its PID.
+#
+# `run.sh tls`: the same over TLS. Makes a test CA, a server certificate for
+# localhost and 127.0.0.1 and an unrelated CA with the openssl command,
+# puts the key and certificate into werkd's config directory and runs
+# tls_test.js, which trusts the test CA through NODE_EXTRA_CA_CERTS.
 set -euo pipefail
+mode="${1:-plain}"
 here="$(cd "$(dirname "$0")" && pwd)"
 : "${WERKD:?WERKD must point at the werkd binary}"
 work="$(pwd)/compat-work"
@@ -17,8 +23,31 @@ fi
 data="$(mktemp -d /tmp/werk-compat-XXXXXX)"
 log="$data/werkd.log"
 password="compat-$RANDOM-secret"
+script="$here/compat_test.js"
+extra_args=()
+if [ "$mode" = tls ]; then
+  pki="$data/pki"
+  mkdir -p "$pki" "$data/config"
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 30 \
+    -subj "/CN=werk compat CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+  openssl req -x509 "${ec[@]}" -keyout "$pki/other.key" -out "$pki/other.pem" -days 30 \
+    -subj "/CN=werk compat unrelated CA" -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null
+  openssl req "${ec[@]}" -keyout "$data/config/private.key.pem" -out "$pki/server.csr" \
+    -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+    > "$pki/server.ext"
+  openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
+    -CAcreateserial -days 30 -extfile "$pki/server.ext" -out "$data/config/public.cert.pem" \
+    2>/dev/null
+  script="$here/tls_test.js"
+  # A plaintext client gets no greeting and is closed at the handshake
+  # deadline: a short one keeps the test short.
+  extra_args=(--handshake-timeout 2)
+fi
 FAKTORY_PASSWORD="$password" "$WERKD" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$data/data" -c "$data/config" \
-  > "$log" 2>&1 &
+  "${extra_args[@]}" > "$log" 2>&1 &
 pid=$!
 cleanup() {
   kill "$pid" 2>/dev/null || true
@@ -37,8 +66,14 @@ done
 [ -n "$port" ] || { echo "werkd did not start"; cat "$log"; exit 1; }
 
 status=0
-NODE_PATH="$work/node_modules" WERK_PORT="$port" WERK_PASSWORD="$password" \
-  node "$here/compat_test.js" || status=$?
+if [ "$mode" = tls ]; then
+  NODE_PATH="$work/node_modules" WERK_PORT="$port" WERK_PASSWORD="$password" \
+    NODE_EXTRA_CA_CERTS="$pki/ca.pem" WERK_TLS_CA="$pki/ca.pem" WERK_TLS_OTHER_CA="$pki/other.pem" \
+    node "$script" || status=$?
+else
+  NODE_PATH="$work/node_modules" WERK_PORT="$port" WERK_PASSWORD="$password" \
+    node "$script" || status=$?
+fi
 if [ "$status" -ne 0 ]; then
   echo "--- werkd log ---"
   tail -n 50 "$log"
