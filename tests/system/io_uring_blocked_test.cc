@@ -56,8 +56,9 @@ std::string ReadFile(const std::string& path) {
 // it started serving or did not exit within the timeout (it was then
 // killed).
 int RunWerkdWithoutIoUring(const std::string& root, const std::string& log_path) {
-  std::vector<std::string> args = {WERKD_PATH, "-b", "127.0.0.1:0", "-d", root + "/data",
-                                   "-c",       root + "/config", "-l", "info"};
+  std::vector<std::string> args = {WERKD_PATH, "-b", "127.0.0.1:0", "-w", "127.0.0.1:0",
+                                   "-d",       root + "/data",  "-c", root + "/config",
+                                   "-l",       "info"};
   if (const char* shards = std::getenv("WERK_TEST_SHARDS")) {
     args.push_back("--shards");
     args.push_back(shards);

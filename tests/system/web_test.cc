@@ -16,6 +16,7 @@
 
 #include "tests/support/line_client.h"
 #include "tests/support/replication_pair.h"
+#include "tests/support/test_certs.h"
 #include "tests/support/werkd_process.h"
 
 namespace werk::testing {
@@ -142,6 +143,33 @@ TEST(Web, AWebPortInUseStopsTheStartWithTheReason) {
     const std::string what = e.what();
     EXPECT_NE(what.find("cannot listen on " + taken + " (web UI)"), std::string::npos) << what;
   }
+}
+
+TEST(Web, WithTheTlsFilesTheUiSpeaksHttpsOnly) {
+  const TestCerts certs = TestCerts::Make();
+  WerkdProcess w({.config_files = {{"../private.key.pem", certs.server_key},
+                                   {"../public.cert.pem", certs.server_cert}}});
+  EXPECT_NE(w.log().find("web UI on https://"), std::string::npos) << w.log();
+  const std::string ca = w.dir() + "/ca.pem";
+  std::ofstream(ca) << certs.ca_cert;
+  httplib::SSLClient https("127.0.0.1", w.web_port());
+  https.set_ca_cert_path(ca.c_str());
+  https.enable_server_certificate_verification(true);
+  auto res = https.Get("/health");
+  ASSERT_TRUE(res) << httplib::to_string(res.error());
+  EXPECT_EQ(res->status, 200);
+  // A client that does not trust the server's CA refuses it.
+  const std::string other = w.dir() + "/other.pem";
+  std::ofstream(other) << certs.other_ca_cert;
+  httplib::SSLClient wrong("127.0.0.1", w.web_port());
+  wrong.set_ca_cert_path(other.c_str());
+  wrong.enable_server_certificate_verification(true);
+  EXPECT_FALSE(wrong.Get("/health"));
+  // Plain HTTP gets no answer.
+  httplib::Client plain("127.0.0.1", w.web_port());
+  plain.set_read_timeout(5, 0);
+  auto p = plain.Get("/health");
+  EXPECT_TRUE(!p || p->status != 200);
 }
 
 TEST(Web, ColonZeroDisablesTheUi) {

@@ -4,10 +4,10 @@
 set -euo pipefail
 : "${WERKD:?}" "${WERKBENCH:?}"
 dir="$(mktemp -d /tmp/werk-smoke-XXXXXX)"
-"$WERKD" -b 127.0.0.1:0 -d "$dir/data" -l info > "$dir/werkd.log" 2>&1 &
+"$WERKD" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/data" -l info > "$dir/werkd.log" 2>&1 &
 pid=$!
 # Four shards on whatever cores there are: most commands cross shards.
-"$WERKD" -b 127.0.0.1:0 -d "$dir/data4" --shards 4 -l info > "$dir/werkd4.log" 2>&1 &
+"$WERKD" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/data4" --shards 4 -l info > "$dir/werkd4.log" 2>&1 &
 pid4=$!
 "$WERKBENCH" --echo-server 0 2> "$dir/echo.log" &
 echo_pid=$!
