@@ -129,7 +129,7 @@ TEST_P(JobAdminTest, AFilteredPageScansABoundedNumberAndContinues) {
   EXPECT_GT(pages, 5);  // the bound cut pages short
   // A glob over the JSON.
   req.filter = MutateFilter{{}, "*Wanted*", ""};
-  req.scan_max = kListScanMax;
+  req.scan_max = kListScanMax;  // the default bound
   EXPECT_EQ(AllPages(req), wanted);
   // By jid.
   req.filter = MutateFilter{{wanted[1], wanted[3]}, "", ""};
