@@ -1,7 +1,7 @@
 // Every werkctl subcommand beyond info/cron/promote against the real werkd
 // (tools/werkctl/*_commands.cc): queues, pause/resume/clear, jobs, job,
-// retry/kill/delete, workers, quiet/terminate as tables and with
-// --json.
+// retry/kill/delete, workers, quiet/terminate and wal dump/verify, as
+// tables and with --json.
 
 #include <gtest/gtest.h>
 
@@ -144,6 +144,17 @@ TEST_F(WerkctlAdmin, WorkersQuietAndTerminate) {
   EXPECT_TRUE(Has(r, R"({"moved":1})")) << r.out;
   EXPECT_EQ(w.Call(R"(BEAT {"wid":"wid-ctl-0001"})"), "$21\r\n{\"state\":\"terminate\"}\r\n");
   EXPECT_EQ(Ctl({"quiet", "wid-nosuch-1"}).exit_code, 1);
+}
+
+TEST_F(WerkctlAdmin, WalVerifyAndDump) {
+  Push("wal-job-0001", "q");
+  ProcessResult r = Ctl({"wal", "verify", server_->data_dir()});
+  ASSERT_EQ(r.exit_code, 0) << Diagnose(r);
+  EXPECT_TRUE(Has(r, "verified: OK")) << r.out;
+  r = Ctl({"wal", "dump", server_->data_dir()});
+  ASSERT_EQ(r.exit_code, 0) << Diagnose(r);
+  EXPECT_TRUE(Has(r, "wal-job-0001")) << r.out;
+  EXPECT_EQ(Ctl({"wal", "verify", server_->data_dir() + "/nothing-here"}).exit_code, 2);
 }
 
 }  // namespace

@@ -15,5 +15,7 @@ std::unique_ptr<CommandGroup> QueueCommands();
 std::unique_ptr<CommandGroup> JobCommands();
 // workers, quiet, terminate (worker_commands.cc).
 std::unique_ptr<CommandGroup> WorkerCommands();
+// wal dump, wal verify (wal_commands.cc).
+std::unique_ptr<CommandGroup> WalCommands();
 
 }  // namespace werk::ctl

@@ -9,6 +9,7 @@
 //   jobs retries|scheduled|dead|queue NAME, job JID,
 //   retry|kill|delete JID...                 job_commands.cc
 //   workers, quiet|terminate WID|all         worker_commands.cc
+//   wal dump|verify PATH (no server)         wal_commands.cc
 //
 // Exit status: 0 done; 1 the server could not be reached, refused the
 // password, or answered with an error (one line on stderr naming the
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
   groups.push_back(QueueCommands());
   groups.push_back(JobCommands());
   groups.push_back(WorkerCommands());
+  groups.push_back(WalCommands());
   for (auto& g : groups) g->Register(app, &json);
   try {
     app.parse(argc, argv);
