@@ -22,7 +22,7 @@
 //           repeat or miss a job next to the step.
 // Each shard returns its first `limit` entries after the cursor; the
 // origin merges them and cuts to `limit` (MergeListParts). A filtered page
-// looks at no more than kListScanMax entries per shard: a shard that
+// looks at a bounded number per shard (a glob fewer): a shard that
 // stopped there says how far it got, the page ends there and its cursor
 // continues from it (a page may then hold fewer than `limit` jobs, even
 // none, with a cursor: call again).
@@ -83,7 +83,7 @@ struct ListedJob {
 struct ListPart {
   std::vector<ListedJob> rows;  // ascending, at most `limit`
   size_t total = 0;             // entries of the set/queue on this shard
-  // Set when the scan stopped at kListScanMax: every entry up to here was
+  // Set when a filtered scan stopped at its bound: every entry up to here was
   // looked at.
   std::optional<ListKey> scanned_to;
 };
