@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "core/fetcher.h"
+#include "core/job_admin.h"
+#include "core/job_listing.h"
 #include "core/job_validation.h"
 #include "core/op_status.h"
 #include "core/partition.h"
@@ -127,6 +129,25 @@ class JobService {
   const WorkerTable& workers() const { return workers_; }
   const WorkerStats& worker_stats() const { return worker_stats_; }
 
+  // --- The operator's reads and actions (job_service_admin.cc) ------------
+  // WERK JOBS, werkctl and the Web UI call these (docs/operating-plan.md).
+  // A page of a set or of a queue, over every shard (core/job_listing.h).
+  // InvalidRequest for a limit above kListLimitMax or a queue without a name.
+  Pending<OpResult<JobPage>> ListJobs(ListRequest req);
+  // A job by jid, on its owner: where it is, its JSON, its failure.
+  // JobNotFound if no live job has the jid.
+  Pending<OpResult<FoundJob>> FindJob(std::string jid);
+  // Every worker process of every shard (by wid), with the jobs reserved
+  // for it.
+  Pending<OpResult<std::vector<WorkerInfo>>> ListWorkers();
+  // What Faktory's Web UI "Quiet" and "Stop" do: moves the process `wid`
+  // (or every process, "all") forward to `state` (quiet or terminate;
+  // never back), logged as a BEAT asking for it would be. The process
+  // learns it in its next BEAT reply; its FETCHes get nothing meanwhile.
+  // The value: how many processes moved. UnknownWorker for a wid the
+  // owner does not know.
+  Pending<OpResult<size_t>> SetWorkerState(std::string wid, WorkerState state);
+
   // Runs `op(Partition&) -> T` on the shard owning `key`: here, at once, or
   // there, the result held until what it logged is durable there. A result
   // whose owner's log failed first is AbandonedResult<T>().
@@ -189,6 +210,9 @@ class JobService {
   WorkerState OwnerAttach(const WorkerHello& hello, uint32_t from);
   void OwnerDetach(const std::string& wid, uint32_t from);
   OpResult<WorkerState> OwnerBeat(const WorkerBeat& beat);
+  // Moves `p`'s state forward to `wanted` (logged) and tells the shards
+  // holding its connections; the state it has now.
+  OpResult<WorkerState> MoveWorkerState(WorkerProcess* p, WorkerState wanted);
   void ForgetIfUnused(WorkerProcess* p);
   // Tells shard `s`'s listener (here directly, elsewhere by message).
   void TellShard(uint32_t s, std::function<void(WorkerListener&)> fn);

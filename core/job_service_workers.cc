@@ -80,19 +80,23 @@ Pending<OpResult<WorkerState>> JobService::Beat(WorkerBeat beat) {
 OpResult<WorkerState> JobService::OwnerBeat(const WorkerBeat& beat) {
   WorkerProcess* p = workers_.Beat(beat, runtime_->mono_ms());
   if (!p) return UnknownWorker(beat.wid);
-  WorkerState state = partition_->state().worker_state(p->wid);
-  // The state only moves forward: running -> quiet -> terminate.
-  WorkerState wanted = state;
+  WorkerState wanted = WorkerState::kRunning;
   if (beat.current_state == "quiet") wanted = WorkerState::kQuiet;
   if (beat.current_state == "terminate") wanted = WorkerState::kTerminate;
-  if (wanted > state) {
-    if (OpStatus s = partition_->CheckWritable(); !s.ok()) return s;
-    partition_->Commit(Mutation::SetWorkerState(runtime_->now(), p->wid, wanted));
-    state = wanted;
-    for (uint32_t s = 0; s < peers_.size(); ++s) {
-      if (s == id() || p->connections[s] == 0) continue;
-      TellShard(s, [wid = p->wid, state](WorkerListener& l) { l.OnWorkerState(wid, state); });
-    }
+  return MoveWorkerState(p, wanted);
+}
+
+OpResult<WorkerState> JobService::MoveWorkerState(WorkerProcess* p, WorkerState wanted) {
+  WorkerState state = partition_->state().worker_state(p->wid);
+  // The state only moves forward: running -> quiet -> terminate.
+  if (wanted <= state) return state;
+  if (OpStatus s = partition_->CheckWritable(); !s.ok()) return s;
+  partition_->Commit(Mutation::SetWorkerState(runtime_->now(), p->wid, wanted));
+  state = wanted;
+  // (This shard's connections read the state machine: net/shard_workers.cc.)
+  for (uint32_t s = 0; s < peers_.size(); ++s) {
+    if (s == id() || p->connections[s] == 0) continue;
+    TellShard(s, [wid = p->wid, state](WorkerListener& l) { l.OnWorkerState(wid, state); });
   }
   return state;
 }

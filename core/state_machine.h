@@ -78,6 +78,8 @@ class StateMachine final : public SnapshotSource {
   size_t retries_size() const { return retries_.size(); }
   size_t dead_size() const { return dead_.size(); }
   size_t reserved_size() const { return reserved_list_.size(); }
+  // The reserved jobs, oldest reservation first.
+  const IntrusiveList<Job, QueueTag>& reserved_jobs() const { return reserved_list_; }
   size_t job_count() const { return jobs_.size() - doomed_; }
   size_t queued_total() const;
   int64_t total_processed() const { return processed_; }

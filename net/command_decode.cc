@@ -1,4 +1,4 @@
-// The JSON arguments of HELLO, ACK, FAIL, BEAT and MUTATE
+// The JSON arguments of HELLO, ACK, FAIL, BEAT, MUTATE and werk's WERK
 // (net/command_decoders.h), with Faktory's error texts.
 
 #include "net/command_decoders.h"
@@ -34,6 +34,24 @@ OpStatus WithObject(JobDecoder& d, std::string_view json, Fn fn) {
 OpStatus InvalidArgument(std::string_view verb, std::string_view json) {
   return core::InvalidRequest("invalid " + std::string(verb) + " " +
                               std::string(json.substr(0, 1024)));
+}
+
+// MUTATE's filter (also WERK JOBS's): jids, regexp (a glob), jobtype.
+OpStatus DecodeFilter(const FieldReader& r, od::value v, std::optional<core::MutateFilter>* out) {
+  if (FieldReader::IsNull(v)) {
+    out->reset();
+    return core::OkStatus();
+  }
+  od::object fo;
+  if (v.get_object().get(fo)) return r.Mismatch(v, "filter", "client.JobFilter");
+  out->emplace();
+  core::MutateFilter& f = **out;
+  return ForEachField(fo, [&](std::string_view k2, od::value v2) -> OpStatus {
+    if (KeyIs(k2, "jids")) return r.Strings(v2, "JobFilter.jids", &f.jids);
+    if (KeyIs(k2, "regexp")) return r.String(v2, "JobFilter.regexp", &f.regexp);
+    if (KeyIs(k2, "jobtype")) return r.String(v2, "JobFilter.jobtype", &f.jobtype);
+    return core::OkStatus();
+  });
 }
 
 }  // namespace
@@ -126,16 +144,36 @@ OpStatus DecodeMutate(JobDecoder& d, std::string_view json, MutateArgs* out) {
         out->filter.reset();
         return core::OkStatus();
       }
-      od::object fo;
-      if (v.get_object().get(fo)) return r.Mismatch(v, "filter", "client.JobFilter");
-      out->filter.emplace();
-      core::MutateFilter& f = *out->filter;
-      return ForEachField(fo, [&](std::string_view k2, od::value v2) -> OpStatus {
-        if (KeyIs(k2, "jids")) return r.Strings(v2, "JobFilter.jids", &f.jids);
-        if (KeyIs(k2, "regexp")) return r.String(v2, "JobFilter.regexp", &f.regexp);
-        if (KeyIs(k2, "jobtype")) return r.String(v2, "JobFilter.jobtype", &f.jobtype);
-        return core::OkStatus();
-      });
+      return DecodeFilter(r, v, &out->filter);
+    });
+  });
+}
+
+OpStatus DecodeWerkJobs(JobDecoder& d, std::string_view json, WerkJobsArgs* out) {
+  *out = WerkJobsArgs{};
+  return WithObject(d, json, [&](od::object* o) -> OpStatus {
+    if (!o) return core::InvalidRequest("WERK JOBS needs an object: {\"target\":\"retries\"}");
+    const FieldReader r("Jobs");
+    return ForEachField(*o, [&](std::string_view key, od::value v) -> OpStatus {
+      if (KeyIs(key, "target")) return r.String(v, "target", &out->target);
+      if (KeyIs(key, "queue")) return r.String(v, "queue", &out->queue);
+      if (KeyIs(key, "limit")) return r.Int(v, "limit", &out->limit);
+      if (KeyIs(key, "cursor")) return r.String(v, "cursor", &out->cursor);
+      if (KeyIs(key, "filter")) return DecodeFilter(r, v, &out->filter);
+      return core::OkStatus();
+    });
+  });
+}
+
+OpStatus DecodeWerkWorker(JobDecoder& d, std::string_view json, WerkWorkerArgs* out) {
+  *out = WerkWorkerArgs{};
+  return WithObject(d, json, [&](od::object* o) -> OpStatus {
+    if (!o) return core::InvalidRequest("WERK WORKER needs an object: {\"wid\":…,\"state\":…}");
+    const FieldReader r("Worker");
+    return ForEachField(*o, [&](std::string_view key, od::value v) -> OpStatus {
+      if (KeyIs(key, "wid")) return r.String(v, "wid", &out->wid);
+      if (KeyIs(key, "state")) return r.String(v, "state", &out->state);
+      return core::OkStatus();
     });
   });
 }

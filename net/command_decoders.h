@@ -44,4 +44,20 @@ core::OpStatus DecodeFail(JobDecoder& d, std::string_view json, FailArgs* out);
 core::OpStatus DecodeBeat(JobDecoder& d, std::string_view json, BeatArgs* out);
 core::OpStatus DecodeMutate(JobDecoder& d, std::string_view json, MutateArgs* out);
 
+// WERK JOBS (a werk extension, docs/compatibility.md): which page.
+struct WerkJobsArgs {
+  std::string target;  // retries, scheduled, dead or queue
+  std::string queue;
+  int64_t limit = 0;   // 0: the default
+  std::string cursor;  // "": the first page
+  std::optional<core::MutateFilter> filter;  // MUTATE's
+};
+// WERK WORKER: a process (or "all") and the state it is to take.
+struct WerkWorkerArgs {
+  std::string wid;
+  std::string state;
+};
+core::OpStatus DecodeWerkJobs(JobDecoder& d, std::string_view json, WerkJobsArgs* out);
+core::OpStatus DecodeWerkWorker(JobDecoder& d, std::string_view json, WerkWorkerArgs* out);
+
 }  // namespace werk::net

@@ -317,6 +317,9 @@ class Shard final : public core::Participant, public core::WorkerListener {
   void CmdMutate(Connection* c, std::string_view arg);
   void CmdQueue(Connection* c, std::string_view arg);
   void CmdPromote(Connection* c, std::string_view arg);
+  // WERK (shard_werk.cc): the operator's tools' own commands.
+  void CmdWerk(Connection* c, std::string_view arg);
+  void WerkJobs(Connection* c, std::string_view json);
   // QUEUE LATENCY's reply: per name, seconds since `oldest` (0: none queued).
   void ReplyLatency(Connection* c, const std::vector<std::string>& names,
                     const std::vector<core::UnixNanos>& oldest);

@@ -50,6 +50,7 @@ const Shard::Command Shard::kCommands[] = {
     {"QUEUE", &Shard::CmdQueue, Command::Arg::kRest},
     // werk's own (docs/compatibility.md).
     {"PROMOTE", &Shard::CmdPromote, Command::Arg::kAfterSpace},
+    {"WERK", &Shard::CmdWerk, Command::Arg::kAfterSpace},
     // Faktory Enterprise's: known, refused with a clear error.
     {"BATCH", nullptr, Command::Arg::kAfterSpace},
     {"TRACK", nullptr, Command::Arg::kAfterSpace},

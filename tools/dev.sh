@@ -109,7 +109,7 @@ case "${1:-}" in
     stage "fuzzing (libFuzzer, clang 14)"
     fuzzers=(fuzz_apply fuzz_command_line fuzz_job_decoder fuzz_log_reader fuzz_manifest
       fuzz_mutation_decoder fuzz_replication_frame fuzz_cron_expression fuzz_cron_table
-      fuzz_web_request)
+      fuzz_web_request fuzz_werk_command)
     cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWERK_BUILD_FUZZ=ON \
       -DWERK_BUILD_BENCH=OFF -DWERK_BUILD_TESTS=OFF \
       -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null

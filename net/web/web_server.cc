@@ -174,6 +174,9 @@ void WebServer::Route() {
   RouteDashboard(h, backend_);
   RouteQueues(h, backend_);
   RouteServerPages(h, backend_);
+  RouteSets(h, backend_);
+  RouteJobs(h, backend_);
+  RouteBusy(h, backend_);
   h.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(RenderHealth(backend_->Now(), backend_->Summaries()), kJson);
   });
