@@ -133,7 +133,6 @@ async function checkQueues(page, client) {
   await client.push({ jobtype: 'Mail', args: [2], queue: 'mailers' });
   await until('a job in mailers', async () => ((await client.info()).faktory.queues.mailers || 0) === 1);
   await pageShowing(page, '/queues', 'mailers');
-  page.once('dialog', (d) => d.accept());
   await row('mailers').locator('button', { hasText: 'Clear' }).click();
   await until('mailers cleared', async () => !((await client.info()).faktory.queues.mailers > 0));
 }
@@ -147,6 +146,112 @@ async function checkCsrf(context, client) {
   const fetched = await client.fetch('default');
   assert.ok(fetched, 'default was not paused');
   await client.ack(fetched.jid);
+}
+
+// A client's strings in a job (args, error) and in a worker (labels):
+// markup that must show as text and never run.
+const XSS = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">';
+
+async function selectAndAct(page, table, jid, button) {
+  await page.locator(`table#${table} tr[data-jid="${jid}"] input[name=key]`).check();
+  await page.locator('button', { hasText: new RegExp(`^${button}$`) }).first().click();
+  await page.waitForLoadState('load');
+}
+
+async function checkSets(page, client) {
+  // Three retries (failed once, markup in their args and error), two
+  // scheduled jobs, one dead job.
+  const retries = [];
+  for (let i = 0; i < 3; i++) {
+    const jid = await client.push({ jobtype: 'Flaky', args: [XSS, i], queue: 'failing', retry: 5 });
+    const job = await client.fetch('failing');
+    assert.equal(job.jid, jid);
+    const e = new Error(`<b>bad</b> ${XSS} #${i}`);
+    e.code = 'FlakyError';
+    await client.fail(jid, e);
+    retries.push(jid);
+  }
+  const later = [];
+  for (let i = 0; i < 2; i++) {
+    const job = client.job('Later', i);
+    job.queue = 'later';
+    job.at = new Date(Date.now() + 3600 * 1000);
+    later.push(await job.push());
+  }
+  // retry -1: straight to Dead at the first failure (retry 0 would discard it).
+  const deadJid = await client.push({ jobtype: 'Doomed', args: [1], queue: 'doomed', retry: -1 });
+  await client.fetch('doomed');
+  await client.fail(deadJid, new Error('no retries left'));
+
+  await pageShowing(page, '/retries', 'FlakyError');
+  const text = await page.textContent('table#retries');
+  assert.ok(text.includes('<script>window.__xss=1</script>'), 'the args show as text');
+  assert.ok(text.includes('<b>bad</b>'), 'the error shows as text');
+  assert.equal(await page.locator('table#retries tbody tr').count(), 3);
+  await shoot(page, 'retries');
+
+  // A job in full: its failure and backtrace.
+  await page.locator(`tr[data-jid="${retries[0]}"] a`).click();
+  await page.waitForSelector('table#failure');
+  assert.ok((await page.textContent('table#failure')).includes('FlakyError'));
+  assert.ok((await page.textContent('#backtrace')).length > 0, 'the backtrace is there');
+  await shoot(page, 'job');
+
+  // Retry now: back in its queue. Kill: to Dead. Delete: gone.
+  await page.goto(base + '/retries');
+  await selectAndAct(page, 'retries', retries[0], 'Retry now');
+  await until('the retried job in its queue', async () => (await client.info()).faktory.queues.failing === 1);
+  await page.goto(base + '/retries');
+  await selectAndAct(page, 'retries', retries[1], 'Kill');
+  await until('the killed job dead', async () => (await client.info()).faktory.sets.dead === 2);
+  await page.goto(base + '/retries');
+  await selectAndAct(page, 'retries', retries[2], 'Delete');
+  await until('the retries empty', async () => (await client.info()).faktory.sets.retries === 0);
+
+  await pageShowing(page, '/scheduled', 'Later');
+  assert.equal(await page.locator('table#scheduled tbody tr').count(), 2);
+  await shoot(page, 'scheduled');
+  await selectAndAct(page, 'scheduled', later[0], 'Retry now');
+  await until('the scheduled job enqueued now', async () => (await client.info()).faktory.queues.later === 1);
+
+  await pageShowing(page, '/morgue', 'Doomed');
+  await shoot(page, 'dead');
+  await selectAndAct(page, 'dead', deadJid, 'Retry now');
+  await until('the dead job back in its queue', async () => (await client.info()).faktory.queues.doomed === 1);
+  await page.goto(base + '/morgue');
+  await page.locator('button', { hasText: /^Delete All$/ }).click();
+  await until('the dead set empty', async () => (await client.info()).faktory.sets.dead === 0);
+
+  // A queue's jobs, with the next page.
+  for (let i = 0; i < 30; i++) await client.push({ jobtype: 'Paged', args: [i], queue: 'paged' });
+  await pageShowing(page, '/queues/paged', 'Paged');
+  assert.equal(await page.locator('table#queue-jobs tbody tr').count(), 25);
+  await shoot(page, 'queue');
+  await page.locator('#next-page').click();
+  await page.waitForLoadState('load');
+  assert.equal(await page.locator('table#queue-jobs tbody tr').count(), 5);
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'no markup ran');
+}
+
+async function checkBusy(page) {
+  // A worker process (HELLO with a wid) holding a job.
+  const worker = new faktory.Client({ url, wid: 'browser-wid-1', labels: ['<i>node</i>', 'blue'] });
+  await worker.connect();
+  assert.equal(await worker.beat(), 'OK');
+  await worker.push({ jobtype: 'Busy', args: [XSS], queue: 'busyq' });
+  const held = await worker.fetch('busyq');
+  await pageShowing(page, '/busy', 'browser-wid-1');
+  const row = page.locator('tr[data-wid="browser-wid-1"]');
+  assert.ok((await row.textContent()).includes('<i>node</i>'), 'labels show as text');
+  assert.ok((await page.textContent('table#in-progress')).includes(held.jid), 'its job in progress');
+  await shoot(page, 'busy');
+  await row.locator('button', { hasText: 'Quiet' }).click();
+  await until('the process told to be quiet', async () => (await worker.beat()) === 'quiet');
+  await pageShowing(page, '/busy', 'quiet');
+  await page.locator('tr[data-wid="browser-wid-1"] button', { hasText: 'Stop' }).click();
+  await until('the process told to stop', async () => (await worker.beat()) === 'terminate');
+  await worker.ack(held.jid);
+  await worker.close();
 }
 
 async function checkServerPages(page) {
@@ -177,13 +282,19 @@ async function main() {
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
+    // Destructive actions ask first (a confirm dialog): the operator says yes.
+    const dialogs = [];
+    page.on('dialog', (d) => { dialogs.push(d.message()); d.accept(); });
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
     await checkDashboard(page, client);
     await checkQueues(page, client);
     await checkCsrf(context, client);
     await checkServerPages(page);
+    await checkSets(page, client);
+    await checkBusy(page);
     await dashboardAtWork(page, client);
     assert.deepEqual(errors, [], 'no script errors on any page');
+    assert.ok(dialogs.some((m) => m.includes('cannot be undone')), 'Clear asked first');
   } finally {
     await browser.close();
     await client.close();
