@@ -6,13 +6,16 @@
 // counters summed) into Faktory's INFO document, plus a `werk` section with
 // each shard's log and checkpoint figures.
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/histogram.h"
 #include "core/types.h"
 #include "cron/view.h"
+#include "net/command_kind.h"
 #include "net/enterprise_fields.h"
 
 namespace werk::net {
@@ -59,6 +62,19 @@ struct ShardSummary {
   int64_t checkpoint_pause_ns = 0;
   int64_t loop_longest_ns = 0;
   std::vector<uint64_t> loop_busy;  // ShardStats::loop_busy
+  // Histograms since start, for /metrics (docs/running.md "Metrics"); fixed
+  // arrays, so a snapshot copies them without allocating. Merge the shards'
+  // with core::Histogram::Add; bounds are core::Histogram::Bound(i).
+  //  - command_latency_us[CommandKind]: µs from the loop iteration that
+  //    dispatched the command to its reply being ready to send (durable,
+  //    and answered by other shards where it ran there); FETCH includes its
+  //    blocking wait. Index by net::CommandKind, label with CommandKindName.
+  //  - wal_sync_us (has_wal): µs per durable write of the log (one group
+  //    commit's write + fdatasync).
+  //  - wal_batch_records (has_wal): records per durable write.
+  std::array<core::LatencyHistogram, kCommandKinds> command_latency_us{};
+  core::LatencyHistogram wal_sync_us;
+  core::CountHistogram wal_batch_records;
   EnterpriseFieldUses enterprise_fields;  // the jobs decoded on this shard
   bool has_replication = false;
   ReplicationSummary replication;

@@ -33,6 +33,7 @@
 #include <absl/container/node_hash_map.h>
 
 #include "core/clock.h"
+#include "core/histogram.h"
 #include "core/mailbox.h"
 #include "core/job_service.h"
 #include "core/journal.h"
@@ -46,6 +47,7 @@
 #include "core/string_hash.h"
 #include "core/timer_wheel.h"
 #include "cron/driver.h"
+#include "net/command_kind.h"
 #include "net/connection.h"
 #include "net/command_decoders.h"
 #include "net/info.h"
@@ -116,6 +118,8 @@ class Shard final : public core::Participant, public core::WorkerListener {
   // Publishes the shard's stats at once (after recovery, before serving:
   // INFO on any shard reads every shard's snapshot).
   void PublishStats() { stats_publisher_.PublishNow(); }
+  // Any thread: this shard's latest published stats (none before the first).
+  std::optional<ShardSummary> PublishedStats() const { return stats_publisher_.Read(); }
   // Starts accepting on a listening socket (owned by the caller). Shared by
   // every shard of the group (the server's one socket): the sockets accepted
   // are dealt to the shards in turn. Not shared: they stay here.
@@ -258,6 +262,7 @@ class Shard final : public core::Participant, public core::WorkerListener {
     std::string_view verb;
     void (Shard::*run)(Connection* c, std::string_view arg);
     Arg arg;
+    CommandKind kind;  // its latency histogram
   };
   static const Command kCommands[];
 
@@ -273,7 +278,8 @@ class Shard final : public core::Participant, public core::WorkerListener {
   void ReplyStatus(Connection* c, const core::OpStatus& status);  // +OK or -ERR
   void AwaitRelease(Connection* c);  // ReleaseReplies() looks at c
   void ReleaseReplies();
-  void Release(Connection* c, core::Lsn durable);
+  // `ready_ns`: the monotonic time the replies released are ready to send.
+  void Release(Connection* c, core::Lsn durable, int64_t ready_ns);
 
 
   // Commands (shard_commands.cc, shard_admin.cc).
@@ -408,6 +414,9 @@ class Shard final : public core::Participant, public core::WorkerListener {
   EnterpriseFieldSet fields_warned_ = 0;  // field_uses_.seen already logged
   WorkerRegistry workers_;
   ShardStats stats_;
+  // Per command kind, µs from the command's dispatch to its reply being
+  // ready to send (Release); docs/running.md "Metrics".
+  std::array<core::LatencyHistogram, kCommandKinds> command_latency_us_{};
   std::mt19937_64 rng_;
 
   core::UnixNanos started_at_ = 0;

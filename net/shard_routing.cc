@@ -40,7 +40,7 @@ uint32_t Shard::OwnerOf(std::string_view key) const {
 void Shard::Answer(Connection* c, core::Pending<core::OpStatus> result) {
   if (result.ready()) return ReplyStatus(c, result.value());
   ++c->inflight_;  // the connection outlives the forwarded command
-  result.Then([this, c, hole = c->staged_.OpenHole()](core::OpStatus status) {
+  result.Then([this, c, hole = c->staged_.OpenHole(c->command_, c->command_read_ns_)](core::OpStatus status) {
     OnForwardReply(c, hole, status);
   });
 }
