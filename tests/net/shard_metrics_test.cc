@@ -14,7 +14,7 @@ using testing::HarnessClient;
 using testing::ShardHarness;
 
 const core::LatencyHistogram& Latency(const ShardSummary& s, CommandKind kind) {
-  return s.command_latency_us[size_t(kind)];
+  return s.histograms->command_latency_us[size_t(kind)];
 }
 
 TEST(ShardMetricsTest, CommandLatencyIsRecordedPerCommandFetchWaitIncluded) {
@@ -65,10 +65,10 @@ TEST(ShardMetricsTest, LogSyncsAndBatchSizesAreRecorded) {
   const std::optional<ShardSummary> s = h.shard().PublishedStats();
   ASSERT_TRUE(s.has_value());
   ASSERT_TRUE(s->has_wal);
-  EXPECT_GE(s->wal_sync_us.count, 1u);
-  EXPECT_EQ(s->wal_sync_us.count, s->syncs);  // every durable write is timed
-  EXPECT_GE(s->wal_batch_records.sum, 2u);
-  EXPECT_LE(s->wal_batch_records.count, s->syncs);
+  EXPECT_GE(s->histograms->wal_sync_us.count, 1u);
+  EXPECT_EQ(s->histograms->wal_sync_us.count, s->syncs);  // every durable write is timed
+  EXPECT_GE(s->histograms->wal_batch_records.sum, 2u);
+  EXPECT_LE(s->histograms->wal_batch_records.count, s->syncs);
   EXPECT_EQ(Latency(*s, CommandKind::kPush).count, 2u);
 }
 
