@@ -36,7 +36,8 @@ ShardRuntime::~ShardRuntime() = default;
 
 void ShardRuntime::RefreshNow() {
   now_ = clock_.WallNow();
-  mono_ms_ = clock_.MonotonicNow() / kNanosPerMilli;
+  mono_ns_ = clock_.MonotonicNow();
+  mono_ms_ = mono_ns_ / kNanosPerMilli;
 }
 
 void ShardRuntime::JoinGroup(uint32_t id, std::vector<ShardRuntime*> peers, Mailbox* mailbox,
@@ -169,11 +170,11 @@ void ShardRuntime::RunOnce(int64_t max_wait_ns) {
   if (box_ && budget > 0 && !box_->PrepareToSleep()) budget = 0;
   const int64_t expected_wake_ms = mono_ms_ + budget / kNanosPerMilli;
   reactor_.Wait(budget);
-  const int64_t busy_from = clock_.MonotonicNow();
   // The clock is read before any completion runs: what arrived while the
   // loop was away is handled at the time the loop came back, never at the
   // time it last looked (a BEAT would re-arm a deadline already past).
   RefreshNow();
+  const int64_t busy_from = mono_ns_;
   reactor_.RunReady();
   const int64_t late_ms = mono_ms_ - expected_wake_ms;
   for (Participant* p : participants_) p->OnWake(late_ms);

@@ -74,6 +74,9 @@ class ShardRuntime {
   // came back.
   UnixNanos now() const { return now_; }
   int64_t mono_ms() const { return mono_ms_; }
+  // The monotonic clock in ns as of this iteration's wake-up (what
+  // mono_ms() rounds down).
+  int64_t mono_ns() const { return mono_ns_; }
 
   // Where the shard's mutations are logged; before the loop runs.
   void AttachJournal(Journal* journal) { journal_ = journal; }
@@ -164,6 +167,7 @@ class ShardRuntime {
   bool log_failed_ = false;
   UnixNanos now_ = 0;
   int64_t mono_ms_ = 0;
+  int64_t mono_ns_ = 0;
   std::vector<Participant*> participants_;
   LoopStats loop_stats_;
 

@@ -19,6 +19,7 @@
 #include "core/reactor.h"
 #include "core/timer_wheel.h"
 #include "core/types.h"
+#include "net/command_kind.h"
 #include "net/input_buffer.h"
 #include "net/reply_queue.h"
 #include "net/tls_session.h"
@@ -115,6 +116,14 @@ class Connection final : public core::ListHook<AllConnectionsTag>,
   std::string wid_;
   LocalWorker* worker_ = nullptr;
   ConnTimer deadline_;  // handshake or drain: one at a time
+
+  // --- Latency (ShardSummary::command_latency_us) ------------------------
+  // The command whose replies are being staged and the loop's wake-up time
+  // of the iteration that dispatched it; stamped in Dispatch and held while
+  // the command waits (a blocked FETCH, a PUSHB decoded in slices, a command
+  // on several shards: the connection dispatches nothing else meanwhile).
+  CommandKind command_ = CommandKind::kUntimed;
+  int64_t command_read_ns_ = 0;
 
   // --- Idle timeout (connections without a wid) ----------------------------
   ConnTimer idle_;              // armed lazily: it re-arms itself until due

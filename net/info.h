@@ -6,13 +6,17 @@
 // counters summed) into Faktory's INFO document, plus a `werk` section with
 // each shard's log and checkpoint figures.
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/histogram.h"
 #include "core/types.h"
 #include "cron/view.h"
+#include "net/command_kind.h"
 #include "net/enterprise_fields.h"
 
 namespace werk::net {
@@ -47,6 +51,54 @@ struct QueueSummary {
   bool paused = false;
 };
 
+// A shard's histograms since start, for /metrics (docs/running.md
+// "Histograms"). Merge the shards' with core::Histogram::Add; bucket i's
+// upper bound is core::Histogram::Bound(i).
+struct ShardHistograms {
+  // µs from the loop iteration that dispatched the command to its reply
+  // being ready to send (durable, and answered by other shards where it ran
+  // there); FETCH includes its blocking wait. Index by net::CommandKind,
+  // label with CommandKindName.
+  std::array<core::LatencyHistogram, kCommandKinds> command_latency_us{};
+  // µs per durable write of the log (one group commit's write + sync);
+  // empty without a log.
+  core::LatencyHistogram wal_sync_us;
+  // Records per durable write of the log.
+  core::CountHistogram wal_batch_records;
+};
+
+// ShardHistograms on the heap (~3.7 KB): the stats publisher moves and swaps
+// snapshots every loop turn (net/stats_publisher.h), and a box moves as a
+// pointer; a copy (a reader's) copies the histograms. Never null to read: a
+// moved-from box reads as empty.
+class HistogramBox {
+ public:
+  HistogramBox() = default;
+  HistogramBox(const HistogramBox& other) { *this = other; }
+  HistogramBox& operator=(const HistogramBox& other) {
+    if (this != &other) Mutable() = *other;
+    return *this;
+  }
+  HistogramBox(HistogramBox&& other) noexcept : p_(std::move(other.p_)) {}
+  HistogramBox& operator=(HistogramBox&& other) noexcept {
+    std::swap(p_, other.p_);  // keeps both allocations alive for reuse
+    return *this;
+  }
+  const ShardHistograms& operator*() const { return p_ ? *p_ : Empty(); }
+  const ShardHistograms* operator->() const { return &**this; }
+  ShardHistograms& Mutable() {
+    if (!p_) p_ = std::make_unique<ShardHistograms>();
+    return *p_;
+  }
+
+ private:
+  static const ShardHistograms& Empty() {
+    static const ShardHistograms empty;
+    return empty;
+  }
+  std::unique_ptr<ShardHistograms> p_;
+};
+
 struct ShardSummary {
   uint32_t id = 0;
   std::vector<QueueSummary> queues;  // sorted by name
@@ -67,6 +119,7 @@ struct ShardSummary {
   int64_t checkpoint_pause_ns = 0;
   int64_t loop_longest_ns = 0;
   std::vector<uint64_t> loop_busy;  // ShardStats::loop_busy
+  HistogramBox histograms;  // histograms->command_latency_us[…], …
   EnterpriseFieldUses enterprise_fields;  // the jobs decoded on this shard
   bool has_replication = false;
   ReplicationSummary replication;

@@ -8,6 +8,10 @@
 // filled in when it comes back. Bytes leave strictly in order: never past an
 // unfilled hole, never past a reply whose LSN is not durable yet.
 //
+// Each reply also carries what the shard times it by (net/command_kind.h):
+// its command and the monotonic time the command was read; Release() hands
+// these to the caller as the replies leave.
+//
 // Thread affinity: the shard thread that owns the connection.
 
 #include <cstdint>
@@ -17,6 +21,7 @@
 #include <string_view>
 
 #include "core/types.h"
+#include "net/command_kind.h"
 
 namespace werk::net {
 
@@ -28,24 +33,29 @@ class ReplyQueue {
   struct Mark {
     size_t end;  // bytes of the queue up to and including this mark's
     uint64_t lsn;
-    uint32_t replies = 1;  // replies in this mark (those of one LSN share it)
+    int64_t read_ns = 0;   // when its command was read (monotonic)
+    uint32_t replies = 1;  // replies of one LSN, command and read time share a mark
+    CommandKind command = CommandKind::kUntimed;
   };
   using Hole = Mark*;
 
-  // Stages `bytes` behind everything staged so far.
-  void Append(std::string_view bytes, core::Lsn lsn) {
+  // Stages `bytes`, the reply to a `command` read at `read_ns`, behind
+  // everything staged so far.
+  void Append(std::string_view bytes, core::Lsn lsn,
+              CommandKind command = CommandKind::kUntimed, int64_t read_ns = 0) {
     bytes_.append(bytes);
-    if (!marks_.empty() && marks_.back().lsn == lsn.value()) {
+    if (!marks_.empty() && marks_.back().lsn == lsn.value() &&
+        marks_.back().command == command && marks_.back().read_ns == read_ns) {
       marks_.back().end = bytes_.size();
       ++marks_.back().replies;
     } else {
-      marks_.push_back({bytes_.size(), lsn.value()});
+      marks_.push_back({bytes_.size(), lsn.value(), read_ns, 1, command});
     }
   }
 
   // Reserves the place of a reply that is not known yet.
-  Hole OpenHole() {
-    marks_.push_back({bytes_.size(), kUnfilled});
+  Hole OpenHole(CommandKind command = CommandKind::kUntimed, int64_t read_ns = 0) {
+    marks_.push_back({bytes_.size(), kUnfilled, read_ns, 1, command});
     ++holes_;
     return &marks_.back();
   }
@@ -67,11 +77,16 @@ class ReplyQueue {
     --holes_;
   }
 
-  // Moves to `out` every reply that may leave now. Returns whether any did.
-  bool Release(core::Lsn durable, std::string* out) {
+  // Moves to `out` every reply that may leave now, calling
+  // on_reply(command, read_ns, replies) for each mark that leaves. Returns
+  // whether any did.
+  template <class OnReply>
+  bool Release(core::Lsn durable, std::string* out, OnReply&& on_reply) {
     size_t upto = 0;
     while (!marks_.empty() && marks_.front().lsn <= durable.value()) {
-      upto = marks_.front().end;
+      const Mark& m = marks_.front();
+      upto = m.end;
+      on_reply(m.command, m.read_ns, m.replies);
       marks_.pop_front();
     }
     if (upto == 0) return false;
@@ -84,6 +99,9 @@ class ReplyQueue {
     }
     for (Mark& m : marks_) m.end -= upto;
     return true;
+  }
+  bool Release(core::Lsn durable, std::string* out) {
+    return Release(durable, out, [](CommandKind, int64_t, uint32_t) {});
   }
 
   // Every staged reply that waits for an LSN above `durable` will never be

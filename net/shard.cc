@@ -215,7 +215,8 @@ void Shard::Reply(Connection* c, std::string_view bytes) {
   // not shown before it is acknowledged (INFO shows the gated state), and
   // nothing it logged before is shown by a refusal.
   c->staged_.Append(bytes,
-                    journal_->writes_refused() ? core::Lsn(0) : journal_->appended_lsn());
+                    journal_->writes_refused() ? core::Lsn(0) : journal_->appended_lsn(),
+                    c->command_, c->command_read_ns_);
   AwaitRelease(c);
 }
 
@@ -245,7 +246,7 @@ void Shard::Depose(core::Epoch by, std::string primary) {
 void Shard::ReplyIndependent(Connection* c, std::string_view bytes) {
   if (c->closing()) return;
   // Still behind any reply queued before it (the queue keeps order).
-  c->staged_.Append(bytes, core::Lsn(0));
+  c->staged_.Append(bytes, core::Lsn(0), c->command_, c->command_read_ns_);
   AwaitRelease(c);
 }
 
@@ -280,6 +281,8 @@ void Shard::ReplyBulk(Connection* c, std::string_view data) {
 void Shard::ReleaseReplies() {
   if (awaiting_.empty()) return;
   const core::Lsn durable = journal_->durable_lsn();
+  // One clock read per pass (per loop iteration, mostly), not per reply.
+  const int64_t ready_ns = clock_.MonotonicNow();
   // Two lists swapped back and forth keep their capacity: regrowing one
   // every iteration costs an allocation (and a malloc consolidation).
   std::vector<Connection*>& pending = release_scratch_;
@@ -287,7 +290,7 @@ void Shard::ReleaseReplies() {
   pending.swap(awaiting_);
   for (Connection* c : pending) {
     c->awaiting_release_ = false;
-    Release(c, durable);
+    Release(c, durable, ready_ns);
     if (c->staged_.bytes() > 0 && !c->closing()) {
       c->awaiting_release_ = true;
       awaiting_.push_back(c);
@@ -296,8 +299,14 @@ void Shard::ReleaseReplies() {
   }
 }
 
-void Shard::Release(Connection* c, core::Lsn durable) {
-  if (c->staged_.Release(durable, &c->out_)) StartSend(c);
+void Shard::Release(Connection* c, core::Lsn durable, int64_t ready_ns) {
+  const bool released = c->staged_.Release(
+      durable, &c->out_, [this, ready_ns](CommandKind kind, int64_t read_ns, uint32_t replies) {
+        if (kind == CommandKind::kUntimed) return;
+        const int64_t us = std::max<int64_t>(0, ready_ns - read_ns) / 1000;
+        command_latency_us_[size_t(kind)].Record(uint64_t(us), replies);
+      });
+  if (released) StartSend(c);
 }
 
 // --- Timers -----------------------------------------------------------------------

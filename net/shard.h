@@ -33,6 +33,7 @@
 #include <absl/container/node_hash_map.h>
 
 #include "core/clock.h"
+#include "core/histogram.h"
 #include "core/mailbox.h"
 #include "core/job_service.h"
 #include "core/journal.h"
@@ -46,6 +47,7 @@
 #include "core/string_hash.h"
 #include "core/timer_wheel.h"
 #include "cron/driver.h"
+#include "net/command_kind.h"
 #include "net/connection.h"
 #include "net/command_decoders.h"
 #include "net/info.h"
@@ -273,6 +275,7 @@ class Shard final : public core::Participant, public core::WorkerListener {
     std::string_view verb;
     void (Shard::*run)(Connection* c, std::string_view arg);
     Arg arg;
+    CommandKind kind;  // its latency histogram
   };
   static const Command kCommands[];
 
@@ -288,7 +291,8 @@ class Shard final : public core::Participant, public core::WorkerListener {
   void ReplyStatus(Connection* c, const core::OpStatus& status);  // +OK or -ERR
   void AwaitRelease(Connection* c);  // ReleaseReplies() looks at c
   void ReleaseReplies();
-  void Release(Connection* c, core::Lsn durable);
+  // `ready_ns`: the monotonic time the replies released are ready to send.
+  void Release(Connection* c, core::Lsn durable, int64_t ready_ns);
 
 
   // Commands (shard_commands.cc, shard_admin.cc).
@@ -426,6 +430,9 @@ class Shard final : public core::Participant, public core::WorkerListener {
   EnterpriseFieldSet fields_warned_ = 0;  // field_uses_.seen already logged
   WorkerRegistry workers_;
   ShardStats stats_;
+  // Per command kind, µs from the command's dispatch to its reply being
+  // ready to send (Release); docs/running.md "Metrics".
+  std::array<core::LatencyHistogram, kCommandKinds> command_latency_us_{};
   std::mt19937_64 rng_;
 
   core::UnixNanos started_at_ = 0;

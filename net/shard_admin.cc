@@ -96,6 +96,9 @@ void Shard::Summarize(ShardSummary* out) {
   const core::LoopStats& loop = runtime_.loop_stats();
   s.loop_longest_ns = loop.longest_ns;
   s.loop_busy.assign(loop.busy.begin(), loop.busy.end());
+  // One copy of the histograms per snapshot, into the slot's own box.
+  ShardHistograms& h = s.histograms.Mutable();
+  h.command_latency_us = command_latency_us_;
   if (wal_) {
     s.has_wal = true;
     s.appended_lsn = wal_->appended_lsn().value();
@@ -104,6 +107,8 @@ void Shard::Summarize(ShardSummary* out) {
     s.bytes_appended = wal_->bytes_appended();
     s.segments = wal_->segment_count();
     s.segments_recycled = wal_->segments_recycled();
+    h.wal_sync_us = wal_->sync_us();
+    h.wal_batch_records = wal_->batch_records();
   }
   if (const core::ShardMailbox* box = runtime_.mailbox()) {
     s.has_mailbox = true;

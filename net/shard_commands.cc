@@ -37,27 +37,31 @@ std::string_view ArgumentOf(std::string_view line, std::string_view verb) {
 // The commands, the busiest first (the lookup is a scan). Adding one is an
 // entry here and its handler; what it does to jobs is core::JobService's.
 const Shard::Command Shard::kCommands[] = {
-    {"PUSH", &Shard::CmdPush, Command::Arg::kAfterSpace},
-    {"FETCH", &Shard::CmdFetch, Command::Arg::kRest},
-    {"ACK", &Shard::CmdAck, Command::Arg::kAfterSpace},
-    {"FAIL", &Shard::CmdFail, Command::Arg::kAfterSpace},
-    {"BEAT", &Shard::CmdBeat, Command::Arg::kAfterSpace},
-    {"PUSHB", &Shard::CmdPushBulk, Command::Arg::kAfterSpace},
-    {"INFO", &Shard::CmdInfo, Command::Arg::kAfterSpace},
-    {"END", &Shard::CmdEnd, Command::Arg::kAfterSpace},
-    {"FLUSH", &Shard::CmdFlush, Command::Arg::kAfterSpace},
-    {"MUTATE", &Shard::CmdMutate, Command::Arg::kAfterSpace},
-    {"QUEUE", &Shard::CmdQueue, Command::Arg::kRest},
+    {"PUSH", &Shard::CmdPush, Command::Arg::kAfterSpace, CommandKind::kPush},
+    {"FETCH", &Shard::CmdFetch, Command::Arg::kRest, CommandKind::kFetch},
+    {"ACK", &Shard::CmdAck, Command::Arg::kAfterSpace, CommandKind::kAck},
+    {"FAIL", &Shard::CmdFail, Command::Arg::kAfterSpace, CommandKind::kFail},
+    {"BEAT", &Shard::CmdBeat, Command::Arg::kAfterSpace, CommandKind::kBeat},
+    {"PUSHB", &Shard::CmdPushBulk, Command::Arg::kAfterSpace, CommandKind::kPushBulk},
+    {"INFO", &Shard::CmdInfo, Command::Arg::kAfterSpace, CommandKind::kInfo},
+    {"END", &Shard::CmdEnd, Command::Arg::kAfterSpace, CommandKind::kOther},
+    {"FLUSH", &Shard::CmdFlush, Command::Arg::kAfterSpace, CommandKind::kOther},
+    {"MUTATE", &Shard::CmdMutate, Command::Arg::kAfterSpace, CommandKind::kMutate},
+    {"QUEUE", &Shard::CmdQueue, Command::Arg::kRest, CommandKind::kQueue},
     // werk's own (docs/compatibility.md).
-    {"PROMOTE", &Shard::CmdPromote, Command::Arg::kAfterSpace},
-    {"WERK", &Shard::CmdWerk, Command::Arg::kAfterSpace},
+    {"PROMOTE", &Shard::CmdPromote, Command::Arg::kAfterSpace, CommandKind::kOther},
+    {"WERK", &Shard::CmdWerk, Command::Arg::kAfterSpace, CommandKind::kOther},
     // Faktory Enterprise's: known, refused with a clear error.
-    {"BATCH", nullptr, Command::Arg::kAfterSpace},
-    {"TRACK", nullptr, Command::Arg::kAfterSpace},
+    {"BATCH", nullptr, Command::Arg::kAfterSpace, CommandKind::kOther},
+    {"TRACK", nullptr, Command::Arg::kAfterSpace, CommandKind::kOther},
 };
 
 void Shard::Dispatch(Connection* c, std::string_view line) {
   c->last_command_ms_ = mono_ms();  // the idle timeout's clock (OnIdleTimer)
+  // Its latency runs from the wake-up of this iteration (the loop's clock,
+  // no clock read per command) until its reply is ready (Release).
+  c->command_read_ns_ = runtime_.mono_ns();
+  c->command_ = CommandKind::kOther;  // until the verb is known
   const size_t space = line.find(' ');
   const std::string_view verb = line.substr(0, space);
   if (shutting_down_) {
@@ -68,6 +72,7 @@ void Shard::Dispatch(Connection* c, std::string_view line) {
   for (const Command& cmd : kCommands) {
     if (cmd.verb != verb) continue;
     ++stats_.commands;
+    c->command_ = cmd.kind;
     if (!cmd.run) {
       return ReplyError(c, std::string(verb) +
                                " is not supported yet by werk (a Faktory Enterprise feature)");

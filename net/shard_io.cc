@@ -81,6 +81,7 @@ void Shard::ArmRecv(Connection* c) {
     if (c->state_ == Connection::State::kHandshake) {
       CloseConnection(c);
     } else {
+      c->command_ = CommandKind::kUntimed;  // not a command: not timed
       ReplyError(c, "line too long: more than " + std::to_string(limit) +
                         " bytes without a newline (closing connection)");
       CloseAfterFlush(c);
@@ -150,6 +151,7 @@ void Shard::ProcessInput(Connection* c) {
     } else if (line.size() > options_.line_bytes_max) {
       // A whole line over the limit (it fit in the buffer's slack): refused,
       // and since its end is known the connection carries on.
+      c->command_ = CommandKind::kUntimed;  // not a command: not timed
       ReplyError(c, "line too long: " + std::to_string(line.size()) + " bytes, the limit is " +
                         std::to_string(options_.line_bytes_max));
     } else {
@@ -166,6 +168,7 @@ void Shard::ProcessInput(Connection* c) {
         CloseConnection(c);
         return;
       }
+      c->command_ = CommandKind::kUntimed;  // not a command: not timed
       ReplyError(c, "line too long: more than " + std::to_string(limit) +
                         " bytes without a newline (closing connection)");
       CloseAfterFlush(c);

@@ -40,9 +40,8 @@ uint32_t Shard::OwnerOf(std::string_view key) const {
 void Shard::Answer(Connection* c, core::Pending<core::OpStatus> result) {
   if (result.ready()) return ReplyStatus(c, result.value());
   ++c->inflight_;  // the connection outlives the forwarded command
-  result.Then([this, c, hole = c->staged_.OpenHole()](core::OpStatus status) {
-    OnForwardReply(c, hole, status);
-  });
+  ReplyQueue::Hole hole = c->staged_.OpenHole(c->command_, c->command_read_ns_);
+  result.Then([this, c, hole](core::OpStatus status) { OnForwardReply(c, hole, status); });
 }
 
 void Shard::OnForwardReply(Connection* c, ReplyQueue::Hole hole, const core::OpStatus& status) {

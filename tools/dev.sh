@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The two entry points of the README.
+# The two entry points of the README, and the build the Dockerfile runs.
 #
+#   bash tools/dev.sh build  install what is missing, build the binaries (no
+#                            tests, no benchmarks) into build/tools/
 #   bash tools/dev.sh run    install what is missing, build, start werkd on
 #                            127.0.0.1:7419 with ./werk-data (unless -b/--binding
 #                            or -d/--data-dir say otherwise); further arguments
@@ -27,7 +29,10 @@ install_missing() {
   for p in "${want[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
-  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
+  # Node runs the compatibility tests only: a build without tests needs none.
+  if [ "${need_node:-1}" = 1 ] && { ! command -v node >/dev/null || ! command -v npm >/dev/null; }; then
+    missing+=(nodejs npm)
+  fi
   [ "${#missing[@]}" -eq 0 ] && return 0
   echo "== installing: ${missing[*]}"
   local sudo=""
@@ -68,6 +73,10 @@ build() {  # build <dir> [cmake args...]
 }
 
 case "${1:-}" in
+  build)
+    need_node=0 install_missing "${packages[@]}"
+    build build -DWERK_BUILD_TESTS=OFF -DWERK_BUILD_BENCH=OFF
+    ;;
   run)
     install_missing "${packages[@]}"
     build build -DWERK_BUILD_TESTS=OFF -DWERK_BUILD_BENCH=OFF
@@ -125,7 +134,7 @@ case "${1:-}" in
     echo "== all tests passed in $(( $(date +%s) - start )) s"
     ;;
   *)
-    echo "usage: bash tools/dev.sh run|test" >&2
+    echo "usage: bash tools/dev.sh build|run|test" >&2
     exit 2
     ;;
 esac

@@ -38,6 +38,7 @@ struct LogBatch {
   // go down (Wal::SetEpoch opens a new batch).
   uint64_t epoch = 0;
   State state = State::kOpen;
+  int64_t submitted_ns = 0;  // monotonic, when its write was submitted (Wal::sync_us)
 
   bool starts_segment() const { return marker_at != 0; }
   size_t frames_from() const { return marker_at + kWriteMarkerFrameBytes; }

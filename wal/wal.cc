@@ -1,5 +1,6 @@
 #include "wal/wal.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -160,6 +161,7 @@ bool Wal::StartWrite(LogBatch& b) {
     EncodeSegmentHeader(h, b.data.data());
   }
   b.state = LogBatch::State::kWriting;
+  b.submitted_ns = clock_.MonotonicNow();  // one clock read per write, not per record
   ++writes_inflight_;
   const uint64_t offset = current_offset_;
   current_offset_ += b.data.size();
@@ -191,6 +193,8 @@ void Wal::OnWritten(LogBatch* b, int32_t res, uint64_t segment_id) {
   WERK_CHECK(size_t(res) == b->data.size());
   ++syncs_;
   last_write_done_ns_ = clock_.MonotonicNow();
+  sync_us_.Record(uint64_t(std::max<int64_t>(0, last_write_done_ns_ - b->submitted_ns)) / 1000);
+  if (b->records > 0) batch_records_.Record(b->records);
   b->state = LogBatch::State::kDone;
   // Durability moves over completed batches in order only.
   while (!batches_.empty() && batches_.front().state == LogBatch::State::kDone) {

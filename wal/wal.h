@@ -56,6 +56,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/histogram.h"
 #include "core/journal.h"
 #include "core/participant.h"
 #include "wal/log_batch.h"
@@ -227,6 +228,14 @@ class Wal final : public core::Journal, public core::Participant {
   bool io_idle() const override { return io_pending_ == 0; }
   uint64_t bytes_appended() const { return bytes_appended_; }
   uint64_t syncs() const { return syncs_; }
+  // Per durable write (a group commit's write + fdatasync, idle markers
+  // included): µs from its submission to the ring until its completion ran
+  // — the device's time plus the loop's delay in reaping it (at most one
+  // iteration).
+  const core::LatencyHistogram& sync_us() const { return sync_us_; }
+  // Records per durable write (idle markers, with none, are not counted):
+  // how well group commit batches.
+  const core::CountHistogram& batch_records() const { return batch_records_; }
   // Segments reused instead of created (since start), and kept for reuse now.
   uint64_t segments_recycled() const { return segments_recycled_; }
   // When a quiet log is due to give back the covered segments it keeps
@@ -282,6 +291,8 @@ class Wal final : public core::Journal, public core::Participant {
   std::string failure_;
   uint64_t bytes_appended_ = 0;
   uint64_t syncs_ = 0;
+  core::LatencyHistogram sync_us_;
+  core::CountHistogram batch_records_;
   uint64_t idle_markers_ = 0;
   bool stopping_ = false;
   int io_pending_ = 0;

@@ -1,5 +1,7 @@
 #include "net/web/metrics.h"
 
+#include <array>
+#include <initializer_list>
 #include <map>
 #include <string_view>
 
@@ -150,6 +152,52 @@ void Shards(PrometheusText& p, const std::vector<ShardSummary>& shards) {
        [](const ShardSummary& s) { return s.mailbox_wakeups; }, box);
 }
 
+template <class H>
+std::array<double, H::kBuckets - 1> BoundsOf() {
+  std::array<double, H::kBuckets - 1> b{};
+  for (size_t i = 0; i < b.size(); ++i) b[i] = double(H::Bound(i));
+  return b;
+}
+
+template <class H>
+void Export(PrometheusText& p, std::string_view name, std::initializer_list<Label> labels,
+            const H& h, double scale) {
+  static const auto bounds = BoundsOf<H>();
+  p.Histogram(name, labels, bounds.data(), h.counts.data(), bounds.size(), double(h.sum), scale);
+}
+
+// The shards' histograms (net/info.h ShardHistograms), merged bucket by
+// bucket: the server's, not a shard's.
+void Histograms(PrometheusText& p, const std::vector<ShardSummary>& shards) {
+  ShardHistograms all;
+  bool wal = false;
+  for (const ShardSummary& s : shards) {
+    const ShardHistograms& h = *s.histograms;
+    for (size_t k = 0; k < kCommandKinds; ++k) all.command_latency_us[k].Add(h.command_latency_us[k]);
+    if (s.has_wal) {
+      wal = true;
+      all.wal_sync_us.Add(h.wal_sync_us);
+      all.wal_batch_records.Add(h.wal_batch_records);
+    }
+  }
+  constexpr double kMicros = 1e-6;
+  p.Family("werk_command_duration_seconds", "histogram",
+           "From the loop turn that dispatched a command to its reply being ready to send "
+           "(durable; answered by another shard where it ran there). FETCH includes its wait "
+           "for a job (up to 2 s).");
+  for (size_t k = 0; k < kCommandKinds; ++k) {
+    const std::string_view command = CommandKindName(CommandKind(k));
+    Export(p, "werk_command_duration_seconds", {{"command", command}}, all.command_latency_us[k],
+           kMicros);
+  }
+  if (!wal) return;
+  p.Family("werk_wal_write_duration_seconds", "histogram",
+           "One durable write of a shard's log: a group commit's write and sync.");
+  Export(p, "werk_wal_write_duration_seconds", {}, all.wal_sync_us, kMicros);
+  p.Family("werk_wal_batch_records", "histogram", "Records one durable write of the log carried.");
+  Export(p, "werk_wal_batch_records", {}, all.wal_batch_records, 1.0);
+}
+
 void Replication(PrometheusText& p, const std::vector<ShardSummary>& shards) {
   bool any = false;
   for (const ShardSummary& s : shards) any = any || s.has_replication;
@@ -206,6 +254,7 @@ std::string RenderMetrics(const MetricsInput& in) {
   Jobs(p, with);
   Connections(p, shards);
   Shards(p, shards);
+  Histograms(p, shards);
   Replication(p, shards);
   if (in.cron) Cron(p, *in.cron);
   return std::move(p.text());

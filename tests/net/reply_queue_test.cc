@@ -29,6 +29,40 @@ TEST(ReplyQueueTest, RepliesLeaveInOrderOnceDurable) {
   EXPECT_TRUE(q.empty());
 }
 
+// What the shard times replies by (Shard::Release): each leaving mark's
+// command, read time and number of replies.
+TEST(ReplyQueueTest, ReleaseReportsEachReplysCommandAndReadTime) {
+  ReplyQueue q;
+  q.Append("+OK\r\n", Lsn(3), CommandKind::kPush, 100);
+  q.Append("+OK\r\n", Lsn(3), CommandKind::kBeat, 100);  // another command: its own
+  q.Append("+OK\r\n", Lsn(3), CommandKind::kBeat, 100);  // same LSN, command, time: shared
+  ReplyQueue::Hole h = q.OpenHole(CommandKind::kAck, 200);
+  q.Append("x", Lsn(4));  // untimed (a handshake reply)
+  struct Left {
+    CommandKind kind;
+    int64_t read_ns;
+    uint32_t replies;
+  };
+  std::vector<Left> left;
+  std::string out;
+  auto record = [&](CommandKind k, int64_t t, uint32_t n) { left.push_back({k, t, n}); };
+  EXPECT_TRUE(q.Release(Lsn(9), &out, record));
+  ASSERT_EQ(left.size(), 2u);  // not past the hole
+  EXPECT_EQ(left[0].kind, CommandKind::kPush);
+  EXPECT_EQ(left[0].read_ns, 100);
+  EXPECT_EQ(left[0].replies, 1u);
+  EXPECT_EQ(left[1].kind, CommandKind::kBeat);
+  EXPECT_EQ(left[1].replies, 2u);
+  q.Fill(h, "+OK\r\n", Lsn(0));
+  left.clear();
+  EXPECT_TRUE(q.Release(Lsn(9), &out, record));
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0].kind, CommandKind::kAck);
+  EXPECT_EQ(left[0].read_ns, 200);
+  EXPECT_EQ(left[1].kind, CommandKind::kUntimed);
+  EXPECT_EQ(out, "+OK\r\n+OK\r\n+OK\r\n+OK\r\nx");
+}
+
 TEST(ReplyQueueTest, RefusedRepliesBecomeOneErrorEachInTheirPlace) {
   ReplyQueue q;
   q.Append("ok1 ", Lsn(2));   // durable: stays
