@@ -120,6 +120,27 @@ void AppendShard(std::string& o, const ShardSummary& s) {
 
 }  // namespace
 
+std::vector<QueueSummary> MergedQueues(const std::vector<ShardSummary>& shards) {
+  std::map<std::string_view, QueueSummary> by_name;
+  for (const ShardSummary& s : shards) {
+    for (const QueueSummary& q : s.queues) {
+      QueueSummary& m = by_name[q.name];
+      m.size += q.size;
+      if (q.oldest_enqueued_at != 0 &&
+          (m.oldest_enqueued_at == 0 || q.oldest_enqueued_at < m.oldest_enqueued_at))
+        m.oldest_enqueued_at = q.oldest_enqueued_at;
+      m.paused = m.paused || q.paused;
+    }
+  }
+  std::vector<QueueSummary> out;
+  out.reserve(by_name.size());
+  for (auto& [name, q] : by_name) {
+    q.name = std::string(name);
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
 std::string RenderInfo(const InfoContext& ctx, const std::vector<ShardSummary>& shards) {
   using core::AppendJsonInt;
   ShardSummary t;  // totals

@@ -131,6 +131,10 @@ struct InfoContext {
   const cron::View* cron = nullptr;  // the cron block, if the server has a driver
 };
 
+// Every shard's queues merged by name (sizes summed, the oldest job's
+// enqueue time, paused if paused on any shard), sorted by name.
+std::vector<QueueSummary> MergedQueues(const std::vector<ShardSummary>& shards);
+
 // INFO's "cron" object (docs/cron.md "Watching it").
 void AppendCronInfo(std::string& out, const cron::View& view);
 

@@ -1,4 +1,5 @@
 #include "net/server.h"
+#include "net/listen_socket.h"
 #include "net/tls_context.h"
 
 #include <netdb.h>
@@ -53,71 +54,6 @@ Server::~Server() {
   if (replication_fd_ >= 0 && !acceptor_) ::close(replication_fd_);
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
-
-namespace {
-
-constexpr int kBindRetryMillis = 5000;
-
-// A listening socket's fd; `port` receives the port it is bound to.
-// One socket for every shard, without SO_REUSEPORT: a port any process of the
-// same user could join (and take half the connections of) is not ours alone.
-core::OpResult<int> Listen(const std::string& binding, int* port) {
-  std::string host, port_str;
-  if (!SplitHostPort(binding, &host, &port_str))
-    return absl::FailedPreconditionError("invalid binding '" + binding + "' (expected host:port)");
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_PASSIVE;
-  addrinfo* res = nullptr;
-  const int rc = getaddrinfo(host.empty() ? nullptr : host.c_str(), port_str.c_str(), &hints, &res);
-  if (rc != 0)
-    return absl::FailedPreconditionError("cannot resolve '" + binding + "': " + gai_strerror(rc));
-  int fd = -1;
-  std::string last_error = "no address";
-  // A werkd killed a moment ago may still hold the port: its io_uring is torn
-  // down after the process has gone, and a pending accept keeps the listening
-  // socket open until then (SO_REUSEADDR does not help: the socket is still
-  // listening). So a busy port is retried for a while before giving up.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBindRetryMillis);
-  bool busy_logged = false;
-  for (addrinfo* ai = res; ai;) {
-    fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0) {
-      ai = ai->ai_next;
-      continue;
-    }
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 4096) == 0) break;
-    const int err = errno;
-    last_error = std::strerror(err);
-    ::close(fd);
-    fd = -1;
-    if (err == EADDRINUSE && std::chrono::steady_clock::now() < give_up) {
-      if (!busy_logged) {
-        spdlog::warn("{} is in use; waiting up to {} ms for it (a werkd that was just killed "
-                     "may still be releasing it)",
-                     binding, kBindRetryMillis);
-        busy_logged = true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      continue;  // the same address again
-    }
-    ai = ai->ai_next;
-  }
-  freeaddrinfo(res);
-  if (fd < 0)
-    return absl::FailedPreconditionError("cannot listen on " + binding + ": " + last_error);
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  *port = addr.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port)
-                                     : ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  return fd;
-}
-
-}  // namespace
 
 absl::Status Server::Start() {
   std::error_code ec;
@@ -388,30 +324,6 @@ void Server::ShardThread(uint32_t id) {
   // One shard stopping (signal or log failure) stops them all.
   group_.stop = true;
   for (auto& s : slots_) s->shard->WakeFromOtherThread();
-}
-
-absl::Status Server::StartWeb() {
-  if (web::WebServer::Disabled(options_.web_binding)) {
-    spdlog::info("web UI disabled (-w :0)");
-    return absl::OkStatus();
-  }
-  web_backend_ = std::make_unique<ServerWebBackend>(&group_, shard_count_, started_at_);
-  web::WebOptions wo;
-  wo.binding = options_.web_binding;
-  wo.password = options_.web_password.empty() ? options_.password : options_.web_password;
-  if (options_.tls) {  // the UI is HTTPS with the command port's key and certificate
-    wo.tls_key_file = options_.tls->key_path();
-    wo.tls_cert_file = options_.tls->cert_path();
-  }
-  web_ = std::make_unique<web::WebServer>(std::move(wo), web_backend_.get());
-  if (absl::Status st = web_->Start(); !st.ok()) return st;
-  std::string host, unused;
-  SplitHostPort(options_.web_binding, &host, &unused);
-  if (host.empty()) host = "0.0.0.0";
-  if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  spdlog::info("web UI on {}://{}:{}/ (web port {})", options_.tls ? "https" : "http", host,
-               web_->port(), web_->port());
-  return absl::OkStatus();
 }
 
 void Server::ReleaseShards() {

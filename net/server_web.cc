@@ -1,5 +1,11 @@
 #include "net/server_web.h"
 
+#include <spdlog/spdlog.h>
+
+#include "net/config.h"
+#include "net/server.h"
+#include "net/tls_context.h"
+
 #include "core/clock.h"
 #include "cron/driver.h"
 
@@ -42,6 +48,30 @@ web::ServerPhase ServerWebBackend::Phase() const {
 
 core::UnixNanos ServerWebBackend::Now() const {
   return core::SystemClock::Instance().WallNow();
+}
+
+absl::Status Server::StartWeb() {
+  if (web::WebServer::Disabled(options_.web_binding)) {
+    spdlog::info("web UI disabled (-w :0)");
+    return absl::OkStatus();
+  }
+  web_backend_ = std::make_unique<ServerWebBackend>(&group_, shard_count_, started_at_);
+  web::WebOptions wo;
+  wo.binding = options_.web_binding;
+  wo.password = options_.web_password.empty() ? options_.password : options_.web_password;
+  if (options_.tls) {  // the UI is HTTPS with the command port's key and certificate
+    wo.tls_key_file = options_.tls->key_path();
+    wo.tls_cert_file = options_.tls->cert_path();
+  }
+  web_ = std::make_unique<web::WebServer>(std::move(wo), web_backend_.get());
+  if (absl::Status st = web_->Start(); !st.ok()) return st;
+  std::string host, unused;
+  SplitHostPort(options_.web_binding, &host, &unused);
+  if (host.empty()) host = "0.0.0.0";
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  spdlog::info("web UI on {}://{}:{}/ (web port {})", options_.tls ? "https" : "http", host,
+               web_->port(), web_->port());
+  return absl::OkStatus();
 }
 
 }  // namespace werk::net

@@ -13,12 +13,6 @@ namespace {
 
 constexpr double kNanosToSeconds = 1e-9;
 
-struct QueueTotals {
-  uint64_t size = 0;
-  core::UnixNanos oldest = 0;
-  bool paused = false;
-};
-
 void Server(PrometheusText& p, const MetricsInput& in) {
   p.Family("werk_build_info", "gauge", "werk's version and the Faktory protocol it speaks.");
   p.Sample("werk_build_info", {{"version", kWerkVersion}, {"faktory_version", kFaktoryProtocolVersion}},
@@ -39,17 +33,10 @@ void Server(PrometheusText& p, const MetricsInput& in) {
 
 void Jobs(PrometheusText& p, const MetricsInput& in) {
   const std::vector<ShardSummary>& shards = *in.shards;
-  std::map<std::string_view, QueueTotals> queues;
+  const std::vector<QueueSummary> queues = MergedQueues(shards);
   uint64_t pushed = 0, dead = 0, retries = 0, scheduled = 0, working = 0;
   int64_t processed = 0, failed = 0;
   for (const ShardSummary& s : shards) {
-    for (const QueueSummary& q : s.queues) {
-      QueueTotals& t = queues[q.name];
-      t.size += q.size;
-      if (q.oldest_enqueued_at != 0 && (t.oldest == 0 || q.oldest_enqueued_at < t.oldest))
-        t.oldest = q.oldest_enqueued_at;
-      t.paused = t.paused || q.paused;
-    }
     pushed += s.jobs_pushed;
     processed += s.total_processed;
     failed += s.total_failures;
@@ -59,17 +46,18 @@ void Jobs(PrometheusText& p, const MetricsInput& in) {
     working += s.working;
   }
   p.Family("werk_queue_jobs", "gauge", "Jobs waiting in a queue.");
-  for (const auto& [name, t] : queues) p.Sample("werk_queue_jobs", {{"queue", name}}, t.size);
+  for (const QueueSummary& q : queues) p.Sample("werk_queue_jobs", {{"queue", q.name}}, q.size);
   p.Family("werk_queue_latency_seconds", "gauge",
            "How long the job FETCH would take next has waited in its queue (0 when empty).");
-  for (const auto& [name, t] : queues) {
+  for (const QueueSummary& q : queues) {
+    const core::UnixNanos oldest = q.oldest_enqueued_at;
     const double latency =
-        t.oldest == 0 || in.now < t.oldest ? 0.0 : double(in.now - t.oldest) * kNanosToSeconds;
-    p.Sample("werk_queue_latency_seconds", {{"queue", name}}, latency);
+        oldest == 0 || in.now < oldest ? 0.0 : double(in.now - oldest) * kNanosToSeconds;
+    p.Sample("werk_queue_latency_seconds", {{"queue", q.name}}, latency);
   }
   p.Family("werk_queue_paused", "gauge", "1 when the queue is paused.");
-  for (const auto& [name, t] : queues)
-    p.Sample("werk_queue_paused", {{"queue", name}}, uint64_t{t.paused ? 1u : 0u});
+  for (const QueueSummary& q : queues)
+    p.Sample("werk_queue_paused", {{"queue", q.name}}, uint64_t{q.paused ? 1u : 0u});
   p.Family("werk_jobs_pushed_total", "counter",
            "Jobs stored by a push (PUSH, PUSHB, cron) since this process started.");
   p.Sample("werk_jobs_pushed_total", {}, pushed);

@@ -3,7 +3,6 @@
 
 #include <httplib.h>
 
-#include <map>
 #include <string_view>
 
 #include "core/mutation.h"
@@ -15,26 +14,6 @@
 
 namespace werk::net::web {
 namespace {
-
-struct QueueRow {
-  uint64_t size = 0;
-  core::UnixNanos oldest = 0;
-  bool paused = false;
-};
-
-std::map<std::string, QueueRow> Queues(const std::vector<ShardSummary>& shards) {
-  std::map<std::string, QueueRow> rows;
-  for (const ShardSummary& s : shards) {
-    for (const QueueSummary& q : s.queues) {
-      QueueRow& r = rows[q.name];
-      r.size += q.size;
-      if (q.oldest_enqueued_at != 0 && (r.oldest == 0 || q.oldest_enqueued_at < r.oldest))
-        r.oldest = q.oldest_enqueued_at;
-      r.paused = r.paused || q.paused;
-    }
-  }
-  return rows;
-}
 
 void ActionButton(std::string& o, const PageContext& ctx, const std::string& queue,
                   const char* action, const char* label, const char* confirm) {
@@ -54,21 +33,22 @@ void ActionButton(std::string& o, const PageContext& ctx, const std::string& que
 void RouteQueues(httplib::Server& http, WebBackend* backend) {
   http.Get("/queues", [backend](const httplib::Request& req, httplib::Response& res) {
     PageContext ctx = BeginPage(req, res, *backend);
-    const std::map<std::string, QueueRow> rows = Queues(ctx.shards);
+    const std::vector<QueueSummary> rows = MergedQueues(ctx.shards);
     std::string o = "<h1>Queues</h1><table id=\"queues\"><thead><tr><th>queue</th>";
     o.append("<th class=\"num\">size</th><th class=\"num\">latency</th><th>state</th>");
     o.append("<th>actions</th></tr></thead><tbody>");
     if (rows.empty()) o.append("<tr><td colspan=\"5\" class=\"muted\">no queues</td></tr>");
-    for (const auto& [name, r] : rows) {
+    for (const QueueSummary& r : rows) {
+      const std::string& name = r.name;
       o.append("<tr data-queue=\"");
       AppendEscaped(o, name);
       o.append("\"><td class=\"mono\"><a href=\"").append(Href(ctx, "/queues/" + UrlEncoded(name)));
       o.append("\">");
       AppendEscaped(o, name);
       o.append("</a></td><td class=\"num\">").append(Count(r.size)).append("</td><td class=\"num\">");
-      o.append(r.oldest == 0 || ctx.now < r.oldest
+      o.append(r.oldest_enqueued_at == 0 || ctx.now < r.oldest_enqueued_at
                    ? "0s"
-                   : Duration((ctx.now - r.oldest) / core::kNanosPerSecond));
+                   : Duration((ctx.now - r.oldest_enqueued_at) / core::kNanosPerSecond));
       o.append("</td><td>").append(r.paused ? "<span class=\"badge paused\">paused</span>"
                                             : "<span class=\"badge ok\">active</span>");
       o.append("</td><td>");
