@@ -12,12 +12,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "tests/support/line_client.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/test_certs.h"
 #include "tests/support/werkd_process.h"
 
 namespace werk::testing {
@@ -164,7 +166,7 @@ TEST(Werkctl, MalformedUrlAndBadUsageExitTwo) {
   for (const std::string& url :
        {std::string("http://127.0.0.1:7419"), std::string("tcp://127.0.0.1:99999"),
         std::string("tcp://127.0.0.1:7419/queue"), std::string("127.0.0.1:7419"),
-        std::string("tcp+tls://127.0.0.1:7419")}) {
+        std::string("tcp+tls://127.0.0.1:7419/x")}) {
     ProcessResult r = Werkctl({"info"}, {{"FAKTORY_URL", url}});
     EXPECT_EQ(r.exit_code, 2) << url << "\n" << Diagnose(r);
     EXPECT_NE(r.err.find("bad URL in FAKTORY_URL"), std::string::npos) << r.err;
@@ -214,6 +216,36 @@ TEST(Werkctl, SilentServerTimesOut) {
   EXPECT_NE(r.err.find("no greeting from the server: no reply within 500 ms"), std::string::npos)
       << r.err;
   EXPECT_LT(took, std::chrono::seconds(5));
+}
+
+// tcp+tls:// (as Faktory's clients): the server's certificate checked
+// against the trusted CAs (here the test's, through SSL_CERT_FILE) and the
+// name or address dialled.
+TEST(Werkctl, SpeaksTlsToATlsServer) {
+  const TestCerts certs = TestCerts::Make();
+  WerkdProcess w({.env = {{"FAKTORY_PASSWORD", "s3cret"}},
+                  .config_files = {{"../private.key.pem", certs.server_key},
+                                   {"../public.cert.pem", certs.server_cert}}});
+  const std::string ca = w.dir() + "/ca.pem";
+  std::ofstream(ca) << certs.ca_cert;
+  const std::string other = w.dir() + "/other.pem";
+  std::ofstream(other) << certs.other_ca_cert;
+  const std::string port = std::to_string(w.port());
+  for (const std::string host : {"localhost", "127.0.0.1"}) {
+    const ProcessResult r = Werkctl({"--url", "tcp+tls://:s3cret@" + host + ":" + port, "queues"},
+                                    {{"SSL_CERT_FILE", ca}});
+    EXPECT_EQ(r.exit_code, 0) << host << ": " << r.err;
+  }
+  const ProcessResult json = Werkctl({"info", "--json"}, {{"SSL_CERT_FILE", ca},
+                                                         {"FAKTORY_URL", "tcp+tls://localhost:" + port},
+                                                         {"FAKTORY_PASSWORD", "s3cret"}});
+  EXPECT_EQ(json.exit_code, 0) << json.err;
+  EXPECT_NE(json.out.find("\"faktory\""), std::string::npos) << json.out;
+  // Another CA: refused, and said why.
+  const ProcessResult wrong = Werkctl({"--url", "tcp+tls://:s3cret@localhost:" + port, "info"},
+                                      {{"SSL_CERT_FILE", other}});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("not trusted"), std::string::npos) << wrong.err;
 }
 
 }  // namespace

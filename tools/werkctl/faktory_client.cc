@@ -168,17 +168,26 @@ absl::StatusOr<FaktoryClient> FaktoryClient::Connect(const ServerUrl& url,
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   FaktoryClient client(fd, timeout);
+  if (url.tls) {
+    absl::StatusOr<std::unique_ptr<ClientTls>> tls = ClientTls::Handshake(fd, url.host, deadline);
+    if (!tls.ok()) return tls.status();
+    client.tls_ = std::move(*tls);
+  }
   if (absl::Status st = client.Handshake(url); !st.ok()) return st;
   return client;
 }
 
 FaktoryClient::FaktoryClient(FaktoryClient&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), timeout_(other.timeout_), buf_(std::move(other.buf_)) {}
+    : fd_(std::exchange(other.fd_, -1)),
+      tls_(std::move(other.tls_)),
+      timeout_(other.timeout_),
+      buf_(std::move(other.buf_)) {}
 
 FaktoryClient& FaktoryClient::operator=(FaktoryClient&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
+    tls_ = std::move(other.tls_);
     timeout_ = other.timeout_;
     buf_ = std::move(other.buf_);
   }
@@ -251,6 +260,8 @@ absl::StatusOr<Reply> FaktoryClient::Call(std::string_view command) {
 void FaktoryClient::End() {
   if (fd_ < 0) return;
   (void)Send("END\r\n");
+  if (tls_) tls_->Shutdown();
+  tls_.reset();
   ::close(fd_);
   fd_ = -1;
 }
@@ -258,6 +269,21 @@ void FaktoryClient::End() {
 absl::Status FaktoryClient::Send(std::string_view bytes) {
   const auto deadline = Clock::now() + timeout_;
   while (!bytes.empty()) {
+    if (tls_) {
+      short wait = 0;
+      std::string error;
+      const ssize_t n = tls_->Write(bytes.data(), bytes.size(), &wait, &error);
+      if (n > 0) {
+        bytes.remove_prefix(size_t(n));
+        continue;
+      }
+      if (wait == 0) return absl::UnavailableError("cannot send: " + (n == 0 ? "closed" : error));
+      const int ready = PollUntil(fd_, wait, deadline);
+      if (ready == 0)
+        return absl::DeadlineExceededError("cannot send within " + Seconds(timeout_));
+      if (ready < 0) return absl::UnavailableError("cannot send: " + ErrnoText(errno));
+      continue;
+    }
     const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (n > 0) {
       bytes.remove_prefix(size_t(n));
@@ -288,11 +314,26 @@ absl::StatusOr<Reply> FaktoryClient::ReadReply() {
       case ParseOutcome::kIncomplete:
         break;
     }
-    const int ready = PollUntil(fd_, POLLIN, deadline);
-    if (ready == 0) return absl::DeadlineExceededError("no reply within " + Seconds(timeout_));
-    if (ready < 0) return absl::UnavailableError("cannot read: " + ErrnoText(errno));
     char chunk[65536];
-    const ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    ssize_t n;
+    if (tls_) {
+      // OpenSSL may hold decrypted bytes already: read first, wait after.
+      short wait = 0;
+      std::string error;
+      n = tls_->Read(chunk, sizeof chunk, &wait, &error);
+      if (n < 0 && wait == 0) return absl::UnavailableError("cannot read: " + error);
+      if (n < 0) {
+        const int ready = PollUntil(fd_, wait, deadline);
+        if (ready == 0) return absl::DeadlineExceededError("no reply within " + Seconds(timeout_));
+        if (ready < 0) return absl::UnavailableError("cannot read: " + ErrnoText(errno));
+        continue;
+      }
+    } else {
+      const int ready = PollUntil(fd_, POLLIN, deadline);
+      if (ready == 0) return absl::DeadlineExceededError("no reply within " + Seconds(timeout_));
+      if (ready < 0) return absl::UnavailableError("cannot read: " + ErrnoText(errno));
+      n = ::recv(fd_, chunk, sizeof chunk, 0);
+    }
     if (n == 0)
       return absl::UnavailableError(buf_.empty()
                                         ? "the server closed the connection"

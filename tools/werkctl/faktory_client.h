@@ -15,10 +15,13 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include <absl/status/statusor.h>
+
+#include "tools/werkctl/client_tls.h"
 
 #include "tools/werkctl/server_url.h"
 
@@ -71,6 +74,7 @@ class FaktoryClient {
   absl::StatusOr<Reply> ReadReply();
 
   int fd_ = -1;
+  std::unique_ptr<ClientTls> tls_;  // tcp+tls://
   std::chrono::milliseconds timeout_;
   std::string buf_;  // received, not yet parsed
 };

@@ -95,16 +95,16 @@ std::string ServerUrl::Address() const {
 }
 
 absl::StatusOr<ServerUrl> ParseServerUrl(std::string_view url) {
-  if (url.substr(0, kTlsScheme.size()) == kTlsScheme)
-    return Invalid("tcp+tls:// is not supported: werk does not serve TLS yet (use tcp://)");
-  if (url.substr(0, kScheme.size()) != kScheme)
-    return Invalid("expected tcp://[:password@]host[:port]");
-  std::string_view rest = url.substr(kScheme.size());
+  const bool tls = url.substr(0, kTlsScheme.size()) == kTlsScheme;
+  if (!tls && url.substr(0, kScheme.size()) != kScheme)
+    return Invalid("expected tcp://[:password@]host[:port] or tcp+tls://…");
+  std::string_view rest = url.substr(tls ? kTlsScheme.size() : kScheme.size());
   // One trailing '/' is what URL libraries add; anything more is a typo or
   // a different kind of URL, and guessing would connect somewhere unmeant.
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   // As Go's url.Parse: the userinfo ends at the last '@'.
   ServerUrl out;
+  out.tls = tls;
   const size_t at = rest.rfind('@');
   std::string_view authority = at == std::string_view::npos ? rest : rest.substr(at + 1);
   if (const size_t bad = authority.find_first_of("/?#"); bad != std::string_view::npos)

@@ -23,6 +23,10 @@ struct ServerUrl {
   uint16_t port = kDefaultPort;
   std::string username;  // sent in HELLO for proxies that route on it; Faktory ignores it
   std::string password;  // empty: none
+  // tcp+tls://: TLS (at least 1.2), the server's certificate checked against
+  // the system's trusted CAs (SSL_CERT_FILE / SSL_CERT_DIR name others) and
+  // the host name, as Faktory's Go and Ruby clients do.
+  bool tls = false;
 
   // "host:port" ("[v6]:port"), for messages: never shows the password.
   std::string Address() const;
@@ -31,7 +35,7 @@ struct ServerUrl {
 // Parses a Faktory URL. Userinfo is percent-decoded (as the Ruby and Node
 // clients do, so a password may hold '@', ':' or '/' as %40, %3A, %2F); the
 // host and port may each be left out. Anything else after the port but a
-// lone "/" is refused, and so is `tcp+tls://` (werk serves no TLS yet).
+// lone "/" is refused. `tcp+tls://` is the same with TLS.
 // Errors are kInvalidArgument saying what is wrong, without the password.
 absl::StatusOr<ServerUrl> ParseServerUrl(std::string_view url);
 
