@@ -15,6 +15,9 @@
 # B_CONF_D=<conf.d directory> starts B with that configuration (e.g. a cron
 # table from bench/scripts/cron_table.sh): A against B is then "without"
 # against "with" it when both builds are the same.
+# B_TLS=1 makes B serve TLS (a key and certificate made here, in B's config
+# directory) and drives it with werkbench --tls: A against B is then
+# plaintext against TLS when both builds are the same.
 # B_WEB_LOAD=1 keeps B's web port busy during B's rounds as an operator's
 # tools would: /metrics scraped every second (Prometheus) and the dashboard
 # open (its /stats poll every 5 s, the page itself reloaded every 5 s).
@@ -36,8 +39,23 @@ b_extra=()
 if [ -n "${B_CONF_D:-}" ]; then
   mkdir -p "$dir/b-config"
   cp -r "$B_CONF_D" "$dir/b-config/conf.d"
-  b_extra+=(-c "$dir/b-config")
 fi
+b_tls=()
+if [ "${B_TLS:-0}" = 1 ]; then
+  mkdir -p "$dir/b-config" "$dir/pki"
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout "$dir/pki/ca.key" -out "$dir/pki/ca.pem" -days 2 \
+    -subj "/CN=ab CA" -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+  openssl req "${ec[@]}" -keyout "$dir/b-config/private.key.pem" -out "$dir/pki/s.csr" \
+    -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$dir/pki/ext"
+  openssl x509 -req -in "$dir/pki/s.csr" -CA "$dir/pki/ca.pem" -CAkey "$dir/pki/ca.key" \
+    -CAcreateserial -days 2 -extfile "$dir/pki/ext" -out "$dir/b-config/public.cert.pem" 2>/dev/null
+  export SSL_CERT_FILE="$dir/pki/ca.pem"
+  b_tls=(--tls)
+fi
+[ -d "$dir/b-config" ] && b_extra+=(-c "$dir/b-config")
 "$a_build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/a" --shards "$shards" -l info > "$dir/a.log" 2>&1 &
 a=$!
 "$b_build/tools/werkd" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/b" --shards "$shards" -l info "${b_extra[@]}" \
@@ -84,7 +102,9 @@ run() {  # run <pid> <port> [werkbench args]: "jobs_per_sec cpu_us_per_job p99_u
     web=$!
   fi
   c0=$(ticks "$pid"); s0=$(ticks "$other")
-  out=$("$b_build/tools/werkbench" --port "$port" "$@")
+  local tls=()
+  [ "$pid" = "$b" ] && tls=("${b_tls[@]}")
+  out=$("$b_build/tools/werkbench" --port "$port" "${tls[@]}" "$@")
   c1=$(ticks "$pid"); s1=$(ticks "$other")
   if [ -n "$web" ]; then kill "$web"; wait "$web" 2>/dev/null || true; fi
   echo "$out" | grep -q '"verified":true' || { echo "run failed: $out" >&2; exit 1; }

@@ -6,10 +6,12 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -22,6 +24,7 @@
 #include "net/password.h"
 #include "tools/werkbench/histogram.h"
 #include "tools/werkbench/run.h"
+#include "tools/werkctl/client_tls.h"
 
 namespace werk::bench {
 
@@ -43,7 +46,18 @@ class Conn {
     }
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (role_ == Role::kEcho || run_->o.protocol == "redis") return true;
+    if (run_->o.tls) {
+      // The handshake on the blocking socket; the run's reads and writes go
+      // through the session, non-blocking (after HELLO).
+      auto tls = ctl::ClientTls::Handshake(
+          fd_, run_->o.host, std::chrono::steady_clock::now() + std::chrono::seconds(10));
+      if (!tls.ok()) {
+        *error = std::string(tls.status().message());
+        return false;
+      }
+      tls_ = std::move(*tls);
+    }
+    if (role_ == Role::kEcho || run_->o.protocol == "redis") return SetNonBlockingTls();
     // Blocking handshake, then non-blocking for the run.
     std::string hi = ReadLineBlocking();
     std::string hello = "HELLO {\"v\":2";
@@ -55,12 +69,28 @@ class Conn {
       hello += ",\"pwdhash\":\"" + net::PasswordHash(run_->o.password, salt, iterations) + "\"";
     }
     hello += "}\r\n";
-    ::send(fd_, hello.data(), hello.size(), MSG_NOSIGNAL);
+    if (tls_) {
+      short wait = 0;
+      std::string err;
+      if (tls_->Write(hello.data(), hello.size(), &wait, &err) != ssize_t(hello.size())) {
+        *error = "HELLO over TLS: " + err;
+        return false;
+      }
+    } else {
+      ::send(fd_, hello.data(), hello.size(), MSG_NOSIGNAL);
+    }
     const std::string ok = ReadLineBlocking();
     if (ok != "+OK") {
       *error = "handshake failed: " + ok;
       return false;
     }
+    return SetNonBlockingTls();
+  }
+
+  // With TLS, the socket turns non-blocking for the run (SSL_read and
+  // SSL_write then answer "want read/write" instead of blocking).
+  bool SetNonBlockingTls() {
+    if (tls_) ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
     return true;
   }
 
@@ -77,6 +107,17 @@ class Conn {
   bool OnReadable() {
     char tmp[65536];
     while (true) {
+      if (tls_) {
+        short wait = 0;
+        std::string err;
+        const ssize_t n = tls_->Read(tmp, sizeof tmp, &wait, &err);
+        if (n > 0) {
+          in_.append(tmp, size_t(n));
+          continue;
+        }
+        if (n < 0 && wait != 0) break;
+        return false;
+      }
       const ssize_t n = ::recv(fd_, tmp, sizeof tmp, MSG_DONTWAIT);
       if (n > 0) {
         in_.append(tmp, size_t(n));
@@ -109,6 +150,17 @@ class Conn {
 
   bool Flush() {
     while (out_off_ < out_.size()) {
+      if (tls_) {
+        short wait = 0;
+        std::string err;
+        const ssize_t n = tls_->Write(out_.data() + out_off_, out_.size() - out_off_, &wait, &err);
+        if (n > 0) {
+          out_off_ += size_t(n);
+          continue;
+        }
+        if (n < 0 && wait != 0) return true;  // the same bytes again later
+        return false;
+      }
       const ssize_t n =
           ::send(fd_, out_.data() + out_off_, out_.size() - out_off_, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n > 0) {
@@ -134,7 +186,9 @@ class Conn {
   std::string ReadLineBlocking() {
     std::string line;
     char c;
-    while (::recv(fd_, &c, 1, 0) == 1) {
+    short wait = 0;
+    std::string err;
+    while (tls_ ? tls_->Read(&c, 1, &wait, &err) == 1 : ::recv(fd_, &c, 1, 0) == 1) {
       if (c == '\n') break;
       if (c != '\r') line.push_back(c);
     }
@@ -288,6 +342,7 @@ class Conn {
   std::deque<std::string> acks_;
   bool fetching_ = false;
   std::string working_;
+  std::unique_ptr<ctl::ClientTls> tls_;  // --tls
 };
 
 struct ThreadState {

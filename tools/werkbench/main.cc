@@ -196,6 +196,9 @@ int main(int argc, char** argv) {
   app.add_option("--host", o.host, "server address");
   app.add_option("--port", o.port, "server port");
   app.add_option("--password", o.password, "server password (or FAKTORY_PASSWORD)");
+  app.add_flag("--tls", o.tls,
+               "TLS to the server (TLS 1.2+, its certificate checked against the trusted CAs "
+               "and --host; a private CA through SSL_CERT_FILE)");
   app.add_option("--connections", o.connections, "connections for push/pushb/echo");
   app.add_option("--producers", o.producers, "producer connections (lifecycle)");
   app.add_option("--workers", o.workers, "worker connections (lifecycle, drain, bursts)");

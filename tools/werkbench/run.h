@@ -25,6 +25,7 @@ struct Options {
   std::string host = "127.0.0.1";
   int port = 7419;
   std::string password;
+  bool tls = false;  // TLS to the server (the CA from SSL_CERT_FILE)
   int connections = 64;
   int producers = 32;
   int workers = 32;
