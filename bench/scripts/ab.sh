@@ -42,16 +42,7 @@ if [ -n "${B_CONF_D:-}" ]; then
 fi
 b_tls=()
 if [ "${B_TLS:-0}" = 1 ]; then
-  mkdir -p "$dir/b-config" "$dir/pki"
-  ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-  openssl req -x509 "${ec[@]}" -keyout "$dir/pki/ca.key" -out "$dir/pki/ca.pem" -days 2 \
-    -subj "/CN=ab CA" -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-  openssl req "${ec[@]}" -keyout "$dir/b-config/private.key.pem" -out "$dir/pki/s.csr" \
-    -subj "/CN=localhost" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$dir/pki/ext"
-  openssl x509 -req -in "$dir/pki/s.csr" -CA "$dir/pki/ca.pem" -CAkey "$dir/pki/ca.key" \
-    -CAcreateserial -days 2 -extfile "$dir/pki/ext" -out "$dir/b-config/public.cert.pem" 2>/dev/null
+  bash "$(dirname "$0")/../../tests/support/make_test_certs.sh" "$dir/pki" "$dir/b-config"
   export SSL_CERT_FILE="$dir/pki/ca.pem"
   b_tls=(--tls)
 fi

@@ -27,20 +27,7 @@ script="$here/compat_test.js"
 extra_args=()
 if [ "$mode" = tls ]; then
   pki="$data/pki"
-  mkdir -p "$pki" "$data/config"
-  ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-  openssl req -x509 "${ec[@]}" -keyout "$pki/ca.key" -out "$pki/ca.pem" -days 30 \
-    -subj "/CN=werk compat CA" -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  openssl req -x509 "${ec[@]}" -keyout "$pki/other.key" -out "$pki/other.pem" -days 30 \
-    -subj "/CN=werk compat unrelated CA" -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null
-  openssl req "${ec[@]}" -keyout "$data/config/private.key.pem" -out "$pki/server.csr" \
-    -subj "/CN=localhost" 2>/dev/null
-  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
-    > "$pki/server.ext"
-  openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" \
-    -CAcreateserial -days 30 -extfile "$pki/server.ext" -out "$data/config/public.cert.pem" \
-    2>/dev/null
+  bash "$here/../support/make_test_certs.sh" "$pki" "$data/config"
   script="$here/tls_test.js"
   # A plaintext client gets no greeting and is closed at the handshake
   # deadline: a short one keeps the test short.

@@ -46,16 +46,7 @@ out=$("$WERKBENCH" --port "$echo_port" --scenario echo --connections 4 --jobs 20
 echo "$out" | cut -c1-120
 echo "$out" | grep -q '"verified":true'
 # Over TLS (--tls), against a werkd with a key and certificate made here.
-mkdir -p "$dir/pki" "$dir/tls-config"
-ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
-openssl req -x509 "${ec[@]}" -keyout "$dir/pki/ca.key" -out "$dir/pki/ca.pem" -days 2 \
-  -subj "/CN=werkbench smoke CA" -addext "basicConstraints=critical,CA:TRUE" \
-  -addext "keyUsage=critical,keyCertSign" 2>/dev/null
-openssl req "${ec[@]}" -keyout "$dir/tls-config/private.key.pem" -out "$dir/pki/server.csr" \
-  -subj "/CN=localhost" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > "$dir/pki/ext"
-openssl x509 -req -in "$dir/pki/server.csr" -CA "$dir/pki/ca.pem" -CAkey "$dir/pki/ca.key" \
-  -CAcreateserial -days 2 -extfile "$dir/pki/ext" -out "$dir/tls-config/public.cert.pem" 2>/dev/null
+bash "$(dirname "$0")/../support/make_test_certs.sh" "$dir/pki" "$dir/tls-config"
 "$WERKD" -b 127.0.0.1:0 -w 127.0.0.1:0 -d "$dir/data-tls" -c "$dir/tls-config" -l info \
   > "$dir/werkd-tls.log" 2>&1 &
 pid_tls=$!
