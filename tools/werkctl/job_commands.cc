@@ -38,14 +38,6 @@ std::string Raw(dom::element e, std::string_view pointer) {
   return simdjson::minify(v);
 }
 
-// "2026-12-04T15:39:23.123456789Z" -> "2026-12-04 15:39:23".
-std::string Short(const std::string& t) {
-  if (t.size() < 19) return t;
-  std::string s = t.substr(0, 19);
-  s[10] = ' ';
-  return s;
-}
-
 class JobGroup final : public CommandGroup {
  public:
   void Register(CLI::App& app, bool* json) override {
@@ -127,7 +119,7 @@ class JobGroup final : public CommandGroup {
       std::string at = Str(row, "/sort_at");
       // A job killed before it ever failed has no failure: no time to show.
       if (target_ == "dead") at = Str(job, "/failure/failed_at");
-      Row r = {Short(at), Str(job, "/jid"), Str(job, "/jobtype"), Str(job, "/queue")};
+      Row r = {ShortTime(at), Str(job, "/jid"), Str(job, "/jobtype"), Str(job, "/queue")};
       if (failed) {
         r.push_back(Int(job, "/failure/retry_count"));
         const std::string type = Str(job, "/failure/errtype");
@@ -162,14 +154,14 @@ class JobGroup final : public CommandGroup {
     std::string where = Str(found, "/where");
     if (where == "queue") where += " " + Str(found, "/queue");
     if (where == "working") where += " (reserved by " + Str(found, "/wid") + " at " +
-                                     Short(Str(found, "/reserved_at")) + ")";
+                                     ShortTime(Str(found, "/reserved_at")) + ")";
     out += "where:       " + where + "\n";
     out += "jobtype:     " + Str(found, "/job/jobtype") + "\n";
     out += "args:        " + Raw(found, "/job/args") + "\n";
-    if (std::string run = Str(found, "/run_at"); !run.empty()) out += "runs at:     " + Short(run) + "\n";
+    if (std::string run = Str(found, "/run_at"); !run.empty()) out += "runs at:     " + ShortTime(run) + "\n";
     dom::element failure;
     if (found["failure"].get(failure) == simdjson::SUCCESS) {
-      out += "failed at:   " + Short(Str(failure, "/failed_at")) + " (retry " +
+      out += "failed at:   " + ShortTime(Str(failure, "/failed_at")) + " (retry " +
              Int(failure, "/retry_count") + ")\n";
       out += "error:       " + Str(failure, "/errtype") + ": " + Str(failure, "/message") + "\n";
       dom::array bt;

@@ -40,4 +40,11 @@ std::string FormatTable(const Row& header, const std::vector<Row>& rows) {
   return out;
 }
 
+std::string ShortTime(const std::string& t) {
+  if (t.size() < 19) return t;
+  std::string s = t.substr(0, 19);
+  s[10] = ' ';
+  return s;
+}
+
 }  // namespace werk::ctl

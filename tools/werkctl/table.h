@@ -12,5 +12,8 @@ using Row = std::vector<std::string>;
 std::string FormatTable(const Row& header, const std::vector<Row>& rows);
 // `s` cut to `max` characters, "…"-less: a trailing "...".
 std::string Cut(const std::string& s, size_t max);
+// An RFC 3339 time for a table cell, to the second:
+// "2026-12-04T15:39:23.123456789Z" -> "2026-12-04 15:39:23".
+std::string ShortTime(const std::string& t);
 
 }  // namespace werk::ctl

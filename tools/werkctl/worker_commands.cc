@@ -21,13 +21,6 @@ std::string Field(dom::element e, std::string_view key) {
   return simdjson::minify(v);
 }
 
-std::string Short(const std::string& t) {
-  if (t.size() < 19) return t;
-  std::string s = t.substr(0, 19);
-  s[10] = ' ';
-  return s;
-}
-
 class WorkerGroup final : public CommandGroup {
  public:
   void Register(CLI::App& app, bool* json) override {
@@ -84,14 +77,14 @@ class WorkerGroup final : public CommandGroup {
     std::vector<Row> rows, held;
     for (dom::element w : workers) {
       rows.push_back({Field(w, "wid"), Field(w, "hostname"), Field(w, "pid"), Field(w, "state"),
-                      Field(w, "connections"), Short(Field(w, "last_beat_at")),
-                      Short(Field(w, "started_at")), Field(w, "reserved_count"),
+                      Field(w, "connections"), ShortTime(Field(w, "last_beat_at")),
+                      ShortTime(Field(w, "started_at")), Field(w, "reserved_count"),
                       Field(w, "labels")});
       dom::array reserved;
       if (w["reserved"].get(reserved) != simdjson::SUCCESS) continue;
       for (dom::element j : reserved)
         held.push_back({Field(w, "wid"), Field(j, "jid"), Field(j, "queue"), Field(j, "jobtype"),
-                        Short(Field(j, "reserved_at"))});
+                        ShortTime(Field(j, "reserved_at"))});
     }
     std::fputs(FormatTable({"WID", "HOSTNAME", "PID", "STATE", "CONNS", "LAST BEAT", "STARTED",
                             "BUSY", "LABELS"},
